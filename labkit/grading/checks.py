@@ -1,0 +1,217 @@
+"""Checks: how a lab looks at what the learner built.
+
+A check is a plain function that receives a :class:`CheckContext`. It calls the learner's
+functions and inspects the sandbox, and it fails with :meth:`CheckContext.fail` and a hint that
+teaches. It never reads the learner's source code or printed output. The learner's namespace is
+handed to it explicitly.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol
+
+from labkit.clock import Clock
+
+
+class SandboxLike(Protocol):
+    """What a check may use of the sandbox (the grading layer does not import moto)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def client(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any: ...
+
+    def resource(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any: ...
+
+
+class CheckFailed(Exception):
+    """Raised inside a check to fail it with a message and a hint."""
+
+    def __init__(self, message: str, *, hint: str = "", status: str = "failed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded behaviour of a lab.
+
+    Attributes:
+        name: Short identifier, what ``lab.check(name)`` takes.
+        title: What the check looks for, in a learner's words.
+        points: What it is worth.
+        run: The check itself: ``run(ctx)`` returns on success, raises through ``ctx.fail``.
+        hint: The general hint, shown when a failure has no more specific one.
+        isolated: Run in an empty AWS world with its own clock, so the learner's resources and
+            time are untouched and cannot make the check pass or fail.
+        timeout: Wall seconds the check (learner code included) may take.
+        hidden: Run only by ``labkit grade``; learners see that it exists and its points.
+    """
+
+    name: str
+    title: str
+    points: float
+    run: Callable[[CheckContext], None]
+    hint: str = ""
+    isolated: bool = False
+    timeout: float = 10.0
+    hidden: bool = False
+
+
+_MISSING = object()
+
+
+class CheckContext:
+    """What a check gets: the learner's namespace, the sandbox and helpers to call learner code.
+
+    Args:
+        namespace: The learner's variables (a notebook's globals).
+        sandbox: The lab's sandbox (possibly an isolated world).
+        check: The check being run (for its general hint).
+    """
+
+    def __init__(self, namespace: Mapping[str, Any], sandbox: SandboxLike, check: Check) -> None:
+        self.namespace = namespace
+        self.sandbox = sandbox
+        self.check = check
+
+    @property
+    def clock(self) -> Clock:
+        """The clock of the world the check runs in."""
+        return self.sandbox.clock
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client in the check's world."""
+        return self.sandbox.client(service, **kwargs)
+
+    def resource(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 resource in the check's world."""
+        return self.sandbox.resource(service, **kwargs)
+
+    def fail(self, message: str, *, hint: str = "") -> NoReturn:
+        """Fail the check with what was found and what to try."""
+        raise CheckFailed(message, hint=hint or self.check.hint)
+
+    def expect(self, condition: object, message: str, *, hint: str = "") -> None:
+        """Fail with ``message`` unless ``condition`` holds."""
+        if not condition:
+            self.fail(message, hint=hint)
+
+    # -- reading the learner's namespace ----------------------------------------------------
+    def value(self, name: str, *, types: type | tuple[type, ...] | None = None) -> Any:
+        """The learner's variable ``name``, failing clearly when it is missing or unfinished."""
+        value = self.namespace.get(name, _MISSING)
+        if value is _MISSING:
+            raise CheckFailed(
+                f"There is no variable called `{name}` yet.",
+                hint=f"Run the cell that defines `{name}` (spelling counts), then check again.",
+                status="error",
+            )
+        if value is Ellipsis:
+            raise CheckFailed(
+                f"`{name}` is still `...`.",
+                hint=f"Replace the `...` in the cell that defines `{name}` with your answer.",
+            )
+        if types is not None and not isinstance(value, types):
+            raise CheckFailed(
+                f"`{name}` is a {type(value).__name__}, but a {_type_names(types)} is expected.",
+                hint=f"Look at what the exercise asks `{name}` to be.",
+            )
+        return value
+
+    def function(self, name: str) -> Callable[..., Any]:
+        """The learner's function ``name``, failing clearly when it is missing or not callable."""
+        value = self.namespace.get(name, _MISSING)
+        if value is _MISSING:
+            raise CheckFailed(
+                f"There is no function called `{name}` yet.",
+                hint=f"Run the cell that defines `def {name}(...)` (spelling counts), then check "
+                "again.",
+                status="error",
+            )
+        if not callable(value):
+            raise CheckFailed(
+                f"`{name}` should be a function, but it is a {type(value).__name__}.",
+                hint=f"Define it with `def {name}(...):` and do not assign another value to it "
+                "later.",
+            )
+        return value  # type: ignore[no-any-return]
+
+    # -- running learner code ---------------------------------------------------------------
+    def call(
+        self,
+        func: Callable[..., Any],
+        *args: Any,
+        returns: type | tuple[type, ...] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Call learner code; its exceptions and wrong return types become failures with hints.
+
+        Args:
+            func: The learner's function.
+            *args: Positional arguments for it.
+            returns: The type(s) the result must have, if any.
+            **kwargs: Keyword arguments for it.
+        """
+        label = f"`{getattr(func, '__name__', 'your function')}`"
+        try:
+            result = func(*args, **kwargs)
+        except CheckFailed:
+            raise
+        except Exception as exc:  # the learner's exception, whatever it is
+            raise CheckFailed(
+                f"{label} raised {type(exc).__name__}: {exc}",
+                hint=_hint_for(exc) or self.check.hint,
+            ) from exc
+        if returns is not None and not isinstance(result, returns):
+            if result is None:
+                raise CheckFailed(
+                    f"{label} returned None, but a {_type_names(returns)} is expected.",
+                    hint="Did you finish the function (replace the `...`) and `return` the result?",
+                )
+            raise CheckFailed(
+                f"{label} returned a {type(result).__name__} ({_short(result)}), but a "
+                f"{_type_names(returns)} is expected.",
+                hint=self.check.hint,
+            )
+        return result
+
+
+def _type_names(types: type | tuple[type, ...]) -> str:
+    if isinstance(types, tuple):
+        return " or ".join(t.__name__ for t in types)
+    return types.__name__
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _hint_for(exc: BaseException) -> str:
+    """A teaching hint for the exceptions learners meet most."""
+    code = ""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = str(response.get("Error", {}).get("Code", ""))
+    if code:
+        return (
+            f"AWS answered with the error {code}. Read its message: it usually names the "
+            "parameter that is wrong. The boto3 documentation lists each call's parameters."
+        )
+    if isinstance(exc, NotImplementedError):
+        return "The function is not written yet: replace the placeholder with your code."
+    if isinstance(exc, NameError):
+        return "A name is not defined: run the cells above first, and check the spelling."
+    if isinstance(exc, (TypeError, AttributeError)):
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (line {frames[-1].lineno})" if frames else ""
+        return f"Check the arguments and the types of what you use{where}."
+    if isinstance(exc, KeyError):
+        return "A key was missing from a dict: print the response to see what it contains."
+    return ""

@@ -1,0 +1,206 @@
+"""The ``Lab``: what ``labkit.start()`` returns to a learner.
+
+It ties together one sandbox, one lab clock, the lab's checks and the learner's progress. It
+holds no AWS logic of its own: the sandbox does AWS, the grading layer does checks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from labkit.clock import Clock
+from labkit.errors import LabkitError
+from labkit.grading.progress import record_pass
+from labkit.grading.results import CheckResult, ScoreReport
+from labkit.grading.runner import run_check, run_checks
+from labkit.labs.spec import LabSpec
+from labkit.sandbox.inventory import Resource, inventory
+from labkit.sandbox.session import Sandbox
+from labkit.sandbox.timeshift import wall_now
+
+if TYPE_CHECKING:
+    from labkit.widgets.sandbox_view import SandboxView
+
+
+class CheckFailedError(LabkitError):
+    """A check failed while checks are set to fail their cell (under pytest and nbval)."""
+
+    code = "CheckFailed"
+
+    def __init__(self, result: CheckResult) -> None:
+        super().__init__(result.text())
+        self.result = result
+
+
+def check_mode() -> str:
+    """``raise`` (a failed check fails its cell) or ``show`` (it is only displayed).
+
+    ``LABKIT_CHECKS`` decides when set; otherwise checks raise under pytest (nbval runs the
+    kernel from pytest) and only show everywhere else, so a learner's notebook keeps running.
+    """
+    mode = os.environ.get("LABKIT_CHECKS", "").strip().lower()
+    if mode in ("raise", "show"):
+        return mode
+    return "raise" if "PYTEST_CURRENT_TEST" in os.environ else "show"
+
+
+class Lab:
+    """A running lab: its sandbox, its clock and its checks.
+
+    Create one with :func:`labkit.start`.
+    """
+
+    def __init__(
+        self,
+        spec: LabSpec | None,
+        *,
+        clock: Clock,
+        sandbox: Sandbox,
+        namespace: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.clock = clock
+        self.sandbox = sandbox
+        self._namespace = namespace
+
+    @property
+    def id(self) -> str | None:
+        """The lab's id, ``None`` in free play."""
+        return self.spec.id if self.spec else None
+
+    # -- AWS --------------------------------------------------------------------------------
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client in the sandbox, e.g. ``lab.client("sqs")``."""
+        return self.sandbox.client(service, **kwargs)
+
+    def resource(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 resource in the sandbox, e.g. ``lab.resource("dynamodb")``."""
+        return self.sandbox.resource(service, **kwargs)
+
+    def reset(self) -> None:
+        """Delete every AWS resource in the sandbox; the clock, your files and variables stay."""
+        self.sandbox.reset()
+
+    def stop(self) -> None:
+        """Stop the sandbox and give the process back its real clock and network."""
+        self.sandbox.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether this lab's sandbox is still the live one."""
+        return self.sandbox.running
+
+    # -- looking inside ---------------------------------------------------------------------
+    def resources(self) -> list[Resource]:
+        """What the sandbox holds now, by service."""
+        return inventory()
+
+    def view(self) -> SandboxView:
+        """A live view of the sandbox's resources that refreshes after every cell."""
+        from labkit.widgets.sandbox_view import SandboxView
+
+        return SandboxView(self)
+
+    # -- checks -----------------------------------------------------------------------------
+    def check(self, name: str, namespace: Mapping[str, Any] | None = None) -> CheckResult:
+        """Run one of this lab's checks on your work.
+
+        Args:
+            name: The check's name (see ``labkit list``).
+            namespace: Your variables; defaults to the notebook's (``globals()`` works too).
+
+        Returns:
+            The result. Under pytest/nbval a failed check raises instead, failing its cell.
+        """
+        spec = self._require_spec()
+        check = spec.check(name)
+        if check.hidden:
+            raise LabkitError(
+                f"`{name}` is a hidden check: it runs only when your work is graded "
+                "(`labkit grade`)."
+            )
+        self.sandbox._require_running()
+        result = run_check(
+            check, lab_id=spec.id, namespace=self._resolve(namespace), sandbox=self.sandbox
+        )
+        self._record(result)
+        if not result.passed and check_mode() == "raise":
+            raise CheckFailedError(result)
+        return result
+
+    def check_all(self, namespace: Mapping[str, Any] | None = None) -> ScoreReport:
+        """Run every check a learner may run; hidden ones are counted, not run."""
+        spec = self._require_spec()
+        self.sandbox._require_running()
+        report = run_checks(
+            spec.checks, lab_id=spec.id, namespace=self._resolve(namespace), sandbox=self.sandbox
+        )
+        for result in report.results:
+            self._record(result)
+        if not report.all_passed and check_mode() == "raise":
+            failed = next(r for r in report.results if not r.passed)
+            raise CheckFailedError(failed)
+        return report
+
+    def score(self, namespace: Mapping[str, Any] | None = None) -> ScoreReport:
+        """Your score in this lab, as a table (runs the checks)."""
+        return self.check_all(namespace)
+
+    def grade(self, namespace: Mapping[str, Any]) -> ScoreReport:
+        """Every check, hidden ones included: what ``labkit grade`` runs. Never raises."""
+        spec = self._require_spec()
+        return run_checks(
+            spec.checks,
+            lab_id=spec.id,
+            namespace=namespace,
+            sandbox=self.sandbox,
+            include_hidden=True,
+        )
+
+    def _record(self, result: CheckResult) -> None:
+        if os.environ.get("LABKIT_PROGRESS", "on").lower() in ("off", "0", "false"):
+            return
+        # Progress is a convenience: a read-only home must not break a check.
+        with contextlib.suppress(OSError):
+            record_pass(result, when=wall_now())
+
+    def _require_spec(self) -> LabSpec:
+        if self.spec is None:
+            raise LabkitError(
+                "This is a free-play sandbox without checks. Start a lab to check your work, "
+                'for example `lab = labkit.start("welcome")`.'
+            )
+        return self.spec
+
+    def _resolve(self, namespace: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        if namespace is not None:
+            return namespace
+        if self._namespace is not None:
+            return self._namespace
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is not None:
+            return shell.user_ns  # type: ignore[no-any-return]
+        raise LabkitError(
+            "labkit cannot see your variables here. Pass them explicitly: "
+            "`lab.check(name, globals())`, or `labkit.start(lab_id, namespace=globals())`."
+        )
+
+    # -- display ----------------------------------------------------------------------------
+    def _summary(self) -> str:
+        what = f"lab {self.spec.id!r} ({self.spec.title})" if self.spec else "free-play sandbox"
+        state = "running" if self.running else "stopped"
+        return (
+            f"labkit {what}: {state}, region {self.sandbox.region}, "
+            f"lab time {self.clock.now:%Y-%m-%d %H:%M:%S} UTC"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Lab {self._summary()}>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self._summary())

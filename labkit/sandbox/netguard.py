@@ -1,0 +1,105 @@
+"""Refuse every connection that would leave this machine while a lab runs.
+
+moto hands URLs it does not recognise to the real network (SNS http subscriptions, API Gateway
+HTTP integrations, a client with a custom ``endpoint_url``). The guard stops them at three doors,
+each at once and with a :class:`~labkit.errors.NetworkBlockedError` that names the host:
+
+- botocore: a request that moto did not answer would go to the network; refused before sending
+  (otherwise botocore wraps the error and retries with back-off, which is not "at once");
+- name resolution: ``socket.getaddrinfo`` for a non-local name (a DNS query leaves the machine);
+- ``socket.socket.connect`` / ``connect_ex`` to a non-loopback address.
+
+Loopback stays open so local servers (a JupyterLab, a test server) keep working.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from moto.core.botocore_stubber import BotocoreStubber
+
+from labkit.errors import NetworkBlockedError
+
+_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+def is_local_host(host: object) -> bool:
+    """Whether ``host`` (a name or an address) stays on this machine."""
+    if host is None:
+        return True
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    name = host.strip("[]").split("%", 1)[0].lower()
+    if name in ("", "0.0.0.0", "::") or name in _LOCAL_NAMES or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _address_host(address: Any) -> tuple[object, int | None]:
+    if isinstance(address, tuple) and address:
+        port = address[1] if len(address) > 1 and isinstance(address[1], int) else None
+        return address[0], port
+    return address, None
+
+
+@contextmanager
+def network_guard() -> Iterator[None]:
+    """Install the guard for the duration of the ``with`` block."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+    real_stub_call = BotocoreStubber.__call__
+
+    def check(sock: socket.socket, address: Any, via: str) -> None:
+        if sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return  # Unix sockets and the like never leave the machine.
+        host, port = _address_host(address)
+        if not is_local_host(host):
+            raise NetworkBlockedError(str(host), port, via=via)
+
+    def connect(self: socket.socket, address: Any) -> None:
+        check(self, address, "socket connect")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        check(self, address, "socket connect")
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if not is_local_host(host):
+            raise NetworkBlockedError(
+                str(host), port if isinstance(port, int) else None, via="name lookup"
+            )
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    def stub_call(self: BotocoreStubber, event_name: str, request: Any, **kwargs: Any) -> Any:
+        response = real_stub_call(self, event_name, request, **kwargs)
+        if response is None and self.enabled:
+            host = urlsplit(request.url).hostname
+            if not is_local_host(host):
+                raise NetworkBlockedError(
+                    str(host), via=f"AWS request {request.method} {request.url}"
+                )
+        return response
+
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.getaddrinfo = getaddrinfo
+    BotocoreStubber.__call__ = stub_call  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        socket.socket.connect = real_connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign,assignment]
+        socket.getaddrinfo = real_getaddrinfo
+        BotocoreStubber.__call__ = real_stub_call  # type: ignore[method-assign,assignment]

@@ -50,6 +50,7 @@ def start(
     spec = get_lab(lab_id) if lab_id is not None else None
     clock = Clock(start_time)
     sandbox = Sandbox(clock, region=region, seed=seed)
+    sandbox.lab_id = lab_id
     replaced = sandbox.start()
     lab = Lab(spec, clock=clock, sandbox=sandbox, namespace=namespace)
     if not quiet:

@@ -72,6 +72,8 @@ class Sandbox:
         self._lab_clock = clock
         self.region = region
         self.seed = seed
+        #: The lab this sandbox serves (``None`` in free play); set by ``labkit.start``.
+        self.lab_id: str | None = None
         self._stack: ExitStack | None = None
         self._time: ProcessTime | None = None
         self._session: boto3.session.Session | None = None
@@ -139,6 +141,11 @@ class Sandbox:
             raise SandboxNotRunningError()
 
     # -- time -------------------------------------------------------------------------------
+    @property
+    def lab_clock(self) -> Clock:
+        """The learner's clock (whatever world is current)."""
+        return self._lab_clock
+
     @property
     def clock(self) -> Clock:
         """The clock that moto follows now (a check's isolated world has its own)."""

@@ -1,0 +1,1 @@
+"""Authoring: lessons and exercises generated from one source per lab."""

@@ -29,6 +29,7 @@ lab.view()
 #
 # The check calls your function with an SQS client in an empty sandbox of its own.
 
+
 # %%
 def create_inbox(sqs):
     """Create the `welcome-inbox` queue with a 60 s visibility timeout; return its URL."""
@@ -52,6 +53,7 @@ lab.check("inbox_queue")
 #
 # The check sends two messages, calls your function twice, then fast-forwards the lab clock past
 # the visibility timeout to see whether any message comes back.
+
 
 # %%
 def handle_one(sqs, queue_url):

@@ -9,13 +9,35 @@ benchmarks still measure real elapsed time.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
-
-import time_machine
+from types import ModuleType
 
 from labkit.clock import Clock
+
+
+def _import_time_machine() -> ModuleType:
+    """Import time-machine without the pytest it imports for its optional fixture.
+
+    Importing pytest costs about a third of a second, more than a lab's whole start-up budget
+    allows; labkit never uses the fixture. Where pytest is already imported (a test run), nothing
+    changes.
+    """
+    if "time_machine" in sys.modules or "pytest" in sys.modules:
+        import time_machine
+
+        return time_machine
+    sys.modules["pytest"] = None  # type: ignore[assignment]  # makes `import pytest` fail
+    try:
+        import time_machine
+    finally:
+        del sys.modules["pytest"]
+    return time_machine
+
+
+time_machine = _import_time_machine()
 
 
 class ProcessTime:

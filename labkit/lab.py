@@ -35,6 +35,11 @@ class CheckFailedError(LabkitError):
         super().__init__(result.text())
         self.result = result
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback through labkit's internals: the learner
+        # (or the CI log) sees what the check found and the hint, nothing else.
+        return ["labkit: a check failed", *self.result.text().splitlines()]
+
 
 def check_mode() -> str:
     """``raise`` (a failed check fails its cell) or ``show`` (it is only displayed).

@@ -148,6 +148,7 @@ class CheckContext:
         func: Callable[..., Any],
         *args: Any,
         returns: type | tuple[type, ...] | None = None,
+        hints: Mapping[type[BaseException], str] | None = None,
         **kwargs: Any,
     ) -> Any:
         """Call learner code; its exceptions and wrong return types become failures with hints.
@@ -156,6 +157,8 @@ class CheckContext:
             func: The learner's function.
             *args: Positional arguments for it.
             returns: The type(s) the result must have, if any.
+            hints: Hints for exceptions the check expects learners to meet at this call
+                (matched with isinstance, first match wins), e.g. ``{KeyError: "..."}``.
             **kwargs: Keyword arguments for it.
         """
         label = f"`{getattr(func, '__name__', 'your function')}`"
@@ -164,9 +167,10 @@ class CheckContext:
         except CheckFailed:
             raise
         except Exception as exc:  # the learner's exception, whatever it is
+            specific = next((h for t, h in (hints or {}).items() if isinstance(exc, t)), "")
             raise CheckFailed(
                 f"{label} raised {type(exc).__name__}: {exc}",
-                hint=_hint_for(exc) or self.check.hint,
+                hint=specific or _hint_for(exc) or self.check.hint,
             ) from exc
         if returns is not None and not isinstance(result, returns):
             if result is None:

@@ -175,6 +175,9 @@ def _execute(
         kernel_name=kernel_name,
         allow_errors=True,
         interrupt_on_timeout=True,
+        # The kernel's own start-up chatter (e.g. its TCP transport warning) is not the
+        # grader's business.
+        extra_arguments=["--log-level=ERROR"],
         resources={"metadata": {"path": str(file.parent.resolve())}},
     )
     failed_cells = 0

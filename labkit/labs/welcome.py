@@ -21,6 +21,17 @@ NOTES_KEY = "hello.txt"
 NOTES_TEXT = "Hello, labkit!"
 
 
+NO_MESSAGES_HINT = (
+    "When `receive_message` finds nothing, its response has no `Messages` key: use "
+    "`response.get('Messages', [])` and return None when the list is empty."
+)
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _queue_attributes(sqs: Any, url: str) -> dict[str, str]:
     attrs: dict[str, str] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])[
         "Attributes"
@@ -32,7 +43,17 @@ def check_inbox_queue(ctx: CheckContext) -> None:
     """``create_inbox(sqs)`` creates the inbox queue with a 60 s visibility timeout."""
     create_inbox = ctx.function("create_inbox")
     sqs = ctx.client("sqs")
-    returned = ctx.call(create_inbox, sqs, returns=str)
+    returned = ctx.call(create_inbox, sqs)
+    if isinstance(returned, dict) and "QueueUrl" in returned:
+        ctx.fail(
+            "`create_inbox` returned the whole `create_queue` response, not the queue's URL.",
+            hint='`create_queue` answers with a dict: return its `["QueueUrl"]`.',
+        )
+    if not isinstance(returned, str):
+        ctx.fail(
+            f"`create_inbox` returned {_short(returned)}, not the queue's URL (a string).",
+            hint="Did you finish the function (replace the `...`) and `return` the URL?",
+        )
     urls = sqs.list_queues().get("QueueUrls", [])
     names = [u.rsplit("/", 1)[-1] for u in urls]
     if INBOX not in names:
@@ -69,7 +90,21 @@ def check_handle_one(ctx: CheckContext) -> None:
     for body in sent:
         sqs.send_message(QueueUrl=url, MessageBody=body)
 
-    got = [ctx.call(handle_one, sqs, url, returns=str) for _ in sent]
+    got = []
+    for _ in sent:
+        body = ctx.call(handle_one, sqs, url)
+        if isinstance(body, dict) and "Body" in body:
+            ctx.fail(
+                "`handle_one` returned the whole message (a dict), not its body.",
+                hint='Return `message["Body"]`, the text the producer sent.',
+            )
+        if not isinstance(body, str):
+            ctx.fail(
+                f"`handle_one` returned {_short(body)} for a queue holding messages, not a "
+                "message body (a string).",
+                hint="Did you finish the function (replace the `...`) and `return` the body?",
+            )
+        got.append(body)
     if sorted(got) != sorted(sent):
         ctx.fail(
             f"Two calls on a queue holding {sent} returned {got}.",
@@ -92,12 +127,19 @@ def check_handle_one(ctx: CheckContext) -> None:
             "you have handled it, or it is delivered again.",
         )
 
-    empty = ctx.call(handle_one, sqs, url)
+    empty = ctx.call(
+        handle_one,
+        sqs,
+        url,
+        hints={
+            KeyError: NO_MESSAGES_HINT,
+            IndexError: NO_MESSAGES_HINT,
+        },
+    )
     if empty is not None:
         ctx.fail(
             f"On an empty queue `handle_one` returned {empty!r} instead of None.",
-            hint="When `receive_message` finds nothing, its response has no `Messages` key: "
-            "use `response.get('Messages', [])` and return None when the list is empty.",
+            hint=NO_MESSAGES_HINT,
         )
 
 

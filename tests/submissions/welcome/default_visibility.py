@@ -1,0 +1,39 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   labkit:
+#     lab: welcome
+#     role: exercise
+# ---
+
+# %% [markdown]
+# Plausible mistakes: the queue keeps the default 30 s visibility timeout, handle_one returns the
+# whole message instead of its body, and the object's key lacks its extension.
+
+# %%
+import labkit
+
+lab = labkit.start("welcome")
+s3 = lab.client("s3")
+
+
+# %%
+def create_inbox(sqs):
+    return sqs.create_queue(QueueName="welcome-inbox")["QueueUrl"]
+
+
+# %%
+def handle_one(sqs, queue_url):
+    messages = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+    if not messages:
+        return None
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=messages[0]["ReceiptHandle"])
+    return messages[0]
+
+
+# %%
+s3.create_bucket(Bucket="welcome-notes")
+s3.put_object(Bucket="welcome-notes", Key="hello", Body="Hello, labkit!")

@@ -1,0 +1,37 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   labkit:
+#     lab: welcome
+#     role: exercise
+# ---
+
+# %% [markdown]
+# Plausible mistake: handle_one receives but never deletes, so messages come back.
+
+# %%
+import labkit
+
+lab = labkit.start("welcome")
+s3 = lab.client("s3")
+
+
+# %%
+def create_inbox(sqs):
+    return sqs.create_queue(QueueName="welcome-inbox", Attributes={"VisibilityTimeout": "60"})[
+        "QueueUrl"
+    ]
+
+
+# %%
+def handle_one(sqs, queue_url):
+    messages = sqs.receive_message(QueueUrl=queue_url).get("Messages", [])
+    return messages[0]["Body"] if messages else None
+
+
+# %%
+s3.create_bucket(Bucket="welcome-notes")
+s3.put_object(Bucket="welcome-notes", Key="hello.txt", Body="Hello, labkit!")

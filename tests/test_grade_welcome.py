@@ -1,0 +1,158 @@
+"""labkit grade on the welcome lab: the solution, the exercise and sample submissions.
+
+Each sample submission in tests/submissions/welcome/ is a jupytext percent file of a notebook a
+learner might hand in; the test turns it into a .ipynb and grades it in a fresh kernel, as
+`labkit grade` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from labkit.grading.notebook import Submission, grade_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = Path(__file__).resolve().parent / "submissions" / "welcome"
+
+
+def as_notebook(source: Path, into: Path) -> Path:
+    """Write the sample ``source`` as a .ipynb in ``into``."""
+    nb = jupytext.read(source)
+    target = into / f"{source.stem}.ipynb"
+    jupytext.write(nb, target, fmt="ipynb")
+    return target
+
+
+def statuses(sub: Submission) -> dict[str, str]:
+    return {r.name: r.status for r in sub.results}
+
+
+def hint_of(sub: Submission, name: str) -> str:
+    result = next(r for r in sub.results if r.name == name)
+    return f"{result.message} {result.hint}"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
+    folder = tmp_path_factory.mktemp("welcome-samples")
+    return {
+        path.stem: grade_notebook(as_notebook(path, folder), cell_timeout=60)
+        for path in sorted(SAMPLES.glob("*.py"))
+    }
+
+
+def test_a_correct_alternative_passes_every_check(graded: dict[str, Submission]) -> None:
+    sub = graded["passing_alternative"]
+    assert sub.error is None
+    assert statuses(sub) == {
+        "inbox_queue": "passed",
+        "handle_one": "passed",
+        "notes_bucket": "passed",
+    }
+    assert sub.score == sub.max_score == 4
+
+
+def test_forgetting_to_delete_fails_only_handle_one(graded: dict[str, Submission]) -> None:
+    sub = graded["forgot_delete"]
+    assert statuses(sub) == {
+        "inbox_queue": "passed",
+        "handle_one": "failed",
+        "notes_bucket": "passed",
+    }
+    assert "delete_message" in hint_of(sub, "handle_one")
+    assert sub.score == 2
+
+
+def test_default_visibility_whole_message_and_wrong_key(graded: dict[str, Submission]) -> None:
+    sub = graded["default_visibility"]
+    assert set(statuses(sub).values()) == {"failed"}
+    assert "VisibilityTimeout" in hint_of(sub, "inbox_queue")
+    assert "30 s" in hint_of(sub, "inbox_queue")
+    assert 'message["Body"]' in hint_of(sub, "handle_one")
+    assert "hello.txt" in hint_of(sub, "notes_bucket")
+
+
+def test_returning_responses_and_key_errors(graded: dict[str, Submission]) -> None:
+    sub = graded["returns_response"]
+    assert statuses(sub) == {
+        "inbox_queue": "failed",
+        "handle_one": "failed",
+        "notes_bucket": "failed",
+    }
+    assert "QueueUrl" in hint_of(sub, "inbox_queue")
+    assert "get('Messages', [])" in hint_of(sub, "handle_one")
+    assert "'Hello!'" in hint_of(sub, "notes_bucket")
+
+
+def test_raising_looping_and_broken_cells_are_failed_checks(graded: dict[str, Submission]) -> None:
+    sub = graded["broken_code"]
+    assert sub.error is None
+    assert set(statuses(sub).values()) == {"failed"}
+    assert "ClientError" in hint_of(sub, "inbox_queue") or "InvalidParameter" in hint_of(
+        sub, "inbox_queue"
+    )
+    assert "longer than" in hint_of(sub, "handle_one")
+    assert any("raised an error" in note for note in sub.notes)
+
+
+def test_cli_passes_the_solution_and_fails_the_exercise_cleanly(tmp_path: Path) -> None:
+    solution = ROOT / "solutions" / "01_welcome.ipynb"
+    exercise = ROOT / "exercises" / "01_welcome.ipynb"
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (solution, exercise)}
+
+    ok = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "grade", "--json", str(solution)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    report = json.loads(ok.stdout)
+    (sub,) = report["submissions"]
+    assert set(sub) == {"path", "lab", "score", "max_score", "error", "checks"}
+    assert sub["lab"] == "welcome" and sub["error"] is None
+    assert sub["score"] == sub["max_score"] == 4
+    assert all(
+        set(c) == {"name", "passed", "points", "max_points", "message"} for c in sub["checks"]
+    )
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "grade", "--json", str(exercise)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 1
+    (sub,) = json.loads(bad.stdout)["submissions"]
+    assert sub["error"] is None
+    assert sub["score"] == 0
+    for check in sub["checks"]:
+        assert not check["passed"]
+        assert "Hint:" in check["message"]
+        # Failing cleanly: the check saw the unfinished stub, not an internal error.
+        assert "could not finish" not in check["message"]
+
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (solution, exercise)}
+    assert before == after
+
+
+def test_unreadable_and_unknown_notebooks_are_reported_not_raised(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ not json", encoding="utf-8")
+    sub = grade_notebook(broken)
+    assert sub.error and "notebook" in sub.error
+    stranger = tmp_path / "stranger.ipynb"
+    stranger.write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}),
+        encoding="utf-8",
+    )
+    sub = grade_notebook(stranger)
+    assert sub.error and "which lab" in sub.error
+    assert not sub.passed

@@ -95,11 +95,11 @@ def network_guard() -> Iterator[None]:
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo
-    BotocoreStubber.__call__ = stub_call  # type: ignore[method-assign,assignment]
+    BotocoreStubber.__call__ = stub_call  # type: ignore[method-assign]
     try:
         yield
     finally:
-        socket.socket.connect = real_connect  # type: ignore[method-assign,assignment]
-        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign,assignment]
+        socket.socket.connect = real_connect  # type: ignore[method-assign]
+        socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
         socket.getaddrinfo = real_getaddrinfo
-        BotocoreStubber.__call__ = real_stub_call  # type: ignore[method-assign,assignment]
+        BotocoreStubber.__call__ = real_stub_call  # type: ignore[method-assign]

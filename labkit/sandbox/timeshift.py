@@ -83,4 +83,5 @@ def process_time(clock: Clock) -> Iterator[ProcessTime]:
 
 def wall_now() -> datetime:
     """The real current time, even while a lab freezes the process clock."""
-    return time_machine.escape_hatch.datetime.datetime.now(tz=timezone.utc)
+    real: datetime = time_machine.escape_hatch.datetime.datetime.now(tz=timezone.utc)
+    return real

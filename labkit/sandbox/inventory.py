@@ -33,11 +33,15 @@ class Resource:
     detail: str
 
 
+def _row(service: str, kind: str, name: str, detail: str, *, region: str) -> Resource:
+    return Resource(service=service, kind=kind, name=name, region=region, detail=detail)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _sqs(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _sqs(backend: Any, region: str) -> Iterator[Resource]:
     for name, queue in sorted(backend.queues.items()):
         kind = "FIFO queue" if queue.fifo_queue else "queue"
         detail = (
@@ -45,63 +49,88 @@ def _sqs(backend: Any) -> Iterator[tuple[str, str, str]]:
             f"{queue.approximate_number_of_messages_not_visible} in flight · "
             f"{queue.approximate_number_of_messages_delayed} delayed"
         )
-        yield kind, name, detail
+        yield _row("sqs", kind, name, detail, region=region)
 
 
-def _sns(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _sns(backend: Any, region: str) -> Iterator[Resource]:
     subscriptions = list(backend.subscriptions.values())
     for arn, topic in sorted(backend.topics.items()):
         count = sum(1 for s in subscriptions if s.topic.arn == arn)
-        yield "topic", topic.name, _plural(count, "subscription")
+        yield _row("sns", "topic", topic.name, _plural(count, "subscription"), region=region)
 
 
-def _s3(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _s3(backend: Any, region: str) -> Iterator[Resource]:
     for name, bucket in sorted(backend.buckets.items()):
-        yield "bucket", name, _plural(len(list(bucket.keys.keys())), "object")
+        # moto keeps S3 in one partition-wide backend, but every bucket lives in a region.
+        where = getattr(bucket, "region_name", "") or region
+        count = _plural(len(list(bucket.keys.keys())), "object")
+        yield _row("s3", "bucket", name, count, region=where)
 
 
-def _dynamodb(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _dynamodb(backend: Any, region: str) -> Iterator[Resource]:
     for name, table in sorted(backend.tables.items()):
-        yield "table", name, _plural(len(table), "item")
+        yield _row("dynamodb", "table", name, _plural(len(table), "item"), region=region)
 
 
-def _kinesis(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _kinesis(backend: Any, region: str) -> Iterator[Resource]:
     for name, stream in sorted(backend.streams.items()):
         open_shards = [s for s in stream.shards.values() if s.is_open]
-        yield "stream", name, _plural(len(open_shards), "open shard")
+        yield _row(
+            "kinesis", "stream", name, _plural(len(open_shards), "open shard"), region=region
+        )
 
 
-def _lambda(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _lambda(backend: Any, region: str) -> Iterator[Resource]:
     for fn in backend.list_functions():
-        yield "function", fn.function_name, f"{fn.run_time} · {fn.memory_size} MB"
+        yield _row(
+            "lambda",
+            "function",
+            fn.function_name,
+            f"{fn.run_time} · {fn.memory_size} MB",
+            region=region,
+        )
 
 
-def _stepfunctions(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _stepfunctions(backend: Any, region: str) -> Iterator[Resource]:
     for sm in backend.state_machines:
-        yield "state machine", sm.name, _plural(len(getattr(sm, "executions", [])), "execution")
+        yield _row(
+            "stepfunctions",
+            "state machine",
+            sm.name,
+            _plural(len(getattr(sm, "executions", [])), "execution"),
+            region=region,
+        )
 
 
-def _cognito(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _cognito(backend: Any, region: str) -> Iterator[Resource]:
     for pool in backend.user_pools.values():
-        yield "user pool", pool.name, _plural(len(pool.users), "user")
+        yield _row(
+            "cognito-idp", "user pool", pool.name, _plural(len(pool.users), "user"), region=region
+        )
 
 
-def _apigateway(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _apigateway(backend: Any, region: str) -> Iterator[Resource]:
     for api in backend.apis.values():
-        yield "REST API", api.name, _plural(len(api.resources), "resource")
+        yield _row(
+            "apigateway",
+            "REST API",
+            api.name,
+            _plural(len(api.resources), "resource"),
+            region=region,
+        )
 
 
-def _firehose(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _firehose(backend: Any, region: str) -> Iterator[Resource]:
     for name in sorted(backend.delivery_streams):
-        yield "delivery stream", name, ""
+        yield _row("firehose", "delivery stream", name, "", region=region)
 
 
-def _cloudfront(backend: Any) -> Iterator[tuple[str, str, str]]:
+def _cloudfront(backend: Any, region: str) -> Iterator[Resource]:
     for dist in backend.distributions.values():
-        yield "distribution", dist.domain_name, dist.status
+        yield _row("cloudfront", "distribution", dist.domain_name, dist.status, region=region)
 
 
-_COLLECTORS: dict[str, Callable[[Any], Iterator[tuple[str, str, str]]]] = {
+_COLLECTORS: dict[str, Callable[[Any, str], Iterator[Resource]]] = {
     "sqs": _sqs,
     "sns": _sns,
     "s3": _s3,
@@ -127,8 +156,7 @@ def inventory(*, account_id: str = DEFAULT_ACCOUNT_ID) -> list[Resource]:
         for region, backend in list(dict.items(account)):
             shown = "global" if region == "aws" else region
             try:
-                for kind, name, detail in collect(backend):
-                    rows.append(Resource(backend_dict.service_name, kind, name, shown, detail))
+                rows.extend(collect(backend, shown))
             except Exception as exc:  # moto internals change between versions; say so, go on
                 rows.append(
                     Resource(backend_dict.service_name, "?", "(unreadable)", shown, repr(exc))

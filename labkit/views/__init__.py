@@ -1,0 +1,10 @@
+"""Renderers: snapshots of the sandbox and its simulators as HTML and as plain text.
+
+Plain Python (no Jupyter, no moto), so that notebooks, exports, terminals and tests share one
+rendering. The widgets in :mod:`labkit.widgets` show these renderings live.
+"""
+
+from labkit.views.inventory import render_html as inventory_html
+from labkit.views.inventory import render_text as inventory_text
+
+__all__ = ["inventory_html", "inventory_text"]

@@ -6,16 +6,21 @@ injected instead; it interrupts Python code but not a blocking C call.
 
 The interruption is a ``BaseException`` so that learner code with ``except Exception:`` inside an
 endless loop cannot swallow it; it is raised again every 100 ms in case a bare ``except:`` does.
+Once the time is up, a trace function also raises it at the next line the learner's code runs,
+so a loop whose every interruption lands inside ``try: time.sleep(...) except: pass`` still ends:
+the raise then comes from the ``except`` body or the loop header, outside the ``try``.
 """
 
 from __future__ import annotations
 
 import ctypes
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 
 class TimeLimitExceeded(BaseException):
@@ -42,16 +47,51 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 @contextmanager
 def _alarm(seconds: float) -> Iterator[None]:
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
+    # Frames that exist when the limit starts (the caller's, the runner's, IPython's) are never
+    # traced: only code running inside the block is interrupted.
+    # The frames themselves are kept (not only their ids) so that no later frame can reuse an id.
+    held: list[FrameType] = []
+    frame: FrameType | None = sys._getframe()
+    while frame is not None:
+        held.append(frame)
+        frame = frame.f_back
+    outside = {id(f) for f in held}
+    active = True
+    previous_trace = sys.gettrace()
+    traced: list[FrameType] = []
+
+    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
+        if not active or id(frame) in outside or frame.f_code.co_filename == __file__:
+            return None  # never interrupt labkit's own time-limit code
+        if event == "exception":
+            # The interruption itself passing through: raising here would replace it and
+            # switch tracing off before the learner's `except` body runs. Keep watching.
+            return tracer
         raise TimeLimitExceeded(seconds)
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        inner = frame
+        while inner is not None and id(inner) not in outside:
+            inner.f_trace = tracer
+            inner.f_trace_lines = True
+            traced.append(inner)
+            inner = inner.f_back
+        interruption = TimeLimitExceeded(seconds)
+        sys.settrace(tracer)
+        raise interruption
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
     finally:
+        active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        sys.settrace(previous_trace)
+        for inner in traced:
+            inner.f_trace = None
+        del held
 
 
 @contextmanager

@@ -35,6 +35,13 @@ _REMOVED = (
     "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT",
     "AWS_S3_US_EAST_1_REGIONAL_ENDPOINT",
+    # A proxy on loopback passes the network guard and would fetch from the internet for us.
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
 )
 
 

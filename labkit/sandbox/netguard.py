@@ -7,7 +7,12 @@ each at once and with a :class:`~labkit.errors.NetworkBlockedError` that names t
 - botocore: a request that moto did not answer would go to the network; refused before sending
   (otherwise botocore wraps the error and retries with back-off, which is not "at once");
 - name resolution: ``socket.getaddrinfo`` for a non-local name (a DNS query leaves the machine);
-- ``socket.socket.connect`` / ``connect_ex`` to a non-loopback address.
+- ``socket.socket.connect`` / ``connect_ex`` to a non-loopback address, and datagrams
+  (``sendto`` / ``sendmsg``) sent to one without a connect;
+- the other resolvers (``gethostbyname``, ``gethostbyname_ex``, ``gethostbyaddr``).
+
+Proxy settings are cleared while a lab runs (see ``environment.py``): a proxy on loopback would
+otherwise fetch from the network on the lab's behalf.
 
 Loopback stays open so local servers (a JupyterLab, a test server) keep working.
 """
@@ -57,7 +62,13 @@ def network_guard() -> Iterator[None]:
     """Install the guard for the duration of the ``with`` block."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
+    real_sendto = socket.socket.sendto
+    real_sendmsg = socket.socket.sendmsg
     real_getaddrinfo = socket.getaddrinfo
+    real_resolvers = {
+        name: getattr(socket, name)
+        for name in ("gethostbyname", "gethostbyname_ex", "gethostbyaddr")
+    }
     real_stub_call = BotocoreStubber.__call__
 
     def check(sock: socket.socket, address: Any, via: str) -> None:
@@ -74,6 +85,26 @@ def network_guard() -> Iterator[None]:
     def connect_ex(self: socket.socket, address: Any) -> int:
         check(self, address, "socket connect")
         return real_connect_ex(self, address)
+
+    def sendto(self: socket.socket, data: Any, *args: Any) -> int:
+        # sendto(data, address) or sendto(data, flags, address): a datagram needs no connect.
+        check(self, args[-1], "datagram")
+        return real_sendto(self, data, *args)
+
+    def sendmsg(self: socket.socket, buffers: Any, *args: Any) -> int:
+        if len(args) >= 3 and args[2] is not None:
+            check(self, args[2], "datagram")
+        return real_sendmsg(self, buffers, *args)
+
+    def resolver(name: str) -> Any:
+        real = real_resolvers[name]
+
+        def resolve(host: Any, *args: Any) -> Any:
+            if not is_local_host(host):
+                raise NetworkBlockedError(str(host), via="name lookup")
+            return real(host, *args)
+
+        return resolve
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
         if not is_local_host(host):
@@ -94,12 +125,20 @@ def network_guard() -> Iterator[None]:
 
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
     socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+    socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
+    socket.socket.sendmsg = sendmsg  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo
+    for name in real_resolvers:
+        setattr(socket, name, resolver(name))
     BotocoreStubber.__call__ = stub_call  # type: ignore[method-assign]
     try:
         yield
     finally:
         socket.socket.connect = real_connect  # type: ignore[method-assign]
         socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+        socket.socket.sendto = real_sendto  # type: ignore[method-assign]
+        socket.socket.sendmsg = real_sendmsg  # type: ignore[method-assign]
         socket.getaddrinfo = real_getaddrinfo
+        for name, real in real_resolvers.items():
+            setattr(socket, name, real)
         BotocoreStubber.__call__ = real_stub_call  # type: ignore[method-assign]

@@ -1,0 +1,73 @@
+"""Shared fixtures for labkit's unit tests.
+
+- ``LABKIT_HOME`` points at a temporary folder for the whole session, so a progress file is never
+  written to the real ``~/.labkit``.
+- ``LABKIT_CHECKS`` is ``show`` unless a test sets it: under pytest labkit would otherwise make a
+  failed ``lab.check`` raise, and most tests want to look at the result.
+- ``lab`` (free play) and ``welcome`` (the welcome lab) start a sandbox and stop it afterwards.
+- Whatever a test does, no sandbox outlives it: the process's clock, network and AWS settings are
+  given back before the next test.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+import labkit
+
+if TYPE_CHECKING:  # importing labkit.lab loads moto: only tests that start a lab pay for it
+    from labkit.lab import Lab
+
+
+@pytest.fixture(scope="session", autouse=True)
+def labkit_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A throw-away ``LABKIT_HOME`` for the whole test session."""
+    home = tmp_path_factory.mktemp("labkit-home")
+    saved = os.environ.get("LABKIT_HOME")
+    os.environ["LABKIT_HOME"] = str(home)
+    try:
+        yield home
+    finally:
+        if saved is None:
+            os.environ.pop("LABKIT_HOME", None)
+        else:
+            os.environ["LABKIT_HOME"] = saved
+
+
+@pytest.fixture(autouse=True)
+def checks_show(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failed checks are returned, not raised, unless a test sets ``LABKIT_CHECKS`` itself."""
+    monkeypatch.setenv("LABKIT_CHECKS", "show")
+
+
+@pytest.fixture(autouse=True)
+def no_sandbox_left_running() -> Iterator[None]:
+    """Stop a sandbox that a test left running, so the next test starts from the real process."""
+    yield
+    session = sys.modules.get("labkit.sandbox.session")
+    if session is not None:
+        leftover = session.running_sandbox()
+        if leftover is not None:
+            leftover.stop()
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    """A free-play sandbox."""
+    lab = labkit.start(quiet=True)
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+def welcome() -> Iterator[Lab]:
+    """The welcome lab (three checks)."""
+    lab = labkit.start("welcome", quiet=True)
+    yield lab
+    lab.stop()

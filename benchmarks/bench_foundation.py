@@ -150,7 +150,10 @@ def main() -> None:
 
     lab_ms, advanced, raw_ms = long_poll()
     print("== long poll on an empty queue")
-    print(f"labkit WaitTimeSeconds=20: {lab_ms:.1f} ms wall, lab clock +{advanced:g} s (target < 50 ms)")
+    print(
+        f"labkit WaitTimeSeconds=20: {lab_ms:.1f} ms wall, "
+        f"lab clock +{advanced:g} s (target < 50 ms)"
+    )
     print(f"raw moto WaitTimeSeconds=1: {raw_ms:.0f} ms wall (it blocks the whole wait)")
 
 

@@ -164,11 +164,18 @@ class Sandbox:
         return self._session
 
     def client(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any:
-        """A boto3 client for ``service`` inside the sandbox (cached per service and region)."""
+        """A boto3 client for ``service`` inside the sandbox (cached per service and region).
+
+        Extra keyword arguments go to boto3 (a ``config`` is merged over the sandbox's own).
+        """
         region = region or self.region
         key = (service, region)
         if kwargs:
-            return self.session().client(service, region_name=region, config=_config(), **kwargs)
+            config = _config()
+            if kwargs.get("config") is not None:
+                config = config.merge(kwargs.pop("config"))
+            kwargs.pop("config", None)
+            return self.session().client(service, region_name=region, config=config, **kwargs)
         if key not in self._clients:
             self._clients[key] = self.session().client(
                 service, region_name=region, config=_config()
@@ -177,8 +184,12 @@ class Sandbox:
 
     def resource(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any:
         """A boto3 resource for ``service`` inside the sandbox."""
+        config = _config()
+        if kwargs.get("config") is not None:
+            config = config.merge(kwargs.pop("config"))
+        kwargs.pop("config", None)
         return self.session().resource(
-            service, region_name=region or self.region, config=_config(), **kwargs
+            service, region_name=region or self.region, config=config, **kwargs
         )
 
     # -- isolation --------------------------------------------------------------------------
@@ -246,7 +257,9 @@ class Sandbox:
 
 
 def _config() -> Config:
-    return Config(account_id_endpoint_mode="disabled", retries={"max_attempts": 1})
+    # One attempt in all: a throttled or failed call reaches the learner at once, as the lesson
+    # wants to show it, with no hidden retry sleeping in real time.
+    return Config(account_id_endpoint_mode="disabled", retries={"total_max_attempts": 1})
 
 
 def _global_registries() -> list[dict[str, Any]]:

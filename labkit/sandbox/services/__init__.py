@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-PATCH_MODULES: tuple[str, ...] = ("labkit.sandbox.services.sqs",)
+PATCH_MODULES: tuple[str, ...] = (
+    "labkit.sandbox.services.sqs",
+    "labkit.sandbox.services.awslambda",
+    "labkit.sandbox.services.apigateway",
+    "labkit.sandbox.services.kinesis",
+    "labkit.sandbox.services.firehose",
+    "labkit.sandbox.services.edge",
+    "labkit.sandbox.services.cloudfront",
+    "labkit.sandbox.services.s3_replication",
+    "labkit.sandbox.services.globalaccelerator",
+)
 
 
 def install_all(sandbox: Sandbox, stack: ExitStack) -> None:

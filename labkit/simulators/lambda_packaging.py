@@ -1,0 +1,153 @@
+"""Package a handler written in a notebook cell as a Lambda deployment zip.
+
+A learner writes ``def handler(event, context): ...`` in a cell; Lambda needs a zip with a module
+file. :func:`package_function` writes ``lambda_function.py`` from the function's source
+(``inspect.getsource`` works for functions defined in Jupyter cells), preceded by the import lines
+the learner names and the modules the function uses by name, and followed by helper functions or
+constants the learner hands over. The handler string for ``create_function`` is
+``lambda_function.<name>`` (see :func:`handler_string`).
+
+Plain Python: no moto.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import io
+import textwrap
+import types
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from labkit.errors import LabkitError
+
+MODULE_NAME = "lambda_function"
+
+
+class PackagingError(LabkitError):
+    """A function that cannot be turned into a deployment package as it stands."""
+
+    code = "PackagingError"
+
+
+def _names_used(code: types.CodeType) -> set[str]:
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names_used(const)
+    return names
+
+
+def _source(obj: Callable[..., Any]) -> str:
+    try:
+        return textwrap.dedent(inspect.getsource(obj))
+    except (OSError, TypeError) as e:
+        raise PackagingError(
+            f"labkit cannot read the source of {getattr(obj, '__name__', obj)!r} ({e}). Define it "
+            "with `def` in a notebook cell or a .py file (a lambda expression or a built-in "
+            "function has no source to package)."
+        ) from None
+
+
+def module_source(
+    func: Callable[..., Any],
+    *,
+    imports: Iterable[str] = (),
+    helpers: Iterable[Callable[..., Any] | type] = (),
+    constants: Mapping[str, Any] | None = None,
+) -> str:
+    """The text of ``lambda_function.py`` for ``func``.
+
+    Args:
+        func: The handler, ``def name(event, context)``.
+        imports: Import lines to put first, e.g. ``["import json", "from decimal import Decimal"]``.
+        helpers: Functions or classes the handler calls, copied in by source.
+        constants: Module-level values (``repr`` must round-trip, e.g. strings and numbers).
+
+    Raises:
+        PackagingError: The source cannot be read, or the handler uses a global name that is
+            neither imported, a helper, a constant nor a built-in.
+    """
+    if not callable(func) or not hasattr(func, "__code__"):
+        raise PackagingError(f"{func!r} is not a function defined with `def`.")
+    constants = dict(constants or {})
+    lines = [line.strip() for line in imports if line.strip()]
+    helpers = list(helpers)
+    provided = {h.__name__ for h in helpers} | set(constants) | {func.__name__}
+    for line in lines:
+        provided |= _imported_names(line)
+    auto: list[str] = []
+    missing: list[str] = []
+    module_globals = getattr(func, "__globals__", {})
+    codes = [func.__code__] + [h.__code__ for h in helpers if hasattr(h, "__code__")]
+    used = set().union(*(_names_used(c) for c in codes))
+    for name in sorted(used - provided):
+        if hasattr(builtins, name):
+            continue
+        value = module_globals.get(name)
+        if isinstance(value, types.ModuleType):
+            real = value.__name__
+            auto.append(f"import {real}" if real == name else f"import {real} as {name}")
+        elif name in module_globals:
+            missing.append(name)
+    if missing:
+        raise PackagingError(
+            f"`{func.__name__}` uses {', '.join(f'`{n}`' for n in missing)} from your notebook. "
+            "A Lambda function only has what its package contains: pass functions or classes "
+            "with `helpers=[...]`, values with `constants={...}`, or import lines with "
+            "`imports=[...]`."
+        )
+    parts = ["\n".join(lines + auto)] if lines or auto else []
+    if constants:
+        parts.append("\n".join(f"{k} = {v!r}" for k, v in constants.items()))
+    parts.extend(_source(h) for h in helpers)
+    parts.append(_source(func))
+    return "\n\n\n".join(p.rstrip() for p in parts) + "\n"
+
+
+def _imported_names(line: str) -> set[str]:
+    """Names an import line binds (``import a.b as c`` → c, ``from x import y, z`` → y, z)."""
+    names: set[str] = set()
+    body = line.split("#", 1)[0].strip()
+    if body.startswith("import "):
+        for item in body[len("import ") :].split(","):
+            item = item.strip()
+            if " as " in item:
+                names.add(item.split(" as ", 1)[1].strip())
+            elif item:
+                names.add(item.split(".", 1)[0])
+    elif body.startswith("from ") and " import " in body:
+        for item in body.split(" import ", 1)[1].strip("() ").split(","):
+            item = item.strip()
+            if item:
+                names.add(item.split(" as ", 1)[1].strip() if " as " in item else item)
+    return names
+
+
+def package_function(
+    func: Callable[..., Any],
+    *,
+    imports: Iterable[str] = (),
+    helpers: Iterable[Callable[..., Any] | type] = (),
+    constants: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, str | bytes] | None = None,
+) -> bytes:
+    """A deployment zip (bytes) whose ``lambda_function.py`` holds ``func``.
+
+    Use the result as ``Code={"ZipFile": ...}`` with ``Handler=handler_string(func)``.
+    See :func:`module_source` for the arguments; ``extra_files`` adds files by path.
+    """
+    source = module_source(func, imports=imports, helpers=helpers, constants=constants)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{MODULE_NAME}.py", source)
+        for path, content in (extra_files or {}).items():
+            archive.writestr(path, content)
+    return buffer.getvalue()
+
+
+def handler_string(func: Callable[..., Any]) -> str:
+    """The ``Handler`` setting for a package made by :func:`package_function`."""
+    return f"{MODULE_NAME}.{func.__name__}"

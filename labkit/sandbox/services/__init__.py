@@ -18,6 +18,7 @@ PATCH_MODULES: tuple[str, ...] = (
     "labkit.sandbox.services.sqs",
     "labkit.sandbox.services.awslambda",
     "labkit.sandbox.services.apigateway",
+    "labkit.sandbox.services.sns",
     "labkit.sandbox.services.kinesis",
     "labkit.sandbox.services.firehose",
     "labkit.sandbox.services.edge",

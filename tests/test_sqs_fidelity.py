@@ -1,0 +1,314 @@
+"""SQS behaviours AWS has and stock moto lacks, each shown on both.
+
+Every test runs one scenario twice: first on stock moto (a plain ``mock_aws()``, outside any lab,
+its clock frozen with time-machine and moved by hand), then in a labkit sandbox on the lab clock.
+The labkit run must show what AWS does; the stock run must not, so the test documents the gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+import time_machine
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+import labkit
+from labkit import facts
+from labkit.clock import DEFAULT_START
+from labkit.lab import Lab
+
+RETENTION_MIN = facts.value("sqs.retention_min")
+RETENTION_MAX = facts.value("sqs.retention_max")
+DEDUP_INTERVAL = facts.value("sqs.fifo_dedup_interval")
+
+
+@dataclass
+class World:
+    """An AWS to run a scenario in: a client factory and a way to let time pass."""
+
+    client: Callable[[str], Any]
+    advance: Callable[[float], None]
+
+
+@contextmanager
+def stock_moto() -> Iterator[World]:
+    """Stock moto, no labkit: the process clock frozen at the lab's start, moved by hand."""
+    with time_machine.travel(DEFAULT_START, tick=False) as traveller, mock_aws():
+        session = boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        )
+        yield World(client=session.client, advance=traveller.shift)
+
+
+@pytest.fixture
+def start_lab() -> Iterator[Callable[[], Lab]]:
+    """Starts a free-play lab when the test asks (after its stock-moto part), stops it after."""
+    labs: list[Lab] = []
+
+    def start() -> Lab:
+        lab = labkit.start(quiet=True)
+        labs.append(lab)
+        return lab
+
+    yield start
+    for lab in labs:
+        lab.stop()
+
+
+def lab_world(lab: Lab) -> World:
+    return World(client=lab.client, advance=lambda seconds: lab.clock.advance(seconds))
+
+
+def counts(sqs: Any, url: str) -> tuple[int, int, int]:
+    """(visible, in flight, delayed), as GetQueueAttributes reports them."""
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return (
+        int(attributes["ApproximateNumberOfMessages"]),
+        int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        int(attributes["ApproximateNumberOfMessagesDelayed"]),
+    )
+
+
+def bodies(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["Body"] for m in messages]
+
+
+# -- retention ------------------------------------------------------------------------------
+def retention_scenario(world: World) -> dict[str, Any]:
+    sqs = world.client("sqs")
+    url = sqs.create_queue(
+        QueueName="short-lived", Attributes={"MessageRetentionPeriod": str(RETENTION_MIN)}
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old-1")
+    sqs.send_message(QueueUrl=url, MessageBody="old-in-flight")
+    held = sqs.receive_message(QueueUrl=url, VisibilityTimeout=600)["Messages"]
+    world.advance(RETENTION_MIN / 2)
+    sqs.send_message(QueueUrl=url, MessageBody="young")
+    before = counts(sqs, url)
+    world.advance(RETENTION_MIN / 2 + 1)  # the first two are now past the retention period
+    after = counts(sqs, url)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return {"held": bodies(held), "before": before, "after": after, "received": bodies(received)}
+
+
+def test_expired_messages_leave_the_counts_as_well_as_the_receives(
+    start_lab: Callable[[], Lab],
+) -> None:
+    with stock_moto() as world:
+        stock = retention_scenario(world)
+    labkit_run = retention_scenario(lab_world(start_lab()))
+
+    assert labkit_run["held"] == ["old-1"]
+    assert labkit_run["before"] == (2, 1, 0)
+    # AWS deletes a message once it is older than the retention period, in flight or not.
+    assert labkit_run["after"] == (1, 0, 0)
+    assert labkit_run["received"] == ["young"]
+    # Stock moto still counts both expired messages.
+    assert stock["after"] == (2, 1, 0)
+    assert stock["after"] != labkit_run["after"]
+
+
+def test_shortening_the_retention_period_expires_older_messages(lab: Lab) -> None:
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="a")
+    lab.clock.advance(3 * RETENTION_MIN)
+    sqs.send_message(QueueUrl=url, MessageBody="b")
+    assert counts(sqs, url) == (2, 0, 0)
+    sqs.set_queue_attributes(
+        QueueUrl=url, Attributes={"MessageRetentionPeriod": str(2 * RETENTION_MIN)}
+    )
+    assert counts(sqs, url) == (1, 0, 0)
+    assert bodies(sqs.receive_message(QueueUrl=url)["Messages"]) == ["b"]
+
+
+def retention_range_scenario(world: World) -> dict[str, str]:
+    sqs = world.client("sqs")
+    outcome: dict[str, str] = {}
+    url = sqs.create_queue(QueueName="ok")["QueueUrl"]
+    attempts: list[tuple[str, Callable[[], Any]]] = [
+        (
+            "create-below",
+            lambda: sqs.create_queue(
+                QueueName="below", Attributes={"MessageRetentionPeriod": str(RETENTION_MIN - 1)}
+            ),
+        ),
+        (
+            "create-above",
+            lambda: sqs.create_queue(
+                QueueName="above", Attributes={"MessageRetentionPeriod": str(RETENTION_MAX + 1)}
+            ),
+        ),
+        (
+            "set-below",
+            lambda: sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"MessageRetentionPeriod": str(RETENTION_MIN - 1)}
+            ),
+        ),
+        (
+            "set-not-a-number",
+            lambda: sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"MessageRetentionPeriod": "a day"}
+            ),
+        ),
+        (
+            "create-min",
+            lambda: sqs.create_queue(
+                QueueName="min", Attributes={"MessageRetentionPeriod": str(RETENTION_MIN)}
+            ),
+        ),
+        (
+            "set-max",
+            lambda: sqs.set_queue_attributes(
+                QueueUrl=url, Attributes={"MessageRetentionPeriod": str(RETENTION_MAX)}
+            ),
+        ),
+    ]
+    for name, attempt in attempts:
+        try:
+            attempt()
+            outcome[name] = "accepted"
+        except ClientError as error:
+            outcome[name] = (
+                f"{error.response['Error']['Code']}: {error.response['Error']['Message']}"
+            )
+        except Exception as error:  # stock moto fails some inputs with a raw Python error
+            outcome[name] = f"raw {type(error).__name__}"
+    outcome["ok-period"] = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["MessageRetentionPeriod"]
+    )["Attributes"]["MessageRetentionPeriod"]
+    return outcome
+
+
+def test_retention_period_outside_the_documented_range_is_refused(
+    start_lab: Callable[[], Lab],
+) -> None:
+    with stock_moto() as world:
+        stock = retention_range_scenario(world)
+    labkit_run = retention_range_scenario(lab_world(start_lab()))
+
+    refused = "InvalidAttributeValue: Invalid value for the parameter MessageRetentionPeriod."
+    for name in ("create-below", "create-above", "set-below", "set-not-a-number"):
+        assert labkit_run[name] == refused, name
+    assert labkit_run["create-min"] == "accepted"
+    assert labkit_run["set-max"] == "accepted"
+    assert labkit_run["ok-period"] == str(RETENTION_MAX)  # the refused change left no trace
+    # Stock moto takes 59 seconds (and more than 14 days).
+    assert stock["create-below"] == "accepted"
+    assert stock["set-below"] == "accepted"
+
+
+# -- FIFO deduplication ---------------------------------------------------------------------
+def dedup_after_delete_scenario(world: World) -> dict[str, Any]:
+    sqs = world.client("sqs")
+    url = sqs.create_queue(QueueName="orders.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+
+    def send(body: str, dedup: str) -> None:
+        sqs.send_message(
+            QueueUrl=url, MessageBody=body, MessageGroupId="g", MessageDeduplicationId=dedup
+        )
+
+    def drain() -> list[str]:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return bodies(got)
+
+    send("order 1", "order-1")
+    first = drain()
+    world.advance(60)
+    send("order 1 (resent)", "order-1")  # within the interval, after the delete
+    resent = drain()
+    world.advance(DEDUP_INTERVAL)
+    send("order 1 (much later)", "order-1")
+    later = drain()
+    return {"first": first, "resent": resent, "later": later}
+
+
+def test_fifo_deduplication_id_stays_taken_after_its_message_is_deleted(
+    start_lab: Callable[[], Lab],
+) -> None:
+    with stock_moto() as world:
+        stock = dedup_after_delete_scenario(world)
+    labkit_run = dedup_after_delete_scenario(lab_world(start_lab()))
+
+    assert labkit_run == {
+        "first": ["order 1"],
+        "resent": [],  # accepted but not delivered: AWS keeps tracking the id after the delete
+        "later": ["order 1 (much later)"],
+    }
+    assert stock["resent"] == ["order 1 (resent)"]
+
+
+def test_content_based_deduplication_survives_the_delete_and_scope_can_be_per_group(
+    lab: Lab,
+) -> None:
+    sqs = lab.client("sqs")
+    url = sqs.create_queue(
+        QueueName="content.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="a")
+    got = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="b")
+    assert counts(sqs, url) == (0, 0, 0)  # queue scope: the same body in another group too
+
+    scoped = sqs.create_queue(
+        QueueName="scoped.fifo",
+        Attributes={
+            "FifoQueue": "true",
+            "DeduplicationScope": "messageGroup",
+            "FifoThroughputLimit": "perMessageGroupId",
+        },
+    )["QueueUrl"]
+    for group in ("a", "b", "a"):
+        sqs.send_message(
+            QueueUrl=scoped, MessageBody=group, MessageGroupId=group, MessageDeduplicationId="x"
+        )
+    assert counts(sqs, scoped) == (2, 0, 0)  # one per group
+
+
+# -- FIFO order -----------------------------------------------------------------------------
+def fifo_timeout_order_scenario(world: World) -> list[list[str]]:
+    sqs = world.client("sqs")
+    url = sqs.create_queue(
+        QueueName="steps.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
+    for body in ("step 1", "step 2", "step 3"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="job")
+    seen = [
+        bodies(
+            sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=5)[
+                "Messages"
+            ]
+        )
+    ]
+    world.advance(6)  # both time out together, nobody deleted them
+    for _ in range(3):
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=5)
+        seen.append(bodies(got.get("Messages", [])))
+        world.advance(6)
+    return seen
+
+
+def test_fifo_messages_that_time_out_together_come_back_in_order(
+    start_lab: Callable[[], Lab],
+) -> None:
+    with stock_moto() as world:
+        stock = fifo_timeout_order_scenario(world)
+    labkit_run = fifo_timeout_order_scenario(lab_world(start_lab()))
+
+    # AWS keeps a group's order: the unhandled messages come back first, in order.
+    assert labkit_run[0] == ["step 1", "step 2"]
+    assert labkit_run[1] == ["step 1", "step 2", "step 3"]
+    # Stock moto skips "step 1" and hands out the later steps ahead of it.
+    assert stock[1][0] == "step 2"
+    assert "step 1" not in stock[1]

@@ -23,6 +23,7 @@ from labkit.sandbox.session import Sandbox
 from labkit.sandbox.timeshift import wall_now
 
 if TYPE_CHECKING:
+    from labkit.widgets.invocation_view import InvocationView
     from labkit.widgets.sandbox_view import SandboxView
 
 
@@ -86,6 +87,24 @@ class Lab:
         """A boto3 resource in the sandbox, e.g. ``lab.resource("dynamodb")``."""
         return self.sandbox.resource(service, **kwargs)
 
+    def deploy_function(self, handler: Any, name: str | None = None, **options: Any) -> str:
+        """Deploy a handler defined in a cell as a Lambda function; returns the function's ARN.
+
+        Packages the handler's source into a zip and calls ``create_function`` (or
+        ``update_function_code`` and ``update_function_configuration`` when the function exists),
+        with an IAM role for Lambda created when missing.
+
+        Args:
+            handler: The handler, ``def name(event, context)``.
+            name: The function's name; the handler's own name by default.
+            **options: ``environment={...}``, ``timeout=`` (seconds), ``memory=`` (MB),
+                ``helpers=[...]``, ``constants={...}``, ``imports=[...]``, ``runtime=``; see
+                :func:`labkit.sandbox.deploy.deploy_function`.
+        """
+        from labkit.sandbox.deploy import deploy_function
+
+        return deploy_function(self.sandbox, handler, name, **options)
+
     def reset(self) -> None:
         """Delete every AWS resource in the sandbox; the clock, your files and variables stay."""
         self.sandbox.reset()
@@ -109,6 +128,16 @@ class Lab:
         from labkit.widgets.sandbox_view import SandboxView
 
         return SandboxView(self)
+
+    def invocations(self, function: str | None = None) -> InvocationView:
+        """A live timeline of Lambda invocations (cold or warm, duration, errors, throttles).
+
+        Args:
+            function: Only this function's invocations; all functions by default.
+        """
+        from labkit.widgets.invocation_view import InvocationView
+
+        return InvocationView(self, function)
 
     # -- checks -----------------------------------------------------------------------------
     def check(self, name: str, namespace: Mapping[str, Any] | None = None) -> CheckResult:

@@ -7,16 +7,21 @@ AWS's Python runtime that stock moto lacks.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import re
+import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from lambda_support import create, ensure_lambda_facts, invoke, lambda_state, zip_of
 
 import labkit
+from labkit import facts
 from labkit.lab import Lab
 from labkit.simulators.lambda_packaging import (
     PackagingError,
@@ -257,6 +262,50 @@ def test_environment_variables_over_4_kb_are_refused(lab: Lab) -> None:
         )
 
 
+def test_timeout_and_memory_beyond_lambdas_limits_are_refused(lab: Lab) -> None:
+    timeout_max = int(facts.value("lambda.timeout_max"))
+    memory_max = int(facts.value("lambda.memory_max"))
+    with pytest.raises(ClientError) as info:
+        create(lab, "slow", COUNTER, Timeout=timeout_max + 1)
+    assert info.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": f"1 validation error detected: Value '{timeout_max + 1}' at 'timeout' failed "
+        f"to satisfy constraint: Member must have value less than or equal to {timeout_max}",
+    }
+    assert lab.client("lambda").list_functions()["Functions"] == []
+    create(lab, "ok", COUNTER, Timeout=timeout_max, MemorySize=memory_max)
+    with pytest.raises(ClientError) as info:
+        lab.client("lambda").update_function_configuration(
+            FunctionName="ok", MemorySize=memory_max + 1
+        )
+    assert info.value.response["Error"]["Message"] == (
+        f"1 validation error detected: Value '{memory_max + 1}' at 'memorySize' failed to "
+        f"satisfy constraint: Member must have value less than or equal to {memory_max}"
+    )
+    config = lab.client("lambda").get_function_configuration(FunctionName="ok")
+    assert (config["Timeout"], config["MemorySize"]) == (timeout_max, memory_max)
+
+
+def test_every_setting_out_of_range_is_named_in_one_error(lab: Lab) -> None:
+    # boto3 refuses memory under its model's minimum before sending; without that check the
+    # service itself answers, naming each error as AWS does.
+    timeout_max = int(facts.value("lambda.timeout_max"))
+    memory_min = int(facts.value("lambda.memory_min"))
+    create(lab, "fn", COUNTER)
+    unchecked = lab.client("lambda", config=Config(parameter_validation=False))
+    with pytest.raises(ClientError) as info:
+        unchecked.update_function_configuration(
+            FunctionName="fn", Timeout=timeout_max + 1, MemorySize=memory_min - 1
+        )
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert info.value.response["Error"]["Message"] == (
+        f"2 validation errors detected: Value '{timeout_max + 1}' at 'timeout' failed to satisfy "
+        f"constraint: Member must have value less than or equal to {timeout_max}; Value "
+        f"'{memory_min - 1}' at 'memorySize' failed to satisfy constraint: Member must have value "
+        f"greater than or equal to {memory_min}"
+    )
+
+
 def test_update_function_code_runs_new_code_in_a_new_environment(lab: Lab) -> None:
     create(lab, "counter", COUNTER)
     invoke(lab, "counter")
@@ -396,7 +445,7 @@ TAX = 2
 def test_package_a_function_with_its_imports_helpers_and_constants(lab: Lab) -> None:
     code = package_function(_notebook_handler, helpers=[_price], constants={"TAX": TAX})
     source = module_source(_notebook_handler, helpers=[_price], constants={"TAX": TAX})
-    assert source.startswith("import json\n")
+    assert source.startswith("from __future__ import annotations\nimport json\n")
     lab.client("lambda").create_function(
         FunctionName="packaged",
         Runtime="python3.12",
@@ -411,3 +460,95 @@ def test_packaging_names_what_the_handler_is_missing() -> None:
     with pytest.raises(PackagingError) as info:
         module_source(_notebook_handler)
     assert "`TAX`" in str(info.value) and "`_price`" in str(info.value)
+
+
+# A notebook cell as a learner writes it: no `from __future__ import annotations`, so Python
+# evaluates every annotation, and a variable whose name is also an attribute the handler reads.
+NOTEBOOK = """
+import json
+from typing import Any
+
+RATE = 3
+LIMIT = 2
+FACTOR = 10
+response = "a notebook variable"
+
+
+def handler(event, context):
+    scale = lambda x: x * RATE
+
+    def inner(v: Any) -> Any:
+        return v.response if hasattr(v, "response") else None
+
+    return json.dumps(
+        {
+            "scaled": [scale(i) for i in event["items"] if i < LIMIT],
+            "factors": {k: FACTOR for k in "ab"},
+            "reply": inner(event),
+        }
+    )
+
+
+def with_default(event, context, rate=RATE):
+    return rate
+"""
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> types.ModuleType:
+    """The cell above, loaded from a file so that ``inspect.getsource`` reads it."""
+    path = tmp_path / "notebook_cell.py"
+    path.write_text(NOTEBOOK)
+    spec = importlib.util.spec_from_file_location("notebook_cell", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_packaging_finds_globals_in_nested_code_and_ignores_attributes_and_annotations(
+    notebook: Any,
+) -> None:
+    with pytest.raises(PackagingError) as info:
+        module_source(notebook.handler)
+    message = str(info.value)
+    # Read in a lambda, a comprehension and a dict comprehension: all globals of the package.
+    assert "`RATE`" in message and "`LIMIT`" in message and "`FACTOR`" in message
+    # `v.response` is an attribute and `Any` only an annotation: neither is needed.
+    assert "`response`" not in message and "`Any`" not in message
+
+
+def test_a_handler_with_nested_code_and_annotations_runs_when_packaged(
+    lab: Lab, notebook: Any
+) -> None:
+    constants = {"RATE": 3, "LIMIT": 2, "FACTOR": 10}
+    lab.client("lambda").create_function(
+        FunctionName="nested",
+        Runtime="python3.12",
+        Role=create.__globals__["role_arn"](lab),
+        Handler=handler_string(notebook.handler),
+        Code={"ZipFile": package_function(notebook.handler, constants=constants)},
+    )
+    reply, payload = invoke(lab, "nested", {"items": [0, 1, 5]})
+    assert "FunctionError" not in reply
+    assert json.loads(payload) == {"scaled": [0, 3], "factors": {"a": 10, "b": 10}, "reply": None}
+
+
+def test_packaging_checks_what_the_def_line_itself_reads(notebook: Any) -> None:
+    # A default value is evaluated when the package's module runs, not inside the function.
+    with pytest.raises(PackagingError, match="`RATE`"):
+        module_source(notebook.with_default)
+
+
+def test_future_imports_come_first(notebook: Any) -> None:
+    source = module_source(
+        notebook.with_default,
+        imports=["import os", "from __future__ import generator_stop"],
+        constants={"RATE": 1},
+    )
+    assert source.splitlines()[:3] == [
+        "from __future__ import annotations",
+        "from __future__ import generator_stop",
+        "import os",
+    ]
+    compile(source, "lambda_function.py", "exec")

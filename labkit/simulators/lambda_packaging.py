@@ -7,12 +7,17 @@ the learner names and the modules the function uses by name, and followed by hel
 constants the learner hands over. The handler string for ``create_function`` is
 ``lambda_function.<name>`` (see :func:`handler_string`).
 
+The module starts with ``from __future__ import annotations`` so that annotations such as
+``event: dict[str, Any]`` stay strings: they name notebook imports (``Any``) that the package has no
+reason to carry, and evaluating them would fail the function's init with ``NameError``.
+
 Plain Python: no moto.
 """
 
 from __future__ import annotations
 
 import builtins
+import dis
 import inspect
 import io
 import textwrap
@@ -32,12 +37,49 @@ class PackagingError(LabkitError):
     code = "PackagingError"
 
 
-def _names_used(code: types.CodeType) -> set[str]:
-    names = set(code.co_names)
+#: The first line of every package: annotations are never evaluated (see the module docstring).
+FUTURE_ANNOTATIONS = "from __future__ import annotations"
+
+#: Opcodes that read a name from the module's globals (or builtins). ``LOAD_NAME`` is how module
+#: and class-body code reads any name; ``LOAD_FROM_DICT_OR_GLOBALS`` is its 3.12+ form inside
+#: annotation scopes. Attribute reads (``LOAD_ATTR``, ``LOAD_METHOD``, ``LOAD_SUPER_ATTR``) name an
+#: attribute, not a global, and closures (``LOAD_DEREF``) read the enclosing function's locals.
+_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS"})
+
+
+def globals_loaded(code: types.CodeType) -> set[str]:
+    """Names ``code`` and the code nested in it (functions, lambdas, comprehensions, classes) read
+    as globals.
+
+    Only load instructions count: ``error.response`` reads the attribute ``response``, which is in
+    ``co_names`` but is no global. ``dis`` decodes each Python version's encoding (3.11+ packs a
+    flag into ``LOAD_GLOBAL``'s argument; ``argval`` is always the name). A name that module or
+    class-body code assigns itself (``STORE_NAME``) is that code's own, so its ``LOAD_NAME`` is not
+    a global read either.
+    """
+    loaded: set[str] = set()
+    stored: set[str] = set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _GLOBAL_LOADS:
+            loaded.add(str(instruction.argval))
+        elif instruction.opname == "STORE_NAME":
+            stored.add(str(instruction.argval))
+    names = loaded - stored
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names |= _names_used(const)
+            names |= globals_loaded(const)
     return names
+
+
+def _compiled(source: str, name: str) -> types.CodeType:
+    """``source`` compiled as the package will run it: after the ``__future__`` line."""
+    try:
+        return compile(f"{FUTURE_ANNOTATIONS}\n{source}", f"<{name}>", "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise PackagingError(
+            f"The source labkit read for {name!r} does not compile on its own ({e.msg}). Define "
+            "it with `def` at the top level of a cell."
+        ) from None
 
 
 def _source(obj: Callable[..., Any]) -> str:
@@ -81,8 +123,11 @@ def module_source(
     auto: list[str] = []
     missing: list[str] = []
     module_globals = getattr(func, "__globals__", {})
-    codes = [func.__code__] + [h.__code__ for h in helpers if hasattr(h, "__code__")]
-    used = set().union(*(_names_used(c) for c in codes))
+    # Scan the code the package will run, compiled from the copied source with postponed
+    # annotations: it covers decorators, default values and class helpers' methods, and leaves out
+    # annotation names, which the package never evaluates.
+    sources = [(h.__name__, _source(h)) for h in helpers] + [(func.__name__, _source(func))]
+    used = set().union(*(globals_loaded(_compiled(src, name)) for name, src in sources))
     for name in sorted(used - provided):
         if hasattr(builtins, name):
             continue
@@ -99,11 +144,15 @@ def module_source(
             "with `helpers=[...]`, values with `constants={...}`, or import lines with "
             "`imports=[...]`."
         )
-    parts = ["\n".join(lines + auto)] if lines or auto else []
+    # Future imports must come before any other statement: the learner's go right after ours.
+    futures = [FUTURE_ANNOTATIONS] + [
+        line for line in lines if line.startswith("from __future__ ") and line != FUTURE_ANNOTATIONS
+    ]
+    others = [line for line in lines if not line.startswith("from __future__ ")]
+    parts = ["\n".join(futures + others + auto)]
     if constants:
         parts.append("\n".join(f"{k} = {v!r}" for k, v in constants.items()))
-    parts.extend(_source(h) for h in helpers)
-    parts.append(_source(func))
+    parts.extend(src for _, src in sources)
     return "\n\n\n".join(p.rstrip() for p in parts) + "\n"
 
 

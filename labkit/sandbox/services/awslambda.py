@@ -19,7 +19,8 @@ adds what the Lambda service does around the runtime:
 - Logs: every invocation writes ``START``/``END``/``REPORT`` and the handler's output to the
   ``/aws/lambda/<name>`` group in CloudWatch Logs, one stream per execution environment.
 - Configuration: environment variables over 4 KB in total are refused at create and update with
-  Lambda's ``InvalidParameterValueException``.
+  Lambda's ``InvalidParameterValueException``; a ``Timeout`` over 900 seconds or a ``MemorySize``
+  outside 128..10,240 MB with its ``ValidationException`` (stock moto accepts any number).
 
 State lives on moto's Lambda backend (``backend.labkit_lambda``), so ``lab.reset()`` and a check's
 isolated world cover it. Triggers (SQS, Kinesis, DynamoDB Streams, S3, SNS) are in
@@ -40,7 +41,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from moto.awslambda.exceptions import InvalidParameterValueException
+from moto.awslambda.exceptions import (
+    InvalidParameterValueException,
+    LambdaClientError,
+    ValidationException,
+)
 from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
@@ -105,6 +110,17 @@ class InvalidRequestContentException(JsonRESTError):
             "InvalidRequestContentException",
             f"Could not parse request body into json: Could not parse payload into json: {detail}",
         )
+
+
+class SettingsValidationException(ValidationException):
+    """Lambda's ``ValidationException`` naming every setting out of range, as AWS lists them.
+
+    moto's own class words one error; AWS counts them ("2 validation errors detected: ...; ...").
+    """
+
+    def __init__(self, errors: list[str]) -> None:
+        count = f"{len(errors)} validation error{'s' if len(errors) > 1 else ''} detected"
+        LambdaClientError.__init__(self, "ValidationException", f"{count}: {'; '.join(errors)}")
 
 
 class LambdaState:
@@ -442,12 +458,14 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         return result.payload
 
     def create_function(self: LambdaBackend, spec: dict[str, Any]) -> LambdaFunction:
+        _check_settings(spec)
         _check_environment(spec.get("Environment", {}).get("Variables") or {})
         return original_create(self, spec)
 
     def update_function_configuration(
         self: LambdaBackend, function_name: str, qualifier: str, body: dict[str, Any]
     ) -> dict[str, Any] | None:
+        _check_settings(body)
         if "Environment" in body:
             _check_environment(body["Environment"].get("Variables") or {})
         return original_update_config(self, function_name, qualifier, body)
@@ -482,6 +500,44 @@ def _invoked_arn(fn: LambdaFunction, name: str, qualifier: str | None) -> str:
     if name.startswith("arn:") and name.count(":") == 7:
         return name
     return f"{base}:{qualifier}" if qualifier else base
+
+
+def _check_settings(request: dict[str, Any]) -> None:
+    """Refuse a ``Timeout`` or ``MemorySize`` beyond Lambda's limits, with Lambda's message.
+
+    AWS answers ``ValidationException``: "1 validation error detected: Value '901' at 'timeout'
+    failed to satisfy constraint: Member must have value less than or equal to 900" (and likewise
+    at 'memorySize' with 10240, or "greater than or equal to 128"). boto3 itself refuses values
+    under its model's minimums before sending; the service checks the rest. The API reference does
+    not print the wording: it is Lambda's as recorded in failed deployments, e.g.
+    https://github.com/covidatlas/li/pull/575 (timeout, 900). Limits:
+    https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html
+    https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+    """
+    errors: list[str] = []
+    timeout = request.get("Timeout")
+    if timeout is not None:
+        limit = int(facts.value("lambda.timeout_max"))
+        if int(timeout) > limit:
+            errors.append(_constraint(timeout, "timeout", f"less than or equal to {limit}"))
+    memory = request.get("MemorySize")
+    if memory is not None:
+        low, high = int(facts.value("lambda.memory_min")), int(facts.value("lambda.memory_max"))
+        if int(memory) < low:
+            errors.append(_constraint(memory, "memorySize", f"greater than or equal to {low}"))
+        elif int(memory) > high:
+            errors.append(_constraint(memory, "memorySize", f"less than or equal to {high}"))
+    if errors:
+        raise SettingsValidationException(errors)
+
+
+def _constraint(value: Any, member: str, bound: str) -> str:
+    """One error of Lambda's validation message (AWS names the member in camelCase)."""
+    return (
+        f"Value '{value}' at '{member}' failed to satisfy constraint: "
+        f"Member must have value {bound}"
+    )
 
 
 def _check_environment(variables: dict[str, Any]) -> None:

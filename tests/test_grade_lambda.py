@@ -1,0 +1,211 @@
+"""labkit grade on the Lambda lab: sample submissions, the solution and the exercise.
+
+Each sample in tests/submissions/lambda/ is a jupytext percent file of a notebook a learner
+might hand in; it is graded in a fresh kernel, as `labkit grade` does. The checks deploy the
+learner's handlers through labkit's Lambda runtime and trigger them (an SQS mapping, an S3
+upload, an HTTP request to API Gateway), so these tests also show that correct alternatives pass
+and plausible mistakes fail with the hint that names them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from labkit.grading.notebook import Submission, grade_notebook
+from labkit.labs import catalog
+from labkit.labs.lambda_lab import BAD_BODIES, batch_response_problem
+from labkit.sandbox.deploy import notebook_dependencies
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = Path(__file__).resolve().parent / "submissions" / "lambda"
+CHECKS = ["order_processor", "queue_trigger", "upload_metadata", "orders_api"]
+
+
+def as_notebook(source: Path, into: Path) -> Path:
+    nb = jupytext.read(source)
+    target = into / f"{source.stem}.ipynb"
+    jupytext.write(nb, target, fmt="ipynb")
+    return target
+
+
+def statuses(sub: Submission) -> dict[str, str]:
+    return {r.name: r.status for r in sub.results}
+
+
+def said(sub: Submission, name: str) -> str:
+    result = next(r for r in sub.results if r.name == name)
+    return f"{result.message} Hint: {result.hint}"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
+    folder = tmp_path_factory.mktemp("lambda-samples")
+    return {
+        path.stem: grade_notebook(as_notebook(path, folder), cell_timeout=60)
+        for path in sorted(SAMPLES.glob("*.py"))
+    }
+
+
+def test_the_lab_is_registered_after_the_labs_before_it() -> None:
+    labs = list(catalog())
+    before = [lab for lab in ("welcome", "decoupling", "streaming", "edge") if lab in labs]
+    assert all(labs.index("lambda") > labs.index(lab) for lab in before)
+    assert [c.name for c in catalog()["lambda"].checks] == CHECKS
+
+
+def test_a_correct_alternative_passes_every_check(graded: dict[str, Submission]) -> None:
+    sub = graded["passing_alternative"]
+    assert sub.error is None and not sub.notes, sub.text()
+    assert statuses(sub) == dict.fromkeys(CHECKS, "passed"), sub.text()
+    assert sub.score == sub.max_score == 9
+
+
+def test_raising_no_response_types_encoded_keys_and_dict_bodies(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["raises_on_bad"]
+    assert sub.error is None and not sub.notes, sub.text()
+    assert set(statuses(sub).values()) == {"failed"}
+    processor = said(sub, "order_processor")
+    assert "JSONDecodeError" in processor and "WHOLE batch" in processor
+    assert "batchItemFailures" in processor
+    assert "FunctionResponseTypes=['ReportBatchItemFailures']" in said(sub, "queue_trigger")
+    upload = said(sub, "upload_metadata")
+    assert "'holiday+photos/beach+day.jpg'" in upload and "unquote_plus" in upload
+    api = said(sub, "orders_api")
+    assert "502" in api and "body" in api and "json.dumps" in api
+
+
+def test_wrong_shapes_are_named(graded: dict[str, Submission]) -> None:
+    sub = graded["wrong_shapes"]
+    assert set(statuses(sub).values()) == {"failed"}
+    processor = said(sub, "order_processor")
+    assert "str values" in processor and '{"itemIdentifier": record["messageId"]}' in processor
+    assert 'response["UUID"]' in said(sub, "queue_trigger")
+    upload = said(sub, "upload_metadata")
+    assert "`unquote`" in upload and "unquote_plus" in upload
+    api = said(sub, "orders_api")
+    assert "o-404" in api and "answered 200" in api and "404" in api
+
+
+def test_identifiers_and_types(graded: dict[str, Submission]) -> None:
+    sub = graded["ids_and_types"]
+    assert statuses(sub) == {
+        "order_processor": "failed",
+        "queue_trigger": "passed",
+        "upload_metadata": "failed",
+        "orders_api": "failed",
+    }
+    assert "receiptHandle" in said(sub, "order_processor")
+    assert "not a number" in said(sub, "upload_metadata")
+    api = said(sub, "orders_api")
+    assert "Decimal" in api and "default=" in api
+    assert sub.score == 1
+
+
+def test_handlers_that_lean_on_the_notebook(graded: dict[str, Submission]) -> None:
+    sub = graded["notebook_state"]
+    assert set(statuses(sub).values()) == {"failed"}
+    processor = said(sub, "order_processor")
+    assert '"qty": 0' in processor and "at least 1" in processor
+    assert "Disabled" in said(sub, "queue_trigger")
+    upload = said(sub, "upload_metadata")
+    assert "`uploads_table`" in upload and "cannot be packaged" in upload
+    assert "pathParameters" in said(sub, "orders_api")
+
+
+def test_cli_passes_the_solution_and_fails_the_exercise_cleanly() -> None:
+    solution = ROOT / "solutions" / "05_lambda.ipynb"
+    exercise = ROOT / "exercises" / "05_lambda.ipynb"
+    run = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "grade", "--json", str(solution), str(exercise)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr  # the exercise does not pass
+    by_path = {Path(s["path"]).parent.name: s for s in json.loads(run.stdout)["submissions"]}
+    assert by_path["solutions"]["error"] is None
+    assert by_path["solutions"]["score"] == by_path["solutions"]["max_score"] == 9
+    stub = by_path["exercises"]
+    assert stub["error"] is None and stub["score"] == 0
+    for check in stub["checks"]:
+        assert not check["passed"] and "Hint:" in check["message"]
+        assert "could not finish" not in check["message"]
+
+
+# -- the pieces, without a kernel --------------------------------------------------------------
+IDS = {"m-1": '{"id": "o-1", "qty": 1}', "m-2": "this is not JSON", "m-3": '{"qty": 1}'}
+BAD = {"m-2", "m-3"}
+
+
+@pytest.mark.parametrize(
+    ("response", "says"),
+    [
+        (None, "Without `batchItemFailures`"),
+        ({"batchitemfailures": []}, "`batchitemfailures`"),
+        ({"batchItemFailures": []}, "reported no failure"),
+        ({"batchItemFailures": "m-2"}, "not a list"),
+        ({"batchItemFailures": ["m-2", "m-3"]}, "str values"),
+        ({"batchItemFailures": [{"messageId": "m-2"}]}, "without the key `itemIdentifier`"),
+        ({"batchItemFailures": [{"itemIdentifier": "this is not JSON"}]}, "message's body"),
+        ({"batchItemFailures": [{"itemIdentifier": "AQEB" + "x" * 80}]}, "receiptHandle"),
+        ({"batchItemFailures": [{"itemIdentifier": "m-2"}]}, "did not report"),
+        (
+            {"batchItemFailures": [{"itemIdentifier": i} for i in ("m-1", "m-2", "m-3")]},
+            "reported good orders as failed",
+        ),
+    ],
+)
+def test_each_wrong_partial_batch_response_is_named(response: object, says: str) -> None:
+    problem = batch_response_problem(response, IDS, BAD)
+    assert problem is not None and says in problem[0], problem
+
+
+def test_a_right_partial_batch_response_has_no_problem() -> None:
+    right = {"batchItemFailures": [{"itemIdentifier": "m-3"}, {"itemIdentifier": "m-2"}]}
+    assert batch_response_problem(right, IDS, BAD) is None
+    assert len(BAD_BODIES) == 3
+
+
+LIMIT = 3
+SETTINGS = {"retries": 2}
+
+
+def _helper(value):  # type: ignore[no-untyped-def]
+    return value * LIMIT
+
+
+def _handler(event, context):  # type: ignore[no-untyped-def]
+    return json.dumps([_helper(event["n"]), SETTINGS, Path("x").name])
+
+
+def test_dependencies_become_helpers_constants_and_imports() -> None:
+    imports, helpers, constants = notebook_dependencies(_handler)
+    assert imports == ["from pathlib import Path as Path"]
+    assert helpers == [_helper]
+    assert constants == {"LIMIT": 3, "SETTINGS": {"retries": 2}}
+
+
+# -- a check run directly, without a kernel ----------------------------------------------------
+def spinning_get_order(event, context):  # type: ignore[no-untyped-def]
+    while True:
+        pass
+
+
+def test_a_handler_that_never_returns_fails_with_a_hint() -> None:
+    import labkit
+
+    lab = labkit.start("lambda", quiet=True)
+    try:
+        result = lab.check("orders_api", namespace={"get_order": spinning_get_order})
+    finally:
+        lab.stop()
+    assert result.status == "failed", result.text()
+    assert "timed out" in result.message and "loop" in result.hint

@@ -62,10 +62,15 @@ class ScheduledEvent:
     callback: Callable[[], object] = field(compare=False)
     label: str = field(default="", compare=False)
     cancelled: bool = field(default=False, compare=False)
+    # A repeating event's handle points at its pending repetition, so cancelling the handle
+    # removes that entry too (and nothing stale is reported by next_event_time or pending()).
+    _pending: ScheduledEvent | None = field(default=None, compare=False, repr=False)
 
     def cancel(self) -> None:
         """Stop this event from running; cancelling twice is harmless."""
         self.cancelled = True
+        if self._pending is not None:
+            self._pending.cancel()
 
     @property
     def when(self) -> datetime:
@@ -227,9 +232,9 @@ class Clock:
                 return
             callback()
             if not handle.cancelled:
-                heapq.heappush(
-                    self._heap, ScheduledEvent(self._t + seconds, next(self._seq), tick, label)
-                )
+                repetition = ScheduledEvent(self._t + seconds, next(self._seq), tick, label)
+                handle._pending = repetition
+                heapq.heappush(self._heap, repetition)
 
         handle = ScheduledEvent(self._t + seconds, next(self._seq), tick, label)
         heapq.heappush(self._heap, handle)

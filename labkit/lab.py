@@ -24,7 +24,9 @@ from labkit.sandbox.timeshift import wall_now
 
 if TYPE_CHECKING:
     from labkit.widgets.invocation_view import InvocationView
+    from labkit.widgets.queue_view import QueueView
     from labkit.widgets.sandbox_view import SandboxView
+    from labkit.widgets.topic_view import TopicView
 
 
 class CheckFailedError(LabkitError):
@@ -128,6 +130,26 @@ class Lab:
         from labkit.widgets.sandbox_view import SandboxView
 
         return SandboxView(self)
+
+    def queue_view(self, queue: str | None = None) -> QueueView:
+        """A live view inside an SQS queue: visible, in flight, delayed and dead-lettered messages.
+
+        Args:
+            queue: The queue's name or URL; the only queue when there is one.
+        """
+        from labkit.widgets.queue_view import queue_view
+
+        return queue_view(self, queue)
+
+    def topic_view(self, topic: str | None = None) -> TopicView:
+        """A live view of an SNS topic's fan-out: subscriptions, filters, what went where and why.
+
+        Args:
+            topic: The topic's name or ARN; the only topic when there is one.
+        """
+        from labkit.widgets.topic_view import topic_view
+
+        return topic_view(self, topic)
 
     def invocations(self, function: str | None = None) -> InvocationView:
         """A live timeline of Lambda invocations (cold or warm, duration, errors, throttles).

@@ -34,7 +34,7 @@ class World:
     """An AWS to run a scenario in: a client factory and a way to let time pass."""
 
     client: Callable[[str], Any]
-    advance: Callable[[float], None]
+    advance: Callable[[float], object]
 
 
 @contextmanager
@@ -450,3 +450,40 @@ def test_evaluator_actions_resources_and_defaults() -> None:
     account_only = {**allow, "Action": "sqs:SendMessage", "Principal": {"AWS": "123456789012"}}
     assert evaluate(policy(account_only), user).allowed
     assert not evaluate(policy(account_only), request).allowed
+
+
+# -- filter policy scope --------------------------------------------------------------------
+def scope_set_last_scenario(world: World) -> list[str]:
+    sns, sqs = world.client("sns"), world.client("sqs")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    url, arn = make_queue(sqs, "shipping")
+    allow_topic(sqs, url, arn, topic)
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    sns.set_subscription_attributes(
+        SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue='{"delivery": ["ship"]}'
+    )
+    sns.set_subscription_attributes(
+        SubscriptionArn=sub, AttributeName="FilterPolicyScope", AttributeValue="MessageBody"
+    )
+    sns.publish(TopicArn=topic, Message=json.dumps({"delivery": "ship"}))
+    sns.publish(TopicArn=topic, Message=json.dumps({"delivery": "collect"}))
+    return [json.loads(notification_text(body))["delivery"] for body in drain(sqs, url)]
+
+
+def test_a_filter_policy_scope_set_last_is_applied(start_lab: Callable[[], Lab]) -> None:
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html
+    with stock_moto() as world:
+        assert scope_set_last_scenario(world) == [], "stock moto still reads the attributes"
+    assert scope_set_last_scenario(lab_world(start_lab())) == ["ship"]
+
+
+def test_an_unknown_filter_policy_scope_is_refused(lab: Lab) -> None:
+    sns, sqs = lab.client("sns"), lab.client("sqs")
+    topic = sns.create_topic(Name="orders")["TopicArn"]
+    _, arn = make_queue(sqs, "shipping")
+    sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+    with pytest.raises(ClientError) as refused:
+        sns.set_subscription_attributes(
+            SubscriptionArn=sub, AttributeName="FilterPolicyScope", AttributeValue="Body"
+        )
+    assert refused.value.response["Error"]["Code"] == "InvalidParameter"

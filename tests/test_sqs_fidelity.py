@@ -7,6 +7,7 @@ The labkit run must show what AWS does; the stock run must not, so the test docu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class World:
     """An AWS to run a scenario in: a client factory and a way to let time pass."""
 
     client: Callable[[str], Any]
-    advance: Callable[[float], None]
+    advance: Callable[[float], object]
 
 
 @contextmanager
@@ -312,3 +313,139 @@ def test_fifo_messages_that_time_out_together_come_back_in_order(
     # Stock moto skips "step 1" and hands out the later steps ahead of it.
     assert stock[1][0] == "step 2"
     assert "step 1" not in stock[1]
+
+
+# -- queue attributes -----------------------------------------------------------------------
+def _policy_for(sqs: Any, url: str) -> str:
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": arn}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def keeps_policy_scenario(world: World) -> bool:
+    sqs = world.client("sqs")
+    url = sqs.create_queue(QueueName="kept")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": _policy_for(sqs, url)})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "5"})
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    return "Policy" in attributes
+
+
+def test_set_queue_attributes_keeps_the_policy_it_is_not_given(
+    start_lab: Callable[[], Lab],
+) -> None:
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html
+    with stock_moto() as world:
+        assert not keeps_policy_scenario(world), "stock moto erases the policy"
+    assert keeps_policy_scenario(lab_world(start_lab()))
+
+
+def test_an_empty_policy_removes_the_policy(start_lab: Callable[[], Lab]) -> None:
+    sqs = start_lab().client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": _policy_for(sqs, url)})
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "Policy" not in attributes
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DelaySeconds", str(facts.value("sqs.delay_max") + 1)),
+        ("DelaySeconds", "-1"),
+        ("VisibilityTimeout", str(facts.value("sqs.visibility_timeout_max") + 1)),
+        ("MaximumMessageSize", str(facts.value("sqs.max_message_size") + 1)),
+        ("MaximumMessageSize", str(facts.value("sqs.max_message_size_setting_min") - 1)),
+        ("ReceiveMessageWaitTimeSeconds", str(facts.value("sqs.long_poll_wait_max") + 1)),
+        ("DelaySeconds", "soon"),
+        ("Policy", "{not json"),
+        ("Policy", "[]"),
+    ],
+)
+def test_out_of_range_attributes_get_aws_error(
+    start_lab: Callable[[], Lab], name: str, value: str
+) -> None:
+    sqs = start_lab().client("sqs")
+    with pytest.raises(ClientError) as created:
+        sqs.create_queue(QueueName="early", Attributes={name: value})
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    with pytest.raises(ClientError) as changed:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={name: value})
+    for error in (created.value, changed.value):
+        assert error.response["Error"]["Code"] == "InvalidAttributeValue"
+        assert error.response["Error"]["Message"] == f"Invalid value for the parameter {name}."
+
+
+def test_the_largest_documented_values_are_accepted(start_lab: Callable[[], Lab]) -> None:
+    sqs = start_lab().client("sqs")
+    highest = {
+        "DelaySeconds": str(facts.value("sqs.delay_max")),
+        "VisibilityTimeout": str(facts.value("sqs.visibility_timeout_max")),
+        "MaximumMessageSize": str(facts.value("sqs.max_message_size")),
+        "ReceiveMessageWaitTimeSeconds": str(facts.value("sqs.long_poll_wait_max")),
+    }
+    url = sqs.create_queue(QueueName="q", Attributes=highest)["QueueUrl"]
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert {k: got[k] for k in highest} == highest
+
+
+def test_a_refused_call_changes_nothing(start_lab: Callable[[], Lab]) -> None:
+    sqs = start_lab().client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    with pytest.raises(ClientError):
+        sqs.set_queue_attributes(
+            QueueUrl=url,
+            Attributes={
+                "VisibilityTimeout": "60",
+                "DelaySeconds": str(facts.value("sqs.delay_max") + 1),
+            },
+        )
+    got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    assert got["Attributes"]["VisibilityTimeout"] == str(
+        facts.value("sqs.visibility_timeout_default")
+    )
+
+
+@pytest.mark.parametrize(
+    "count",
+    [facts.value("sqs.max_receive_count_min") - 1, facts.value("sqs.max_receive_count_max") + 1],
+)
+def test_a_max_receive_count_out_of_range_is_refused(
+    start_lab: Callable[[], Lab], count: int
+) -> None:
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue.html
+    sqs = start_lab().client("sqs")
+    dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": count})
+    with pytest.raises(ClientError) as refused:
+        sqs.create_queue(QueueName="q", Attributes={"RedrivePolicy": redrive})
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameterValue"
+    assert f"Invalid value for maxReceiveCount: {count}" in error["Message"]
+    within = json.dumps(
+        {
+            "deadLetterTargetArn": dlq_arn,
+            "maxReceiveCount": facts.value("sqs.max_receive_count_max"),
+        }
+    )
+    sqs.create_queue(QueueName="q", Attributes={"RedrivePolicy": within})
+
+
+def test_a_long_poll_beyond_the_maximum_gets_aws_message(start_lab: Callable[[], Lab]) -> None:
+    sqs = start_lab().client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    wait = facts.value("sqs.long_poll_wait_max") + 1
+    with pytest.raises(ClientError) as refused:
+        sqs.receive_message(QueueUrl=url, WaitTimeSeconds=wait)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameterValue"
+    assert error["Message"] == (
+        f"Value {wait} for parameter WaitTimeSeconds is invalid. "
+        f"Reason: Must be >= 0 and <= {wait - 1}, if provided."
+    )

@@ -194,6 +194,10 @@ class LiveView(VBox):  # type: ignore[misc]  # ipywidgets has no type informatio
         # ipywidgets 8.1.9 gives the widget view and a truncated repr() as text/plain. Add the
         # static rendering, so that an export (nbconvert, nbviewer, GitHub) shows the table and
         # a terminal shows text. Frontends that run widgets prefer the widget view.
+        # Displayed again later (its variable as a cell's last line), the view takes a fresh
+        # snapshot first: otherwise its static form would be the state after the previous cell.
+        if self.is_live():
+            self._after_cell()
         data: dict[str, Any] | None = super()._repr_mimebundle_(**kwargs)
         bundle = dict(data or {})
         bundle["text/plain"] = self.to_text()

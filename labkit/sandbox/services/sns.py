@@ -13,6 +13,11 @@
   travels with the message to the subscribed FIFO queues
   (https://docs.aws.amazon.com/sns/latest/dg/fifo-message-dedup.html). Stock moto applies
   neither; the state lives on moto's ``Topic`` object (``labkit_dedup``).
+- Filter policy scope: the scope decides whether the filter policy reads the message attributes
+  or the body (https://docs.aws.amazon.com/sns/latest/dg/sns-message-filtering-scope.html),
+  whichever of ``FilterPolicy`` and ``FilterPolicyScope`` is set last. Stock moto rebuilds the
+  filter only when ``FilterPolicy`` is set, so a scope set afterwards was reported but not
+  applied.
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 from moto.core.utils import unix_time
 from moto.moto_api._internal import mock_random
+from moto.sns.exceptions import SNSInvalidParameter, SNSNotFoundError
 from moto.sns.models import SNSBackend, Subscription, Topic
+from moto.sns.utils import FilterPolicyMatcher
 from moto.sqs.exceptions import SQSException
 from moto.sqs.models import sqs_backends
 
@@ -37,6 +44,8 @@ if TYPE_CHECKING:
 
 FAILED = "labkit_failed_deliveries"
 DEDUP = "labkit_dedup"
+# The values FilterPolicyScope takes (https://docs.aws.amazon.com/sns/latest/api/API_SetSubscriptionAttributes.html).
+_SCOPES = ("MessageAttributes", "MessageBody")
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,26 @@ def faithful_sns() -> Iterator[None]:
     """Patch moto's SNS: queue policies on delivery, FIFO topic deduplication."""
     original_deliver = Subscription.publish
     original_publish = Topic.publish
+    original_set_attribute = SNSBackend.set_subscription_attributes
+
+    def set_subscription_attribute(self: SNSBackend, arn: str, name: str, value: Any) -> None:
+        if name != "FilterPolicyScope":
+            return original_set_attribute(self, arn, name, value)
+        subscription = _subscription(self, arn)
+        if value not in _SCOPES:
+            raise SNSInvalidParameter(
+                f"Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value "
+                f"[{value}]. Please use either {' or '.join(_SCOPES)}"
+            )
+        policy = getattr(subscription, "_filter_policy", None)
+        if policy:
+            # Checked against the new scope before anything changes (nesting, for one, is
+            # allowed only for MessageBody), then the filter is rebuilt for it.
+            self._validate_filter_policy(policy, scope=value)
+        original_set_attribute(self, arn, name, value)
+        if policy:
+            subscription._filter_policy_matcher = FilterPolicyMatcher(policy, value)
+        return None
 
     def deliver(
         self: Subscription,
@@ -210,7 +239,16 @@ def faithful_sns() -> Iterator[None]:
         stack.callback(setattr, Subscription, "publish", original_deliver)
         Topic.publish = publish  # type: ignore[method-assign]
         stack.callback(setattr, Topic, "publish", original_publish)
+        SNSBackend.set_subscription_attributes = set_subscription_attribute  # type: ignore[method-assign]
+        stack.callback(setattr, SNSBackend, "set_subscription_attributes", original_set_attribute)
         yield
+
+
+def _subscription(backend: SNSBackend, arn: str) -> Subscription:
+    for subscription in backend.subscriptions.values():
+        if subscription.arn == arn:
+            return subscription
+    raise SNSNotFoundError(f"Subscription with arn {arn} not found")
 
 
 def _is_true(value: Any) -> bool:

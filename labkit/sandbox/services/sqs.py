@@ -10,8 +10,9 @@ and calls that cost the same at any queue depth.
   moto's ``Queue`` and ``SQSBackend`` methods that touched the list use it instead. The messages
   are moto's own ``Message`` objects; received copies are shallow, not deep.
 - Retention: a message past the queue's ``MessageRetentionPeriod`` is gone, from receives and
-  from the ``Approximate*`` counts; a period outside the documented range is refused with AWS's
-  error. (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html)
+  from the ``Approximate*`` counts.
+- Attributes: checked against their documented ranges, and ``SetQueueAttributes`` keeps the
+  access policy unless it names it (:mod:`labkit.sandbox.services.sqs_attributes`).
 - FIFO deduplication: a deduplication id stays taken for the whole interval even after its
   message was deleted ("Amazon SQS continues tracking the deduplication ID even after the message
   has been received and deleted",
@@ -35,7 +36,6 @@ from moto.moto_api._internal import mock_random
 from moto.settings import sqs_enforce_strict_queue_purge_behaviour
 from moto.sqs import models as sqs_models
 from moto.sqs.exceptions import (
-    InvalidAttributeValue,
     InvalidParameterValue,
     PurgeQueueInProgress,
     ReceiptHandleIsInvalid,
@@ -44,6 +44,7 @@ from moto.sqs.models import Message, Queue, SQSBackend, _filter_message_attribut
 
 from labkit import facts
 from labkit.clock import Clock
+from labkit.sandbox.services.sqs_attributes import validated_attributes
 from labkit.sandbox.services.sqs_store import AVAILABLE, INFLIGHT, MessageStore
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ _RECEIPT_HANDLE_LENGTH = 185
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Install the SQS patches for ``sandbox``."""
+    stack.enter_context(validated_attributes())
     stack.enter_context(indexed_queues())
     # Long polling wraps whichever receive is installed, so it goes on last.
     stack.enter_context(long_polling_on(lambda: sandbox.clock))
@@ -87,17 +89,6 @@ def _current(queue: Queue) -> tuple[MessageStore, float]:
 
 def _dedup_interval_ms() -> float:
     return float(facts.value("sqs.fifo_dedup_interval")) * 1000.0
-
-
-def _check_retention(value: Any) -> None:
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        raise InvalidAttributeValue("MessageRetentionPeriod") from None
-    low = int(facts.value("sqs.retention_min"))
-    high = int(facts.value("sqs.retention_max"))
-    if not low <= seconds <= high:
-        raise InvalidAttributeValue("MessageRetentionPeriod")
 
 
 # -- moto Queue, indexed --------------------------------------------------------------------
@@ -363,13 +354,6 @@ def _materialise_stores() -> None:
 @contextmanager
 def indexed_queues() -> Iterator[None]:
     """Patch moto's SQS so that queues keep their messages in a :class:`MessageStore`."""
-    original_set_attributes = Queue._set_attributes
-
-    def set_attributes(self: Queue, attributes: dict[str, Any], now: float | None = None) -> None:
-        if "MessageRetentionPeriod" in attributes:
-            _check_retention(attributes["MessageRetentionPeriod"])
-        original_set_attributes(self, attributes, now)
-
     with ExitStack() as stack:
         stack.callback(_materialise_stores)
         _patch(stack, Queue, "_messages", property(_messages_get, _messages_set))
@@ -387,7 +371,6 @@ def indexed_queues() -> Iterator[None]:
         _patch(stack, Queue, "attributes", property(_make_attributes()))
         _patch(stack, Queue, "add_message", _add_message)
         _patch(stack, Queue, "delete_message", _delete_message)
-        _patch(stack, Queue, "_set_attributes", set_attributes)
         _patch(stack, SQSBackend, "receive_message", _receive)
         _patch(stack, SQSBackend, "change_message_visibility", _change_message_visibility)
         _patch(stack, SQSBackend, "purge_queue", _purge_queue)

@@ -1,0 +1,83 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   labkit:
+#     lab: decoupling
+#     role: exercise
+# ---
+
+# %% [markdown]
+# Plausible mistakes: the shipping filter is written for the body but left on the default scope
+# (message attributes), so nothing matches; and the scaling target is inverted (time per message
+# over the wait), which keeps far too many instances.
+
+# %%
+import json
+
+import labkit
+
+lab = labkit.start("decoupling")
+
+
+# %%
+def create_order_queues(sqs):
+    dlq = sqs.create_queue(QueueName="orders-dlq.fifo", Attributes={"FifoQueue": "true"})
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq["QueueUrl"], AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    return sqs.create_queue(
+        QueueName="orders.fifo",
+        Attributes={
+            "FifoQueue": "true",
+            "VisibilityTimeout": "60",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}),
+        },
+    )["QueueUrl"]
+
+
+# %%
+def consume(sqs, queue_url, handle):
+    messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=20).get("Messages", [])
+    for message in messages:
+        try:
+            handle(message["Body"])
+        except Exception:
+            continue
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return len(messages)
+
+
+# %%
+def connect(sns, sqs, topic_arn, shipping_url, billing_url):
+    for url, attributes in (
+        (billing_url, {}),
+        (
+            shipping_url,
+            {
+                "RawMessageDelivery": "true",
+                "FilterPolicy": json.dumps({"delivery": ["ship"]}),
+            },
+        ),
+    ):
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}},
+        }
+        sqs.set_queue_attributes(
+            QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [statement]})}
+        )
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+
+
+# %%
+def backlog_target(seconds_per_message, max_wait, launch_seconds):
+    return seconds_per_message / (max_wait - launch_seconds)

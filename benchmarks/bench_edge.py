@@ -164,42 +164,16 @@ def labkit_edge(calls: int, batches: int) -> dict[str, float]:
         lab.stop()
 
 
-def _supply_pending_facts() -> list[str]:
-    """Facts the edge simulators read that facts.toml may not carry yet (see
-    tests/edge_support.py); the table's own values always win."""
-    import sys
-    from pathlib import Path
-    from types import MappingProxyType
-
-    import labkit.facts
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    from edge_support import PENDING_FACTS
-
-    real = labkit.facts.table()
-    missing = [f for f in PENDING_FACTS if f not in real]
-    extra = {
-        f: labkit.facts.Fact(f, PENDING_FACTS[f][0], "", f, PENDING_FACTS[f][1], "pending")
-        for f in missing
-    }
-    merged = MappingProxyType({**real, **extra})
-    labkit.facts.table = lambda: merged  # type: ignore[method-assign,assignment]
-    return missing
-
-
 def row(label: str, value: float, unit: str, note: str = "") -> None:
     """One line of the report."""
     print(f"  {label:<52} {value:8.3f} {unit}{'  ' + note if note else ''}")
 
 
 def main() -> None:
-    missing = _supply_pending_facts()
     calls, batches = 200, 5
     figures = labkit_edge(calls, batches)
     raw = raw_moto_s3_get(calls, batches)
     print("Edge benchmarks (median of batches; wall time)")
-    if missing:
-        print(f"  (facts not yet in facts.toml, supplied from tests/edge_support.py: {missing})")
     row("raw moto: requests.get of an S3 object", raw, "ms/request")
     ratio = figures["hit_requests"] / raw
     row(

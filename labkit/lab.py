@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from labkit.widgets.invocation_view import InvocationView
     from labkit.widgets.queue_view import QueueView
     from labkit.widgets.sandbox_view import SandboxView
+    from labkit.widgets.stream_view import StreamView
     from labkit.widgets.topic_view import TopicView
 
 
@@ -150,6 +151,25 @@ class Lab:
         from labkit.widgets.topic_view import topic_view
 
         return topic_view(self, topic)
+
+    def stream_view(
+        self,
+        stream: str | None = None,
+        *,
+        consumers: Mapping[str, Mapping[str, object]] | None = None,
+        firehose: list[str] | bool | None = None,
+    ) -> StreamView:
+        """A live view of a Kinesis data stream: a lane per shard, consumers' checkpoints,
+        throughput against the shard limits, resharding, and its Firehose buffers.
+
+        Args:
+            stream: The stream's name or ARN; the only stream when there is one.
+            consumers: Consumers' checkpoints to mark, by consumer name.
+            firehose: Firehose delivery streams to show (all reading this stream with True).
+        """
+        from labkit.widgets.stream_view import stream_view
+
+        return stream_view(self, stream, consumers=consumers, firehose=firehose)
 
     def invocations(self, function: str | None = None) -> InvocationView:
         """A live timeline of Lambda invocations (cold or warm, duration, errors, throttles).

@@ -1,41 +1,11 @@
-"""Helpers for the Lambda tests: zips, a role, and the facts the Lambda patch reads.
-
-``lambda.init_timeout`` and ``lambda.log_tail_max`` are documented AWS numbers that
-``labkit/facts/facts.toml`` may not hold yet (reported to the facts owner); until it does,
-:func:`ensure_lambda_facts` adds them with their documented values for the test run only.
-"""
+"""Helpers for the Lambda tests: zips, a role, invoking, and labkit's Lambda state."""
 
 from __future__ import annotations
 
 import io
 import json
 import zipfile
-from types import MappingProxyType
 from typing import Any
-
-import pytest
-
-import labkit.facts as facts_module
-from labkit.facts import Fact
-
-PENDING_FACTS = {
-    # https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
-    "lambda.init_timeout": 10,
-    # https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html (LogType=Tail: last 4 KB)
-    "lambda.log_tail_max": 4096,
-}
-
-
-def ensure_lambda_facts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the pending facts readable for this test (only those the table lacks)."""
-    table = dict(facts_module.table())
-    missing = {k: v for k, v in PENDING_FACTS.items() if k not in table}
-    if not missing:
-        return
-    for fact_id, value in missing.items():
-        table[fact_id] = Fact(fact_id, value, "", fact_id, "test", "test")
-    frozen = MappingProxyType(table)
-    monkeypatch.setattr(facts_module, "table", lambda: frozen)
 
 
 def zip_of(source: str, name: str = "lambda_function.py", **more: str) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from lambda_support import create, ensure_lambda_facts
+from lambda_support import create
 
 import labkit
 from labkit.lab import Lab
@@ -38,8 +38,7 @@ EVENT_KEYS = {
 
 
 @pytest.fixture
-def lab(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
-    ensure_lambda_facts(monkeypatch)
+def lab() -> Iterator[Lab]:
     lab = labkit.start(quiet=True)
     yield lab
     lab.stop()

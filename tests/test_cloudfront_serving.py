@@ -10,20 +10,18 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from edge_support import (  # noqa: F401
-    SITE,
-    distribution_config,
-    oac_policy,
-    public_policy,
-    with_edge_facts,
-)
+from edge_support import SITE, distribution_config, oac_policy, public_policy
 
 import labkit
 from labkit.lab import Lab
 from labkit.sandbox.services import edge
-from labkit.sandbox.services.cloudfront import edge_caches
-
-pytestmark = pytest.mark.usefixtures("with_edge_facts")
+from labkit.sandbox.services.cloudfront import (
+    REQUEST_LOG_SIZE,
+    LoggedRequest,
+    edge_caches,
+    find_distribution,
+    request_log,
+)
 
 
 @pytest.fixture
@@ -368,3 +366,91 @@ def test_an_isolated_world_has_its_own_edge(lab: Lab) -> None:
         edge.set_viewer("Sydney")
     assert edge.current_viewer().name == "Northern Virginia"
     assert requests.get(url).headers["X-Cache"] == "Hit from cloudfront"
+
+
+# -- the request log ------------------------------------------------------------------------------
+def _log(dist: dict[str, Any]) -> tuple[LoggedRequest, ...]:
+    found = find_distribution(dist["DomainName"])
+    assert found is not None
+    return request_log(found[1])
+
+
+def test_every_request_is_logged_whoever_sent_it(lab: Lab) -> None:
+    dist = _public_site(lab, geo={"RestrictionType": "blacklist", "Quantity": 1, "Items": ["CU"]})
+    domain = dist["DomainName"]
+    start = lab.clock.timestamp
+    first = requests.get(f"https://{domain}/index.html")
+    lab.clock.advance(5)
+    requests.get(f"https://{domain}/index.html?v=2")
+    # urllib asks for no compression: another variant of the page in the cache, so a miss.
+    with urllib.request.urlopen(f"https://{domain}/index.html") as answer:
+        assert answer.headers["X-Cache"] == "Miss from cloudfront"
+    edge.fetch(f"https://{domain}/index.html", viewer_at="Havana")
+    requests.post(f"https://{domain}/index.html", data=b"new page")
+    requests.get(f"http://{domain}/index.html", allow_redirects=False)
+    log = _log(dist)
+    assert [(r.method, r.path, r.status, r.cache, r.blocked) for r in log] == [
+        ("GET", "/index.html", 200, "Miss", False),
+        ("GET", "/index.html?v=2", 200, "Hit", False),
+        ("GET", "/index.html", 200, "Miss", False),
+        ("GET", "/index.html", 403, "Error", True),
+        ("POST", "/index.html", 403, "Error", False),
+        ("GET", "/index.html", 301, "Redirect", False),
+    ]
+    assert [r.at - start for r in log] == [0, 5, 5, 5, 5, 5]  # lab time
+    assert (log[0].viewer, log[0].country) == ("Northern Virginia", "US")
+    assert (log[3].viewer, log[3].country) == ("Havana", "CU")
+    assert log[0].pop == first.headers["X-Amz-Cf-Pop"] == log[1].pop != log[3].pop
+    assert round(log[0].latency_ms, 1) == float(first.headers["X-Labkit-Latency-Ms"])
+    assert log[1].latency_ms < log[0].latency_ms  # a hit skips the trip to the origin
+
+
+def test_the_request_log_keeps_only_the_latest_requests(lab: Lab) -> None:
+    dist = _public_site(lab)
+    url = f"https://{dist['DomainName']}/index.html"
+    for n in range(REQUEST_LOG_SIZE + 5):
+        edge.fetch(f"{url}?n={n}")
+    log = _log(dist)
+    assert len(log) == REQUEST_LOG_SIZE
+    assert log[0].path == "/index.html?n=5"
+    assert log[-1].path == f"/index.html?n={REQUEST_LOG_SIZE + 4}"
+
+
+def test_a_request_that_gets_no_answer_is_logged_with_status_0(lab: Lab) -> None:
+    def down(request: Any) -> Any:
+        raise edge.EdgeUnreachableError("Connection to app.example.com refused.")
+
+    edge.serve("app.example.com", down)
+    config = distribution_config()
+    config["Origins"]["Items"] = [
+        {
+            "Id": "app",
+            "DomainName": "app.example.com",
+            "CustomOriginConfig": {
+                "HTTPPort": 80,
+                "HTTPSPort": 443,
+                "OriginProtocolPolicy": "https-only",
+            },
+        }
+    ]
+    config["DefaultCacheBehavior"]["TargetOriginId"] = "app"
+    dist = lab.client("cloudfront").create_distribution(DistributionConfig=config)["Distribution"]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"https://{dist['DomainName']}/hello", headers={"X-Labkit-Viewer": "Paris"})
+    (entry,) = _log(dist)
+    assert (entry.path, entry.status, entry.cache, entry.viewer) == ("/hello", 0, "", "Paris")
+    assert entry.pop.startswith("CDG")
+
+
+def test_a_checks_isolated_world_keeps_its_own_request_log(lab: Lab) -> None:
+    dist = _public_site(lab)
+    requests.get(f"https://{dist['DomainName']}/index.html")
+    with lab.sandbox.isolated():
+        other = _public_site(lab)
+        for _ in range(3):
+            requests.get(f"https://{other['DomainName']}/index.html")
+        assert [r.cache for r in _log(other)] == ["Miss", "Hit", "Hit"]
+    assert [r.cache for r in _log(dist)] == ["Miss"]
+    assert find_distribution(other["DomainName"]) is None
+    lab.reset()
+    assert find_distribution(dist["DomainName"]) is None

@@ -6,9 +6,12 @@ for notebook globals, annotations evaluated without their imports, settings beyo
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ from botocore.exceptions import ClientError
 import labkit
 from labkit import facts
 from labkit.lab import Lab
-from labkit.sandbox.deploy import ROLE_NAME, deploy_function
+from labkit.sandbox.deploy import ROLE_NAME, deploy_function, notebook_dependencies
 from labkit.simulators.lambda_packaging import PackagingError, module_source
 
 
@@ -141,3 +144,79 @@ def test_lambda_refuses_settings_beyond_its_limits(lab: Lab, settings: dict[str,
     with pytest.raises(ClientError) as info:
         deploy_function(lab.sandbox, greet, **settings)  # type: ignore[arg-type]
     assert info.value.response["Error"]["Code"] == "ValidationException"
+
+
+# -- what a check finds a handler needs (the scan packaging uses) ---------------------------------
+RETRIES = 2
+PAGE_SIZE = 25
+TAX = 0.5
+
+
+def retried(times):  # type: ignore[no-untyped-def]
+    def wrap(fn):  # type: ignore[no-untyped-def]
+        fn.retries = times
+        return fn
+
+    return wrap
+
+
+@retried(RETRIES)  # type: ignore[no-untyped-call]
+def paged(event, context, size=PAGE_SIZE):  # type: ignore[no-untyped-def]
+    return {"size": size, "retries": paged.retries}
+
+
+class Basket:
+    def total(self, prices):  # type: ignore[no-untyped-def]
+        return sum(prices) * (1 + TAX)
+
+
+def checkout(event, context):  # type: ignore[no-untyped-def]
+    return Basket().total(event["prices"])  # type: ignore[no-untyped-call]
+
+
+def test_dependencies_include_decorators_and_default_values(lab: Lab) -> None:
+    imports, helpers, constants = notebook_dependencies(paged)
+    assert (imports, helpers) == ([], [retried])
+    assert constants == {"RETRIES": 2, "PAGE_SIZE": 25}
+    deploy_function(lab.sandbox, paged, imports=imports, helpers=helpers, constants=constants)
+    assert _invoke(lab, "paged") == {"size": 25, "retries": 2}
+
+
+def test_a_helper_class_is_followed_for_what_its_methods_use(lab: Lab) -> None:
+    imports, helpers, constants = notebook_dependencies(checkout)
+    assert (imports, helpers, constants) == ([], [Basket], {"TAX": 0.5})
+    deploy_function(lab.sandbox, checkout, helpers=helpers, constants=constants)
+    assert _invoke(lab, "checkout", {"prices": [2, 4]}) == 9
+
+
+def test_names_used_only_in_annotations_are_not_dependencies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A notebook without `from __future__ import annotations`: a nested function's annotations
+    # are evaluated by the handler's own bytecode, but the package never evaluates them.
+    source = (
+        "class Order:\n    pass\n\n\n"
+        "def handler(event, context):\n"
+        "    def inner(order: Order) -> Order:\n"
+        "        return order\n\n"
+        "    return inner(event)\n"
+    )
+    path = tmp_path / "notebook_without_future.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("notebook_without_future", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "notebook_without_future", module)
+    spec.loader.exec_module(module)
+    assert "Order" not in module.handler.__annotations__  # the handler itself has none
+    assert notebook_dependencies(module.handler) == ([], [], {})
+
+
+def test_a_handler_without_source_is_left_to_packaging_to_report(lab: Lab) -> None:
+    namespace: dict[str, Any] = {}
+    exec("def nosource(event, context):\n    return LIMIT\n", namespace)
+    namespace["LIMIT"] = 3
+    func = namespace["nosource"]
+    assert notebook_dependencies(func) == ([], [], {})
+    with pytest.raises(PackagingError, match="cannot read the source"):
+        deploy_function(lab.sandbox, func)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from email.utils import formatdate
 
 import pytest
-from edge_support import with_edge_facts  # noqa: F401
 
 from labkit import facts
 from labkit.simulators import edge_cache as ec
 from labkit.simulators import edge_locations as el
-
-pytestmark = pytest.mark.usefixtures("with_edge_facts")
 
 NOW = 1_767_603_600.0  # 2026-01-05 09:00 UTC
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 import requests
 from botocore.exceptions import ClientError, EndpointConnectionError
-from edge_support import with_edge_facts  # noqa: F401
 
 import labkit
 from labkit import facts
@@ -17,8 +16,6 @@ from labkit.lab import Lab
 from labkit.sandbox.services import edge
 from labkit.sandbox.services.ga_models import observed_health
 from labkit.sandbox.services.globalaccelerator import route_for
-
-pytestmark = pytest.mark.usefixtures("with_edge_facts")
 
 VIRGINIA = "i-0aaaaaaaaaaaaaaa1"
 IRELAND = "i-0bbbbbbbbbbbbbbb2"

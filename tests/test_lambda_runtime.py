@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from lambda_support import create, ensure_lambda_facts, invoke, lambda_state, zip_of
+from lambda_support import create, invoke, lambda_state, zip_of
 
 import labkit
 from labkit import facts
@@ -33,8 +33,7 @@ from labkit.simulators.lambda_runtime import EnvironmentPool, FunctionConfig
 
 
 @pytest.fixture
-def lab(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
-    ensure_lambda_facts(monkeypatch)
+def lab() -> Iterator[Lab]:
     lab = labkit.start(quiet=True)
     yield lab
     lab.stop()

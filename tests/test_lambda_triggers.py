@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lambda_support import create, ensure_lambda_facts, lambda_state
+from lambda_support import create, lambda_state
 
 import labkit
 from labkit.lab import Lab
@@ -31,8 +31,7 @@ def lambda_handler(event, context):
 
 
 @pytest.fixture
-def lab(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
-    ensure_lambda_facts(monkeypatch)
+def lab() -> Iterator[Lab]:
     lab = labkit.start(quiet=True)
     yield lab
     lab.stop()

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from edge_support import with_edge_facts  # noqa: F401
 
 import labkit
 from labkit import facts
@@ -18,8 +17,6 @@ from labkit.sandbox.services.s3_replication import (
     replication_lag,
     set_replication_lag,
 )
-
-pytestmark = pytest.mark.usefixtures("with_edge_facts")
 
 ROLE = "arn:aws:iam::123456789012:role/replication"
 MAX_LAG = BASE_LAG_SECONDS + LAG_SPREAD_SECONDS + 1

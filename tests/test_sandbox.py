@@ -8,11 +8,15 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from edge_support import SITE, distribution_config, public_policy
 
 import labkit
 from labkit.errors import LabkitError, SandboxNotRunningError
 from labkit.lab import Lab
+from labkit.sandbox.inventory import Resource
+from labkit.sandbox.services import edge
 from labkit.sandbox.timeshift import wall_now
+from labkit.views.inventory import render_text
 
 
 def _queue(lab: Lab, name: str = "orders", **attributes: str) -> str:
@@ -371,6 +375,71 @@ def test_ids_start_over_after_a_reset(lab: Lab) -> None:
     first = _message_ids(lab)
     lab.reset()
     assert _message_ids(lab) == first
+
+
+# -- the inventory ------------------------------------------------------------------------------
+
+
+def _row(lab: Lab, service: str) -> Resource:
+    (row,) = [r for r in lab.resources() if r.service == service]
+    return row
+
+
+def test_the_inventory_counts_a_distributions_cached_objects_and_edges(lab: Lab) -> None:
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket=SITE)
+    s3.put_bucket_policy(Bucket=SITE, Policy=public_policy(SITE))
+    for key in ("index.html", "about.html"):
+        s3.put_object(Bucket=SITE, Key=key, Body=b"<p>hi</p>", ContentType="text/html")
+    config = distribution_config(price_class="PriceClass_200")
+    dist = lab.client("cloudfront").create_distribution(DistributionConfig=config)
+    domain = dist["Distribution"]["DomainName"]
+    row = _row(lab, "cloudfront")
+    status = row.detail.split(" · ")[0]
+    assert (row.kind, row.name, row.region) == ("distribution", domain, "global")
+    assert row.detail == f"{status} · PriceClass_200 · 0 cached objects at 0 edge locations"
+    edge.fetch(f"https://{domain}/index.html", viewer_at="Tokyo")
+    edge.fetch(f"https://{domain}/index.html", viewer_at="London")
+    edge.fetch(f"https://{domain}/about.html", viewer_at="London")
+    edge.fetch(f"https://{domain}/missing.html", viewer_at="Paris")  # a 403 CloudFront caches
+    row = _row(lab, "cloudfront")
+    assert row.detail.endswith(" · PriceClass_200 · 4 cached objects at 3 edge locations")
+    assert status in ("InProgress", "Deployed")
+
+
+def test_the_inventory_lists_accelerators_as_global(lab: Lab) -> None:
+    from labkit.sandbox.services.globalaccelerator import globalaccelerator_backends
+
+    assert [r for r in lab.resources() if r.service == "globalaccelerator"] == []
+    # Looking did not create the account's Global Accelerator backend.
+    assert "123456789012" not in dict.keys(globalaccelerator_backends())
+    ga = lab.client("globalaccelerator", region="us-west-2")
+    acc = ga.create_accelerator(Name="web", IdempotencyToken="a")["Accelerator"]
+    ips = acc["IpSets"][0]["IpAddresses"]
+    assert _row(lab, "globalaccelerator").detail == (
+        f"{ips[0]}, {ips[1]} · 0 listeners · no endpoint group"
+    )
+    listener = ga.create_listener(
+        AcceleratorArn=acc["AcceleratorArn"],
+        Protocol="TCP",
+        PortRanges=[{"FromPort": 80, "ToPort": 80}],
+        IdempotencyToken="l",
+    )["Listener"]["ListenerArn"]
+    for region in ("us-east-1", "eu-west-1"):
+        ga.create_endpoint_group(
+            ListenerArn=listener,
+            EndpointGroupRegion=region,
+            EndpointConfigurations=[{"EndpointId": f"i-{region}"}],
+            IdempotencyToken=region,
+        )
+    row = _row(lab, "globalaccelerator")
+    assert (row.kind, row.name, row.region) == ("accelerator", "web", "global")
+    assert (
+        row.detail == f"{ips[0]}, {ips[1]} · 1 listener · endpoint groups in eu-west-1, us-east-1"
+    )
+    assert "Global Accelerator (1 resource)" in render_text(lab.resources())
+    lab.reset()
+    assert [r for r in lab.resources() if r.service == "globalaccelerator"] == []
 
 
 # -- stopping -----------------------------------------------------------------------------------

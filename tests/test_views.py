@@ -126,3 +126,12 @@ def test_dicts_render_like_resources_and_unknown_services_keep_their_id():
     assert render_text(as_dicts) == render_text(SNAPSHOT)
     page = _text_of(render_html([Resource("newsvc", "thing", "t", "us-east-1", "")]))
     assert "newsvc · 1 resource" in page
+
+
+def test_edge_services_are_titled_as_aws_names_them():
+    snap = [
+        Resource("globalaccelerator", "accelerator", "web", "global", "2 IPs"),
+        Resource("cloudfront", "distribution", "d1.cloudfront.net", "global", "Deployed"),
+    ]
+    assert [g.title for g in groups(snap)] == ["Global Accelerator", "CloudFront"]
+    assert "Global Accelerator · 1 resource" in _text_of(render_html(snap))

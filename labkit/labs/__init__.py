@@ -10,7 +10,13 @@ from labkit.errors import UnknownLabError
 from labkit.labs.spec import LabSpec
 
 # Modules that define a lab (each has a module-level ``LAB``), in course order.
-LAB_MODULES = ("labkit.labs.welcome", "labkit.labs.decoupling", "labkit.labs.lambda_lab")
+LAB_MODULES = (
+    "labkit.labs.welcome",
+    "labkit.labs.decoupling",
+    "labkit.labs.streaming",
+    "labkit.labs.edge",
+    "labkit.labs.lambda_lab",
+)
 
 
 @cache

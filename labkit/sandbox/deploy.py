@@ -14,7 +14,6 @@ source, the modules it uses by name, and the helpers, constants and import lines
 from __future__ import annotations
 
 import builtins
-import dis
 import inspect
 import json
 import types
@@ -22,7 +21,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from labkit import facts
-from labkit.simulators.lambda_packaging import handler_string, package_function
+from labkit.simulators.lambda_packaging import (
+    PackagingError,
+    handler_string,
+    package_function,
+    source_globals,
+)
 
 #: The role :func:`deploy_function` gives every function it deploys (created when missing).
 ROLE_NAME = "labkit-lambda-role"
@@ -72,19 +76,6 @@ def _literal(value: Any) -> bool:
     return False
 
 
-def _globals_read(code: types.CodeType) -> set[str]:
-    """Global names the code (and the code nested in it) reads: not attribute names."""
-    names = {
-        str(ins.argval)
-        for ins in dis.get_instructions(code)
-        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")
-    }
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _globals_read(const)
-    return names
-
-
 def notebook_dependencies(
     func: Callable[..., Any],
 ) -> tuple[list[str], list[Callable[..., Any] | type], dict[str, Any]]:
@@ -93,22 +84,28 @@ def notebook_dependencies(
     Functions and classes imported from a library become import lines, the notebook's own ones
     helpers (followed in turn), simple values constants. A check passes them to
     :func:`deploy_function`, so a learner who split a handler into helpers (and deployed it with
-    ``helpers=[...]``) is graded like one who wrote a single function. Only names the code reads
-    as globals count (``LOAD_GLOBAL``), never attribute names.
+    ``helpers=[...]``) is graded like one who wrote a single function.
+
+    The names come from :func:`~labkit.simulators.lambda_packaging.source_globals`, the scan
+    packaging checks a package with: global reads of the source as the package compiles it
+    (decorators and default values included, annotations and attribute names left out). A
+    function or class whose source cannot be read is left for packaging to report.
     """
     imports: list[str] = []
     helpers: list[Callable[..., Any] | type] = []
     constants: dict[str, Any] = {}
     home = getattr(func, "__module__", None)
     seen = {getattr(func, "__name__", "")}
-    todo: list[Any] = [func]
+    # Each entry: something to scan, and the namespace its global names are looked up in (a
+    # class has no ``__globals__``: it reads the namespace it was found in).
+    todo: list[tuple[Any, Mapping[str, Any]]] = [(func, getattr(func, "__globals__", {}))]
     while todo:
-        current = todo.pop()
-        code = getattr(current, "__code__", None)
-        scope: Mapping[str, Any] = getattr(current, "__globals__", {})
-        if code is None:
-            continue
-        for name in sorted(_globals_read(code)):
+        current, scope = todo.pop()
+        try:
+            used = source_globals(current)
+        except PackagingError:
+            continue  # no source to scan: packaging says so, where the caller handles it
+        for name in sorted(used):
             if name in seen or name not in scope or hasattr(builtins, name):
                 continue
             value = scope[name]
@@ -122,8 +119,7 @@ def notebook_dependencies(
                     imports.append(f"from {module} import {qualname} as {name}")
                 elif not inspect.isbuiltin(value):
                     helpers.append(value)
-                    if inspect.isfunction(value):
-                        todo.append(value)
+                    todo.append((value, getattr(value, "__globals__", scope)))
             elif _literal(value):
                 seen.add(name)
                 constants[name] = value

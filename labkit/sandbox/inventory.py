@@ -126,8 +126,31 @@ def _firehose(backend: Any, region: str) -> Iterator[Resource]:
 
 
 def _cloudfront(backend: Any, region: str) -> Iterator[Resource]:
+    from labkit.sandbox.services.cloudfront import edge_caches
+
     for dist in backend.distributions.values():
-        yield _row("cloudfront", "distribution", dist.domain_name, dist.status, region=region)
+        # The edge caches live on the distribution (the CloudFront patch keeps one per edge
+        # location that has answered); an edge location holding nothing is not counted.
+        held = [len(cache) for cache in edge_caches(dist.distribution_id).values()]
+        held = [n for n in held if n]
+        detail = (
+            f"{dist.status} · {dist.distribution_config.PriceClass or 'PriceClass_All'} · "
+            f"{_plural(sum(held), 'cached object')} at {_plural(len(held), 'edge location')}"
+        )
+        yield _row("cloudfront", "distribution", dist.domain_name, detail, region=region)
+
+
+def _globalaccelerator(backend: Any, region: str) -> Iterator[Resource]:
+    # labkit's own backend (moto has no Global Accelerator), in a BackendDict like moto's: its
+    # API answers only in us-west-2, but an accelerator is global, and is shown as such.
+    for accelerator in backend.accelerators.values():
+        listeners = list(accelerator.listeners.values())
+        regions = sorted({g.region for lis in listeners for g in lis.endpoint_groups.values()})
+        detail = (
+            f"{', '.join(accelerator.ip_addresses)} · {_plural(len(listeners), 'listener')} · "
+            + (f"endpoint groups in {', '.join(regions)}" if regions else "no endpoint group")
+        )
+        yield _row("globalaccelerator", "accelerator", accelerator.name, detail, region="global")
 
 
 _COLLECTORS: dict[str, Callable[[Any, str], Iterator[Resource]]] = {
@@ -142,6 +165,7 @@ _COLLECTORS: dict[str, Callable[[Any, str], Iterator[Resource]]] = {
     "apigateway": _apigateway,
     "firehose": _firehose,
     "cloudfront": _cloudfront,
+    "globalaccelerator": _globalaccelerator,
 }
 
 

@@ -82,7 +82,7 @@ def _compiled(source: str, name: str) -> types.CodeType:
         ) from None
 
 
-def _source(obj: Callable[..., Any]) -> str:
+def _source(obj: Callable[..., Any] | type) -> str:
     try:
         return textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError) as e:
@@ -91,6 +91,25 @@ def _source(obj: Callable[..., Any]) -> str:
             "with `def` in a notebook cell or a .py file (a lambda expression or a built-in "
             "function has no source to package)."
         ) from None
+
+
+def _source_globals(source: str, name: str) -> set[str]:
+    return globals_loaded(_compiled(source, name))
+
+
+def source_globals(obj: Callable[..., Any] | type) -> set[str]:
+    """Names the source of ``obj`` (a function or class) reads as globals, scanned as the package
+    will run it.
+
+    The copied source is compiled with postponed annotations, so the scan covers decorators,
+    default values and a class's methods, and leaves out annotation names (the package never
+    evaluates them). This is the one scan: :func:`module_source` checks a package with it, and
+    :func:`labkit.sandbox.deploy.notebook_dependencies` follows a handler's helpers with it.
+
+    Raises:
+        PackagingError: The source cannot be read, or does not compile on its own.
+    """
+    return _source_globals(_source(obj), getattr(obj, "__name__", repr(obj)))
 
 
 def module_source(
@@ -127,7 +146,7 @@ def module_source(
     # annotations: it covers decorators, default values and class helpers' methods, and leaves out
     # annotation names, which the package never evaluates.
     sources = [(h.__name__, _source(h)) for h in helpers] + [(func.__name__, _source(func))]
-    used = set().union(*(globals_loaded(_compiled(src, name)) for name, src in sources))
+    used = set().union(*(_source_globals(src, name) for name, src in sources))
     for name in sorted(used - provided):
         if hasattr(builtins, name):
             continue

@@ -40,6 +40,7 @@ SERVICE_TITLES: Mapping[str, str] = {
     "cognito-idp": "Cognito user pools",
     "dynamodb": "DynamoDB",
     "firehose": "Data Firehose",
+    "globalaccelerator": "Global Accelerator",
     "kinesis": "Kinesis Data Streams",
     "lambda": "Lambda",
     "s3": "S3",

@@ -20,7 +20,11 @@ lab runs, this module:
   ``X-Amz-Cf-Id``) plus ``X-Labkit-Latency-Ms`` (the modelled latency);
 - enforces origin access control: the edge reads S3 as ``cloudfront.amazonaws.com`` with
   ``AWS:SourceArn`` set to the distribution, and direct anonymous reads of the bucket are judged
-  by the bucket policy for the anonymous principal (:mod:`labkit.sandbox.services.s3_access`).
+  by the bucket policy for the anonymous principal (:mod:`labkit.sandbox.services.s3_access`);
+- keeps, on the distribution, a log of its latest :data:`REQUEST_LOG_SIZE` requests (whatever
+  sent them: ``requests``, ``urllib``, ``labkit.edge.fetch`` or a trace), read with
+  :func:`request_log`: CloudFront's standard logs record much the same fields per request
+  (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html).
 
 Not modelled: regional edge caches (each edge location fills from the origin), compression (the
 normalized ``Accept-Encoding`` is in the cache key, bodies are not compressed), CloudFront
@@ -36,6 +40,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from email.utils import formatdate
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -46,6 +51,12 @@ from moto.cloudfront.exceptions import CloudFrontException
 
 from labkit import facts
 from labkit.sandbox.services import s3_access
+from labkit.sandbox.services.cloudfront_log import (
+    REQUEST_LOG_SIZE,
+    LoggedRequest,
+    record,
+    request_log,
+)
 from labkit.sandbox.services.edge import (
     EdgeRequest,
     EdgeResponse,
@@ -380,11 +391,52 @@ def _geo_blocked(cfg: Any, country: str) -> bool:
     return False
 
 
+@dataclass
+class _Seen:
+    """What answering a request learned that the response does not say (for the log)."""
+
+    pop: str = ""
+    blocked: bool = False
+
+
 def serve_request(backend: Any, dist: Any, request: EdgeRequest, sandbox: Sandbox) -> EdgeResponse:
-    """Answer one viewer request as the distribution's nearest edge location would."""
+    """Answer one viewer request as the distribution's nearest edge location would, and log it
+    in the distribution's request log (:func:`request_log`)."""
+    now = sandbox.clock.timestamp
+    seen = _Seen()
+    path = request.path + (f"?{request.query}" if request.query else "")
+
+    def logged(status: int, cache: str, pop: str, latency_ms: float) -> LoggedRequest:
+        return LoggedRequest(
+            at=now,
+            viewer=request.viewer.name,
+            country=request.viewer.country,
+            pop=pop,
+            method=request.method,
+            path=path,
+            status=status,
+            cache=cache,
+            latency_ms=latency_ms,
+            blocked=seen.blocked,
+        )
+
+    try:
+        response = _answer(backend, dist, request, sandbox, seen)
+    except Exception:
+        record(dist, logged(0, "", seen.pop, 0.0))
+        raise
+    record(dist, logged(response.status, response.cache, seen.pop, response.latency_ms))
+    return response
+
+
+def _answer(
+    backend: Any, dist: Any, request: EdgeRequest, sandbox: Sandbox, seen: _Seen
+) -> EdgeResponse:
+    """The answer of :func:`serve_request`; notes the edge location and geo refusal in ``seen``."""
     now = sandbox.clock.timestamp
     cfg = dist.distribution_config
     pop = nearest_cloudfront_edge(request.viewer, cfg.PriceClass or "PriceClass_All")
+    seen.pop = pop.pop
     viewer_ms = rtt_ms(request.viewer, pop.place) + EDGE_PROCESSING_MS
     cf_id = _cf_id(dist, request.seq)
     common = [
@@ -433,6 +485,7 @@ def serve_request(backend: Any, dist: Any, request: EdgeRequest, sandbox: Sandbo
     if request.scheme == "http" and protocol == "https-only":
         return error(403, _HTTPS_ONLY)
     if _geo_blocked(cfg, request.viewer.country):
+        seen.blocked = True
         return error(403, _GEO_BLOCKED)
     allowed = behaviour.allowed_methods.items
     if request.method not in allowed:
@@ -709,12 +762,15 @@ def _origin_access_control(control_id: str) -> Any:
 
 
 __all__ = [
+    "REQUEST_LOG_SIZE",
     "InvalidInvalidationPath",
+    "LoggedRequest",
     "NoSuchCachePolicy",
     "edge_caches",
     "find_distribution",
     "install",
     "policy_of",
+    "request_log",
     "resolve_host",
     "serve_request",
 ]

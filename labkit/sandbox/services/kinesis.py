@@ -513,6 +513,13 @@ def kinesis_fidelity(
         self: KinesisBackend, stream_arn: str | None, shard_iterator: str, limit: int | None
     ) -> tuple[str | None, list[Any], int]:
         now = clock_of().timestamp
+        if limit is not None and limit > lim.getrecords_max_records:
+            # "If you specify a value that is greater than 10,000, GetRecords throws
+            # InvalidArgumentException." (API_GetRecords.html)
+            raise InvalidArgumentError(
+                f"Value {limit} at 'limit' failed to satisfy constraint: Member must have value "
+                f"less than or equal to {lim.getrecords_max_records}"
+            )
         name, shard_id, last, issued = _decompose_iterator(shard_iterator, now)
         stream = self.describe_stream(stream_arn=stream_arn, stream_name=name)
         shard = stream.shards.get(shard_id)
@@ -534,7 +541,7 @@ def kinesis_fidelity(
         _trim(shard, _retention_cutoff(stream, now))
         # "GetRecords can retrieve up to 10 MiB of data per call from a single shard, and up to
         # 10,000 records per call" (service-sizes-and-limits.html).
-        max_records = min(limit or lim.getrecords_max_records, lim.getrecords_max_records)
+        max_records = limit or lim.getrecords_max_records
         out: list[Any] = []
         total = 0
         exhausted = True

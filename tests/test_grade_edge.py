@@ -1,0 +1,177 @@
+"""labkit grade on the edge lab: the solution, the exercise and sample submissions.
+
+Each sample in tests/submissions/edge/ is a jupytext percent file of a notebook a learner might
+hand in: one correct submission that takes other roads than the worked solution, and four with
+plausible mistakes. They are graded in fresh kernels, as ``labkit grade`` does.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from labkit.grading.notebook import Submission, grade_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = Path(__file__).resolve().parent / "submissions" / "edge"
+CHECKS = ("oac_origin", "fresh_deploys", "geo_block", "price_class", "failover")
+
+
+def as_notebook(source: Path, into: Path) -> Path:
+    """Write the sample ``source`` as a .ipynb in ``into``."""
+    target = into / f"{source.stem}.ipynb"
+    jupytext.write(jupytext.read(source), target, fmt="ipynb")
+    return target
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
+    folder = tmp_path_factory.mktemp("edge-samples")
+    return {
+        path.stem: grade_notebook(as_notebook(path, folder), cell_timeout=120)
+        for path in sorted(SAMPLES.glob("*.py"))
+    }
+
+
+def statuses(sub: Submission) -> dict[str, str]:
+    return {r.name: r.status for r in sub.results}
+
+
+def said(sub: Submission, name: str) -> str:
+    result = next(r for r in sub.results if r.name == name)
+    return f"{result.message} {result.hint}"
+
+
+def test_every_sample_is_graded_against_every_check(graded: dict[str, Submission]) -> None:
+    assert set(graded) == {
+        "passing_alternative",
+        "public_bucket",
+        "no_source_arn",
+        "short_ttls",
+        "query_string_key",
+    }
+    for sub in graded.values():
+        assert sub.error is None, sub.text()
+        assert tuple(statuses(sub)) == CHECKS
+
+
+def test_a_correct_alternative_passes_the_cloudfront_checks(
+    graded: dict[str, Submission],
+) -> None:
+    # Resource API for the bucket policy with ArnLike, legacy TTLs with versioned asset names,
+    # get_distribution for the ETag, one distribution whose price class changes.
+    got = statuses(graded["passing_alternative"])
+    assert {k: got[k] for k in CHECKS[:4]} == dict.fromkeys(CHECKS[:4], "passed")
+
+
+def test_a_public_bucket_and_a_day_long_ttl_fail_with_hints(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["public_bucket"]
+    got = statuses(sub)
+    assert {k: got[k] for k in CHECKS[:4]} == dict.fromkeys(CHECKS[:4], "failed")
+    assert "Anyone can read the bucket directly" in said(sub, "oac_origin")
+    assert 'no `Principal: "*"`' in said(sub, "oac_origin")
+    assert "86,400 s" in said(sub, "fresh_deploys")
+    assert "create_invalidation" in said(sub, "fresh_deploys")
+    assert "allow list" in said(sub, "geo_block") and "'blacklist'" in said(sub, "geo_block")
+    assert "the cheaper PriceClass_100 meets it" in said(sub, "price_class")
+
+
+def test_a_policy_without_source_arn_and_narrow_invalidations_fail_with_hints(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["no_source_arn"]
+    got = statuses(sub)
+    assert {k: got[k] for k in CHECKS[:4]} == dict.fromkeys(CHECKS[:4], "failed")
+    assert "Another distribution, not yours, read the bucket" in said(sub, "oac_origin")
+    assert "AWS:SourceArn" in said(sub, "oac_origin")
+    assert "do not cover /assets/" in said(sub, "fresh_deploys")
+    assert "IfMatch=got['ETag']" in said(sub, "geo_block")
+    assert "Measure a cache hit" in said(sub, "price_class")
+
+
+def test_an_unattached_oac_short_ttls_and_the_notes_names_fail_with_hints(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["short_ttls"]
+    got = statuses(sub)
+    assert {k: got[k] for k in CHECKS[:4]} == {
+        "oac_origin": "failed",
+        "fresh_deploys": "failed",
+        "geo_block": "passed",
+        "price_class": "failed",
+    }
+    assert "the origin has no origin access control" in said(sub, "oac_origin")
+    assert "OriginAccessControlId" in said(sub, "oac_origin")
+    assert "expire after as little as 60 s" in said(sub, "fresh_deploys")
+    assert "RefreshHit" in said(sub, "fresh_deploys")
+    assert "`PriceClass_100`, `PriceClass_200`, `PriceClass_All`" in said(sub, "price_class")
+
+
+def test_a_query_string_in_the_cache_key_fails_only_the_hit_ratio(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["query_string_key"]
+    got = statuses(sub)
+    assert {k: got[k] for k in CHECKS[:4]} == {
+        "oac_origin": "passed",
+        "fresh_deploys": "failed",
+        "geo_block": "passed",
+        "price_class": "passed",
+    }
+    assert "below the 93% target" in said(sub, "fresh_deploys")
+    assert "query string" in said(sub, "fresh_deploys")
+
+
+def test_failover_is_graded_in_a_grading_kernel(graded: dict[str, Submission]) -> None:
+    assert statuses(graded["passing_alternative"])["failover"] == "passed"
+    assert "ThresholdCount" in said(graded["public_bucket"], "failover")
+    assert "KEEPS" in said(graded["no_source_arn"], "failover")
+    assert "10 failed checks in a row" in said(graded["short_ttls"], "failover")
+    assert "No TCP listener" in said(graded["query_string_key"], "failover")
+    assert all(statuses(s)["failover"] != "error" for s in graded.values())
+
+
+def test_cli_fails_the_exercise_cleanly() -> None:
+    exercise = ROOT / "exercises" / "04_edge.ipynb"
+    before = exercise.read_bytes()
+    bad = subprocess.run(
+        [sys.executable, "-m", "labkit.cli", "grade", "--json", str(exercise)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    (sub,) = json.loads(bad.stdout)["submissions"]
+    assert sub["lab"] == "edge" and sub["error"] is None and sub["score"] == 0
+    assert [c["name"] for c in sub["checks"]] == list(CHECKS)
+    for check in sub["checks"]:
+        assert not check["passed"]
+        assert "Hint:" in check["message"]
+        assert "could not finish" not in check["message"]
+    assert exercise.read_bytes() == before
+
+
+def test_cli_passes_the_solution() -> None:
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "labkit.cli",
+            "grade",
+            "--json",
+            str(ROOT / "solutions" / "04_edge.ipynb"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (sub,) = json.loads(ok.stdout)["submissions"]
+    assert sub["score"] == sub["max_score"] == 10

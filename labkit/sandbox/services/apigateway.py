@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import responses
-from moto.apigateway.models import APIGatewayBackend, Resource, RestAPI, apigateway_backends
 from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
@@ -43,6 +42,10 @@ from labkit.sandbox.services.awslambda import (
 )
 
 if TYPE_CHECKING:
+    # moto's API Gateway models cost about 2 s to import (its OpenAPI validator): they are
+    # imported when a request for an API arrives, not when every lab starts.
+    from moto.apigateway.models import APIGatewayBackend, Resource, RestAPI
+
     from labkit.sandbox.session import Sandbox
 
 _EXECUTE_API = re.compile(
@@ -99,6 +102,8 @@ def match_resource(api: RestAPI, path: str) -> tuple[Resource, dict[str, str]] |
 
 
 def _find_api(api_id: str, region: str) -> tuple[APIGatewayBackend, RestAPI] | None:
+    from moto.apigateway.models import apigateway_backends
+
     for account in list(apigateway_backends.keys()):
         backend = apigateway_backends[account][region]
         api = backend.apis.get(api_id)

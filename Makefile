@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.labkit-installed
 UV_VERSION := 0.13.8
 
-.PHONY: setup lab test lint unit notebooks bench lock assign
+.PHONY: setup lab test lint unit notebooks bench lock assign browser grade-bench
 
 setup: $(STAMP)
 
@@ -41,6 +41,15 @@ notebooks: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
+
+# The browser test alone: every lesson and solution run in JupyterLab in Chromium, screenshots in
+# artifacts/screenshots/ (`make test` runs it too, as part of the unit tests).
+browser: setup
+	$(BIN)/pytest tests/browser -q
+
+# Grading speed: labkit grade against pytest --nbval-lax, and 100 submissions (figures printed).
+grade-bench: setup
+	$(BIN)/python benchmarks/bench_grading.py
 
 # Authors: regenerate exercises and notebooks after editing a source (*.py beside them).
 assign: setup

@@ -1,7 +1,8 @@
 """The ``labkit`` command: a thin layer over keyword-only functions.
 
 Commands: ``lab`` (open the course in JupyterLab), ``list`` (labs and checks), ``grade``
-(grade notebooks), ``progress`` (checks passed), ``assign`` (generate notebooks from sources).
+(grade notebooks), ``progress`` (checks passed), ``assign`` (generate notebooks from sources),
+``doctor`` (check the installation).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -69,6 +71,10 @@ def open_lab(*, root: Path, port: int | None = None, no_browser: bool = False) -
         f"--ServerApp.root_dir={root}",
         str(root / INDEX),
     ]
+    # No "get Jupyter news?" pop-up over the notebook, and no network call for it.
+    args.append("--LabApp.news_url=None")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--allow-root")  # containers and CI run as root; JupyterLab refuses otherwise
     if port:
         args.append(f"--port={port}")
     if no_browser:
@@ -109,17 +115,128 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="list the labs and their checks")
     listing.add_argument("--json", action="store_true", help="print JSON")
 
-    grade = sub.add_parser("grade", help="grade notebooks (exit 0 only if every check passed)")
-    grade.add_argument("notebooks", nargs="+", type=Path)
-    grade.add_argument("--json", action="store_true", help="print JSON")
-    grade.add_argument("--lab", default=None, help="grade against this lab")
-    grade.add_argument("--cell-timeout", type=float, default=120.0)
+    grade = sub.add_parser(
+        "grade",
+        help="grade notebooks and folders of them (exit 0 only if every check passed)",
+        description="Run each notebook in a fresh kernel of its own, then its lab's checks. "
+        "Exit 0 only when every check of every notebook passed. Never writes to a notebook.",
+    )
+    grade.add_argument("notebooks", nargs="*", type=Path, help="notebooks and folders")
+    grade.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        default=None,
+        metavar="FILE",
+        help="JSON report: to FILE, or printed instead of the text report when no FILE is given",
+    )
+    grade.add_argument("--csv", type=Path, metavar="FILE", help="write a CSV gradebook")
+    grade.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (for CI)")
+    grade.add_argument(
+        "--html", type=Path, metavar="FILE", help="write the class summary page (PNG beside it)"
+    )
+    grade.add_argument("--lab", default=None, help="grade every notebook against this lab")
+    grade.add_argument(
+        "--checks",
+        action="append",
+        default=[],
+        metavar="MODULE:NAME",
+        help="grade with an instructor's LabSpec (package.module:NAME or file.py:NAME), e.g. "
+        "one with hidden checks kept out of the course repository; replaces the lab of its id",
+    )
+    grade.add_argument(
+        "--workers", type=int, default=None, help="notebooks at once (default: the cores)"
+    )
+    grade.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="wall seconds a notebook's cells may take in all (default 600)",
+    )
+    grade.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=120.0,
+        help="wall seconds one cell may run before it is interrupted (default 120)",
+    )
+    grade.add_argument(
+        "--no-fork",
+        action="store_true",
+        help="start every kernel the ordinary way instead of forking a warm template",
+    )
+    grade.add_argument("--kernel", default="python3", help="the Jupyter kernel (python3)")
+    grade.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    doctor = sub.add_parser(
+        "doctor", help="check this installation: Python, JupyterLab, widgets, moto, boto3"
+    )
+    doctor.add_argument("--json", action="store_true", help="print JSON")
 
     sub.add_parser("progress", help="the checks you have passed, by lab")
 
     assign = sub.add_parser("assign", help="generate notebooks and exercises from their sources")
     assign.add_argument("--check", action="store_true", help="fail if anything would change")
     return parser
+
+
+def grade_command(args: argparse.Namespace) -> int:
+    """``labkit grade``: grade, print, write the requested files; the exit code."""
+    from labkit.grading.batch import Progress, collect, grade_many
+    from labkit.grading.outputs import json_text, write_csv, write_json, write_junit
+    from labkit.grading.report import summarize, summary_text, write_html_report
+
+    notebooks = list(args.notebooks)
+    json_to = args.json
+    # `--json NOTEBOOK` (the flag before a notebook, as it always worked) means "print JSON".
+    if json_to not in (None, "-") and (json_to.endswith(".ipynb") or Path(json_to).is_dir()):
+        notebooks.insert(0, Path(json_to))
+        json_to = "-"
+    if not notebooks:
+        raise LabkitError("Name at least one notebook or folder to grade.")
+    if args.workers is not None and args.workers < 1:
+        raise LabkitError("--workers must be 1 or more.")
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # A cancelled CI job sends SIGTERM: stop like Ctrl+C does, so every kernel is shut down and
+    # the temporary folder removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    progress = Progress(len(collect(notebooks)), enabled=not args.quiet)
+    try:
+        subs = grade_many(
+            notebooks,
+            workers=args.workers,
+            lab=args.lab,
+            cell_timeout=args.cell_timeout,
+            timeout=args.timeout,
+            kernel_name=args.kernel,
+            checks=args.checks,
+            fork=False if args.no_fork else None,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        print("\nlabkit: grading stopped; no report was written.", file=sys.stderr)
+        return 130
+    summary = summarize(subs)
+    report = "\n\n".join(s.text() for s in subs)
+    if len(subs) > 1:
+        report += "\n\n" + summary_text(summary)
+    if json_to == "-":
+        sys.stdout.write(json_text(subs))
+        if len(subs) > 1 and not args.quiet:
+            print(summary_text(summary), file=sys.stderr)
+    else:
+        print(report)
+        if json_to is not None:
+            print(f"wrote {write_json(json_to, subs)}")
+    written = []
+    if args.csv:
+        written.append(write_csv(args.csv, subs))
+    if args.junit:
+        written.append(write_junit(args.junit, subs))
+    if args.html:
+        written.extend(write_html_report(args.html, subs, summary))
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr if json_to == "-" else sys.stdout)
+    return 0 if subs and all(s.passed for s in subs) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,18 +257,16 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(listing, indent=2) if args.json else format_labs(listing))
         return 0
     if args.command == "grade":
-        from labkit.grading.notebook import grade_notebook
+        return grade_command(args)
+    if args.command == "doctor":
+        from labkit.doctor import diagnose, format_report
 
-        os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        subs = [
-            grade_notebook(path, lab=args.lab, cell_timeout=args.cell_timeout)
-            for path in args.notebooks
-        ]
+        findings = diagnose()
         if args.json:
-            print(json.dumps({"submissions": [s.to_dict() for s in subs]}, indent=2))
+            print(json.dumps([f.to_dict() for f in findings], indent=2))
         else:
-            print("\n\n".join(s.text() for s in subs))
-        return 0 if subs and all(s.passed for s in subs) else 1
+            print(format_report(findings))
+        return 0 if all(f.ok for f in findings) else 1
     if args.command == "progress":
         from labkit.grading.progress import load_progress, progress_path
 

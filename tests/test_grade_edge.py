@@ -138,6 +138,28 @@ def test_failover_is_graded_in_a_grading_kernel(graded: dict[str, Submission]) -
     assert all(statuses(s)["failover"] != "error" for s in graded.values())
 
 
+GUARDED_CALL = """
+import labkit
+from labkit.grading.tamper import Guard, preload_labkit
+from labkit.labs import catalog
+
+preload_labkit()
+guard = Guard("test-key", dict(catalog()))  # as a grading kernel records labkit
+lab = labkit.start(quiet=True)
+lab.client("globalaccelerator", region="us-west-2").list_accelerators()
+print(guard.verify())
+lab.stop()
+"""
+
+
+def test_a_global_accelerator_call_is_not_tampering() -> None:
+    # A fresh interpreter, as a grading kernel is: no earlier test has touched the class.
+    out = subprocess.run(
+        [sys.executable, "-c", GUARDED_CALL], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_cli_fails_the_exercise_cleanly() -> None:
     exercise = ROOT / "exercises" / "04_edge.ipynb"
     before = exercise.read_bytes()

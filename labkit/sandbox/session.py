@@ -79,6 +79,7 @@ class Sandbox:
         self._session: boto3.session.Session | None = None
         self._clients: dict[tuple[str, str], Any] = {}
         self._reset_hooks: list[Callable[[], None]] = []
+        self._patches: Callable[[], frozenset[str]] = frozenset
 
     # -- life cycle -------------------------------------------------------------------------
     @property
@@ -105,7 +106,7 @@ class Sandbox:
             mock = mock_aws(config=MOTO_CONFIG)
             mock.start(reset=True)
             stack.callback(mock.stop)
-            install_all(self, stack)
+            self._patches = install_all(self, stack)
         except BaseException:
             stack.close()
             raise
@@ -123,6 +124,11 @@ class Sandbox:
         self._session = None
         self._time = None
         stack.close()
+
+    @property
+    def patches(self) -> frozenset[str]:
+        """labkit's service patches installed so far (those of unused services wait)."""
+        return self._patches()
 
     def reset(self) -> None:
         """Wipe every AWS resource, keep the clock and everything outside AWS."""

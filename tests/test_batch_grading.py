@@ -24,6 +24,7 @@ import pytest
 from labkit.errors import LabkitError
 from labkit.grading.batch import Progress, collect
 from labkit.grading.checks import Check, CheckContext
+from labkit.grading.kernels import Kernel
 from labkit.grading.notebook import Submission
 from labkit.grading.outputs import atomic_write, csv_text, junit_text
 from labkit.grading.report import score_plot_png, summarize, summary_text
@@ -319,3 +320,21 @@ def test_progress_redraws_one_line_on_a_terminal() -> None:
     last = shown.rsplit("\r", 1)[-1]
     assert "Graded 2/2 notebooks, 1 not fully passing, 1 error(s), 0 flagged, " in last
     assert last.endswith("\n") and last.count("\n") == 1
+
+
+def test_a_kernel_class_must_say_how_to_watch_interrupt_and_kill_its_process() -> None:
+    class NoKill(Kernel):
+        async def alive(self) -> bool:
+            return True
+
+        async def interrupt(self) -> None:
+            pass
+
+    with pytest.raises(TypeError, match="kill"):
+        NoKill(client=None)  # type: ignore[abstract, arg-type]
+
+    class Complete(NoKill):
+        async def kill(self) -> None:
+            pass
+
+    assert Complete(client=None).client is None  # type: ignore[arg-type]

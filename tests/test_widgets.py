@@ -8,7 +8,8 @@ from traitlets import TraitError
 from traitlets.config import Config
 
 import labkit
-from labkit.widgets.base import EVENT, AfterEachCell
+from labkit.widgets.base import EVENT, AfterEachCell, LiveView
+from labkit.widgets.resource_view import ResourceView
 from labkit.widgets.sandbox_view import SandboxView
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -207,3 +208,50 @@ def test_in_ipython_a_displayed_view_prints_the_text_table(lab, shell, capsys):
     for callback in _labkit_callbacks(shell):
         for view in list(callback.views):
             view.close()
+
+
+class _NoText(LiveView):
+    """A view that forgot ``to_text``."""
+
+    def is_live(self):
+        return True
+
+    def snapshot(self):
+        return {}
+
+    def to_html(self):
+        return "<b>ok</b>"
+
+
+class _NoRead(ResourceView):
+    """A resource view that forgot how to read its resource."""
+
+    kind = "thing"
+
+    def names(self):
+        return []
+
+    def to_html(self):
+        return ""
+
+    def to_text(self):
+        return ""
+
+
+def test_a_view_missing_a_method_of_the_pattern_cannot_be_created(lab):
+    from ipywidgets.widgets.widget import _instances
+
+    before = len(_instances)
+    with pytest.raises(TypeError, match="to_text"):
+        _NoText(auto_refresh=False)
+    with pytest.raises(TypeError, match="read"):
+        _NoRead(lab, auto_refresh=False)
+    assert len(_instances) == before  # refused before a widget model was opened
+
+    class Complete(_NoText):
+        def to_text(self):
+            return "ok"
+
+    view = Complete(auto_refresh=False)
+    assert (str(view), view.to_html()) == ("ok", "<b>ok</b>")
+    view.close()

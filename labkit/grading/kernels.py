@@ -22,6 +22,7 @@ import secrets
 import select
 import signal
 import sys
+from abc import ABC, abstractmethod
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -81,23 +82,26 @@ def grading_env(base: dict[str, str] | None = None, *, home: Path | None = None)
     return env
 
 
-class Kernel:
-    """A running grading kernel: its client and how to interrupt, kill and watch it."""
+class Kernel(ABC):
+    """A running grading kernel: its client and how to interrupt, kill and watch it.
+
+    Abstract: a subclass says how to watch, interrupt and kill its kind of process.
+    """
 
     def __init__(self, client: AsyncKernelClient) -> None:
         self.client = client
 
+    @abstractmethod
     async def alive(self) -> bool:
         """Whether the kernel process still runs."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def interrupt(self) -> None:
         """Send the kernel an interrupt (KeyboardInterrupt in the running cell)."""
-        raise NotImplementedError
 
+    @abstractmethod
     async def kill(self) -> None:
         """End the kernel and everything it started, at once."""
-        raise NotImplementedError
 
     async def reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
         """Wait for the shell reply to ``msg_id``.

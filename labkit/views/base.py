@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+#: One row of a snapshot kept as plain values (what a widget syncs).
+Row = Mapping[str, Any]
 
 #: Inherited text colour on purpose: the theme decides it.
 FONT = (
@@ -31,6 +36,39 @@ _TABLE = "border-collapse:collapse;margin:4px 0 0 0;table-layout:auto;width:auto
 _CELL = "text-align:left;vertical-align:top;padding:3px 12px 3px 8px;border:none"
 
 
+# -- snapshots as plain values ------------------------------------------------------------------
+def plain(value: Any) -> Any:
+    """``value`` with every mapping turned into a dict with string keys and every tuple a list."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def snapshot_state(snapshot: Any) -> dict[str, Any]:
+    """A snapshot (a dataclass or a mapping) as plain values; ``{}`` for ``None``."""
+    if snapshot is None:
+        return {}
+    if is_dataclass(snapshot) and not isinstance(snapshot, type):
+        return plain(asdict(snapshot))  # type: ignore[no-any-return]
+    return plain(dict(snapshot))  # type: ignore[no-any-return]
+
+
+def short_id(message_id: str) -> str:
+    """The first eight characters of a message id (enough to tell messages apart)."""
+    return message_id[:8]
+
+
+def snapshot_time(state: Row, now: float | None = None) -> str:
+    """``lab time 14:03:27`` (UTC): ``now``, else the state's own ``now``; ``""`` when unknown."""
+    at = now if now is not None else state.get("now")
+    if not at:
+        return ""
+    return f"lab time {datetime.fromtimestamp(at, tz=timezone.utc):%H:%M:%S}"
+
+
+# -- HTML ---------------------------------------------------------------------------------------
 def esc(value: object) -> str:
     """``value`` as text that is safe inside HTML, quotes included."""
     return html.escape(str(value), quote=True)
@@ -77,7 +115,14 @@ def notice_html(symbol: str, text: str) -> str:
     )
 
 
-def panel_html(*, kind: str, heading: str, subheading: str = "", body: str) -> str:
+def lines_html(lines: Iterable[str]) -> str:
+    """Each line of plain text as its own paragraph."""
+    return "".join(f'<div style="margin:2px 0">{esc(line)}</div>' for line in lines)
+
+
+def panel_html(
+    *, kind: str, heading: str, subheading: str = "", body: str, notice: str = "", hint: str = ""
+) -> str:
     """The frame every view shares: a heading line, then ``body`` (already HTML).
 
     Args:
@@ -86,7 +131,14 @@ def panel_html(*, kind: str, heading: str, subheading: str = "", body: str) -> s
         heading: The heading, plain text.
         subheading: Quieter text after the heading (time, region), plain text.
         body: HTML that follows the heading.
+        notice: Something the reader must know first (the lab stopped, ...), shown above
+            ``body`` as a :func:`notice_html`; nothing when empty.
+        hint: A quieter last line (how the view updates), plain text; nothing when empty.
     """
+    if notice:
+        body = notice_html("⚠", notice) + body
+    if hint:
+        body += f'<div style="opacity:0.8;margin-top:4px">{esc(hint)}</div>'
     sub = (
         f' <span style="font-weight:normal;opacity:0.8">· {esc(subheading)}</span>'
         if subheading
@@ -123,6 +175,21 @@ def table_html(columns: Sequence[Column], groups: Sequence[Group]) -> str:
     return (
         f'<table style="{_TABLE}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+# -- plain text ---------------------------------------------------------------------------------
+def panel_text(
+    heading: str, lines: Iterable[str], *, subheading: str = "", notice: str = "", hint: str = ""
+) -> str:
+    """The text twin of :func:`panel_html`: the heading line, ``! notice``, ``lines``, ``hint``.
+
+    The subheading follows the heading after a ``·``; an empty notice, hint or subheading leaves
+    no trace.
+    """
+    head = heading + (f" · {subheading}" if subheading else "")
+    return "\n".join(
+        [head, *([f"! {notice}"] if notice else []), *lines, *([hint] if hint else [])]
     )
 
 

@@ -50,8 +50,6 @@ SERVICE_TITLES: Mapping[str, str] = {
 }
 
 EXAMPLE = 'lab.client("sqs").create_queue(QueueName="orders")'
-#: What to do about an empty sandbox, for a view that updates itself.
-LIVE_HINT = "This view updates after each cell you run."
 
 
 #: A snapshot: resources, or their fields as dicts (what the widget keeps).

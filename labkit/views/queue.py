@@ -19,24 +19,24 @@ AWS. Symbols and words carry every distinction, never colour.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, is_dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from labkit.views.base import (
     MONO,
     Column,
     Group,
+    Row,
     esc,
-    notice_html,
+    lines_html,
     panel_html,
+    panel_text,
     plural,
+    short_id,
+    snapshot_state,
+    snapshot_time,
     table_html,
     text_table,
 )
-
-Row = Mapping[str, Any]
 
 AVAILABLE = "●"
 IN_FLIGHT = "◐"
@@ -74,21 +74,9 @@ DEAD_COLUMNS: tuple[Column, ...] = (
 
 
 # -- the state ----------------------------------------------------------------------------------
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def queue_state(snapshot: Any) -> dict[str, Any]:
     """A :class:`~labkit.sandbox.queue_inspect.QueueSnapshot` as plain values (``{}`` for none)."""
-    if snapshot is None:
-        return {}
-    if is_dataclass(snapshot) and not isinstance(snapshot, type):
-        return _plain(asdict(snapshot))  # type: ignore[no-any-return]
-    return _plain(dict(snapshot))  # type: ignore[no-any-return]
+    return snapshot_state(snapshot)
 
 
 # -- words --------------------------------------------------------------------------------------
@@ -109,11 +97,6 @@ def duration(seconds: float | None) -> str:
         return f"{hours} h {rest} min" if rest else f"{hours} h"
     days = s / 86400
     return f"{days:.0f} days" if days == round(days) else f"{days:.1f} days"
-
-
-def short_id(message_id: str) -> str:
-    """The first eight characters of a message id (enough to tell messages apart)."""
-    return message_id[:8]
 
 
 def mark(message: Row) -> str:
@@ -145,12 +128,6 @@ def heading(state: Row, name: str = "") -> str:
         return f"Queue {name}: not found" if name else "Queue view: no queue yet"
     kind = "FIFO queue" if state["fifo"] else "Standard queue"
     return f"{kind} {state['name']}"
-
-
-def _subheading(now: float | None) -> str:
-    if not now:
-        return ""
-    return f"lab time {datetime.fromtimestamp(now, tz=timezone.utc):%H:%M:%S}"
 
 
 def counts_line(state: Row) -> str:
@@ -277,53 +254,46 @@ def render_text(
     state: Row, *, name: str = "", now: float | None = None, notice: str = "", hint: str = ""
 ) -> str:
     """The queue as plain text."""
-    sub = _subheading(now if now is not None else state.get("now"))
-    lines = [heading(state, name) + (f" · {sub}" if sub else "")]
-    if notice:
-        lines.append(f"! {notice}")
+    lines: list[str] = []
     if not state:
         lines.append(f"Create a queue, then send a message: {EXAMPLE}")
-        return "\n".join(lines + ([hint] if hint else []))
-    lines += [
-        f"lane: {lane(state)}",
-        f"      {LEGEND}",
-        counts_line(state),
-        settings_line(state),
-        dead_letter_line(state),
-        *policy_lines(state),
-    ]
-    if state.get("groups"):
-        lines.append("")
-        lines += text_table(
-            GROUP_COLUMNS,
-            [Group("groups", plural(len(state["groups"]), "group"), tuple(group_rows(state)))],
-        )
-    if state["messages"]:
-        lines.append("")
-        more = f", {state['more']:,d} more not listed" if state["more"] else ""
-        lines += text_table(
-            MESSAGE_COLUMNS,
-            [
-                Group(
-                    "messages", f"first {len(state['messages'])}{more}", tuple(message_rows(state))
-                )
-            ],
-        )
-    if dead_rows(state):
-        lines.append("")
-        lines += text_table(
-            DEAD_COLUMNS,
-            [
-                Group(
-                    f"dead letters in {state['dead_letter_queue']}",
-                    plural(len(dead_rows(state)), "message"),
-                    tuple(dead_rows(state)),
-                )
-            ],
-        )
-    if hint:
-        lines.append(hint)
-    return "\n".join(lines)
+    else:
+        lines += [
+            f"lane: {lane(state)}",
+            f"      {LEGEND}",
+            counts_line(state),
+            settings_line(state),
+            dead_letter_line(state),
+            *policy_lines(state),
+        ]
+        if state.get("groups"):
+            lines.append("")
+            lines += text_table(
+                GROUP_COLUMNS,
+                [Group("groups", plural(len(state["groups"]), "group"), tuple(group_rows(state)))],
+            )
+        if state["messages"]:
+            lines.append("")
+            more = f", {state['more']:,d} more not listed" if state["more"] else ""
+            lines += text_table(
+                MESSAGE_COLUMNS,
+                [Group("messages", f"first {len(state['messages'])}{more}",
+                       tuple(message_rows(state)))],
+            )  # fmt: skip
+        if dead_rows(state):
+            lines.append("")
+            lines += text_table(
+                DEAD_COLUMNS,
+                [Group(f"dead letters in {state['dead_letter_queue']}",
+                       plural(len(dead_rows(state)), "message"), tuple(dead_rows(state)))],
+            )  # fmt: skip
+    return panel_text(
+        heading(state, name),
+        lines,
+        subheading=snapshot_time(state, now),
+        notice=notice,
+        hint=hint,
+    )
 
 
 def _lane_html(state: Row) -> str:
@@ -349,20 +319,11 @@ def render_html(
     state: Row, *, name: str = "", now: float | None = None, notice: str = "", hint: str = ""
 ) -> str:
     """The queue as self-contained HTML."""
-    body = notice_html("⚠", notice) if notice else ""
     if not state:
-        body += f"<div>Create a queue, then send a message: <code>{esc(EXAMPLE)}</code></div>"
+        body = f"<div>Create a queue, then send a message: <code>{esc(EXAMPLE)}</code></div>"
     else:
-        body += _lane_html(state)
-        body += "".join(
-            f'<div style="margin:2px 0">{esc(line)}</div>'
-            for line in (
-                counts_line(state),
-                settings_line(state),
-                dead_letter_line(state),
-                *policy_lines(state),
-            )
-        )
+        lines = [counts_line(state), settings_line(state), dead_letter_line(state)]
+        body = _lane_html(state) + lines_html([*lines, *policy_lines(state)])
         if state.get("groups"):
             body += table_html(
                 GROUP_COLUMNS,
@@ -382,10 +343,14 @@ def render_html(
                 [Group(f"dead letters in {state['dead_letter_queue']}",
                        plural(len(dead_rows(state)), "message"), tuple(dead_rows(state)))],
             )  # fmt: skip
-    if hint:
-        body += f'<div style="opacity:0.8;margin-top:4px">{esc(hint)}</div>'
-    sub = _subheading(now if now is not None else (state or {}).get("now"))
-    return panel_html(kind="queue", heading=heading(state, name), subheading=sub, body=body)
+    return panel_html(
+        kind="queue",
+        heading=heading(state, name),
+        subheading=snapshot_time(state, now),
+        body=body,
+        notice=notice,
+        hint=hint,
+    )
 
 
 def render(snapshot: Any, *, name: str = "", hint: str = "") -> tuple[str, str]:

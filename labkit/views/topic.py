@@ -13,23 +13,23 @@ AWS. Symbols and words carry every distinction, never colour.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from labkit.views.base import (
     Column,
     Group,
+    Row,
     esc,
-    notice_html,
+    lines_html,
     panel_html,
+    panel_text,
     plural,
+    short_id,
+    snapshot_state,
+    snapshot_time,
     table_html,
     text_table,
 )
-from labkit.views.queue import queue_state, short_id
-
-Row = Mapping[str, Any]
 
 DELIVERED = "✓ delivered"
 FILTERED = "– filtered out"
@@ -48,7 +48,7 @@ SUBSCRIPTION_COLUMNS: tuple[Column, ...] = (
 
 def topic_state(snapshot: Any) -> dict[str, Any]:
     """A :class:`~labkit.sandbox.queue_inspect.TopicSnapshot` as plain values (``{}`` for none)."""
-    return queue_state(snapshot)
+    return snapshot_state(snapshot)
 
 
 def heading(state: Row, name: str = "") -> str:
@@ -57,12 +57,6 @@ def heading(state: Row, name: str = "") -> str:
         return f"SNS topic {name}: not found" if name else "Topic view: no topic yet"
     kind = "FIFO topic" if state["fifo"] else "standard topic"
     return f"SNS {kind} {state['name']}"
-
-
-def _subheading(now: float | None) -> str:
-    if not now:
-        return ""
-    return f"lab time {datetime.fromtimestamp(now, tz=timezone.utc):%H:%M:%S}"
 
 
 def summary_line(state: Row) -> str:
@@ -160,47 +154,47 @@ def render_text(
     state: Row, *, name: str = "", now: float | None = None, notice: str = "", hint: str = ""
 ) -> str:
     """The topic as plain text."""
-    sub = _subheading(now if now is not None else state.get("now"))
-    lines = [heading(state, name) + (f" · {sub}" if sub else "")]
-    if notice:
-        lines.append(f"! {notice}")
+    lines: list[str] = []
     if not state:
         lines.append(f"Create a topic, subscribe queues, then publish: {EXAMPLE}")
-        return "\n".join(lines + ([hint] if hint else []))
-    lines.append(summary_line(state))
-    if state["subscriptions"]:
-        lines += text_table(
-            SUBSCRIPTION_COLUMNS,
-            [Group("subscriptions", str(len(state["subscriptions"])),
-                   tuple(subscription_rows(state)))],
-        )  # fmt: skip
     else:
-        lines.append("No subscription: a message published now reaches nobody.")
-    if state["publications"] and state["subscriptions"]:
-        lines.append("")
-        lines += text_table(
-            _fan_columns(state),
-            [Group("fan-out", plural(len(state["publications"]), "message"),
-                   tuple(fan_rows(state)))],
-        )  # fmt: skip
-        lines += failure_reasons(state)
-    if hint:
-        lines.append(hint)
-    return "\n".join(lines)
+        lines.append(summary_line(state))
+        if state["subscriptions"]:
+            lines += text_table(
+                SUBSCRIPTION_COLUMNS,
+                [Group("subscriptions", str(len(state["subscriptions"])),
+                       tuple(subscription_rows(state)))],
+            )  # fmt: skip
+        else:
+            lines.append("No subscription: a message published now reaches nobody.")
+        if state["publications"] and state["subscriptions"]:
+            lines.append("")
+            lines += text_table(
+                _fan_columns(state),
+                [Group("fan-out", plural(len(state["publications"]), "message"),
+                       tuple(fan_rows(state)))],
+            )  # fmt: skip
+            lines += failure_reasons(state)
+    return panel_text(
+        heading(state, name),
+        lines,
+        subheading=snapshot_time(state, now),
+        notice=notice,
+        hint=hint,
+    )
 
 
 def render_html(
     state: Row, *, name: str = "", now: float | None = None, notice: str = "", hint: str = ""
 ) -> str:
     """The topic as self-contained HTML."""
-    body = notice_html("⚠", notice) if notice else ""
     if not state:
-        body += (
+        body = (
             "<div>Create a topic, subscribe queues, then publish: "
             f"<code>{esc(EXAMPLE)}</code></div>"
         )
     else:
-        body += f'<div style="margin:2px 0">{esc(summary_line(state))}</div>'
+        body = lines_html([summary_line(state)])
         if state["subscriptions"]:
             body += table_html(
                 SUBSCRIPTION_COLUMNS,
@@ -215,13 +209,15 @@ def render_html(
                 [Group("fan-out: where each message went",
                        plural(len(state["publications"]), "message"), tuple(fan_rows(state)))],
             )  # fmt: skip
-            body += "".join(
-                f'<div style="margin:2px 0">{esc(line)}</div>' for line in failure_reasons(state)
-            )
-    if hint:
-        body += f'<div style="opacity:0.8;margin-top:4px">{esc(hint)}</div>'
-    sub = _subheading(now if now is not None else (state or {}).get("now"))
-    return panel_html(kind="topic", heading=heading(state, name), subheading=sub, body=body)
+            body += lines_html(failure_reasons(state))
+    return panel_html(
+        kind="topic",
+        heading=heading(state, name),
+        subheading=snapshot_time(state, now),
+        body=body,
+        notice=notice,
+        hint=hint,
+    )
 
 
 def render(snapshot: Any, *, name: str = "", hint: str = "") -> tuple[str, str]:

@@ -7,7 +7,7 @@ simulator), keeps it in synced, validated traitlets, and shows it through the pl
 stops following. Everywhere a live widget cannot run (nbconvert, nbviewer, GitHub, a terminal),
 its display data carries the same rendering as static HTML and as text.
 
-A new view implements four things::
+A new view implements four things (abstract: a view missing one cannot be created)::
 
     class QueueView(LiveView):
         messages = List(Dict()).tag(sync=True)   # the snapshot, validated with @validate
@@ -16,18 +16,26 @@ A new view implements four things::
         def snapshot(self) -> dict[str, Any]: ...  # trait name -> new value
         def to_html(self) -> str: ...            # render the traits with labkit.views
         def to_text(self) -> str: ...
+
+A view of one named resource of a lab's sandbox (a queue, a topic) starts from
+:class:`labkit.widgets.resource_view.ResourceView` instead, which does most of this.
 """
 
 from __future__ import annotations
 
 import sys
+from abc import ABCMeta, abstractmethod
 from typing import Any
 
 from ipywidgets import HTML, VBox
-from traitlets import Unicode
+from traitlets import MetaHasTraits, Unicode
 
 #: The event after which views refresh: it runs after every cell, even one that raised.
 EVENT = "post_run_cell"
+#: The last line of a view that refreshes itself.
+LIVE_HINT = "This view updates after each cell you run."
+#: The last line of a view that does not (outside IPython, or ``auto_refresh=False``).
+REFRESH_HINT = "Call .refresh() on this view to update it."
 
 
 def current_shell() -> Any:
@@ -83,7 +91,16 @@ class AfterEachCell:
         return f"<labkit views refreshed after each cell: {len(self.views)}>"
 
 
-class LiveView(VBox):  # type: ignore[misc]  # ipywidgets has no type information
+class _ViewMeta(ABCMeta, MetaHasTraits):
+    """Widgets' own metaclass (traitlets' ``MetaHasTraits``) that also enforces ``@abstractmethod``.
+
+    A class has one metaclass: ``ABC`` alone would clash with the widget's. With both, traits,
+    ``@validate`` and ``@observe`` work as before, and creating a view whose class lacks one of
+    the abstract methods raises ``TypeError`` before any widget model (comm) is opened.
+    """
+
+
+class LiveView(VBox, metaclass=_ViewMeta):  # type: ignore[misc]  # ipywidgets has no types
     """Base class of labkit's widgets: a snapshot, two renderers, auto-refresh, static fallback.
 
     Args:
@@ -110,25 +127,31 @@ class LiveView(VBox):  # type: ignore[misc]  # ipywidgets has no type informatio
             raise
 
     # -- what a subclass provides -----------------------------------------------------------
+    @abstractmethod
     def is_live(self) -> bool:
         """Whether the source still exists; a view over a stopped source stops refreshing."""
-        return True
 
+    @abstractmethod
     def snapshot(self) -> dict[str, Any]:
         """Read the source: the new value of each synced trait, by name."""
-        raise NotImplementedError
 
+    @abstractmethod
     def to_html(self) -> str:
         """The current state as self-contained HTML (from the traits only)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def to_text(self) -> str:
         """The current state as plain text (from the traits only)."""
-        raise NotImplementedError
 
     def stopped_notice(self) -> str:
         """What to tell the reader once the source has stopped."""
         return "The source of this view has stopped; it shows what it last saw."
+
+    def _hint(self) -> str:
+        # The renderers' last line: how this view updates (nothing once the source stopped).
+        if self.following:
+            return LIVE_HINT
+        return REFRESH_HINT if self.is_live() else ""
 
     # -- refreshing -------------------------------------------------------------------------
     @property

@@ -30,7 +30,6 @@ from labkit.widgets.base import LiveView
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-LIVE_HINT = "This view updates after each cell you run."
 
 _DISTRIBUTION_KEYS = frozenset(
     {
@@ -139,11 +138,6 @@ class CacheView(LiveView):
         """What a view of a stopped lab says."""
         return "This lab has stopped: the view shows the caches as it last saw them."
 
-    def _hint(self) -> str:
-        if self.following:
-            return LIVE_HINT
-        return "Call .refresh() on this view to update it." if self.is_live() else ""
-
     def to_html(self) -> str:
         """The caches as self-contained HTML."""
         if not self.state:
@@ -212,11 +206,6 @@ class AcceleratorView(LiveView):
     def stopped_notice(self) -> str:
         """What a view of a stopped lab says."""
         return "This lab has stopped: the view shows the accelerator as it last saw it."
-
-    def _hint(self) -> str:
-        if self.following:
-            return LIVE_HINT
-        return "Call .refresh() on this view to update it." if self.is_live() else ""
 
     def to_html(self) -> str:
         """The accelerator as self-contained HTML."""

@@ -24,8 +24,6 @@ from labkit.widgets.base import LiveView
 if TYPE_CHECKING:
     from labkit.lab import Lab
 
-LIVE_HINT = "This view updates after each cell you run."
-
 
 def check_rows(value: Any, fields: tuple[str, ...], what: str) -> list[dict[str, Any]]:
     """``value`` if it is a list of dicts with exactly ``fields``.
@@ -108,11 +106,6 @@ class InvocationView(LiveView):
             "This lab has stopped: the view shows the invocations it last saw and no longer "
             "updates."
         )
-
-    def _hint(self) -> str:
-        if self.following:
-            return LIVE_HINT
-        return "Call .refresh() on this view to update it." if self._lab.running else ""
 
     def to_html(self) -> str:
         """The invocations as self-contained HTML (summary, SVG timeline, latest events)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, List, TraitError, Unicode, validate
 
-from labkit.views.inventory import FIELDS, LIVE_HINT, as_fields, render_html, render_text
+from labkit.views.inventory import FIELDS, as_fields, render_html, render_text
 from labkit.widgets.base import LiveView
 
 if TYPE_CHECKING:
@@ -87,11 +87,6 @@ class SandboxView(LiveView):
             "shows the sandbox as it last was and no longer updates. Call .view() on a running "
             "lab to follow it."
         )
-
-    def _hint(self) -> str:
-        if self.following:
-            return LIVE_HINT
-        return "Call .refresh() on this view to update it." if self._lab.running else ""
 
     def to_html(self) -> str:
         """The sandbox as a self-contained HTML table."""

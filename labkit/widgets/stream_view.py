@@ -24,7 +24,6 @@ from labkit.widgets.base import LiveView
 if TYPE_CHECKING:
     from labkit.lab import Lab
 
-LIVE_HINT = "This view updates after each cell you run."
 
 #: Keys every shard of the synced state has.
 SHARD_FIELDS = frozenset(
@@ -190,11 +189,6 @@ class StreamView(LiveView):
         return (
             "This lab has stopped: the view shows the stream as it last was and no longer updates."
         )
-
-    def _hint(self) -> str:
-        if self.following:
-            return LIVE_HINT
-        return "Call .refresh() on this view to update it." if self._lab.running else ""
 
     def to_html(self) -> str:
         """The stream as self-contained HTML (SVG lanes, legend, newest records, buffers)."""

@@ -85,6 +85,28 @@ def test_put_records_fails_only_the_records_that_do_not_fit(lab: Lab) -> None:
     assert len(read_all(kinesis, "s", "shardId-000000000000")["Records"]) == 1000
 
 
+def test_a_partition_key_over_256_characters_is_refused_naming_the_field(lab: Lab) -> None:
+    kinesis = client(lab)
+    kinesis.create_stream(StreamName="keys", ShardCount=1)
+    longest = "k" * 256
+    kinesis.put_record(StreamName="keys", Data=b"x", PartitionKey=longest)
+    with pytest.raises(ClientError) as one:
+        kinesis.put_record(StreamName="keys", Data=b"x", PartitionKey=longest + "k")
+    code, message = error_of(one)
+    assert code == "ValidationException"
+    assert "at 'partitionKey'" in message
+    assert message.endswith("less than or equal to 256")
+    records = [{"Data": b"x", "PartitionKey": "a"}, {"Data": b"x", "PartitionKey": "é" * 257}]
+    with pytest.raises(ClientError) as many:
+        kinesis.put_records(StreamName="keys", Records=records)
+    code, message = error_of(many)
+    assert code == "ValidationException"
+    assert "at 'records.2.member.partitionKey'" in message
+    # The whole request is refused: the valid first record was not written either.
+    stored = read_all(kinesis, "keys", first_shard(kinesis, "keys"))["Records"]
+    assert [r["PartitionKey"] for r in stored] == [longest]
+
+
 def test_a_hot_shard_throttles_while_the_other_shard_accepts(lab: Lab) -> None:
     kinesis = client(lab)
     kinesis.create_stream(StreamName="s", ShardCount=2)

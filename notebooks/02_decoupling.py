@@ -828,6 +828,14 @@ publish("o2", "ship", "small")
 events_view
 
 # %% [markdown]
+# Every AWS service that sends to your queue needs such a statement. For an S3 bucket's event
+# notifications it names the principal `s3.amazonaws.com` and the bucket's ARN
+# (`arn:aws:s3:::bucket-name`) as `aws:SourceArn`. S3 checks it up front: while the queue's policy
+# does not let the bucket send, `put_bucket_notification_configuration` fails with
+# `InvalidArgument`, "Unable to validate the following destination configurations", and the
+# error's `ArgumentValue` says which queue and why.
+
+# %% [markdown]
 # ### Filter policies on the body
 #
 # With `FilterPolicyScope` set to `MessageBody`, a filter policy reads the JSON **body** instead

@@ -55,6 +55,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("firehose", ("firehose",), after=("kinesis",)),
     Patch("cloudfront", ("cloudfront",)),
     Patch("s3_replication", ("s3",)),
+    Patch("s3_notifications", ("s3",)),
 )
 
 

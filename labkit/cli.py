@@ -38,8 +38,11 @@ def list_labs() -> dict[str, Any]:
                 "lesson": spec.lesson,
                 "exercise": spec.exercise,
                 "solution": spec.solution,
+                # Hidden checks are counted in a grade but never described to learners.
                 "checks": [
-                    {"name": c.name, "points": c.points, "title": c.title} for c in spec.checks
+                    {"name": c.name, "points": c.points, "title": c.title}
+                    for c in spec.checks
+                    if not c.hidden
                 ],
             }
             for spec in catalog().values()

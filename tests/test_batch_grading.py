@@ -93,6 +93,20 @@ def test_learners_see_how_many_hidden_checks_exist_never_their_content() -> None
         started.stop()
 
 
+def test_labkit_list_never_describes_a_hidden_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import labkit.labs
+    from labkit.cli import format_labs, list_labs
+
+    monkeypatch.setattr(labkit.labs, "catalog", lambda: {HIDDEN_WELCOME.id: HIDDEN_WELCOME})
+    listing = list_labs()
+    names = [c["name"] for c in listing["labs"][0]["checks"]]
+    assert names == ["inbox_queue", "handle_one", "notes_bucket"]
+    for shown in (json.dumps(listing), format_labs(listing)):
+        assert "exact_note" not in shown and SECRET_TITLE not in shown
+
+
 # -- the command line on a folder -------------------------------------------------------------
 def as_notebook(source: Path, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -437,6 +437,26 @@ def test_score_report_text_and_html_tell_pass_from_fail_without_colour() -> None
     assert "1/2 checks passed" in seen
 
 
+def test_score_table_sets_its_own_alignment_prose_left_points_right() -> None:
+    # JupyterLab's stylesheet right-aligns table cells unless a cell says otherwise.
+    from html.parser import HTMLParser
+
+    cells: list[tuple[str, str]] = []
+
+    class Cells(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in ("td", "th"):
+                cells.append((tag, dict(attrs).get("style") or ""))
+
+    report = ScoreReport(lab="welcome", results=(_result("passed"), _result("failed")))
+    Cells().feed(report._repr_html_())
+    assert len(cells) == 15
+    for row in range(3):
+        styles = [style for _, style in cells[row * 5 : row * 5 + 5]]
+        assert "text-align:right" in styles[3]
+        assert all("text-align:left" in s for s in styles[:3] + styles[4:])
+
+
 # -- the welcome lab's checks against a correct and wrong solutions -----------------------------
 
 

@@ -14,6 +14,8 @@ Status = Literal["passed", "failed", "error"]
 
 _SYMBOL = {"passed": "✔", "failed": "✘", "error": "⚠"}
 _COLOUR = {"passed": "#1a7f37", "failed": "#b42318", "error": "#9a6700"}
+# JupyterLab's table style right-aligns every cell; prose reads from the left.
+_LEFT = "text-align:left;vertical-align:top"
 
 
 def _fmt_points(value: float) -> str:
@@ -175,17 +177,21 @@ class ScoreReport:
             if r.hint:
                 detail += f"<br><b>Hint:</b> {_rich(r.hint)}"
             rows.append(
-                f"<tr><td style='color:{colour};white-space:nowrap'>{_SYMBOL[r.status]} "
-                f"{r.status}</td><td><code>{html.escape(r.name)}</code></td>"
-                f"<td>{_rich(r.title)}</td>"
+                f"<tr><td style='{_LEFT};color:{colour};white-space:nowrap'>"
+                f"{_SYMBOL[r.status]} {r.status}</td>"
+                f"<td style='{_LEFT}'><code>{html.escape(r.name)}</code></td>"
+                f"<td style='{_LEFT}'>{_rich(r.title)}</td>"
                 f"<td style='text-align:right'>{_fmt_points(r.points)}/"
-                f"{_fmt_points(r.max_points)}</td><td>{detail}</td></tr>"
+                f"{_fmt_points(r.max_points)}</td><td style='{_LEFT}'>{detail}</td></tr>"
             )
+        heads = "".join(
+            f"<th style='{'text-align:right' if h == 'points' else _LEFT}'>{h}</th>"
+            for h in ("result", "check", "what it looks for", "points", "details")
+        )
         return (
             "<div class='labkit-score' style='font-family:sans-serif'>"
             f"<p><b>{html.escape(self._summary())}</b></p>"
-            "<table><thead><tr><th>result</th><th>check</th><th>what it looks for</th>"
-            "<th>points</th><th>details</th></tr></thead><tbody>"
+            f"<table><thead><tr>{heads}</tr></thead><tbody>"
             + "".join(rows)
             + "</tbody></table></div>"
         )

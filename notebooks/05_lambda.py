@@ -314,9 +314,35 @@ for wait in (
     print(f"after {lab.clock.elapsed}: {len(tried)} attempt(s), the last one: {tried[-1].status}")
 
 # %% [markdown]
-# After the last retry the event is dropped, unless the function has an **on-failure
-# destination** or a dead-letter queue configured: in production, always give asynchronous
-# functions one.
+# After the last retry the event is dropped, unless the function has somewhere to send it. An
+# **on-failure destination** (an SQS queue, an SNS topic, another function or an EventBridge
+# bus) receives a record of the event, the error and how many times Lambda tried; the older
+# **dead-letter queue** (SQS or SNS, set with `DeadLetterConfig`) receives the event alone. An
+# **on-success destination** gets a record of each success. `put_function_event_invoke_config`
+# sets the destinations, the number of retries (0 to 2) and the maximum age of an event: here one
+# retry, and failures to a queue.
+
+# %%
+sqs = lab.client("sqs")
+failures_url = sqs.create_queue(QueueName="charge-failures")["QueueUrl"]
+failures_arn = sqs.get_queue_attributes(QueueUrl=failures_url, AttributeNames=["QueueArn"])[
+    "Attributes"
+]["QueueArn"]
+lam.put_function_event_invoke_config(
+    FunctionName="charge",
+    MaximumRetryAttempts=1,
+    DestinationConfig={"OnFailure": {"Destination": failures_arn}},
+)
+lam.invoke(FunctionName="charge", InvocationType="Event", Payload=json.dumps({"amount": 0}))
+lab.clock.advance(fact("lambda.async_retry_first_delay").value)
+record = json.loads(sqs.receive_message(QueueUrl=failures_url)["Messages"][0]["Body"])
+print(json.dumps({k: record[k] for k in ("requestContext", "requestPayload")}, indent=2))
+print("error:", record["responsePayload"]["errorMessage"])
+
+# %% [markdown]
+# In production, give every asynchronously invoked function an on-failure destination (or a
+# dead-letter queue), so that no event is lost without a trace. The function's execution role
+# needs permission to send there (`sqs:SendMessage` here); the sandbox does not check IAM.
 #
 # ## 5. Concurrency and throttling
 #
@@ -421,7 +447,6 @@ def events_seen():
 # come back:
 
 # %%
-sqs = lab.client("sqs")
 dlq_url = sqs.create_queue(QueueName="jobs-dlq")["QueueUrl"]
 dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
     "QueueArn"
@@ -788,7 +813,8 @@ show_facts(
 # - A handler's exception is a **function error**: `Invoke` still answers 200 with
 #   `FunctionError` and the runtime's error object; timeouts report `Sandbox.Timedout`.
 #   Everything goes to CloudWatch Logs `/aws/lambda/<name>`. Lambda retries failed asynchronous
-#   invocations itself.
+#   invocations itself (twice by default), then sends them to an on-failure destination or a
+#   dead-letter queue if there is one.
 # - Concurrency ≈ requests per second × duration; past the quota (or a reserved concurrency)
 #   Lambda throttles with `TooManyRequestsException`.
 # - Triggers push (S3, SNS: asynchronous) or are polled (SQS, Kinesis, DynamoDB Streams: batches,

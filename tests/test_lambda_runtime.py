@@ -551,3 +551,17 @@ def test_future_imports_come_first(notebook: Any) -> None:
         "import os",
     ]
     compile(source, "lambda_function.py", "exec")
+
+
+def test_invoke_with_a_qualifier_runs_that_version(lab: Lab) -> None:
+    # Stock moto reads the qualifier from the wrong query parameter and runs $LATEST.
+    create(lab, "versioned", "def lambda_handler(event, context):\n    return 1\n")
+    lam = lab.client("lambda")
+    version = lam.publish_version(FunctionName="versioned")["Version"]
+    lam.update_function_code(
+        FunctionName="versioned",
+        ZipFile=zip_of("def lambda_handler(event, context):\n    return 2\n"),
+    )
+    assert invoke(lab, "versioned", Qualifier=version)[1] == 1
+    assert invoke(lab, "versioned")[1] == 2
+    assert invoke(lab, "versioned", Qualifier="$LATEST")[1] == 2

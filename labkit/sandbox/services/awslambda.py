@@ -8,8 +8,10 @@ adds what the Lambda service does around the runtime:
 - ``Invoke``: ``RequestResponse`` runs now and answers with the handler's result (or the error
   object and ``X-Amz-Function-Error: Unhandled``); ``LogType=Tail`` returns the last 4 KB of the
   log; ``Event`` answers 202 and runs at the lab clock's next tick (``lab.clock.advance(0)`` or any
-  later advance), retrying a failed event twice, one and then two minutes later, as Lambda does;
-  ``DryRun`` answers 204. https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+  later advance), retrying a failed event twice, one and then two minutes later, as Lambda does,
+  then sending it to its destinations and dead-letter queue
+  (:mod:`labkit.sandbox.services.lambda_destinations`); ``DryRun`` answers 204.
+  https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
   https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html
 - Concurrency: each running invocation holds an execution environment; reserved concurrency
   (``put_function_concurrency``; 0 throttles every call) and the account's limit throttle with
@@ -36,8 +38,8 @@ import shutil
 import tempfile
 import time
 import weakref
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -47,6 +49,7 @@ from moto.awslambda.exceptions import (
     ValidationException,
 )
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.exceptions import JsonRESTError
 from moto.moto_api._internal import mock_random
@@ -56,6 +59,7 @@ from labkit.simulators.lambda_runtime import EnvironmentPool, FunctionConfig, In
 
 if TYPE_CHECKING:
     from labkit.clock import Clock
+    from labkit.sandbox.services.lambda_destinations import QueuedEvent
     from labkit.sandbox.session import Sandbox
 
 
@@ -250,8 +254,11 @@ def run_invocation(
     invocation_type: str = "RequestResponse",
     source: str = "invoke",
     client_context: Any = None,
+    request_id: str | None = None,
 ) -> InvokeResult:
     """Run one invocation of ``fn`` now and write its log to CloudWatch Logs.
+
+    ``request_id`` is given for a retried asynchronous event, which keeps its request id.
 
     Raises:
         TooManyRequestsException: No concurrency left (reserved or the account's).
@@ -268,7 +275,7 @@ def run_invocation(
             f"Function {fn.function_name} has no code that labkit can run (give Code.ZipFile)."
         )
     env = state.pool.acquire(config)
-    request_id = str(mock_random.uuid4())
+    request_id = request_id or str(mock_random.uuid4())
     concurrency = state.pool.busy() + 1  # the environments running now, this one included
     result = env.invoke(event, request_id, invoked_arn or fn.function_arn, client_context)
     _write_logs(fn, result)
@@ -350,17 +357,24 @@ def invoke_async(
     source: str = "invoke",
     attempt: int = 0,
     delay: float = 0.0,
+    queued: QueuedEvent | None = None,
 ) -> None:
     """Queue an asynchronous invocation on the lab clock (``delay`` seconds from now).
 
     A failed attempt is retried ``MaximumRetryAttempts`` times (two by default), one and then two
     minutes later; a throttled one is retried with growing waits. The attempt runs only if the
-    function still exists in this world when its time comes.
+    function still exists in this world when its time comes. What happens to the event after
+    its last attempt (destinations, dead-letter queue, ``MaximumEventAgeInSeconds``) is in
+    :mod:`labkit.sandbox.services.lambda_destinations`; ``queued`` carries the event across its
+    attempts (its request id, age and invoke count).
     """
+    from labkit.sandbox.services import lambda_destinations as outcome
+
     state = state_of(backend)
     clock = state.clock_of()
     backend_ref = weakref.ref(backend)
     name, qualifier = fn.function_name, None if fn.version == "$LATEST" else str(fn.version)
+    queued = queued if queued is not None else outcome.QueuedEvent(event, clock.timestamp)
 
     def run() -> None:
         live = backend_ref()
@@ -370,13 +384,29 @@ def invoke_async(
             current = live.get_function(name, qualifier)
         except Exception:
             return  # Deleted (or the world was reset) before its turn.
-        try:
-            result = run_invocation(live, current, event, invocation_type="Event", source=source)
-        except TooManyRequestsException:
-            wait = min(300.0, max(1.0, delay * 2))
-            invoke_async(live, current, event, source=source, attempt=attempt, delay=wait)
+        if outcome.expired(current, queued):
+            outcome.failed(live, current, queued, outcome.EVENT_AGE_EXCEEDED)
             return
+        try:
+            result = run_invocation(
+                live,
+                current,
+                event,
+                invocation_type="Event",
+                source=source,
+                request_id=queued.request_id,
+            )
+        except TooManyRequestsException:
+            if outcome.throttled_for_good(live, current, queued):
+                return
+            wait = min(300.0, max(1.0, delay * 2))
+            invoke_async(
+                live, current, event, source=source, attempt=attempt, delay=wait, queued=queued
+            )
+            return
+        queued.ran(result)
         if result.function_error is None:
+            outcome.succeeded(live, current, queued)
             return
         retries = _max_retries(current)
         if attempt < retries:
@@ -387,7 +417,10 @@ def invoke_async(
                 source=source,
                 attempt=attempt + 1,
                 delay=_async_retry_delays()[min(attempt, 1)],
+                queued=queued,
             )
+        else:
+            outcome.failed(live, current, queued, outcome.RETRIES_EXHAUSTED)
 
     clock.call_later(delay, run, label=f"lambda:{name}:event")
 
@@ -402,7 +435,7 @@ def _max_retries(fn: LambdaFunction) -> int:
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Install the Lambda patches (and the triggers) for ``sandbox``."""
-    from labkit.sandbox.services import lambda_triggers
+    from labkit.sandbox.services import lambda_destinations, lambda_triggers
 
     root = Path(tempfile.mkdtemp(prefix="labkit-lambda-"))
     stack.callback(shutil.rmtree, str(root), True)
@@ -492,7 +525,32 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         del LambdaBackend._labkit_factory  # type: ignore[attr-defined]
 
     stack.callback(undo)
+    stack.enter_context(qualifier_read())
     lambda_triggers.install(sandbox, stack)
+    lambda_destinations.install(sandbox, stack)
+
+
+@contextmanager
+def qualifier_read() -> Iterator[None]:
+    """Make ``Invoke`` honour its ``Qualifier`` query parameter.
+
+    moto's response handler asks for ``qualifier`` while boto3 (and the API,
+    https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html) send ``Qualifier``, so an
+    invoke of version 1 or an alias would silently run ``$LATEST``.
+    """
+    original = LambdaResponse.invoke
+
+    def invoke(self: LambdaResponse) -> Any:
+        given = self.querystring.get("Qualifier")
+        if given and "qualifier" not in self.querystring:
+            self.querystring["qualifier"] = given
+        return original(self)
+
+    LambdaResponse.invoke = invoke  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        LambdaResponse.invoke = original  # type: ignore[method-assign]
 
 
 def _invoked_arn(fn: LambdaFunction, name: str, qualifier: str | None) -> str:

@@ -802,6 +802,11 @@ events_view
 # reports it in delivery logs, if you set them up; the view says why.) The policy allows the
 # service principal `sns.amazonaws.com`, for this queue, **only** for this topic
 # (`aws:SourceArn`): without that condition any topic of any account could fill the queue.
+#
+# The view's **delivery log**, under the fan-out, keeps each message's story as it happened:
+# for every subscription ✓ delivered, – filtered out (on the attributes or the body, and which
+# key did not match) or ✗ failed with the reason. AWS shows only counts in CloudWatch, or
+# delivery status logs once you set them up.
 
 
 # %%

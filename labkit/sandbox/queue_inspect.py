@@ -8,7 +8,8 @@ marked as blocked; the dead-letter queue its redrive policy names, with the mess
 and who the queue's access policy lets send to it. A :class:`TopicSnapshot` describes an SNS topic:
 its subscriptions with their filter policies, raw delivery and whether the subscribed queue's policy
 lets the topic deliver, and for each message published which subscription got it, which one's
-filter dropped it and why a delivery failed. Real AWS shows none of this at once: it is the lab's
+filter dropped it and why a delivery failed, from the topic's delivery log
+(:mod:`labkit.sandbox.services.sns_log`). Real AWS shows none of this at once: it is the lab's
 glass box.
 
 Reading changes nothing: a message's state is computed from its own fields at the clock's instant
@@ -24,6 +25,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from labkit.sandbox.services.sns import delivery_decision, failed_deliveries
+from labkit.sandbox.services.sns_log import (
+    DELIVERED,
+    FAILED,
+    FILTERED,
+    LoggedMessage,
+    delivery_log,
+    logged_count,
+)
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -34,6 +43,11 @@ _STORE = "_labkit_store"
 LIMIT = 25
 #: How many characters of a body a snapshot keeps.
 PREVIEW = 60
+#: How many messages of a topic's delivery log a snapshot carries (a view shows the last few;
+#: the whole log is :func:`labkit.sandbox.services.sns.delivery_log`).
+LOG_SHOWN = 5
+#: A fan-out outcome for a subscription made after the message was published.
+NOT_SUBSCRIBED = "not subscribed yet"
 
 AVAILABLE = "available"
 IN_FLIGHT = "in flight"
@@ -187,7 +201,8 @@ class Outcome:
     Attributes:
         subscription: The subscription's ARN.
         endpoint: Where it delivers (a queue's name, an address).
-        result: ``delivered``, ``filtered out`` or ``failed``.
+        result: ``delivered``, ``filtered out``, ``failed``, ``not delivered in the sandbox``
+            (email, SMS, ...) or ``not subscribed yet`` (the subscription came later).
         detail: Why (the filter policy, the failure's reason), ``""`` when delivered.
     """
 
@@ -261,6 +276,9 @@ class TopicSnapshot:
         subscriptions: Its subscriptions.
         published: How many messages were published (duplicates a FIFO topic dropped excluded).
         publications: The last :data:`LIMIT` of them, oldest first.
+        log: The last :data:`LOG_SHOWN` messages of the topic's delivery log (duplicates
+            included), oldest first: what became of each at each subscription it had then.
+        logged: How many messages the delivery log has seen.
     """
 
     name: str
@@ -271,6 +289,8 @@ class TopicSnapshot:
     subscriptions: tuple[SubscriptionInfo, ...]
     published: int
     publications: tuple[Publication, ...]
+    log: tuple[LoggedMessage, ...]
+    logged: int
 
 
 # -- queues -------------------------------------------------------------------------------------
@@ -548,12 +568,14 @@ def _filter_text(subscription: Any) -> tuple[str, str]:
     return json.dumps(policy, separators=(",", ":"), sort_keys=True), scope
 
 
-def topic_snapshot(sandbox: Sandbox, ref: str, *, limit: int = LIMIT) -> TopicSnapshot | None:
+def topic_snapshot(
+    sandbox: Sandbox, ref: str, *, limit: int = LIMIT, log_limit: int = LOG_SHOWN
+) -> TopicSnapshot | None:
     """The topic called ``ref`` (name or ARN) and what became of its messages; ``None`` if missing.
 
-    Which subscription got which message is worked out from the subscriptions as they are now:
-    each one's filter policy against the message, and the failures SNS recorded on it. A
-    subscription added after a message was published is shown as if it had been there.
+    Which subscription got which message comes from the topic's delivery log, as it happened. A
+    message the log no longer keeps is worked out from the subscriptions as they are now: each
+    one's filter policy against the message, and the failures SNS recorded on it.
     """
     topic = find_topic(sandbox, ref)
     if topic is None:
@@ -589,18 +611,19 @@ def topic_snapshot(sandbox: Sandbox, ref: str, *, limit: int = LIMIT) -> TopicSn
                 last_failure=failures[-1].reason if failures else "",
             )
         )
+    log = delivery_log(topic)
+    logged = {entry.message_id: entry for entry in log}
     sent = list(topic.sent_notifications)
     publications = []
     for message_id, message, _subject, attributes, group in sent[-limit:]:
+        entry = logged.get(str(message_id))
         outcomes = []
         for sub, info in zip(subscriptions, infos, strict=True):
-            matcher = sub._filter_policy_matcher
-            if matcher is not None and not matcher.matches(attributes, message):
-                result, detail = "filtered out", f"{info.filter_scope} {info.filter_policy}"
-            elif message_id in failed_ids[sub.arn]:
-                result, detail = "failed", failed_ids[sub.arn][message_id]
+            if entry is not None:
+                result, detail = _logged_outcome(entry, sub.arn)
             else:
-                result, detail = "delivered", ""
+                result, detail = _derived_outcome(sub, info, message_id, message, attributes,
+                                                  failed_ids)  # fmt: skip
             outcomes.append(Outcome(sub.arn, info.target, result, detail))
         publications.append(
             Publication(
@@ -620,7 +643,40 @@ def topic_snapshot(sandbox: Sandbox, ref: str, *, limit: int = LIMIT) -> TopicSn
         subscriptions=tuple(infos),
         published=len(sent),
         publications=tuple(publications),
+        log=tuple(log[-log_limit:]) if log_limit > 0 else (),
+        logged=logged_count(topic),
     )
+
+
+def _logged_outcome(entry: LoggedMessage, subscription_arn: str) -> tuple[str, str]:
+    """``(result, detail)`` of a subscription for a message, as the delivery log has it."""
+    found = next((o for o in entry.outcomes if o.subscription == subscription_arn), None)
+    if found is None:
+        return NOT_SUBSCRIBED, "The subscription did not exist when the message was published."
+    if found.result == FILTERED:
+        return FILTERED, f"{found.scope} {found.filter_policy}"
+    if found.result == FAILED:
+        return FAILED, f"{found.code}: {found.reason}"
+    if found.result == DELIVERED:
+        return DELIVERED, ""
+    return found.result, found.reason
+
+
+def _derived_outcome(
+    sub: Any,
+    info: SubscriptionInfo,
+    message_id: str,
+    message: str,
+    attributes: dict[str, Any] | None,
+    failed_ids: dict[str, dict[str, str]],
+) -> tuple[str, str]:
+    """``(result, detail)`` worked out from the subscription as it is now (no log entry)."""
+    matcher = sub._filter_policy_matcher
+    if matcher is not None and not matcher.matches(attributes, message):
+        return FILTERED, f"{info.filter_scope} {info.filter_policy}"
+    if message_id in failed_ids[sub.arn]:
+        return FAILED, failed_ids[sub.arn][message_id]
+    return DELIVERED, ""
 
 
 __all__ = [
@@ -628,6 +684,8 @@ __all__ = [
     "DELAYED",
     "IN_FLIGHT",
     "LIMIT",
+    "LOG_SHOWN",
+    "NOT_SUBSCRIBED",
     "GroupInfo",
     "MessageInfo",
     "Outcome",

@@ -7,7 +7,8 @@ read in a synced traitlet, and renders it with :mod:`labkit.views.topic`. Create
     topic_view(lab, "orders")   # a name or an ARN
 
 It shows each subscription (filter policy, raw delivery, whether the queue's policy lets the topic
-deliver) and, for each message published, where it went and why a delivery failed.
+deliver), for each message published where it went and why a delivery failed, and the topic's
+delivery log: the last few messages with each subscription's outcome and its reason.
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ TOPIC_FIELDS = frozenset(
         "subscriptions",
         "published",
         "publications",
+        "log",
+        "logged",
     }
 )
 
 
 def check_topic(value: Any) -> dict[str, Any]:
     """``value`` if it is a topic state (or ``{}``), else a TraitError saying what is wrong."""
-    return check_state(value, "topic", TOPIC_FIELDS, ("subscriptions", "publications"))
+    return check_state(value, "topic", TOPIC_FIELDS, ("subscriptions", "publications", "log"))
 
 
 class TopicView(ResourceView):

@@ -18,12 +18,16 @@
   whichever of ``FilterPolicy`` and ``FilterPolicyScope`` is set last. Stock moto rebuilds the
   filter only when ``FilterPolicy`` is set, so a scope set afterwards was reported but not
   applied.
+- Delivery log: every message a topic accepts (``Publish`` and ``PublishBatch``, standard and
+  FIFO) is logged on moto's ``Topic`` with what became of it at each subscription: delivered,
+  filtered out (on which scope, and why), failed (why), or not delivered in the sandbox (email,
+  SMS, ...); see :mod:`labkit.sandbox.services.sns_log` and :func:`delivery_log`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +41,10 @@ from moto.sqs.exceptions import SQSException
 from moto.sqs.models import sqs_backends
 
 from labkit import facts
+from labkit.errors import NetworkBlockedError
+from labkit.sandbox.services import sns_log
+from labkit.sandbox.services.sns_log import DeliveryOutcome
+from labkit.sandbox.services.sns_log import delivery_log as delivery_log  # the accessor
 from labkit.sandbox.services.sqs_policy import Decision, evaluate, sns_delivery_request
 
 if TYPE_CHECKING:
@@ -116,7 +124,7 @@ def delivery_decision(subscription: Subscription) -> Decision | None:
 
 @contextmanager
 def faithful_sns() -> Iterator[None]:
-    """Patch moto's SNS: queue policies on delivery, FIFO topic deduplication."""
+    """Patch moto's SNS: queue policies on delivery, FIFO topic deduplication, the delivery log."""
     original_deliver = Subscription.publish
     original_publish = Topic.publish
     original_set_attribute = SNSBackend.set_subscription_attributes
@@ -150,47 +158,7 @@ def faithful_sns() -> Iterator[None]:
         deduplication_id: str | None = None,
         message_structure: str | None = None,
     ) -> None:
-        if self.protocol != "sqs":
-            return original_deliver(
-                self,
-                message,
-                message_id,
-                subject=subject,
-                message_attributes=message_attributes,
-                group_id=group_id,
-                deduplication_id=deduplication_id,
-                message_structure=message_structure,
-            )
-        # A message the filter policy drops is no delivery attempt at all.
-        matcher = self._filter_policy_matcher
-        if matcher is not None and not matcher.matches(message_attributes, message):
-            return None
-
-        def fail(code: str, reason: str, notes: tuple[str, ...] = ()) -> None:
-            _record(
-                self,
-                FailedDelivery(
-                    message_id, self.topic.arn, self.endpoint, code, reason, unix_time(), notes
-                ),
-            )
-
-        decision = delivery_decision(self)
-        if decision is None:
-            fail("QueueDoesNotExist", f"The queue {self.endpoint} does not exist.")
-            return None
-        if not decision.allowed:
-            hint = (
-                " To let the topic deliver, add a statement to the queue's policy: Effect Allow, "
-                'Principal {"Service": "sns.amazonaws.com"}, Action sqs:SendMessage, Resource '
-                f"the queue's ARN, Condition ArnEquals aws:SourceArn {self.topic.arn}."
-            )
-            fail(
-                "AccessDenied",
-                decision.reason + ("" if decision.statement else hint),
-                decision.notes,
-            )
-            return None
-        try:
+        def send() -> None:
             original_deliver(
                 self,
                 message,
@@ -201,10 +169,26 @@ def faithful_sns() -> Iterator[None]:
                 deduplication_id=deduplication_id,
                 message_structure=message_structure,
             )
-        except SQSException as error:
-            # SQS refused the message (size, attributes, FIFO parameters): AWS reports that in
-            # delivery logs, never to the publisher.
-            fail(error.code, f"SQS refused the message: {error.message}")
+
+        # A message the filter policy drops is no delivery attempt at all.
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            sns_log.note(
+                self, message_id, sns_log.filtered(self, matcher, message_attributes, message)
+            )
+            return None
+        if self.protocol == "sqs":
+            result = _to_queue(self, message_id, send)
+        elif self.protocol == "lambda":
+            result = _to_function(self, send)
+        elif self.protocol in ("http", "https"):
+            result = _to_http(self, message_id, send)
+        else:
+            send()  # moto delivers nothing for the other protocols
+            result = sns_log.outcome(
+                self, sns_log.NOT_DELIVERED, sns_log.not_delivered_reason(self.protocol)
+            )
+        sns_log.note(self, message_id, result)
         return None
 
     def publish(
@@ -216,23 +200,43 @@ def faithful_sns() -> Iterator[None]:
         deduplication_id: str | None = None,
         message_structure: str | None = None,
     ) -> str:
+        key: Any = None
         if _is_true(self.fifo_topic):
             if deduplication_id is None and _is_true(self.content_based_deduplication):
                 deduplication_id = hashlib.sha256(message.encode("utf-8")).hexdigest()
-            if deduplication_id is not None and not _first_within_interval(
-                self, group_id, deduplication_id
-            ):
-                # Accepted but not delivered: a duplicate within the interval.
-                return str(mock_random.uuid4())
-        return original_publish(
-            self,
-            message,
-            subject=subject,
-            message_attributes=message_attributes,
-            group_id=group_id,
-            deduplication_id=deduplication_id,
-            message_structure=message_structure,
-        )
+            if deduplication_id is not None:
+                key, first = _seen_within_interval(self, group_id, deduplication_id)
+                if first is not None:
+                    # Accepted but not delivered: a duplicate within the interval.
+                    message_id = str(mock_random.uuid4())
+                    sns_log.log_duplicate(
+                        self,
+                        message_id,
+                        first,
+                        message,
+                        subject,
+                        message_attributes,
+                        group_id,
+                        deduplication_id,
+                    )
+                    return message_id
+        with sns_log.recording(
+            self, message, subject, message_attributes, group_id, deduplication_id
+        ) as ids:
+            message_id = original_publish(
+                self,
+                message,
+                subject=subject,
+                message_attributes=message_attributes,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+                message_structure=message_structure,
+            )
+            ids.append(message_id)
+        if key is not None:
+            until, _ = self.__dict__[DEDUP][key]
+            self.__dict__[DEDUP][key] = (until, message_id)
+        return message_id
 
     with ExitStack() as stack:
         Subscription.publish = deliver  # type: ignore[method-assign]
@@ -255,17 +259,148 @@ def _is_true(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
 
 
-def _first_within_interval(topic: Topic, group_id: str | None, deduplication_id: str) -> bool:
-    """Record ``deduplication_id``; ``False`` when it was already seen within the interval."""
-    dedup: dict[Any, float] | None = topic.__dict__.get(DEDUP)
+def _seen_within_interval(
+    topic: Topic, group_id: str | None, deduplication_id: str
+) -> tuple[Any, str | None]:
+    """The deduplication key, and the id of the message that had it within the interval.
+
+    The id is ``None`` when no message had it: the key is then recorded, until the interval ends
+    (the caller adds the new message's id once ``Publish`` knows it).
+    """
+    dedup: dict[Any, tuple[float, str]] | None = topic.__dict__.get(DEDUP)
     if dedup is None:
         dedup = topic.__dict__[DEDUP] = {}
     now = unix_time()
-    for old in [k for k, until in dedup.items() if until <= now]:
+    for old in [k for k, (until, _) in dedup.items() if until <= now]:
         del dedup[old]
     scope = str(getattr(topic, "fifo_throughput_scope", "Topic") or "Topic")
     key: Any = (group_id, deduplication_id) if scope == "MessageGroup" else deduplication_id
     if key in dedup:
+        return key, dedup[key][1]
+    dedup[key] = (now + float(facts.value("sns.fifo_dedup_interval")), "")
+    return key, None
+
+
+# -- one delivery attempt per protocol -----------------------------------------------------------
+def _to_queue(
+    subscription: Subscription, message_id: str, send: Callable[[], None]
+) -> DeliveryOutcome:
+    """Deliver to an SQS queue if its access policy lets the topic; record a failure."""
+
+    def fail(code: str, reason: str, notes: tuple[str, ...] = ()) -> DeliveryOutcome:
+        _record(
+            subscription,
+            FailedDelivery(
+                message_id,
+                subscription.topic.arn,
+                subscription.endpoint,
+                code,
+                reason,
+                unix_time(),
+                notes,
+            ),
+        )
+        return sns_log.outcome(subscription, sns_log.FAILED, reason, code=code, notes=notes)
+
+    decision = delivery_decision(subscription)
+    if decision is None:
+        return fail("QueueDoesNotExist", f"The queue {subscription.endpoint} does not exist.")
+    if not decision.allowed:
+        hint = (
+            " To let the topic deliver, add a statement to the queue's policy: Effect Allow, "
+            'Principal {"Service": "sns.amazonaws.com"}, Action sqs:SendMessage, Resource '
+            f"the queue's ARN, Condition ArnEquals aws:SourceArn {subscription.topic.arn}."
+        )
+        return fail(
+            "AccessDenied",
+            decision.reason + ("" if decision.statement else hint),
+            decision.notes,
+        )
+    try:
+        send()
+    except SQSException as error:
+        # SQS refused the message (size, attributes, FIFO parameters): AWS reports that in
+        # delivery logs, never to the publisher.
+        return fail(error.code, f"SQS refused the message: {error.message}")
+    raw = _is_true(subscription.attributes.get("RawMessageDelivery", False))
+    form = "the message itself (raw delivery)" if raw else "wrapped in an SNS envelope"
+    return sns_log.outcome(
+        subscription,
+        sns_log.DELIVERED,
+        f"In the queue {sns_log.target(subscription.endpoint)}, {form}.",
+    )
+
+
+def _to_function(subscription: Subscription, send: Callable[[], None]) -> DeliveryOutcome:
+    """Invoke a Lambda function (the trigger patch queues the invocation); say which."""
+    name = sns_log.target(subscription.endpoint)
+    exists = _function_exists(subscription)
+    send()
+    if not exists:
+        return sns_log.outcome(
+            subscription,
+            sns_log.FAILED,
+            f"The function {name} does not exist, so Lambda refused the invocation (AWS would "
+            "retry, then drop the message or send it to the subscription's dead-letter queue).",
+            code="ResourceNotFoundException",
+        )
+    # https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html: SNS invokes asynchronously.
+    return sns_log.outcome(
+        subscription,
+        sns_log.DELIVERED,
+        f"Invoked the function {name} asynchronously: the invocation runs at the lab clock's "
+        "next tick (lab.clock.advance(0)).",
+    )
+
+
+def _function_exists(subscription: Subscription) -> bool:
+    # Imported here: Lambda's models are heavy, and reading a topic's state needs none of them.
+    from labkit.sandbox.services.awslambda import lambda_backend
+
+    try:
+        backend = lambda_backend(subscription.account_id, subscription.endpoint.split(":")[3])
+        backend.get_function(subscription.endpoint)
+    except Exception:
         return False
-    dedup[key] = now + float(facts.value("sns.fifo_dedup_interval"))
     return True
+
+
+def _to_http(
+    subscription: Subscription, message_id: str, send: Callable[[], None]
+) -> DeliveryOutcome:
+    """POST to the endpoint: a server on this machine gets it; any other is refused.
+
+    The refusal (the network guard's) still reaches the publisher, as it did before the log
+    existed, so the learner sees at once why; the log keeps it too.
+    """
+    try:
+        send()
+    except NetworkBlockedError as error:
+        sns_log.note(
+            subscription,
+            message_id,
+            sns_log.outcome(
+                subscription,
+                sns_log.NOT_DELIVERED,
+                f"{error} (AWS would POST the message to {subscription.endpoint} once the "
+                "subscription is confirmed.)",
+            ),
+        )
+        raise
+    except Exception as error:
+        sns_log.note(
+            subscription,
+            message_id,
+            sns_log.outcome(
+                subscription,
+                sns_log.FAILED,
+                f"The endpoint did not take the message: {error}",
+                code=type(error).__name__,
+            ),
+        )
+        raise
+    return sns_log.outcome(
+        subscription,
+        sns_log.DELIVERED,
+        f"POSTed to {subscription.endpoint}, a server on this machine.",
+    )

@@ -174,6 +174,18 @@ def test_timeout_reports_sandbox_timedout_and_resets_the_environment(lab: Lab) -
     assert invoke(lab, "spin")[1] == 1
 
 
+def test_os_exit_in_a_handler_is_a_runtime_exit_error_and_the_process_lives_on(lab: Lab) -> None:
+    import os
+
+    real_exit = os._exit
+    create(lab, "hard", "import os\ndef lambda_handler(event, context):\n    os._exit(3)\n")
+    response, payload = invoke(lab, "hard")
+    assert response["FunctionError"] == "Unhandled"
+    assert payload["errorType"] == "Runtime.ExitError"
+    assert payload["errorMessage"].endswith("Error: Runtime exited with error: exit status 3")
+    assert os._exit is real_exit  # given back once the handler is done
+
+
 def test_sys_exit_is_a_runtime_exit_error_not_a_dead_kernel(lab: Lab) -> None:
     create(lab, "quit", "import sys\ndef lambda_handler(event, context):\n    sys.exit(2)\n")
     response, payload = invoke(lab, "quit")

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 #: Handlers run one at a time in this process: the module, environment and stream swaps below are
 #: process-wide. Re-entrant, because a handler may invoke another function (a nested invocation).
@@ -281,6 +281,11 @@ class LambdaLogHandler(logging.Handler):
             self.handleError(record)
 
 
+def _exit_in_handler(status: int) -> NoReturn:
+    """``os._exit`` while a handler runs: leave the handler, not the process."""
+    raise SystemExit(status)
+
+
 @contextmanager
 def process_state(
     environ: Mapping[str, str],
@@ -305,6 +310,7 @@ def process_state(
     """
     saved_env = {k: os.environ.get(k) for k in (*environ, "TMPDIR")}
     saved_tempdir = tempfile.tempdir
+    saved_os_exit = os._exit
     saved_out, saved_err = sys.stdout, sys.stderr
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
@@ -313,6 +319,9 @@ def process_state(
         os.environ["TMPDIR"] = str(tmp_dir)
         tempfile.tempdir = str(tmp_dir)
         sys.stdout, sys.stderr = stdout, stderr
+        # In Lambda os._exit ends the runtime process (a Runtime.ExitError); here that process is
+        # the learner's kernel, so it becomes a SystemExit the runtime reports the same way.
+        os._exit = _exit_in_handler
         root.handlers = [log_handler]
         if root.level != root_level:
             # setLevel clears every logger's cache: only when the level really differs.
@@ -324,6 +333,7 @@ def process_state(
         if root.level != saved_level:
             root.setLevel(saved_level)
         sys.stdout, sys.stderr = saved_out, saved_err
+        os._exit = saved_os_exit
         tempfile.tempdir = saved_tempdir
         for key, value in saved_env.items():
             if value is None:

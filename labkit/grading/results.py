@@ -151,9 +151,12 @@ class ScoreReport:
             f"{_fmt_points(self.score)}/{_fmt_points(self.max_score)} points"
         )
         if self.hidden_count:
+            one = self.hidden_count == 1
             line += (
-                f"; {self.hidden_count} hidden check(s) worth {_fmt_points(self.hidden_points)} "
-                "points run only when your work is graded"
+                f"; {self.hidden_count} hidden check{'' if one else 's'} worth "
+                f"{_fmt_points(self.hidden_points)} "
+                f"point{'' if self.hidden_points == 1 else 's'} "
+                f"run{'s' if one else ''} only when your work is graded"
             )
         return line
 

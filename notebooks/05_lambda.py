@@ -493,10 +493,25 @@ print("batches delivered:", [[r["body"] for r in e["Records"]] for e in events_s
 # would have ended in the dead-letter queue.
 #
 # ### S3: one event per object, with the key URL-encoded
+#
+# S3 invokes the function itself, so the function's **resource-based policy** must let
+# `s3.amazonaws.com` invoke it for this bucket (`add_permission`; `SourceAccount` too, because a
+# bucket's ARN carries no account). S3 checks that when you configure the notification: without
+# the permission, `put_bucket_notification_configuration` fails with `InvalidArgument`, "Unable
+# to validate the following destination configurations". (The console adds the permission for
+# you; code and templates must.)
 
 # %%
 s3 = lab.client("s3")
 s3.create_bucket(Bucket="reports-bucket")
+lam.add_permission(
+    FunctionName="recorder",
+    StatementId="reports-bucket-may-invoke",
+    Action="lambda:InvokeFunction",
+    Principal="s3.amazonaws.com",
+    SourceArn="arn:aws:s3:::reports-bucket",
+    SourceAccount="123456789012",
+)
 s3.put_bucket_notification_configuration(
     Bucket="reports-bucket",
     NotificationConfiguration={

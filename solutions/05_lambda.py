@@ -217,8 +217,8 @@ def record_upload(event, context):
 
 # %% [markdown]
 # Try it: the handler uses `unquote_plus`, a name imported in the notebook, so the package needs
-# that import line (`imports=[...]`). S3 invokes the function **asynchronously**: it runs at the
-# lab clock's next tick.
+# that import line (`imports=[...]`). S3 may invoke the function only once its policy lets it
+# (`add_permission`), and it invokes it **asynchronously**: it runs at the lab clock's next tick.
 
 # %%
 upload_arn = lab.deploy_function(
@@ -229,6 +229,14 @@ upload_arn = lab.deploy_function(
 )
 s3 = lab.client("s3")
 s3.create_bucket(Bucket="photo-uploads")
+lam.add_permission(
+    FunctionName="record-upload",
+    StatementId="photo-uploads-may-invoke",
+    Action="lambda:InvokeFunction",
+    Principal="s3.amazonaws.com",
+    SourceArn="arn:aws:s3:::photo-uploads",
+    SourceAccount="123456789012",
+)
 s3.put_bucket_notification_configuration(
     Bucket="photo-uploads",
     NotificationConfiguration={

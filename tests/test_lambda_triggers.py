@@ -221,6 +221,13 @@ def test_s3_notification_delivers_the_documented_event(lab: Lab) -> None:
     fn_arn = create(lab, "rec", RECORDER)
     s3 = lab.client("s3")
     s3.create_bucket(Bucket="uploads-bucket")
+    lab.client("lambda").add_permission(
+        FunctionName="rec",
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn="arn:aws:s3:::uploads-bucket",
+    )
     s3.put_bucket_notification_configuration(
         Bucket="uploads-bucket",
         NotificationConfiguration={

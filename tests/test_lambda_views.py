@@ -123,6 +123,13 @@ def test_triggers_are_named_by_their_event_source(lab: Lab) -> None:
     sqs.send_message(QueueUrl=url, MessageBody="{}")
     s3 = lab.client("s3")
     s3.create_bucket(Bucket="drop")
+    lab.client("lambda").add_permission(
+        FunctionName=arn,
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn="arn:aws:s3:::drop",
+    )
     s3.put_bucket_notification_configuration(
         Bucket="drop",
         NotificationConfiguration={

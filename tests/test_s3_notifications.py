@@ -102,3 +102,85 @@ def test_a_policy_that_lets_the_bucket_send_is_accepted_and_events_arrive(
     assert [(r["eventName"], r["s3"]["object"]["key"]) for r in records] == [
         ("ObjectCreated:Put", "a.txt")
     ]
+
+
+# -- Lambda destinations ------------------------------------------------------------------------
+HANDLER = "def lambda_handler(event, context):\n    return len(event['Records'])\n"
+
+
+def _notify_function(lab: Lab, arn: str, bucket: str = "uploads") -> None:
+    lab.client("s3").put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"LambdaFunctionArn": arn, "Events": ["s3:ObjectCreated:*"]}
+            ]
+        },
+    )
+
+
+def _permit(lab: Lab, name: str, **condition: str) -> None:
+    lab.client("lambda").add_permission(
+        FunctionName=name,
+        StatementId=f"s3-{len(condition)}",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        **condition,
+    )
+
+
+def test_a_function_s3_may_not_invoke_is_refused(lab: Lab, bucket: str) -> None:
+    from lambda_support import create
+
+    arn = create(lab, "on-upload", HANDLER)
+    with pytest.raises(ClientError) as refused:
+        _notify_function(lab, arn)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidArgument"
+    assert error["Message"] == "Unable to validate the following destination configurations"
+    assert error["ArgumentValue"] == f"Not authorized to invoke function [{arn}]"
+    config = lab.client("s3").get_bucket_notification_configuration(Bucket=bucket)
+    assert "LambdaFunctionConfigurations" not in config
+
+
+def test_a_permission_for_another_bucket_or_account_is_refused(lab: Lab, bucket: str) -> None:
+    from lambda_support import create
+
+    arn = create(lab, "on-upload", HANDLER)
+    _permit(lab, "on-upload", SourceArn="arn:aws:s3:::other-bucket")
+    with pytest.raises(ClientError):
+        _notify_function(lab, arn)
+    _permit(lab, "on-upload", SourceArn=f"arn:aws:s3:::{bucket}", SourceAccount="999999999999")
+    with pytest.raises(ClientError):
+        _notify_function(lab, arn)
+
+
+def test_a_missing_function_is_refused(lab: Lab, bucket: str) -> None:
+    with pytest.raises(ClientError) as refused:
+        _notify_function(lab, "arn:aws:lambda:us-east-1:123456789012:function:nowhere")
+    assert refused.value.response["Error"]["ArgumentValue"] == (
+        "The destination Lambda function does not exist"
+    )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {},
+        {"SourceArn": "arn:aws:s3:::uploads"},
+        {"SourceArn": "arn:aws:s3:::upl*", "SourceAccount": "123456789012"},
+    ],
+    ids=["any-bucket", "this-bucket", "wildcard-and-account"],
+)
+def test_a_permitted_function_is_configured_and_invoked(
+    lab: Lab, bucket: str, condition: dict[str, str]
+) -> None:
+    from lambda_support import create, lambda_state
+
+    arn = create(lab, "on-upload", HANDLER)
+    _permit(lab, "on-upload", **condition)
+    _notify_function(lab, arn)
+    lab.client("s3").put_object(Bucket=bucket, Key="a.txt", Body=b"x")
+    lab.clock.advance(0)  # S3 invokes asynchronously
+    runs = [h for h in lambda_state(lab).history if h.function_name == "on-upload"]
+    assert len(runs) == 1

@@ -1,17 +1,21 @@
-"""S3 event notifications to SQS as AWS checks them: the queue must exist and let S3 send.
+"""S3 event notifications as AWS checks them: each queue or function must let S3 send to it.
 
-moto stores any notification configuration and then delivers every event to its queues, whatever
-their access policies say. AWS verifies each SQS destination when the configuration is put: the
-queue must exist and its policy must let the S3 service send messages from this bucket (S3 sends a
-test notification); otherwise the whole configuration is refused with ``InvalidArgument``,
-"Unable to validate the following destination configurations"
+moto stores any notification configuration and then delivers every event, whatever the
+destinations' policies say. AWS verifies each destination when the configuration is put: an SQS
+queue must exist and its access policy must let the S3 service send messages from this bucket (S3
+sends a test notification); a Lambda function must exist and its resource-based policy must let
+``s3.amazonaws.com`` invoke it from this bucket (``lambda add-permission``). Otherwise the whole
+configuration is refused with ``InvalidArgument``, "Unable to validate the following destination
+configurations"
 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketNotificationConfiguration.html,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html).
-A learner who forgets the queue policy meets the error at the call that needs it, as on AWS.
+A learner who forgets the permission meets the error at the call that needs it, as on AWS,
+instead of a trigger that silently never fires.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -31,6 +35,7 @@ NO_QUEUE = "The destination queue does not exist"
 NOT_ALLOWED = (
     "Permissions on the destination queue do not allow S3 to publish notifications from this bucket"
 )
+NO_FUNCTION = "The destination Lambda function does not exist"
 
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
@@ -70,21 +75,85 @@ def destination_problem(queue_arn: str, bucket: str, account_id: str) -> str | N
     return None
 
 
-def _queue_arns(config: dict[str, Any] | None) -> list[str]:
-    entries = (config or {}).get("QueueConfiguration") or []
+def function_problem(function_arn: str, bucket: str, account_id: str) -> str | None:
+    """Why S3 could not validate the function as a destination of ``bucket`` (``None``: it can)."""
+    # As moto itself picks the backend (the no-Docker one in a lab).
+    from moto.awslambda.utils import get_backend
+
+    parts = function_arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda":
+        return NO_FUNCTION
+    region, owner = parts[3], parts[4]
+    qualifier = parts[7] if len(parts) > 7 else None
+    try:
+        fn = get_backend(owner, region).get_function(parts[6], qualifier)
+    except Exception:
+        return NO_FUNCTION
+    statements = fn.policy.statements if fn.policy is not None else []
+    if any(_lets_s3_invoke(s, bucket, account_id) for s in statements):
+        return None
+    return f"Not authorized to invoke function [{function_arn}]"
+
+
+def _lets_s3_invoke(statement: dict[str, Any], bucket: str, account_id: str) -> bool:
+    """Whether one statement of a function's policy allows S3 to invoke it for ``bucket``."""
+    if statement.get("Effect", "Allow") != "Allow":
+        return False
+    principal = statement.get("Principal")
+    services = principal.get("Service") if isinstance(principal, dict) else principal
+    if S3_SERVICE not in _as_list(services) and "*" not in _as_list(services):
+        return False
+    if not any(
+        a in ("lambda:InvokeFunction", "lambda:*", "*") for a in _as_list(statement.get("Action"))
+    ):
+        return False
+    context = {"aws:sourcearn": f"arn:aws:s3:::{bucket}", "aws:sourceaccount": account_id}
+    for operator, tests in (statement.get("Condition") or {}).items():
+        for key, wanted in (tests or {}).items():
+            have = context.get(key.lower())
+            if have is None or not any(_like(str(w), have) for w in _as_list(wanted)):
+                return False
+            if operator not in ("ArnLike", "ArnEquals", "StringEquals", "StringLike"):
+                return False
+    return True
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _like(pattern: str, value: str) -> bool:
+    # The operators S3 permissions use: exact values, or * and ? wildcards (ArnLike, StringLike).
+    return fnmatch.fnmatchcase(value, pattern)
+
+
+def _entries(config: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:
+    entries = (config or {}).get(kind) or []
     if isinstance(entries, dict):
         entries = [entries]
-    return [str(e.get("Queue", "")) for e in entries if isinstance(e, dict)]
+    return [e for e in entries if isinstance(e, dict)]
+
+
+def _queue_arns(config: dict[str, Any] | None) -> list[str]:
+    return [str(e.get("Queue", "")) for e in _entries(config, "QueueConfiguration")]
+
+
+def _function_arns(config: dict[str, Any] | None) -> list[str]:
+    return [str(e.get("CloudFunction", "")) for e in _entries(config, "CloudFunctionConfiguration")]
 
 
 @contextmanager
 def queue_destinations_checked() -> Iterator[None]:
-    """Refuse a notification configuration whose queues S3 could not send to."""
+    """Refuse a notification configuration whose queues or functions S3 could not send to."""
     original = S3Backend.put_bucket_notification_configuration
 
     def put(self: S3Backend, bucket_name: str, notification_config: dict[str, Any]) -> None:
         for arn in _queue_arns(notification_config):
             problem = destination_problem(arn, bucket_name, self.account_id)
+            if problem is not None:
+                raise InvalidArgumentError(UNVALIDATED, arn, problem)
+        for arn in _function_arns(notification_config):
+            problem = function_problem(arn, bucket_name, self.account_id)
             if problem is not None:
                 raise InvalidArgumentError(UNVALIDATED, arn, problem)
         original(self, bucket_name, notification_config)

@@ -461,7 +461,7 @@ jobs_url = sqs.create_queue(
 jobs_arn = sqs.get_queue_attributes(QueueUrl=jobs_url, AttributeNames=["QueueArn"])["Attributes"][
     "QueueArn"
 ]
-lam.create_event_source_mapping(
+mapping = lam.create_event_source_mapping(
     EventSourceArn=jobs_arn,
     FunctionName="recorder",
     BatchSize=10,
@@ -492,6 +492,24 @@ print("batches delivered:", [[r["body"] for r in e["Records"]] for e in events_s
 # Had the function **raised** instead, all three messages would have come back, and all three
 # would have ended in the dead-letter queue.
 #
+# A mapping can also **filter** before it invokes: `FilterCriteria` holds up to this many
+# patterns in EventBridge's syntax, and a record is kept when it matches any of them. An SQS
+# message that matches none is **deleted** without ever reaching the function (no invocation, no
+# cost); a stream record that matches none is skipped.
+
+# %%
+show_facts("lambda.esm_filters_max")
+lam.update_event_source_mapping(
+    UUID=mapping["UUID"],
+    FilterCriteria={"Filters": [{"Pattern": json.dumps({"body": [{"prefix": "job-"}]})}]},
+)
+for body in ("job-3", "spam"):
+    sqs.send_message(QueueUrl=jobs_url, MessageBody=body)
+lab.clock.advance(1)
+print("latest batch:", [r["body"] for r in events_seen()[-1]["Records"]])
+print("jobs (visible, in flight):", counts(jobs_url))
+
+# %% [markdown]
 # ### S3: one event per object, with the key URL-encoded
 #
 # S3 invokes the function itself, so the function's **resource-based policy** must let
@@ -532,10 +550,21 @@ print("decoded:         ", unquote_plus(s3_record["s3"]["object"]["key"]))
 # `urllib.parse.unquote_plus` before you look the object up.
 #
 # ### SNS: a topic's message, pushed
+#
+# SNS, too, needs the function's permission (`Principal` `sns.amazonaws.com`, `SourceArn` the
+# topic). Here the subscription is accepted without it, but every delivery fails, and AWS tells
+# nobody: only the topic's delivery status logs would show it.
 
 # %%
 sns = lab.client("sns")
 topic_arn = sns.create_topic(Name="alerts")["TopicArn"]
+lam.add_permission(
+    FunctionName="recorder",
+    StatementId="alerts-topic-may-invoke",
+    Action="lambda:InvokeFunction",
+    Principal="sns.amazonaws.com",
+    SourceArn=topic_arn,
+)
 sns.subscribe(TopicArn=topic_arn, Protocol="lambda", Endpoint=recorder_arn)
 sns.publish(TopicArn=topic_arn, Message="disk almost full", Subject="ops")
 lab.clock.advance(0)

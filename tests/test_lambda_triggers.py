@@ -193,6 +193,13 @@ def test_sns_delivers_the_documented_event_asynchronously(lab: Lab) -> None:
     fn_arn = create(lab, "rec", RECORDER)
     sns = lab.client("sns")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
+    lab.client("lambda").add_permission(
+        FunctionName="rec",
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=topic,
+    )
     sub = sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn_arn)["SubscriptionArn"]
     message_id = sns.publish(
         TopicArn=topic,
@@ -282,6 +289,38 @@ def test_dynamodb_stream_mapping_reads_from_its_starting_position(lab: Lab) -> N
     }  # fmt: skip
     assert second["dynamodb"]["OldImage"]["qty"] == {"N": "1"}
     assert isinstance(second["dynamodb"]["ApproximateCreationDateTime"], (int, float))
+
+
+def test_a_kinesis_batch_whose_retries_are_used_up_is_left_behind_whole(lab: Lab) -> None:
+    # With ReportBatchItemFailures Lambda checkpoints at the first failed record; once retries are
+    # used up the rest of that batch is discarded and the shard moves on past all of it.
+    source = (
+        "import base64, json\n"
+        "def lambda_handler(event, context):\n"
+        "    print(json.dumps(event))\n"
+        "    bad = [r['kinesis']['sequenceNumber'] for r in event['Records']\n"
+        "           if base64.b64decode(r['kinesis']['data']) == b'bad']\n"
+        "    return {'batchItemFailures': [{'itemIdentifier': s} for s in bad]}\n"
+    )
+    create(lab, "rec", source)
+    kinesis = lab.client("kinesis")
+    kinesis.create_stream(StreamName="orders", ShardCount=1)
+    arn = kinesis.describe_stream(StreamName="orders")["StreamDescription"]["StreamARN"]
+    lab.client("lambda").create_event_source_mapping(
+        EventSourceArn=arn,
+        FunctionName="rec",
+        StartingPosition="TRIM_HORIZON",
+        BatchSize=4,
+        MaximumRetryAttempts=0,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+    )
+    for data in (b"a", b"b", b"bad", b"c"):
+        kinesis.put_record(StreamName="orders", Data=data, PartitionKey="p")
+    lab.clock.advance(5)
+    kinesis.put_record(StreamName="orders", Data=b"d", PartitionKey="p")
+    lab.clock.advance(5)
+    batches = [[base64.b64decode(r["kinesis"]["data"]) for r in e["Records"]] for e in _events(lab)]
+    assert batches == [[b"a", b"b", b"bad", b"c"], [b"d"]]
 
 
 def test_kinesis_mapping_batches_records_in_order_and_retries_a_failure(lab: Lab) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from lambda_support import create
+from lambda_support import create, lambda_state
 
 import labkit
 from labkit.errors import NetworkBlockedError
@@ -186,10 +186,24 @@ def test_a_lambda_subscription_names_the_function_it_invoked(lab: Lab) -> None:
     sns = lab.client("sns")
     topic = sns.create_topic(Name="alerts")["TopicArn"]
     sns.subscribe(TopicArn=topic, Protocol="lambda", Endpoint=fn_arn)
+    sns.publish(TopicArn=topic, Message="refused")  # no permission for SNS yet
+    lab.client("lambda").add_permission(
+        FunctionName="notify",
+        StatementId="sns",
+        Action="lambda:InvokeFunction",
+        Principal="sns.amazonaws.com",
+        SourceArn=topic,
+    )
     sns.publish(TopicArn=topic, Message="one")
+    lab.clock.advance(0)  # SNS invokes asynchronously
+    events = [h for h in lambda_state(lab).history if h.function_name == "notify"]
+    assert len(events) == 1  # "one" only: "refused" never reached the function
     lab.client("lambda").delete_function(FunctionName="notify")
     sns.publish(TopicArn=topic, Message="two")
-    invoked, missing = log_of(lab, topic)
+    refused, invoked, missing = log_of(lab, topic)
+    (denied,) = refused.outcomes
+    assert (denied.result, denied.code) == (FAILED, "AccessDeniedException")
+    assert "does not let sns.amazonaws.com invoke it" in denied.reason
     (call,) = invoked.outcomes
     assert (call.result, call.target, call.protocol) == (DELIVERED, "notify", "lambda")
     assert "Invoked the function notify asynchronously" in call.reason

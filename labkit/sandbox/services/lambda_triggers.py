@@ -49,6 +49,7 @@ from moto.moto_api._internal import mock_random
 from moto.sns.models import Subscription
 from moto.sqs.models import Queue
 
+from labkit.sandbox.services import lambda_filters
 from labkit.sandbox.services.awslambda import (
     TooManyRequestsException,
     invoke_async,
@@ -193,7 +194,15 @@ def _poll_sqs(esm: EventSourceMapping) -> None:
     if not messages:
         wake(esm, SQS_FAILURE_PAUSE)
         return
-    event = {"Records": [_sqs_record(m, queue, esm) for m in messages]}
+    records = [_sqs_record(m, queue, esm) for m in messages]
+    kept = lambda_filters.keep(esm, records)
+    for m in [m for m, k in zip(messages, kept, strict=True) if not k]:
+        sqs.delete_message(queue.name, m.receipt_handle)  # AWS deletes what no filter matches
+    messages = [m for m, k in zip(messages, kept, strict=True) if k]
+    if not messages:
+        wake(esm, 0.0)
+        return
+    event = {"Records": [r for r, k in zip(records, kept, strict=True) if k]}
     ok, response = _invoke_batch(esm, event)
     if ok:
         failed: set[str] | None = set()
@@ -272,14 +281,21 @@ def _poll_stream(
             wake(esm, opened + window - now)
             return
     esm.labkit_window_opened = None  # type: ignore[attr-defined]
-    ok, response = _invoke_batch(esm, {"Records": records})
+    # Filtered-out records are skipped: the iterator moves past them with the batch.
+    where = [i for i, k in enumerate(lambda_filters.keep(esm, records)) if k]
+    if not where:
+        advance(len(records))
+        wake(esm, 0.0)
+        return
+    kept_ids = [ids[i] for i in where]
+    ok, response = _invoke_batch(esm, {"Records": [records[i] for i in where]})
     failed_at: int | None = None
     if ok and _reports_failures(esm):
-        failed = _failed_ids(response, set(ids))
+        failed = _failed_ids(response, set(kept_ids))
         if failed is None:
             ok = False
         elif failed:
-            failed_at = min(ids.index(i) for i in failed)
+            failed_at = where[min(kept_ids.index(i) for i in failed)]
     if ok and failed_at is None:
         advance(len(records))
         esm.labkit_attempts = 0  # type: ignore[attr-defined]
@@ -293,7 +309,7 @@ def _poll_stream(
     if limit is not None and int(limit) >= 0 and attempts > int(limit):
         # Retries used up: Lambda discards the batch (or sends its description to an on-failure
         # destination, which labkit does not model) and moves on.
-        advance(len(records) if failed_at is None else len(records) - failed_at)
+        advance(len(records))
         esm.labkit_attempts = 0  # type: ignore[attr-defined]
         wake(esm, 0.0)
         return
@@ -542,6 +558,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         invoke_async(backend, fn, event, source="sns")
 
     def create_esm(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+        lambda_filters.validate(spec.get("FilterCriteria"), str(spec.get("EventSourceArn", "")))
         esm = original_create_esm(self, spec)
         service = esm._get_service_source_from_arn()
         if service.startswith("sqs"):
@@ -560,6 +577,9 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     def update_esm(
         self: LambdaBackend, uuid: str, spec: dict[str, Any]
     ) -> EventSourceMapping | None:
+        current = self.get_event_source_mapping(uuid)
+        if current is not None and "FilterCriteria" in spec:
+            lambda_filters.validate(spec["FilterCriteria"], current.event_source_arn)
         esm = original_update_esm(self, uuid, spec)
         if esm is not None:
             wake(esm, 0.0)

@@ -15,7 +15,6 @@ instead of a trigger that silently never fires.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from moto.s3.exceptions import InvalidArgumentError
 from moto.s3.models import S3Backend
 from moto.sqs.models import sqs_backends
 
+from labkit.sandbox.services.lambda_permissions import may_invoke
 from labkit.sandbox.services.sqs_policy import Request, evaluate
 
 if TYPE_CHECKING:
@@ -89,42 +89,11 @@ def function_problem(function_arn: str, bucket: str, account_id: str) -> str | N
         fn = get_backend(owner, region).get_function(parts[6], qualifier)
     except Exception:
         return NO_FUNCTION
-    statements = fn.policy.statements if fn.policy is not None else []
-    if any(_lets_s3_invoke(s, bucket, account_id) for s in statements):
+    if may_invoke(
+        fn, service=S3_SERVICE, source_arn=f"arn:aws:s3:::{bucket}", account_id=account_id
+    ):
         return None
     return f"Not authorized to invoke function [{function_arn}]"
-
-
-def _lets_s3_invoke(statement: dict[str, Any], bucket: str, account_id: str) -> bool:
-    """Whether one statement of a function's policy allows S3 to invoke it for ``bucket``."""
-    if statement.get("Effect", "Allow") != "Allow":
-        return False
-    principal = statement.get("Principal")
-    services = principal.get("Service") if isinstance(principal, dict) else principal
-    if S3_SERVICE not in _as_list(services) and "*" not in _as_list(services):
-        return False
-    if not any(
-        a in ("lambda:InvokeFunction", "lambda:*", "*") for a in _as_list(statement.get("Action"))
-    ):
-        return False
-    context = {"aws:sourcearn": f"arn:aws:s3:::{bucket}", "aws:sourceaccount": account_id}
-    for operator, tests in (statement.get("Condition") or {}).items():
-        for key, wanted in (tests or {}).items():
-            have = context.get(key.lower())
-            if have is None or not any(_like(str(w), have) for w in _as_list(wanted)):
-                return False
-            if operator not in ("ArnLike", "ArnEquals", "StringEquals", "StringLike"):
-                return False
-    return True
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value] if value is not None else []
-
-
-def _like(pattern: str, value: str) -> bool:
-    # The operators S3 permissions use: exact values, or * and ? wildcards (ArnLike, StringLike).
-    return fnmatch.fnmatchcase(value, pattern)
 
 
 def _entries(config: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:

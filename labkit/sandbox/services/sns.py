@@ -43,9 +43,15 @@ from moto.sqs.models import sqs_backends
 from labkit import facts
 from labkit.errors import NetworkBlockedError
 from labkit.sandbox.services import sns_log
+from labkit.sandbox.services.lambda_permissions import may_invoke
 from labkit.sandbox.services.sns_log import DeliveryOutcome
 from labkit.sandbox.services.sns_log import delivery_log as delivery_log  # the accessor
-from labkit.sandbox.services.sqs_policy import Decision, evaluate, sns_delivery_request
+from labkit.sandbox.services.sqs_policy import (
+    SNS_SERVICE,
+    Decision,
+    evaluate,
+    sns_delivery_request,
+)
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -334,9 +340,25 @@ def _to_queue(
 def _to_function(subscription: Subscription, send: Callable[[], None]) -> DeliveryOutcome:
     """Invoke a Lambda function (the trigger patch queues the invocation); say which."""
     name = sns_log.target(subscription.endpoint)
-    exists = _function_exists(subscription)
+    fn = _function(subscription)
+    if fn is not None and not may_invoke(
+        fn,
+        service=SNS_SERVICE,
+        source_arn=subscription.topic.arn,
+        account_id=subscription.topic.account_id,
+    ):
+        # Lambda refuses SNS's invocation; AWS reports it only in delivery status logs.
+        return sns_log.outcome(
+            subscription,
+            sns_log.FAILED,
+            f"The function {name}'s resource-based policy does not let sns.amazonaws.com "
+            "invoke it for this topic, so Lambda refused the invocation. Add a permission: "
+            "add_permission(Action='lambda:InvokeFunction', Principal='sns.amazonaws.com', "
+            f"SourceArn='{subscription.topic.arn}').",
+            code="AccessDeniedException",
+        )
     send()
-    if not exists:
+    if fn is None:
         return sns_log.outcome(
             subscription,
             sns_log.FAILED,
@@ -353,16 +375,16 @@ def _to_function(subscription: Subscription, send: Callable[[], None]) -> Delive
     )
 
 
-def _function_exists(subscription: Subscription) -> bool:
+def _function(subscription: Subscription) -> Any:
+    """moto's function the subscription names, or ``None`` when there is none."""
     # Imported here: Lambda's models are heavy, and reading a topic's state needs none of them.
     from labkit.sandbox.services.awslambda import lambda_backend
 
     try:
         backend = lambda_backend(subscription.account_id, subscription.endpoint.split(":")[3])
-        backend.get_function(subscription.endpoint)
+        return backend.get_function(subscription.endpoint)
     except Exception:
-        return False
-    return True
+        return None
 
 
 def _to_http(

@@ -52,6 +52,16 @@ def invoke(lab: Any, name: str, event: Any = None, **kwargs: Any) -> tuple[dict[
     return response, (json.loads(raw) if raw else None)
 
 
+def events_of(lab: Any, name: str = "rec") -> list[dict[str, Any]]:
+    """The events a function that prints each event as JSON received, oldest first (its logs)."""
+    logs = lab.client("logs")
+    try:
+        messages = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    except logs.exceptions.ResourceNotFoundException:
+        return []  # Lambda creates the group at the function's first invocation
+    return [json.loads(m["message"]) for m in messages if m["message"].startswith("{")]
+
+
 def lambda_state(lab: Any) -> Any:
     """labkit's Lambda state in the lab's default account and Region."""
     from labkit.sandbox.services.awslambda import lambda_backend, state_of

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from lambda_support import create
+from lambda_support import create, events_of
 
-import labkit
 from labkit.lab import Lab
 from labkit.sandbox.services import lambda_filters
 
@@ -29,25 +27,8 @@ def lambda_handler(event, context):
 """
 
 
-@pytest.fixture
-def lab() -> Iterator[Lab]:
-    lab = labkit.start(quiet=True)
-    yield lab
-    lab.stop()
-
-
-def _events(lab: Lab, name: str = "rec") -> list[dict[str, Any]]:
-    """The events the recorder function received, oldest first (from its logs)."""
-    logs = lab.client("logs")
-    try:
-        messages = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
-    except logs.exceptions.ResourceNotFoundException:
-        return []
-    return [json.loads(m["message"]) for m in messages if m["message"].startswith("{")]
-
-
 def _bodies(lab: Lab) -> list[list[str]]:
-    return [[r["body"] for r in e["Records"]] for e in _events(lab)]
+    return [[r["body"] for r in e["Records"]] for e in events_of(lab)]
 
 
 def _queue(lab: Lab, name: str, **attributes: str) -> tuple[str, str]:
@@ -96,7 +77,7 @@ def test_sqs_unmatched_messages_are_deleted_not_delivered_nor_dead_lettered(lab:
     assert _counts(lab, url) == (0, 0)  # the refund is gone: not waiting, not in flight
     lab.clock.advance(120)
     assert _counts(lab, url) == (0, 0) and _counts(lab, dlq_url) == (0, 0)
-    assert len(_events(lab)) == 1
+    assert len(events_of(lab)) == 1
 
 
 def test_sqs_batch_with_no_match_does_not_invoke(lab: Lab) -> None:
@@ -109,7 +90,7 @@ def test_sqs_batch_with_no_match_does_not_invoke(lab: Lab) -> None:
     )
     _send(lab, url, {"kind": "refund"}, {"kind": "audit"})
     lab.clock.advance(5)
-    assert _events(lab) == []
+    assert events_of(lab) == []
     assert _counts(lab, url) == (0, 0)
     # The function never ran, so Lambda never created its log group.
     groups = lab.client("logs").describe_log_groups()["logGroups"]
@@ -230,7 +211,7 @@ def test_kinesis_filters_decoded_json_data_and_skips_the_rest(lab: Lab) -> None:
     lab.clock.advance(1)
     delivered = [
         [json.loads(base64.b64decode(r["kinesis"]["data"])) for r in e["Records"]]
-        for e in _events(lab)
+        for e in events_of(lab)
     ]
     assert delivered == [[{"temp": 35}, {"temp": 30}]]
     # The iterator moved past the skipped records: new records alone come next.
@@ -239,12 +220,12 @@ def test_kinesis_filters_decoded_json_data_and_skips_the_rest(lab: Lab) -> None:
     )
     kinesis.put_record(StreamName="readings", Data=b"{}", PartitionKey="sensor-1")
     lab.clock.advance(1)
-    assert len(_events(lab)) == 2
+    assert len(events_of(lab)) == 2
     assert [
-        json.loads(base64.b64decode(r["kinesis"]["data"])) for r in _events(lab)[1]["Records"]
+        json.loads(base64.b64decode(r["kinesis"]["data"])) for r in events_of(lab)[1]["Records"]
     ] == [{"temp": 50}]
     lab.clock.advance(10)
-    assert len(_events(lab)) == 2
+    assert len(events_of(lab)) == 2
 
 
 def test_dynamodb_stream_filters_on_event_name_and_new_image(lab: Lab) -> None:
@@ -273,13 +254,13 @@ def test_dynamodb_stream_filters_on_event_name_and_new_image(lab: Lab) -> None:
     ddb.delete_item(TableName="orders", Key={"id": {"S": "2"}})
     ddb.put_item(TableName="orders", Item={"id": {"S": "3"}, "status": {"S": "NEW"}})
     lab.clock.advance(1)
-    (event,) = _events(lab)
+    (event,) = events_of(lab)
     assert [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in event["Records"]] == [
         ("INSERT", "1"),
         ("INSERT", "3"),
     ]
     lab.clock.advance(10)
-    assert len(_events(lab)) == 1
+    assert len(events_of(lab)) == 1
 
 
 def test_stream_data_pattern_must_be_a_json_object(lab: Lab) -> None:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from lambda_support import create, lambda_state
+from lambda_support import create, events_of, lambda_state
 
 import labkit
 from labkit.lab import Lab
@@ -35,16 +34,6 @@ def lab() -> Iterator[Lab]:
     lab = labkit.start(quiet=True)
     yield lab
     lab.stop()
-
-
-def _events(lab: Lab, name: str = "rec") -> list[dict[str, Any]]:
-    """The events the recorder function received, oldest first (from its logs)."""
-    logs = lab.client("logs")
-    try:
-        messages = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
-    except logs.exceptions.ResourceNotFoundException:
-        return []  # Lambda creates the group at the function's first invocation
-    return [json.loads(m["message"]) for m in messages if m["message"].startswith("{")]
 
 
 def _queue(lab: Lab, name: str, **attributes: str) -> tuple[str, str]:
@@ -78,9 +67,9 @@ def test_sqs_mapping_delivers_documented_records_and_deletes_the_batch(lab: Lab)
         MessageBody="hello",
         MessageAttributes={"kind": {"DataType": "String", "StringValue": "order"}},
     )
-    assert _events(lab) == []  # Lambda polls: nothing runs inside send_message
+    assert events_of(lab) == []  # Lambda polls: nothing runs inside send_message
     lab.clock.advance(1)
-    (event,) = _events(lab)
+    (event,) = events_of(lab)
     (record,) = event["Records"]
     assert set(record) == SQS_RECORD_KEYS
     assert record["body"] == "hello"
@@ -111,7 +100,7 @@ def test_sqs_batch_size_splits_the_queue_into_invocations(lab: Lab) -> None:
     for i in range(10):
         lab.client("sqs").send_message(QueueUrl=url, MessageBody=f"m{i}")
     lab.clock.advance(1)
-    assert [len(e["Records"]) for e in _events(lab)] == [4, 4, 2]
+    assert [len(e["Records"]) for e in events_of(lab)] == [4, 4, 2]
     assert _counts(lab, url) == (0, 0)
 
 
@@ -125,9 +114,9 @@ def test_sqs_batching_window_waits_on_the_lab_clock(lab: Lab) -> None:
     lab.clock.advance(5)
     lab.client("sqs").send_message(QueueUrl=url, MessageBody="b")
     lab.clock.advance(10)
-    assert _events(lab) == []
+    assert events_of(lab) == []
     lab.clock.advance(5)
-    assert [[r["body"] for r in e["Records"]] for e in _events(lab)] == [["a", "b"]]
+    assert [[r["body"] for r in e["Records"]] for e in events_of(lab)] == [["a", "b"]]
 
 
 def test_partial_batch_response_returns_only_failed_messages_then_dead_letters_them(
@@ -152,9 +141,9 @@ def test_partial_batch_response_returns_only_failed_messages_then_dead_letters_t
     lab.clock.advance(1)
     assert _counts(lab, url) == (0, 1)  # the two good ones are deleted, "bad" is in flight
     lab.clock.advance(30)
-    batches = [[r["body"] for r in e["Records"]] for e in _events(lab)]
+    batches = [[r["body"] for r in e["Records"]] for e in events_of(lab)]
     assert batches == [["ok-1", "bad", "ok-2"], ["bad"]]
-    assert _events(lab)[1]["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
+    assert events_of(lab)[1]["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
     lab.clock.advance(31)
     dlq_url = lab.client("sqs").get_queue_url(QueueName="orders-dlq")["QueueUrl"]
     assert _counts(lab, url) == (0, 0)
@@ -183,10 +172,10 @@ def test_a_disabled_mapping_does_not_poll(lab: Lab) -> None:
     )["UUID"]
     lab.client("sqs").send_message(QueueUrl=url, MessageBody="a")
     lab.clock.advance(10)
-    assert _events(lab) == []
+    assert events_of(lab) == []
     lab.client("lambda").update_event_source_mapping(UUID=uuid, Enabled=True)
     lab.clock.advance(1)
-    assert len(_events(lab)) == 1
+    assert len(events_of(lab)) == 1
 
 
 def test_sns_delivers_the_documented_event_asynchronously(lab: Lab) -> None:
@@ -207,9 +196,9 @@ def test_sns_delivers_the_documented_event_asynchronously(lab: Lab) -> None:
         Subject="ops",
         MessageAttributes={"severity": {"DataType": "String", "StringValue": "high"}},
     )["MessageId"]
-    assert _events(lab) == []
+    assert events_of(lab) == []
     lab.clock.advance(0)
-    (event,) = _events(lab)
+    (event,) = events_of(lab)
     (record,) = event["Records"]
     assert set(record) == {"EventVersion", "EventSubscriptionArn", "EventSource", "Sns"}
     assert record["EventSource"] == "aws:sns" and record["EventSubscriptionArn"] == sub
@@ -245,7 +234,7 @@ def test_s3_notification_delivers_the_documented_event(lab: Lab) -> None:
     )
     s3.put_object(Bucket="uploads-bucket", Key="photos/cat.jpg", Body=b"meow")
     lab.clock.advance(0)
-    (record,) = _events(lab)[-1]["Records"]
+    (record,) = events_of(lab)[-1]["Records"]
     assert set(record) == {
         "eventVersion", "eventSource", "awsRegion", "eventTime", "eventName", "userIdentity",
         "requestParameters", "responseElements", "s3",
@@ -275,7 +264,7 @@ def test_dynamodb_stream_mapping_reads_from_its_starting_position(lab: Lab) -> N
     ddb.put_item(TableName="orders", Item={"id": {"S": "1"}, "qty": {"N": "1"}})
     ddb.put_item(TableName="orders", Item={"id": {"S": "1"}, "qty": {"N": "2"}})
     lab.clock.advance(1)
-    (event,) = _events(lab)
+    (event,) = events_of(lab)
     first, second = event["Records"]
     assert set(first) == {
         "eventID", "eventName", "eventVersion", "eventSource", "awsRegion", "dynamodb",
@@ -319,7 +308,9 @@ def test_a_kinesis_batch_whose_retries_are_used_up_is_left_behind_whole(lab: Lab
     lab.clock.advance(5)
     kinesis.put_record(StreamName="orders", Data=b"d", PartitionKey="p")
     lab.clock.advance(5)
-    batches = [[base64.b64decode(r["kinesis"]["data"]) for r in e["Records"]] for e in _events(lab)]
+    batches = [
+        [base64.b64decode(r["kinesis"]["data"]) for r in e["Records"]] for e in events_of(lab)
+    ]
     assert batches == [[b"a", b"b", b"bad", b"c"], [b"d"]]
 
 
@@ -342,10 +333,12 @@ def test_kinesis_mapping_batches_records_in_order_and_retries_a_failure(lab: Lab
     for data in (b"a", b"b", b"crash", b"c"):
         kinesis.put_record(StreamName="clicks", Data=data, PartitionKey="p")
     lab.clock.advance(1)
-    batches = [[base64.b64decode(r["kinesis"]["data"]) for r in e["Records"]] for e in _events(lab)]
+    batches = [
+        [base64.b64decode(r["kinesis"]["data"]) for r in e["Records"]] for e in events_of(lab)
+    ]
     assert batches == [[b"a", b"b"], [b"crash", b"c"], [b"crash", b"c"]]
     lab.clock.advance(1)
-    (record,) = _events(lab)[0]["Records"][:1]
+    (record,) = events_of(lab)[0]["Records"][:1]
     assert set(record) == {
         "kinesis", "eventSource", "eventVersion", "eventID", "eventName", "invokeIdentityArn",
         "awsRegion", "eventSourceARN",

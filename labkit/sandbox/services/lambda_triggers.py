@@ -154,10 +154,10 @@ def _failed_ids(response: Any, known: set[str]) -> set[str] | None:
 def _queue_of(esm: EventSourceMapping) -> tuple[Any, Queue] | None:
     from moto.sqs.models import sqs_backends
 
-    parts = esm.event_source_arn.split(":")
-    backend = sqs_backends[parts[4]][parts[3]]
-    queue = backend.queues.get(parts[5])
-    return (backend, queue) if queue is not None else None
+    from labkit.sandbox.services.sqs import queue_by_arn
+
+    queue = queue_by_arn(esm.event_source_arn)
+    return (sqs_backends[queue.account_id][queue.region], queue) if queue is not None else None
 
 
 def _sqs_available(queue: Queue, now: float) -> tuple[int, float | None]:

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from moto.s3.exceptions import InvalidArgumentError
 from moto.s3.models import S3Backend
-from moto.sqs.models import sqs_backends
 
 from labkit.sandbox.services.lambda_permissions import may_invoke
-from labkit.sandbox.services.sqs_policy import Request, evaluate
+from labkit.sandbox.services.sqs import queue_by_arn
+from labkit.sandbox.services.sqs_policy import Request, evaluate, service_delivery_request
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -45,15 +45,11 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
 def s3_delivery_request(queue_arn: str, bucket: str, account_id: str) -> Request:
     """The request S3 makes when it sends a bucket's event notification to a queue."""
-    return Request(
-        action="sqs:SendMessage",
-        resource=queue_arn,
+    return service_delivery_request(
+        queue_arn,
         service=S3_SERVICE,
-        context={
-            "aws:SourceArn": f"arn:aws:s3:::{bucket}",
-            "aws:SourceAccount": account_id,
-            "aws:SecureTransport": "true",
-        },
+        source_arn=f"arn:aws:s3:::{bucket}",
+        source_account=account_id,
     )
 
 
@@ -63,11 +59,7 @@ def destination_problem(queue_arn: str, bucket: str, account_id: str) -> str | N
     The sentence is AWS's; the decision behind it is :func:`evaluate`'s, so the queue view and
     this check agree.
     """
-    parts = queue_arn.split(":")
-    if len(parts) != 6 or parts[2] != "sqs":
-        return NO_QUEUE
-    region, owner, name = parts[3], parts[4], parts[5]
-    queue = sqs_backends[owner][region].queues.get(name)
+    queue = queue_by_arn(queue_arn)
     if queue is None:
         return NO_QUEUE
     if not evaluate(queue._policy_json, s3_delivery_request(queue_arn, bucket, account_id)).allowed:
@@ -77,8 +69,8 @@ def destination_problem(queue_arn: str, bucket: str, account_id: str) -> str | N
 
 def function_problem(function_arn: str, bucket: str, account_id: str) -> str | None:
     """Why S3 could not validate the function as a destination of ``bucket`` (``None``: it can)."""
-    # As moto itself picks the backend (the no-Docker one in a lab).
-    from moto.awslambda.utils import get_backend
+    # Imported here: only a configuration that names a function needs Lambda's models.
+    from labkit.sandbox.services.awslambda import lambda_backend
 
     parts = function_arn.split(":")
     if len(parts) < 7 or parts[2] != "lambda":
@@ -86,7 +78,7 @@ def function_problem(function_arn: str, bucket: str, account_id: str) -> str | N
     region, owner = parts[3], parts[4]
     qualifier = parts[7] if len(parts) > 7 else None
     try:
-        fn = get_backend(owner, region).get_function(parts[6], qualifier)
+        fn = lambda_backend(owner, region).get_function(parts[6], qualifier)
     except Exception:
         return NO_FUNCTION
     if may_invoke(

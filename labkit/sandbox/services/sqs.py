@@ -64,6 +64,16 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
 
 # -- the store of a queue -------------------------------------------------------------------
+def queue_by_arn(arn: str) -> Queue | None:
+    """moto's queue named by ``arn`` (``arn:aws:sqs:region:account:name``), or ``None``."""
+    parts = arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        return None
+    region, account, name = parts[3], parts[4], parts[5]
+    queue: Queue | None = sqs_backends[account][region].queues.get(name)
+    return queue
+
+
 def store_of(queue: Queue) -> MessageStore:
     """The indexed messages of ``queue`` (created on first use, kept on the queue itself)."""
     store: MessageStore | None = queue.__dict__.get(_STORE)

@@ -67,18 +67,27 @@ class Decision:
     notes: tuple[str, ...] = ()
 
 
-def sns_delivery_request(queue_arn: str, topic_arn: str) -> Request:
-    """The request SNS makes when it delivers a message from ``topic_arn`` to a queue."""
-    topic_account = topic_arn.split(":")[4] if topic_arn.count(":") >= 5 else ""
+def service_delivery_request(
+    queue_arn: str, *, service: str, source_arn: str, source_account: str
+) -> Request:
+    """The request an AWS service makes when it sends a message to a queue for ``source_arn``."""
     return Request(
         action="sqs:SendMessage",
         resource=queue_arn,
-        service=SNS_SERVICE,
+        service=service,
         context={
-            "aws:SourceArn": topic_arn,
-            "aws:SourceAccount": topic_account,
+            "aws:SourceArn": source_arn,
+            "aws:SourceAccount": source_account,
             "aws:SecureTransport": "true",
         },
+    )
+
+
+def sns_delivery_request(queue_arn: str, topic_arn: str) -> Request:
+    """The request SNS makes when it delivers a message from ``topic_arn`` to a queue."""
+    topic_account = topic_arn.split(":")[4] if topic_arn.count(":") >= 5 else ""
+    return service_delivery_request(
+        queue_arn, service=SNS_SERVICE, source_arn=topic_arn, source_account=topic_account
     )
 
 

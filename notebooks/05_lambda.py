@@ -319,10 +319,16 @@ for wait in (
 # bus) receives a record of the event, the error and how many times Lambda tried; the older
 # **dead-letter queue** (SQS or SNS, set with `DeadLetterConfig`) receives the event alone. An
 # **on-success destination** gets a record of each success. `put_function_event_invoke_config`
-# sets the destinations, the number of retries (0 to 2) and the maximum age of an event: here one
-# retry, and failures to a queue.
+# sets the destinations, the number of retries and the maximum age of an event, within these
+# bounds; here one retry, and failures to a queue.
 
 # %%
+show_facts(
+    "lambda.async_retries_min",
+    "lambda.async_retries_max",
+    "lambda.async_event_age_min",
+    "lambda.async_event_age_max",
+)
 sqs = lab.client("sqs")
 failures_url = sqs.create_queue(QueueName="charge-failures")["QueueUrl"]
 failures_arn = sqs.get_queue_attributes(QueueUrl=failures_url, AttributeNames=["QueueArn"])[

@@ -558,8 +558,8 @@ print("decoded:         ", unquote_plus(s3_record["s3"]["object"]["key"]))
 # ### SNS: a topic's message, pushed
 #
 # SNS, too, needs the function's permission (`Principal` `sns.amazonaws.com`, `SourceArn` the
-# topic). Here the subscription is accepted without it, but every delivery fails, and AWS tells
-# nobody: only the topic's delivery status logs would show it.
+# topic), which the cell below adds first. Without it the subscription is still accepted, but
+# every delivery fails and AWS tells nobody: only the topic's delivery status logs would show it.
 
 # %%
 sns = lab.client("sns")

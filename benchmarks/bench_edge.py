@@ -74,7 +74,7 @@ def raw_moto_s3_get(calls: int, batches: int) -> float:
 def labkit_edge(calls: int, batches: int) -> dict[str, float]:
     """Per-request and per-trace figures of labkit's edge."""
     import labkit
-    from labkit.sandbox.services import edge
+    from labkit.services.edge import patch as edge
 
     lab = labkit.start(quiet=True)
     try:

@@ -108,7 +108,7 @@ def labkit_put(round_no: int) -> tuple[float, float, float, float]:
 
 def meter_cost() -> float:
     """Nanoseconds per ShardMeter.admit_write, records spread over time so most are accepted."""
-    from labkit.simulators.throughput import ShardLimits, ShardMeter
+    from labkit.services.kinesis.sim_throughput import ShardLimits, ShardMeter
 
     meter = ShardMeter(ShardLimits.from_facts())
     n = 200_000

@@ -43,7 +43,7 @@ def median_ms(fn: Callable[[], Any], before: Callable[[], Any] | None = None) ->
 
 def fill(kinesis: Any, stream: str, advance: Callable[[], Any]) -> None:
     """Put RECORDS truck readings into ``stream``, 2,000 a second (below the shards' limits)."""
-    from labkit.simulators.stream_load import TruckFleet, records, ticks
+    from labkit.services.kinesis.sim_load import TruckFleet, records, ticks
 
     fleet = TruckFleet(10_000, seed=1)
     readings = fleet.readings(seconds=RECORDS / 2_000, every=5)[:RECORDS]
@@ -56,10 +56,10 @@ def fill(kinesis: Any, stream: str, advance: Callable[[], Any]) -> None:
 
 def labkit_view() -> dict[str, float]:
     import labkit
-    from labkit.sandbox.stream_inspect import stream_snapshot
-    from labkit.simulators.stream_load import TruckFleet, records
-    from labkit.views.stream import render_html, render_text, stream_state
-    from labkit.widgets.stream_view import StreamView
+    from labkit.services.kinesis.sim_load import TruckFleet, records
+    from labkit.services.kinesis.state import stream_snapshot
+    from labkit.services.kinesis.view import render_html, render_text, stream_state
+    from labkit.services.kinesis.widget import StreamView
 
     lab = labkit.start(quiet=True)
     try:

@@ -36,51 +36,51 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from labkit.sandbox.services.cloudfront import edge_caches as edge_caches
-    from labkit.sandbox.services.edge import (
+    from labkit.services.cloudfront.patch import edge_caches as edge_caches
+    from labkit.services.cloudfront.widget import cache_view as cache_view
+    from labkit.services.edge.patch import (
         current_viewer as current_viewer,
     )
-    from labkit.sandbox.services.edge import (
+    from labkit.services.edge.patch import (
         fail_endpoint as fail_endpoint,
     )
-    from labkit.sandbox.services.edge import (
+    from labkit.services.edge.patch import (
         fail_region as fail_region,
     )
-    from labkit.sandbox.services.edge import fetch as fetch
-    from labkit.sandbox.services.edge import replay as replay
-    from labkit.sandbox.services.edge import (
+    from labkit.services.edge.patch import fetch as fetch
+    from labkit.services.edge.patch import replay as replay
+    from labkit.services.edge.patch import (
         restore_endpoint as restore_endpoint,
     )
-    from labkit.sandbox.services.edge import (
+    from labkit.services.edge.patch import (
         restore_region as restore_region,
     )
-    from labkit.sandbox.services.edge import serve as serve
-    from labkit.sandbox.services.edge import set_viewer as set_viewer
-    from labkit.sandbox.services.edge import viewer as viewer
-    from labkit.sandbox.services.globalaccelerator import route_for as route_for
-    from labkit.sandbox.services.s3_replication import (
+    from labkit.services.edge.patch import serve as serve
+    from labkit.services.edge.patch import set_viewer as set_viewer
+    from labkit.services.edge.patch import viewer as viewer
+    from labkit.services.globalaccelerator.patch import route_for as route_for
+    from labkit.services.globalaccelerator.widget import accelerator_view as accelerator_view
+    from labkit.services.s3.patch_replication import (
         set_replication_lag as set_replication_lag,
     )
-    from labkit.widgets.cache_view import accelerator_view as accelerator_view
-    from labkit.widgets.cache_view import cache_view as cache_view
 
 #: Each name of this module and the module that defines it.
 _SOURCES: dict[str, str] = {
-    "viewer": "labkit.sandbox.services.edge",
-    "set_viewer": "labkit.sandbox.services.edge",
-    "current_viewer": "labkit.sandbox.services.edge",
-    "serve": "labkit.sandbox.services.edge",
-    "fail_region": "labkit.sandbox.services.edge",
-    "restore_region": "labkit.sandbox.services.edge",
-    "fail_endpoint": "labkit.sandbox.services.edge",
-    "restore_endpoint": "labkit.sandbox.services.edge",
-    "fetch": "labkit.sandbox.services.edge",
-    "replay": "labkit.sandbox.services.edge",
-    "edge_caches": "labkit.sandbox.services.cloudfront",
-    "route_for": "labkit.sandbox.services.globalaccelerator",
-    "set_replication_lag": "labkit.sandbox.services.s3_replication",
-    "cache_view": "labkit.widgets.cache_view",
-    "accelerator_view": "labkit.widgets.cache_view",
+    "viewer": "labkit.services.edge.patch",
+    "set_viewer": "labkit.services.edge.patch",
+    "current_viewer": "labkit.services.edge.patch",
+    "serve": "labkit.services.edge.patch",
+    "fail_region": "labkit.services.edge.patch",
+    "restore_region": "labkit.services.edge.patch",
+    "fail_endpoint": "labkit.services.edge.patch",
+    "restore_endpoint": "labkit.services.edge.patch",
+    "fetch": "labkit.services.edge.patch",
+    "replay": "labkit.services.edge.patch",
+    "edge_caches": "labkit.services.cloudfront.patch",
+    "route_for": "labkit.services.globalaccelerator.patch",
+    "set_replication_lag": "labkit.services.s3.patch_replication",
+    "cache_view": "labkit.services.cloudfront.widget",
+    "accelerator_view": "labkit.services.globalaccelerator.widget",
 }
 
 __all__ = sorted(_SOURCES)

@@ -23,11 +23,11 @@ from labkit.sandbox.session import Sandbox
 from labkit.sandbox.timeshift import wall_now
 
 if TYPE_CHECKING:
-    from labkit.widgets.invocation_view import InvocationView
-    from labkit.widgets.queue_view import QueueView
+    from labkit.services.awslambda.widget import InvocationView
+    from labkit.services.kinesis.widget import StreamView
+    from labkit.services.sns.widget import TopicView
+    from labkit.services.sqs.widget import QueueView
     from labkit.widgets.sandbox_view import SandboxView
-    from labkit.widgets.stream_view import StreamView
-    from labkit.widgets.topic_view import TopicView
 
 
 class CheckFailedError(LabkitError):
@@ -102,9 +102,9 @@ class Lab:
             name: The function's name; the handler's own name by default.
             **options: ``environment={...}``, ``timeout=`` (seconds), ``memory=`` (MB),
                 ``helpers=[...]``, ``constants={...}``, ``imports=[...]``, ``runtime=``; see
-                :func:`labkit.sandbox.deploy.deploy_function`.
+                :func:`labkit.services.awslambda.deploy.deploy_function`.
         """
-        from labkit.sandbox.deploy import deploy_function
+        from labkit.services.awslambda.deploy import deploy_function
 
         return deploy_function(self.sandbox, handler, name, **options)
 
@@ -138,7 +138,7 @@ class Lab:
         Args:
             queue: The queue's name or URL; the only queue when there is one.
         """
-        from labkit.widgets.queue_view import queue_view
+        from labkit.services.sqs.widget import queue_view
 
         return queue_view(self, queue)
 
@@ -148,7 +148,7 @@ class Lab:
         Args:
             topic: The topic's name or ARN; the only topic when there is one.
         """
-        from labkit.widgets.topic_view import topic_view
+        from labkit.services.sns.widget import topic_view
 
         return topic_view(self, topic)
 
@@ -167,7 +167,7 @@ class Lab:
             consumers: Consumers' checkpoints to mark, by consumer name.
             firehose: Firehose delivery streams to show (all reading this stream with True).
         """
-        from labkit.widgets.stream_view import stream_view
+        from labkit.services.kinesis.widget import stream_view
 
         return stream_view(self, stream, consumers=consumers, firehose=firehose)
 
@@ -177,7 +177,7 @@ class Lab:
         Args:
             function: Only this function's invocations; all functions by default.
         """
-        from labkit.widgets.invocation_view import InvocationView
+        from labkit.services.awslambda.widget import InvocationView
 
         return InvocationView(self, function)
 

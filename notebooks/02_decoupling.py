@@ -36,11 +36,11 @@ import re
 
 import labkit
 from labkit.facts import fact, value
-from labkit.simulators import coupling
-from labkit.simulators import queue_scaling as scaling
-from labkit.views.queue_plots import coupling_plot, scaling_plot
-from labkit.widgets.queue_view import queue_view
-from labkit.widgets.topic_view import topic_view
+from labkit.services.sns.widget import topic_view
+from labkit.services.sqs import sim_coupling as coupling
+from labkit.services.sqs import sim_scaling as scaling
+from labkit.services.sqs.view_plots import coupling_plot, scaling_plot
+from labkit.services.sqs.widget import queue_view
 
 lab = labkit.start("decoupling")
 sqs = lab.client("sqs")
@@ -703,7 +703,7 @@ print(f"Kinesis: {shard_records:,} records/s per shard -> {-(-rate // shard_reco
 # service. Its target is the acceptable wait divided by the time one instance takes per message.
 #
 # moto publishes no SQS metrics and evaluates no alarms, so this part is a simulation on a lab
-# clock (`labkit.simulators.queue_scaling`): orders ramp up to a spike and back; once per metric
+# clock (`labkit.services.sqs.sim_scaling`): orders ramp up to a spike and back; once per metric
 # period the policy computes the capacity that brings the backlog per instance to the target, and
 # launches instances, which start handling messages a launch time later. It removes instances
 # more slowly, a few at a time, as target tracking does.

@@ -36,17 +36,17 @@ from botocore.exceptions import ClientError
 
 import labkit
 from labkit.facts import fact
-from labkit.sandbox.services.firehose import error_output_prefix
-from labkit.sandbox.stream_inspect import record_throughput
-from labkit.simulators.stream_load import (
+from labkit.services.firehose.patch import error_output_prefix
+from labkit.services.kinesis.sim_load import (
     TruckFleet,
     records,
     shard_index,
     ticks,
     uniform_ranges,
 )
-from labkit.views.stream_throughput import plot_throughput, throughput_text
-from labkit.widgets.stream_view import stream_view
+from labkit.services.kinesis.state import record_throughput
+from labkit.services.kinesis.view_throughput import plot_throughput, throughput_text
+from labkit.services.kinesis.widget import stream_view
 
 lab = labkit.start("streaming")
 kinesis = lab.client("kinesis")

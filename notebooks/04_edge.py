@@ -38,9 +38,9 @@ import requests
 import labkit
 from labkit import edge
 from labkit.facts import fact
-from labkit.simulators import edge_locations as places
-from labkit.simulators.edge_costs import cloudfront_bill, nearest_copy, replication_bill
-from labkit.views.edge import latency_plot, latency_table, lines_plot
+from labkit.services.edge.view import latency_plot, latency_table, lines_plot
+from labkit.services.edge import sim_locations as places
+from labkit.services.edge.sim_costs import cloudfront_bill, nearest_copy, replication_bill
 
 lab = labkit.start("edge")
 s3 = lab.client("s3")
@@ -418,7 +418,7 @@ print(fact("cloudfront.invalidation_price_per_path"))
 # (long) TTL and an invalidation of `/*` at each deploy.
 
 # %%
-from labkit.simulators.edge_traces import browse, site_build, visits
+from labkit.services.edge.sim_traces import browse, site_build, visits
 
 
 def public_read(bucket):
@@ -606,7 +606,7 @@ print(latency_table(class_rows))
 # per GB by pricing region:
 
 # %%
-from labkit.simulators.edge_costs import PRICE_FACT_OF_REGION
+from labkit.services.edge.sim_costs import PRICE_FACT_OF_REGION
 
 for fact_id in PRICE_FACT_OF_REGION.values():
     print(fact(fact_id))

@@ -291,7 +291,7 @@ show_facts(
 )
 
 # %%
-from labkit.sandbox.lambda_inspect import sandbox_snapshot
+from labkit.services.awslambda.state import sandbox_snapshot
 
 
 def attempts(name):
@@ -686,8 +686,8 @@ print(reply.status_code, reply.text)
 # throttles, and how many environments were busy when it started. It updates after every cell.
 
 # %%
-from labkit.views.invocations import as_state, plot, render_text
-from labkit.widgets.invocation_view import invocation_view
+from labkit.services.awslambda.view import as_state, plot, render_text
+from labkit.services.awslambda.widget import invocation_view
 
 invocation_view(lab)
 
@@ -708,7 +708,7 @@ print(render_text(state["invocations"], state["throttles"], limit=5))
 # what is billed. The prices (x86, us-east-1, the first volume tier):
 
 # %%
-from labkit.simulators.lambda_pricing import cpu_bound_duration, price
+from labkit.services.awslambda.sim_pricing import cpu_bound_duration, price
 
 show_facts("lambda.price_per_million_requests", "lambda.price_per_gb_second_x86")
 print(price(requests=3_000_000, duration_ms=120, memory_mb=512))

@@ -30,10 +30,10 @@ import json
 
 import labkit
 from labkit.facts import fact
-from labkit.simulators import queue_scaling
-from labkit.views.queue_plots import scaling_plot
-from labkit.widgets.queue_view import queue_view
-from labkit.widgets.topic_view import topic_view
+from labkit.services.sns.widget import topic_view
+from labkit.services.sqs import sim_scaling as queue_scaling
+from labkit.services.sqs.view_plots import scaling_plot
+from labkit.services.sqs.widget import queue_view
 
 lab = labkit.start("decoupling")
 sqs = lab.client("sqs")
@@ -249,7 +249,7 @@ lab.check("fan_out")
 # instance) for consumers that need `seconds_per_message` per order, when no order may wait
 # longer than `max_wait` seconds, and a new instance needs `launch_seconds` to start.
 #
-# The check runs the spike of `labkit.simulators.queue_scaling` with your target (two workloads):
+# The check runs the spike of `labkit.services.sqs.sim_scaling` with your target (two workloads):
 # the longest wait must stay under `max_wait`, and the group may pay for at most twice the
 # instance time the orders need. Try targets in the cell below and watch the instances follow the
 # backlog.

@@ -23,8 +23,8 @@ import gzip
 
 import labkit
 from labkit.facts import fact
-from labkit.simulators.stream_load import TruckFleet, hottest_share, spread
-from labkit.widgets.stream_view import stream_view
+from labkit.services.kinesis.sim_load import TruckFleet, hottest_share, spread
+from labkit.services.kinesis.widget import stream_view
 
 lab = labkit.start("streaming")
 kinesis = lab.client("kinesis")

@@ -153,7 +153,7 @@ lab.check("oac_origin")
 # else to make a deploy visible.
 
 # %%
-from labkit.simulators.edge_traces import site_build, visits
+from labkit.services.edge.sim_traces import site_build, visits
 
 print(sorted(site_build(1)))
 
@@ -212,7 +212,7 @@ def deploy(s3, cf, distribution_id, bucket, files):
 # minutes of traffic from two cities, played on the lab clock).
 
 # %%
-from labkit.simulators.edge_traces import browse
+from labkit.services.edge.sim_traces import browse
 
 s3.create_bucket(Bucket="my-shop")
 s3.put_bucket_policy(

@@ -319,7 +319,7 @@ lab.check("orders_api")
 # Every invocation of this exercise, cold or warm, with its trigger and result:
 
 # %%
-from labkit.widgets.invocation_view import invocation_view
+from labkit.services.awslambda.widget import invocation_view
 
 invocation_view(lab)
 

@@ -64,6 +64,6 @@ def events_of(lab: Any, name: str = "rec") -> list[dict[str, Any]]:
 
 def lambda_state(lab: Any) -> Any:
     """labkit's Lambda state in the lab's default account and Region."""
-    from labkit.sandbox.services.awslambda import lambda_backend, state_of
+    from labkit.services.awslambda.patch import lambda_backend, state_of
 
     return state_of(lambda_backend("123456789012", lab.sandbox.region))

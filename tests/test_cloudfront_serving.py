@@ -14,14 +14,14 @@ from edge_support import SITE, distribution_config, oac_policy, public_policy
 
 import labkit
 from labkit.lab import Lab
-from labkit.sandbox.services import edge
-from labkit.sandbox.services.cloudfront import (
+from labkit.services.cloudfront.patch import (
     REQUEST_LOG_SIZE,
     LoggedRequest,
     edge_caches,
     find_distribution,
     request_log,
 )
+from labkit.services.edge import patch as edge
 
 
 @pytest.fixture

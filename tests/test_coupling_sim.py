@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from labkit.clock import Clock
-from labkit.simulators import coupling
-from labkit.simulators.coupling import Shipping, Spike
+from labkit.services.sqs import sim_coupling as coupling
+from labkit.services.sqs.sim_coupling import Shipping, Spike
 
 SPIKE = Spike(base_rate=4, peak_rate=20, start=60, length=60, duration=360)
 SHIPPING = Shipping(workers=4, seconds_per_order=0.5)

@@ -20,8 +20,8 @@ from botocore.exceptions import ClientError
 import labkit
 from labkit import facts
 from labkit.lab import Lab
-from labkit.sandbox.deploy import ROLE_NAME, deploy_function, notebook_dependencies
-from labkit.simulators.lambda_packaging import PackagingError, module_source
+from labkit.services.awslambda.deploy import ROLE_NAME, deploy_function, notebook_dependencies
+from labkit.services.awslambda.sim_packaging import PackagingError, module_source
 
 
 @pytest.fixture

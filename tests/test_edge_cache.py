@@ -7,8 +7,8 @@ from email.utils import formatdate
 import pytest
 
 from labkit import facts
-from labkit.simulators import edge_cache as ec
-from labkit.simulators import edge_locations as el
+from labkit.services.cloudfront import sim_cache as ec
+from labkit.services.edge import sim_locations as el
 
 NOW = 1_767_603_600.0  # 2026-01-05 09:00 UTC
 

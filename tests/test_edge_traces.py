@@ -11,8 +11,9 @@ import labkit.facts
 from labkit.clock import Clock
 from labkit.errors import LabkitError
 from labkit.labs import edge as edge_lab
-from labkit.simulators import edge_costs, edge_traces
-from labkit.simulators.edge_traces import BrowseReport, Fetched, Visit, VisitResult
+from labkit.services.edge import sim_costs as edge_costs
+from labkit.services.edge import sim_traces as edge_traces
+from labkit.services.edge.sim_traces import BrowseReport, Fetched, Visit, VisitResult
 
 
 # -- the shop -----------------------------------------------------------------------------------

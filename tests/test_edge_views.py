@@ -19,16 +19,18 @@ from traitlets.config import Config
 import labkit
 from labkit import edge
 from labkit.lab import Lab
-from labkit.sandbox.edge_inspect import (
+from labkit.services.cloudfront import view as views
+from labkit.services.cloudfront.state import (
     UnknownEdgeResourceError,
-    accelerator_arns,
-    accelerator_snapshot,
     distribution_ids,
     distribution_snapshot,
 )
-from labkit.views import edge as views
+from labkit.services.cloudfront.widget import CacheView
+from labkit.services.edge import view as edge_plots
+from labkit.services.globalaccelerator import view as accelerator_views
+from labkit.services.globalaccelerator.state import accelerator_arns, accelerator_snapshot
+from labkit.services.globalaccelerator.widget import AcceleratorView
 from labkit.widgets.base import EVENT, AfterEachCell
-from labkit.widgets.cache_view import AcceleratorView, CacheView
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 SITE = "views-site"
@@ -212,13 +214,13 @@ def test_durations_read_in_the_largest_sensible_unit(seconds: float, words: str)
 
 def test_latency_plot_tells_ways_apart_by_hatch_and_label() -> None:
     rows = [("Tokyo", {"direct": 180.0, "hit": 11.0}), ("Paris", {"direct": 90.0, "hit": 11.0})]
-    figure = views.latency_plot(rows)
+    figure = edge_plots.latency_plot(rows)
     (ax,) = figure.axes
     hatches = {patch.get_hatch() for patch in ax.patches}
     assert len(hatches) == 2
     labels = [t.get_text() for t in ax.texts]
     assert "180 ms" in labels and labels.count("11 ms") == 2
-    table = views.latency_table(rows).splitlines()
+    table = edge_plots.latency_table(rows).splitlines()
     assert table[0].split() == ["viewer", "direct", "hit"]
     assert table[2].split() == ["Tokyo", "180", "ms", "11", "ms"]
     import matplotlib.pyplot as plt
@@ -227,7 +229,7 @@ def test_latency_plot_tells_ways_apart_by_hatch_and_label() -> None:
 
 
 def test_lines_plot_uses_line_styles_not_colours() -> None:
-    figure = views.lines_plot(
+    figure = edge_plots.lines_plot(
         {"a": [(0, 0.5), (1, 1.0)], "b": [(0, 0.2), (1, 0.4)]},
         title="t",
         xlabel="x",
@@ -286,7 +288,7 @@ def test_an_accelerator_snapshot_follows_health_and_routes_on_the_clock(lab: Lab
         True,
     )
     assert len(snap.ip_addresses) == 2 and accelerator_arns() == [arn]
-    text = views.accelerator_text(views.accelerator_state(snap))
+    text = accelerator_views.accelerator_text(accelerator_views.accelerator_state(snap))
     assert "✕ unhealthy" in text and "failover (nearest unhealthy)" in text
     assert "TCP listener, port 80" in text and "30 s" in text
 
@@ -407,4 +409,4 @@ def test_labkit_edge_stays_light_and_names_what_it_has() -> None:
     assert out.stdout.split() == ["False", "True"]
     with pytest.raises(AttributeError, match="replay"):
         edge.no_such_thing  # noqa: B018
-    assert edge.viewer is __import__("labkit.sandbox.services.edge", fromlist=["viewer"]).viewer
+    assert edge.viewer is __import__("labkit.services.edge.patch", fromlist=["viewer"]).viewer

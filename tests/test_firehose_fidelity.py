@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from labkit.lab import Lab
-from labkit.sandbox.services.firehose import (
+from labkit.services.firehose.patch import (
     error_output_prefix,
     firehose_buffer,
     java_datetime_format,

@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 import labkit
 from labkit import facts
 from labkit.lab import Lab
-from labkit.sandbox.services import edge
-from labkit.sandbox.services.ga_models import observed_health
-from labkit.sandbox.services.globalaccelerator import route_for
+from labkit.services.edge import patch as edge
+from labkit.services.globalaccelerator.patch import route_for
+from labkit.services.globalaccelerator.patch_models import observed_health
 
 VIRGINIA = "i-0aaaaaaaaaaaaaaa1"
 IRELAND = "i-0bbbbbbbbbbbbbbb2"

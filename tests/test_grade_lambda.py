@@ -20,7 +20,7 @@ import pytest
 from labkit.grading.notebook import Submission, grade_notebook
 from labkit.labs import catalog
 from labkit.labs.lambda_lab import BAD_BODIES, batch_response_problem
-from labkit.sandbox.deploy import notebook_dependencies
+from labkit.services.awslambda.deploy import notebook_dependencies
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).resolve().parent / "submissions" / "lambda"

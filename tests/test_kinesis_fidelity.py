@@ -9,7 +9,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from labkit.lab import Lab
-from labkit.sandbox.services.kinesis import throughput
+from labkit.services.kinesis.patch import throughput
 
 MIB = 1024 * 1024
 HALF = 2**127

@@ -23,8 +23,8 @@ from lambda_support import create, lambda_state
 import labkit
 from labkit import facts
 from labkit.lab import Lab
-from labkit.sandbox.services.awslambda import lambda_backend
-from labkit.sandbox.services.lambda_destinations import deliveries
+from labkit.services.awslambda.patch import lambda_backend
+from labkit.services.awslambda.patch_destinations import deliveries
 
 # The documented example invocation record (an event that failed three attempts).
 DOCUMENTED_RECORD: dict[str, Any] = {

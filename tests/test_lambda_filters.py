@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 from lambda_support import create, events_of
 
 from labkit.lab import Lab
-from labkit.sandbox.services import lambda_filters
+from labkit.services.awslambda import patch_filters as lambda_filters
 
 RECORDER = """
 import json

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from labkit.sandbox.services.lambda_permissions import may_invoke
+from labkit.services.awslambda.access import may_invoke
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
 

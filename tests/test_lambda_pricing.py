@@ -8,7 +8,7 @@ import pytest
 
 import labkit.facts as facts_module
 from labkit.facts import Fact, value
-from labkit.simulators.lambda_pricing import (
+from labkit.services.awslambda.sim_pricing import (
     LambdaCost,
     PricingError,
     cost_table,

@@ -23,13 +23,13 @@ from lambda_support import create, invoke, lambda_state, zip_of
 import labkit
 from labkit import facts
 from labkit.lab import Lab
-from labkit.simulators.lambda_packaging import (
+from labkit.services.awslambda.sim_packaging import (
     PackagingError,
     handler_string,
     module_source,
     package_function,
 )
-from labkit.simulators.lambda_runtime import EnvironmentPool, FunctionConfig
+from labkit.services.awslambda.sim_runtime import EnvironmentPool, FunctionConfig
 
 
 @pytest.fixture

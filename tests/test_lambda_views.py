@@ -19,9 +19,9 @@ from traitlets.config import Config
 
 import labkit
 from labkit.lab import Lab
-from labkit.sandbox.lambda_inspect import sandbox_snapshot, snapshot
-from labkit.views.invocations import as_state, plot, render_html, render_text, strip
-from labkit.widgets.invocation_view import InvocationView, invocation_view
+from labkit.services.awslambda.state import sandbox_snapshot, snapshot
+from labkit.services.awslambda.view import as_state, plot, render_html, render_text, strip
+from labkit.services.awslambda.widget import InvocationView, invocation_view
 
 matplotlib.use("Agg")
 

@@ -8,7 +8,7 @@ import pytest
 
 from labkit import facts
 from labkit.clock import Clock
-from labkit.simulators import queue_scaling as qs
+from labkit.services.sqs import sim_scaling as qs
 
 WORKLOAD = qs.Workload(
     base_rate=4, peak_rate=40, ramp=600, spike_length=600, duration=3000, seconds_per_message=0.5

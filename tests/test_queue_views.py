@@ -13,19 +13,13 @@ from traitlets.config import Config
 
 import labkit
 from labkit.lab import Lab
-from labkit.sandbox.queue_inspect import (
-    message_state,
-    policy_statements,
-    queue_names,
-    queue_snapshot,
-    topic_names,
-    topic_snapshot,
-)
-from labkit.views import queue as queue_render
-from labkit.views import topic as topic_render
+from labkit.services.sns import view as topic_render
+from labkit.services.sns.state import topic_names, topic_snapshot
+from labkit.services.sns.widget import TopicView, check_topic, topic_view
+from labkit.services.sqs import view as queue_render
+from labkit.services.sqs.state import message_state, policy_statements, queue_names, queue_snapshot
+from labkit.services.sqs.widget import QueueView, check_queue, queue_view
 from labkit.widgets.base import EVENT, AfterEachCell
-from labkit.widgets.queue_view import QueueView, check_queue, queue_view
-from labkit.widgets.topic_view import TopicView, check_topic, topic_view
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 import labkit
 from labkit import facts
 from labkit.lab import Lab
-from labkit.sandbox.services.s3_replication import (
+from labkit.services.s3.patch_replication import (
     BASE_LAG_SECONDS,
     LAG_SPREAD_SECONDS,
     replication_lag,

@@ -14,8 +14,8 @@ import labkit
 from labkit.errors import LabkitError, SandboxNotRunningError
 from labkit.lab import Lab
 from labkit.sandbox.inventory import Resource
-from labkit.sandbox.services import edge
 from labkit.sandbox.timeshift import wall_now
+from labkit.services.edge import patch as edge
 from labkit.views.inventory import render_text
 
 
@@ -408,7 +408,7 @@ def test_the_inventory_counts_a_distributions_cached_objects_and_edges(lab: Lab)
 
 
 def test_the_inventory_lists_accelerators_as_global(lab: Lab) -> None:
-    from labkit.sandbox.services.globalaccelerator import globalaccelerator_backends
+    from labkit.services.globalaccelerator.patch import globalaccelerator_backends
 
     assert [r for r in lab.resources() if r.service == "globalaccelerator"] == []
     # Looking did not create the account's Global Accelerator backend.

@@ -3,7 +3,7 @@
 AWS tells a publisher only that a message was accepted; labkit's glass box logs, per message,
 which subscription got it, which one's filter policy dropped it (on which scope) and why a
 delivery failed. These tests publish through boto3 and read the log with
-:func:`labkit.sandbox.services.sns.delivery_log` and through the topic view.
+:func:`labkit.services.sns.patch.delivery_log` and through the topic view.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from lambda_support import create, lambda_state
 import labkit
 from labkit.errors import NetworkBlockedError
 from labkit.lab import Lab
-from labkit.sandbox.queue_inspect import topic_snapshot
-from labkit.sandbox.services.sns import delivery_log
-from labkit.sandbox.services.sns_log import (
+from labkit.services.sns import view as topic_render
+from labkit.services.sns.patch import delivery_log
+from labkit.services.sns.patch_log import (
     DELIVERED,
     FAILED,
     FILTERED,
@@ -30,8 +30,8 @@ from labkit.sandbox.services.sns_log import (
     LoggedMessage,
     logged_count,
 )
-from labkit.views import topic as topic_render
-from labkit.widgets.topic_view import topic_view
+from labkit.services.sns.state import topic_snapshot
+from labkit.services.sns.widget import topic_view
 
 HANDLER = "def lambda_handler(event, context):\n    return None\n"
 

@@ -23,8 +23,8 @@ import labkit
 from labkit import facts
 from labkit.clock import DEFAULT_START
 from labkit.lab import Lab
-from labkit.sandbox.services.sns import failed_deliveries, topic_failed_deliveries
-from labkit.sandbox.services.sqs_policy import Request, evaluate, sns_delivery_request
+from labkit.services.sns.patch import failed_deliveries, topic_failed_deliveries
+from labkit.services.sqs.access import Request, evaluate, sns_delivery_request
 
 DEDUP_INTERVAL = facts.value("sns.fifo_dedup_interval")
 

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from labkit.lab import Lab
-from labkit.simulators.stream_load import (
+from labkit.services.kinesis.sim_load import (
     HASH_SPACE,
     TruckFleet,
     hash_key,

@@ -10,16 +10,16 @@ import pytest
 from traitlets import TraitError
 
 from labkit.lab import Lab
-from labkit.sandbox.stream_inspect import (
+from labkit.services.kinesis.sim_load import TruckFleet, records
+from labkit.services.kinesis.state import (
     ShardIndex,
     delivery_snapshots,
     record_throughput,
     stream_snapshot,
 )
-from labkit.simulators.stream_load import TruckFleet, records
-from labkit.views.stream import render_html, render_text, stream_state
-from labkit.views.stream_throughput import series, throughput_text
-from labkit.widgets.stream_view import StreamView, stream_view
+from labkit.services.kinesis.view import render_html, render_text, stream_state
+from labkit.services.kinesis.view_throughput import series, throughput_text
+from labkit.services.kinesis.widget import StreamView, stream_view
 
 BUCKET = "stream-view-bucket"
 ROLE = "arn:aws:iam::123456789012:role/firehose"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from labkit import facts
-from labkit.simulators.throughput import (
+from labkit.services.kinesis.sim_throughput import (
     READ_BYTES,
     READ_CALLS,
     RateWindow,

@@ -15,7 +15,7 @@ Every check calls the learner's functions in an empty world of its own, with its
   only orders whose body says ``"delivery": "ship"``, as raw messages.
 - ``scaling``: ``backlog_target(seconds_per_message, max_wait, launch_seconds)`` must give a
   backlog-per-instance target that keeps every order's wait under ``max_wait`` in a simulated spike
-  (:mod:`labkit.simulators.queue_scaling`) without paying for more than twice the instance time
+  (:mod:`labkit.services.sqs.sim_scaling`) without paying for more than twice the instance time
   the orders need.
 
 The sandbox (and moto) is imported inside the checks, so that listing the course stays light.
@@ -30,9 +30,8 @@ from typing import Any
 from labkit import facts
 from labkit.grading.checks import Check, CheckContext, CheckFailed
 from labkit.labs.spec import LabSpec
-from labkit.simulators import queue_scaling
+from labkit.services.sqs import sim_scaling as queue_scaling
 
-# -- what the exercise asks for -----------------------------------------------------------------
 ORDER_QUEUE = "orders.fifo"
 MAX_RECEIVES = 3
 #: Lab seconds ``handle`` works on one order.
@@ -291,7 +290,7 @@ class _Handler:
         except (ValueError, KeyError, TypeError):
             self.bad_calls.append(_short(body))
             raise TypeError("handle takes the message's Body as SQS returned it") from None
-        from labkit.sandbox.queue_inspect import IN_FLIGHT, message_state
+        from labkit.services.sqs.state import IN_FLIGHT, message_state
 
         self.attempts[order_id] += 1
         before = message_state(self.ctx.sandbox, self.url, body)  # type: ignore[arg-type]
@@ -334,7 +333,7 @@ def _first_order_missed(
     start: float,
 ) -> None:
     """Fail the long-polling step: say whether consume received nothing, or did not handle."""
-    from labkit.sandbox.queue_inspect import message_state
+    from labkit.services.sqs.state import message_state
 
     state = message_state(ctx.sandbox, url, body)  # type: ignore[arg-type]
     received = returned or (state is not None and state[2] > 0)
@@ -506,7 +505,7 @@ def _order_of(body: str) -> tuple[dict[str, Any] | None, bool]:
 
 
 def _delivery_failures(ctx: CheckContext, topic_arn: str, queue_arn: str) -> list[Any]:
-    from labkit.sandbox.services.sns import topic_failed_deliveries
+    from labkit.services.sns.patch import topic_failed_deliveries
 
     backend = ctx.sandbox.backend("sns")  # type: ignore[attr-defined]
     return [f for f in topic_failed_deliveries(backend, topic_arn) if f.endpoint == queue_arn]

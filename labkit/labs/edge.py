@@ -17,8 +17,8 @@ from botocore.exceptions import ClientError
 
 from labkit.grading.checks import Check, CheckContext, CheckFailed
 from labkit.labs.spec import LabSpec
-from labkit.simulators import edge_traces
-from labkit.simulators.edge_locations import (
+from labkit.services.edge import sim_traces as edge_traces
+from labkit.services.edge.sim_locations import (
     EDGE_PROCESSING_MS,
     PRICE_CLASSES,
     nearest_cloudfront_edge,
@@ -289,7 +289,7 @@ def _invalidated_paths(cf: Any, dist_id: str) -> list[str]:
 
 
 def _seconds(ttl: float) -> str:
-    from labkit.views.edge import duration
+    from labkit.services.cloudfront.view import duration
 
     return f"{ttl:,.0f} s ({duration(ttl)})" if ttl >= 120 else f"{ttl:,.0f} s"
 

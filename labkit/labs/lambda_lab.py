@@ -49,8 +49,8 @@ def deploy(
     ctx: CheckContext, func: Callable[..., Any], name: str, environment: Mapping[str, str]
 ) -> str:
     """Deploy the learner's handler in the check's world; a package that cannot be made fails."""
-    from labkit.sandbox.deploy import deploy_function, notebook_dependencies
-    from labkit.simulators.lambda_packaging import PackagingError
+    from labkit.services.awslambda.deploy import deploy_function, notebook_dependencies
+    from labkit.services.awslambda.sim_packaging import PackagingError
 
     imports, helpers, constants = notebook_dependencies(func)
     try:
@@ -72,7 +72,7 @@ def deploy(
 
 
 def _invocations(ctx: CheckContext, function: str, since: float = 0.0) -> list[Any]:
-    from labkit.sandbox.lambda_inspect import snapshot
+    from labkit.services.awslambda.state import snapshot
 
     region = str(ctx.client("lambda").meta.region_name)
     snap = snapshot(region=region, clock=ctx.clock, function=function)
@@ -395,7 +395,7 @@ def _reporter(event, context):  # type: ignore[no-untyped-def]
 
 def check_queue_trigger(ctx: CheckContext) -> None:
     """``connect_queue`` maps a queue to a function with partial batch responses turned on."""
-    from labkit.sandbox.deploy import deploy_function
+    from labkit.services.awslambda.deploy import deploy_function
 
     connect = ctx.function("connect_queue")
     deploy_function(ctx.sandbox, _reporter, REPORTER)

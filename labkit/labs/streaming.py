@@ -29,7 +29,7 @@ from botocore.exceptions import ClientError
 from labkit import facts
 from labkit.grading.checks import Check, CheckContext, CheckFailed
 from labkit.labs.spec import LabSpec
-from labkit.simulators.stream_load import TruckFleet, records, ticks
+from labkit.services.kinesis.sim_load import TruckFleet, records, ticks
 
 # -- what the exercise asks for -----------------------------------------------------------------
 FLEET_TRUCKS = 10_000

@@ -1,4 +1,5 @@
-"""The AWS sandbox layer: the only part of labkit that imports moto."""
+"""The sandbox core: moto in-process on the lab clock, off the network (with the service patches,
+the only code that imports moto)."""
 
 from labkit.sandbox.session import Sandbox, running_sandbox
 

@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from moto.core.base_backend import BackendDict
-from moto.core.models import DEFAULT_ACCOUNT_ID
+from labkit.sandbox.backends import DEFAULT_ACCOUNT_ID, existing_services
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ def _firehose(backend: Any, region: str) -> Iterator[Resource]:
 
 
 def _cloudfront(backend: Any, region: str) -> Iterator[Resource]:
-    from labkit.sandbox.services.cloudfront import edge_caches
+    from labkit.services.cloudfront.patch import edge_caches
 
     for dist in backend.distributions.values():
         # The edge caches live on the distribution (the CloudFront patch keeps one per edge
@@ -172,18 +171,14 @@ _COLLECTORS: dict[str, Callable[[Any, str], Iterator[Resource]]] = {
 def inventory(*, account_id: str = DEFAULT_ACCOUNT_ID) -> list[Resource]:
     """Every resource of the services in use, sorted by service, region and name."""
     rows: list[Resource] = []
-    for backend_dict in list(BackendDict._instances):  # type: ignore[misc]
-        collect = _COLLECTORS.get(backend_dict.service_name)
-        if collect is None or account_id not in dict.keys(backend_dict):
+    for service, region, backend in existing_services(account_id):
+        collect = _COLLECTORS.get(service)
+        if collect is None:
             continue
-        account = dict.__getitem__(backend_dict, account_id)
-        for region, backend in list(dict.items(account)):
-            shown = "global" if region == "aws" else region
-            try:
-                rows.extend(collect(backend, shown))
-            except Exception as exc:  # moto internals change between versions; say so, go on
-                rows.append(
-                    Resource(backend_dict.service_name, "?", "(unreadable)", shown, repr(exc))
-                )
+        shown = "global" if region == "aws" else region
+        try:
+            rows.extend(collect(backend, shown))
+        except Exception as exc:  # moto internals change between versions; say so, go on
+            rows.append(Resource(service, "?", "(unreadable)", shown, repr(exc)))
     rows.sort(key=lambda r: (r.service, r.region, r.kind, r.name))
     return rows

@@ -28,7 +28,7 @@ from labkit.sandbox.environment import (
     fake_aws_environment,
 )
 from labkit.sandbox.netguard import network_guard
-from labkit.sandbox.services import install_all
+from labkit.sandbox.patches import install_all
 from labkit.sandbox.timeshift import ProcessTime, process_time
 
 DEFAULT_REGION = "us-east-1"

@@ -36,9 +36,16 @@ _TABLE = "border-collapse:collapse;margin:4px 0 0 0;table-layout:auto;width:auto
 _CELL = "text-align:left;vertical-align:top;padding:3px 12px 3px 8px;border:none"
 
 
+#: Inline style of small print (notes under a panel).
+SMALL = "opacity:0.85;font-size:92%"
+
+
 # -- snapshots as plain values ------------------------------------------------------------------
 def plain(value: Any) -> Any:
-    """``value`` with every mapping turned into a dict with string keys and every tuple a list."""
+    """``value`` with every dataclass and mapping turned into a dict with string keys and every
+    tuple a list: a snapshot as the plain, JSON-able values a widget syncs."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return plain(asdict(value))
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

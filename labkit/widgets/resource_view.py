@@ -11,7 +11,7 @@ snapshot. A subclass says which kind it shows and how to read and render it::
 
         def names(self) -> list[str]: ...        # the sandbox's queues
         def read(self, name: str) -> dict[str, Any]: ...   # one queue's state, {} when missing
-        def to_html(self) -> str: ...            # render self.queue with labkit.views.queue
+        def to_html(self) -> str: ...            # render self.queue with labkit.services.sqs.view
         def to_text(self) -> str: ...
 """
 

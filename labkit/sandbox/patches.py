@@ -1,0 +1,132 @@
+"""Which of labkit's moto patches exist, and when each is installed.
+
+Each service folder's patch module (``labkit/services/<service>/patch*.py``) named in
+:data:`PATCHES` has ``install(sandbox, stack)``, which patches moto while
+the sandbox runs and registers the undo on ``stack``. State a patch adds belongs on moto's own
+model or backend objects, so that ``lab.reset()`` and a check's isolated world cover it.
+
+A patch for a service is installed when moto first loads that service's backend, not at start:
+moto's Lambda models alone import IAM, ECR, Logs, S3, Kinesis and DynamoDB (a third of a second),
+which a lab that never touches Lambda should not pay for. Every API call reaches its backend
+through ``moto.backends.get_backend``, so the patch is in place before the first request of its
+service is answered, and a resource of that service cannot exist without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One service module's patches and when to install them.
+
+    Attributes:
+        name: The patch's name (``lab.sandbox.patches`` lists these).
+        backends: moto backend modules (``moto.<name>``) whose first load installs it; empty means
+            "at start" (patches that answer requests no moto backend serves, and the SQS patch,
+            which others wrap and which every lab uses).
+        after: Patches installed first whenever this one is.
+        module: The module with ``install``; by default ``labkit.services.<name>.patch``.
+    """
+
+    name: str
+    backends: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    module: str = ""
+
+    @property
+    def path(self) -> str:
+        """The dotted path of the module with ``install``."""
+        return self.module or f"labkit.services.{self.name}.patch"
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch("sqs"),
+    # Requests to *.cloudfront.net and to the Global Accelerator API reach no moto backend.
+    Patch("edge"),
+    Patch("globalaccelerator"),
+    Patch("awslambda", ("awslambda",), after=("sqs",)),
+    Patch("apigateway", ("apigateway",), after=("awslambda",)),
+    # SNS wraps the subscription delivery that the Lambda triggers wrap too; installing the
+    # triggers first keeps the order every test has run with.
+    Patch("sns", ("sns",), after=("awslambda",)),
+    Patch("kinesis", ("kinesis",)),
+    Patch("firehose", ("firehose",), after=("kinesis",)),
+    Patch("cloudfront", ("cloudfront",)),
+    Patch("s3_replication", ("s3",), module="labkit.services.s3.patch_replication"),
+    Patch("s3_notifications", ("s3",), module="labkit.services.s3.patch_notifications"),
+)
+
+
+class _Installer:
+    """Installs each patch once, on start or when moto loads its backend."""
+
+    def __init__(self, sandbox: Sandbox, stack: ExitStack) -> None:
+        self._sandbox = sandbox
+        self._stack = stack
+        self._by_name = {p.name: p for p in PATCHES}
+        self._installed: set[str] = set()
+        # Re-entrant: installing one patch may load another backend (and so another patch).
+        self._lock = threading.RLock()
+
+    def install(self, name: str) -> None:
+        with self._lock:
+            if name in self._installed:
+                return
+            self._installed.add(name)
+            for first in self._by_name[name].after:
+                self.install(first)
+            patch = self._by_name[name]
+            importlib.import_module(patch.path).install(self._sandbox, self._stack)
+
+    def on_backend(self, module_name: str) -> None:
+        for patch in PATCHES:
+            if module_name in patch.backends and patch.name not in self._installed:
+                self.install(patch.name)
+
+    @property
+    def installed(self) -> frozenset[str]:
+        return frozenset(self._installed)
+
+
+def install_all(sandbox: Sandbox, stack: ExitStack) -> Callable[[], frozenset[str]]:
+    """Install the start-up patches now and the others when moto loads their backends.
+
+    Args:
+        sandbox: The sandbox the patches serve.
+        stack: Undoes every patch (and the hook that installs them) when the sandbox stops.
+
+    Returns:
+        A function that tells which patches are installed so far.
+    """
+    import moto.backends
+
+    installer = _Installer(sandbox, stack)
+    for patch in PATCHES:
+        if not patch.backends:
+            installer.install(patch.name)
+
+    # moto resolves a backend on every request (``get_backend`` calls this each time), so the
+    # hook also sees services whose modules an earlier sandbox in this process had loaded.
+    original = moto.backends._import_backend
+
+    def import_backend(module_name: str, backends_name: str) -> Any:
+        installer.on_backend(module_name)
+        return original(module_name, backends_name)
+
+    moto.backends._import_backend = import_backend
+
+    def undo() -> None:
+        moto.backends._import_backend = original
+
+    stack.callback(undo)
+    return lambda: installer.installed

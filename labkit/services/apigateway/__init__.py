@@ -1,0 +1,1 @@
+"""Amazon API Gateway: REST APIs whose Lambda proxy integrations really run."""

@@ -1,0 +1,1 @@
+"""AWS Lambda: an in-process runtime, triggers, destinations, permissions, and pricing."""

@@ -1,0 +1,1 @@
+"""Amazon CloudFront: distributions served over HTTP, edge caches, invalidations, a request log."""

@@ -1,0 +1,1 @@
+"""The edge network under CloudFront and Global Accelerator: locations, latency, viewers."""

@@ -1,0 +1,1 @@
+"""AWS Global Accelerator: accelerators, listeners and endpoint groups (moto has none)."""

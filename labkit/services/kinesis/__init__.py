@@ -1,0 +1,1 @@
+"""Kinesis Data Streams: shards, throughput limits, resharding, and seeded loads."""

@@ -10,12 +10,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from labkit import _moved
 from labkit.errors import LabkitError, NetworkBlockedError
 
 if TYPE_CHECKING:
     from labkit.lab import Lab
 
 __version__ = "0.1.0"
+
+# Notebooks saved before the course was laid out by service import the old module paths.
+_moved.install()
 
 
 def start(

@@ -281,12 +281,12 @@ def _kernel_widgets(kernel: str = "python3") -> tuple[str | None, str | None, st
     if program in ("python", "python3", "{python}"):
         program = sys.executable
     if os.path.realpath(program) == os.path.realpath(sys.executable):
-        try:
-            import ipywidgets
-            import ipywidgets._version as version
-        except ImportError:
+        from labkit.widgets.versions import installed
+
+        found = installed()
+        if found is None:
             return None, None, program
-        return ipywidgets.__version__, version.__jupyter_widgets_base_version__, program
+        return found[0], found[1], program
     try:
         out = subprocess.run(
             [program, "-c", _KERNEL_PROBE], capture_output=True, text=True, timeout=60, check=True

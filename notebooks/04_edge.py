@@ -38,9 +38,9 @@ import requests
 import labkit
 from labkit import edge
 from labkit.facts import fact
-from labkit.services.edge.view import latency_plot, latency_table, lines_plot
 from labkit.services.edge import sim_locations as places
 from labkit.services.edge.sim_costs import cloudfront_bill, nearest_copy, replication_bill
+from labkit.services.edge.view import latency_plot, latency_table, lines_plot
 
 lab = labkit.start("edge")
 s3 = lab.client("s3")

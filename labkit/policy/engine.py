@@ -332,7 +332,7 @@ def _near_miss(results: list[StatementResult], kind: str) -> str:
     if not misses:
         return ""
     best = min(misses, key=lambda r: order.get(r.failed, 9))
-    return f" {_cap(best.ref.label)} comes closest, but {best.reason}."
+    return f" {_cap(best.ref.label)} comes closest: {best.reason}."
 
 
 def _cap(text: str) -> str:

@@ -408,3 +408,99 @@ def test_parse_policy_normalises() -> None:
     assert statement.action == ("sqs:SendMessage",)
     assert statement.principal == {"AWS": (A,)}
     assert load_policy(policy) is policy
+
+
+# -- realistic cases, as today's callers meet them ------------------------------------------------
+def test_sqs_queue_policy_lets_one_sns_topic_send() -> None:
+    queue_policy = load_policy(
+        doc(
+            {
+                "Sid": "AllowTopic",
+                "Effect": "Allow",
+                "Principal": {"Service": "sns.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": QUEUE,
+                "Condition": {"ArnEquals": {"aws:SourceArn": TOPIC}},
+            }
+        ),
+        name="the queue's policy",
+    )
+    sns = Principal.service("sns.amazonaws.com")
+
+    def delivery(topic: str) -> Decision:
+        context = {"aws:SourceArn": topic, "aws:SourceAccount": A, "aws:SecureTransport": "true"}
+        return evaluate(send(sns, **context), resource_policy=queue_policy)
+
+    ok = delivery(TOPIC)
+    assert ok.allowed
+    assert ok.reason == "Statement `AllowTopic` of the queue's policy allows it."
+    other = delivery(f"arn:aws:sns:us-east-1:{A}:other-topic")
+    assert not other.allowed
+    assert other.reason.startswith("No statement allows sns.amazonaws.com to sqs:SendMessage")
+    assert "`AllowTopic` of the queue's policy" in other.reason
+    assert f"aws:SourceArn to equal {TOPIC}" in other.reason
+
+
+def test_bucket_policy_for_cloudfront_origin_access_control() -> None:
+    distribution = f"arn:aws:cloudfront::{A}:distribution/EDFDVBD6EXAMPLE"
+    bucket_policy = load_policy(
+        doc(
+            {
+                "Sid": "AllowCloudFrontServicePrincipalReadOnly",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::site-bucket/*",
+                "Condition": {"StringEquals": {"AWS:SourceArn": distribution}},
+            }
+        ),
+        name="the bucket's policy",
+    )
+
+    def read(principal: Principal, source: str | None) -> Decision:
+        context = {"aws:SourceArn": source, "aws:SourceAccount": A} if source else {}
+        request = Request(
+            principal, "s3:GetObject", "arn:aws:s3:::site-bucket/index.html", A, context
+        )
+        return evaluate(request, resource_policy=bucket_policy)
+
+    cloudfront = Principal.service("cloudfront.amazonaws.com")
+    assert read(cloudfront, distribution).allowed
+    assert not read(cloudfront, f"arn:aws:cloudfront::{B}:distribution/OTHER").allowed
+    # The policy does not make the bucket public (moto's own evaluator would).
+    anonymous = read(Principal.anonymous(), None)
+    assert not anonymous.allowed
+    assert anonymous.verdict("resource") == "neutral"
+
+
+def test_lambda_permission_for_s3_with_arn_like_source() -> None:
+    function = f"arn:aws:lambda:us-east-1:{A}:function:thumbnail"
+    # What `lambda add-permission --principal s3.amazonaws.com --source-arn ...` stores.
+    function_policy = load_policy(
+        doc(
+            {
+                "Sid": "s3-invoke",
+                "Effect": "Allow",
+                "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "lambda:InvokeFunction",
+                "Resource": function,
+                "Condition": {
+                    "ArnLike": {"AWS:SourceArn": "arn:aws:s3:::uploads-*"},
+                    "StringEquals": {"AWS:SourceAccount": A},
+                },
+            }
+        ),
+        name="the function's policy",
+    )
+
+    def invoke(bucket: str, account: str = A) -> Decision:
+        context = {"aws:SourceArn": f"arn:aws:s3:::{bucket}", "aws:SourceAccount": account}
+        s3 = Principal.service("s3.amazonaws.com")
+        request = Request(s3, "lambda:InvokeFunction", function, context=context)
+        return evaluate(request, resource_policy=function_policy)
+
+    assert invoke("uploads-photos").allowed
+    assert not invoke("downloads").allowed
+    assert not invoke("uploads-photos", account=B).allowed
+    sns = Request(Principal.service("sns.amazonaws.com"), "lambda:InvokeFunction", function)
+    assert not evaluate(sns, resource_policy=function_policy).allowed

@@ -36,6 +36,7 @@ from labkit.policy.wildcards import arn_match, glob_match, parse_wildcards
 
 DecisionKind = Literal["explicit-deny", "allow", "implicit-deny"]
 Failed = Literal["", "invalid", "principal", "action", "resource", "condition"]
+Verdict = Literal["deny", "allow", "neutral"]
 PolicyInput = Policy | Mapping[str, Any] | str | bytes
 
 
@@ -114,6 +115,13 @@ class Decision:
     def __bool__(self) -> bool:
         # ``assert evaluate(...)`` must mean "allowed", not "a Decision exists".
         return self.allowed
+
+    def verdict(self, kind: PolicyKind) -> Verdict:
+        """What the policies of one kind say on their own: ``deny`` (a Deny applies), ``allow``
+        (an Allow applies) or ``neutral``. For services that combine a resource policy with
+        other checks of their own (S3's object ACLs after the bucket policy)."""
+        applying = [r.effect for r in self.statements if r.applies and r.ref.kind == kind]
+        return "deny" if "Deny" in applying else "allow" if "Allow" in applying else "neutral"
 
     @property
     def notes(self) -> tuple[str, ...]:

@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 
 from labkit import policy as engine
-from labkit.sandbox.services import lambda_permissions, s3_access, sqs_policy
+from labkit.services.awslambda import access as lambda_permissions
+from labkit.services.s3 import patch_access as s3_access
+from labkit.services.sqs import access as sqs_policy
 
 QUEUE = "arn:aws:sqs:us-east-1:123456789012:q"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:t"

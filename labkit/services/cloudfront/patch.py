@@ -9,6 +9,9 @@ lab runs, this module:
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-cloudfront-distribution-defaultcachebehavior.html);
 - rejects a ``CachePolicyId`` that is not a managed policy (moto has no cache-policy API, so
   those are the only ones that can exist) with ``NoSuchCachePolicy``;
+- enforces what moto lets through in distribution configurations: a new ``ETag`` per update
+  and ``IfMatch`` checked against it, ``CallerReference`` fixed, ``Quantity`` matching ``Items``,
+  geo restriction types and country codes (:mod:`labkit.services.cloudfront.patch_config`);
 - validates invalidation paths and lets invalidations take effect on the lab clock
   (``InProgress``, then ``Completed``);
 - serves HTTP requests to a distribution's domain name (or alias) from its origin: S3 buckets
@@ -50,6 +53,7 @@ from moto.cloudfront import models as cf_models
 from moto.cloudfront.exceptions import CloudFrontException
 
 from labkit import facts
+from labkit.services.cloudfront import patch_config, sim_geo
 from labkit.services.cloudfront import sim_cache as edge_cache
 from labkit.services.cloudfront.sim_cache import (
     CacheEntry,
@@ -107,6 +111,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     stack.enter_context(origin_fields_kept())
     stack.enter_context(legacy_ttl_defaults())
     stack.enter_context(cache_policies_checked())
+    stack.enter_context(patch_config.configuration_rules())
     stack.enter_context(invalidations_on_clock(lambda: sandbox.clock.timestamp))
     stack.enter_context(s3_access.anonymous_reads_checked())
 
@@ -387,13 +392,8 @@ def _geo_blocked(cfg: Any, country: str) -> bool:
     )
     if geo is None:
         return False
-    kind = getattr(geo, "restriction_type", "none")
     listed = set(getattr(geo, "items", None) or [])
-    if kind == "whitelist":
-        return country not in listed
-    if kind == "blacklist":
-        return country in listed
-    return False
+    return sim_geo.blocks(str(getattr(geo, "restriction_type", "none")), listed, country)
 
 
 @dataclass
@@ -624,7 +624,8 @@ def _origin(cfg: Any, origin_id: str) -> Any:
 
 # -- origins -----------------------------------------------------------------------------------
 _S3_REST = re.compile(
-    r"^(?P<bucket>.+?)\.s3(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?\.amazonaws\.com$"
+    r"^(?P<bucket>.+?)\.s3(?:\.dualstack)?(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?"
+    r"\.amazonaws\.com$"
 )
 _S3_WEBSITE = re.compile(
     r"^(?P<bucket>.+?)\.s3-website[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com$"

@@ -15,7 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from labkit.grading.checks import Check, CheckContext, CheckFailed
+from labkit.grading.checks import Check, CheckContext
+from labkit.labs import edge_access as access
 from labkit.labs.spec import LabSpec
 from labkit.services.edge import sim_traces as edge_traces
 from labkit.services.edge.sim_locations import (
@@ -149,12 +150,17 @@ def _oac_origin_of(cf: Any, dist_id: str, bucket: str) -> Mapping[str, Any] | No
 
 
 def check_oac_origin(ctx: CheckContext) -> None:
-    """``lock_origin(s3, cf, bucket)``: a distribution serves the bucket, and only it can read."""
+    """``lock_origin(s3, cf, bucket)``: a distribution serves the bucket, and only it can read.
+
+    Outsiders try too: an anonymous GET straight to the bucket, another distribution of the
+    learner's account and one of another account, each with an origin access control of its
+    own. Whoever gets in is named, with the statement of the bucket policy that let them in.
+    """
     lock_origin = ctx.function("lock_origin")
     s3, cf = ctx.client("s3"), ctx.client("cloudfront")
     s3.create_bucket(Bucket=ORIGIN_BUCKET)
     s3.put_object(Bucket=ORIGIN_BUCKET, Key="index.html", Body=ORIGIN_PAGE, ContentType="text/html")
-    returned = ctx.call(lock_origin, s3, cf, ORIGIN_BUCKET)
+    returned = access.call_with_aws_hints(ctx, lock_origin, s3, cf, ORIGIN_BUCKET)
     dist_id = _distribution_id(ctx, "lock_origin", returned)
     dist = cf.get_distribution(Id=dist_id)["Distribution"]
     origin = _oac_origin_of(cf, dist_id, ORIGIN_BUCKET)
@@ -171,12 +177,15 @@ def check_oac_origin(ctx: CheckContext) -> None:
             hint="Use the REST endpoint (`<bucket>.s3.<region>.amazonaws.com`) with an OAC.",
         )
     edge = _edge()
+    policy = access.bucket_policy(s3, ORIGIN_BUCKET)
     through = edge.fetch(f"https://{dist['DomainName']}/index.html", viewer_at="London")
     direct = edge_direct_read(ORIGIN_BUCKET, "index.html")
     if direct == 200:
+        said = access.bucket_policy_says(policy, ORIGIN_BUCKET, "index.html", "anonymous")
+        why = said if "allows it" in said else "The object's ACL grants public read."
         ctx.fail(
             "Anyone can read the bucket directly: an anonymous GET of "
-            f"https://{ORIGIN_BUCKET}.s3.amazonaws.com/index.html answered 200.",
+            f"https://{ORIGIN_BUCKET}.s3.amazonaws.com/index.html answered 200. {why}",
             hint="The bucket policy (or the object's ACL) lets everyone read. Allow only the "
             'service principal `{"Service": "cloudfront.amazonaws.com"}`, with a condition on '
             '`AWS:SourceArn` naming your distribution\'s ARN; no `Principal: "*"`, no '
@@ -189,60 +198,22 @@ def check_oac_origin(ctx: CheckContext) -> None:
                 "origin access control, so CloudFront reads the bucket anonymously.",
                 hint=NO_OAC_HINT,
             )
+        said = access.bucket_policy_says(policy, ORIGIN_BUCKET, "index.html", dist["ARN"])
         ctx.fail(
-            f"Through CloudFront, /index.html answered {through.status} (S3 refused the "
-            "distribution).",
+            f"Through CloudFront, /index.html answered {through.status}: S3 refused your "
+            f"distribution ({dist['ARN']}). {said}",
             hint="The bucket policy must allow `s3:GetObject` on "
             f'`arn:aws:s3:::{ORIGIN_BUCKET}/*` to `{{"Service": "cloudfront.amazonaws.com"}}` '
             'with `"Condition": {"StringEquals": {"AWS:SourceArn": <the distribution\'s ARN>}}`'
-            f" (this distribution's ARN is {dist['ARN']}).",
+            f" (this distribution's ARN is {dist['ARN']}; the Id alone is not an ARN).",
         )
     if ORIGIN_PAGE.encode() not in through.body:
         ctx.fail(
             f"Through CloudFront, /index.html answered {through.body[:60]!r}, not the page.",
             hint="Point the default cache behavior at the bucket's origin.",
         )
-    # Someone else's distribution (here: another one in the same account) reads the bucket.
-    control = cf.create_origin_access_control(
-        OriginAccessControlConfig={
-            "Name": "intruder-oac",
-            "SigningProtocol": "sigv4",
-            "SigningBehavior": "always",
-            "OriginAccessControlOriginType": "s3",
-        }
-    )["OriginAccessControl"]["Id"]
-    intruder = cf.create_distribution(
-        DistributionConfig={
-            "CallerReference": "labkit-intruder",
-            "Comment": "another distribution",
-            "Enabled": True,
-            "Origins": {
-                "Quantity": 1,
-                "Items": [
-                    {
-                        "Id": "stolen",
-                        "DomainName": f"{ORIGIN_BUCKET}.s3.us-east-1.amazonaws.com",
-                        "S3OriginConfig": {"OriginAccessIdentity": ""},
-                        "OriginAccessControlId": control,
-                    }
-                ],
-            },
-            "DefaultCacheBehavior": {
-                "TargetOriginId": "stolen",
-                "ViewerProtocolPolicy": "allow-all",
-                "CachePolicyId": CACHING_OPTIMIZED,
-            },
-        }
-    )["Distribution"]
-    stolen = edge.fetch(f"https://{intruder['DomainName']}/index.html", viewer_at="London")
-    if stolen.status == 200:
-        ctx.fail(
-            "Another distribution, not yours, read the bucket through its own origin access "
-            "control: your policy lets every CloudFront distribution in (of any AWS account).",
-            hint='Add the condition that names your distribution: `"Condition": '
-            '{"StringEquals": {"AWS:SourceArn": "arn:aws:cloudfront::<account>:distribution/'
-            '<id>"}}`. The service principal alone means "CloudFront", not "my CloudFront".',
-        )
+    # Other distributions, each with an OAC of its own: one in this account, one in another.
+    access.prove_only_yours(ctx, ORIGIN_BUCKET, "index.html", policy)
 
 
 def edge_direct_read(bucket: str, key: str) -> int:
@@ -301,12 +272,14 @@ def check_fresh_deploys(ctx: CheckContext) -> None:
     s3, cf = ctx.client("s3"), ctx.client("cloudfront")
     s3.create_bucket(Bucket=SHOP_BUCKET)
     s3.put_bucket_policy(Bucket=SHOP_BUCKET, Policy=_public_policy(SHOP_BUCKET))
-    returned = ctx.call(shop_distribution, cf, f"{SHOP_BUCKET}.s3.us-east-1.amazonaws.com")
+    returned = access.call_with_aws_hints(
+        ctx, shop_distribution, cf, f"{SHOP_BUCKET}.s3.us-east-1.amazonaws.com"
+    )
     dist_id = _distribution_id(ctx, "shop_distribution", returned)
     base = f"https://{_site_domain(ctx, dist_id)}"
     clock = ctx.clock
     start = clock.timestamp
-    ctx.call(deploy, s3, cf, dist_id, SHOP_BUCKET, edge_traces.site_build(1))
+    access.call_with_aws_hints(ctx, deploy, s3, cf, dist_id, SHOP_BUCKET, edge_traces.site_build(1))
     plan = edge_traces.visits(
         duration=TRACE_SECONDS,
         mean_gap=TRACE_GAP,
@@ -329,7 +302,7 @@ def check_fresh_deploys(ctx: CheckContext) -> None:
             "`.content_type`), and the distribution's origin must be the bucket.",
         )
     clock.advance_to(start + DEPLOY_AT)
-    ctx.call(deploy, s3, cf, dist_id, SHOP_BUCKET, edge_traces.site_build(2))
+    access.call_with_aws_hints(ctx, deploy, s3, cf, dist_id, SHOP_BUCKET, edge_traces.site_build(2))
     edge_traces.browse(
         [v for v in plan if v.at >= DEPLOY_AT], base, fetch, clock, origin=start, report=report
     )
@@ -437,28 +410,22 @@ def _plain_distribution(ctx: CheckContext, bucket: str, reference: str) -> str:
     return str(dist["Id"])
 
 
+def _distribution_count(cf: Any) -> int:
+    return len(cf.list_distributions().get("DistributionList", {}).get("Items") or [])
+
+
 def _geo_statuses(url: str, cities: Sequence[str]) -> dict[str, int]:
     edge = _edge()
     return {city: int(edge.fetch(url, viewer_at=city).status) for city in cities}
-
-
-IF_MATCH_HINT = (
-    "update_distribution needs the current version: read it with "
-    "`got = cf.get_distribution_config(Id=...)`, change `got['DistributionConfig']`, then pass "
-    "`IfMatch=got['ETag']`."
-)
 
 
 def _geo_round(
     ctx: CheckContext, block_countries: Any, dist_id: str, url: str, countries: list[str]
 ) -> None:
     blocked_cities = {"CU": "Havana", "IR": "Tehran", "RU": "Moscow"}
-    try:
-        ctx.call(block_countries, ctx.client("cloudfront"), dist_id, list(countries))
-    except CheckFailed as failure:
-        if "InvalidIfMatchVersion" in failure.message or "PreconditionFailed" in failure.message:
-            raise CheckFailed(failure.message, hint=IF_MATCH_HINT) from None
-        raise
+    cf = ctx.client("cloudfront")
+    before = _distribution_count(cf)
+    access.call_with_aws_hints(ctx, block_countries, cf, dist_id, list(countries))
     must_block = [blocked_cities[c] for c in countries]
     must_allow = list(GEO_ALLOWED) + [
         city for code, city in blocked_cities.items() if code not in countries
@@ -482,6 +449,16 @@ def _geo_round(
             "but their countries are not in the list.",
             hint="The list you pass replaces the previous one: block exactly the countries "
             "given, with `RestrictionType: 'blacklist'`, `Quantity` and `Items`.",
+        )
+    if let_in and _distribution_count(cf) > before:
+        ctx.fail(
+            f"After block_countries(..., {countries}), viewers in {', '.join(let_in)} still got "
+            f"{', '.join(str(got[c]) for c in let_in)}: `block_countries` created a new "
+            "distribution instead of changing the one it was given.",
+            hint="Change the distribution named by `distribution_id`: "
+            "`got = cf.get_distribution_config(Id=distribution_id)`, set its Restrictions, then "
+            "`cf.update_distribution(Id=distribution_id, DistributionConfig=..., "
+            "IfMatch=got['ETag'])`.",
         )
     if let_in:
         ctx.fail(
@@ -537,7 +514,9 @@ def check_price_class(ctx: CheckContext) -> None:
     origin = f"{bucket}.s3.us-east-1.amazonaws.com"
     for audience, target in PRICE_CASES:
         expected = cheapest_class(audience, target)
-        got = ctx.call(choose, ctx.client("cloudfront"), origin, list(audience), target)
+        got = access.call_with_aws_hints(
+            ctx, choose, ctx.client("cloudfront"), origin, list(audience), target
+        )
         if got == expected:
             continue
         case = f"for viewers in {', '.join(audience)} and a target of {target:g} ms"
@@ -598,9 +577,21 @@ def _accelerator_arn(ctx: CheckContext, returned: Any, ga: Any) -> tuple[str, An
     try:
         accelerator = ga.describe_accelerator(AcceleratorArn=returned)["Accelerator"]
     except ClientError:
+        what = "which is not an accelerator's ARN"
+        for known in ga.list_accelerators()["Accelerators"]:
+            addresses = [ip for ip_set in known["IpSets"] for ip in ip_set["IpAddresses"]]
+            if returned == known["DnsName"] or returned in addresses:
+                what = "the accelerator's DNS name or static IP address, not its ARN"
+            elif returned.startswith(known["AcceleratorArn"] + "/"):
+                what = (
+                    "the ARN of an endpoint group"
+                    if "/endpoint-group/" in returned
+                    else "the ARN of a listener"
+                ) + ", not of the accelerator"
         ctx.fail(
-            f"`build_accelerator` returned {returned!r}, which is not an accelerator's ARN.",
-            hint="Return the `AcceleratorArn` of the accelerator you created.",
+            f"`build_accelerator` returned {returned!r}, {what}.",
+            hint='Return `ga.create_accelerator(...)["Accelerator"]["AcceleratorArn"]` of the '
+            "accelerator you created.",
         )
     return returned, accelerator
 
@@ -617,7 +608,9 @@ def check_failover(ctx: CheckContext) -> None:
     """``build_accelerator(ga, endpoints)``: nearest Region, a canary dial, fast failover."""
     build = ctx.function("build_accelerator")
     ga = ctx.client("globalaccelerator", region=GA_REGION)
-    returned = ctx.call(build, ga, dict(ENDPOINTS))
+    returned = access.call_with_aws_hints(
+        ctx, build, ga, dict(ENDPOINTS), hints=access.ACCELERATOR_HINTS
+    )
     arn, accelerator = _accelerator_arn(ctx, returned, ga)
     listeners, groups = _groups(ga, arn)
     tcp = [
@@ -666,7 +659,15 @@ def check_failover(ctx: CheckContext) -> None:
         ("Paris", "eu-west-1", 100),
         ("Tokyo", CANARY_REGION, 400),
     ):
-        report = edge.replay([(i * 0.001, url, city) for i in range(count)])
+        # Many viewers in each city, each from an address of its own: with client affinity
+        # (SOURCE_IP) one address always lands on one endpoint, so one address would be all
+        # or nothing.
+        report = edge.replay(
+            [
+                (i * 0.001, url, city, "GET", {"x-labkit-client": f"{city}/198.51.100.{i}"})
+                for i in range(count)
+            ]
+        )
         shares[city] = _share(report, region)
     clock.advance_to(now + 1)
     for city, region in (("New York", "us-east-1"), ("Paris", "eu-west-1")):
@@ -686,7 +687,12 @@ def check_failover(ctx: CheckContext) -> None:
             f"TrafficDialPercentage={CANARY_DIAL:g} on the {CANARY_REGION} group (with "
             "`update_endpoint_group`, or when you create it)."
         )
-        if abs(dial - (100 - CANARY_DIAL)) < 1:
+        if 0 < dial < 1:
+            hint = (
+                f"TrafficDialPercentage is a percentage from 0 to 100: {dial:g} keeps "
+                f"{dial:g} % (not {dial:.0%}). " + hint
+            )
+        elif abs(dial - (100 - CANARY_DIAL)) < 1:
             hint = (
                 f"A dial of {dial:g} % keeps {dial:g} % of the traffic; the canary should keep "
                 f"{CANARY_DIAL:g} % and send the rest on. " + hint

@@ -3,6 +3,10 @@
 Each sample in tests/submissions/edge/ is a jupytext percent file of a notebook a learner might
 hand in: one correct submission that takes other roads than the worked solution, and four with
 plausible mistakes. They are graded in fresh kernels, as ``labkit grade`` does.
+
+Correct submissions unlike the worked solution: ``passing_alternative``, ``passing_later_updates``
+and ``passing_legacy_keys``; every other sample fails each check it gets wrong with the hint that
+names its mistake.
 """
 
 from __future__ import annotations
@@ -50,7 +54,11 @@ def said(sub: Submission, name: str) -> str:
 def test_every_sample_is_graded_against_every_check(graded: dict[str, Submission]) -> None:
     assert set(graded) == {
         "passing_alternative",
+        "passing_later_updates",
+        "passing_legacy_keys",
         "public_bucket",
+        "stale_etag",
+        "country_names",
         "no_source_arn",
         "short_ttls",
         "query_string_key",
@@ -89,7 +97,10 @@ def test_a_policy_without_source_arn_and_narrow_invalidations_fail_with_hints(
     sub = graded["no_source_arn"]
     got = statuses(sub)
     assert {k: got[k] for k in CHECKS[:4]} == dict.fromkeys(CHECKS[:4], "failed")
-    assert "Another distribution, not yours, read the bucket" in said(sub, "oac_origin")
+    assert "Not only yours: another distribution of your account and a distribution of another" in (
+        said(sub, "oac_origin")
+    )
+    assert "of any AWS account" in said(sub, "oac_origin")
     assert "AWS:SourceArn" in said(sub, "oac_origin")
     assert "do not cover /assets/" in said(sub, "fresh_deploys")
     assert "IfMatch=got['ETag']" in said(sub, "geo_block")
@@ -136,6 +147,48 @@ def test_failover_is_graded_in_a_grading_kernel(graded: dict[str, Submission]) -
     assert "10 failed checks in a row" in said(graded["short_ttls"], "failover")
     assert "No TCP listener" in said(graded["query_string_key"], "failover")
     assert all(statuses(s)["failover"] != "error" for s in graded.values())
+
+
+@pytest.mark.parametrize("name", ["passing_later_updates", "passing_legacy_keys"])
+def test_more_correct_alternatives_pass_every_check(
+    graded: dict[str, Submission], name: str
+) -> None:
+    # passing_later_updates: OAC attached after creation, StringLike + Deny policy through an own
+    # client, dash-Region origin, per-key invalidations, the ETag update_distribution answered,
+    # requests, SOURCE_IP affinity, endpoints and health checks added with later calls.
+    # passing_legacy_keys: ArnEquals on a built ARN, dual-stack origin, no-override signing,
+    # legacy query-string keys, geo changed in place, dials and 30 s x 1 health checks at creation.
+    assert statuses(graded[name]) == dict.fromkeys(CHECKS, "passed"), graded[name].text()
+
+
+def test_an_account_wide_policy_and_a_stale_etag_fail_with_hints(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["stale_etag"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed")
+    oac = said(sub, "oac_origin")
+    assert "another distribution of your account" in oac and "was refused" in oac
+    assert "AWS:SourceAccount" in oac
+    assert "start with `/`" in said(sub, "fresh_deploys")
+    assert "PreconditionFailed" in said(sub, "geo_block")
+    assert "out of date" in said(sub, "geo_block")
+    assert "CallerReference of its own" in said(sub, "price_class")
+    assert "DNS name" in said(sub, "failover") and "AcceleratorArn" in said(sub, "failover")
+
+
+def test_an_id_for_an_arn_and_lower_case_codes_fail_with_hints(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["country_names"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed")
+    oac = said(sub, "oac_origin")
+    assert "S3 refused your distribution" in oac and "the Id alone is not an ARN" in oac
+    assert "it needs AWS:SourceArn to equal" in oac
+    assert "Nothing was cached at all" in said(sub, "fresh_deploys")
+    assert "InvalidLocationCode" in said(sub, "geo_block")
+    assert "upper-case" in said(sub, "geo_block")
+    assert "the slowest decides" in said(sub, "price_class")
+    assert "percentage from 0 to 100" in said(sub, "failover")
 
 
 GUARDED_CALL = """

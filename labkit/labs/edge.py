@@ -95,39 +95,6 @@ def _public_policy(bucket: str) -> str:
     )
 
 
-def _distribution_id(ctx: CheckContext, name: str, returned: Any) -> str:
-    """The distribution id a learner function returned, failing with a hint otherwise."""
-    if isinstance(returned, Mapping):
-        inner = returned.get("Distribution", returned)
-        if isinstance(inner, Mapping) and "Id" in inner:
-            ctx.fail(
-                f"`{name}` returned the whole create_distribution response, not the "
-                "distribution's Id.",
-                hint='create_distribution answers with a dict: return `["Distribution"]["Id"]`.',
-            )
-    if not isinstance(returned, str) or not returned:
-        ctx.fail(
-            f"`{name}` returned {_short(returned)}, not the distribution's Id (a string).",
-            hint="Did you finish the function (replace the `...`) and `return` the Id?",
-        )
-    cf = ctx.client("cloudfront")
-    items = cf.list_distributions().get("DistributionList", {}).get("Items") or []
-    for item in items:
-        if returned in (item["Id"], item["DomainName"], item["ARN"]):
-            if returned != item["Id"]:
-                ctx.fail(
-                    f"`{name}` returned {returned!r}, the distribution's "
-                    f"{'domain name' if returned == item['DomainName'] else 'ARN'}, not its Id.",
-                    hint='Return `response["Distribution"]["Id"]` (like `E2QWRUHEXAMPLE`).',
-                )
-            return returned
-    ctx.fail(
-        f"`{name}` returned {returned!r}, but there is no distribution with that Id "
-        f"(the sandbox has {len(items)}).",
-        hint="Return the Id of the distribution your function created.",
-    )
-
-
 def _site_domain(ctx: CheckContext, dist_id: str) -> str:
     return str(ctx.client("cloudfront").get_distribution(Id=dist_id)["Distribution"]["DomainName"])
 
@@ -161,7 +128,7 @@ def check_oac_origin(ctx: CheckContext) -> None:
     s3.create_bucket(Bucket=ORIGIN_BUCKET)
     s3.put_object(Bucket=ORIGIN_BUCKET, Key="index.html", Body=ORIGIN_PAGE, ContentType="text/html")
     returned = access.call_with_aws_hints(ctx, lock_origin, s3, cf, ORIGIN_BUCKET)
-    dist_id = _distribution_id(ctx, "lock_origin", returned)
+    dist_id = access.distribution_id(ctx, "lock_origin", returned)
     dist = cf.get_distribution(Id=dist_id)["Distribution"]
     origin = _oac_origin_of(cf, dist_id, ORIGIN_BUCKET)
     if origin is None:
@@ -275,7 +242,7 @@ def check_fresh_deploys(ctx: CheckContext) -> None:
     returned = access.call_with_aws_hints(
         ctx, shop_distribution, cf, f"{SHOP_BUCKET}.s3.us-east-1.amazonaws.com"
     )
-    dist_id = _distribution_id(ctx, "shop_distribution", returned)
+    dist_id = access.distribution_id(ctx, "shop_distribution", returned)
     base = f"https://{_site_domain(ctx, dist_id)}"
     clock = ctx.clock
     start = clock.timestamp

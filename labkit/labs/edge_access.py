@@ -117,6 +117,44 @@ def call_with_aws_hints(
         raise
 
 
+def _short(value: object, limit: int = 70) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def distribution_id(ctx: CheckContext, name: str, returned: Any) -> str:
+    """The distribution id a learner function returned, failing with a hint otherwise."""
+    if isinstance(returned, Mapping):
+        inner = returned.get("Distribution", returned)
+        if isinstance(inner, Mapping) and "Id" in inner:
+            ctx.fail(
+                f"`{name}` returned the whole create_distribution response, not the "
+                "distribution's Id.",
+                hint='create_distribution answers with a dict: return `["Distribution"]["Id"]`.',
+            )
+    if not isinstance(returned, str) or not returned:
+        ctx.fail(
+            f"`{name}` returned {_short(returned)}, not the distribution's Id (a string).",
+            hint="Did you finish the function (replace the `...`) and `return` the Id?",
+        )
+    cf = ctx.client("cloudfront")
+    items = cf.list_distributions().get("DistributionList", {}).get("Items") or []
+    for item in items:
+        if returned in (item["Id"], item["DomainName"], item["ARN"]):
+            if returned != item["Id"]:
+                ctx.fail(
+                    f"`{name}` returned {returned!r}, the distribution's "
+                    f"{'domain name' if returned == item['DomainName'] else 'ARN'}, not its Id.",
+                    hint='Return `response["Distribution"]["Id"]` (like `E2QWRUHEXAMPLE`).',
+                )
+            return returned
+    ctx.fail(
+        f"`{name}` returned {returned!r}, but there is no distribution with that Id "
+        f"(the sandbox has {len(items)}).",
+        hint="Return the Id of the distribution your function created.",
+    )
+
+
 # -- outsiders -----------------------------------------------------------------------------
 def other_account_client(ctx: CheckContext, service: str, account: str = OTHER_ACCOUNT) -> Any:
     """A client of the check's world that acts as ``account`` (a new client, never the cached
@@ -254,6 +292,7 @@ __all__ = [
     "bucket_policy",
     "bucket_policy_says",
     "call_with_aws_hints",
+    "distribution_id",
     "error_code",
     "intruder_distribution",
     "other_account_client",

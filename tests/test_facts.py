@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib.resources
+import re
 import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -169,6 +171,69 @@ def test_every_fact_cites_an_aws_documentation_page() -> None:
         f"{fact.id}: {fact.source}"
         for fact in facts.table().values()
         if not fact.source.startswith(AWS_DOCS)
+    ]
+    assert offenders == []
+
+
+# The language paths AWS puts in front of a translated page: ``docs.aws.amazon.com/ja_jp/...``
+# (language_region) and ``aws.amazon.com/jp/...`` (one code per site language).
+_AWS_SITE_LOCALES = frozenset(
+    [
+        "ar",
+        "cn",
+        "de",
+        "es",
+        "fr",
+        "he",
+        "id",
+        "it",
+        "jp",
+        "ko",
+        "pl",
+        "pt",
+        "ru",
+        "th",
+        "tr",
+        "tw",
+        "vi",
+        "zh",
+    ]
+)
+
+
+def _locale_of(url: str) -> str | None:
+    """The locale segment of an AWS page's URL, or ``None`` for the English page."""
+    parts = urlsplit(url)
+    first = parts.path.strip("/").split("/", 1)[0].lower()
+    if parts.hostname == "docs.aws.amazon.com" and re.fullmatch(r"[a-z]{2}[_-][a-z]{2}", first):
+        return first
+    if parts.hostname == "aws.amazon.com" and first in _AWS_SITE_LOCALES:
+        return first
+    return None
+
+
+@pytest.mark.parametrize(
+    ("url", "locale"),
+    [
+        ("https://docs.aws.amazon.com/ja_jp/AmazonS3/latest/userguide/x.html", "ja_jp"),
+        ("https://docs.aws.amazon.com/de_de/lambda/latest/dg/x.html", "de_de"),
+        ("https://docs.aws.amazon.com/en_us/lambda/latest/dg/x.html", "en_us"),
+        ("https://aws.amazon.com/jp/athena/pricing/", "jp"),
+        ("https://aws.amazon.com/cn/s3/pricing/", "cn"),
+        ("https://docs.aws.amazon.com/AmazonS3/latest/userguide/x.html", None),
+        ("https://aws.amazon.com/athena/pricing/", None),
+        ("https://aws.amazon.com/s3/consistency/", None),
+    ],
+)
+def test_locale_paths_are_recognised(url: str, locale: str | None) -> None:
+    assert _locale_of(url) == locale
+
+
+def test_every_fact_cites_the_english_page() -> None:
+    offenders = [
+        f"{fact.id}: {fact.source}"
+        for fact in facts.table().values()
+        if _locale_of(fact.source) is not None
     ]
     assert offenders == []
 

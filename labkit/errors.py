@@ -89,3 +89,75 @@ class AssignError(LabkitError):
     """Exercises that differ from what their solutions generate, or a malformed source."""
 
     code = "AssignError"
+
+
+class ClientArgumentError(LabkitError):
+    """Arguments to ``lab.client`` / ``lab.resource`` that boto3 would reject or that disagree.
+
+    The sandbox takes what ``boto3.client`` takes; this says clearly what is wrong with a call
+    (two different regions, no service, a keyword boto3 does not know, a local endpoint) instead
+    of a ``TypeError`` from deep inside boto3.
+    """
+
+    code = "ClientArgument"
+
+
+class NotSimulatedError(LabkitError):
+    """An AWS operation that the lab sandbox does not simulate (yet).
+
+    Raised instead of moto's ``NotImplementedError`` (with its traceback through moto) and instead
+    of the ``404 Not yet implemented`` answer moto gives to requests it has no route for.
+
+    Args:
+        service: The service, as ``boto3.client`` names it (``sqs``, ``lambda``).
+        operation: The operation, as AWS names it (``ListMessageMoveTasks``).
+        detail: What moto said, when it says more than "not implemented".
+    """
+
+    code = "NotSimulated"
+
+    def __init__(self, service: str, operation: str, detail: str = "") -> None:
+        from botocore import xform_name
+
+        method = xform_name(operation) if operation else "?"
+        more = f" ({detail})" if detail else ""
+        super().__init__(
+            f"`{service}.{method}` ({operation}) is not simulated in the lab sandbox{more}. "
+            "It works on real AWS, but this offline sandbox does not offer it (yet). "
+            "The exercises do not need it: look for another call that does what you want."
+        )
+        self.service = service
+        self.operation = operation
+        self.detail = detail
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback through botocore and moto: the learner sees
+        # the message and the lines of their own code that made the call.
+        import traceback
+
+        own = [
+            frame
+            for frame in traceback.extract_tb(self.__traceback__)
+            if not _inside_libraries(frame.filename)
+        ]
+        lines = [f"{type(self).__name__}: {self.message}"]
+        if own:
+            lines.append("Called from:")
+            lines.extend(
+                f'  File "{f.filename}", line {f.lineno}, in {f.name}\n    {f.line}' for f in own
+            )
+        return lines
+
+
+def _inside_libraries(filename: str) -> bool:
+    """Whether a traceback frame is inside boto3, botocore, moto or labkit (not learner code)."""
+    import os
+    import sys
+
+    path = os.path.normcase(os.path.abspath(filename))
+    for name in ("boto3", "botocore", "moto", "s3transfer", "labkit"):
+        module = sys.modules.get(name)
+        where = getattr(module, "__file__", None)
+        if where and path.startswith(os.path.normcase(os.path.dirname(where)) + os.sep):
+            return True
+    return False

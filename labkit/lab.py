@@ -18,6 +18,7 @@ from labkit.grading.progress import record_pass
 from labkit.grading.results import CheckResult, ScoreReport
 from labkit.grading.runner import run_check, run_checks
 from labkit.labs.spec import LabSpec
+from labkit.sandbox.clientargs import signature as client_signature
 from labkit.sandbox.inventory import Resource, inventory
 from labkit.sandbox.session import Sandbox
 from labkit.sandbox.timeshift import wall_now
@@ -82,13 +83,26 @@ class Lab:
         return self.spec.id if self.spec else None
 
     # -- AWS --------------------------------------------------------------------------------
-    def client(self, service: str, **kwargs: Any) -> Any:
-        """A boto3 client in the sandbox, e.g. ``lab.client("sqs")``."""
-        return self.sandbox.client(service, **kwargs)
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 client in the sandbox, e.g. ``lab.client("sqs")``.
 
-    def resource(self, service: str, **kwargs: Any) -> Any:
-        """A boto3 resource in the sandbox, e.g. ``lab.resource("dynamodb")``."""
-        return self.sandbox.resource(service, **kwargs)
+        Takes what ``boto3.client`` takes, with the same meaning: ``lab.client("sqs",
+        region_name="us-west-2")``, ``lab.client("sqs", "us-west-2")``,
+        ``lab.client(service_name="sqs")``, ``config=Config(...)``, ``api_version``, ``verify``,
+        credentials...; ``region=`` is another spelling of ``region_name=``.
+        """
+        return self.sandbox.client(*args, **kwargs)
+
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 resource in the sandbox, e.g. ``lab.resource("dynamodb")``.
+
+        Takes what ``boto3.resource`` takes (see :meth:`client`).
+        """
+        return self.sandbox.resource(*args, **kwargs)
+
+    # What help() and the notebook's tooltips show: boto3's own keywords.
+    setattr(client, "__signature__", client_signature("client"))  # noqa: B010
+    setattr(resource, "__signature__", client_signature("resource"))  # noqa: B010
 
     def deploy_function(self, handler: Any, name: str | None = None, **options: Any) -> str:
         """Deploy a handler defined in a cell as a Lambda function; returns the function's ARN.

@@ -22,9 +22,11 @@ class SandboxLike(Protocol):
     @property
     def clock(self) -> Clock: ...
 
-    def client(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any: ...
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 client; takes what ``boto3.client`` takes (and ``region=``)."""
 
-    def resource(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any: ...
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 resource; takes what ``boto3.resource`` takes (and ``region=``)."""
 
 
 class CheckFailed(Exception):
@@ -85,13 +87,13 @@ class CheckContext:
         """The clock of the world the check runs in."""
         return self.sandbox.clock
 
-    def client(self, service: str, **kwargs: Any) -> Any:
-        """A boto3 client in the check's world."""
-        return self.sandbox.client(service, **kwargs)
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 client in the check's world (``boto3.client``'s arguments, and ``region=``)."""
+        return self.sandbox.client(*args, **kwargs)
 
-    def resource(self, service: str, **kwargs: Any) -> Any:
-        """A boto3 resource in the check's world."""
-        return self.sandbox.resource(service, **kwargs)
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 resource in the check's world (``boto3.resource``'s arguments)."""
+        return self.sandbox.resource(*args, **kwargs)
 
     def fail(self, message: str, *, hint: str = "") -> NoReturn:
         """Fail the check with what was found and what to try."""

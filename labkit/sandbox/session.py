@@ -14,7 +14,6 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from moto import mock_aws
 from moto.core.base_backend import BackendDict
 from moto.core.config import DefaultConfig
@@ -22,6 +21,7 @@ from moto.moto_api._internal import mock_random
 
 from labkit.clock import Clock
 from labkit.errors import SandboxNotRunningError
+from labkit.sandbox.clientargs import resolve
 from labkit.sandbox.environment import (
     FAKE_ACCESS_KEY_ID,
     FAKE_SECRET_ACCESS_KEY,
@@ -169,33 +169,41 @@ class Sandbox:
             )
         return self._session
 
-    def client(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any:
-        """A boto3 client for ``service`` inside the sandbox (cached per service and region).
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 client for a service inside the sandbox; takes what ``boto3.client`` takes.
 
-        Extra keyword arguments go to boto3 (a ``config`` is merged over the sandbox's own).
+        ``client("sqs")``, ``client("sqs", "us-west-2")``, ``client(service_name="sqs",
+        region_name="us-west-2")``, ``client("sqs", config=Config(region_name="us-west-2"))`` and
+        labkit's ``client("sqs", region="us-west-2")`` all work; so do ``api_version``,
+        ``use_ssl``, ``verify``, ``endpoint_url`` (an AWS one) and the credential keywords.
+        A ``config`` is merged under the sandbox's own settings (one attempt per call). Plain
+        calls (service and region only) share one cached client per service and region.
+
+        Raises:
+            ClientArgumentError: Two different regions, no service, a keyword boto3 does not
+                take, or an ``endpoint_url`` on this machine.
         """
-        region = region or self.region
-        key = (service, region)
-        if kwargs:
-            config = _config()
-            if kwargs.get("config") is not None:
-                config = config.merge(kwargs.pop("config"))
-            kwargs.pop("config", None)
-            return self.session().client(service, region_name=region, config=config, **kwargs)
+        call = resolve("client", args, kwargs, default_region=self.region)
+        if not call.cacheable:
+            return self.session().client(
+                call.service, region_name=call.region, config=call.config, **call.options
+            )
+        key = (call.service, call.region)
         if key not in self._clients:
             self._clients[key] = self.session().client(
-                service, region_name=region, config=_config()
+                call.service, region_name=call.region, config=call.config
             )
         return self._clients[key]
 
-    def resource(self, service: str, *, region: str | None = None, **kwargs: Any) -> Any:
-        """A boto3 resource for ``service`` inside the sandbox."""
-        config = _config()
-        if kwargs.get("config") is not None:
-            config = config.merge(kwargs.pop("config"))
-        kwargs.pop("config", None)
+    def resource(self, *args: Any, **kwargs: Any) -> Any:
+        """A boto3 resource inside the sandbox; takes what ``boto3.resource`` takes.
+
+        The arguments are read as :meth:`client` reads them (``region_name``, ``region``, the
+        region as second positional argument, ``config=Config(region_name=...)``...).
+        """
+        call = resolve("resource", args, kwargs, default_region=self.region)
         return self.session().resource(
-            service, region_name=region or self.region, config=config, **kwargs
+            call.service, region_name=call.region, config=call.config, **call.options
         )
 
     # -- isolation --------------------------------------------------------------------------
@@ -260,12 +268,6 @@ class Sandbox:
                 self.stop()
 
         return run()
-
-
-def _config() -> Config:
-    # One attempt in all: a throttled or failed call reaches the learner at once, as the lesson
-    # wants to show it, with no hidden retry sleeping in real time.
-    return Config(account_id_endpoint_mode="disabled", retries={"total_max_attempts": 1})
 
 
 def _global_registries() -> list[dict[str, Any]]:

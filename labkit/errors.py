@@ -138,7 +138,7 @@ class NotSimulatedError(LabkitError):
         own = [
             frame
             for frame in traceback.extract_tb(self.__traceback__)
-            if not _inside_libraries(frame.filename)
+            if not is_library_file(frame.filename)
         ]
         lines = [f"{type(self).__name__}: {self.message}"]
         if own:
@@ -149,12 +149,24 @@ class NotSimulatedError(LabkitError):
         return lines
 
 
-def _inside_libraries(filename: str) -> bool:
-    """Whether a traceback frame is inside boto3, botocore, moto or labkit (not learner code)."""
+def is_library_file(filename: str) -> bool:
+    """Whether a traceback frame's file is library code, not the learner's.
+
+    Library code is boto3, botocore, moto, labkit, the standard library and anything installed
+    (``site-packages``); a notebook cell or a learner's module is not.
+    """
     import os
     import sys
 
     path = os.path.normcase(os.path.abspath(filename))
+    parts = path.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return True
+    import sysconfig
+
+    stdlib = os.path.normcase(os.path.abspath(sysconfig.get_paths()["stdlib"]))
+    if path.startswith(stdlib + os.sep):
+        return True
     for name in ("boto3", "botocore", "moto", "s3transfer", "labkit"):
         module = sys.modules.get(name)
         where = getattr(module, "__file__", None)

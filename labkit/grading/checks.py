@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 from labkit.clock import Clock
+from labkit.errors import NotSimulatedError, is_library_file
 
 
 class SandboxLike(Protocol):
@@ -201,6 +202,11 @@ def _short(value: object, limit: int = 60) -> str:
 
 def _hint_for(exc: BaseException) -> str:
     """A teaching hint for the exceptions learners meet most."""
+    if isinstance(exc, NotSimulatedError):
+        return (
+            f"The lab sandbox does not simulate {exc.operation} ({exc.service}), and this task "
+            "does not need it: do it with the calls the exercise names, then check again."
+        )
     code = ""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
@@ -211,7 +217,12 @@ def _hint_for(exc: BaseException) -> str:
             "parameter that is wrong. The boto3 documentation lists each call's parameters."
         )
     if isinstance(exc, NotImplementedError):
-        return "The function is not written yet: replace the placeholder with your code."
+        # The placeholder only when the learner's own code raised it (``raise
+        # NotImplementedError`` in the exercise); one from a library says nothing about that.
+        frames = traceback.extract_tb(exc.__traceback__)
+        if frames and not is_library_file(frames[-1].filename):
+            return "The function is not written yet: replace the placeholder with your code."
+        return ""
     if isinstance(exc, NameError):
         return "A name is not defined: run the cells above first, and check the spelling."
     if isinstance(exc, (TypeError, AttributeError)):

@@ -30,6 +30,7 @@ from labkit.sandbox.environment import (
 from labkit.sandbox.netguard import network_guard
 from labkit.sandbox.patches import install_all
 from labkit.sandbox.timeshift import ProcessTime, process_time
+from labkit.sandbox.unsimulated import not_simulated_errors
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_SEED = 42
@@ -102,6 +103,7 @@ class Sandbox:
         try:
             stack.enter_context(fake_aws_environment(self.region))
             stack.enter_context(network_guard())
+            stack.enter_context(not_simulated_errors())
             self._time = stack.enter_context(process_time(self._lab_clock))
             mock = mock_aws(config=MOTO_CONFIG)
             mock.start(reset=True)

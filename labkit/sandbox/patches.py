@@ -54,7 +54,10 @@ PATCHES: tuple[Patch, ...] = (
     # Requests to *.cloudfront.net and to the Global Accelerator API reach no moto backend.
     Patch("edge"),
     Patch("globalaccelerator"),
-    Patch("awslambda", ("awslambda",), after=("sqs",)),
+    # AWS managed policies, built on demand; Lambda's models reach IAM's backends directly, so
+    # the Lambda patch brings this one along.
+    Patch("iam", ("iam",)),
+    Patch("awslambda", ("awslambda",), after=("sqs", "iam")),
     Patch("apigateway", ("apigateway",), after=("awslambda",)),
     # SNS wraps the subscription delivery that the Lambda triggers wrap too; installing the
     # triggers first keeps the order every test has run with.

@@ -1,0 +1,1 @@
+"""AWS IAM: the AWS managed policies every account has (``AWSLambdaBasicExecutionRole`` ...)."""

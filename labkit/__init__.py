@@ -14,6 +14,7 @@ from labkit import _moved
 from labkit.errors import LabkitError, NetworkBlockedError
 
 if TYPE_CHECKING:
+    from labkit.grading.progress_view import ProgressReport
     from labkit.lab import Lab
 
 __version__ = "0.1.0"
@@ -67,4 +68,14 @@ def start(
     return lab
 
 
-__all__ = ["LabkitError", "NetworkBlockedError", "__version__", "start"]
+def progress() -> ProgressReport:
+    """Your progress: the checks you have passed in each lab (a table in a notebook).
+
+    Reads ``$LABKIT_HOME/progress.json`` (``~/.labkit`` by default); starts no lab.
+    """
+    from labkit.grading.progress_view import progress as read_progress
+
+    return read_progress()
+
+
+__all__ = ["LabkitError", "NetworkBlockedError", "__version__", "progress", "start"]

@@ -184,9 +184,15 @@ def index_notebook(labs: list[LabSpec]) -> Generated:
         "against a simulated AWS: no account, no bill, no internet.\n\n"
         "Start with the first lesson. In every notebook, run the cells from the top "
         "(Shift+Enter runs one cell).\n\n" + "\n".join(rows) + "\n\n"
-        "Your progress (checks passed) is listed by `labkit progress` in a terminal."
+        "## Your progress\n\n"
+        "Run the cell below to see the checks you have passed in each lab (it starts no lab, "
+        "so it is quick). `labkit progress` in a terminal shows the same."
     )
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(intro)])
+    # Only the call, no output saved: each learner sees their own progress when they run it.
+    show = "import labkit\n\nlabkit.progress()"
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(intro), nbformat.v4.new_code_cell(show)]
+    )
     return Generated(INDEX, _dump(_clean(nb, lab=None, role="index")))
 
 

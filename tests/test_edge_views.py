@@ -410,3 +410,27 @@ def test_labkit_edge_stays_light_and_names_what_it_has() -> None:
     with pytest.raises(AttributeError, match="replay"):
         edge.no_such_thing  # noqa: B018
     assert edge.viewer is __import__("labkit.services.edge.patch", fromlist=["viewer"]).viewer
+
+
+def test_held_edge_views_keep_their_moment(lab: Lab) -> None:
+    dist = _site(lab)
+    url = f"https://{dist['DomainName']}/index.html"
+    report = edge.replay([(0, url, "Paris")])
+    live = edge.cache_view(dist["Id"], traces=[report])
+    held = edge.cache_view(dist["Id"], traces=[report], hold=True)
+    _ga, arn, _dns = _accelerator(lab)
+    lab.clock.advance(60)
+    healthy = edge.accelerator_view(arn, viewers=["Paris"], hold=True)
+    edge.fail_region("eu-west-1")
+    lab.clock.advance(31)
+    later = edge.replay([(0, url, "Tokyo")])
+    live.add_trace(later)
+    held.add_trace(later)  # a held view takes nothing in
+    healthy.refresh()
+    assert isinstance(held, CacheView) and isinstance(healthy, AcceleratorView)
+    assert "NRT57-P1" in live.to_text() and "NRT57-P1" not in held.to_text()
+    assert "CDG55-P1" in held.to_text() and "Held as of lab time 09:00:" in held.to_text()
+    assert "✕ unhealthy" not in healthy.to_text() and "✓ healthy" in healthy.to_text()
+    assert "Held as of lab time 09:01:00" in _text(healthy.to_html())
+    live.show_state(0)
+    assert "NRT57-P1" not in live.to_text() and "(an earlier state" in live.to_text()

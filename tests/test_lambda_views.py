@@ -340,3 +340,16 @@ def test_timeline_ticks_fall_on_round_clock_times() -> None:
     page = render_html([_row(at=start + 0.5), _row(at=start + 244.5)])
     assert ">09:01:00<" in page and ">09:04:00<" in page
     assert ">09:00:23<" not in page
+
+
+def test_a_held_invocation_view_keeps_the_invocations_so_far(lab: Lab) -> None:
+    lab.deploy_function(checkout, "checkout")
+    _invoke(lab, "checkout", {"ok": True})
+    held = invocation_view(lab, hold=True)
+    live = invocation_view(lab)
+    _invoke(lab, "checkout", {"ok": True})
+    live.refresh()
+    held.refresh()
+    assert isinstance(held, InvocationView) and held.held
+    assert len(held.invocations) == 1 and len(live.invocations) == 2
+    assert "Held as of lab time" in held.to_text() and "state 2 of 2" in live.to_text()

@@ -369,3 +369,28 @@ def test_the_topic_view_follows_cells_in_ipython(lab: Lab, shell: InteractiveShe
     assert "no queue yet" in queue.to_text()
     queue.close()
     assert isinstance(view, TopicView)
+
+
+def test_held_queue_and_topic_views_keep_their_moment_and_live_ones_step_back(lab: Lab) -> None:
+    sqs, sns = lab.client("sqs"), lab.client("sns")
+    url = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    topic = sns.create_topic(Name="events")["TopicArn"]
+    live = queue_view(lab, "orders")
+    sqs.send_message(QueueUrl=url, MessageBody="one")
+    sqs.receive_message(QueueUrl=url)
+    in_flight = live.hold()
+    held_topic = topic_view(lab, "events", hold=True)
+    sns.publish(TopicArn=topic, Message="hello")
+    lab.clock.advance(31)
+    live.refresh()
+    assert isinstance(in_flight, QueueView) and isinstance(held_topic, TopicView)
+    assert "◐ 1 in flight" in in_flight.to_text() and "visible again in 30 s" in in_flight.to_text()
+    assert "0 messages published" in held_topic.to_text()
+    for view in (in_flight, held_topic):
+        assert "Held as of lab time 09:00:00" in view.to_text()
+        assert "Held as of lab time 09:00:00" in view.to_html()
+    assert "● 1 available" in live.to_text()
+    live.show_state(-2)
+    assert "◐ 1 in flight" in live.to_text() and "(an earlier state" in live.to_html()
+    # The learner-facing names take the same argument.
+    assert lab.queue_view("orders").hold().held

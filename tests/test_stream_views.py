@@ -312,3 +312,28 @@ def test_a_stopped_lab_leaves_the_last_picture(lab: Lab) -> None:
     lab.stop()
     view.refresh()
     assert "stopped" in view.to_text() and "2 records" in view.to_text()
+
+
+def test_a_held_view_keeps_one_key_in_the_lane_after_retention_empties_the_stream(
+    lab: Lab,
+) -> None:
+    # The lesson's "one key for the fleet": held, the view still shows the lane full of one key
+    # after a day has passed and retention emptied the stream; a live view moves on but can step
+    # back to it.
+    lab.client("kinesis").create_stream(StreamName="fleet", ShardCount=1)
+    live = stream_view(lab, "fleet")
+    put(lab, "fleet", keyed(20, "fleet"))
+    held = stream_view(lab, "fleet", hold=True)
+    copy = live.hold()
+    assert isinstance(held, StreamView) and isinstance(copy, StreamView)
+    lab.clock.advance(2 * 24 * 3600)
+    for view in (held, copy, live):
+        view.refresh()
+    for view in (held, copy):
+        text = view.to_text()
+        assert "20 records" in text and "A = fleet (20)" in text
+        assert "Held as of lab time 09:00:00" in text
+    assert "0 records" in live.to_text() and "state 3 of 3" in live.to_text()
+    live.show_state(1)
+    assert "20 records" in live.to_text() and "A = fleet (20)" in live.to_text()
+    assert "state 2 of 3 (an earlier state" in live.to_text()

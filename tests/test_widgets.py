@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets import TraitError
 from traitlets.config import Config
 
 import labkit
-from labkit.widgets.base import EVENT, AfterEachCell, LiveView
+from labkit.widgets.base import EVENT, HISTORY, LIVE_HINT, REFRESH_HINT, AfterEachCell, LiveView
 from labkit.widgets.resource_view import ResourceView
 from labkit.widgets.sandbox_view import SandboxView
 
@@ -255,3 +257,139 @@ def test_a_view_missing_a_method_of_the_pattern_cannot_be_created(lab):
     view = Complete(auto_refresh=False)
     assert (str(view), view.to_html()) == ("ok", "<b>ok</b>")
     view.close()
+
+
+# -- history and held moments --------------------------------------------------------------
+def _queue(lab, name):
+    return lab.client("sqs").create_queue(QueueName=name)["QueueUrl"]
+
+
+def test_each_change_is_kept_with_its_lab_time_and_the_learner_can_step_back(lab, shell):
+    shell.user_ns["lab"] = lab
+    view = SandboxView(lab)
+    assert len(view.history) == 1 and view.children == (view._display,)  # nothing to step to
+    shell.run_cell('lab.client("sqs").create_queue(QueueName="first")')
+    shell.run_cell("pass")  # nothing changed: no new state
+    shell.run_cell("lab.clock.advance(65)")  # only the lab time moved
+    shell.run_cell('lab.client("sqs").create_queue(QueueName="second")')
+    assert [_names(lab_state) for lab_state in _states(view)] == [
+        [],
+        ["first"],
+        ["first"],
+        ["first", "second"],
+    ]
+    times = [m.at for m in view.history]
+    assert times[0] == times[1] == times[2] - 65 == times[3] - 65
+    assert "As of lab time 09:01:05 — state 4 of 4." in view.to_text()
+
+    controls = view.children[1]
+    controls.earlier.click()
+    controls.earlier.click()
+    assert _names(view) == ["first"]  # the traits hold the state shown
+    assert "first" in view._display.value and "second" not in view._display.value
+    text = view.to_text()
+    assert "As of lab time 09:00:00 — state 2 of 4 (an earlier state" in text
+    controls.slider.value = 1
+    assert _names(view) == [] and "state 1 of 4" in view.to_text()
+    assert controls.earlier.disabled and not controls.latest.disabled
+
+    # A cell that changes the sandbox while the learner looks back: kept, not shown.
+    shell.run_cell('lab.client("sqs").create_queue(QueueName="third")')
+    assert len(view.history) == 5 and _names(view) == []
+    assert "state 1 of 5" in view.to_text()
+    controls.latest.click()
+    assert _names(view) == ["first", "second", "third"]
+    assert controls.later.disabled and "state 5 of 5." in view.to_text()
+    view.close()
+
+
+def _states(view):
+    return [SimpleNamespace(resources=m.state["resources"]) for m in view.history]
+
+
+def test_at_the_latest_state_the_view_follows_and_refresh_always_goes_back_to_now(lab):
+    view = SandboxView(lab)
+    _queue(lab, "a")
+    view.refresh()
+    view.show_state(0)
+    _queue(lab, "b")
+    view.refresh()  # asked for now: shows now, whatever was picked
+    assert _names(view) == ["a", "b"]
+    assert view.children[1].slider.value == 3
+
+
+def test_the_history_is_bounded_and_keeps_the_newest_states(lab):
+    view = SandboxView(lab)
+    for i in range(HISTORY + 5):
+        _queue(lab, f"q{i:03d}")
+        view.refresh()
+    assert len(view.history) == HISTORY
+    assert _names(view)[-1] == f"q{HISTORY + 4:03d}"
+    assert len(view.history[0].state["resources"]) == 6  # the oldest five states dropped
+    assert f"state {HISTORY} of {HISTORY}." in view.to_text()
+
+
+def test_a_held_view_keeps_the_moment_of_its_cell(lab, shell):
+    shell.user_ns["lab"] = lab
+    live = SandboxView(lab)
+    shell.run_cell('lab.client("sqs").create_queue(QueueName="then")')
+    shell.run_cell("held = lab.view().hold()\nheld")
+    held = shell.user_ns["held"]
+    assert type(held) is SandboxView and held.held and not held.following
+    assert not live.held and live.following  # the live view goes on
+    shell.run_cell(
+        'lab.reset()\nlab.clock.advance(30)\nlab.client("s3").create_bucket(Bucket="bbb")'
+    )
+    held.refresh()
+    assert _names(held) == ["then"] and _names(live) == ["bbb"]
+    text = held.to_text()
+    assert "‖ Held as of lab time 09:00:00" in text and "does not update" in text
+    assert LIVE_HINT not in text and len(held.children) == 1  # no step control
+    assert held.hold() is held
+    assert "Held as of lab time 09:00:00" in held._repr_mimebundle_()["text/html"]
+    assert repr(held).startswith("<SandboxView (held)")
+
+
+def test_holding_takes_the_moment_now_even_when_the_live_view_looked_back(lab):
+    live = SandboxView(lab)
+    _queue(lab, "a")
+    live.refresh()
+    live.show_state(0)
+    _queue(lab, "b")
+    held = live.hold()
+    assert _names(held) == ["a", "b"] and len(held.history) == 1
+
+
+def test_a_held_view_of_a_stopped_lab_keeps_its_last_picture():
+    old = labkit.start(quiet=True)
+    try:
+        _queue(old, "kept")
+        view = SandboxView(old)
+        old.stop()
+        held = view.hold()
+        assert _names(held) == ["kept"] and held.held
+        assert "Held as of lab time" in held.to_text()
+    finally:
+        old.stop()
+
+
+def test_a_view_without_a_clock_says_which_state_without_a_time():
+    class Counter(LiveView):
+        count = 0
+
+        def is_live(self):
+            return True
+
+        def snapshot(self):
+            Counter.count += 1
+            return {"notice": ""} if Counter.count < 2 else {}
+
+        def to_html(self):
+            return self._hint()
+
+        def to_text(self):
+            return self._hint()
+
+    view = Counter(auto_refresh=False)
+    assert view.to_text() == REFRESH_HINT  # one state, no time: nothing to say about it
+    assert view.hold().to_text().startswith("‖ Held as of the moment its cell ran")

@@ -103,12 +103,15 @@ def render_html(
         resources: The snapshot.
         lab_time: The lab clock's time when the snapshot was taken, shown beside the heading.
         notice: Something the reader must know first (the lab stopped, ...), shown above.
-        hint: A sentence added to the empty sandbox's advice (how the view updates).
+        hint: The last line (which moment is shown, how the view updates); an empty sandbox's
+            advice ends with it.
     """
     grouped = groups(resources)
     body = notice_html("⚠", notice) if notice else ""
+    last = ""  # the hint under a table; an empty sandbox's advice ends with it instead
     if grouped:
         body += table_html(COLUMNS, grouped)
+        last = hint
     else:
         tail = f" {esc(hint)}" if hint else ""
         body += (
@@ -116,7 +119,11 @@ def render_html(
             f"boto3 client, for example <code>{esc(EXAMPLE)}</code>.{tail}</div>"
         )
     return panel_html(
-        kind="sandbox", heading=heading(grouped), subheading=_subheading(lab_time), body=body
+        kind="sandbox",
+        heading=heading(grouped),
+        subheading=_subheading(lab_time),
+        body=body,
+        hint=last,
     )
 
 
@@ -134,6 +141,6 @@ def render_text(
     else:
         lines.append("No AWS resources yet. Create one in a cell with a boto3 client, for example")
         lines.append(f"    {EXAMPLE}")
-        if hint:
-            lines.append(hint)
+    if hint:
+        lines.append(hint)
     return "\n".join(lines)

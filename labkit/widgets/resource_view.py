@@ -95,6 +95,10 @@ class ResourceView(LiveView):
         """Whether the lab's sandbox still runs."""
         return self._lab.running
 
+    def lab_now(self) -> float:
+        """The lab clock now (epoch seconds)."""
+        return self._lab.sandbox.clock.timestamp
+
     def _name(self) -> str:
         if self._resource:
             return self._resource

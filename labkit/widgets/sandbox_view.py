@@ -73,6 +73,10 @@ class SandboxView(LiveView):
         """Whether the lab's sandbox still runs."""
         return self._lab.running
 
+    def lab_now(self) -> float:
+        """The lab clock now (epoch seconds)."""
+        return self._lab.clock.timestamp
+
     def snapshot(self) -> dict[str, Any]:
         """The sandbox's resources and the lab time, read now."""
         return {

@@ -89,6 +89,10 @@ class InvocationView(LiveView):
         """Whether the lab's sandbox still runs."""
         return self._lab.running
 
+    def lab_now(self) -> float:
+        """The lab clock now (epoch seconds)."""
+        return self._lab.sandbox.clock.timestamp
+
     def snapshot(self) -> dict[str, Any]:
         """The invocations and throttles recorded so far, read now."""
         from labkit.services.awslambda.state import sandbox_snapshot
@@ -121,9 +125,10 @@ class InvocationView(LiveView):
         )
 
 
-def invocation_view(lab: Lab, function: str | None = None) -> InvocationView:
-    """A live view of ``lab``'s Lambda invocations (of one ``function``, when given)."""
-    return InvocationView(lab, function)
+def invocation_view(lab: Lab, function: str | None = None, *, hold: bool = False) -> InvocationView:
+    """A live view of ``lab``'s Lambda invocations (of one ``function``, when given); with
+    ``hold``, held at the moment of this call (see ``LiveView.hold``)."""
+    return InvocationView(lab, function, hold=hold)
 
 
 __all__ = ["InvocationView", "invocation_view"]

@@ -111,6 +111,10 @@ class CacheView(LiveView):
         """Whether the sandbox still runs."""
         return _running(self._sandbox)
 
+    def lab_now(self) -> float:
+        """The lab clock now (epoch seconds)."""
+        return self._sandbox.clock.timestamp
+
     def snapshot(self) -> dict[str, Any]:
         """The distribution's caches and traffic, read now."""
         from labkit.services.cloudfront.state import distribution_snapshot
@@ -155,9 +159,13 @@ def cache_view(
     viewers: Iterable[str] = (),
     traces: Iterable[Any] = (),
     sandbox: Sandbox | None = None,
+    hold: bool = False,
 ) -> CacheView:
-    """A live view of a distribution's edge caches (of the running lab by default)."""
-    return CacheView(running_sandbox(sandbox), distribution_id, viewers=viewers, traces=traces)
+    """A live view of a distribution's edge caches (of the running lab by default); with
+    ``hold``, held at the moment of this call (see ``LiveView.hold``)."""
+    return CacheView(
+        running_sandbox(sandbox), distribution_id, viewers=viewers, traces=traces, hold=hold
+    )
 
 
 __all__ = ["CacheView", "cache_view", "check_state", "running_sandbox"]

@@ -69,6 +69,10 @@ class AcceleratorView(LiveView):
         """Whether the sandbox still runs."""
         return self._sandbox.running
 
+    def lab_now(self) -> float:
+        """The lab clock now (epoch seconds)."""
+        return self._sandbox.clock.timestamp
+
     def snapshot(self) -> dict[str, Any]:
         """The accelerator's health and routes, read now."""
         from labkit.services.globalaccelerator.state import accelerator_snapshot
@@ -99,10 +103,15 @@ class AcceleratorView(LiveView):
 
 
 def accelerator_view(
-    accelerator_arn: str, *, viewers: Iterable[str] = (), sandbox: Sandbox | None = None
+    accelerator_arn: str,
+    *,
+    viewers: Iterable[str] = (),
+    sandbox: Sandbox | None = None,
+    hold: bool = False,
 ) -> AcceleratorView:
-    """A live view of an accelerator's endpoint groups, health and routes."""
-    return AcceleratorView(running_sandbox(sandbox), accelerator_arn, viewers=viewers)
+    """A live view of an accelerator's endpoint groups, health and routes; with ``hold``, held
+    at the moment of this call (see ``LiveView.hold``)."""
+    return AcceleratorView(running_sandbox(sandbox), accelerator_arn, viewers=viewers, hold=hold)
 
 
 __all__ = ["AcceleratorView", "accelerator_view"]

@@ -154,6 +154,10 @@ class StreamView(LiveView):
         """Whether the lab's sandbox still runs."""
         return self._lab.running
 
+    def lab_now(self) -> float:
+        """The lab clock now (epoch seconds)."""
+        return self._lab.sandbox.clock.timestamp
+
     def _name(self) -> str:
         if self._stream:
             return self._stream
@@ -219,6 +223,7 @@ def stream_view(
     *,
     consumers: Mapping[str, Mapping[str, object]] | None = None,
     firehose: list[str] | bool | None = None,
+    hold: bool = False,
 ) -> StreamView:
     """A live view of the Kinesis data stream ``stream`` of ``lab``'s sandbox.
 
@@ -228,8 +233,9 @@ def stream_view(
         consumers: Consumer name -> its checkpoint dict (shard id -> last sequence number read).
         firehose: Delivery streams to show (names, ``True`` for all); by default those reading
             ``stream``.
+        hold: Hold the moment of this call: a view that never refreshes (see ``LiveView.hold``).
     """
-    return StreamView(lab, stream, consumers=consumers, firehose=firehose)
+    return StreamView(lab, stream, consumers=consumers, firehose=firehose, hold=hold)
 
 
 __all__ = ["StreamView", "stream_view"]

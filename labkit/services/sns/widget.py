@@ -89,14 +89,15 @@ class TopicView(ResourceView):
         return render_text(self.topic, **self._render_args())
 
 
-def topic_view(lab: Lab, topic: str | None = None) -> TopicView:
+def topic_view(lab: Lab, topic: str | None = None, *, hold: bool = False) -> TopicView:
     """A live view of the topic ``topic`` (name or ARN) of ``lab``'s sandbox.
 
     Args:
         lab: The lab.
         topic: The topic (the only topic of the sandbox when ``None``).
+        hold: Hold the moment of this call: a view that never refreshes (see ``LiveView.hold``).
     """
-    return TopicView(lab, topic)
+    return TopicView(lab, topic, hold=hold)
 
 
 __all__ = ["TopicView", "topic_view"]

@@ -102,14 +102,15 @@ class QueueView(ResourceView):
         return render_text(self.queue, **self._render_args())
 
 
-def queue_view(lab: Lab, queue: str | None = None) -> QueueView:
+def queue_view(lab: Lab, queue: str | None = None, *, hold: bool = False) -> QueueView:
     """A live view of the queue ``queue`` (name, URL or ARN) of ``lab``'s sandbox.
 
     Args:
         lab: The lab.
         queue: The queue (the only queue of the sandbox when ``None``).
+        hold: Hold the moment of this call: a view that never refreshes (see ``LiveView.hold``).
     """
-    return QueueView(lab, queue)
+    return QueueView(lab, queue, hold=hold)
 
 
 __all__ = ["QueueView", "queue_view"]

@@ -51,7 +51,9 @@ print(same_sandbox.list_queues()["QueueUrls"])
 
 # %% [markdown]
 # Real AWS has no single view of everything in an account. The sandbox does: `lab.view()` shows
-# what the sandbox holds, and updates after every cell you run. Keep it in view while you work.
+# what the sandbox holds, and updates after every cell you run. Keep it in view while you work:
+# it keeps each state it showed, and its step control (`◀ earlier`, `later ▶`) goes back through
+# them, so nothing you saw is lost when a later cell changes the sandbox.
 
 # %%
 lab.view()

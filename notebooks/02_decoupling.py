@@ -104,7 +104,10 @@ for fact_id in ("sqs.visibility_timeout_default", "sqs.retention_default", "sqs.
 # %% [markdown]
 # The notes say "each message is less than 256kb". That was the limit until 2025; it is now
 # **1 MiB** (body and attributes together), as the fact above says. The queue view shows the
-# queue as the lab clock stands, and follows it after every cell you run:
+# queue as the lab clock stands, and follows it after every cell you run; it keeps each state it
+# showed, and its step control (`◀ earlier`, `later ▶`) goes back through them. Further down,
+# `orders_view.hold()` shows the queue **held** at the moment its cell ran: it stays as the text
+# around it describes, however you run the notebook.
 
 # %%
 orders_view = queue_view(lab, "orders")
@@ -148,7 +151,7 @@ for size in (limit, limit + 1):
 # messages, all **available** (`●` in the view's lane):
 
 # %%
-orders_view
+orders_view.hold()
 
 # %% [markdown]
 # A **consumer loop**: receive up to ten messages at a time, handle each, and **delete** each one
@@ -179,7 +182,7 @@ def consume_all(sqs, queue_url):
 
 print(fact("sqs.receive_max_messages"))
 print(f"handled {consume_all(sqs, orders_url)} messages")
-orders_view
+orders_view.hold()
 
 # %% [markdown]
 # ### At least once: duplicates happen
@@ -244,7 +247,7 @@ try:
     )
 except sqs.exceptions.ClientError as error:
     print(f"a shorter period is refused: {error.response['Error']['Code']}")
-queue_view(lab, "short-lived")
+queue_view(lab, "short-lived", hold=True)
 
 # %% [markdown]
 # ### Access policies
@@ -273,7 +276,7 @@ partner_policy = {
     ],
 }
 sqs.set_queue_attributes(QueueUrl=partner_url, Attributes={"Policy": json.dumps(partner_policy)})
-queue_view(lab, "partner-orders")
+queue_view(lab, "partner-orders", hold=True)
 
 # %% [markdown]
 # Section 9 shows the most common use, and the most common mistake: an SNS topic may deliver to
@@ -292,7 +295,7 @@ print(fact("sqs.visibility_timeout_max"))
 sqs.send_message(QueueUrl=orders_url, MessageBody=json.dumps({"order": 7}))
 received = sqs.receive_message(QueueUrl=orders_url)["Messages"][0]
 lab.clock.advance(10)
-orders_view
+orders_view.hold()
 
 # %% [markdown]
 # The view counts down (`◐ in flight: visible again in 20 s`). A consumer that needs longer asks
@@ -442,7 +445,7 @@ except sqs.exceptions.ClientError as error:
     print(f"refused: {error.response['Error']['Message']}")
 print(f"receivable now: {len(sqs.receive_message(QueueUrl=orders_url).get('Messages', []))}")
 lab.clock.advance(600)
-orders_view
+orders_view.hold()
 
 # %%
 lab.clock.advance(value("sqs.delay_max") - 600)
@@ -493,14 +496,14 @@ def picky_consumer():
 for _ in range(3):
     picky_consumer()
     lab.clock.advance(61)
-orders_view
+orders_view.hold()
 
 # %% [markdown]
 # Order 10 was received three times; the view shows `3×`. The next receive moves it:
 
 # %%
 picky_consumer()
-orders_view
+orders_view.hold()
 
 # %% [markdown]
 # ### Moving messages back (redrive)
@@ -540,7 +543,7 @@ def redrive(sqs, from_url, to_url):
 
 
 print(f"moved back: {redrive(sqs, dlq_url, orders_url)}")
-orders_view
+orders_view.hold()
 
 # %% [markdown]
 # The message came back as a new message (a new id, received `0×`). Handle it, and the queues are
@@ -548,7 +551,7 @@ orders_view
 
 # %%
 print(f"handled: {consume_all(sqs, orders_url)}")
-orders_view
+orders_view.hold()
 
 # %% [markdown]
 # ## 7. FIFO queues
@@ -575,10 +578,9 @@ for customer, step in [("ana", "reserve"), ("ben", "reserve"), ("ana", "charge")
         MessageBody=json.dumps({"customer": customer, "step": step}),
         MessageGroupId=customer,
     )
-payments_view = queue_view(lab, "payments.fifo")
 first_payment = sqs.receive_message(QueueUrl=payments_url)["Messages"][0]
 print(f"received: {first_payment['Body']}")
-payments_view
+queue_view(lab, "payments.fifo", hold=True)
 
 # %% [markdown]
 # `ana`'s first message is in flight, so her group is blocked (`⊘`): a consumer receiving now
@@ -589,7 +591,7 @@ for message in sqs.receive_message(QueueUrl=payments_url, MaxNumberOfMessages=10
     print(f"received: {message['Body']}")
     sqs.delete_message(QueueUrl=payments_url, ReceiptHandle=message["ReceiptHandle"])
 sqs.delete_message(QueueUrl=payments_url, ReceiptHandle=first_payment["ReceiptHandle"])
-payments_view
+queue_view(lab, "payments.fifo", hold=True)
 
 # %% [markdown]
 # `ana`'s group is free again; her "charge" and "ship" follow, in order. Then deduplication:
@@ -793,8 +795,7 @@ def publish(order_id, delivery, size):
 
 
 publish("o1", "ship", "big")
-events_view = topic_view(lab, "order-events")
-events_view
+topic_view(lab, "order-events", hold=True)
 
 # %% [markdown]
 # `Publish` succeeded, yet no queue got anything: SNS may send to a queue only when the
@@ -830,7 +831,7 @@ def allow_topic(queue_url, queue_arn, topic_arn):
 for name in ("shipping", "billing", "analytics"):
     allow_topic(fan_urls[name], fan_arns[name], topic_arn)
 publish("o2", "ship", "small")
-events_view
+topic_view(lab, "order-events", hold=True)
 
 # %% [markdown]
 # Every AWS service that sends to your queue needs such a statement. For an S3 bucket's event
@@ -859,7 +860,7 @@ sns.set_subscription_attributes(
 publish("o3", "pickup", "small")
 publish("o4", "ship", "big")
 publish("o5", "download", "big")
-events_view
+topic_view(lab, "order-events", hold=True)
 
 # %% [markdown]
 # A filter on the wrong scope matches nothing: a policy `{"delivery": ["ship"]}` left on the
@@ -924,7 +925,7 @@ while True:
         ledger.append(json.loads(message["Body"])["step"])
         sqs.delete_message(QueueUrl=ledger_url, ReceiptHandle=message["ReceiptHandle"])
 print(f"ledger received: {ledger}")
-topic_view(lab, "payments.fifo")
+topic_view(lab, "payments.fifo", hold=True)
 
 # %% [markdown]
 # The duplicate "charge" was dropped by the topic (content-based deduplication), and the ledger

@@ -105,7 +105,10 @@ print("Kinesis wrote it to", answer["ShardId"], "with sequence number", answer["
 #
 # The **stream view** shows it: one lane per shard, each mark a record (oldest left) labelled
 # with a letter for its partition key; the meters on the right show the last second of writes
-# (W) and reads (R) against the shard's limit. It updates after every cell.
+# (W) and reads (R) against the shard's limit. It updates after every cell, and keeps each state
+# it showed: its step control (`◀ earlier`, `later ▶`) goes back through them. Further down,
+# `view.hold()` shows the stream **held** at the moment its cell ran, as the text around it
+# describes it, and `hold=True` does the same for a new view.
 
 # %%
 dashboard = {}  # a consumer's checkpoints: shard id -> last sequence number it processed
@@ -243,7 +246,7 @@ figure = plot_throughput(
 # throttled records (✕):
 
 # %%
-stream_view(lab, "fleet")
+stream_view(lab, "fleet", hold=True)
 
 # %% [markdown]
 # The fix is a key with **many values** that still groups what must stay in order: the truck
@@ -289,7 +292,7 @@ for shard in kinesis.list_shards(StreamName="trucks")["Shards"]:
         "parent:",
         shard.get("ParentShardId", "-"),
     )
-view
+view.hold()
 
 # %% [markdown]
 # A truck's older readings are now in a closed parent and its newer ones in a child. To read
@@ -332,7 +335,7 @@ iterator = kinesis.get_shard_iterator(
 )["ShardIterator"]
 rest = kinesis.get_records(ShardIterator=iterator)["Records"]
 print("after the restart it reads", [r["SequenceNumber"] for r in rest])
-view
+view.hold()
 
 # %% [markdown]
 # Real consumers rarely do this by hand. The **Kinesis Client Library** (KCL) gives each worker
@@ -448,8 +451,7 @@ start = lab.clock.timestamp
 for at, group in ticks(six.readings(seconds=30, every=5, first_seq=100)):
     lab.clock.advance_to(start + at)
     kinesis.put_records(StreamName="trucks", Records=records(group, lambda r: r["truck_id"]))
-view = stream_view(lab, "trucks", consumers={"dashboard": dashboard})
-view
+view.hold()
 
 # %% [markdown]
 # Thirty seconds in, nothing is in S3: the readings wait in the buffer. A minute after the
@@ -463,7 +465,7 @@ for item in s3.list_objects_v2(Bucket="lesson-archive").get("Contents", []):
     lines = gzip.decompress(body).decode().splitlines()
     print(item["Key"])
     print(f"  {item['Size']:,} bytes compressed, {len(lines)} readings; first: {lines[0]}")
-view
+view.hold()
 
 # %% [markdown]
 # Firehose concatenates records as they are, without separators: the readings here end with a

@@ -197,7 +197,9 @@ with edge.viewer("Tokyo"):
 # `edge.replay` plays a **traffic trace** on the lab clock: `(seconds, url, city)` tuples. The
 # **cache view** shows each edge location's cache, grouped by pricing region, with what each
 # holds and how much **TTL** is left by the lab clock, which viewer went where, and the share
-# of requests answered from the cache. It updates after every cell.
+# of requests answered from the cache. It updates after every cell, and keeps each state it
+# showed: its step control (`◀ earlier`, `later ▶`) goes back through them. Later views are
+# **held** (`hold=True`): they keep the moment their cell ran, as the text around them says.
 
 # %%
 cities = ["New York", "London", "Frankfurt", "Tokyo", "Sao Paulo", "Sydney"]
@@ -559,7 +561,7 @@ geo_report = edge.replay(
         for city in ["Havana", "Paris", "Mexico City"]
     ]
 )
-edge.cache_view(site["Id"], traces=[geo_report], viewers=["Havana", "Paris"])
+edge.cache_view(site["Id"], traces=[geo_report], viewers=["Havana", "Paris"], hold=True)
 
 # %% [markdown]
 # ## 7. Price classes
@@ -853,8 +855,9 @@ for city in ["New York", "Paris", "Tokyo", "Sydney", "Sao Paulo"]:
 # ## 10. Global Accelerator: health checks, failover and traffic dials
 #
 # The accelerator view shows each endpoint group, its **health checks** and its endpoints'
-# health now, and where viewers go. Endpoint groups check their endpoints on a fixed interval;
-# an endpoint changes state after a **threshold** of checks in a row agree:
+# health now (held at this moment, before the failover below), and where viewers go. Endpoint
+# groups check their endpoints on a fixed interval; an endpoint changes state after a
+# **threshold** of checks in a row agree:
 
 # %%
 for fact_id in (
@@ -864,7 +867,7 @@ for fact_id in (
 ):
     print(fact(fact_id))
 viewers = ["New York", "Paris", "Tokyo", "Sydney"]
-edge.accelerator_view(accelerator["AcceleratorArn"], viewers=viewers)
+edge.accelerator_view(accelerator["AcceleratorArn"], viewers=viewers, hold=True)
 
 # %% [markdown]
 # The path matters too: through the accelerator, a viewer's packets ride the public internet

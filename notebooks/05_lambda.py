@@ -683,7 +683,9 @@ print(reply.status_code, reply.text)
 # ## 7. The invocation view
 #
 # Every invocation so far, function by function: cold or warm, how long it ran, how it ended,
-# throttles, and how many environments were busy when it started. It updates after every cell.
+# throttles, and how many environments were busy when it started. It updates after every cell,
+# and keeps each state it showed: its step control (`◀ earlier`, `later ▶`) goes back through
+# them.
 
 # %%
 from labkit.services.awslambda.view import as_state, plot, render_text

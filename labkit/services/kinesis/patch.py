@@ -54,6 +54,12 @@ from moto.kinesis.utils import decompose_shard_iterator
 
 from labkit import facts
 from labkit.clock import Clock
+from labkit.services.kinesis.patch_listing import (
+    deregister_stream_consumer,
+    find_stream_by_arn,
+    list_shards,
+    stamp_shards,
+)
 from labkit.services.kinesis.patch_resharding import (
     HASH_SPACE,
     current_sequence,
@@ -578,10 +584,15 @@ def kinesis_fidelity(
             total += size
             last = seq
         m.record_read(now, total)
+        # MillisBehindLatest is "how far behind current time the consumer is. A value of zero
+        # indicates that record processing is caught up, and there are no new records to process
+        # at this moment" (API_GetRecords.html): so it is zero only when nothing is left after
+        # this page, and otherwise the age of the oldest record still to read, at least 1 ms
+        # (records written at one lab instant are still records behind the reader).
         behind = 0
-        if out and shard.records:
-            newest = shard.records[next(reversed(shard.records))]
-            behind = int((newest.created_at - out[-1].created_at) * 1000)
+        if not exhausted:
+            waiting = next(r for seq, r in shard.records.items() if seq > last)
+            behind = max(1, round((now - waiting.created_at) * 1000))
         if not shard.is_open and exhausted:
             # "If the shard has been closed, the shard iterator can't return more data and
             # GetRecords returns null in NextShardIterator."
@@ -627,13 +638,17 @@ def kinesis_fidelity(
             _trim(shard, cutoff)
         original_increase(self, stream_arn, stream_name, retention_period_hours)
 
+    # After each reshard, stamp the shards it opened and closed with the lab time, so that
+    # ListShards can filter them by their lifetime.
     def stream_split_shard(self: Stream, shard_to_split: str, new_starting_hash_key: str) -> None:
         split_shard(self, shard_to_split, new_starting_hash_key)
+        stamp_shards(self, clock_of().timestamp)
 
     def stream_merge_shards(
         self: Stream, shard_to_merge: str, adjacent_shard_to_merge: str
     ) -> None:
         merge_shards(self, shard_to_merge, adjacent_shard_to_merge)
+        stamp_shards(self, clock_of().timestamp)
 
     def stream_update_shard_count(self: Stream, target_shard_count: int) -> None:
         update_shard_count(
@@ -643,6 +658,29 @@ def kinesis_fidelity(
             scale_up=lim.scale_up_factor,
             scale_down=lim.scale_down_factor,
         )
+        stamp_shards(self, clock_of().timestamp)
+
+    def response_list_shards(self: KinesisResponse) -> ActionResult:
+        names = (
+            "StreamName",
+            "StreamARN",
+            "NextToken",
+            "ExclusiveStartShardId",
+            "MaxResults",
+            "ShardFilter",
+            "StreamCreationTimestamp",
+        )
+        params = {name: self._get_param(name) for name in names}
+        return ActionResult(list_shards(self.kinesis_backend, params, clock_of().timestamp))
+
+    def backend_find_stream_by_arn(self: KinesisBackend, stream_arn: str) -> Stream:
+        found: Stream = find_stream_by_arn(self, stream_arn)
+        return found
+
+    def backend_deregister_stream_consumer(
+        self: KinesisBackend, stream_arn: str, consumer_name: str, consumer_arn: str
+    ) -> None:
+        deregister_stream_consumer(self, stream_arn, consumer_name, consumer_arn)
 
     original_shard_to_json = Shard.to_json
 
@@ -669,15 +707,21 @@ def kinesis_fidelity(
         (KinesisBackend, "get_shard_iterator", backend_get_shard_iterator),
         (KinesisBackend, "get_records", backend_get_records),
         (KinesisBackend, "increase_stream_retention_period", backend_increase_retention),
+        (KinesisBackend, "_find_stream_by_arn", backend_find_stream_by_arn),
+        (KinesisBackend, "deregister_stream_consumer", backend_deregister_stream_consumer),
         (KinesisResponse, "get_records", response_get_records),
+        (KinesisResponse, "list_shards", response_list_shards),
     ]
-    with _patched(patches):
+    with patched(patches):
         yield
 
 
 @contextmanager
-def _patched(patches: list[tuple[type, str, Any]]) -> Iterator[None]:
-    """Set each ``owner.name = value`` for the block and put the originals back after it."""
+def patched(patches: list[tuple[type, str, Any]]) -> Iterator[None]:
+    """Set each ``owner.name = value`` for the block and put the originals back after it.
+
+    Shared by the Kinesis and Firehose patches.
+    """
     originals = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
     try:
         for owner, name, value in patches:

@@ -323,3 +323,49 @@ def test_a_missing_bucket_keeps_the_data_buffered_until_it_exists(lab: Lab) -> N
     lab.clock.advance(60)
     assert [body(s3, k) for k in keys(s3)] == [b"kept"]
     assert firehose_buffer(lab.sandbox, "hose").last_error is None
+
+
+@pytest.mark.parametrize(
+    ("created_with", "update"),
+    [
+        ("S3DestinationConfiguration", "ExtendedS3DestinationUpdate"),
+        ("ExtendedS3DestinationConfiguration", "S3DestinationUpdate"),
+        ("S3DestinationConfiguration", "S3DestinationUpdate"),
+    ],
+)
+def test_update_destination_merges_into_the_s3_destination_whichever_spelling(
+    lab: Lab, s3: Any, created_with: str, update: str
+) -> None:
+    # "If the destination type is the same, Firehose merges the configuration parameters
+    # specified with the destination configuration that already exists" (UpdateDestination).
+    firehose = lab.client("firehose")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="hose",
+        **{
+            created_with: {
+                "BucketARN": f"arn:aws:s3:::{BUCKET}",
+                "RoleARN": ROLE,
+                "Prefix": "kept/",
+            }
+        },
+    )
+    description = firehose.describe_delivery_stream(DeliveryStreamName="hose")[
+        "DeliveryStreamDescription"
+    ]
+    firehose.update_destination(
+        DeliveryStreamName="hose",
+        CurrentDeliveryStreamVersionId=description["VersionId"],
+        DestinationId=description["Destinations"][0]["DestinationId"],
+        **{update: {"BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 1}}},
+    )
+    destination = firehose.describe_delivery_stream(DeliveryStreamName="hose")[
+        "DeliveryStreamDescription"
+    ]["Destinations"][0]
+    for described in ("S3DestinationDescription", "ExtendedS3DestinationDescription"):
+        if described in destination:
+            assert destination[described]["RoleARN"] == ROLE
+            assert destination[described]["Prefix"] == "kept/"
+            assert destination[described]["BufferingHints"]["IntervalInSeconds"] == 60
+    put(lab, b"a")
+    lab.clock.advance(60)
+    assert [k.split("/")[0] for k in keys(s3)] == ["kept"]

@@ -61,7 +61,7 @@ from moto.s3.models import s3_backends
 from labkit import facts
 from labkit.clock import Clock, ScheduledEvent
 from labkit.errors import LabkitError
-from labkit.services.kinesis.patch import add_record_listener, remove_record_listener
+from labkit.services.kinesis.patch import add_record_listener, patched, remove_record_listener
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -605,16 +605,20 @@ def firehose_fidelity(
         delivery_stream = self.delivery_streams.get(delivery_stream_name)
         # args: current version id, destination id, S3 update, ExtendedS3 update, ...
         s3_update, extended_update = args[2], args[3]
+        final: dict[str, Any] | None = None
         for update, where in (
             (s3_update, "s3DestinationUpdate"),
             (extended_update, "extendedS3DestinationUpdate"),
         ):
             if update and delivery_stream is not None:
-                merged = {**(s3_destination(delivery_stream) or {}), **update}
+                merged = {**(final or s3_destination(delivery_stream) or {}), **update}
                 merged["BufferingHints"] = dict(merged.get("BufferingHints") or {})
                 _check_destination(merged, where, lim)
                 update.setdefault("BufferingHints", merged["BufferingHints"])
+                final = merged
         original_update(self, delivery_stream_name, *args)
+        if final is not None and delivery_stream is not None:
+            _merge_s3_update(delivery_stream, str(args[1]), final)
 
     original_log_event = FirehoseBackend.send_log_event
 
@@ -655,14 +659,40 @@ def firehose_fidelity(
         (FirehoseBackend, "update_destination", update_destination),
         (FirehoseBackend, "send_log_event", send_log_event),
     ]
-    originals = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
-    try:
-        for owner, name, value in patches:
-            setattr(owner, name, value)
+    with patched(patches):
         yield
-    finally:
-        for owner, name, value in reversed(originals):
-            setattr(owner, name, value)
+
+
+#: ExtendedS3 members that an S3 destination's description does not have.
+_EXTENDED_ONLY = (
+    "ProcessingConfiguration",
+    "S3BackupMode",
+    "S3BackupConfiguration",
+    "DataFormatConversionConfiguration",
+    "DynamicPartitioningConfiguration",
+    "FileExtension",
+    "CustomTimeZone",
+)
+
+
+def _merge_s3_update(delivery_stream: Any, destination_id: str, final: dict[str, Any]) -> None:
+    """Keep an updated S3 destination whole, whichever of the two spellings the update used.
+
+    An S3 destination and an ExtendedS3 one are one destination type on AWS (a delivery stream
+    created with S3DestinationConfiguration describes an ExtendedS3DestinationDescription too),
+    and "If the destination type is the same, Firehose merges the configuration parameters
+    specified with the destination configuration that already exists on the delivery stream"
+    (https://docs.aws.amazon.com/firehose/latest/APIReference/API_UpdateDestination.html). moto
+    drops the bucket, role and prefix when an ExtendedS3DestinationUpdate meets an S3
+    destination, and keeps the ExtendedS3 configuration unchanged after an S3DestinationUpdate.
+    """
+    for destination in delivery_stream.destinations:
+        if destination.get("destination_id") != destination_id:
+            continue
+        if "ExtendedS3" in destination:
+            destination["ExtendedS3"] = dict(final)
+        if "S3" in destination or "ExtendedS3" not in destination:
+            destination["S3"] = {k: v for k, v in final.items() if k not in _EXTENDED_ONLY}
 
 
 def _interval(config: dict[str, Any], minimum: int) -> int:

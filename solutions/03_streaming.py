@@ -140,10 +140,12 @@ lab.check("producer")
 #
 # - The stream may have been **resharded**: closed parent shards keep their records, and a truck's
 #   older readings are in a parent while its newer ones are in a child. Read a parent before its
-#   children.
+#   children, and list the closed shards too (`ShardFilter={"Type": "AT_LATEST"}` lists only the
+#   open ones).
 # - The consumer may **restart** with only `checkpoints` (iterators expire after five minutes).
 # - An **open** shard always returns a `NextShardIterator`: stop reading it when you have caught
-#   up (`MillisBehindLatest` is 0, or a call returns no records).
+#   up (`MillisBehindLatest` is 0, or a call returns no records). While `MillisBehindLatest` is
+#   above 0, records remain after the page you got (a page ends at its `Limit`).
 #
 # The check reshards its stream twice and restarts your consumer in between.
 

@@ -9,6 +9,7 @@ that names it.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,6 +58,46 @@ def test_a_correct_alternative_passes_every_check(graded: dict[str, Submission])
     assert sub.error is None and not sub.notes
     assert statuses(sub) == dict.fromkeys(CHECKS, "passed")
     assert sub.score == sub.max_score == 10
+
+
+@pytest.mark.parametrize("sample", ["passing_arn_spelling", "passing_filtered_listing"])
+def test_more_correct_alternatives_pass_every_check(
+    graded: dict[str, Submission], sample: str
+) -> None:
+    sub = graded[sample]
+    assert sub.error is None and not sub.notes
+    assert statuses(sub) == dict.fromkeys(CHECKS, "passed"), [said(sub, name) for name in CHECKS]
+    assert sub.score == sub.max_score == 10
+
+
+def test_bytes_key_positional_retry_at_latest_and_another_role(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["open_shards_filter"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed")
+    assert "returned a bytes" in said(sub, "partition_key")
+    assert "must be a string, not bytes" in said(sub, "partition_key")
+    assert "more than once" in said(sub, "producer")
+    assert "same positions" in said(sub, "producer")
+    assert "ShardFilter AT_LATEST" in said(sub, "consumer")
+    assert "parents closed by a reshard still hold records" in said(sub, "consumer")
+    assert "role/firehose-delivery" in said(sub, "archive")
+    assert "`role_arn` argument wherever a role is asked for" in said(sub, "archive")
+
+
+def test_int_key_single_retry_stopped_early_and_prefix_without_slash(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["stopped_early"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed")
+    assert "returned an int" in said(sub, "partition_key")
+    assert "str(...)" in said(sub, "partition_key")
+    assert "never reached the stream" in said(sub, "producer")
+    assert "until none is left" in said(sub, "producer")
+    assert "while GetRecords said MillisBehindLatest" in said(sub, "consumer")
+    assert "records remain after the page" in said(sub, "consumer")
+    assert "TRIM_HORIZON" not in said(sub, "consumer")
+    assert "Prefix=" in said(sub, "archive")
 
 
 def test_hot_key_whole_batch_retry_open_shards_and_direct_put(
@@ -242,10 +283,177 @@ def data_only(kinesis: Any, stream_name: str, checkpoints: dict[str, str]) -> li
     return [r["Data"] for r in good_read_new(kinesis, stream_name, checkpoints)]
 
 
+def arn_of(kinesis: Any, stream_name: str) -> str:
+    summary = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]
+    return str(summary["StreamARN"])
+
+
+def batches_of_100_by_arn(kinesis: Any, stream_name: str, records: list[Any], clock: Any) -> None:
+    arn = arn_of(kinesis, stream_name)
+    pending = list(records)
+    while pending:
+        batch, pending = pending[:100], pending[100:]
+        while batch:
+            results = kinesis.put_records(StreamARN=arn, Records=batch)["Records"]
+            batch = [r for r, res in zip(batch, results, strict=True) if res.get("ErrorCode")]
+            if batch:
+                clock.advance(0.25)
+
+
+def limited_reader(limit: int, stop_below: int = 1) -> Callable[..., list[Any]]:
+    """A consumer that reads pages of ``limit`` records and stops a shard once
+    MillisBehindLatest is below ``stop_below`` (1: the exercise's rule, caught up)."""
+
+    def read_new(kinesis: Any, stream_name: str, checkpoints: dict[str, str]) -> list[Any]:
+        out = []
+        for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]:
+            sid = shard["ShardId"]
+            where: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
+            if sid in checkpoints:
+                where = {
+                    "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
+                    "StartingSequenceNumber": checkpoints[sid],
+                }
+            iterator = kinesis.get_shard_iterator(StreamName=stream_name, ShardId=sid, **where)[
+                "ShardIterator"
+            ]
+            while iterator:
+                page = kinesis.get_records(ShardIterator=iterator, Limit=limit)
+                for record in page["Records"]:
+                    out.append(record)
+                    checkpoints[sid] = record["SequenceNumber"]
+                if page["MillisBehindLatest"] < stop_below:
+                    break
+                iterator = page.get("NextShardIterator")
+        return out
+
+    return read_new
+
+
+def described_by_arn(kinesis: Any, stream_name: str, checkpoints: dict[str, str]) -> list[Any]:
+    arn = arn_of(kinesis, stream_name)
+    shards = kinesis.describe_stream(StreamARN=arn)["StreamDescription"]["Shards"]
+    return read_shards(kinesis, stream_name, checkpoints, shards)
+
+
+def paged_one_shard_at_a_time(
+    kinesis: Any, stream_name: str, checkpoints: dict[str, str]
+) -> list[Any]:
+    page = kinesis.list_shards(StreamName=stream_name, MaxResults=1)
+    shards = list(page["Shards"])
+    while "NextToken" in page:
+        page = kinesis.list_shards(NextToken=page["NextToken"], MaxResults=1)
+        shards += page["Shards"]
+    return read_shards(kinesis, stream_name, checkpoints, shards)
+
+
+def filtered(shard_filter: dict[str, Any]) -> Callable[..., list[Any]]:
+    def read_new(kinesis: Any, stream_name: str, checkpoints: dict[str, str]) -> list[Any]:
+        shards = kinesis.list_shards(StreamName=stream_name, ShardFilter=shard_filter)["Shards"]
+        return read_shards(kinesis, stream_name, checkpoints, shards)
+
+    return read_new
+
+
+def paged_naming_the_stream(
+    kinesis: Any, stream_name: str, checkpoints: dict[str, str]
+) -> list[Any]:
+    page = kinesis.list_shards(StreamName=stream_name, MaxResults=2)
+    shards = list(page["Shards"])
+    while "NextToken" in page:
+        page = kinesis.list_shards(StreamName=stream_name, NextToken=page["NextToken"])
+        shards += page["Shards"]
+    return read_shards(kinesis, stream_name, checkpoints, shards)
+
+
+def settings_later(update: str, **create: Any) -> Callable[..., None]:
+    """An archive created with ``create`` and given its buffer (and the rest) by
+    ``update_destination`` with the ``update`` spelling."""
+
+    def create_archive(firehose: Any, stream_arn: str, bucket_arn: str, role_arn: str) -> None:
+        firehose.create_delivery_stream(
+            DeliveryStreamName="truck-archive",
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={"KinesisStreamARN": stream_arn, "RoleARN": role_arn},
+            **{
+                key: {"RoleARN": role_arn, "BucketARN": bucket_arn, **value}
+                for key, value in create.items()
+            },
+        )
+        description = firehose.describe_delivery_stream(DeliveryStreamName="truck-archive")[
+            "DeliveryStreamDescription"
+        ]
+        firehose.update_destination(
+            DeliveryStreamName="truck-archive",
+            CurrentDeliveryStreamVersionId=description["VersionId"],
+            DestinationId=description["Destinations"][0]["DestinationId"],
+            **{
+                update: {
+                    "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 3},
+                    "CompressionFormat": "GZIP",
+                    "ErrorOutputPrefix": "trucks/errors/",
+                }
+            },
+        )
+
+    return create_archive
+
+
+def with_roles(source: str | None = None, destination: str | None = None) -> Callable[..., None]:
+    def create_archive(firehose: Any, stream_arn: str, bucket_arn: str, role_arn: str) -> None:
+        firehose.create_delivery_stream(
+            DeliveryStreamName="truck-archive",
+            DeliveryStreamType="KinesisStreamAsSource",
+            KinesisStreamSourceConfiguration={
+                "KinesisStreamARN": stream_arn,
+                "RoleARN": source or role_arn,
+            },
+            ExtendedS3DestinationConfiguration={
+                "BucketARN": bucket_arn,
+                "RoleARN": destination or role_arn,
+                "Prefix": "trucks/raw/",
+                "ErrorOutputPrefix": "trucks/errors/",
+                "CompressionFormat": "GZIP",
+                "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 60},
+            },
+        )
+
+    return create_archive
+
+
 @pytest.mark.parametrize(
     ("check", "functions"),
     [
         ("partition_key", {"partition_key": hashed_key}),
+        (
+            "partition_key",
+            {"partition_key": lambda r: hashlib.sha256(r["truck_id"].encode()).hexdigest()[:32]},
+        ),
+        ("partition_key", {"partition_key": lambda r: "-".join(("truck", r["truck_id"]))}),
+        ("producer", {"put_all": batches_of_100_by_arn}),
+        ("consumer", {"read_new": limited_reader(20)}),
+        ("consumer", {"read_new": described_by_arn}),
+        ("consumer", {"read_new": paged_one_shard_at_a_time}),
+        ("consumer", {"read_new": filtered({"Type": "FROM_TRIM_HORIZON"})}),
+        ("consumer", {"read_new": filtered({"Type": "FROM_TIMESTAMP", "Timestamp": 0})}),
+        (
+            "archive",
+            {
+                "create_archive": settings_later(
+                    "ExtendedS3DestinationUpdate",
+                    S3DestinationConfiguration={"Prefix": "trucks/raw/"},
+                )
+            },
+        ),
+        (
+            "archive",
+            {
+                "create_archive": settings_later(
+                    "S3DestinationUpdate",
+                    ExtendedS3DestinationConfiguration={"Prefix": "trucks/raw/"},
+                )
+            },
+        ),
         ("partition_key", {"partition_key": lambda r: f"{r['region']}/{r['truck_id']}"}),
         ("producer", {"put_all": put_one_by_one}),
         ("consumer", {"read_new": sorted_by_lineage}),
@@ -342,6 +550,31 @@ def nothing(*_: Any) -> None:
         ("consumer", {"read_new": until_no_iterator}, "MillisBehindLatest"),
         ("consumer", {"read_new": latest}, "TRIM_HORIZON"),
         ("consumer", {"read_new": nothing}, "returned None"),
+        ("consumer", {"read_new": filtered({"Type": "AT_LATEST"})}, "ShardFilter AT_LATEST"),
+        (
+            "consumer",
+            {"read_new": filtered({"Type": "AT_LATEST"})},
+            "parents closed by a reshard still hold records",
+        ),
+        ("consumer", {"read_new": limited_reader(10, stop_below=1000)}, "records remain"),
+        ("consumer", {"read_new": limited_reader(7)}, "Limit=7"),
+        (
+            "consumer",
+            {"read_new": paged_naming_the_stream},
+            "NextToken and StreamName cannot be provided together",
+        ),
+        ("partition_key", {"partition_key": lambda r: r["truck_id"].encode()}, "not bytes"),
+        ("partition_key", {"partition_key": lambda r: len(r["truck_id"])}, "str(...)"),
+        (
+            "archive",
+            {"create_archive": with_roles(source="arn:aws:iam::123456789012:role/reader")},
+            "KinesisStreamSourceConfiguration's RoleARN",
+        ),
+        (
+            "archive",
+            {"create_archive": with_roles(destination="arn:aws:iam::123456789012:role/other")},
+            "role/other",
+        ),
         ("archive", {"create_archive": archive(name="archive")}, "not `truck-archive`"),
         ("archive", {"create_archive": archive(destination={"Prefix": "raw/"})}, "Prefix="),
         (

@@ -53,6 +53,10 @@ MAX_THROTTLED_CALLS = 100
 #: Throttled calls at one instant of the lab clock that show the producer never waits.
 MAX_THROTTLED_AT_ONCE = 20
 CONSUMER_TRUCKS = 40
+#: A GetRecords Limit under this reads the consumer check's shards in more than five calls.
+SMALL_LIMIT = 15
+#: The consumer check's readings before this seq are written before the first reshard.
+RESHARD_AT_SEQ = 3
 ARCHIVE_NAME = "truck-archive"
 ARCHIVE_PREFIX = "trucks/raw/"
 ARCHIVE_ERROR_PREFIX = "trucks/errors/"
@@ -107,6 +111,34 @@ def _read_shard(ctx: CheckContext, kinesis: Any, stream: str, shard_id: str) -> 
 
 
 # -- partition_key ------------------------------------------------------------------------------
+def _key_kind(key: object) -> str:
+    if key is None:
+        return "None"
+    if isinstance(key, str):
+        return "an empty string"
+    name = type(key).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} ({_short(key)})"
+
+
+def _key_hint(key: object) -> str:
+    """The hint for a partition key that is not a non-empty string, by what it is instead."""
+    if key is None:
+        return "Did you finish the function (replace the `...`) and `return` the key?"
+    if isinstance(key, (bytes, bytearray)):
+        # PutRecords' PartitionKey is a String (API_PutRecordsRequestEntry.html); boto3 refuses
+        # bytes before the request leaves.
+        return (
+            "PartitionKey must be a string, not bytes: decode it (`key.decode()`) or build the "
+            'key from the text itself, for example `reading["truck_id"]`.'
+        )
+    if isinstance(key, str):
+        return 'A partition key is a non-empty string: for example `reading["truck_id"]`.'
+    return (
+        f"PartitionKey must be a string, not a {type(key).__name__}: convert it with "
+        '`str(...)`, for example `str(reading["truck_id"])`.'
+    )
+
+
 CONSTANT_KEY_HINT = (
     "Every reading got the same partition key, so MD5 sends them all to one shard: a hot "
     "partition key. That shard throttles at its limit while the others stay idle. Use a key with "
@@ -137,19 +169,19 @@ def check_partition_key(ctx: CheckContext) -> None:
         for r in fleet.readings(seconds=FLEET_SECONDS, every=FLEET_EVERY)
         if r.seq == 0 or r.truck_id in followed
     ]
-    first = ctx.call(partition_key, readings[0].as_dict(), returns=str)
     keys: dict[int, str] = {}
 
     def key_of(reading: dict[str, Any]) -> str:
         key = ctx.call(partition_key, reading)
         if not isinstance(key, str) or not key:
             ctx.fail(
-                f"`partition_key` returned {_short(key)} for {_short(reading, 90)}.",
-                hint="A partition key is a non-empty string. Return a str, for example "
-                '`reading["truck_id"]`.',
+                f"`partition_key` returned {_key_kind(key)} for {_short(reading, 90)}.",
+                hint=_key_hint(key),
             )
         keys[len(keys)] = key
         return key
+
+    first = key_of(readings[0].as_dict())
 
     kinesis = ctx.client("kinesis", config=_SINGLE_TRY)
     kinesis.create_stream(StreamName="fleet-check", ShardCount=FLEET_SHARDS)
@@ -336,9 +368,21 @@ def check_producer(ctx: CheckContext) -> None:
 
 # -- read_new -----------------------------------------------------------------------------------
 ONLY_OPEN_HINT = (
-    "After a reshard the parent shards are closed but keep their records until the retention "
-    "period ends; `list_shards` lists them too. Read every shard, closed ones included, each "
-    "parent to its end (GetRecords then returns no NextShardIterator) before its children."
+    "Parents closed by a reshard still hold records: a closed shard keeps its records until the "
+    "retention period ends, and `list_shards` lists it too (unless a ShardFilter of AT_LATEST "
+    "asks for open shards only). Read every shard, closed ones included, each parent to its end "
+    "(GetRecords then returns no NextShardIterator) before its children."
+)
+AT_LATEST_HINT = (
+    "`list_shards(..., ShardFilter={'Type': 'AT_LATEST'})` lists only the open shards, but "
+    "parents closed by a reshard still hold records until the retention period ends. List every "
+    "shard (no ShardFilter, or FROM_TRIM_HORIZON) and read each parent before its children."
+)
+STOPPED_EARLY_HINT = (
+    "MillisBehindLatest above 0 means records remain after the page you got: a page ends at "
+    "`Limit` records (or 10 MiB) wherever the shard's tip is. Keep calling `get_records` with "
+    "the NextShardIterator while MillisBehindLatest > 0; stop a shard when it is 0, when a call "
+    "returns no records, or when there is no NextShardIterator (a closed shard's end)."
 )
 ORDER_HINT = (
     "Kinesis keeps order within a shard. After a reshard a truck's older readings are in the "
@@ -376,13 +420,70 @@ def _readings(got: Any) -> list[tuple[str, int]]:
     return out
 
 
-def _call_consumer(ctx: CheckContext, fn: Callable[..., Any], checkpoints: Any) -> Any:
+class _ReadLog:
+    """What a consumer asked of Kinesis through the check's client: the shard filters it listed
+    with, and the pages it left while GetRecords still said records remained."""
+
+    def __init__(self) -> None:
+        self.filters: set[str] = set()
+        #: NextShardIterator of each page that said MillisBehindLatest > 0, not used yet.
+        self.left: dict[str, int] = {}
+        #: The smallest ``Limit`` the consumer passed to GetRecords, if any.
+        self.limit: int | None = None
+
+    def watch(self, kinesis: Any) -> Any:
+        """Register the log's handlers on ``kinesis`` and return it."""
+        events = kinesis.meta.events
+        events.register("before-parameter-build.kinesis.ListShards", self._listed)
+        events.register("before-parameter-build.kinesis.GetRecords", self._reading)
+        events.register("after-call.kinesis.GetRecords", self._read)
+        return kinesis
+
+    def _listed(self, params: Any = None, **_: Any) -> None:
+        shard_filter = (params or {}).get("ShardFilter") or {}
+        if isinstance(shard_filter, dict) and shard_filter.get("Type"):
+            self.filters.add(str(shard_filter["Type"]))
+
+    def _reading(self, params: Any = None, **_: Any) -> None:
+        params = params or {}
+        self.left.pop(str(params.get("ShardIterator")), None)
+        if isinstance(params.get("Limit"), int):
+            self.limit = min(self.limit or params["Limit"], params["Limit"])
+
+    def _read(self, parsed: Any = None, **_: Any) -> None:
+        parsed = parsed or {}
+        behind = int(parsed.get("MillisBehindLatest") or 0)
+        if behind > 0 and parsed.get("NextShardIterator"):
+            self.left[str(parsed["NextShardIterator"])] = behind
+
+    def stopped_early(self) -> int:
+        """How many shards the consumer left while GetRecords said records remained."""
+        return len(self.left)
+
+
+def _call_consumer(
+    ctx: CheckContext, fn: Callable[..., Any], checkpoints: Any, log: _ReadLog
+) -> Any:
+    log.left.clear()
     try:
-        got = ctx.call(fn, ctx.client("kinesis"), "consumer-check", checkpoints)
+        got = ctx.call(fn, log.watch(ctx.client("kinesis")), "consumer-check", checkpoints)
     except CheckFailed as failure:
         code = _error_code(failure)
         if code == "ProvisionedThroughputExceededException":
-            ctx.fail(failure.message, hint=OPEN_SHARD_HINT)
+            small = log.limit is not None and log.limit < SMALL_LIMIT
+            ctx.fail(
+                failure.message,
+                hint=(
+                    f"Your get_records calls asked for Limit={log.limit} records each, so a "
+                    f"shard holding a few dozen records takes more than its "
+                    f"{facts.value('kinesis.shard_read_transactions_per_second')} GetRecords "
+                    "calls a second. Ask for more per call (a larger Limit, or none: up to "
+                    f"{facts.value('kinesis.getrecords_max_records'):,} records). "
+                    if small
+                    else ""
+                )
+                + OPEN_SHARD_HINT,
+            )
         if code == "ExpiredIteratorException":
             ctx.fail(
                 failure.message,
@@ -418,8 +519,25 @@ def _order_problem(got: list[tuple[str, int]]) -> str:
     return ""
 
 
+def _missing_hint(log: _ReadLog, missing: list[tuple[str, int]], first_seq_after: int) -> str:
+    """The hint for readings a consumer did not return, by what it did."""
+    if log.stopped_early():
+        return STOPPED_EARLY_HINT
+    older = [r for r in missing if r[1] < first_seq_after]
+    if older and len(older) == len(missing):
+        return AT_LATEST_HINT if "AT_LATEST" in log.filters else ONLY_OPEN_HINT
+    return (
+        "Read every shard from TRIM_HORIZON the first time (LATEST skips what is already "
+        "there), and keep calling get_records until a shard has nothing new."
+    )
+
+
 def _expect_exactly(
-    ctx: CheckContext, got: list[tuple[str, int]], expected: list[tuple[str, int]], when: str
+    ctx: CheckContext,
+    got: list[tuple[str, int]],
+    expected: list[tuple[str, int]],
+    when: str,
+    log: _ReadLog,
 ) -> None:
     counts, wanted = Counter(got), Counter(expected)
     twice = sum((counts - wanted).values())
@@ -434,14 +552,19 @@ def _expect_exactly(
     if twice:
         ctx.fail(f"{when.capitalize()}, {twice:,} readings came more than once.", hint=REREAD_HINT)
     if missing:
-        older = [r for r in missing if r[1] < 3]
-        hint = ONLY_OPEN_HINT if older and len(older) == len(missing) else ""
+        early = log.stopped_early()
+        detail = (
+            f" `read_new` stopped reading {early} shard{'s' if early > 1 else ''} while "
+            f"GetRecords said MillisBehindLatest = {max(log.left.values()):,} (records remained)."
+            if early
+            else " It listed the shards with ShardFilter AT_LATEST (open shards only)."
+            if "AT_LATEST" in log.filters
+            else ""
+        )
         ctx.fail(
             f"{when.capitalize()}, {len(missing):,} of {len(expected):,} readings were "
-            f"missing (truck {missing[0][0]} seq {missing[0][1]} for one).",
-            hint=hint
-            or "Read every shard from TRIM_HORIZON the first time (LATEST skips what is "
-            "already there), and keep calling get_records until a shard has nothing new.",
+            f"missing (truck {missing[0][0]} seq {missing[0][1]} for one).{detail}",
+            hint=_missing_hint(log, missing, RESHARD_AT_SEQ),
         )
     problem = _order_problem(got)
     if problem:
@@ -470,12 +593,13 @@ def check_consumer(ctx: CheckContext) -> None:
             StreamName="consumer-check", TargetShardCount=target, ScalingType="UNIFORM_SCALING"
         )
 
-    first = write(range(0, 3))
+    first = write(range(0, RESHARD_AT_SEQ))
     reshard(4)
-    first += write(range(3, 6))
+    first += write(range(RESHARD_AT_SEQ, 6))
     checkpoints: dict[str, Any] = {}
-    got = _call_consumer(ctx, read_new, checkpoints)
-    _expect_exactly(ctx, got, first, "on the first run")
+    log = _ReadLog()
+    got = _call_consumer(ctx, read_new, checkpoints, log)
+    _expect_exactly(ctx, got, first, "on the first run", log)
 
     # Later: past the iterators' lifetime, two more reshard steps, and a consumer that restarts
     # with only its checkpoints.
@@ -484,10 +608,10 @@ def check_consumer(ctx: CheckContext) -> None:
     reshard(2)
     second += write(range(7, 8))
     restored = copy.deepcopy(checkpoints)
-    got = _call_consumer(ctx, read_new, restored)
-    _expect_exactly(ctx, got, second, "after the restart")
+    got = _call_consumer(ctx, read_new, restored, log)
+    _expect_exactly(ctx, got, second, "after the restart", log)
     ctx.clock.advance(1)
-    again = _call_consumer(ctx, read_new, restored)
+    again = _call_consumer(ctx, read_new, restored, log)
     if again:
         ctx.fail(
             f"Called again with nothing new in the stream, `read_new` returned {len(again):,} "
@@ -503,6 +627,28 @@ def _destination(description: dict[str, Any]) -> dict[str, Any]:
         "S3DestinationDescription"
     )
     return found if isinstance(found, dict) else {}
+
+
+def _expect_role(ctx: CheckContext, description: dict[str, Any], config: dict[str, Any]) -> None:
+    """Every role the delivery stream names is the one ``create_archive`` was given.
+
+    Firehose reads the source stream and writes to the bucket as the role in each place; another
+    role there is another principal's permissions (or none), so on AWS delivery fails or runs with
+    rights nobody reviewed.
+    """
+    source = (description.get("Source") or {}).get("KinesisStreamSourceDescription") or {}
+    for where, role in (
+        ("KinesisStreamSourceConfiguration", source.get("RoleARN")),
+        ("the S3 destination", config.get("RoleARN")),
+    ):
+        if role is not None and role != ARCHIVE_ROLE:
+            ctx.fail(
+                f"The RoleARN of {where} is `{role}`, not the `role_arn` passed in "
+                f"(`{ARCHIVE_ROLE}`).",
+                hint="Use the `role_arn` argument wherever a role is asked for: "
+                "KinesisStreamSourceConfiguration's RoleARN (Firehose reads the stream as it) "
+                "and the S3 destination's RoleARN (Firehose writes to the bucket as it).",
+            )
 
 
 def check_archive(ctx: CheckContext) -> None:
@@ -530,6 +676,7 @@ def check_archive(ctx: CheckContext) -> None:
         "DeliveryStreamDescription"
     ]
     config = _destination(description)
+    _expect_role(ctx, description, config)
     default_interval = int(facts.value("firehose.buffer_interval_default"))
     hints = config.get("BufferingHints") or {}
     interval = int(hints.get("IntervalInSeconds", default_interval))

@@ -487,3 +487,43 @@ def test_an_unknown_filter_policy_scope_is_refused(lab: Lab) -> None:
             SubscriptionArn=sub, AttributeName="FilterPolicyScope", AttributeValue="Body"
         )
     assert refused.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+# -- topics of another account ---------------------------------------------------------------------
+def test_a_topic_of_another_account_delivers_only_where_the_queue_policy_lets_it(
+    start_lab: Callable[[], Lab],
+) -> None:
+    from labkit.services.sns.patch_accounts import OUTSIDER_ACCOUNT, client_in_account
+
+    lab = start_lab()
+    sqs = lab.client("sqs")
+    other_sns = client_in_account(lab.sandbox, "sns")
+    topic = other_sns.create_topic(Name="partner-events")["TopicArn"]
+    assert topic.split(":")[4] == OUTSIDER_ACCOUNT
+    assert lab.client("sns").list_topics().get("Topics", []) == []  # not in the learner's account
+    urls = {n: sqs.create_queue(QueueName=n)["QueueUrl"] for n in ("open", "closed")}
+    for name, url in urls.items():
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        source = topic if name == "open" else topic.replace(OUTSIDER_ACCOUNT, "123456789012")
+        statement = {
+            "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": source}},
+        }
+        sqs.set_queue_attributes(
+            QueueUrl=url, Attributes={"Policy": json.dumps({"Statement": [statement]})}
+        )
+        other_sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"}
+        )
+    other_sns.publish(TopicArn=topic, Message="from the partner")
+    got = {
+        name: [m["Body"] for m in sqs.receive_message(QueueUrl=url).get("Messages", [])]
+        for name, url in urls.items()
+    }
+    # Stock moto sends to a queue of that name in the topic's own account, which does not exist.
+    assert got == {"open": ["from the partner"], "closed": []}

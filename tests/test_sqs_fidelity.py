@@ -449,3 +449,59 @@ def test_a_long_poll_beyond_the_maximum_gets_aws_message(start_lab: Callable[[],
         f"Value {wait} for parameter WaitTimeSeconds is invalid. "
         f"Reason: Must be >= 0 and <= {wait - 1}, if provided."
     )
+
+
+# -- RedriveAllowPolicy ----------------------------------------------------------------------------
+def _redrive(dlq_arn: str) -> str:
+    return json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
+
+
+def test_stock_moto_ignores_a_dead_letter_queue_that_refuses_every_source() -> None:
+    with stock_moto() as world:
+        sqs = world.client("sqs")
+        deny = json.dumps({"redrivePermission": "denyAll"})
+        dlq = sqs.create_queue(QueueName="dlq", Attributes={"RedriveAllowPolicy": deny})
+        arn = sqs.get_queue_attributes(QueueUrl=dlq["QueueUrl"], AttributeNames=["QueueArn"])
+        sqs.create_queue(
+            QueueName="src", Attributes={"RedrivePolicy": _redrive(arn["Attributes"]["QueueArn"])}
+        )  # accepted: the gap the labkit patch closes
+
+
+def test_a_dead_letter_queue_refuses_the_sources_its_redrive_allow_policy_excludes(
+    start_lab: Callable[[], Lab],
+) -> None:
+    sqs = start_lab().client("sqs")
+    source_arn = "arn:aws:sqs:us-east-1:123456789012:src"
+    policies = {
+        "deny": {"redrivePermission": "denyAll"},
+        "others": {"redrivePermission": "byQueue", "sourceQueueArns": [source_arn + "-other"]},
+        "mine": {"redrivePermission": "byQueue", "sourceQueueArns": [source_arn]},
+        "all": {"redrivePermission": "allowAll"},
+    }
+    arns = {}
+    for name, policy in policies.items():
+        url = sqs.create_queue(
+            QueueName=f"dlq-{name}", Attributes={"RedriveAllowPolicy": json.dumps(policy)}
+        )["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert json.loads(attributes["RedriveAllowPolicy"]) == policy  # AWS returns it
+        arns[name] = attributes["QueueArn"]
+    for name in ("deny", "others"):
+        with pytest.raises(ClientError) as refused:
+            sqs.create_queue(QueueName="src", Attributes={"RedrivePolicy": _redrive(arns[name])})
+        assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+        assert "does not allow this queue" in refused.value.response["Error"]["Message"]
+    assert sqs.list_queues().get("QueueUrls", []) == [
+        sqs.get_queue_url(QueueName=f"dlq-{n}")["QueueUrl"] for n in policies
+    ]  # a refused CreateQueue creates nothing
+    url = sqs.create_queue(QueueName="src")["QueueUrl"]
+    with pytest.raises(ClientError):
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": _redrive(arns["deny"])})
+    for name in ("mine", "all"):
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": _redrive(arns[name])})
+    with pytest.raises(ClientError) as bad:
+        sqs.create_queue(
+            QueueName="dlq-bad",
+            Attributes={"RedriveAllowPolicy": json.dumps({"redrivePermission": "nobody"})},
+        )
+    assert "redrivePermission" in bad.value.response["Error"]["Message"]

@@ -111,11 +111,21 @@ def _record(subscription: Subscription, failure: FailedDelivery) -> None:
     records.append(failure)
 
 
+def _endpoint_account(subscription: Subscription) -> str:
+    """The account of the subscribed queue: its ARN's, which may not be the topic's."""
+    parts = subscription.endpoint.split(":")
+    return parts[4] if len(parts) == 6 and parts[4] else str(subscription.account_id)
+
+
 def _queue_of(subscription: Subscription) -> tuple[Any, str]:
-    """The queue moto would deliver to (or ``None``), and its name."""
+    """The queue the subscription names (or ``None``), and its name.
+
+    The queue lives in the account its ARN names: a topic may deliver to a queue of another
+    account (https://docs.aws.amazon.com/sns/latest/dg/sns-send-message-to-sqs-cross-account.html).
+    """
     parts = subscription.endpoint.split(":")
     name, region = parts[-1], parts[3] if len(parts) > 3 else ""
-    backend = sqs_backends[subscription.account_id][region]
+    backend = sqs_backends[_endpoint_account(subscription)][region]
     return backend.queues.get(name), name
 
 
@@ -165,16 +175,25 @@ def faithful_sns() -> Iterator[None]:
         message_structure: str | None = None,
     ) -> None:
         def send() -> None:
-            original_deliver(
-                self,
-                message,
-                message_id,
-                subject=subject,
-                message_attributes=message_attributes,
-                group_id=group_id,
-                deduplication_id=deduplication_id,
-                message_structure=message_structure,
-            )
+            # Stock moto sends to the queue of that name in the topic's own account; AWS sends
+            # to the account the queue's ARN names. moto reads the account from the
+            # subscription, so for the send it is the queue's.
+            account = self.account_id
+            if self.protocol == "sqs":
+                self.account_id = _endpoint_account(self)
+            try:
+                original_deliver(
+                    self,
+                    message,
+                    message_id,
+                    subject=subject,
+                    message_attributes=message_attributes,
+                    group_id=group_id,
+                    deduplication_id=deduplication_id,
+                    message_structure=message_structure,
+                )
+            finally:
+                self.account_id = account
 
         # A message the filter policy drops is no delivery attempt at all.
         matcher = self._filter_policy_matcher

@@ -175,6 +175,10 @@ def _make_attributes() -> Callable[[Queue], dict[str, Any]]:
             result["Policy"] = policy
         if self.redrive_policy:
             result["RedrivePolicy"] = json.dumps(self.redrive_policy)
+        # moto keeps a dead-letter queue's RedriveAllowPolicy but never returns it; AWS does.
+        allow = getattr(self, "redrive_allow_policy", None)
+        if allow:
+            result["RedriveAllowPolicy"] = allow if isinstance(allow, str) else json.dumps(allow)
         for key, value in result.items():
             if isinstance(value, bool):
                 result[key] = str(value).lower()

@@ -14,6 +14,13 @@
 - A ``RedrivePolicy`` whose ``maxReceiveCount`` is outside 1 to 1,000
   (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue.html)
   is refused with ``InvalidParameterValue``.
+- A dead-letter queue's ``RedriveAllowPolicy`` is enforced where AWS documents it: a source queue
+  may name the queue in its ``RedrivePolicy`` only when ``redrivePermission`` is ``allowAll`` (the
+  default), or ``byQueue`` with the source among ``sourceQueueArns``; ``denyAll`` refuses every
+  source (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html,
+  ``RedriveAllowPolicy``). A refused ``RedrivePolicy`` gets ``InvalidParameterValue``, and a
+  ``redrivePermission`` other than those three is refused too. Stock moto stored the policy and
+  ignored it.
 - ``ReceiveMessage`` with ``WaitTimeSeconds`` out of range says what AWS says ("Reason: Must be
   >= 0 and <= 20, if provided."), not moto's garbled, HTML-escaped reversal of it.
 
@@ -29,7 +36,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from moto.sqs.exceptions import InvalidAttributeValue, InvalidParameterValue, SQSException
-from moto.sqs.models import Queue
+from moto.sqs.models import Queue, sqs_backends
 from moto.sqs.responses import SQSResponse
 
 from labkit import facts
@@ -95,6 +102,71 @@ def _check_redrive(value: Any) -> None:
         )
 
 
+#: The values of ``redrivePermission`` (same page).
+REDRIVE_PERMISSIONS = ("allowAll", "denyAll", "byQueue")
+
+
+def _json_object(value: Any) -> dict[str, Any] | None:
+    try:
+        document = json.loads(value) if isinstance(value, str) and value else value
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def redrive_refusal(allow_policy: Any, source_arn: str) -> str | None:
+    """Why a dead-letter queue with ``allow_policy`` refuses ``source_arn``, or ``None``.
+
+    Args:
+        allow_policy: The dead-letter queue's ``RedriveAllowPolicy`` (JSON text, a dict or
+            ``None``; none means ``allowAll``).
+        source_arn: The ARN of the queue whose ``RedrivePolicy`` names the dead-letter queue.
+    """
+    policy = _json_object(allow_policy)
+    if not policy:
+        return None
+    permission = policy.get("redrivePermission", "allowAll")
+    if permission == "denyAll":
+        return "its RedriveAllowPolicy is denyAll: no source queue may use it as dead-letter queue"
+    if permission == "byQueue":
+        allowed = policy.get("sourceQueueArns") or []
+        if source_arn not in allowed:
+            listed = ", ".join(str(a) for a in allowed) or "no queue"
+            return f"its RedriveAllowPolicy is byQueue and lists {listed}, not {source_arn}"
+    return None
+
+
+def _check_redrive_allowed(queue: Queue, value: Any) -> None:
+    """Refuse a ``RedrivePolicy`` naming a dead-letter queue that does not allow ``queue``."""
+    policy = _json_object(value)
+    if not policy or not isinstance(policy.get("deadLetterTargetArn"), str):
+        return  # moto's own errors for a policy without a target
+    target = policy["deadLetterTargetArn"]
+    backend = sqs_backends[queue.account_id][queue.region]
+    dlq = next((q for q in backend.queues.values() if q.queue_arn == target), None)
+    if dlq is None:
+        return  # moto's own error for a target that does not exist
+    refusal = redrive_refusal(getattr(dlq, "redrive_allow_policy", None), queue.queue_arn)
+    if refusal is not None:
+        shown = value if isinstance(value, str) else json.dumps(value)
+        raise InvalidParameterValue(
+            f"Value {shown} for parameter RedrivePolicy is invalid. Reason: the dead-letter "
+            f"queue {target} does not allow this queue to send it messages: {refusal}."
+        )
+
+
+def _check_redrive_allow_policy(value: Any) -> None:
+    if value is None or value == "":
+        return
+    policy = _json_object(value)
+    if policy is None or policy.get("redrivePermission", "allowAll") not in REDRIVE_PERMISSIONS:
+        shown = value if isinstance(value, str) else json.dumps(value)
+        raise InvalidParameterValue(
+            f"Value {shown} for parameter RedriveAllowPolicy is invalid. Reason: "
+            f"redrivePermission must be one of {', '.join(REDRIVE_PERMISSIONS)}."
+        )
+
+
 def check_attributes(attributes: dict[str, Any]) -> None:
     """Raise AWS's error for the first attribute of ``attributes`` AWS would refuse."""
     for name, value in attributes.items():
@@ -104,6 +176,8 @@ def check_attributes(attributes: dict[str, Any]) -> None:
             _check_policy(value)
         elif name == "RedrivePolicy" and value is not None:
             _check_redrive(value)
+        elif name == "RedriveAllowPolicy":
+            _check_redrive_allow_policy(value)
 
 
 @contextmanager
@@ -114,6 +188,8 @@ def validated_attributes() -> Iterator[None]:
 
     def set_attributes(self: Queue, attributes: dict[str, Any], now: float | None = None) -> None:
         check_attributes(attributes)
+        if attributes.get("RedrivePolicy"):
+            _check_redrive_allowed(self, attributes["RedrivePolicy"])
         if "Policy" in attributes:
             original_set_attributes(self, attributes, now)
             return

@@ -51,9 +51,10 @@ print(fact("sqs.long_poll_wait_max"))
 #
 # - a FIFO dead-letter queue (for example `orders-dlq.fifo`: the dead-letter queue of a FIFO
 #   queue must be a FIFO queue too);
-# - the FIFO queue **`orders.fifo`**, whose **visibility timeout** covers the work on one order
-#   (`WORK_SECONDS`), and whose **redrive policy** moves a message to the dead-letter queue after
-#   `MAX_RECEIVES` receives;
+# - the FIFO queue **`orders.fifo`**, which delivers each order as soon as it is sent (no
+#   delay), whose **visibility timeout** covers the work on one order (`WORK_SECONDS`), and whose
+#   **redrive policy** moves a message to the dead-letter queue after `MAX_RECEIVES` receives (the
+#   dead-letter queue must allow that: leave its `RedriveAllowPolicy` out, or allow this queue);
 #
 # and returns the URL of `orders.fifo`. Order ids will serve as deduplication ids, so you do not
 # need content-based deduplication (you may turn it on).
@@ -101,7 +102,7 @@ lab.check("order_queues")
 #
 # - **long-poll**: pass `WaitTimeSeconds` (above zero, at most the maximum printed at the top) to
 #   `receive_message`, so that a call on an empty queue waits for the next order instead of
-#   returning at once;
+#   returning at once (the check's first order arrives a second after it calls `consume`);
 # - call **`handle(message["Body"])`** for each message received, in the order received;
 #   handling one order takes up to `WORK_SECONDS` of lab time, and no message may become visible
 #   again while it is being handled (so mind the visibility timeout if you receive several at
@@ -184,7 +185,9 @@ lab.check("consumer")
 # - the **billing** queue receives every order;
 # - the **shipping** queue receives only the orders whose `delivery` is `ship`, and receives the
 #   order JSON itself, not an SNS envelope (**raw message delivery**);
-# - each queue's **access policy** lets this topic send to it (and only this topic).
+# - each queue's **access policy** lets this topic send to it (and only this topic: the check
+#   also publishes from other topics, of your account and of another one, and asks whether a
+#   stranger may call `SendMessage` directly; nothing of theirs may get in).
 #
 # The topic and both queues exist already; your function subscribes and configures.
 

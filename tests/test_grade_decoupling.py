@@ -113,3 +113,67 @@ def test_a_standard_dead_letter_queue_an_escaping_exception_and_envelopes(
     consumer = said(sub, "consumer")
     assert "raised OrderError" in consumer and "do NOT delete" in consumer
     assert "RawMessageDelivery" in said(sub, "fan_out")
+
+
+def test_correct_pipelines_unlike_the_solution_pass(graded: dict[str, Submission]) -> None:
+    # byQueue dead-letter queue and a redrive policy set afterwards, 1 s polls in batches of five,
+    # Allow-plus-Deny policy, attributes set one by one, a numpy target; and the resource API, a
+    # queue-level long poll, the owner's statement beside {"AWS": "*"}, a Decimal target.
+    for name in ("passing_guarded", "passing_resources"):
+        expect(graded[name], set())
+
+
+def test_a_url_as_dlq_target_short_polling_an_open_policy_and_a_string(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["url_as_dlq_target"]
+    expect(sub, set(CHECKS))
+    order_queues = said(sub, "order_queues")
+    assert "not a queue ARN" in order_queues and "not its URL" in order_queues
+    consumer = said(sub, "consumer")
+    assert "did not ask to wait" in consumer and "WaitTimeSeconds" in consumer
+    fan_out = said(sub, "fan_out")
+    assert "second topic of your account" in fan_out and "let it in: Anyone" in fan_out
+    assert "'120' (a str)" in said(sub, "scaling")
+
+
+def test_a_dlq_that_refuses_its_source_and_a_policy_for_any_topic(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["deny_all_dlq"]
+    expect(sub, {"order_queues", "fan_out", "scaling"})
+    order_queues = said(sub, "order_queues")
+    assert "denyAll" in order_queues and "byQueue" in order_queues
+    assert "let it in: AnyTopic" in said(sub, "fan_out")
+    assert "-120" in said(sub, "scaling") and "positive" in said(sub, "scaling")
+
+
+def test_a_delay_on_the_order_queue_and_a_policy_for_the_whole_account(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["delayed_orders"]
+    expect(sub, {"order_queues", "fan_out"})
+    order_queues = said(sub, "order_queues")
+    assert "right after it was sent" in order_queues and "DelaySeconds=30" in order_queues
+    assert "visibility timeout" not in order_queues
+    assert "let it in: MyAccount" in said(sub, "fan_out")
+    assert "aws:SourceAccount` alone" in said(sub, "fan_out")
+
+
+def test_over_permissive_policies_let_outsiders_in(graded: dict[str, Submission]) -> None:
+    sub = graded["any_aws_principal"]
+    expect(sub, {"fan_out"})
+    assert "let it in: EveryAws" in said(sub, "fan_out")
+
+    sub = graded["wildcard_topic"]
+    expect(sub, {"fan_out", "scaling"})
+    fan_out = said(sub, "fan_out")
+    assert "topic of another account (210987654321)" in fan_out and "ByName" in fan_out
+    assert "returned None" in said(sub, "scaling")
+
+    sub = graded["partner_account"]
+    expect(sub, {"fan_out", "scaling"})
+    fan_out = said(sub, "fan_out")
+    assert "another account (210987654321) call SendMessage" in fan_out
+    assert "let it in: Partner" in fan_out
+    assert "True (a bool)" in said(sub, "scaling")

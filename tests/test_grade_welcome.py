@@ -156,3 +156,44 @@ def test_unreadable_and_unknown_notebooks_are_reported_not_raised(tmp_path: Path
     sub = grade_notebook(stranger)
     assert sub.error and "which lab" in sub.error
     assert not sub.passed
+
+
+def test_correct_answers_unlike_the_solution_pass(graded: dict[str, Submission]) -> None:
+    # An http:// queue URL, a one-second long poll with a batch delete, a str note in another
+    # region; and the resource API, get_queue_url, AttributeNames=["All"] and upload_fileobj.
+    for name in ("passing_http_url", "passing_get_queue_url"):
+        sub = graded[name]
+        assert sub.error is None, sub.error
+        assert set(statuses(sub).values()) == {"passed"}, name
+
+
+def test_receiving_ten_says_the_others_are_hidden(graded: dict[str, Submission]) -> None:
+    sub = graded["receives_ten"]
+    assert set(statuses(sub).values()) == {"failed"}
+    assert "`welcome_inbox`, not `welcome-inbox`" in hint_of(sub, "inbox_queue")
+    handle = hint_of(sub, "handle_one")
+    assert "received 2 messages and returned only one" in handle
+    assert "visibility timeout" in handle and "MaxNumberOfMessages=1" in handle
+    assert "Did you finish" not in handle
+    assert "'Hello labkit'" in hint_of(sub, "notes_bucket")
+
+
+def test_purging_says_the_others_were_deleted(graded: dict[str, Submission]) -> None:
+    sub = graded["purges_queue"]
+    assert statuses(sub) == {
+        "inbox_queue": "passed",
+        "handle_one": "failed",
+        "notes_bucket": "passed",
+    }
+    handle = hint_of(sub, "handle_one")
+    assert "deleted without being returned" in handle and "purge_queue" in handle
+    assert "Did you finish" not in handle
+
+
+def test_a_fifo_inbox_and_a_bytes_body(graded: dict[str, Submission]) -> None:
+    sub = graded["returns_bytes"]
+    assert statuses(sub)["inbox_queue"] == "failed"
+    assert "standard queue" in hint_of(sub, "inbox_queue")
+    handle = hint_of(sub, "handle_one")
+    assert "a bytes" in handle and ".encode()" in handle
+    assert "Did you finish" not in handle

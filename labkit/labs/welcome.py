@@ -39,6 +39,16 @@ def _queue_attributes(sqs: Any, url: str) -> dict[str, str]:
     return attrs
 
 
+def _same_queue(sqs: Any, returned: str, url: str) -> bool:
+    """Whether SQS takes ``returned`` as the URL of the queue at ``url`` (AWS accepts several
+    spellings of a queue URL: ``http://``, the legacy ``queue.amazonaws.com`` hosts, ...)."""
+    try:
+        theirs = _queue_attributes(sqs, returned).get("QueueArn")
+    except Exception:  # not a URL SQS knows: the check says so
+        return False
+    return theirs is not None and theirs == _queue_attributes(sqs, url).get("QueueArn")
+
+
 def check_inbox_queue(ctx: CheckContext) -> None:
     """``create_inbox(sqs)`` creates the inbox queue with a 60 s visibility timeout."""
     create_inbox = ctx.function("create_inbox")
@@ -60,11 +70,13 @@ def check_inbox_queue(ctx: CheckContext) -> None:
         made = ", ".join(f"`{n}`" for n in names) or "no queue at all"
         ctx.fail(
             f"After `create_inbox` ran, the sandbox has {made}, not `{INBOX}`.",
-            hint=f'Call `sqs.create_queue(QueueName="{INBOX}", ...)`: the name must match '
+            hint="The inbox is a standard queue: leave out `FifoQueue` and the `.fifo` suffix."
+            if f"{INBOX}.fifo" in names
+            else f'Call `sqs.create_queue(QueueName="{INBOX}", ...)`: the name must match '
             "exactly (a FIFO queue's name would end in `.fifo`).",
         )
     url = urls[names.index(INBOX)]
-    if returned != url:
+    if returned != url and not _same_queue(sqs, returned, url):
         ctx.fail(
             f"`create_inbox` returned {returned!r}, not the queue's URL.",
             hint='`create_queue` answers with a dict: return its `["QueueUrl"]`.',
@@ -79,6 +91,44 @@ def check_inbox_queue(ctx: CheckContext) -> None:
         )
 
 
+def _visible_and_in_flight(sqs: Any, url: str) -> tuple[int, int]:
+    attrs = _queue_attributes(sqs, url)
+    return int(attrs["ApproximateNumberOfMessages"]), int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def _second_call_found_nothing(
+    ctx: CheckContext, first: str, after_first: tuple[int, int], sent: int
+) -> None:
+    """Fail the second call of ``handle_one`` that returned None: say where the message went."""
+    visible, in_flight = after_first
+    if in_flight:
+        ctx.fail(
+            f"The second call of `handle_one` returned None, but the queue still held a message: "
+            f"the first call received {in_flight + 1} messages and returned only one "
+            f"({first!r}). The {in_flight} other message(s) stayed hidden from every receive "
+            "until the visibility timeout (30 s) runs out.",
+            hint="Receive one message at a time (`MaxNumberOfMessages=1`, the default): a "
+            "message you receive but do not return is hidden from everyone else until its "
+            "visibility timeout ends, and then delivered again.",
+        )
+    if not visible:
+        ctx.fail(
+            f"The second call of `handle_one` returned None: after the first call the queue "
+            f"was empty. The first call removed all {sent} messages but returned only one "
+            f"({first!r}); the others were deleted without being returned, so they are lost.",
+            hint="Delete only the message you return, with its own `ReceiptHandle` (no "
+            "`delete_message_batch` over everything received, no `purge_queue`, which deletes "
+            "every message in the queue).",
+        )
+    ctx.fail(
+        f"The second call of `handle_one` returned None for a queue holding {visible} message(s).",
+        hint="Each call receives a message, deletes it and returns its body; return None only "
+        "when `receive_message` gave no `Messages`.",
+    )
+
+
 def check_handle_one(ctx: CheckContext) -> None:
     """``handle_one(sqs, url)`` receives one message, deletes it and returns its body."""
     handle_one = ctx.function("handle_one")
@@ -90,19 +140,40 @@ def check_handle_one(ctx: CheckContext) -> None:
     for body in sent:
         sqs.send_message(QueueUrl=url, MessageBody=body)
 
-    got = []
-    for _ in sent:
+    got: list[str] = []
+    after_first = (len(sent), 0)
+    for index in range(len(sent)):
         body = ctx.call(handle_one, sqs, url)
+        if index == 0:
+            after_first = _visible_and_in_flight(sqs, url)
         if isinstance(body, dict) and "Body" in body:
             ctx.fail(
                 "`handle_one` returned the whole message (a dict), not its body.",
                 hint='Return `message["Body"]`, the text the producer sent.',
             )
+        if isinstance(body, (bytes, bytearray)):
+            ctx.fail(
+                f"`handle_one` returned {_short(body)}, a {type(body).__name__}, not the "
+                "message's body as SQS gives it (a str).",
+                hint='SQS hands you the Body as a str: return `message["Body"]` unchanged '
+                "(no `.encode()`).",
+            )
+        if body is None and index > 0:
+            _second_call_found_nothing(ctx, got[0], after_first, len(sent))
+        if body is None:
+            in_flight = _visible_and_in_flight(sqs, url)[1]
+            ctx.fail(
+                f"`handle_one` returned None for a queue holding {len(sent)} messages.",
+                hint=f"It received {in_flight} message(s) but returned None: return the "
+                '`message["Body"]` of the message you received.'
+                if in_flight
+                else "Did you finish the function (replace the `...`) and `return` the body?",
+            )
         if not isinstance(body, str):
             ctx.fail(
-                f"`handle_one` returned {_short(body)} for a queue holding messages, not a "
-                "message body (a string).",
-                hint="Did you finish the function (replace the `...`) and `return` the body?",
+                f"`handle_one` returned {_short(body)}, a {type(body).__name__}, for a queue "
+                "holding messages, not a message body (a str).",
+                hint='Return `message["Body"]`, the text the producer sent (a str).',
             )
         got.append(body)
     if sorted(got) != sorted(sent):

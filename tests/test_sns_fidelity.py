@@ -493,7 +493,7 @@ def test_an_unknown_filter_policy_scope_is_refused(lab: Lab) -> None:
 def test_a_topic_of_another_account_delivers_only_where_the_queue_policy_lets_it(
     start_lab: Callable[[], Lab],
 ) -> None:
-    from labkit.services.sns.patch_accounts import OUTSIDER_ACCOUNT, client_in_account
+    from labkit.sandbox.accounts import OUTSIDER_ACCOUNT, client_in_account
 
     lab = start_lab()
     sqs = lab.client("sqs")

@@ -195,7 +195,7 @@ def _only_this_topic(
     whether an anonymous caller or another account's principal may call SendMessage itself.
     """
     from labkit.labs.decoupling import _attributes, _drain
-    from labkit.services.sns.patch_accounts import OUTSIDER_ACCOUNT, client_in_account
+    from labkit.sandbox.accounts import OUTSIDER_ACCOUNT, client_in_account
     from labkit.services.sqs.access import Request, evaluate, sns_delivery_request
 
     policies = {name: _attributes(sqs, url).get("Policy") for name, url in urls.items()}

@@ -18,7 +18,6 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from labkit.grading.checks import CheckContext, CheckFailed
@@ -159,15 +158,9 @@ def distribution_id(ctx: CheckContext, name: str, returned: Any) -> str:
 def other_account_client(ctx: CheckContext, service: str, account: str = OTHER_ACCOUNT) -> Any:
     """A client of the check's world that acts as ``account`` (a new client, never the cached
     one: the header it adds must not leak into the learner's calls)."""
-    client = ctx.client(service, config=Config())
+    from labkit.sandbox.accounts import client_in_account
 
-    def as_account(request: Any, **_: Any) -> None:
-        # The sandbox serves every account; this header names the caller's (a sandbox detail:
-        # on AWS the credentials say it).
-        request.headers["x-moto-account-id"] = account
-
-    client.meta.events.register(f"before-sign.{service}", as_account)
-    return client
+    return client_in_account(ctx.sandbox, service, account)
 
 
 def intruder_distribution(cf: Any, bucket: str, reference: str) -> dict[str, Any]:

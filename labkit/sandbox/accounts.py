@@ -1,5 +1,8 @@
 """Clients that act as another AWS account in the sandbox: the outsiders of access checks.
 
+One place for every lab: the decoupling checks publish from another account's topic, the edge
+checks read a bucket through another account's distribution.
+
 moto keeps one world per account id and picks the account of each request from the
 ``x-moto-account-id`` header before it looks at the access key
 (``moto.core.responses.BaseResponse.get_current_account``). A client that sends the header acts
@@ -29,7 +32,8 @@ def client_in_account(
         account_id: The 12-digit account the client acts as.
         region: The region; the sandbox's by default.
     """
-    # A config of its own gives a fresh client, never the sandbox's cached one.
+    # A config of its own gives a fresh client, never the sandbox's cached one: the header must
+    # not leak into the learner's calls. (On AWS the credentials say the account.)
     client = sandbox.client(service, region=region, config=Config())
 
     def as_account(request: Any, **_: Any) -> None:

@@ -437,6 +437,7 @@ def _max_retries(fn: LambdaFunction) -> int:
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Install the Lambda patches (and the triggers) for ``sandbox``."""
     from labkit.services.awslambda import patch_destinations as lambda_destinations
+    from labkit.services.awslambda import patch_names as lambda_names
     from labkit.services.awslambda import patch_triggers as lambda_triggers
 
     root = Path(tempfile.mkdtemp(prefix="labkit-lambda-"))
@@ -530,6 +531,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     stack.enter_context(qualifier_read())
     lambda_triggers.install(sandbox, stack)
     lambda_destinations.install(sandbox, stack)
+    lambda_names.install(sandbox, stack)
 
 
 @contextmanager

@@ -10,6 +10,7 @@ that record for views and checks. Reading never creates a backend or changes any
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -239,10 +240,88 @@ def sandbox_snapshot(sandbox: Sandbox, *, function: str | None = None) -> Invoca
     return snapshot(region=sandbox.region, clock=sandbox.clock, function=function)
 
 
+# -- function spellings ---------------------------------------------------------------------------
+#: ``FunctionName``'s pattern in the Lambda API model (``NamespacedFunctionName``), anchored: a
+#: name, a full ARN or a partial ARN (``123456789012:function:name``), each with an optional
+#: version or alias. https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+FUNCTION_NAME = re.compile(
+    r"^(?:arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?"
+    r"(?:(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d{1}):)?"
+    r"(?:(?P<account>\d{12}):)?"
+    r"(?P<function>function:)?"
+    r"(?P<name>[a-zA-Z0-9-_\.]+)"
+    r"(?::(?P<qualifier>\$LATEST|[a-zA-Z0-9-_]+))?$"
+)
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """One spelling of a function, parsed.
+
+    Attributes:
+        name: The function's name.
+        qualifier: The version or alias appended to the spelling, if any.
+        account: The account in the spelling (a full or partial ARN), if any.
+        region: The Region in the spelling (a full ARN), if any.
+        spelling: What the caller wrote.
+    """
+
+    name: str
+    qualifier: str | None
+    account: str | None
+    region: str | None
+    spelling: str
+
+    @property
+    def short(self) -> str:
+        """``name`` or ``name:qualifier``."""
+        return f"{self.name}:{self.qualifier}" if self.qualifier else self.name
+
+    def arn(self, region: str, account: str, partition: str = "aws") -> str:
+        """The function's ARN, qualified when the spelling was."""
+        base = f"arn:{partition}:lambda:{region}:{account}:function:{self.name}"
+        return f"{base}:{self.qualifier}" if self.qualifier else base
+
+    def same_function(self, other: FunctionRef) -> bool:
+        """Whether both name the same function and qualifier (``$LATEST`` is the unqualified
+        function: both run the same code and configuration)."""
+        return self.name == other.name and _latest(self.qualifier) == _latest(other.qualifier)
+
+
+def _latest(qualifier: str | None) -> str | None:
+    return None if qualifier in (None, "$LATEST") else qualifier
+
+
+def split_function(spelling: str) -> FunctionRef | None:
+    """Parse any spelling of a function Lambda accepts; ``None`` when it accepts none."""
+    found = FUNCTION_NAME.match(spelling)
+    # ":function:" needs the account before it, and a bare "function:name" would parse as the
+    # name "function" with the qualifier "name".
+    if found is None or (found["function"] and found["account"] is None):
+        return None
+    return FunctionRef(
+        name=found["name"],
+        qualifier=found["qualifier"],
+        account=found["account"],
+        region=found["region"],
+        spelling=spelling,
+    )
+
+
+def function_name_in(spelling: str) -> str | None:
+    """The function's name in any spelling (name, ARN, partial ARN, qualified or not)."""
+    ref = split_function(spelling)
+    return ref.name if ref is not None else None
+
+
 __all__ = [
+    "FUNCTION_NAME",
+    "FunctionRef",
     "InvocationInfo",
     "InvocationSnapshot",
     "ThrottleInfo",
+    "function_name_in",
     "sandbox_snapshot",
     "snapshot",
+    "split_function",
 ]

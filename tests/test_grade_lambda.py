@@ -10,10 +10,13 @@ and plausible mistakes fail with the hint that names them.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import boto3
 import jupytext
 import pytest
 
@@ -64,6 +67,33 @@ def test_a_correct_alternative_passes_every_check(graded: dict[str, Submission])
     assert sub.error is None and not sub.notes, sub.text()
     assert statuses(sub) == dict.fromkeys(CHECKS, "passed"), sub.text()
     assert sub.score == sub.max_score == 9
+
+
+@pytest.mark.parametrize("sample", ["alias_and_client", "arn_and_resource"])
+def test_more_correct_alternatives_pass_every_check(
+    graded: dict[str, Submission], sample: str
+) -> None:
+    """Low-level DynamoDB types or the Table resource and its batch writer; the mapping made on
+    an alias through a partial ARN, or with the full ARN and its response types set afterwards;
+    other batch sizes and a batching window."""
+    sub = graded[sample]
+    assert sub.error is None and not sub.notes, sub.text()
+    assert statuses(sub) == dict.fromkeys(CHECKS, "passed"), sub.text()
+
+
+def test_conversions_and_arns_where_names_are_asked(graded: dict[str, Submission]) -> None:
+    sub = graded["converts_and_arns"]
+    assert sub.error is None and not sub.notes, sub.text()
+    assert set(statuses(sub).values()) == {"failed"}, sub.text()
+    processor = said(sub, "order_processor")
+    assert "did not report" in processor and "`qty` a string" in processor
+    assert "`id` a number" in processor and "whole-number `qty`" in processor
+    trigger = said(sub, "queue_trigger")
+    assert "the mapping's ARN, not its UUID" in trigger and 'response["UUID"]' in trigger
+    upload = said(sub, "upload_metadata")
+    assert "bucket's ARN" in upload and "['name']" in upload
+    api = said(sub, "orders_api")
+    assert "404" in api and "not a JSON object" in api
 
 
 def test_raising_no_response_types_encoded_keys_and_dict_bodies(
@@ -171,7 +201,7 @@ def test_each_wrong_partial_batch_response_is_named(response: object, says: str)
 def test_a_right_partial_batch_response_has_no_problem() -> None:
     right = {"batchItemFailures": [{"itemIdentifier": "m-3"}, {"itemIdentifier": "m-2"}]}
     assert batch_response_problem(right, IDS, BAD) is None
-    assert len(BAD_BODIES) == 3
+    assert len(set(BAD_BODIES.values())) == len(BAD_BODIES)  # each bad body has its own reason
 
 
 LIMIT = 3
@@ -209,3 +239,53 @@ def test_a_handler_that_never_returns_fails_with_a_hint() -> None:
         lab.stop()
     assert result.status == "failed", result.text()
     assert "timed out" in result.message and "loop" in result.hint
+
+
+def compares_a_string_qty(event, context):  # type: ignore[no-untyped-def]
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    failures = []
+    for record in event["Records"]:
+        try:
+            order = json.loads(record["body"])
+            if order["qty"] < 1:
+                raise ValueError("qty")
+            table.put_item(Item={"id": order["id"], "item": order["item"], "qty": order["qty"]})
+        except (ValueError, KeyError):
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+def writes_a_numeric_id(event, context):  # type: ignore[no-untyped-def]
+    table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+    failures = []
+    for record in event["Records"]:
+        try:
+            order = json.loads(record["body"])
+            if not isinstance(order["qty"], int) or order["qty"] < 1:
+                raise ValueError("qty")
+            table.put_item(Item={"id": order["id"], "item": order["item"], "qty": order["qty"]})
+        except (ValueError, KeyError):
+            failures.append({"itemIdentifier": record["messageId"]})
+    return {"batchItemFailures": failures}
+
+
+@pytest.mark.parametrize(
+    ("handler", "says", "hint"),
+    [
+        (compares_a_string_qty, "TypeError", '`"qty": "2"` (a string)'),
+        (writes_a_numeric_id, "Type mismatch", "`id` is not a string"),
+    ],
+)
+def test_a_handler_that_raises_on_a_wrong_type_is_told_which(
+    handler: Any, says: str, hint: str
+) -> None:
+    import labkit
+
+    lab = labkit.start("lambda", quiet=True)
+    try:
+        result = lab.check("order_processor", namespace={"process_orders": handler})
+    finally:
+        lab.stop()
+    assert result.status == "failed", result.text()
+    assert "WHOLE batch" in result.message and says in result.message
+    assert hint in result.hint

@@ -143,6 +143,10 @@ BAD_BODIES = {
     "this is not JSON": "not JSON",
     json.dumps({"item": "cup", "qty": 1}): "no `id`",
     json.dumps({"id": "o-9", "item": "mug", "qty": 0}): "`qty` 0",
+    # The task asks for a whole-number qty and a string id: a string qty or a numeric id is not
+    # an order, even where Python could convert it.
+    json.dumps({"id": "o-8", "item": "cup", "qty": "2"}): "`qty` a string",
+    json.dumps({"id": 7, "item": "cap", "qty": 1}): "`id` a number",
 }
 
 
@@ -281,6 +285,24 @@ def batch_response_problem(
     return None
 
 
+def _mixed_batch_hint(run: Any) -> str:
+    """The hint for a handler that raised on the mixed batch, from the error it raised."""
+    message = run.error_message or ""
+    if "Type mismatch for key" in message:
+        return (
+            "DynamoDB refused an item whose key `id` is not a string (a message with "
+            '`"id": 7` reached `put_item`). Check that `id` is a string before you write, and '
+            "report the message instead. " + PARTIAL_HINT
+        )
+    if run.error_type == "TypeError" and "'str'" in message and "'int'" in message:
+        return (
+            'A message with `"qty": "2"` (a string) reached a comparison with a number. Check '
+            "that `qty` is an int before you compare it, and report the message instead. "
+            + PARTIAL_HINT
+        )
+    return PARTIAL_HINT
+
+
 def check_order_processor(ctx: CheckContext) -> None:
     """``process_orders`` behind an SQS mapping: good orders in the table, only bad messages
     retried and dead-lettered."""
@@ -350,7 +372,7 @@ def check_order_processor(ctx: CheckContext) -> None:
             f"{_error_text(mixed_run)}. A function error fails the WHOLE batch: Lambda delivers "
             "the good orders again with the bad ones, and after the queue's maxReceiveCount "
             "they all end in the dead-letter queue.",
-            hint=PARTIAL_HINT,
+            hint=_mixed_batch_hint(mixed_run),
         )
     problem = batch_response_problem(mixed_run.response, ids, bad_ids)
     if problem is not None:
@@ -393,6 +415,75 @@ def _reporter(event, context):  # type: ignore[no-untyped-def]
     return {"batchItemFailures": failures}
 
 
+def _mapping_by_uuid(lam: Any, returned: object) -> dict[str, Any] | None:
+    """The mapping whose UUID ``connect_queue`` returned, or ``None``."""
+    if not isinstance(returned, str) or not returned:
+        return None
+    try:
+        found: dict[str, Any] = lam.get_event_source_mapping(UUID=returned)
+    except lam.exceptions.ResourceNotFoundException:
+        return None
+    except Exception:  # e.g. a value that is no UUID at all: the route does not match
+        return None
+    return found
+
+
+def _queue_mapping(ctx: CheckContext, lam: Any, returned: object, arn: str) -> dict[str, Any]:
+    """The mapping ``connect_queue`` made, found as AWS finds it: by the UUID it returned, else
+    by the queue it reads (never by the spelling of ``FunctionName`` used to create it)."""
+    from labkit.services.awslambda.state import function_name_in
+
+    call = f"`connect_queue(lambda_client, {REPORTER!r}, queue_arn)`"
+    on_queue = lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
+    if isinstance(returned, dict) and "UUID" in returned:
+        ctx.fail(
+            "`connect_queue` returned the whole response, not the mapping's UUID.",
+            hint='Return `response["UUID"]`.',
+        )
+    mapping = _mapping_by_uuid(lam, returned)
+    if mapping is None:
+        if not on_queue:
+            elsewhere = lam.list_event_source_mappings()["EventSourceMappings"]
+            if elsewhere:
+                ctx.fail(
+                    f"After {call} the only mapping reads {elsewhere[0]['EventSourceArn']}, not "
+                    f"the queue it was given ({arn}).",
+                    hint="Use the `queue_arn` argument as `EventSourceArn`.",
+                )
+            ctx.fail(
+                f"After {call} no event source mapping reads the queue.",
+                hint="Call `lambda_client.create_event_source_mapping(EventSourceArn=queue_arn, "
+                "FunctionName=function_name, ...)` and return the response's `UUID`.",
+            )
+        made = on_queue[0]
+        if isinstance(returned, str) and returned == made.get("EventSourceMappingArn"):
+            ctx.fail(
+                "`connect_queue` returned the mapping's ARN, not its UUID.",
+                hint='Return `response["UUID"]` (the ARN ends with it, but the task asks for '
+                "the UUID).",
+            )
+        ctx.fail(
+            f"`connect_queue` returned {_short(returned)}, not the mapping's UUID "
+            f"({made['UUID']}).",
+            hint="Return the `UUID` of `create_event_source_mapping`'s response: "
+            '`response["UUID"]`.',
+        )
+    if mapping["EventSourceArn"] != arn:
+        ctx.fail(
+            f"The mapping reads {mapping['EventSourceArn']}, not the queue it was given ({arn}).",
+            hint="Use the `queue_arn` argument as `EventSourceArn`.",
+        )
+    target = function_name_in(str(mapping.get("FunctionArn", "")))
+    if target != REPORTER:
+        ctx.fail(
+            f"The mapping calls {mapping.get('FunctionArn')}, not the function it was given "
+            f"({REPORTER!r}).",
+            hint="Use the `function_name` argument as `FunctionName` (its name, ARN or an alias "
+            "of it all work).",
+        )
+    return mapping
+
+
 def check_queue_trigger(ctx: CheckContext) -> None:
     """``connect_queue`` maps a queue to a function with partial batch responses turned on."""
     from labkit.services.awslambda.deploy import deploy_function
@@ -402,31 +493,7 @@ def check_queue_trigger(ctx: CheckContext) -> None:
     sqs, url, arn, _ = _queues(ctx)
     lam = ctx.client("lambda")
     returned = ctx.call(connect, lam, REPORTER, arn)
-    mappings = lam.list_event_source_mappings(FunctionName=REPORTER)["EventSourceMappings"]
-    if not mappings:
-        ctx.fail(
-            f"After `connect_queue(lambda_client, {REPORTER!r}, queue_arn)` the function has no "
-            "event source mapping.",
-            hint="Call `lambda_client.create_event_source_mapping(EventSourceArn=queue_arn, "
-            "FunctionName=function_name, ...)` and return the response's `UUID`.",
-        )
-    mapping = mappings[0]
-    if mapping["EventSourceArn"] != arn:
-        ctx.fail(
-            f"The mapping reads {mapping['EventSourceArn']}, not the queue it was given ({arn}).",
-            hint="Use the `queue_arn` argument as `EventSourceArn`.",
-        )
-    if isinstance(returned, dict) and "UUID" in returned:
-        ctx.fail(
-            "`connect_queue` returned the whole response, not the mapping's UUID.",
-            hint='Return `response["UUID"]`.',
-        )
-    if returned != mapping["UUID"]:
-        ctx.fail(
-            f"`connect_queue` returned {_short(returned)}, not the mapping's UUID.",
-            hint="Return the `UUID` of `create_event_source_mapping`'s response: "
-            '`response["UUID"]`.',
-        )
+    mapping = _queue_mapping(ctx, lam, returned, arn)
     if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
         ctx.fail(
             "The mapping does not have `FunctionResponseTypes=['ReportBatchItemFailures']`. "
@@ -527,6 +594,12 @@ def check_upload_metadata(ctx: CheckContext) -> None:
         )
     for key, body in UPLOADS.items():
         item = items[key]
+        if item.get("bucket") == f"arn:aws:s3:::{UPLOAD_BUCKET}":
+            ctx.fail(
+                f"The item for {key!r} has the bucket's ARN {item['bucket']!r}, not its name "
+                f"{UPLOAD_BUCKET!r}.",
+                hint="The event has both: store `record['s3']['bucket']['name']`, not `['arn']`.",
+            )
         if item.get("bucket") != UPLOAD_BUCKET:
             ctx.fail(
                 f"The item for {key!r} has bucket {_short(item.get('bucket'))}, not "

@@ -35,7 +35,7 @@ def process_orders(event, context):
             if not isinstance(order.get("id"), str) or order.get("qty", 0) < 1:
                 raise ValueError("invalid order")
             table.put_item(Item={"id": order["id"], "item": order["item"], "qty": order["qty"]})
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, TypeError):
             failures.append({"itemIdentifier": record["receiptHandle"]})
     return {"batchItemFailures": failures}
 

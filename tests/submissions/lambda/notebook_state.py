@@ -10,7 +10,8 @@
 # ---
 
 # %% [markdown]
-# Handlers that lean on the notebook: the processor accepts qty 0, the mapping is created
+# Handlers that lean on the notebook: the processor accepts qty 0 (and a string qty), the
+# mapping is created
 # disabled, the upload handler uses a table object made in the notebook (not in its package),
 # and the API handler reads the id from the wrong place in the event.
 
@@ -34,7 +35,7 @@ def process_orders(event, context):
         try:
             order = json.loads(record["body"])
             table.put_item(Item={"id": order["id"], "item": order["item"], "qty": order["qty"]})
-        except (ValueError, KeyError):
+        except Exception:
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
 

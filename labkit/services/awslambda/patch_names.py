@@ -137,7 +137,7 @@ def _function_segment(path: str) -> int | None:
     return None
 
 
-def _rewrite_path(response: LambdaResponse, operation: str, mode: str) -> None:
+def _rewrite_path(response: LambdaResponse, mode: str) -> None:
     parts = response.path.split("/")
     index = _function_segment(response.path)
     if index is None:
@@ -214,7 +214,7 @@ def normalise(response: LambdaResponse, operation: str) -> None:
             disagrees with ``Qualifier``.
     """
     if operation in PATH_OPERATIONS:
-        _rewrite_path(response, operation, PATH_OPERATIONS[operation])
+        _rewrite_path(response, PATH_OPERATIONS[operation])
     elif operation in BODY_OPERATIONS:
         _rewrite_body(response, operation)
     elif operation == "ListEventSourceMappings":

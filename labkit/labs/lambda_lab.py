@@ -13,15 +13,24 @@ The module is ``lambda_lab`` because ``lambda`` is a Python keyword; the lab's i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote_plus, unquote
 
 from labkit.grading.checks import Check, CheckContext
+from labkit.labs.lambda_handlers import (
+    TABLE_ENV,
+    create_table,
+    deploy,
+    error_hint,
+    error_text,
+    invocations,
+    is_number,
+    short,
+    table_items,
+)
 from labkit.labs.spec import LabSpec
 
-TABLE_ENV = "TABLE_NAME"
 ORDERS_TABLE = "orders"
 UPLOADS_TABLE = "uploads"
 UPLOAD_BUCKET = "photo-uploads"
@@ -30,105 +39,12 @@ CHECK_DLQ = "check-orders-dlq"
 #: The queue of the checks: short enough to keep the check fast, long enough to see a retry.
 CHECK_VISIBILITY = 30
 CHECK_MAX_RECEIVES = 2
-#: Check deployments stop a runaway handler quickly (a real default would be 3 s).
-CHECK_FUNCTION_TIMEOUT = 2
 
 PARTIAL_HINT = (
     "Handle each record on its own: wrap its processing in try/except, collect "
     '`{"itemIdentifier": record["messageId"]}` for each one that fails, and '
     '`return {"batchItemFailures": failures}` (an empty list when all went well).'
 )
-DEPLOY_HINT = (
-    "A Lambda function only has what its package holds: create boto3 clients and read "
-    f"`os.environ['{TABLE_ENV}']` inside the handler, not from notebook variables such as `lab`."
-)
-
-
-# -- deploying the learner's handler ------------------------------------------------------------
-def deploy(
-    ctx: CheckContext, func: Callable[..., Any], name: str, environment: Mapping[str, str]
-) -> str:
-    """Deploy the learner's handler in the check's world; a package that cannot be made fails."""
-    from labkit.services.awslambda.deploy import deploy_function, notebook_dependencies
-    from labkit.services.awslambda.sim_packaging import PackagingError
-
-    imports, helpers, constants = notebook_dependencies(func)
-    try:
-        return deploy_function(
-            ctx.sandbox,
-            func,
-            name,
-            imports=imports,
-            helpers=helpers,
-            constants=constants,
-            environment=environment,
-            timeout=CHECK_FUNCTION_TIMEOUT,
-        )
-    except PackagingError as error:
-        ctx.fail(
-            f"`{func.__name__}` cannot be packaged as a Lambda function: {error}",
-            hint=DEPLOY_HINT,
-        )
-
-
-def _invocations(ctx: CheckContext, function: str, since: float = 0.0) -> list[Any]:
-    from labkit.services.awslambda.state import snapshot
-
-    region = str(ctx.client("lambda").meta.region_name)
-    snap = snapshot(region=region, clock=ctx.clock, function=function)
-    return list(snap.since(since).invocations)
-
-
-def _short(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _error_text(invocation: Any) -> str:
-    if invocation.status == "timeout":
-        return f"timed out after {CHECK_FUNCTION_TIMEOUT} s (`Sandbox.Timedout`)"
-    kind = invocation.error_type or invocation.status
-    message = invocation.error_message or ""
-    return f"raised `{kind}: {message}`" if message else f"failed with `{kind}`"
-
-
-def _error_hint(invocation: Any, general: str) -> str:
-    """A hint for a handler that failed, from the error object Lambda returned."""
-    kind = invocation.error_type or ""
-    message = invocation.error_message or ""
-    if invocation.status == "timeout":
-        return "The handler never finished: look for a loop that does not end."
-    if kind == "KeyError" and TABLE_ENV in message:
-        return (
-            f"The check sets the environment variable `{TABLE_ENV}`; read it with "
-            f"`os.environ['{TABLE_ENV}']` (spelling counts)."
-        )
-    if "ResourceNotFoundException" in message or "ResourceNotFound" in kind:
-        return (
-            f"The table was not found: use the name in `os.environ['{TABLE_ENV}']` "
-            "(the check creates the table the exercise names)."
-        )
-    if kind.startswith("Runtime.") or kind == "NameError":
-        return DEPLOY_HINT
-    return general
-
-
-def _table_items(ctx: CheckContext, table: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = ctx.resource("dynamodb").Table(table).scan()["Items"]
-    return items
-
-
-def _create_table(ctx: CheckContext, name: str, key: str) -> None:
-    ctx.client("dynamodb").create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
 
 
 # -- task 1: the SQS order processor -------------------------------------------------------------
@@ -212,7 +128,7 @@ def batch_response_problem(
                 "Spell the key exactly `batchItemFailures` (camelCase, plural).",
             )
         return (
-            f"For a batch with {n_bad} bad messages your handler returned {_short(response)}. "
+            f"For a batch with {n_bad} bad messages your handler returned {short(response)}. "
             "Without `batchItemFailures` Lambda takes the batch as a complete success and "
             "deletes every message: the bad ones are lost instead of being retried and reaching "
             "the dead-letter queue.",
@@ -221,7 +137,7 @@ def batch_response_problem(
     failures = response["batchItemFailures"]
     if not isinstance(failures, list):
         return (
-            f"`batchItemFailures` is {_short(failures)}, not a list.",
+            f"`batchItemFailures` is {short(failures)}, not a list.",
             PARTIAL_HINT,
         )
     if not failures and n_bad:
@@ -236,14 +152,14 @@ def batch_response_problem(
         if not isinstance(entry, dict):
             return (
                 f"`batchItemFailures` holds {type(entry).__name__} values such as "
-                f"{_short(entry)}. Lambda cannot read that, so it treats the WHOLE batch as "
+                f"{short(entry)}. Lambda cannot read that, so it treats the WHOLE batch as "
                 "failed: the good orders come back too and end in the dead-letter queue with "
                 "the bad ones.",
                 'Each entry must be a dict: `{"itemIdentifier": record["messageId"]}`.',
             )
         if "itemIdentifier" not in entry:
             return (
-                f"An entry of `batchItemFailures` is {_short(entry)}, without the key "
+                f"An entry of `batchItemFailures` is {short(entry)}, without the key "
                 "`itemIdentifier`. Lambda then treats the whole batch as failed: the good "
                 "orders come back too.",
                 'Each entry must be `{"itemIdentifier": record["messageId"]}`.',
@@ -257,7 +173,7 @@ def batch_response_problem(
             else:
                 what = "not the messageId of any message"
             return (
-                f"You reported `itemIdentifier` {_short(ident, 60)}, which is {what} in the "
+                f"You reported `itemIdentifier` {short(ident, 60)}, which is {what} in the "
                 "batch. Lambda then treats the whole batch as failed: the good orders come back "
                 "too and end in the dead-letter queue.",
                 "Use the record's `messageId` (not its `receiptHandle` or `body`): "
@@ -266,7 +182,7 @@ def batch_response_problem(
         reported.add(str(ident))
     missed = bad_ids - reported
     if missed:
-        which = ", ".join(f"{_short(ids[i], 50)} ({BAD_BODIES.get(ids[i], 'bad')})" for i in missed)
+        which = ", ".join(f"{short(ids[i], 50)} ({BAD_BODIES.get(ids[i], 'bad')})" for i in missed)
         return (
             f"Your handler did not report {which}: Lambda deleted it as processed, so it never "
             "reaches the dead-letter queue.",
@@ -275,7 +191,7 @@ def batch_response_problem(
         )
     extra = reported - bad_ids
     if extra:
-        which = ", ".join(_short(ids[i], 60) for i in extra)
+        which = ", ".join(short(ids[i], 60) for i in extra)
         return (
             f"Your handler reported good orders as failed ({which}): Lambda delivers them again "
             "and, after the queue's maxReceiveCount, moves them to the dead-letter queue.",
@@ -307,7 +223,7 @@ def check_order_processor(ctx: CheckContext) -> None:
     """``process_orders`` behind an SQS mapping: good orders in the table, only bad messages
     retried and dead-lettered."""
     handler = ctx.function("process_orders")
-    _create_table(ctx, ORDERS_TABLE, "id")
+    create_table(ctx, ORDERS_TABLE, "id")
     deploy(ctx, handler, "process-orders", {TABLE_ENV: ORDERS_TABLE})
     sqs, url, arn, dlq_url = _queues(ctx)
     ctx.client("lambda").create_event_source_mapping(
@@ -321,15 +237,15 @@ def check_order_processor(ctx: CheckContext) -> None:
     for order in GOOD_ORDERS[:2]:
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(order))
     ctx.clock.advance(1)
-    first = _invocations(ctx, "process-orders")
+    first = invocations(ctx, "process-orders")
     if not first:
         ctx.fail("Lambda never invoked `process_orders` for the queue's messages.")
     if first[0].failed:
         ctx.fail(
-            f"On a batch of two good orders `process_orders` {_error_text(first[0])}.",
-            hint=_error_hint(first[0], "Read the error and its line in the message above."),
+            f"On a batch of two good orders `process_orders` {error_text(first[0])}.",
+            hint=error_hint(first[0], "Read the error and its line in the message above."),
         )
-    stored = {str(i.get("id")): i for i in _table_items(ctx, ORDERS_TABLE)}
+    stored = {str(i.get("id")): i for i in table_items(ctx, ORDERS_TABLE)}
     missing = [o["id"] for o in GOOD_ORDERS[:2] if o["id"] not in stored]
     if missing:
         have = ", ".join(sorted(stored)) or "nothing"
@@ -341,9 +257,9 @@ def check_order_processor(ctx: CheckContext) -> None:
         )
     for order in GOOD_ORDERS[:2]:
         got = stored[order["id"]]
-        if got.get("item") != order["item"] or not _is_number(got.get("qty")):
+        if got.get("item") != order["item"] or not is_number(got.get("qty")):
             ctx.fail(
-                f"The order {order['id']} was stored as {_short(got)}, not with "
+                f"The order {order['id']} was stored as {short(got)}, not with "
                 f"item={order['item']!r} and qty={order['qty']} (a number).",
                 hint="Store the order's `id`, `item` and `qty` as they are in the message; "
                 "`qty` stays a number.",
@@ -357,19 +273,19 @@ def check_order_processor(ctx: CheckContext) -> None:
     bad_ids = {i for i, body in ids.items() if body in BAD_BODIES}
     started = ctx.clock.timestamp
     ctx.clock.advance(1)
-    batch = _invocations(ctx, "process-orders", since=started)
+    batch = invocations(ctx, "process-orders", since=started)
     if not batch:
         ctx.fail("Lambda never invoked `process_orders` for the second batch.")
     mixed_run = batch[0]
     if mixed_run.status == "timeout":
         ctx.fail(
-            f"On a batch with bad messages `process_orders` {_error_text(mixed_run)}.",
-            hint=_error_hint(mixed_run, PARTIAL_HINT),
+            f"On a batch with bad messages `process_orders` {error_text(mixed_run)}.",
+            hint=error_hint(mixed_run, PARTIAL_HINT),
         )
     if mixed_run.failed:
         ctx.fail(
             f"On a batch holding {len(bad_ids)} bad messages `process_orders` "
-            f"{_error_text(mixed_run)}. A function error fails the WHOLE batch: Lambda delivers "
+            f"{error_text(mixed_run)}. A function error fails the WHOLE batch: Lambda delivers "
             "the good orders again with the bad ones, and after the queue's maxReceiveCount "
             "they all end in the dead-letter queue.",
             hint=_mixed_batch_hint(mixed_run),
@@ -381,7 +297,7 @@ def check_order_processor(ctx: CheckContext) -> None:
     # Let the bad messages come back and reach the dead-letter queue.
     for _ in range(CHECK_MAX_RECEIVES + 1):
         ctx.clock.advance(CHECK_VISIBILITY + 1)
-    stored = {str(i.get("id")): i for i in _table_items(ctx, ORDERS_TABLE)}
+    stored = {str(i.get("id")): i for i in table_items(ctx, ORDERS_TABLE)}
     missing = [o["id"] for o in GOOD_ORDERS if o["id"] not in stored]
     if missing:
         ctx.fail(
@@ -397,7 +313,7 @@ def check_order_processor(ctx: CheckContext) -> None:
     visible, in_flight = _queue_counts(sqs, url)
     if dead != sorted(BAD_BODIES) or visible or in_flight:
         ctx.fail(
-            f"In the end the dead-letter queue holds {[_short(b, 40) for b in dead]} and the "
+            f"In the end the dead-letter queue holds {[short(b, 40) for b in dead]} and the "
             f"queue {visible + in_flight} message(s); only the {len(BAD_BODIES)} bad messages "
             "should be dead-lettered.",
             hint=PARTIAL_HINT,
@@ -463,8 +379,7 @@ def _queue_mapping(ctx: CheckContext, lam: Any, returned: object, arn: str) -> d
                 "the UUID).",
             )
         ctx.fail(
-            f"`connect_queue` returned {_short(returned)}, not the mapping's UUID "
-            f"({made['UUID']}).",
+            f"`connect_queue` returned {short(returned)}, not the mapping's UUID ({made['UUID']}).",
             hint="Return the `UUID` of `create_event_source_mapping`'s response: "
             '`response["UUID"]`.',
         )
@@ -532,7 +447,7 @@ UPLOADS = {
 def check_upload_metadata(ctx: CheckContext) -> None:
     """``record_upload`` writes each uploaded object's key, bucket and size to DynamoDB."""
     handler = ctx.function("record_upload")
-    _create_table(ctx, UPLOADS_TABLE, "key")
+    create_table(ctx, UPLOADS_TABLE, "key")
     arn = deploy(ctx, handler, "record-upload", {TABLE_ENV: UPLOADS_TABLE})
     s3 = ctx.client("s3")
     s3.create_bucket(Bucket=UPLOAD_BUCKET)
@@ -554,19 +469,19 @@ def check_upload_metadata(ctx: CheckContext) -> None:
     for key, body in UPLOADS.items():
         s3.put_object(Bucket=UPLOAD_BUCKET, Key=key, Body=body)
     ctx.clock.advance(0)  # S3 invokes asynchronously: the invocations run at the next tick
-    runs = _invocations(ctx, "record-upload")
+    runs = invocations(ctx, "record-upload")
     failed = [r for r in runs if r.failed]
     if failed:
         ctx.fail(
-            f"For an upload of {len(UPLOADS)} objects `record_upload` {_error_text(failed[0])}.",
-            hint=_error_hint(
+            f"For an upload of {len(UPLOADS)} objects `record_upload` {error_text(failed[0])}.",
+            hint=error_hint(
                 failed[0],
                 "Each S3 event has `Records`; read the bucket from "
                 "`record['s3']['bucket']['name']` and the key from "
                 "`record['s3']['object']['key']`.",
             ),
         )
-    items = {str(i.get("key")): i for i in _table_items(ctx, UPLOADS_TABLE)}
+    items = {str(i.get("key")): i for i in table_items(ctx, UPLOADS_TABLE)}
     for key in UPLOADS:
         encoded = quote_plus(key, safe="/")
         if unquote(encoded) != encoded and unquote(encoded) in items:
@@ -602,14 +517,14 @@ def check_upload_metadata(ctx: CheckContext) -> None:
             )
         if item.get("bucket") != UPLOAD_BUCKET:
             ctx.fail(
-                f"The item for {key!r} has bucket {_short(item.get('bucket'))}, not "
+                f"The item for {key!r} has bucket {short(item.get('bucket'))}, not "
                 f"{UPLOAD_BUCKET!r}.",
                 hint="Read the bucket's name from `record['s3']['bucket']['name']`.",
             )
         size = item.get("size")
-        if not _is_number(size):
+        if not is_number(size):
             ctx.fail(
-                f"The item for {key!r} has size {_short(size)}, not a number.",
+                f"The item for {key!r} has size {short(size)}, not a number.",
                 hint="Store `record['s3']['object']['size']` as a number (an int with the "
                 "resource API, or `{'N': str(size)}` with the client API).",
             )
@@ -651,13 +566,13 @@ def _orders_api(ctx: CheckContext, function_arn: str) -> str:
 
 def _api_failure(ctx: CheckContext, since: float, path: str) -> tuple[str, str]:
     """Why API Gateway answered 502 for ``path``: from the invocation Lambda recorded."""
-    runs = _invocations(ctx, "get-order", since=since)
+    runs = invocations(ctx, "get-order", since=since)
     if not runs:
         return f"GET {path} answered 502 and the function did not run.", ""
     run = runs[-1]
     if run.failed:
         kind, message = run.error_type or "", run.error_message or ""
-        hint = _error_hint(run, "")
+        hint = error_hint(run, "")
         if "Decimal" in message and kind == "TypeError":
             hint = (
                 "DynamoDB returns numbers as `decimal.Decimal`, which `json.dumps` cannot write. "
@@ -672,13 +587,13 @@ def _api_failure(ctx: CheckContext, since: float, path: str) -> tuple[str, str]:
                 "(`response.get('Item')`)."
             )
         return (
-            f"GET {path} answered 502 (Internal server error): `get_order` {_error_text(run)}.",
+            f"GET {path} answered 502 (Internal server error): `get_order` {error_text(run)}.",
             hint or "Read the error above; a function error is always a 502 behind API Gateway.",
         )
     result = run.response
     if not isinstance(result, dict):
         return (
-            f"GET {path} answered 502: `get_order` returned {_short(result)}, and API Gateway "
+            f"GET {path} answered 502: `get_order` returned {short(result)}, and API Gateway "
             "needs a dict with `statusCode` and `body`.",
             "Return `{'statusCode': 200, 'headers': {'Content-Type': 'application/json'}, "
             "'body': json.dumps(order)}`.",
@@ -686,12 +601,12 @@ def _api_failure(ctx: CheckContext, since: float, path: str) -> tuple[str, str]:
     if "body" in result and not isinstance(result["body"], str):
         return (
             f"GET {path} answered 502: the `body` you returned is a {type(result['body']).__name__}"
-            f" ({_short(result['body'], 50)}). API Gateway needs the body as a string.",
+            f" ({short(result['body'], 50)}). API Gateway needs the body as a string.",
             "Serialise it: `'body': json.dumps(...)`.",
         )
     extra = set(result) - {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
     return (
-        f"GET {path} answered 502: API Gateway could not read the result {_short(result)}"
+        f"GET {path} answered 502: API Gateway could not read the result {short(result)}"
         + (f" (unexpected keys: {', '.join(sorted(map(str, extra)))})" if extra else "")
         + ".",
         "Return only `statusCode`, `headers` and `body` (a string).",
@@ -713,7 +628,7 @@ def check_orders_api(ctx: CheckContext) -> None:
     import requests
 
     handler = ctx.function("get_order")
-    _create_table(ctx, ORDERS_TABLE, "id")
+    create_table(ctx, ORDERS_TABLE, "id")
     table = ctx.resource("dynamodb").Table(ORDERS_TABLE)
     for order in STORED_ORDERS:
         table.put_item(Item=order)
@@ -735,12 +650,12 @@ def check_orders_api(ctx: CheckContext) -> None:
         body = _json(reply.text)
         if body is _NOT_JSON:
             ctx.fail(
-                f"GET {path} answered a body that is not JSON: {_short(reply.text)}.",
+                f"GET {path} answered a body that is not JSON: {short(reply.text)}.",
                 hint="Write the body with `json.dumps(order)`, not `str(order)`.",
             )
         if not isinstance(body, dict) or any(body.get(k) != v for k, v in order.items()):
             ctx.fail(
-                f"GET {path} answered {_short(body)}, not the order {order}.",
+                f"GET {path} answered {short(body)}, not the order {order}.",
                 hint="Answer the order's attributes as a JSON object: `json.dumps(item)` with "
                 "`qty` as a number.",
             )
@@ -754,13 +669,13 @@ def check_orders_api(ctx: CheckContext) -> None:
     if reply.status_code != 404:
         ctx.fail(
             f"GET {path}, an order that does not exist, answered {reply.status_code} "
-            f"({_short(reply.text, 60)}).",
+            f"({short(reply.text, 60)}).",
             hint="When `get_item` finds nothing (no `Item` in its response) answer "
             '`\'statusCode\': 404` with a JSON body such as `{"message": "order not found"}`.',
         )
     if not isinstance(_json(reply.text), dict):
         ctx.fail(
-            f"GET {path} answered 404 with the body {_short(reply.text)}, not a JSON object.",
+            f"GET {path} answered 404 with the body {short(reply.text)}, not a JSON object.",
             hint='Answer 404 with `json.dumps({"message": "order o-404 not found"})`.',
         )
 

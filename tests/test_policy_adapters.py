@@ -1,20 +1,15 @@
-"""The three readers labkit has today, re-expressed as thin adapters over labkit.policy.
-
-Each adapter below is what the reader's module would become; the tests run the readers' own
-cases through both and check that they agree, and pin down where the engine is stricter because
-AWS is (and the old reader was not).
-"""
+"""The three readers (SQS queue policies, S3 bucket policies, Lambda function policies) as thin
+adapters over labkit.policy: their own cases, run through the real modules, and the places where
+the engine is stricter than the old readers because AWS is."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from labkit import policy as engine
 from labkit.services.awslambda import access as lambda_permissions
 from labkit.services.s3 import patch_access as s3_access
 from labkit.services.sqs import access as sqs_policy
@@ -24,147 +19,96 @@ TOPIC = "arn:aws:sns:us-east-1:123456789012:t"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:f"
 
 
-# -- adapters ----------------------------------------------------------------------------------
-def sqs_evaluate(policy: Mapping[str, Any] | str | None, request: sqs_policy.Request) -> Any:
-    """``sqs_policy.evaluate`` over the engine (same Request in, same Decision fields out)."""
-    if not policy:
-        return sqs_policy.Decision(
-            False, "The queue has no access policy, so nothing may send to it."
-        )
-    # The old ``account`` meant "some IAM identity of that account, allowed if the queue's
-    # policy names the account"; no production caller uses it. The account's root user is
-    # what an account principal names, and the queue policy's own verdict is the old answer
-    # (for a service principal it is also the engine's full answer).
-    principal = (
-        engine.Principal.service(request.service)
-        if request.service
-        else engine.Principal.root(request.account)
-    )
-    decision = engine.evaluate(
-        engine.Request(principal, request.action, request.resource, context=request.context),
-        resource_policy=engine.load_policy(policy, name="the queue's policy"),
-    )
-    verdict = decision.verdict("resource")
-    if verdict == "neutral":
-        return sqs_policy.Decision(False, decision.reason, "", decision.notes)
-    effect = "Deny" if verdict == "deny" else "Allow"
-    ref = next(r.ref for r in decision.statements if r.applies and r.effect == effect)
-    name = ref.sid or f"statement {ref.index}"
-    return sqs_policy.Decision(verdict == "allow", decision.reason, name)
-
-
-def s3_decide(
-    policy: bytes | str | None,
-    action: str,
-    resource: str,
-    principal: s3_access.Principal,
-    context: Mapping[str, str] | None = None,
-) -> s3_access.Decision:
-    """``s3_access.decide`` over the engine: the bucket policy's own verdict."""
-    if not policy:
-        return s3_access.Decision.NEUTRAL
-    caller = {
-        "anonymous": engine.Principal.anonymous(),
-        "service": engine.Principal.service(principal.value),
-    }.get(principal.kind) or engine.Principal("user", arn=principal.value)
-    decision = engine.evaluate(
-        engine.Request(caller, action, resource, context=dict(context or {})),
-        resource_policy=engine.load_policy(policy, name="the bucket's policy"),
-    )
-    return s3_access.Decision(decision.verdict("resource"))
-
-
-def lambda_may_invoke(fn: Any, *, service: str, source_arn: str, account_id: str) -> bool:
-    """``lambda_permissions.may_invoke`` over the engine, reading moto's ``fn.policy``."""
-    statements = list(getattr(getattr(fn, "policy", None), "statements", None) or [])
-    if not statements:
-        return False
-    for statement in statements:
-        # moto keeps an account principal given as a bare id as a string; AWS stores
-        # {"AWS": "arn:aws:iam::ID:root"}.
-        if isinstance(statement.get("Principal"), str) and statement["Principal"] != "*":
-            statement = statement | {"Principal": {"AWS": statement["Principal"]}}
-    request = engine.Request(
-        engine.Principal.service(service),
-        "lambda:InvokeFunction",
-        getattr(fn, "function_arn", FUNCTION),
-        context={"aws:SourceArn": source_arn, "aws:SourceAccount": account_id},
-    )
-    document = {"Version": "2012-10-17", "Statement": statements}
-    return engine.evaluate(request, resource_policy=document).allowed
-
-
 # -- SQS -----------------------------------------------------------------------------------------
 def _queue_policy(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": list(statements)}
 
 
 SQS_BASE = {"Effect": "Allow", "Principal": "*", "Action": "SQS:SendMessage", "Resource": QUEUE}
-SQS_CONDITIONS = [
-    {"ArnEquals": {"aws:SourceArn": TOPIC}},
-    {"ArnLike": {"AWS:SOURCEARN": "arn:aws:sns:*:123456789012:*"}},
-    {"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:*:other-*"}},
-    {"StringLike": {"aws:SourceArn": "arn:aws:sns:*"}},
-    {"StringEquals": {"aws:SourceAccount": ["111122223333", "123456789012"]}},
-    {"Bool": {"aws:SecureTransport": "true"}},
-    {"StringEquals": {"aws:SourceVpce": "vpce-1"}},
-    {"StringNotEquals": {"aws:SourceVpce": "vpce-1"}},
-    {"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}},
-    {"Null": {"aws:SourceVpce": "true"}},
-    {"ArnNotEquals": {"aws:SourceArn": TOPIC}},
-]
-
-
-@pytest.mark.parametrize("condition", SQS_CONDITIONS)
-def test_sqs_adapter_agrees_on_conditions(condition: dict[str, Any]) -> None:
-    request = sqs_policy.sns_delivery_request(QUEUE, TOPIC)
-    policy = _queue_policy({**SQS_BASE, "Condition": condition})
-    old, new = sqs_policy.evaluate(policy, request), sqs_evaluate(policy, request)
-    assert (old.allowed, old.statement) == (new.allowed, new.statement)
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("condition", "allowed"),
     [
-        {"Action": "sqs:*"},
-        {"Action": ["sqs:Receive*", "sqs:Send*"]},
-        {"Action": "sqs:ReceiveMessage"},
-        {"Action": None, "NotAction": "sqs:DeleteQueue"},
-        {"Action": "*", "Resource": "arn:aws:sqs:us-east-1:123456789012:x"},
-        {"Action": "*", "Resource": "arn:aws:sqs:*:*:*"},
-        {"Principal": {"AWS": "123456789012"}},
-        {"Principal": {"Service": "sns.amazonaws.com"}},
-        {"Effect": "Deny", "Sid": "No"},
+        ({"ArnEquals": {"aws:SourceArn": TOPIC}}, True),
+        ({"ArnLike": {"AWS:SOURCEARN": "arn:aws:sns:*:123456789012:*"}}, True),
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:sns:*:*:other-*"}}, False),
+        ({"StringLike": {"aws:SourceArn": "arn:aws:sns:*"}}, True),
+        ({"StringEquals": {"aws:SourceAccount": ["111122223333", "123456789012"]}}, True),
+        ({"Bool": {"aws:SecureTransport": "true"}}, True),
+        ({"StringEquals": {"aws:SourceVpce": "vpce-1"}}, False),
+        ({"StringNotEquals": {"aws:SourceVpce": "vpce-1"}}, True),
+        ({"StringEqualsIfExists": {"aws:SourceVpce": "vpce-1"}}, True),
+        ({"Null": {"aws:SourceVpce": "true"}}, True),
+        ({"ArnNotEquals": {"aws:SourceArn": TOPIC}}, False),
+        ({"NumericLessThan": {"aws:SourceAccount": "2"}}, False),
     ],
 )
-def test_sqs_adapter_agrees_on_elements(change: dict[str, Any]) -> None:
+def test_sqs_conditions(condition: dict[str, Any], allowed: bool) -> None:
+    request = sqs_policy.sns_delivery_request(QUEUE, TOPIC)
+    decision = sqs_policy.evaluate(
+        _queue_policy({**SQS_BASE, "Sid": "S", "Condition": condition}), request
+    )
+    assert decision.allowed is allowed
+    assert decision.statement == ("S" if allowed else "")
+    assert decision.detail is not None and len(decision.detail.statements) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "sns", "account"),
+    [
+        ({"Action": "sqs:*"}, True, True),
+        ({"Action": ["sqs:Receive*", "sqs:Send*"]}, True, True),
+        ({"Action": "sqs:ReceiveMessage"}, False, True),  # the account's root user: full access
+        ({"Action": None, "NotAction": "sqs:DeleteQueue"}, True, True),
+        ({"Action": "*", "Resource": "arn:aws:sqs:us-east-1:123456789012:x"}, False, True),
+        ({"Action": "*", "Resource": "arn:aws:sqs:*:*:*"}, True, True),
+        ({"Principal": {"AWS": "123456789012"}}, False, True),
+        ({"Principal": {"Service": "sns.amazonaws.com"}}, True, True),
+        ({"Effect": "Deny", "Sid": "No"}, False, False),
+    ],
+)
+def test_sqs_elements(change: dict[str, Any], sns: bool, account: bool) -> None:
     statement = {k: v for k, v in {**SQS_BASE, **change}.items() if v is not None}
     policy = json.dumps(_queue_policy(statement))
-    for request in (
-        sqs_policy.sns_delivery_request(QUEUE, TOPIC),
-        sqs_policy.Request(action="sqs:SendMessage", resource=QUEUE, account="123456789012"),
-    ):
-        old, new = sqs_policy.evaluate(policy, request), sqs_evaluate(policy, request)
-        assert (old.allowed, old.statement) == (new.allowed, new.statement)
+    topic = sqs_policy.sns_delivery_request(QUEUE, TOPIC)
+    root = sqs_policy.Request(action="sqs:SendMessage", resource=QUEUE, account="123456789012")
+    assert sqs_policy.evaluate(policy, topic).allowed is sns
+    assert sqs_policy.evaluate(policy, root).allowed is account
+    if "Sid" in change:
+        assert sqs_policy.evaluate(policy, topic).statement == "No"
 
 
-def test_sqs_adapter_missing_and_malformed_policies() -> None:
+def test_sqs_another_account_needs_the_queue_policy_to_name_it() -> None:
+    other = sqs_policy.Request(action="sqs:SendMessage", resource=QUEUE, account="444455556666")
+    named = {**SQS_BASE, "Principal": {"AWS": "444455556666"}}
+    assert sqs_policy.evaluate(_queue_policy(named), other).allowed
+    mine = {**SQS_BASE, "Principal": {"AWS": "123456789012"}}
+    refused = sqs_policy.evaluate(_queue_policy(mine), other)
+    assert not refused.allowed and "444455556666" in refused.reason
+
+
+def test_sqs_missing_empty_and_malformed_policies() -> None:
     request = sqs_policy.sns_delivery_request(QUEUE, TOPIC)
-    assert not sqs_evaluate(None, request).allowed
-    broken = sqs_evaluate("{not json", request)
+    for nothing in (None, "", {"Version": "2012-10-17", "Statement": []}):
+        decision = sqs_policy.evaluate(nothing, request)
+        assert not decision.allowed and decision.reason == sqs_policy.NO_POLICY
+    broken = sqs_policy.evaluate("{not json", request)
     assert not broken.allowed and broken.statement == ""
+    assert "not valid JSON" in broken.reason
 
 
-def test_sqs_adapter_explains_like_the_old_reader() -> None:
+def test_sqs_explains_the_near_miss() -> None:
     request = sqs_policy.sns_delivery_request(QUEUE, "arn:aws:sns:us-east-1:123456789012:other")
     policy = _queue_policy(
         {**SQS_BASE, "Sid": "AllowTopic", "Condition": {"ArnEquals": {"aws:SourceArn": TOPIC}}}
     )
-    old, new = sqs_policy.evaluate(policy, request), sqs_evaluate(policy, request)
-    assert not old.allowed and not new.allowed
-    assert old.statement == new.statement == ""  # sns.py appends its hint when this is empty
-    assert len(old.notes) == len(new.notes) == 1
-    assert "AllowTopic" in new.notes[0] and "aws:SourceArn" in new.notes[0]
+    decision = sqs_policy.evaluate(policy, request)
+    assert not decision.allowed
+    assert decision.statement == ""  # sns.py appends its hint when this is empty
+    assert "`AllowTopic` of the queue's policy comes closest" in decision.reason
+    (note,) = decision.notes
+    assert "AllowTopic" in note and "aws:SourceArn" in note and TOPIC in note
 
 
 # -- S3 ------------------------------------------------------------------------------------------
@@ -190,42 +134,94 @@ HTTPS_ONLY = {
     "Resource": "arn:aws:s3:::site/*",
     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
 }
+ALLOW, DENY, NEUTRAL = s3_access.Decision.ALLOW, s3_access.Decision.DENY, s3_access.Decision.NEUTRAL
 
 
 @pytest.mark.parametrize(
-    ("statements", "principal", "context"),
+    ("statements", "principal", "context", "expected"),
     [
-        ([OAC], s3_access.CLOUDFRONT_SERVICE, {"aws:SourceArn": DISTRIBUTION}),
-        ([OAC], s3_access.CLOUDFRONT_SERVICE, {"aws:SourceArn": DISTRIBUTION + "X"}),
-        ([OAC], s3_access.ANONYMOUS, {}),
+        ([OAC], s3_access.CLOUDFRONT_SERVICE, {"aws:SourceArn": DISTRIBUTION}, ALLOW),
+        ([OAC], s3_access.CLOUDFRONT_SERVICE, {"aws:SourceArn": DISTRIBUTION + "X"}, NEUTRAL),
+        ([OAC], s3_access.ANONYMOUS, {}, NEUTRAL),
         (
             [{**OAC, "Principal": {"AWS": OAI}, "Condition": {}}],
             s3_access.Principal("aws", OAI),
             {},
+            ALLOW,
         ),
-        ([PUBLIC], s3_access.ANONYMOUS, {"aws:SecureTransport": "true"}),
-        ([PUBLIC, HTTPS_ONLY], s3_access.ANONYMOUS, {"aws:SecureTransport": "false"}),
-        ([PUBLIC, HTTPS_ONLY], s3_access.ANONYMOUS, {"aws:SecureTransport": "true"}),
-        ([{**PUBLIC, "Action": "s3:ListBucket"}], s3_access.ANONYMOUS, {}),
+        ([PUBLIC], s3_access.ANONYMOUS, {"aws:SecureTransport": "true"}, ALLOW),
+        ([PUBLIC, HTTPS_ONLY], s3_access.ANONYMOUS, {"aws:SecureTransport": "false"}, DENY),
+        ([PUBLIC, HTTPS_ONLY], s3_access.ANONYMOUS, {"aws:SecureTransport": "true"}, ALLOW),
+        ([{**PUBLIC, "Action": "s3:ListBucket"}], s3_access.ANONYMOUS, {}, NEUTRAL),
+        (
+            [{**PUBLIC, "Principal": {"AWS": "123456789012"}}],
+            s3_access.Principal("aws", "arn:aws:iam::123456789012:root"),
+            {},
+            ALLOW,
+        ),
     ],
 )
-def test_s3_adapter_agrees(
-    statements: list[dict[str, Any]], principal: s3_access.Principal, context: dict[str, str]
+def test_s3_decide(
+    statements: list[dict[str, Any]],
+    principal: s3_access.Principal,
+    context: dict[str, str],
+    expected: s3_access.Decision,
 ) -> None:
     policy = json.dumps({"Version": "2012-10-17", "Statement": statements})
     args = (policy, "s3:GetObject", "arn:aws:s3:::site/index.html", principal)
-    old = s3_access.decide(*args, {k.lower(): v for k, v in context.items()})
-    assert s3_decide(*args, context) is old
+    assert s3_access.decide(*args, context) is expected
+    assert s3_access.decide(None, *args[1:], context) is NEUTRAL
 
 
-def test_s3_adapter_is_stricter_where_aws_is() -> None:
-    # ArnLike matches component by component on AWS; the old reader's fnmatch crossed colons.
+def test_s3_arn_like_matches_component_by_component() -> None:
+    # ArnLike matches component by component on AWS; the old reader's fnmatch crossed colons,
+    # so "arn:aws:cloudfront::*" let every distribution in. The engine does not.
     arn_like = {**OAC, "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::*"}}}
     policy = json.dumps({"Version": "2012-10-17", "Statement": [arn_like]})
     args = (policy, "s3:GetObject", "arn:aws:s3:::site/a", s3_access.CLOUDFRONT_SERVICE)
-    context = {"aws:SourceArn": DISTRIBUTION}
-    assert s3_access.decide(*args, {"aws:sourcearn": DISTRIBUTION}) is s3_access.Decision.ALLOW
-    assert s3_decide(*args, context) is s3_access.Decision.NEUTRAL
+    assert s3_access.decide(*args, {"aws:SourceArn": DISTRIBUTION}) is NEUTRAL
+    fixed = {**OAC, "Condition": {"ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::*:*"}}}
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [fixed]})
+    assert s3_access.decide(policy, *args[1:], {"aws:SourceArn": DISTRIBUTION}) is ALLOW
+
+
+def _bucket(*statements: dict[str, Any], restrict: bool = False) -> Any:
+    policy = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    block = SimpleNamespace(restrict_public_buckets=restrict)
+    return SimpleNamespace(
+        policy=policy.encode() if statements else None, public_access_block=block
+    )
+
+
+def _key(public: bool) -> Any:
+    return SimpleNamespace(acl=SimpleNamespace(public_read=public))
+
+
+def test_s3_anonymous_reads_policy_then_block_public_access_then_acl() -> None:
+    arn = "arn:aws:s3:::site/a"
+    answer = s3_access.read_answer(_bucket(PUBLIC), _key(False), arn)
+    assert answer.decision is ALLOW and "Statement 1 of the bucket's policy allows" in answer.reason
+    denied = s3_access.read_answer(_bucket(PUBLIC, HTTPS_ONLY), _key(True), arn, https=False)
+    assert denied.decision is DENY and "explicit deny" in denied.reason
+    restricted = s3_access.read_answer(_bucket(PUBLIC, restrict=True), _key(False), arn)
+    assert restricted.decision is DENY and "RestrictPublicBuckets" in restricted.reason
+    assert "ACL does not grant public read" in restricted.reason
+    by_acl = s3_access.read_answer(_bucket(OAC), _key(True), arn)
+    assert by_acl.decision is ALLOW and "ACL grants public read" in by_acl.reason
+    nothing = s3_access.read_answer(_bucket(), None, arn)
+    assert nothing.decision is DENY and "there is none" in nothing.reason
+    assert s3_access.anonymous_may_read(_bucket(OAC), None, arn, https=True) is DENY
+
+
+def test_s3_origin_access_control_explained() -> None:
+    bucket = _bucket(OAC)
+    other = DISTRIBUTION.replace("E1", "E9")
+    answer = s3_access.read_answer(
+        bucket, _key(False), "arn:aws:s3:::site/a", s3_access.CLOUDFRONT_SERVICE,
+        {"aws:SourceArn": other},
+    )  # fmt: skip
+    assert answer.decision is DENY
+    assert "comes closest" in answer.reason and other in answer.reason
 
 
 # -- Lambda --------------------------------------------------------------------------------------
@@ -246,46 +242,55 @@ def _allow(**extra: Any) -> dict[str, Any]:
     return statement
 
 
-LAMBDA_CASES = [
-    _allow(),
-    _allow(Condition={"ArnLike": {"AWS:SourceArn": TOPIC}}),
-    _allow(Condition={"ArnLike": {"AWS:SourceArn": "arn:aws:sns:*:*:t*"}}),
-    _allow(Condition={"ArnLike": {"AWS:SourceArn": "arn:aws:sns:*:*:other"}}),
-    _allow(Condition={"StringEquals": {"AWS:SourceAccount": "999999999999"}}),
-    _allow(Principal={"Service": "s3.amazonaws.com"}),
-    _allow(Principal="*"),
-    _allow(Action="lambda:GetFunction"),
-    _allow(Action=["lambda:GetFunction", "lambda:*"]),
-    _allow(Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
-]
-
-
-@pytest.mark.parametrize("statement", LAMBDA_CASES)
-def test_lambda_adapter_agrees(statement: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("statement", "allowed"),
+    [
+        (_allow(), True),
+        (_allow(Condition={"ArnLike": {"AWS:SourceArn": TOPIC}}), True),
+        (_allow(Condition={"ArnLike": {"AWS:SourceArn": "arn:aws:sns:*:*:t*"}}), True),
+        (_allow(Condition={"ArnLike": {"AWS:SourceArn": "arn:aws:sns:*:*:other"}}), False),
+        (_allow(Condition={"StringEquals": {"AWS:SourceAccount": "999999999999"}}), False),
+        (_allow(Principal={"Service": "s3.amazonaws.com"}), False),
+        (_allow(Principal="*"), True),
+        (_allow(Action="lambda:GetFunction"), False),
+        (_allow(Action=["lambda:GetFunction", "lambda:*"]), True),
+        (_allow(Action="lambda:Invoke*"), True),  # the old reader knew only exact actions
+        (_allow(Resource=FUNCTION + "-other"), False),  # ... and never read Resource
+        (_allow(Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), False),
+        (_allow(Principal="123456789012"), False),  # an account is not the SNS service
+    ],
+)
+def test_lambda_may_invoke(statement: dict[str, Any], allowed: bool) -> None:
     kwargs = {"service": "sns.amazonaws.com", "source_arn": TOPIC, "account_id": "123456789012"}
     fn = _fn(statement)
-    assert lambda_may_invoke(fn, **kwargs) == lambda_permissions.may_invoke(fn, **kwargs)
+    assert lambda_permissions.may_invoke(fn, **kwargs) is allowed
+    decision = lambda_permissions.invoke_decision(fn, **kwargs)
+    assert decision.allowed is allowed and "the function's policy" in decision.reason
 
 
-def test_lambda_adapter_reads_what_moto_stores() -> None:
+def test_lambda_reads_what_moto_stores() -> None:
     # moto's own add_permission decoding, without a mocked account: the statement shape the
-    # adapter will meet (Sid, Principal {"Service": ...}, Condition ArnLike AWS:SourceArn).
+    # reader meets (Sid, Principal {"Service": ...}, Condition ArnLike AWS:SourceArn).
     from moto.awslambda.policy import Policy as MotoPolicy
 
     parent = SimpleNamespace(function_arn=FUNCTION, policy=None)
     moto_policy = MotoPolicy(parent)
-    moto_policy.add_statement(
-        json.dumps(
-            {
-                "StatementId": "s3",
-                "Action": "lambda:InvokeFunction",
-                "Principal": "s3.amazonaws.com",
-                "SourceArn": "arn:aws:s3:::uploads",
-                "SourceAccount": "123456789012",
-            }
-        )
-    )
+    for permission in (
+        {
+            "StatementId": "s3",
+            "Action": "lambda:InvokeFunction",
+            "Principal": "s3.amazonaws.com",
+            "SourceArn": "arn:aws:s3:::uploads",
+            "SourceAccount": "123456789012",
+        },
+        {"StatementId": "acct", "Action": "lambda:InvokeFunction", "Principal": "444455556666"},
+    ):
+        moto_policy.add_statement(json.dumps(permission))
     fn = SimpleNamespace(function_arn=FUNCTION, policy=moto_policy)
+    document = lambda_permissions.policy_document(fn)
+    assert document is not None
+    assert document["Statement"][1]["Principal"] == {"AWS": "arn:aws:iam::444455556666:root"}
     kwargs = {"service": "s3.amazonaws.com", "account_id": "123456789012"}
-    assert lambda_may_invoke(fn, source_arn="arn:aws:s3:::uploads", **kwargs)
-    assert not lambda_may_invoke(fn, source_arn="arn:aws:s3:::other", **kwargs)
+    assert lambda_permissions.may_invoke(fn, source_arn="arn:aws:s3:::uploads", **kwargs)
+    refused = lambda_permissions.invoke_decision(fn, source_arn="arn:aws:s3:::other", **kwargs)
+    assert not refused.allowed and "`s3`" in refused.reason and "AWS:SourceArn" in refused.reason

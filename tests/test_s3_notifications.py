@@ -60,7 +60,11 @@ def test_a_queue_without_a_policy_is_refused_and_nothing_is_configured(
         _notify(lab, arn)
     error = refused.value.response["Error"]
     assert error["Code"] == "InvalidArgument"
-    assert error["Message"] == "Unable to validate the following destination configurations"
+    # AWS's message, then labkit's reason from the policy engine.
+    assert error["Message"].startswith(
+        "Unable to validate the following destination configurations"
+    )
+    assert "(labkit: The queue has no access policy" in error["Message"]
     assert error["ArgumentName"] == arn
     assert "do not allow S3 to publish" in error["ArgumentValue"]
     config = lab.client("s3").get_bucket_notification_configuration(Bucket=bucket)
@@ -137,7 +141,11 @@ def test_a_function_s3_may_not_invoke_is_refused(lab: Lab, bucket: str) -> None:
         _notify_function(lab, arn)
     error = refused.value.response["Error"]
     assert error["Code"] == "InvalidArgument"
-    assert error["Message"] == "Unable to validate the following destination configurations"
+    assert error["Message"].startswith(
+        "Unable to validate the following destination configurations"
+    )
+    why = "(labkit: No statement allows s3.amazonaws.com to lambda:InvokeFunction"
+    assert why in error["Message"]
     assert error["ArgumentValue"] == f"Not authorized to invoke function [{arn}]"
     config = lab.client("s3").get_bucket_notification_configuration(Bucket=bucket)
     assert "LambdaFunctionConfigurations" not in config

@@ -442,7 +442,9 @@ def test_evaluator_actions_resources_and_defaults() -> None:
     assert evaluate(policy({**allow, "NotAction": "sqs:DeleteQueue"}), request).allowed
     other_queue = {**allow, "Action": "*", "Resource": "arn:aws:sqs:us-east-1:123456789012:x"}
     assert not evaluate(policy(other_queue), request).allowed
-    assert evaluate(policy({**allow, "Action": "*", "Resource": "arn:aws:sqs:*:*:*"}), request)
+    assert evaluate(
+        policy({**allow, "Action": "*", "Resource": "arn:aws:sqs:*:*:*"}), request
+    ).allowed
     assert not evaluate(None, request).allowed
     assert not evaluate("{not json", request).allowed
     # An IAM user of the account is matched by an account principal (not SNS).

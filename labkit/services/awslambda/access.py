@@ -1,4 +1,5 @@
-"""Whether a Lambda function's resource-based policy lets an AWS service invoke it.
+"""Whether a Lambda function's resource-based policy lets an AWS service invoke it, asked of the
+one policy engine (:mod:`labkit.policy`).
 
 A service that invokes a function itself (S3 notifications, SNS subscriptions) needs a
 statement in the function's policy (``lambda add-permission``) naming the service principal,
@@ -10,16 +11,50 @@ here. An explicit ``Deny`` wins over any ``Allow``, as in every IAM evaluation.
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
-INVOKE_ACTIONS = ("lambda:InvokeFunction", "lambda:*", "*")
-# The operators a service permission uses: exact values or * and ? wildcards.
-OPERATORS = ("ArnLike", "ArnEquals", "StringEquals", "StringLike")
+from labkit import policy as engine
+
+#: How explanations name a function's resource-based policy.
+POLICY_NAME = "the function's policy"
 
 
-def may_invoke(fn: Any, *, service: str, source_arn: str, account_id: str) -> bool:
-    """Whether ``service`` may invoke ``fn`` (moto's function) on behalf of ``source_arn``.
+def policy_document(fn: Any) -> dict[str, Any] | None:
+    """The function's resource-based policy as AWS returns it (``GetPolicy``), from moto's
+    ``fn.policy.statements``; ``None`` when it has no statement.
+
+    moto keeps an account given to ``add_permission`` as a bare id string (``"123456789012"``);
+    AWS stores ``{"AWS": "arn:aws:iam::123456789012:root"}``, which is what this returns.
+    """
+    statements: list[dict[str, Any]] = list(
+        getattr(getattr(fn, "policy", None), "statements", None) or []
+    )
+    if not statements:
+        return None
+    fixed = []
+    for statement in statements:
+        principal = statement.get("Principal")
+        if isinstance(principal, str) and principal != "*":
+            named = f"arn:aws:iam::{principal}:root" if principal.isdigit() else principal
+            statement = {**statement, "Principal": {"AWS": named}}
+        fixed.append(statement)
+    return {"Version": "2012-10-17", "Statement": fixed}
+
+
+def function_arn(fn: Any) -> str:
+    """The ARN an invocation of ``fn`` names (its unqualified ARN)."""
+    arn = str(getattr(fn, "function_arn", "") or "")
+    if arn:
+        return arn
+    # A function-like object without its ARN (tests): the one its statements name.
+    document = policy_document(fn) or {"Statement": []}
+    resources = [s.get("Resource") for s in document["Statement"]]
+    return next((str(r) for r in resources if isinstance(r, str)), "*")
+
+
+def invoke_decision(fn: Any, *, service: str, source_arn: str, account_id: str) -> engine.Decision:
+    """The engine's answer (with its reason) to: may ``service`` invoke ``fn`` for
+    ``source_arn``?
 
     Args:
         fn: moto's ``LambdaFunction``.
@@ -27,33 +62,23 @@ def may_invoke(fn: Any, *, service: str, source_arn: str, account_id: str) -> bo
         source_arn: The resource the invocation is for (the bucket, the topic).
         account_id: The account that owns the source.
     """
-    policy = getattr(fn, "policy", None)
-    statements: list[dict[str, Any]] = list(getattr(policy, "statements", None) or [])
-    context = {"aws:sourcearn": source_arn, "aws:sourceaccount": account_id}
-    matching = [s for s in statements if _applies(s, service, context)]
-    if any(s.get("Effect") == "Deny" for s in matching):
-        return False
-    return any(s.get("Effect", "Allow") == "Allow" for s in matching)
-
-
-def _applies(statement: dict[str, Any], service: str, context: dict[str, str]) -> bool:
-    principal = statement.get("Principal")
-    named = (
-        principal.get("Service", principal.get("AWS")) if isinstance(principal, dict) else principal
+    request = engine.Request(
+        engine.Principal.service(service),
+        "lambda:InvokeFunction",
+        function_arn(fn),
+        context={"aws:SourceArn": source_arn, "aws:SourceAccount": account_id},
     )
-    if service not in _as_list(named) and "*" not in _as_list(named):
-        return False
-    if not any(a in INVOKE_ACTIONS for a in _as_list(statement.get("Action"))):
-        return False
-    for operator, tests in (statement.get("Condition") or {}).items():
-        if operator not in OPERATORS:
-            return False  # a condition this check cannot evaluate: do not rely on the statement
-        for key, wanted in (tests or {}).items():
-            have = context.get(str(key).lower())
-            if have is None or not any(fnmatch.fnmatchcase(have, str(w)) for w in _as_list(wanted)):
-                return False
-    return True
+    document = policy_document(fn)
+    resource = None if document is None else engine.load_policy(document, name=POLICY_NAME)
+    return engine.evaluate(request, resource_policy=resource)
 
 
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value] if value is not None else []
+def may_invoke(fn: Any, *, service: str, source_arn: str, account_id: str) -> bool:
+    """Whether ``service`` may invoke ``fn`` (moto's function) on behalf of ``source_arn``
+    (see :func:`invoke_decision` for why)."""
+    return invoke_decision(
+        fn, service=service, source_arn=source_arn, account_id=account_id
+    ).allowed
+
+
+__all__ = ["POLICY_NAME", "function_arn", "invoke_decision", "may_invoke", "policy_document"]

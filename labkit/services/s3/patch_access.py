@@ -3,8 +3,8 @@
 moto evaluates a bucket policy without looking at the ``Principal`` element: any ``Allow``
 statement that matches the action makes an anonymous ``GET`` succeed. So the policy that origin
 access control (OAC) asks for, "allow ``cloudfront.amazonaws.com`` when ``AWS:SourceArn`` is my
-distribution", makes the bucket public in stock moto. This module evaluates statements for a
-given principal and request context
+distribution", makes the bucket public in stock moto. This module asks the one policy engine
+(:func:`labkit.policy.evaluate`) instead, for a given principal and request context
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-auth-workflow-object-operation.html,
 https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-s3.html):
 
@@ -14,23 +14,26 @@ https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-conte
 
 It also patches moto's anonymous object reads to use it (:func:`anonymous_reads_checked`). Signed
 requests from the bucket owner's account are left to moto, as IAM would allow them on AWS.
-Supported condition operators: the ``String*``, ``Arn*`` and ``Bool`` families, with
-``...IfExists``; a statement with any other operator never applies.
+:func:`explain` and :func:`read_answer` say why, in the engine's words.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import json
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from typing import Any
 from uuid import uuid4
 
 from moto.s3.responses import S3Response
+
+from labkit import policy as engine
+
+#: How explanations name a bucket policy.
+POLICY_NAME = "the bucket's policy"
+_ACCOUNT_ID = re.compile(r"\d{12}")
 
 
 class Decision(Enum):
@@ -54,113 +57,54 @@ class Principal:
     kind: str
     value: str = ""
 
+    def as_engine_principal(self) -> engine.Principal:
+        """The same caller in the engine's terms."""
+        if self.kind == "anonymous":
+            return engine.Principal.anonymous()
+        if self.kind == "service":
+            return engine.Principal.service(self.value)
+        if _ACCOUNT_ID.fullmatch(self.value):
+            return engine.Principal.root(self.value)
+        account = engine.arn_account(self.value)
+        if self.value.endswith(":root") and _ACCOUNT_ID.fullmatch(account):
+            return engine.Principal.root(account)
+        # An IAM user, or CloudFront's origin access identity (``arn:aws:iam::cloudfront:user/
+        # CloudFront Origin Access Identity E2``): a principal the bucket policy names by ARN.
+        # No account: the bucket policy's grant is the whole answer for it here.
+        return engine.Principal("user", arn=self.value, name=self.value.rsplit("/", 1)[-1])
+
 
 ANONYMOUS = Principal("anonymous")
 CLOUDFRONT_SERVICE = Principal("service", "cloudfront.amazonaws.com")
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+@dataclass(frozen=True)
+class ReadAnswer:
+    """Whether a read is allowed, and why, in a sentence.
+
+    Attributes:
+        decision: ``ALLOW`` or ``DENY`` (an object read has no neutral outcome).
+        reason: Why, naming the deciding statement or the object's ACL.
+    """
+
+    decision: Decision
+    reason: str
 
 
-@lru_cache(maxsize=256)
-def _parse(policy: bytes | str) -> tuple[dict[str, Any], ...]:
-    try:
-        document = json.loads(policy)
-    except (ValueError, TypeError):
-        return ()
-    statements = document.get("Statement", []) if isinstance(document, dict) else []
-    return tuple(s for s in _as_list(statements) if isinstance(s, dict))
-
-
-def _principal_matches(element: Any, principal: Principal) -> bool:
-    if element == "*":
-        return True
-    if not isinstance(element, dict):
-        return False
-    for kind, values in element.items():
-        listed = [str(v) for v in _as_list(values)]
-        if kind == "AWS" and "*" in listed:
-            return True
-        if kind == "Service" and principal.kind == "service" and principal.value in listed:
-            return True
-        if kind == "AWS" and principal.kind == "aws" and principal.value in listed:
-            return True
-    return False
-
-
-def _any_match(patterns: Any, value: str, *, case: bool) -> bool:
-    for pattern in _as_list(patterns):
-        text = str(pattern)
-        if case:
-            if fnmatch.fnmatchcase(value, text):
-                return True
-        elif fnmatch.fnmatchcase(value.lower(), text.lower()):
-            return True
-    return False
-
-
-def _condition_holds(operator: str, key: str, expected: Any, context: Mapping[str, str]) -> bool:
-    if_exists = operator.endswith("IfExists")
-    op = operator[: -len("IfExists")] if if_exists else operator
-    actual = context.get(key.lower())
-    if actual is None:
-        return if_exists or op.startswith(("StringNot", "ArnNot"))
-    wanted = [str(v) for v in _as_list(expected)]
-    if op == "StringEquals":
-        return actual in wanted
-    if op == "StringNotEquals":
-        return actual not in wanted
-    if op == "StringEqualsIgnoreCase":
-        return actual.lower() in (w.lower() for w in wanted)
-    if op == "StringNotEqualsIgnoreCase":
-        return actual.lower() not in (w.lower() for w in wanted)
-    if op in ("StringLike", "ArnLike", "ArnEquals"):
-        return any(fnmatch.fnmatchcase(actual, w) for w in wanted)
-    if op in ("StringNotLike", "ArnNotLike", "ArnNotEquals"):
-        return not any(fnmatch.fnmatchcase(actual, w) for w in wanted)
-    if op == "Bool":
-        return actual.lower() in (w.lower() for w in wanted)
-    return False  # an operator labkit does not evaluate: the statement does not apply
-
-
-def _applies(
-    statement: Mapping[str, Any],
+def explain(
+    policy: bytes | str | None,
     action: str,
     resource: str,
     principal: Principal,
-    context: Mapping[str, str],
-) -> bool:
-    if "Principal" in statement:
-        if not _principal_matches(statement["Principal"], principal):
-            return False
-    elif "NotPrincipal" in statement:
-        if _principal_matches(statement["NotPrincipal"], principal):
-            return False
-    else:
-        return False  # a resource policy statement names its principal
-    if "Action" in statement:
-        if not _any_match(statement["Action"], action, case=False):
-            return False
-    elif "NotAction" in statement and _any_match(statement["NotAction"], action, case=False):
-        return False
-    if "Resource" in statement:
-        if not _any_match(statement["Resource"], resource, case=True):
-            return False
-    elif "NotResource" in statement and _any_match(statement["NotResource"], resource, case=True):
-        return False
-    conditions = statement.get("Condition") or {}
-    if not isinstance(conditions, dict):
-        return False
-    for operator, pairs in conditions.items():
-        if not isinstance(pairs, dict):
-            return False
-        for key, expected in pairs.items():
-            if not _condition_holds(str(operator), str(key), expected, context):
-                return False
-    return True
+    context: Mapping[str, str] | None = None,
+) -> engine.Decision:
+    """The engine's decision for ``principal`` doing ``action`` on ``resource`` under a bucket
+    policy (``None`` for none), with every statement's verdict."""
+    request = engine.Request(
+        principal.as_engine_principal(), action, resource, context=dict(context or {})
+    )
+    document = engine.load_policy(policy, name=POLICY_NAME) if policy else None
+    return engine.evaluate(request, resource_policy=document)
 
 
 def decide(
@@ -181,16 +125,7 @@ def decide(
     """
     if not policy:
         return Decision.NEUTRAL
-    lowered = {k.lower(): v for k, v in (context or {}).items()}
-    allowed = False
-    for statement in _parse(policy):
-        if not _applies(statement, action, resource, principal, lowered):
-            continue
-        if statement.get("Effect") == "Deny":
-            return Decision.DENY
-        if statement.get("Effect") == "Allow":
-            allowed = True
-    return Decision.ALLOW if allowed else Decision.NEUTRAL
+    return Decision(explain(policy, action, resource, principal, context).verdict("resource"))
 
 
 def public_policy_restricted(bucket: Any) -> bool:
@@ -211,23 +146,42 @@ def access_denied(resource: str = "") -> tuple[int, dict[str, str], bytes]:
     return 403, {"Content-Type": "application/xml", "x-amz-request-id": request_id}, body
 
 
-def anonymous_may_read(bucket: Any, key: Any, resource: str, *, https: bool) -> Decision:
-    """Whether an unsigned request may read an object: the policy, then the object's ACL."""
-    decision = decide(
-        bucket.policy,
-        "s3:GetObject",
-        resource,
-        ANONYMOUS,
-        {"aws:SecureTransport": "true" if https else "false"},
-    )
-    if decision is Decision.DENY:
-        return decision
-    if decision is Decision.ALLOW and not public_policy_restricted(bucket):
-        return decision
+def read_answer(
+    bucket: Any,
+    key: Any,
+    resource: str,
+    principal: Principal = ANONYMOUS,
+    context: Mapping[str, str] | None = None,
+    *,
+    https: bool = True,
+) -> ReadAnswer:
+    """Whether ``principal`` may ``GET`` an object of ``bucket`` (moto's), and why: the bucket
+    policy, then (for an anonymous caller) Block Public Access and the object's ACL."""
+    keys = {"aws:SecureTransport": "true" if https else "false", **(context or {})}
+    decision = explain(bucket.policy, "s3:GetObject", resource, principal, keys)
+    verdict = decision.verdict("resource") if bucket.policy else "neutral"
+    if verdict == "deny":
+        return ReadAnswer(Decision.DENY, decision.reason)
+    if verdict == "allow":
+        if principal != ANONYMOUS or not public_policy_restricted(bucket):
+            return ReadAnswer(Decision.ALLOW, decision.reason)
+        why = (
+            f"{decision.reason[:-1]}, but Block Public Access (RestrictPublicBuckets) keeps a "
+            "public policy from anonymous callers"
+        )
+    else:
+        why = decision.reason[:-1] if decision.reason.endswith(".") else decision.reason
+    if principal != ANONYMOUS:
+        return ReadAnswer(Decision.DENY, why + ".")
     acl = getattr(key, "acl", None)
     if key is not None and acl is not None and acl.public_read:
-        return Decision.ALLOW
-    return Decision.DENY
+        return ReadAnswer(Decision.ALLOW, "The object's ACL grants public read.")
+    return ReadAnswer(Decision.DENY, why + "; and the object's ACL does not grant public read.")
+
+
+def anonymous_may_read(bucket: Any, key: Any, resource: str, *, https: bool) -> Decision:
+    """Whether an unsigned request may read an object: the policy, then the object's ACL."""
+    return read_answer(bucket, key, resource, ANONYMOUS, https=https).decision
 
 
 @contextmanager
@@ -262,11 +216,15 @@ def anonymous_reads_checked() -> Iterator[None]:
 __all__ = [
     "ANONYMOUS",
     "CLOUDFRONT_SERVICE",
+    "POLICY_NAME",
     "Decision",
     "Principal",
+    "ReadAnswer",
     "access_denied",
     "anonymous_may_read",
     "anonymous_reads_checked",
     "decide",
+    "explain",
     "public_policy_restricted",
+    "read_answer",
 ]

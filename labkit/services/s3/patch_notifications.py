@@ -15,14 +15,14 @@ instead of a trigger that silently never fires.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from moto.s3.exceptions import InvalidArgumentError
 from moto.s3.models import S3Backend
 
-from labkit.services.awslambda.access import may_invoke
+from labkit.services.awslambda.access import invoke_decision
 from labkit.services.sqs.access import Request, evaluate, service_delivery_request
 from labkit.services.sqs.patch import queue_by_arn
 
@@ -59,33 +59,50 @@ def destination_problem(queue_arn: str, bucket: str, account_id: str) -> str | N
     The sentence is AWS's; the decision behind it is :func:`evaluate`'s, so the queue view and
     this check agree.
     """
+    return destination_check(queue_arn, bucket, account_id)[0]
+
+
+def destination_check(queue_arn: str, bucket: str, account_id: str) -> tuple[str | None, str]:
+    """:func:`destination_problem`, and the policy engine's reason behind a refusal (``""``
+    when there is none to give)."""
     queue = queue_by_arn(queue_arn)
     if queue is None:
-        return NO_QUEUE
-    if not evaluate(queue._policy_json, s3_delivery_request(queue_arn, bucket, account_id)).allowed:
-        return NOT_ALLOWED
-    return None
+        return NO_QUEUE, ""
+    decision = evaluate(queue._policy_json, s3_delivery_request(queue_arn, bucket, account_id))
+    return (None, "") if decision.allowed else (NOT_ALLOWED, decision.reason)
 
 
 def function_problem(function_arn: str, bucket: str, account_id: str) -> str | None:
     """Why S3 could not validate the function as a destination of ``bucket`` (``None``: it can)."""
+    return function_check(function_arn, bucket, account_id)[0]
+
+
+def function_check(function_arn: str, bucket: str, account_id: str) -> tuple[str | None, str]:
+    """:func:`function_problem`, and the policy engine's reason behind a refusal."""
     # Imported here: only a configuration that names a function needs Lambda's models.
     from labkit.services.awslambda.patch import lambda_backend
 
     parts = function_arn.split(":")
     if len(parts) < 7 or parts[2] != "lambda":
-        return NO_FUNCTION
+        return NO_FUNCTION, ""
     region, owner = parts[3], parts[4]
     qualifier = parts[7] if len(parts) > 7 else None
     try:
         fn = lambda_backend(owner, region).get_function(parts[6], qualifier)
     except Exception:
-        return NO_FUNCTION
-    if may_invoke(
+        return NO_FUNCTION, ""
+    decision = invoke_decision(
         fn, service=S3_SERVICE, source_arn=f"arn:aws:s3:::{bucket}", account_id=account_id
-    ):
-        return None
-    return f"Not authorized to invoke function [{function_arn}]"
+    )
+    if decision.allowed:
+        return None, ""
+    return f"Not authorized to invoke function [{function_arn}]", decision.reason
+
+
+def _unvalidated(why: str) -> str:
+    """AWS's message, then (what AWS does not say) the policy engine's reason, marked as
+    labkit's so a learner can tell the two apart."""
+    return f"{UNVALIDATED} (labkit: {why})" if why else UNVALIDATED
 
 
 def _entries(config: dict[str, Any] | None, kind: str) -> list[dict[str, Any]]:
@@ -109,14 +126,14 @@ def queue_destinations_checked() -> Iterator[None]:
     original = S3Backend.put_bucket_notification_configuration
 
     def put(self: S3Backend, bucket_name: str, notification_config: dict[str, Any]) -> None:
-        for arn in _queue_arns(notification_config):
-            problem = destination_problem(arn, bucket_name, self.account_id)
+        checks: list[tuple[str, Callable[[str, str, str], tuple[str | None, str]]]] = [
+            (arn, destination_check) for arn in _queue_arns(notification_config)
+        ]
+        checks += [(arn, function_check) for arn in _function_arns(notification_config)]
+        for arn, check in checks:
+            problem, why = check(arn, bucket_name, self.account_id)
             if problem is not None:
-                raise InvalidArgumentError(UNVALIDATED, arn, problem)
-        for arn in _function_arns(notification_config):
-            problem = function_problem(arn, bucket_name, self.account_id)
-            if problem is not None:
-                raise InvalidArgumentError(UNVALIDATED, arn, problem)
+                raise InvalidArgumentError(_unvalidated(why), arn, problem)
         original(self, bucket_name, notification_config)
 
     S3Backend.put_bucket_notification_configuration = put  # type: ignore[method-assign]

@@ -42,7 +42,7 @@ from moto.sqs.models import sqs_backends
 
 from labkit import facts
 from labkit.errors import NetworkBlockedError
-from labkit.services.awslambda.access import may_invoke
+from labkit.services.awslambda.access import invoke_decision
 from labkit.services.sns import patch_log as sns_log
 from labkit.services.sns.patch_log import DeliveryOutcome
 from labkit.services.sns.patch_log import delivery_log as delivery_log  # the accessor
@@ -360,18 +360,24 @@ def _to_function(subscription: Subscription, send: Callable[[], None]) -> Delive
     """Invoke a Lambda function (the trigger patch queues the invocation); say which."""
     name = sns_log.target(subscription.endpoint)
     fn = _function(subscription)
-    if fn is not None and not may_invoke(
-        fn,
-        service=SNS_SERVICE,
-        source_arn=subscription.topic.arn,
-        account_id=subscription.topic.account_id,
-    ):
+    decision = (
+        None
+        if fn is None
+        else invoke_decision(
+            fn,
+            service=SNS_SERVICE,
+            source_arn=subscription.topic.arn,
+            account_id=subscription.topic.account_id,
+        )
+    )
+    if decision is not None and not decision.allowed:
         # Lambda refuses SNS's invocation; AWS reports it only in delivery status logs.
         return sns_log.outcome(
             subscription,
             sns_log.FAILED,
             f"The function {name}'s resource-based policy does not let sns.amazonaws.com "
-            "invoke it for this topic, so Lambda refused the invocation. Add a permission: "
+            f"invoke it for this topic, so Lambda refused the invocation. {decision.reason} "
+            "Add a permission: "
             "add_permission(Action='lambda:InvokeFunction', Principal='sns.amazonaws.com', "
             f"SourceArn='{subscription.topic.arn}').",
             code="AccessDeniedException",

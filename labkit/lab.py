@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from labkit.services.kinesis.widget import StreamView
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
+    from labkit.views.access import AccessResult
     from labkit.widgets.sandbox_view import SandboxView
 
 
@@ -194,6 +195,58 @@ class Lab:
         from labkit.services.awslambda.widget import InvocationView
 
         return InvocationView(self, function)
+
+    def access(
+        self,
+        resource: str,
+        action: str,
+        *,
+        principal: str,
+        source_arn: str | None = None,
+        source_account: str | None = None,
+        secure: bool = True,
+        context: Mapping[str, Any] | None = None,
+        identity_policies: list[Any] | None = None,
+    ) -> AccessResult:
+        """May ``principal`` do ``action`` on ``resource``? The answer, and why, in words.
+
+        Reads the resource's policy from the sandbox (a queue's, bucket's, function's or
+        topic's) and asks labkit's policy engine, as AWS evaluates it: which statement allowed
+        or denied, or that none did and which came closest. E.g.
+        ``lab.access("orders", "sqs:SendMessage", principal="sns.amazonaws.com",
+        source_arn=topic_arn)``.
+
+        Args:
+            resource: A queue (name, URL or ARN), bucket (``name``, ``name/key`` or ARN),
+                function (name or ARN) or topic (name or ARN).
+            action: ``service:Operation``, e.g. ``s3:GetObject``.
+            principal: ``"anonymous"``, an account id, an IAM user or role ARN, or a service
+                principal such as ``"sns.amazonaws.com"``.
+            source_arn: What a service acts for (``aws:SourceArn``): a topic, bucket,
+                distribution.
+            source_account: ``aws:SourceAccount`` (by default the account of ``source_arn``).
+            secure: Whether the request comes over HTTPS (``aws:SecureTransport``).
+            context: Other condition keys, e.g. ``{"aws:SourceVpce": "vpce-1"}``.
+            identity_policies: The caller's IAM policies (documents); by default those IAM
+                holds for a user or role of the sandbox.
+        """
+        from labkit.views.access import ask
+
+        def client(service: str, region: str) -> Any:
+            return self.sandbox.client(service, region=region)
+
+        return ask(
+            client,
+            resource,
+            action,
+            principal=principal,
+            region=self.sandbox.region,
+            source_arn=source_arn,
+            source_account=source_account,
+            secure=secure,
+            context=context,
+            identity_policies=identity_policies,
+        )
 
     # -- checks -----------------------------------------------------------------------------
     def check(self, name: str, namespace: Mapping[str, Any] | None = None) -> CheckResult:

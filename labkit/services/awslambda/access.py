@@ -11,6 +11,7 @@ here. An explicit ``Deny`` wins over any ``Allow``, as in every IAM evaluation.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from labkit import policy as engine
@@ -21,24 +22,26 @@ POLICY_NAME = "the function's policy"
 
 def policy_document(fn: Any) -> dict[str, Any] | None:
     """The function's resource-based policy as AWS returns it (``GetPolicy``), from moto's
-    ``fn.policy.statements``; ``None`` when it has no statement.
-
-    moto keeps an account given to ``add_permission`` as a bare id string (``"123456789012"``);
-    AWS stores ``{"AWS": "arn:aws:iam::123456789012:root"}``, which is what this returns.
-    """
+    ``fn.policy.statements``; ``None`` when it has no statement."""
     statements: list[dict[str, Any]] = list(
         getattr(getattr(fn, "policy", None), "statements", None) or []
     )
     if not statements:
         return None
+    return {"Version": "2012-10-17", "Statement": aws_statements(statements)}
+
+
+def aws_statements(statements: Iterable[Any]) -> list[Any]:
+    """Statements as AWS stores them: moto keeps an account given to ``add_permission`` as a
+    bare string principal (``"123456789012"``), AWS as ``{"AWS": "arn:aws:iam::ID:root"}``."""
     fixed = []
     for statement in statements:
-        principal = statement.get("Principal")
+        principal = statement.get("Principal") if isinstance(statement, dict) else None
         if isinstance(principal, str) and principal != "*":
             named = f"arn:aws:iam::{principal}:root" if principal.isdigit() else principal
             statement = {**statement, "Principal": {"AWS": named}}
         fixed.append(statement)
-    return {"Version": "2012-10-17", "Statement": fixed}
+    return fixed
 
 
 def function_arn(fn: Any) -> str:
@@ -81,4 +84,11 @@ def may_invoke(fn: Any, *, service: str, source_arn: str, account_id: str) -> bo
     ).allowed
 
 
-__all__ = ["POLICY_NAME", "function_arn", "invoke_decision", "may_invoke", "policy_document"]
+__all__ = [
+    "POLICY_NAME",
+    "aws_statements",
+    "function_arn",
+    "invoke_decision",
+    "may_invoke",
+    "policy_document",
+]

@@ -85,6 +85,7 @@ def test_a_public_bucket_and_a_day_long_ttl_fail_with_hints(
     assert {k: got[k] for k in CHECKS[:4]} == dict.fromkeys(CHECKS[:4], "failed")
     assert "Anyone can read the bucket directly" in said(sub, "oac_origin")
     assert 'no `Principal: "*"`' in said(sub, "oac_origin")
+    assert "of the bucket's policy allows it" in said(sub, "oac_origin")  # the engine's reason
     assert "86,400 s" in said(sub, "fresh_deploys")
     assert "create_invalidation" in said(sub, "fresh_deploys")
     assert "allow list" in said(sub, "geo_block") and "'blacklist'" in said(sub, "geo_block")

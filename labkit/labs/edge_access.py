@@ -14,14 +14,12 @@ one that says what the code means in this task.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from labkit.grading.checks import CheckContext, CheckFailed
-from labkit.policy import Principal, Request, evaluate
 
 #: The account the outside distribution belongs to (not the learner's).
 OTHER_ACCOUNT = "111122223333"
@@ -214,29 +212,21 @@ def _account_of(arn: str) -> str:
 
 def bucket_policy_says(policy: str | None, bucket: str, key: str, caller: str) -> str:
     """What the bucket policy says to ``caller`` reading ``key``: ``"anonymous"`` or a
-    distribution's ARN (CloudFront's service principal with that ``AWS:SourceArn``)."""
-    resource = f"arn:aws:s3:::{bucket}/{key}"
-    if caller == "anonymous":
-        request = Request(
-            Principal.anonymous(),
-            "s3:GetObject",
-            resource,
-            context={"aws:SecureTransport": "true"},
-        )
-    else:
-        request = Request(
-            Principal.service("cloudfront.amazonaws.com"),
-            "s3:GetObject",
-            resource,
-            context={"aws:SourceArn": caller, "aws:SourceAccount": _account_of(caller)},
-        )
+    distribution's ARN (CloudFront's service principal with that ``AWS:SourceArn``), in the
+    words of the S3 reader the sandbox itself decides with."""
+    from labkit.services.s3 import patch_access as s3
+
     if policy is None:
         return "The bucket has no policy."
-    try:
-        document: Any = json.loads(policy)
-    except ValueError:
-        return "The bucket policy is not valid JSON."
-    return str(evaluate(request, resource_policy=document).reason)
+    if caller == "anonymous":
+        principal, context = s3.ANONYMOUS, {"aws:SecureTransport": "true"}
+    else:
+        principal = s3.CLOUDFRONT_SERVICE
+        context = {"aws:SourceArn": caller, "aws:SourceAccount": _account_of(caller)}
+    decision = s3.explain(
+        policy, "s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", principal, context
+    )
+    return str(decision.reason)
 
 
 def prove_only_yours(ctx: CheckContext, bucket: str, key: str, policy: str | None) -> None:

@@ -83,3 +83,20 @@ def test_check_reports_a_hand_edited_exercise(tmp_path: Path) -> None:
     assert edited.read_text(encoding="utf-8").count("mine") > 0  # --check writes nothing
     assert assign(root=tmp_path) == [spec.exercise]
     assert assign(root=tmp_path, check=True) == []
+
+
+def test_generated_notebooks_carry_the_metadata_jupyterlab_writes_on_opening() -> None:
+    """JupyterLab copies the kernel's ``language_info`` into a notebook it opens: ipykernel's own.
+
+    Equal metadata means opening a notebook does not mark it modified (the browser test checks
+    that in JupyterLab). Only ``version`` depends on the Python: it is the course's reference one.
+    """
+    from ipykernel.ipkernel import IPythonKernel
+
+    from labkit.authoring.assign import KERNELSPEC, PYTHON_VERSION
+
+    kernel_info = {**IPythonKernel.language_info, "version": PYTHON_VERSION}
+    for item in generate_all(root=ROOT):
+        metadata = json.loads(item.text)["metadata"]
+        assert metadata["language_info"] == kernel_info, item.path
+        assert metadata["kernelspec"] == KERNELSPEC, item.path

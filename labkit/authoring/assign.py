@@ -10,12 +10,15 @@ Authors edit diff-friendly jupytext percent files (``notebooks/NN_lab.py`` for a
 - the course index notebook, from the catalog.
 
 Generated notebooks carry no outputs, no execution counts and cell ids derived from their
-content, so regenerating them changes nothing unless a source changed. ``labkit assign --check``
+content, so regenerating them changes nothing unless a source changed. They are stored as
+JupyterLab saves them (its JSON layout and the kernel metadata it writes on opening), so a
+learner who only opens and reads one is not asked to save it. ``labkit assign --check``
 fails when what is committed differs from what the sources generate.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from dataclasses import dataclass
@@ -36,6 +39,30 @@ SOLUTION_TAG = "solution"
 INDEX = "notebooks/00_index.ipynb"
 
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+#: The Python the course's reference environment runs (CI, and `make setup` on the machines the
+#: course is built on). JupyterLab replaces a notebook's ``language_info`` with the kernel's as
+#: soon as the kernel starts, and marks the notebook modified unless nothing changed. Measured in
+#: JupyterLab 4.6 (tests/browser): ``kernelspec`` already matched and nothing else is rewritten,
+#: but ``language_info`` with only the version-independent fields below still dirties the
+#: notebook, because the kernel adds ``version`` (its exact ``platform.python_version()``).
+#: So the version is stored, a constant rather than the interpreter running ``labkit assign``
+#: (``assign --check`` must not depend on who runs it): with this Python opening a notebook
+#: changes nothing; with another one JupyterLab only changes this field, as before. Bump it with
+#: the reference Python, then run ``labkit assign``.
+PYTHON_VERSION = "3.11.7"
+
+#: What ipykernel reports as ``language_info`` (all but ``version`` is the same for every
+#: CPython 3 kernel).
+LANGUAGE_INFO = {
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+    "version": PYTHON_VERSION,
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +133,7 @@ def _clean(nb: Any, *, lab: str | None, role: str) -> Any:
     out = nbformat.v4.new_notebook(cells=cells)
     out.metadata = {
         "kernelspec": dict(KERNELSPEC),
-        "language_info": {"name": "python"},
+        "language_info": copy.deepcopy(LANGUAGE_INFO),
     }
     if lab is not None:
         out.metadata["labkit"] = {"lab": lab, "role": role}

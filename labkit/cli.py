@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.errors import LabkitError
+from labkit.grading.timelimit import DEFAULT_CELL_TIMEOUT
 
 
 def repo_root() -> Path:
@@ -159,8 +160,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "--cell-timeout",
         type=float,
-        default=120.0,
-        help="wall seconds one cell may run before it is interrupted (default 120)",
+        default=DEFAULT_CELL_TIMEOUT,
+        help="wall seconds one cell may run before it is interrupted "
+        f"(default {DEFAULT_CELL_TIMEOUT:g})",
     )
     grade.add_argument(
         "--no-fork",

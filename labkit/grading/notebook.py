@@ -33,10 +33,10 @@ from labkit.grading.kernels import (
 )
 from labkit.grading.results import CheckResult
 from labkit.grading.tamper import claimed_passes, read_signed, static_flags
+from labkit.grading.timelimit import DEFAULT_CELL_TIMEOUT as DEFAULT_CELL_TIMEOUT
 from labkit.labs import catalog
 from labkit.labs.spec import LabSpec
 
-DEFAULT_CELL_TIMEOUT = 120.0
 #: Wall seconds a notebook's own cells may take in all (the checks have their own limits).
 DEFAULT_TIMEOUT = 600.0
 

@@ -22,6 +22,16 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
+#: Wall seconds one cell of a graded notebook may run before it is interrupted (``labkit grade
+#: --cell-timeout`` overrides it). A looping cell holds a grading worker this long, so it is set
+#: from measurement rather than "long enough": the slowest cell of the course (every lesson and
+#: solution) took 7.1 s (solutions/05_lambda.ipynb, code cell 11: the first API Gateway call
+#: loads moto's API Gateway models), measured with nbval on the 2-core reference machine while
+#: both cores were busy (load average 2.3). 60 s is 8.5x that, room for a slower laptop or a
+#: class batch on every core. Re-measure after adding a lab (the slowest cells come first):
+#:     .venv/bin/pytest --nbval-lax -p no:cacheprovider notebooks solutions --durations=5
+DEFAULT_CELL_TIMEOUT = 60.0
+
 
 class TimeLimitExceeded(BaseException):
     """Learner code ran past the check's time limit."""

@@ -8,6 +8,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.labkit-installed
 UV_VERSION := 0.13.8
+# pytest-xdist workers for the unit tests: one per core (`make test WORKERS=1` runs them in turn).
+WORKERS ?= auto
+# The stages of `make test`, in order; each is also a target of its own.
+TEST_STAGES := lint unit browser
 
 .PHONY: setup lab test lint unit notebooks bench lock assign browser grade-bench
 
@@ -24,7 +28,18 @@ $(STAMP): requirements.lock pyproject.toml
 lab: setup
 	$(BIN)/labkit lab
 
-test: setup lint unit notebooks
+# Every stage in turn, stopping at the first that fails, then the wall time of each and in all.
+test: setup
+	@status=0; times=""; start=$$(date +%s.%N); \
+	for stage in $(TEST_STAGES); do \
+	  begin=$$(date +%s.%N); \
+	  $(MAKE) --no-print-directory $$stage || status=$$?; \
+	  times="$$times$$(printf '  %-9s %7.1f s' $$stage $$(echo "$$(date +%s.%N) $$begin" | awk '{print $$1 - $$2}'))\n"; \
+	  [ $$status -eq 0 ] || { times="$$times  ($$stage failed: later stages not run)\n"; break; }; \
+	done; \
+	printf '\nmake test, wall time by stage:\n%b  %-9s %7.1f s\n' "$$times" total \
+	  $$(echo "$$(date +%s.%N) $$start" | awk '{print $$1 - $$2}'); \
+	exit $$status
 
 lint: setup
 	$(BIN)/ruff check .
@@ -32,18 +47,21 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/labkit assign --check
 
+# Unit tests on every core. They include tests/test_labs.py, which grades every lab's worked
+# solution (every cell runs, every check passes) and exercise: the solutions run there, once.
 unit: setup
-	$(BIN)/pytest tests -q
+	$(BIN)/pytest tests -q -n $(WORKERS) --dist worksteal --ignore=tests/browser
 
-# Lessons and worked solutions must run top to bottom with every check passing.
+# Authors: every lesson and solution with nbval, as learners' notebooks are graded in CI. Not part
+# of `make test`, which runs each notebook once: lessons in the browser, solutions in `unit`.
 notebooks: setup
 	$(BIN)/pytest --nbval-lax -q -p no:cacheprovider notebooks solutions
 
 bench: setup
 	$(BIN)/python benchmarks/run_all.py
 
-# The browser test alone: every lesson and solution run in JupyterLab in Chromium, screenshots in
-# artifacts/screenshots/ (`make test` runs it too, as part of the unit tests).
+# The course index and every lesson run in JupyterLab in Chromium, screenshots in
+# artifacts/screenshots/ (one JupyterLab server for the whole run).
 browser: setup
 	$(BIN)/pytest tests/browser -q
 
@@ -58,3 +76,4 @@ assign: setup
 # Maintainers: re-resolve the lock after changing dependencies in pyproject.toml.
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 -o requirements.lock
+

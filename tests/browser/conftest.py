@@ -72,11 +72,11 @@ class JupyterLab:
             body = response.read()
         return json.loads(body) if body else None
 
-    def shut_down_kernels(self) -> None:
+    def shut_down_kernels(self, path: str) -> None:
+        """Shut down the notebook's session and kernel (and only those: one server is shared)."""
         for session in self.api("GET", "/api/sessions"):
-            self.api("DELETE", f"/api/sessions/{session['id']}")
-        for kernel in self.api("GET", "/api/kernels"):
-            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+            if session.get("path") == path:
+                self.api("DELETE", f"/api/sessions/{session['id']}")
 
 
 def free_port() -> int:
@@ -98,11 +98,14 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]
     token = secrets.token_hex(16)
     config = home / "config"
     config.mkdir()
-    # CI runs as root, which JupyterLab refuses without allow_root.
-    (config / "jupyter_server_config.json").write_text(
-        json.dumps({"ServerApp": {"allow_root": True}, "IdentityProvider": {"token": token}}),
-        encoding="utf-8",
-    )
+    # CI runs as root, which JupyterLab refuses without allow_root. The application object is
+    # exposed as window.jupyterapp so the test can ask a document whether it is modified.
+    server_config = {
+        "ServerApp": {"allow_root": True},
+        "IdentityProvider": {"token": token},
+        "LabApp": {"expose_app_in_browser": True},
+    }
+    (config / "jupyter_server_config.json").write_text(json.dumps(server_config), encoding="utf-8")
     env = {
         k: v
         for k, v in os.environ.items()

@@ -1,10 +1,12 @@
-"""Every lesson and solution, run in a real browser: every widget renders, no JavaScript errors.
+"""Every lesson, run in a real browser: every widget renders, no JavaScript errors.
 
-For each notebook (the course index, then each lab's lesson and solution) the test opens it in
-JupyterLab in Chromium, runs all cells from the menu as a learner would, waits for the kernel to
+For each notebook (the course index, then each lab's lesson) the test opens it in JupyterLab in
+Chromium and asserts that opening it does not mark it modified (a learner who only reads is never
+asked to save). Then it runs all cells from the menu as a learner would, waits for the kernel to
 finish, and asserts that
 
 - every code cell ran (a cell that raises stops "Run All" and is reported with its error);
+- every check the lesson runs passed (shown as a learner sees it, not raised);
 - every widget output rendered as a widget, and nothing says "Error displaying widget" or
   "model not found";
 - each ``.view()`` in the notebook's code produced a rendered widget;
@@ -13,6 +15,11 @@ finish, and asserts that
 A full-length screenshot of each notebook is saved in ``artifacts/screenshots/``: what a learner
 sees after running it. Each notebook file is compared before and after: running it in the
 browser must not change it.
+
+Each notebook is executed once per ``make test``. Worked solutions are not run here: the unit
+tests grade each one (``tests/test_labs.py``, the ``labkit grade`` path graders use: every cell
+runs without raising and every check passes), and every widget a solution shows is shown by its
+lesson too, which ``test_every_widget_of_a_solution_is_shown_by_its_lesson`` keeps true.
 """
 
 from __future__ import annotations
@@ -21,11 +28,13 @@ import contextlib
 import hashlib
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from labkit.authoring.assign import PYTHON_VERSION
 from labkit.labs import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +48,7 @@ STDERR = ("application/vnd.jupyter.stderr", "application/vnd.jupyter.error")
 def notebooks() -> list[str]:
     found = ["notebooks/00_index.ipynb"]
     for spec in catalog().values():
-        found += [spec.lesson, spec.solution]
+        found.append(spec.lesson)
     return found
 
 
@@ -54,9 +63,17 @@ def views_in(path: str) -> int:
     return sum(1 for source in code_cells(path) if re.search(r"\.view\(\s*\)\s*$", source))
 
 
-# Every code cell's prompt, and every output: its MIME type and what it shows.
+# Every code cell's prompt, and every output: its MIME type, what it shows, and whether it shows
+# a check that did not pass (a check's card, or a row of lab.score()'s table).
 _STATE = """() => {
   const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')];
+  const notPassed = out => [
+    ...[...out.querySelectorAll('.labkit-check.labkit-failed, .labkit-check.labkit-error')]
+      .map(card => card.innerText),
+    ...[...out.querySelectorAll('.labkit-score tbody tr')]
+      .filter(row => /(failed|error)\\s*$/.test(row.cells[0].innerText))
+      .map(row => row.innerText),
+  ];
   return cells.map(cell => ({
     prompt: (cell.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
     source: (cell.querySelector('.jp-InputArea-editor') || {}).textContent || '',
@@ -64,8 +81,19 @@ _STATE = """() => {
       mime: out.getAttribute('data-mime-type'),
       widget: !!out.querySelector('.jupyter-widgets'),
       text: out.innerText,
+      failed: notPassed(out),
     })),
   }));
+}"""
+
+# The open notebook: JupyterLab's modified flag, the tab's dirty mark, and the metadata it holds.
+_OPENED = """() => {
+  const widget = window.jupyterapp.shell.currentWidget;
+  return {
+    dirty: widget.context.model.dirty,
+    tab: !!document.querySelector('.jp-mod-current.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty'),
+    metadata: widget.context.model.toJSON().metadata,
+  };
 }"""
 
 _KERNEL_READY = """() => {
@@ -114,6 +142,51 @@ def screenshots(page: Any, name: str) -> list[Path]:
     return saved
 
 
+def opened_problems(path: str, opened: dict[str, Any]) -> list[str]:
+    """What is wrong with how JupyterLab holds a notebook it has just opened (nothing, ideally).
+
+    Opening must not mark the notebook modified. The one change tolerated is the kernel's
+    Python version (``language_info.version``) when the kernel runs another Python than the one
+    the notebooks were generated for (``PYTHON_VERSION`` in ``labkit/authoring/assign.py``): a
+    warning, as a learner with that Python will be asked to save.
+    """
+    if not opened["dirty"] and not opened["tab"]:
+        return []
+    stored = json.loads((ROOT / path).read_text(encoding="utf-8"))["metadata"]
+    held = opened["metadata"]
+    version = held.get("language_info", {}).get("version")
+    if version != PYTHON_VERSION:
+        held = {**held, "language_info": {**held["language_info"], "version": PYTHON_VERSION}}
+        if held == stored:
+            warnings.warn(
+                f"{path}: the kernel runs Python {version}, the notebooks are generated for "
+                f"{PYTHON_VERSION}: opening one marks it modified here",
+                stacklevel=1,
+            )
+            return []
+    return [
+        f"opening it in JupyterLab marks it modified (model.dirty={opened['dirty']}, dirty tab="
+        f"{opened['tab']}); metadata on disk {stored}, in JupyterLab {opened['metadata']}"
+    ]
+
+
+def widget_calls(source: str) -> set[str]:
+    """The widget-showing calls in a notebook source: ``.view()`` and ``name_view(...)``."""
+    found = set(re.findall(r"\b(\w+_view)\(", source))
+    if re.search(r"\.view\(", source):
+        found.add(".view")
+    return found
+
+
+@pytest.mark.parametrize("lab_id", list(catalog()))
+def test_every_widget_of_a_solution_is_shown_by_its_lesson(lab_id: str) -> None:
+    """Solutions run in the unit tests, not here: their widgets must be proven by the lessons."""
+    spec = catalog()[lab_id]
+    lesson = widget_calls((ROOT / spec.lesson_source).read_text(encoding="utf-8"))
+    solution = widget_calls((ROOT / spec.source).read_text(encoding="utf-8"))
+    assert solution <= lesson, f"only in {spec.source}: {sorted(solution - lesson)}"
+
+
 @pytest.mark.parametrize("path", notebooks())
 def test_notebook_runs_in_the_browser_with_every_widget_rendered(
     path: str, jupyterlab: Any, browser: Any
@@ -141,6 +214,9 @@ def test_notebook_runs_in_the_browser_with_every_widget_rendered(
         page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=120_000)
         # As a learner would: wait until the kernel has started and says it is idle.
         page.wait_for_function(_KERNEL_READY, timeout=120_000, polling=250)
+        page.wait_for_timeout(500)  # the kernel's info reply has reached the document
+        opened = page.evaluate(_OPENED)
+        problems += opened_problems(path, opened)
         # The file browser off: the screenshot is the notebook, at full width.
         page.click("li.lm-MenuBar-item:has-text('View')")
         page.click("li.lm-Menu-item:has-text('File Browser')")
@@ -158,7 +234,7 @@ def test_notebook_runs_in_the_browser_with_every_widget_rendered(
         with contextlib.suppress(Exception):
             screenshots(page, name)
         page.close()
-        jupyterlab.shut_down_kernels()
+        jupyterlab.shut_down_kernels(path)
 
     for number, cell in enumerate(cells, start=1):
         code = cell["source"].strip().splitlines()[:1]
@@ -172,6 +248,8 @@ def test_notebook_runs_in_the_browser_with_every_widget_rendered(
                 r"Traceback \(most recent call last\)|labkit: a check failed", text
             ):
                 problems.append(f"code cell {number} ({code}) raised: {text[-400:]}")
+            for failed in output["failed"]:
+                problems.append(f"code cell {number} ({code}): a check did not pass: {failed}")
             if "error displaying widget" in text.lower() or "model not found" in text.lower():
                 problems.append(f"code cell {number} ({code}): {text[:200]}")
             if output["mime"] is None and not output["widget"] and text.strip():

@@ -12,8 +12,9 @@ UV_VERSION := 0.13.8
 WORKERS ?= auto
 # The stages of `make test`, in order; each is also a target of its own.
 TEST_STAGES := lint unit browser
+MOTO_NEXT := .venv-moto-next
 
-.PHONY: setup lab test lint unit notebooks bench lock assign browser grade-bench
+.PHONY: setup lab test lint unit notebooks bench lock assign browser grade-bench moto-next
 
 setup: $(STAMP)
 
@@ -77,3 +78,17 @@ assign: setup
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.10 -o requirements.lock
 
+# Maintainers: the unit tests against the newest moto on PyPI (everything else as locked), in
+# .venv-moto-next/, then what broke, by test module. Never fails: it is a survey for an upgrade.
+moto-next: setup
+	rm -rf $(MOTO_NEXT)
+	$(PYTHON) -m venv $(MOTO_NEXT)
+	$(BIN)/uv pip sync --quiet --python $(MOTO_NEXT)/bin/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(MOTO_NEXT)/bin/python --no-deps -e .
+	$(BIN)/uv pip install --quiet --python $(MOTO_NEXT)/bin/python --upgrade-package moto 'moto[all]'
+	@version=$$($(MOTO_NEXT)/bin/python -c 'import moto; print(moto.__version__)'); \
+	echo "moto-next: moto $$version (the lock has $$(grep -m1 '^moto==' requirements.lock))"; \
+	$(MOTO_NEXT)/bin/pytest tests -q -n $(WORKERS) --ignore=tests/browser -p no:cacheprovider \
+	  --junitxml=$(MOTO_NEXT)/unit.xml >$(MOTO_NEXT)/unit.log 2>&1; \
+	tail -n 3 $(MOTO_NEXT)/unit.log; \
+	$(BIN)/python .ci/moto_next_report.py $(MOTO_NEXT)/unit.xml $$version

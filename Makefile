@@ -51,7 +51,7 @@ lint: setup
 # Unit tests on every core. They include tests/test_labs.py, which grades every lab's worked
 # solution (every cell runs, every check passes) and exercise: the solutions run there, once.
 unit: setup
-	$(BIN)/pytest tests -q -n $(WORKERS) --dist worksteal --ignore=tests/browser
+	$(BIN)/pytest tests -q -n $(WORKERS) --dist loadscope --ignore=tests/browser
 
 # Authors: every lesson and solution with nbval, as learners' notebooks are graded in CI. Not part
 # of `make test`, which runs each notebook once: lessons in the browser, solutions in `unit`.
@@ -88,7 +88,7 @@ moto-next: setup
 	$(BIN)/uv pip install --quiet --python $(MOTO_NEXT)/bin/python --upgrade-package moto 'moto[all]'
 	@version=$$($(MOTO_NEXT)/bin/python -c 'import moto; print(moto.__version__)'); \
 	echo "moto-next: moto $$version (the lock has $$(grep -m1 '^moto==' requirements.lock))"; \
-	$(MOTO_NEXT)/bin/pytest tests -q -n $(WORKERS) --ignore=tests/browser -p no:cacheprovider \
+	$(MOTO_NEXT)/bin/pytest tests -q -n $(WORKERS) --dist loadscope --ignore=tests/browser -p no:cacheprovider \
 	  --junitxml=$(MOTO_NEXT)/unit.xml >$(MOTO_NEXT)/unit.log 2>&1; \
 	tail -n 3 $(MOTO_NEXT)/unit.log; \
 	$(BIN)/python .ci/moto_next_report.py $(MOTO_NEXT)/unit.xml $$version

@@ -88,6 +88,18 @@ def test_sqs_another_account_needs_the_queue_policy_to_name_it() -> None:
     assert not refused.allowed and "444455556666" in refused.reason
 
 
+def test_sqs_a_request_nobody_signed_is_anonymous() -> None:
+    # Neither a service nor an account: a caller with no credentials, whom only a policy naming
+    # "*" lets in (never "the root user of account ''").
+    anonymous = sqs_policy.Request(action="sqs:SendMessage", resource=QUEUE)
+    open_to_all = sqs_policy.evaluate(_queue_policy(SQS_BASE), anonymous)
+    assert open_to_all.allowed and open_to_all.statement
+    scoped = {**SQS_BASE, "Condition": {"ArnEquals": {"aws:SourceArn": TOPIC}}}
+    assert not sqs_policy.evaluate(_queue_policy(scoped), anonymous).allowed
+    mine = {**SQS_BASE, "Principal": {"AWS": "123456789012"}}
+    assert not sqs_policy.evaluate(_queue_policy(mine), anonymous).allowed
+
+
 def test_sqs_missing_empty_and_malformed_policies() -> None:
     request = sqs_policy.sns_delivery_request(QUEUE, TOPIC)
     for nothing in (None, "", {"Version": "2012-10-17", "Statement": []}):

@@ -41,7 +41,7 @@ class Request:
         resource: The queue's ARN.
         service: The service principal that asks (``sns.amazonaws.com``), or ``""``.
         account: The account that asks (its root user, which is what an account principal
-            names), when no service asks; ``""`` otherwise.
+            names), when no service asks; ``""`` with no service either is an anonymous caller.
         context: Condition keys of the request (``aws:SourceArn``, ``aws:SourceAccount``, ...).
     """
 
@@ -53,11 +53,12 @@ class Request:
 
     def as_engine_request(self) -> engine.Request:
         """The same request in the engine's terms."""
-        principal = (
-            engine.Principal.service(self.service)
-            if self.service
-            else engine.Principal.root(self.account)
-        )
+        if self.service:
+            principal = engine.Principal.service(self.service)
+        elif self.account:
+            principal = engine.Principal.root(self.account)
+        else:  # nobody signed it: an anonymous caller, who only a resource policy can let in
+            principal = engine.Principal.anonymous()
         return engine.Request(principal, self.action, self.resource, context=dict(self.context))
 
 

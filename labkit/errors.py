@@ -102,11 +102,13 @@ class ClientArgumentError(LabkitError):
     code = "ClientArgument"
 
 
-class NotSimulatedError(LabkitError):
+class NotSimulatedError(LabkitError, NotImplementedError):
     """An AWS operation that the lab sandbox does not simulate (yet).
 
     Raised instead of moto's ``NotImplementedError`` (with its traceback through moto) and instead
-    of the ``404 Not yet implemented`` answer moto gives to requests it has no route for.
+    of the ``404 Not yet implemented`` answer moto gives to requests it has no route for. It is a
+    ``NotImplementedError`` too, so code written against moto's error (``except
+    NotImplementedError``) still catches it.
 
     Args:
         service: The service, as ``boto3.client`` names it (``sqs``, ``lambda``).

@@ -511,7 +511,8 @@ orders_view.hold()
 # Once the bug is fixed, the dead letters should go back to the source queue. AWS offers this as
 # **DLQ redrive**: the console's "Start DLQ redrive" button, or the API's `StartMessageMoveTask`,
 # which moves the messages back at a rate you can set (the source queue's `RedriveAllowPolicy`
-# says which queues may use it as a DLQ). moto does not implement that API:
+# says which queues may use it as a DLQ). The sandbox does not simulate that API, and says so with
+# a `labkit.NotSimulatedError` that names the operation (never a traceback through moto):
 
 # %%
 try:
@@ -519,8 +520,8 @@ try:
         "Attributes"
     ]["QueueArn"]
     sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=orders_arn)
-except NotImplementedError as error:
-    print(f"moto: {error}")
+except labkit.NotSimulatedError as error:
+    print(error)
 
 # %% [markdown]
 # The same thing by hand, which works everywhere: receive from the DLQ, send to the source queue,

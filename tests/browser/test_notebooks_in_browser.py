@@ -10,7 +10,9 @@ finish, and asserts that
 - every widget output rendered as a widget, and nothing says "Error displaying widget" or
   "model not found";
 - each ``.view()`` in the notebook's code produced a rendered widget;
-- the browser console logged no error and the page threw no exception.
+- the browser console logged no error and the page threw no exception;
+- each lesson view still shows what its text describes (held views hold their moment, a live
+  view steps back through its history): ``lesson_views.py``.
 
 A full-length screenshot of each notebook is saved in ``artifacts/screenshots/``: what a learner
 sees after running it. Each notebook file is compared before and after: running it in the
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lesson_views import view_problems
 
 from labkit.authoring.assign import PYTHON_VERSION
 from labkit.labs import catalog
@@ -229,6 +232,8 @@ def test_notebook_runs_in_the_browser_with_every_widget_rendered(
                 problems.append(f"the cells were still running after {RUN_TIMEOUT_MS // 1000} s")
         page.wait_for_timeout(1_500)  # widgets render after their cell has finished
         cells = page.evaluate(_STATE)
+        # After Run All, each held view still shows its moment and the live view steps back.
+        problems += view_problems(page, path)
     finally:
         # Saved whatever happened: when the test fails, the screenshot shows why.
         with contextlib.suppress(Exception):
@@ -236,10 +241,19 @@ def test_notebook_runs_in_the_browser_with_every_widget_rendered(
         page.close()
         jupyterlab.shut_down_kernels(path)
 
+    stopped = False
     for number, cell in enumerate(cells, start=1):
         code = cell["source"].strip().splitlines()[:1]
         if not re.search(r"\[\d+\]", cell["prompt"]):
             problems.append(f"code cell {number} ({code}) did not run: {cell['prompt']!r}")
+            if not stopped and number > 1:
+                # Run All stops at a cell that raises, whatever its output looks like (an error
+                # labkit shows without a traceback, say): name the cell it stopped after.
+                last = " | ".join(o["text"][-300:] for o in cells[number - 2]["outputs"])
+                problems.append(
+                    f"Run All stopped after code cell {number - 1}, which showed: {last}"
+                )
+            stopped = True
         for output in cell["outputs"]:
             text = output["text"]
             # An exception's traceback (IPython's, or labkit's failed check) is shown as stderr;

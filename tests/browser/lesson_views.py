@@ -1,0 +1,203 @@
+"""What each lesson's views must show after Run All, checked on the page the browser test ran.
+
+A live view shows its resource as it is now, so in a lesson run top to bottom every earlier view
+would show the end state (issue 11 §4). Lessons therefore show a moment with a **held** view
+(``view.hold()``, ``hold=True``) and keep a **live** view, with its history, where the text says
+it updates. :func:`view_problems` is called by ``test_notebooks_in_browser.py`` on the page where
+it has just run a lesson (each notebook runs once per ``make test``), and says what is wrong:
+
+- each held view, in the order of the lesson, shows the state its text describes (the markers
+  below, taken from that text: "all available", "in flight", "one key for the fleet") and says
+  which moment it holds ("Held as of lab time ...");
+- the lesson's first live view shows the present and, where its resource changed later, its step
+  control goes back to the earlier state the text described when it was first shown, and forward
+  again.
+
+Screenshots of each held view and of the live view stepped back are saved in
+``artifacts/screenshots/lesson-views-*.png``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+HELD = "Held as of lab time"
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What a lesson's views must show after Run All.
+
+    Attributes:
+        path: The lesson notebook.
+        held: For each held view, in the lesson's order, the words it must show.
+        live_now: Words the lesson's first live view shows at the end.
+        live_before: Words of an earlier state the live view's step control goes back to;
+            empty when the resource does not change after the view is first shown.
+    """
+
+    path: str
+    held: tuple[tuple[str, ...], ...]
+    live_now: tuple[str, ...]
+    live_before: tuple[str, ...] = ()
+
+
+LESSONS = {
+    lesson.path: lesson
+    for lesson in [
+        Lesson(
+            "notebooks/01_welcome.ipynb",
+            held=(),
+            live_now=("AWS sandbox: empty",),  # lab.reset() at the end
+            live_before=("greetings",),  # the queue the text before the view created
+        ),
+        Lesson(
+            "notebooks/02_decoupling.ipynb",
+            held=(
+                ("● 12 available",),  # "Now the queue holds a dozen messages, all available"
+                ("● 0 available · ◐ 0 in flight",),  # the consumer loop emptied it
+                ("× 1 deleted by the retention period",),
+                ("PartnerMaySendOrders",),
+                ("◐ 1 in flight", "visible again in 20 s"),  # the visibility timeout counts down
+                ("◷ 1 delayed",),
+                ("● 1 available", "3×", "✝ 0 in the dead-letter queue"),  # received three times
+                ("✝ 1 in the dead-letter queue",),  # "The next receive moves it"
+                ("● 1 available", "0×"),  # redriven: a new message, received 0×
+                ("● 0 available", "✝ 0 in the dead-letter queue"),  # "the queues are empty again"
+                ("◐ 1 in flight", "⊘ blocked"),  # ana's group is blocked
+                ("● 2 available", "ready"),  # ana's group is free again
+                ("1 message published", "AccessDenied"),  # no access policy yet
+                ("2 messages published", "✓ delivered"),
+                ("5 messages published", "on body"),
+                ("3 messages published", "duplicate of"),  # the FIFO topic dropped the retry
+            ),
+            live_now=("Standard queue orders",),
+            live_before=("● 12 available",),
+        ),
+        Lesson(
+            "notebooks/03_streaming.ipynb",
+            held=(
+                # "one key for the fleet": records there, the lane full of one key, throttles
+                ("Kinesis stream fleet", "10,000 records", "A = fleet", "✕ 2,000"),
+                ("8 open shards (12 in all), 37 records", "shard 0 · closed"),  # after the reshard
+                ("dashboard read 2 of 8 records",),  # the consumer's checkpoint moved
+                ("buffer: 36 records", "delivered: 0 objects"),  # thirty seconds in
+                ("delivered: 1 object, 36 records", "buffer empty"),  # a minute later
+            ),
+            live_now=("Kinesis stream trucks",),
+            live_before=("4 open shards, 1 record",),  # the first record, T-00042
+        ),
+        Lesson(
+            "notebooks/04_edge.ipynb",
+            held=(
+                ("geo restriction: block list CU", "blocked"),  # the trace with the block list
+                ("Global Accelerator shop", "✓ healthy"),  # health before the failover
+            ),
+            live_now=("CloudFront",),
+            live_before=("40 requests at 7 edge locations",),  # the first trace, six cities
+        ),
+        Lesson(
+            "notebooks/05_lambda.ipynb",
+            held=(),
+            live_now=("Lambda invocations:", "throttled"),  # "every invocation so far"
+        ),
+    ]
+}
+
+# Each code cell's source and the labkit views in its outputs (the widget boxes, not the
+# panels inside them): held or live, whether it has a step control, and what it shows.
+_VIEWS = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCell')].map(cell => ({
+  source: (cell.querySelector('.jp-InputArea-editor') || {}).textContent || '',
+  prompt: (cell.querySelector('.jp-InputArea-prompt') || {}).textContent || '',
+  views: [...cell.querySelectorAll('.jp-OutputArea-output .widget-vbox.labkit-view')].map(v => ({
+    held: v.classList.contains('labkit-held'),
+    history: !!v.querySelector('.labkit-history'),
+    // What it shows, and the SVG titles a pointer or a screen reader gets (a checkpoint's).
+    text: [v.innerText, ...[...v.querySelectorAll('title')].map(t => t.textContent)].join('\\n'),
+  })),
+}))"""
+
+_LIVE = ".jp-OutputArea-output .widget-vbox.labkit-view:not(.labkit-held)"
+_HELD = ".jp-OutputArea-output .widget-vbox.labkit-held"
+
+
+def _shot(locator: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(Exception):
+        locator.scroll_into_view_if_needed(timeout=5_000)
+        locator.screenshot(path=str(SCREENSHOTS / f"lesson-views-{name}.png"), timeout=10_000)
+
+
+def _step_back_to(page: Any, view: Any, words: tuple[str, ...], limit: int = 60) -> str:
+    """Press the view's "◀ earlier" until it shows all ``words``; what it shows then."""
+    earlier = view.locator(".labkit-history button", has_text="earlier")
+    text = str(view.inner_text())
+    for _ in range(limit):
+        if all(word in text for word in words) or earlier.is_disabled():
+            break
+        earlier.click()
+        # The kernel answers the click with the earlier state: wait until the page shows it.
+        page.wait_for_function(
+            "([el, before]) => el.innerText !== before",
+            arg=[view.element_handle(), text],
+            timeout=30_000,
+            polling=100,
+        )
+        text = str(view.inner_text())
+    return text
+
+
+def view_problems(page: Any, path: str) -> list[str]:
+    """What the views of the lesson at ``path``, just run on ``page``, fail to show."""
+    lesson = LESSONS.get(path)
+    if lesson is None:
+        return []
+    name = Path(path).stem
+    views = [view for cell in page.evaluate(_VIEWS) for view in cell["views"]]
+    problems: list[str] = []
+    held = [view["text"] for view in views if view["held"]]
+    if len(held) != len(lesson.held):
+        problems.append(
+            f"{len(held)} held views, the lesson's text describes {len(lesson.held)} moments"
+        )
+    for number, (text, words) in enumerate(zip(held, lesson.held, strict=False), start=1):
+        _shot(page.locator(_HELD).nth(number - 1), f"{name}-held-{number}")
+        missing = [word for word in (HELD, *words) if word not in text]
+        if missing:
+            problems.append(f"held view {number} does not show {missing}:\n{text[:1500]}")
+    if any(view["history"] for view in views if view["held"]):
+        problems.append("a held view has a step control (it has nothing to step through)")
+    live = [view for view in views if not view["held"]]
+    if not live:
+        return [*problems, "no live view"]
+    now = live[0]["text"]
+    if not all(word in now for word in lesson.live_now) or HELD in now:
+        problems.append(f"the live view does not show {lesson.live_now} now:\n{now[:1500]}")
+    if "As of lab time" not in now:
+        problems.append("the live view does not say which moment it shows")
+    if lesson.live_before:
+        if not live[0]["history"]:
+            return [*problems, "the live view has no step control"]
+        view = page.locator(_LIVE).first
+        view.scroll_into_view_if_needed()
+        before = _step_back_to(page, view, lesson.live_before)
+        _shot(view, f"{name}-live-stepped-back")
+        if not all(word in before for word in lesson.live_before):
+            problems.append(f"stepping back never showed {lesson.live_before}:\n{before[:1500]}")
+        if "(an earlier state" not in before:
+            problems.append("a view stepped back does not say it shows an earlier state")
+        # ... and forward again to the present.
+        view.locator(".labkit-history button", has_text="latest").click()
+        page.wait_for_function(
+            "([el, before]) => el.innerText !== before",
+            arg=[view.element_handle(), before],
+            timeout=30_000,
+        )
+        if not all(word in view.inner_text() for word in lesson.live_now):
+            problems.append("pressing latest did not bring the live view back to now")
+    return problems

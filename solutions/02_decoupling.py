@@ -238,7 +238,7 @@ for order_id, delivery in [("d1", "ship"), ("d2", "pickup"), ("d3", "ship")]:
         TopicArn=demo_topic,
         Message=json.dumps({"order_id": order_id, "delivery": delivery, "total": 25.0}),
     )
-topic_view(lab, "shop-orders")
+topic_view(lab, "shop-orders", hold=True)  # this moment: three orders fanned out
 
 # %%
 lab.check("fan_out")

@@ -126,7 +126,7 @@ entries = [{"Data": r.data(history=70), "PartitionKey": r.truck_id} for r in bur
 before = lab.clock.now
 put_all(kinesis, "burst-demo", entries, lab.clock)
 print("lab time the burst took:", lab.clock.now - before)
-stream_view(lab, "burst-demo")
+stream_view(lab, "burst-demo", hold=True)  # the stream as the burst left it
 
 # %%
 lab.check("producer")
@@ -219,7 +219,7 @@ send(demo.burst(100, first_seq=2))
 lab.clock.advance(1)
 got = read_new(kinesis, "telemetry", checkpoints) or []
 print(len(got), "new records read after the reshard")
-view = stream_view(lab, "telemetry", consumers={"read_new": checkpoints})
+view = stream_view(lab, "telemetry", consumers={"read_new": checkpoints}, hold=True)
 view
 
 # %%

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from labkit import _moved
-from labkit.errors import LabkitError, NetworkBlockedError
+from labkit.errors import LabkitError, NetworkBlockedError, NotSimulatedError
 
 if TYPE_CHECKING:
     from labkit.grading.progress_view import ProgressReport
@@ -78,4 +78,11 @@ def progress() -> ProgressReport:
     return read_progress()
 
 
-__all__ = ["LabkitError", "NetworkBlockedError", "__version__", "progress", "start"]
+__all__ = [
+    "LabkitError",
+    "NetworkBlockedError",
+    "NotSimulatedError",
+    "__version__",
+    "progress",
+    "start",
+]

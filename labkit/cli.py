@@ -86,27 +86,6 @@ def open_lab(*, root: Path, port: int | None = None, no_browser: bool = False) -
     return subprocess.call(args, cwd=root)
 
 
-def format_progress(progress: dict[str, dict[str, Any]]) -> str:
-    """The plain-text form of the learner's progress, lab by lab."""
-    from labkit.labs import catalog
-
-    labs = catalog()
-    if not labs:
-        return "No labs."
-    lines = []
-    for lab_id, spec in labs.items():
-        passed = progress.get(lab_id, {})
-        earned = sum(float(v.get("points", 0)) for k, v in passed.items())
-        lines.append(
-            f"{lab_id}: {len(passed)}/{len(spec.checks)} checks passed, "
-            f"{earned:g}/{spec.max_score:g} points"
-        )
-        for check in spec.checks:
-            mark = "✔ passed" if check.name in passed else "· not yet"
-            lines.append(f"  {mark}  {check.name}")
-    return "\n".join(lines)
-
-
 # -- argument parsing ----------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description="Offline AWS architecture labs.")
@@ -273,10 +252,9 @@ def _run(args: argparse.Namespace) -> int:
             print(format_report(findings))
         return 0 if all(f.ok for f in findings) else 1
     if args.command == "progress":
-        from labkit.grading.progress import load_progress, progress_path
+        from labkit.grading.progress_view import progress
 
-        print(format_progress(load_progress()))
-        print(f"(kept in {progress_path()})")
+        print(progress().text())  # the same report the course index shows
         return 0
     if args.command == "assign":
         from labkit.authoring.assign import assign

@@ -110,3 +110,15 @@ def test_the_course_index_runs_labkit_progress() -> None:
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert code == ["import labkit\n\nlabkit.progress()"]
     assert all(c.get("outputs") == [] for c in nb.cells if c.cell_type == "code")
+
+
+def test_the_command_line_prints_the_report_the_index_shows(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labkit.cli import main
+
+    _pass("welcome", "inbox_queue")
+    assert main(["progress"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.strip() == progress().text().strip()
+    assert f"{PASSED}  inbox_queue" in printed and str(home) in printed

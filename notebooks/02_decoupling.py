@@ -34,6 +34,8 @@
 import json
 import re
 
+from IPython.display import display
+
 import labkit
 from labkit.facts import fact, value
 from labkit.services.sns.widget import topic_view
@@ -835,6 +837,19 @@ publish("o2", "ship", "small")
 topic_view(lab, "order-events", hold=True)
 
 # %% [markdown]
+# Who else may send now? AWS never tells you in advance; the sandbox can. `lab.access` asks the same
+# policy engine that decides every delivery above, and says which statement decided, or which came
+# closest and why it did not apply. Our topic, then a topic of the same name in **another
+# account**, then a caller with no credentials at all:
+
+# %%
+for source in (topic_arn, "arn:aws:sns:us-east-1:210987654321:order-events"):
+    display(
+        lab.access("shipping", "sqs:SendMessage", principal="sns.amazonaws.com", source_arn=source)
+    )
+lab.access("shipping", "sqs:SendMessage", principal="anonymous")
+
+# %% [markdown]
 # Every AWS service that sends to your queue needs such a statement. For an S3 bucket's event
 # notifications it names the principal `s3.amazonaws.com` and the bucket's ARN
 # (`arn:aws:s3:::bucket-name`) as `aws:SourceArn`. S3 checks it up front: while the queue's policy
@@ -975,7 +990,8 @@ for fact_id in (
 # - Consumers scale on the **backlog per instance**; the launch time eats into the acceptable
 #   wait, so the target must leave room for it.
 # - **SNS** fans a message out to every subscription whose **filter policy** (on attributes or on
-#   the body) matches; a queue receives it only if its **access policy** lets the topic send;
+#   the body) matches; a queue receives it only if its **access policy** lets the topic send
+#   (and, with `aws:SourceArn`, only that topic: `lab.access` shows who else gets in);
 #   **raw delivery** drops the envelope; FIFO topics feed FIFO queues in order.
 #
 # Next: the exercise (`exercises/02_decoupling.ipynb`) builds an order pipeline from these pieces.

@@ -200,6 +200,8 @@ def test_html_says_it_in_words_with_symbols(lab: Lab, queue: tuple[str, str, str
     allowed = lab.access("billing", "sqs:SendMessage", principal="sns.amazonaws.com",
                          source_arn=topic)  # fmt: skip
     assert "✓ Allowed" in access_html(allowed) and "✓ allows ◀ decides" in access_html(allowed)
+    # The reason names its statement as code, as the check hints do, not in literal backticks.
+    assert "<code>AllowTopic</code>" in access_html(allowed) and "`" not in access_html(allowed)
 
 
 def test_malformed_policy_is_reported_not_raised() -> None:

@@ -6,9 +6,10 @@ Pass and fail are told apart by a symbol and a word, never by colour alone.
 from __future__ import annotations
 
 import html
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from labkit.views.base import rich
 
 Status = Literal["passed", "failed", "error"]
 
@@ -20,14 +21,6 @@ _LEFT = "text-align:left;vertical-align:top"
 
 def _fmt_points(value: float) -> str:
     return f"{value:g}"
-
-
-_CODE = re.compile(r"`([^`\n]+)`")
-
-
-def _rich(text: str) -> str:
-    """Escape ``text`` for HTML and show its `backticked` spans as code, as hints write them."""
-    return _CODE.sub(r"<code>\1</code>", html.escape(text))
 
 
 @dataclass(frozen=True)
@@ -96,18 +89,16 @@ class CheckResult:
     def _repr_html_(self) -> str:
         colour = _COLOUR[self.status]
         hint = (
-            f'<div style="margin-top:4px"><b>Hint:</b> {_rich(self.hint)}</div>'
-            if self.hint
-            else ""
+            f'<div style="margin-top:4px"><b>Hint:</b> {rich(self.hint)}</div>' if self.hint else ""
         )
-        message = f"<div>{_rich(self.message)}</div>" if self.message else ""
+        message = f"<div>{rich(self.message)}</div>" if self.message else ""
         return (
             f'<div class="labkit-check labkit-{self.status}" style="border-left:4px solid '
             f'{colour};padding:4px 10px;margin:4px 0;font-family:sans-serif">'
             f'<div><span aria-hidden="true">{_SYMBOL[self.status]}</span> '
             f"<b>{self.status.upper()}</b> <code>{html.escape(self.name)}</code> "
             f"({_fmt_points(self.points)}/{_fmt_points(self.max_points)} points): "
-            f"{_rich(self.title)}</div>{message}{hint}</div>"
+            f"{rich(self.title)}</div>{message}{hint}</div>"
         )
 
 
@@ -176,14 +167,14 @@ class ScoreReport:
         rows = []
         for r in self.results:
             colour = _COLOUR[r.status]
-            detail = _rich(r.message)
+            detail = rich(r.message)
             if r.hint:
-                detail += f"<br><b>Hint:</b> {_rich(r.hint)}"
+                detail += f"<br><b>Hint:</b> {rich(r.hint)}"
             rows.append(
                 f"<tr><td style='{_LEFT};color:{colour};white-space:nowrap'>"
                 f"{_SYMBOL[r.status]} {r.status}</td>"
                 f"<td style='{_LEFT}'><code>{html.escape(r.name)}</code></td>"
-                f"<td style='{_LEFT}'>{_rich(r.title)}</td>"
+                f"<td style='{_LEFT}'>{rich(r.title)}</td>"
                 f"<td style='text-align:right'>{_fmt_points(r.points)}/"
                 f"{_fmt_points(r.max_points)}</td><td style='{_LEFT}'>{detail}</td></tr>"
             )

@@ -35,6 +35,7 @@ from labkit.views.base import (
     panel_html,
     panel_text,
     plural,
+    rich,
     table_html,
     text_table,
 )
@@ -181,7 +182,7 @@ def access_html(result: AccessResult) -> str:
     symbol, words = verdict_words(result.decision)
     body = (
         f'<div style="margin:4px 0"><span aria-hidden="true">{esc(symbol)}</span> '
-        f"<strong>{esc(words)}.</strong> {esc(result.reason)}</div>"
+        f"<strong>{esc(words)}.</strong> {rich(result.reason)}</div>"
         f'<div style="{SMALL}">{lines_html(_facts(result))}</div>'
     )
     groups = _groups(result.decision)

@@ -13,6 +13,7 @@ exist (fonts), with plain fallbacks elsewhere.
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
@@ -38,6 +39,14 @@ _CELL = "text-align:left;vertical-align:top;padding:3px 12px 3px 8px;border:none
 
 #: Inline style of small print (notes under a panel).
 SMALL = "opacity:0.85;font-size:92%"
+
+
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def rich(text: str) -> str:
+    """Escape ``text`` for HTML and show its `backticked` spans as code, as hints write them."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text))
 
 
 # -- snapshots as plain values ------------------------------------------------------------------

@@ -24,11 +24,11 @@ from labkit.sandbox.session import Sandbox
 from labkit.sandbox.timeshift import wall_now
 
 if TYPE_CHECKING:
+    from labkit.sandbox.access import AccessResult
     from labkit.services.awslambda.widget import InvocationView
     from labkit.services.kinesis.widget import StreamView
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
-    from labkit.views.access import AccessResult
     from labkit.widgets.sandbox_view import SandboxView
 
 
@@ -230,7 +230,7 @@ class Lab:
             identity_policies: The caller's IAM policies (documents); by default those IAM
                 holds for a user or role of the sandbox.
         """
-        from labkit.views.access import ask
+        from labkit.sandbox.access import ask
 
         def client(service: str, region: str) -> Any:
             return self.sandbox.client(service, region=region)

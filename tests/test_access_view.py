@@ -9,14 +9,8 @@ import pytest
 
 from labkit import policy as engine
 from labkit.lab import Lab
-from labkit.views.access import (
-    AccessQuestionError,
-    AccessResult,
-    access_html,
-    access_text,
-    parse_principal,
-    statement_rows,
-)
+from labkit.sandbox.access import AccessQuestionError, AccessResult, parse_principal
+from labkit.views.access import access_html, access_text, statement_rows
 
 ACCOUNT = "123456789012"
 OTHER = "444455556666"

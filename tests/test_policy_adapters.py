@@ -280,28 +280,35 @@ def test_lambda_may_invoke(statement: dict[str, Any], allowed: bool) -> None:
     assert decision.allowed is allowed and "the function's policy" in decision.reason
 
 
-def test_lambda_reads_what_moto_stores() -> None:
-    # moto's own add_permission decoding, without a mocked account: the statement shape the
-    # reader meets (Sid, Principal {"Service": ...}, Condition ArnLike AWS:SourceArn).
-    from moto.awslambda.policy import Policy as MotoPolicy
+def test_lambda_reads_what_the_sandbox_stores(lab: Any) -> None:
+    # add_permission through the sandbox (moto's decoding, with labkit's Lambda patch): the
+    # statement shape the reader meets, as GetPolicy returns it on AWS.
+    from lambda_support import create
 
-    parent = SimpleNamespace(function_arn=FUNCTION, policy=None)
-    moto_policy = MotoPolicy(parent)
-    for permission in (
-        {
-            "StatementId": "s3",
-            "Action": "lambda:InvokeFunction",
-            "Principal": "s3.amazonaws.com",
-            "SourceArn": "arn:aws:s3:::uploads",
-            "SourceAccount": "123456789012",
-        },
-        {"StatementId": "acct", "Action": "lambda:InvokeFunction", "Principal": "444455556666"},
-    ):
-        moto_policy.add_statement(json.dumps(permission))
-    fn = SimpleNamespace(function_arn=FUNCTION, policy=moto_policy)
+    arn = create(lab, "f", "def handler(event, context):\n    return 1\n")
+    lam = lab.client("lambda")
+    lam.add_permission(
+        FunctionName="f",
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn="arn:aws:s3:::uploads",
+        SourceAccount="123456789012",
+    )
+    lam.add_permission(
+        FunctionName="f",
+        StatementId="acct",
+        Action="lambda:InvokeFunction",
+        Principal="444455556666",
+    )
+    stored = json.loads(lam.get_policy(FunctionName=arn)["Policy"])["Statement"]
+    # AWS stores an account principal as its root ARN (moto kept the bare id).
+    assert stored[1]["Principal"] == {"AWS": "arn:aws:iam::444455556666:root"}
+    from labkit.services.awslambda.patch import lambda_backend
+
+    fn = lambda_backend("123456789012", lab.sandbox.region).get_function("f")
     document = lambda_permissions.policy_document(fn)
-    assert document is not None
-    assert document["Statement"][1]["Principal"] == {"AWS": "arn:aws:iam::444455556666:root"}
+    assert document is not None and document["Statement"][1]["Principal"] == stored[1]["Principal"]
     kwargs = {"service": "s3.amazonaws.com", "account_id": "123456789012"}
     assert lambda_permissions.may_invoke(fn, source_arn="arn:aws:s3:::uploads", **kwargs)
     refused = lambda_permissions.invoke_decision(fn, source_arn="arn:aws:s3:::other", **kwargs)

@@ -21,7 +21,6 @@ from labkit import policy as engine
 from labkit.errors import LabkitError
 from labkit.policy.request import ContextValue
 from labkit.services.awslambda.access import POLICY_NAME as FUNCTION_POLICY
-from labkit.services.awslambda.access import aws_statements
 from labkit.services.s3.patch_access import POLICY_NAME as BUCKET_POLICY
 from labkit.services.sqs.access import POLICY_NAME as QUEUE_POLICY
 
@@ -239,14 +238,7 @@ def _function(client: ClientFactory, resource: str, region: str) -> Target:
         if not _missing(error, "ResourceNotFoundException"):
             raise
         policy = None
-    return Target("lambda", arn, engine.arn_account(arn), _fix_lambda_principals(policy))
-
-
-def _fix_lambda_principals(policy: str | None) -> Any:
-    if not policy:
-        return None
-    document = json.loads(policy)
-    return {**document, "Statement": aws_statements(document.get("Statement") or [])}
+    return Target("lambda", arn, engine.arn_account(arn), json.loads(policy) if policy else None)
 
 
 def _topic(client: ClientFactory, resource: str, region: str) -> Target:

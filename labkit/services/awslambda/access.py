@@ -11,7 +11,6 @@ here. An explicit ``Deny`` wins over any ``Allow``, as in every IAM evaluation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from labkit import policy as engine
@@ -28,20 +27,7 @@ def policy_document(fn: Any) -> dict[str, Any] | None:
     )
     if not statements:
         return None
-    return {"Version": "2012-10-17", "Statement": aws_statements(statements)}
-
-
-def aws_statements(statements: Iterable[Any]) -> list[Any]:
-    """Statements as AWS stores them: moto keeps an account given to ``add_permission`` as a
-    bare string principal (``"123456789012"``), AWS as ``{"AWS": "arn:aws:iam::ID:root"}``."""
-    fixed = []
-    for statement in statements:
-        principal = statement.get("Principal") if isinstance(statement, dict) else None
-        if isinstance(principal, str) and principal != "*":
-            named = f"arn:aws:iam::{principal}:root" if principal.isdigit() else principal
-            statement = {**statement, "Principal": {"AWS": named}}
-        fixed.append(statement)
-    return fixed
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def function_arn(fn: Any) -> str:
@@ -86,7 +72,6 @@ def may_invoke(fn: Any, *, service: str, source_arn: str, account_id: str) -> bo
 
 __all__ = [
     "POLICY_NAME",
-    "aws_statements",
     "function_arn",
     "invoke_decision",
     "may_invoke",

@@ -296,6 +296,12 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         ref = parse(function_name)
         qualified = FunctionRef(ref.name, qualifier or ref.qualifier, None, None, function_name)
         statement["Resource"] = qualified.arn(self.region_name, self.account_id)
+        # moto keeps an account id (or an IAM ARN) given as --principal as a bare string; Lambda
+        # stores {"AWS": "arn:aws:iam::<id>:root"}, which GetPolicy returns and policies evaluate.
+        principal = statement.get("Principal")
+        if isinstance(principal, str) and principal != "*":
+            named = f"arn:aws:iam::{principal}:root" if principal.isdigit() else principal
+            statement["Principal"] = {"AWS": named}
         return statement
 
     LambdaResponse.call_action = call_action  # type: ignore[method-assign,assignment]

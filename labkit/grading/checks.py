@@ -182,7 +182,7 @@ class CheckContext:
                     hint="Did you finish the function (replace the `...`) and `return` the result?",
                 )
             raise CheckFailed(
-                f"{label} returned a {type(result).__name__} ({_short(result)}), but a "
+                f"{label} returned a {type(result).__name__} ({short(result)}), but a "
                 f"{_type_names(returns)} is expected.",
                 hint=self.check.hint,
             )
@@ -195,7 +195,8 @@ def _type_names(types: type | tuple[type, ...]) -> str:
     return types.__name__
 
 
-def _short(value: object, limit: int = 60) -> str:
+def short(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a learner's value quoted in a message."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

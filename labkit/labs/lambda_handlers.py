@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from labkit.grading import checks
 from labkit.grading.checks import CheckContext
 
 TABLE_ENV = "TABLE_NAME"
@@ -59,8 +60,8 @@ def invocations(ctx: CheckContext, function: str, since: float = 0.0) -> list[An
 
 
 def short(value: object, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """:func:`labkit.grading.checks.short`, with room for a Lambda event's longer values."""
+    return checks.short(value, limit)
 
 
 def error_text(invocation: Any) -> str:

@@ -24,9 +24,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from labkit import facts
-from labkit.grading.checks import Check, CheckContext, CheckFailed
+from labkit.grading.checks import Check, CheckContext, CheckFailed, short
 from labkit.labs.spec import LabSpec
-from labkit.labs.streaming_consumer import check_consumer, error_code, short
+from labkit.labs.streaming_consumer import check_consumer, error_code
 from labkit.services.kinesis.sim_load import TruckFleet, records, ticks
 
 # -- what the exercise asks for -----------------------------------------------------------------

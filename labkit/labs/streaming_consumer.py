@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from labkit import facts
-from labkit.grading.checks import CheckContext, CheckFailed
+from labkit.grading.checks import CheckContext, CheckFailed, short
 from labkit.services.kinesis.sim_load import TruckFleet, records
 
 #: Trucks in the consumer check's fleet.
@@ -26,12 +26,6 @@ CONSUMER_TRUCKS = 40
 SMALL_LIMIT = 15
 #: The consumer check's readings before this seq are written before the first reshard.
 RESHARD_AT_SEQ = 3
-
-
-def short(value: object, limit: int = 60) -> str:
-    """``repr(value)``, cut to ``limit`` characters for a message."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def error_code(failure: CheckFailed) -> str:

@@ -269,7 +269,8 @@ def _allow(**extra: Any) -> dict[str, Any]:
         (_allow(Action="lambda:Invoke*"), True),  # the old reader knew only exact actions
         (_allow(Resource=FUNCTION + "-other"), False),  # ... and never read Resource
         (_allow(Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}), False),
-        (_allow(Principal="123456789012"), False),  # an account is not the SNS service
+        # an account (as Lambda stores one given to add_permission) is not the SNS service
+        (_allow(Principal={"AWS": "arn:aws:iam::123456789012:root"}), False),
     ],
 )
 def test_lambda_may_invoke(statement: dict[str, Any], allowed: bool) -> None:

@@ -1,0 +1,1 @@
+"""Amazon DynamoDB as AWS runs it: capacity, throttling, TTL, streams, global tables, recovery."""

@@ -67,6 +67,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("cloudfront", ("cloudfront",)),
     Patch("s3_replication", ("s3",), module="labkit.services.s3.patch_replication"),
     Patch("s3_notifications", ("s3",), module="labkit.services.s3.patch_notifications"),
+    Patch("dynamodb", ("dynamodb",)),
 )
 
 

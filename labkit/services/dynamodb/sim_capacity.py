@@ -302,15 +302,24 @@ class Bucket:
         """Units this partition may serve in its current second (share + burst, capped)."""
         return min(self.ceiling, self.rate + self.burst)
 
-    def fits(self, second: int, units: float, extra: float = 0.0) -> bool:
-        """Whether ``units`` more fit in ``second`` (``extra``: capacity lent by the table)."""
+    def fits(self, second: int, units: float, extra: float = 0.0, pending: float = 0.0) -> bool:
+        """Whether ``units`` more fit in ``second``.
+
+        Args:
+            second: The lab second.
+            units: The units asked for.
+            extra: Capacity the table lends (adaptive capacity).
+            pending: Units already promised in this second but not yet counted (earlier items
+                of the same batch).
+        """
         self.roll(second)
         allowance = min(self.ceiling, self.rate + self.burst + extra)
-        if self.used + units <= allowance + 1e-9:
+        used = self.used + pending
+        if used + units <= allowance + 1e-9:
             return True
         # A request larger than a whole second's allowance goes through on an untouched partition
         # that owes nothing, and is paid back from the following seconds.
-        return self.used == 0.0 and self.burst >= 0.0 and allowance > 0.0 and units > allowance
+        return used == 0.0 and self.burst >= 0.0 and allowance > 0.0 and units > allowance
 
     def consume(self, second: int, units: float) -> None:
         """Count ``units`` served in ``second``."""
@@ -522,17 +531,23 @@ class TableCapacity:
                 self._layout(self._needed_partitions())
 
     # -- metering -------------------------------------------------------------------------------
-    def fits(self, now: float, kind: int, hash_value: int, units: float) -> bool:
-        """Whether the partition of ``hash_value`` (and the table) can serve ``units`` now."""
+    def fits(
+        self, now: float, kind: int, hash_value: int, units: float, pending: float = 0.0
+    ) -> bool:
+        """Whether the partition of ``hash_value`` (and the table) can serve ``units`` now.
+
+        ``pending``: units already promised on that partition this second but not yet counted.
+        """
         second = int(now)
         self._roll(second)
-        if self.on_demand and self._used[kind] + units > self.table_limit(kind) + 1e-9:
+        limit = self.table_limit(kind) + 1e-9
+        if self.on_demand and self._used[kind] + pending + units > limit:
             return False
         bucket = self.buckets[partition_of(hash_value, self.partition_count)][kind]
         extra = 0.0
         if self.adaptive and not self.on_demand:
-            extra = max(0.0, self.provisioned[kind] - self._used[kind] - bucket.rate)
-        return bucket.fits(second, units, extra)
+            extra = max(0.0, self.provisioned[kind] - self._used[kind] - pending - bucket.rate)
+        return bucket.fits(second, units, extra, pending)
 
     def consume(self, now: float, kind: int, hash_value: int, units: float) -> None:
         """Count ``units`` served now on the partition of ``hash_value``."""

@@ -68,6 +68,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("s3_replication", ("s3",), module="labkit.services.s3.patch_replication"),
     Patch("s3_notifications", ("s3",), module="labkit.services.s3.patch_notifications"),
     Patch("dynamodb", ("dynamodb",)),
+    Patch("dynamodb_ttl", ("dynamodb",), module="labkit.services.dynamodb.patch_ttl"),
 )
 
 

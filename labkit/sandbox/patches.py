@@ -69,6 +69,11 @@ PATCHES: tuple[Patch, ...] = (
     Patch("s3_notifications", ("s3",), module="labkit.services.s3.patch_notifications"),
     Patch("dynamodb", ("dynamodb",)),
     Patch("dynamodb_ttl", ("dynamodb",), module="labkit.services.dynamodb.patch_ttl"),
+    Patch(
+        "dynamodb_streams",
+        ("dynamodb", "dynamodbstreams"),
+        module="labkit.services.dynamodb.patch_streams",
+    ),
 )
 
 

@@ -406,17 +406,24 @@ def _dynamodb_batch(esm: EventSourceMapping) -> Batch | None:
         created = dynamodb.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
             dynamodb["ApproximateCreationDateTime"] = round(unix_time(created))
-        records.append(
-            {
-                "eventID": record["eventID"],
-                "eventName": record["eventName"],
-                "eventVersion": record["eventVersion"],
-                "eventSource": "aws:dynamodb",
-                "awsRegion": esm.region,
-                "dynamodb": dynamodb,
-                "eventSourceARN": esm.event_source_arn,
+        event = {
+            "eventID": record["eventID"],
+            "eventName": record["eventName"],
+            "eventVersion": record["eventVersion"],
+            "eventSource": "aws:dynamodb",
+            "awsRegion": esm.region,
+            "dynamodb": dynamodb,
+            "eventSourceARN": esm.event_source_arn,
+        }
+        identity = record.get("userIdentity")
+        if identity:
+            # A TTL deletion: Lambda's event spells GetRecords' PrincipalId/Type in lower camel
+            # case (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html).
+            event["userIdentity"] = {
+                "type": identity.get("Type"),
+                "principalId": identity.get("PrincipalId"),
             }
-        )
+        records.append(event)
 
     def advance(n: int) -> None:
         positions["shard"] = done + n

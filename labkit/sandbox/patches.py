@@ -74,6 +74,12 @@ PATCHES: tuple[Patch, ...] = (
         ("dynamodb", "dynamodbstreams"),
         module="labkit.services.dynamodb.patch_streams",
     ),
+    Patch(
+        "dynamodb_global",
+        ("dynamodb", "dynamodbstreams"),
+        after=("dynamodb_ttl", "dynamodb_streams"),
+        module="labkit.services.dynamodb.patch_global",
+    ),
 )
 
 

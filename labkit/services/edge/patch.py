@@ -273,6 +273,22 @@ def restore_endpoint(endpoint_id: str, *, sandbox: Sandbox | None = None) -> Non
     _set_outage(endpoint_id, False, sandbox, endpoint=True)
 
 
+def region_down_now(region: str, at: float) -> bool:
+    """Whether ``region`` is failed at lab time ``at``, read without creating the edge world.
+
+    For other services' patches (DynamoDB global tables) that ask on every request: when no
+    Region was ever failed in this AWS world, moto's CloudFront backend does not exist and is not
+    created (nor CloudFront's patch loaded) by asking.
+    """
+    from labkit.sandbox.backends import existing
+
+    for _partition, backend in existing("cloudfront"):
+        state = backend.__dict__.get("labkit_edge")
+        if isinstance(state, EdgeWorld) and state.outages:
+            return state.region_down(region, at)
+    return False
+
+
 def _set_outage(name: str, down: bool, sandbox: Sandbox | None, *, endpoint: bool) -> None:
     sandbox = sandbox or running()
     if not endpoint and name not in AWS_REGIONS:

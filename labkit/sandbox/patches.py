@@ -65,6 +65,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("kinesis", ("kinesis",)),
     Patch("firehose", ("firehose",), after=("kinesis",)),
     Patch("cloudfront", ("cloudfront",)),
+    Patch("dax", ("dax",)),
     Patch("s3_replication", ("s3",), module="labkit.services.s3.patch_replication"),
     Patch("s3_notifications", ("s3",), module="labkit.services.s3.patch_notifications"),
     Patch("dynamodb", ("dynamodb",)),

@@ -26,6 +26,7 @@ from labkit.sandbox.timeshift import wall_now
 if TYPE_CHECKING:
     from labkit.sandbox.access import AccessResult
     from labkit.services.awslambda.widget import InvocationView
+    from labkit.services.dax.widget import DaxView
     from labkit.services.kinesis.widget import StreamView
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
@@ -185,6 +186,19 @@ class Lab:
         from labkit.services.kinesis.widget import stream_view
 
         return stream_view(self, stream, consumers=consumers, firehose=firehose)
+
+    def dax_view(self, cluster: str | None = None, *, hold: bool = False) -> DaxView:
+        """A live view of a DAX cluster's item and query caches: entries and the TTL they have
+        left, hits and misses, which entries are stale (differ from the table now), and recent
+        requests with their latency.
+
+        Args:
+            cluster: The cluster's name or ARN; the only cluster when there is one.
+            hold: Keep the moment of this call instead of following the lab.
+        """
+        from labkit.services.dax.widget import dax_view
+
+        return dax_view(self.sandbox, cluster, hold=hold)
 
     def invocations(self, function: str | None = None) -> InvocationView:
         """A live timeline of Lambda invocations (cold or warm, duration, errors, throttles).

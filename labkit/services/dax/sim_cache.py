@@ -66,7 +66,7 @@ class CacheSettings:
             query_ttl=float(facts.value("dax.query_cache_ttl_default")),
             memory_bytes=memory_bytes
             if memory_bytes is not None
-            else int(facts.value("dax.node_memory_dax.t3.small")),
+            else int(facts.value("dax.node_memory")["dax.t3.small"]),
         )
 
 

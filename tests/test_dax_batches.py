@@ -179,3 +179,22 @@ def test_reset_empties_the_caches(lab: Lab, dax: AmazonDaxClient) -> None:
     dax.get_item(TableName="users", Key=key(0))
     lab.reset()
     assert lab.client("dax").describe_clusters()["Clusters"] == []
+
+
+def test_a_refused_write_is_in_the_log_and_the_real_client_retries_it(
+    dax: AmazonDaxClient,
+) -> None:
+    with pytest.raises(Exception, match="conditional"):
+        dax.put_item(TableName="users", Item=key(0), ConditionExpression="attribute_not_exists(id)")
+    # amazondax retries an error whose DAX codes do not start with 3, twice by default.
+    assert [o for _, o, _ in requests(dax)] == ["error"] * 3
+    assert "ConditionalCheckFailedException" in requests(dax)[0][2]
+
+
+def test_a_deleted_cluster_no_longer_answers(lab: Lab, dax: AmazonDaxClient) -> None:
+    dax.get_item(TableName="users", Key=key(0))
+    lab.client("dax").delete_cluster(ClusterName="CACHE")  # found whatever the case
+    lab.client("dax").describe_clusters()
+    with pytest.raises(Exception, match="No cluster endpoints available") as gone:
+        dax.get_item(TableName="users", Key=key(0))
+    assert gone.value.response["Error"]["Code"] == "NoRouteException"  # type: ignore[attr-defined]

@@ -14,7 +14,8 @@ moto 5.2.5 creates, describes and deletes DAX clusters faithfully enough (ARN, n
 - it accepts any ``NodeType`` (the sandbox accepts DAX's node types, ``dax.node_memory``) and
   any ``ReplicationFactor`` (a cluster has 1 to 11 nodes, ``dax.max_nodes``);
 - it rejects names AWS accepts ("a" or "c1": a name is 1 to 20 letters, digits or hyphens,
-  starting with a letter, no trailing or double hyphen) and stores them as given (AWS lowercases);
+  starting with a letter, no trailing or double hyphen) and stores them as given (AWS lowercases
+  them, and finds a cluster whatever the case of the name asked for);
 - a new cluster stays "creating" through three ``DescribeClusters`` calls (moto's state manager);
   in the sandbox it is "available", with its endpoint, from the first;
 - an encrypted cluster (``ClusterEndpointEncryptionType="TLS"``) keeps ``dax://`` and port 8111;
@@ -284,6 +285,31 @@ def control_plane() -> Iterator[None]:
         "delete_parameter_group": delete_parameter_group,
         "update_cluster": update_cluster,
     }
+    by_name = {
+        action: getattr(response_cls, action)
+        for action in (
+            "describe_clusters",
+            "delete_cluster",
+            "increase_replication_factor",
+            "decrease_replication_factor",
+        )
+    }
+
+    def lowercased(original: Callable[[Any], str]) -> Callable[[Any], str]:
+        # AWS stores cluster names in lowercase and finds them whatever the case asked for.
+        def action(self: Any) -> str:
+            params = _params(self)
+            if isinstance(params.get("ClusterName"), str):
+                params["ClusterName"] = params["ClusterName"].lower()
+            if isinstance(params.get("ClusterNames"), list):
+                params["ClusterNames"] = [
+                    n.lower() if isinstance(n, str) else n for n in params["ClusterNames"]
+                ]
+            self.body = json.dumps(params)
+            return original(self)
+
+        return action
+
     original_create = response_cls.create_cluster
     original_validate = response_cls._validate_name
     original_to_json = cluster_cls.to_json
@@ -340,6 +366,8 @@ def control_plane() -> Iterator[None]:
 
     for name, method in added.items():
         setattr(response_cls, name, method)
+    for name, method in by_name.items():
+        setattr(response_cls, name, lowercased(method))
     response_cls.create_cluster = create_cluster  # type: ignore[method-assign]
     response_cls._validate_name = validate_name  # type: ignore[method-assign]
     cluster_cls.to_json = to_json  # type: ignore[method-assign]
@@ -348,6 +376,8 @@ def control_plane() -> Iterator[None]:
     finally:
         for name in added:
             delattr(response_cls, name)
+        for name, method in by_name.items():
+            setattr(response_cls, name, method)
         response_cls.create_cluster = original_create  # type: ignore[method-assign]
         response_cls._validate_name = original_validate  # type: ignore[method-assign]
         cluster_cls.to_json = original_to_json  # type: ignore[method-assign]

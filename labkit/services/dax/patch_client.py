@@ -84,10 +84,15 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
 
 # -- finding the cluster an endpoint names --------------------------------------------------------
+def _dax_backends() -> dict[str, dict[str, Any]]:
+    backends: dict[str, dict[str, Any]] = dax_backends  # type: ignore[assignment]
+    return backends
+
+
 def _clusters() -> list[tuple[str, str, Any]]:
     """``(account, region, cluster)`` of every DAX cluster in the sandbox."""
     found: list[tuple[str, str, Any]] = []
-    backends: dict[str, dict[str, Any]] = dax_backends  # type: ignore[assignment]
+    backends = _dax_backends()
     for account in list(dict.keys(backends)):
         for region, backend in list(dict.items(dict.__getitem__(backends, account))):
             found.extend((account, region, c) for c in backend.clusters.values())
@@ -114,8 +119,7 @@ def cache_of(sandbox: Sandbox, account: str, region: str, cluster: Any) -> DaxCa
     cache: DaxCache | None = getattr(cluster, "labkit_cache", None)
     if cache is not None:
         return cache
-    backends: dict[str, dict[str, Any]] = dax_backends  # type: ignore[assignment]
-    backend = dict.__getitem__(dict.__getitem__(backends, account), region)
+    backend = dict.__getitem__(dict.__getitem__(_dax_backends(), account), region)
 
     def settings() -> CacheSettings:
         group = control.group_of(cluster, backend)
@@ -208,6 +212,8 @@ class SandboxCluster:
                 f"Cluster {cluster.name} listens on port {cluster.endpoint.port}, not {port}."
             )
         self.cluster_name = cluster.name
+        self._cluster = cluster
+        self._backend = dict.__getitem__(dict.__getitem__(_dax_backends(), account), region)
         cache = cache_of(sandbox, account, region, cluster)
         dynamodb = sandbox.client("dynamodb", region_name=region)
         self._node = DaxNode(cache, _caller(dynamodb), _key_names(account, region))
@@ -218,13 +224,23 @@ class SandboxCluster:
     def close(self) -> None:
         """Nothing to close."""
 
+    def _route(self) -> DaxNode:
+        from amazondax.DaxError import DaxClientError, DaxErrorCode
+
+        gone = self._backend.clusters.get(self.cluster_name) is not self._cluster
+        if gone or getattr(self._cluster, "_status", "") in ("deleting", "deleted"):
+            # The cluster is being deleted, or is gone (a lab reset too): the real client finds
+            # no node to route to either.
+            raise DaxClientError("No cluster endpoints available", DaxErrorCode.NoRoute)
+        return self._node
+
     def read_client(self, prev_client: Any = None) -> DaxNode:
         """The node that answers reads."""
-        return self._node
+        return self._route()
 
     def write_client(self, prev_client: Any = None) -> DaxNode:
         """The node that answers writes (the primary; the sandbox replicates at once)."""
-        return self._node
+        return self._route()
 
     def wait_for_routes(self, *args: Any, **kwargs: Any) -> bool:
         """Routes are always there."""

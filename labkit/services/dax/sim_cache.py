@@ -38,7 +38,7 @@ from typing import Any, Literal
 from labkit import facts
 
 CacheName = Literal["item", "query"]
-Outcome = Literal["hit", "miss", "pass-through", "write-through"]
+Outcome = Literal["hit", "miss", "pass-through", "write-through", "error"]
 
 #: How many recent requests a cache remembers for views and checks.
 RECENT = 200
@@ -123,7 +123,7 @@ class Request:
         operation: The API operation (``GetItem``, ``Query``, ...).
         table: The table it read or wrote (the first, for batches and transactions).
         outcome: ``hit``, ``miss``, ``pass-through`` (strongly consistent or transactional read,
-            never cached) or ``write-through``.
+            never cached), ``write-through`` or ``error`` (DynamoDB refused it).
         latency_us: Modelled latency in microseconds.
         detail: What happened, in words.
     """

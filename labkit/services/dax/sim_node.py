@@ -63,7 +63,7 @@ def query_key(operation: str, params: Mapping[str, Any]) -> str:
 
 
 def _query_label(operation: str, params: Mapping[str, Any]) -> str:
-    parts = [operation, str(params.get("TableName", ""))]
+    parts = [operation]
     if params.get("IndexName"):
         parts.append(f"index {params['IndexName']}")
     for name in ("KeyConditionExpression", "FilterExpression"):
@@ -88,8 +88,20 @@ class DaxNode:
 
     def __init__(self, cache: DaxCache, call: DynamoCall, key_names: KeyNames) -> None:
         self.cache = cache
-        self._call = call
+        self._dynamodb = call
         self._key_names = key_names
+
+    def _call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Call DynamoDB; a refusal is recorded (outcome ``error``) and raised on."""
+        try:
+            return self._dynamodb(operation, params)
+        except Exception as e:
+            response = getattr(e, "response", None)
+            code = response.get("Error", {}).get("Code", "") if isinstance(response, dict) else ""
+            table = str(params.get("TableName") or next(iter(params.get("RequestItems", {})), ""))
+            name = "".join(part.title() for part in operation.split("_"))
+            self.cache.record(name, table, "error", f"DynamoDB refused it: {code or e}")
+            raise
 
     # The DAX client's router calls these after each read; a simulated node is always healthy.
     def on_operation_success(self) -> None:

@@ -3,7 +3,7 @@
 Plain functions over the plain-dict form of a :class:`~.state.DaxSnapshot` (what the widget
 syncs). Words and symbols carry every distinction, never colour: an entry that differs from its
 table says ``✗ STALE`` and why, one that agrees ``✓ fresh``, a negative entry ``∅ absent``; a
-request is ``● hit``, ``○ miss``, ``→ passed through`` or ``✎ write-through``.
+request is ``● hit``, ``○ miss``, ``→ passed through``, ``✎ write-through`` or ``✗ error``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ OUTCOME_MARKS = {
     "miss": "○ miss",
     "pass-through": "→ passed through",
     "write-through": "✎ write-through",
+    "error": "✗ error",
 }
 
 _ENTRY_COLUMNS = (

@@ -106,6 +106,7 @@ class TaskWait:
     input: Any = None
     started: bool = False
     kind: str = "token"
+    frame: Any = None
 
 
 @dataclass

@@ -81,6 +81,7 @@ PATCHES: tuple[Patch, ...] = (
         after=("dynamodb_ttl", "dynamodb_streams"),
         module="labkit.services.dynamodb.patch_global",
     ),
+    Patch("cognitoidp", ("cognitoidp",)),
 )
 
 

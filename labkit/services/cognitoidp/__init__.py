@@ -1,0 +1,1 @@
+"""Amazon Cognito user pools: sign-up, confirmation codes, sign-in, signed tokens and their JWKS."""

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from labkit.sandbox.access import AccessResult
     from labkit.services.awslambda.widget import InvocationView
     from labkit.services.dax.widget import DaxView
+    from labkit.services.dynamodb.widget import TableView
     from labkit.services.kinesis.widget import StreamView
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
@@ -199,6 +200,18 @@ class Lab:
         from labkit.services.dax.widget import dax_view
 
         return dax_view(self.sandbox, cluster, hold=hold)
+
+    def table_view(self, table: str | None = None, *, hold: bool = False) -> TableView:
+        """A live view of a DynamoDB table: consumed against provisioned capacity per second
+        with throttles, its partitions and which keys live where, indexes, TTL and stream.
+
+        Args:
+            table: The table's name or ARN; the only table when there is one.
+            hold: Keep the moment of this call (a view that never refreshes).
+        """
+        from labkit.services.dynamodb.widget import table_view
+
+        return table_view(self, table, hold=hold)
 
     def invocations(self, function: str | None = None) -> InvocationView:
         """A live timeline of Lambda invocations (cold or warm, duration, errors, throttles).

@@ -98,11 +98,18 @@ def test_a_partition_serves_its_share_per_second() -> None:
     cap = TableCapacity(on_demand=False, rcu=10, wcu=5, now=100.0)
     h = key_hash({"S": "k"})
     assert [cap.try_consume(100.2, WRITE, h, 1.0) for _ in range(6)] == [True] * 5 + [False]
-    assert cap.try_consume(101.0, WRITE, h, 1.0)  # the next second
-    assert cap.throttled_total == (0, 1)
     # Reads have their own meter.
-    assert all(cap.try_consume(101.0, READ, h, 1.0) for _ in range(10))
-    assert not cap.try_consume(101.0, READ, h, 0.5)
+    assert all(cap.try_consume(100.5, READ, h, 1.0) for _ in range(10))
+    assert not cap.try_consume(100.5, READ, h, 0.5)
+    assert cap.try_consume(101.0, WRITE, h, 1.0)  # the next second
+    assert cap.throttled_total == (1, 1)
+
+
+def test_burst_accrues_from_creation() -> None:
+    cap = TableCapacity(on_demand=False, rcu=1, wcu=2, now=0.0)
+    h = key_hash({"S": "k"})
+    served = sum(cap.try_consume(10.0, WRITE, h, 1.0) for _ in range(100))
+    assert served == 2 * 10 + 2  # ten idle seconds of 2 WCU, plus this second's share
 
 
 def test_unused_capacity_becomes_burst_up_to_300_seconds() -> None:
@@ -126,7 +133,7 @@ def test_unused_capacity_becomes_burst_up_to_300_seconds() -> None:
 
 
 def test_a_hot_key_throttles_while_the_table_total_is_unused() -> None:
-    cap = TableCapacity(on_demand=False, rcu=3000, wcu=2000, now=0.0)
+    cap = TableCapacity(on_demand=False, rcu=3000, wcu=2000, now=5.0)
     assert cap.partition_count == 3  # 3000/3000 + 2000/1000
     hot = key_hash({"S": "celebrity"})
     served = sum(cap.try_consume(5.0, WRITE, hot, 1.0) for _ in range(1000))
@@ -144,7 +151,7 @@ def test_a_hot_key_throttles_while_the_table_total_is_unused() -> None:
 
 
 def test_adaptive_capacity_lends_unused_share_up_to_the_partition_maximum() -> None:
-    cap = TableCapacity(on_demand=False, rcu=3000, wcu=2000, now=0.0, adaptive=True)
+    cap = TableCapacity(on_demand=False, rcu=3000, wcu=2000, now=5.0, adaptive=True)
     hot = key_hash({"S": "celebrity"})
     served = sum(cap.try_consume(5.0, WRITE, hot, 1.0) for _ in range(1500))
     assert served == 1000  # the partition maximum, not the table's 2,000
@@ -194,7 +201,7 @@ def test_provisioned_changes_split_partitions_and_never_merge() -> None:
 
 
 def test_history_reports_consumed_limit_and_throttles_per_second() -> None:
-    cap = TableCapacity(on_demand=False, rcu=5, wcu=2, now=0.0)
+    cap = TableCapacity(on_demand=False, rcu=5, wcu=2, now=10.0)
     h = key_hash({"S": "k"})
     for _ in range(3):
         cap.try_consume(10.0, WRITE, h, 1.0)

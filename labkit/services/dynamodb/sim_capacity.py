@@ -22,10 +22,10 @@ and checks read it. What it models, each from AWS's documentation:
   provisioned table serves its share of the table's units (``RCU / partitions``) plus its
   **burst capacity**, the unused share of earlier seconds kept up to 300 s, but never more than
   the partition maximum. Over that, a request is throttled; a refused request uses nothing.
-  A new table starts with no burst capacity (AWS calls burst best effort: the sandbox never
-  counts on it being there at creation). AWS's *adaptive capacity* (a hot partition borrowing
-  the table's unused share, still capped at 3,000/1,000) is off by default, as the course's
-  contract says a partition serves its share; ``adaptive=True`` turns it on.
+  A new table starts with no burst capacity and accrues it from the second it was created.
+  AWS's *adaptive capacity* (a hot partition borrowing the table's unused share, still capped
+  at 3,000/1,000) is off by default, as the course's contract says a partition serves its
+  share; ``adaptive=True`` turns it on.
 - **On-demand**: a new table serves up to 4,000 write and 12,000 read units per second at once
   ("double its previous peak", the previous peak being half of that); a new peak lets the table
   double again, but throttling "can still occur if the throughput exceeds twice the previous peak
@@ -431,6 +431,8 @@ class TableCapacity:
         self._window_start = now
         self._seen_peak = [0.0, 0.0]
         self.size_bytes = 0
+        # Burst accrues from the second the table was created.
+        self._created = int(now)
         self._layout(max(1, self._needed_partitions()))
 
     # -- configuration ------------------------------------------------------------------------
@@ -464,12 +466,14 @@ class TableCapacity:
         # A split: the new partitions share the old ones' burst balance evenly.
         old = self.buckets
         burst = [sum(b[k].burst for b in old) / count if old else 0.0 for k in (READ, WRITE)]
+        start = max(self._second, self._created)
         self.buckets = []
         for _ in range(count):
             r = Bucket(read_share, lim.partition_max_rcu, burst_seconds)
             w = Bucket(write_share, lim.partition_max_wcu, burst_seconds)
             r.burst = min(burst[READ], r.burst_max)
             w.burst = min(burst[WRITE], w.burst_max)
+            r.second = w.second = start
             self.buckets.append((r, w))
         self.partition_count = count
 

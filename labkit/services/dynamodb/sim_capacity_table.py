@@ -224,9 +224,12 @@ def meters_of(
     config = (on_demand, _throughput(table))
     if meters is None:
         rcu, wcu = config[1]
+        created = getattr(table, "created_at", None)
+        # Burst accrues from the table's creation (moto stamps it with the lab clock).
+        born = min(now, created.timestamp()) if created is not None else now
         meters = TableMeters(
             table=TableCapacity(
-                on_demand=on_demand, rcu=rcu, wcu=wcu, now=now, limits=limits, adaptive=adaptive
+                on_demand=on_demand, rcu=rcu, wcu=wcu, now=born, limits=limits, adaptive=adaptive
             ),
             config=config,
         )

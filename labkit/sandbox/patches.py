@@ -82,6 +82,11 @@ PATCHES: tuple[Patch, ...] = (
         module="labkit.services.dynamodb.patch_global",
     ),
     Patch("cognitoidp", ("cognitoidp",)),
+    Patch(
+        "dynamodb_autoscaling",
+        ("applicationautoscaling",),
+        module="labkit.services.dynamodb.patch_autoscaling",
+    ),
 )
 
 

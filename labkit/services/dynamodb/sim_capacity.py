@@ -66,7 +66,7 @@ TRANSACTIONAL = "transactional"
 HASH_SPACE = 1 << 128
 
 #: Per-second usage kept per table (the view plots at most this many seconds back).
-HISTORY_SECONDS = 900
+HISTORY_SECONDS = 1200
 
 
 @dataclass(frozen=True)

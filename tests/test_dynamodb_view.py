@@ -164,3 +164,19 @@ def test_the_widget_rejects_a_state_of_the_wrong_shape() -> None:
         check_table({"name": "t"})
     with pytest.raises(TraitError, match="must be a dict"):
         check_table([])
+
+
+def test_state_answers_partition_count_and_throttles_for_checks(lab: Lab) -> None:
+    from labkit.services.dynamodb.state import partition_count, throttled
+
+    ddb = lab.client("dynamodb")
+    make_table(ddb, wcu=5)
+    assert partition_count(lab.sandbox, "orders") == 1
+    assert partition_count(lab.sandbox, "missing") == 0
+    refused = hammer(ddb, "k", 8, size=10)
+    assert throttled(lab.sandbox, "orders") == (0, refused) and refused == 3
+    ddb.update_table(
+        TableName="orders",
+        ProvisionedThroughput={"ReadCapacityUnits": 10, "WriteCapacityUnits": 3000},
+    )
+    assert partition_count(lab.sandbox, "orders") == 4  # ceil(10/3000 + 3000/1000)

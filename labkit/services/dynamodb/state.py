@@ -491,6 +491,31 @@ def _stream_records(table: Any) -> tuple[StreamRecordInfo, ...]:
     return tuple(out)
 
 
+def partition_count(sandbox: Sandbox, table: str, *, region: str | None = None) -> int:
+    """How many partitions the table (a name or an ARN) has now; 0 if there is no such table.
+
+    Follows AWS's sizing: ``ceil(RCU / 3000 + WCU / 1000)`` for a provisioned table (never fewer
+    than it had: partitions split, never merge), enough for double the previous peak on demand.
+    """
+    found = find_table(sandbox, table, region=region)
+    if found is None:
+        return 0
+    return meters(found, sandbox.clock.timestamp).table.partition_count
+
+
+def throttled(sandbox: Sandbox, table: str, *, region: str | None = None) -> tuple[int, int]:
+    """Requests the table refused since it was created, ``(reads, writes)`` (GSI back-pressure
+    included: a write an index could not take is a refused table write)."""
+    found = find_table(sandbox, table, region=region)
+    if found is None:
+        return (0, 0)
+    m = meters(found, sandbox.clock.timestamp)
+    reads, writes = m.table.throttled_total
+    for index in m.indexes.values():
+        writes += index.throttled_total[WRITE]
+    return reads, writes
+
+
 def is_on_demand(table: Any) -> bool:
     """Whether moto's ``table`` bills per request."""
     return getattr(table, "billing_mode", "") == ON_DEMAND
@@ -509,7 +534,9 @@ __all__ = [
     "is_on_demand",
     "item_count",
     "meters",
+    "partition_count",
     "snapshot_of",
     "table_names",
     "table_snapshot",
+    "throttled",
 ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import Any
 
 import pytest
@@ -138,21 +136,24 @@ def test_large_tables_are_summarised_from_a_sample(
     assert "≈" in text and "(sampled)" in text
 
 
-def test_the_replicas_section_is_a_hook_for_the_global_view(
-    lab: Lab, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    fake = types.ModuleType("labkit.services.dynamodb.view_global")
-    fake.replica_state = lambda sandbox, name: {"regions": ["us-west-2"], "table": name}  # type: ignore[attr-defined]
-    fake.render_replicas_html = lambda state: "<p>us-west-2 · lag 1 s</p>"  # type: ignore[attr-defined]
-    fake.render_replicas_text = lambda state: [f"  us-west-2 replica of {state['table']}"]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "labkit.services.dynamodb.view_global", fake)
-    make_table(lab.client("dynamodb"))
+def test_a_global_table_shows_its_replicas(lab: Lab) -> None:
+    ddb = lab.client("dynamodb")
+    ddb.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    plain = lab.table_view("orders", hold=True)
+    ddb.update_table(TableName="orders", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
     view = lab.table_view()
-    assert "Replicas:\n  us-west-2 replica of orders" in view.to_text()
-    assert "us-west-2 · lag 1 s" in view.to_html()
+    text, html = view.to_text(), view.to_html()
+    assert "Replicas:" in text and "eu-west-1" in text.split("Replicas:")[1]
+    assert ">Replicas<" in html and "eu-west-1" in html
+    assert "Replicas" not in plain.to_text()  # held before the replica existed
 
 
-def test_no_replicas_section_without_the_global_view(lab: Lab) -> None:
+def test_no_replicas_section_without_replicas(lab: Lab) -> None:
     make_table(lab.client("dynamodb"))
     html = render_html(table_state(table_snapshot(lab.sandbox, "orders")))
     assert "Replicas" not in html

@@ -11,9 +11,8 @@ TableSnapshot` as JSON-able values). Nothing here reads moto or the clock. Secti
   partition that throttled is marked ``✕ throttled`` in words.
 - **Indexes**, **TTL** (items whose TTL has passed and are still readable, and the next ones),
   **Stream** (newest records; ``by DynamoDB (TTL)`` for service deletions).
-- **Replicas**: a hook. The global-tables view (``view_global``) renders this section; its HTML
-  and text are passed in as ``replicas_html``/``replicas_text`` and shown where the section
-  belongs. Without them there is no section.
+- **Replicas**: rendered by the global-tables view (``view_global``) and passed in as
+  ``replicas_html``/``replicas_text``; shown where the section belongs, absent without them.
 """
 
 from __future__ import annotations
@@ -167,7 +166,7 @@ PARTITION_COLUMNS = (
     Column("items"),
     Column("busiest keys", mono=True),
     Column("this second (read / write)"),
-    Column("share /s (read / write)"),
+    Column("serves /s (read / write)"),
     Column("burst (read / write)"),
     Column("throttled"),
 )

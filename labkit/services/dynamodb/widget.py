@@ -4,15 +4,14 @@ A view, not a model: it reads :func:`labkit.services.dynamodb.state.table_snapsh
 a synced trait, and renders it with :mod:`labkit.services.dynamodb.view`. Create it with
 ``lab.table_view("orders")`` (or :func:`table_view`); ``hold=True`` keeps the moment of the call.
 
-The "Replicas" section is a hook for the global-tables view: when a module
-``labkit.services.dynamodb.view_global`` offers ``replica_state(sandbox, table_name) -> dict``
-and ``render_replicas_html(state) -> str`` / ``render_replicas_text(state) -> list[str]``, the
-view reads and shows it; until then the section is absent.
+The "Replicas" section comes from the global-tables modules: at each snapshot the view asks
+:func:`labkit.services.dynamodb.patch_global.state_global` for the table's replicas and keeps
+them rendered by :mod:`labkit.services.dynamodb.view_global` (HTML and text, so that a held or
+earlier state shows the replicas as they were). A table without replicas has no such section.
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, TraitError, validate
@@ -52,8 +51,6 @@ TABLE_FIELDS = frozenset(
         "stream_record_count",
     }
 )
-#: Where the "Replicas" section comes from (the time engineer's module, wired by name).
-REPLICAS_MODULE = "labkit.services.dynamodb.view_global"
 
 
 def check_table(value: Any) -> dict[str, Any]:
@@ -73,11 +70,17 @@ def check_table(value: Any) -> dict[str, Any]:
     return value
 
 
-def _replicas_module() -> Any:
-    try:
-        return importlib.import_module(REPLICAS_MODULE)
-    except ImportError:
-        return None
+def replicas_state(lab: Lab, table: str) -> dict[str, str]:
+    """The "Replicas" section of ``table`` rendered now: ``{"html", "text"}``; ``{}`` if none."""
+    if not table:
+        return {}
+    from labkit.services.dynamodb.patch_global import state_global
+    from labkit.services.dynamodb.view_global import global_html, global_text
+
+    snapshot = state_global(table, sandbox=lab.sandbox)
+    if snapshot is None:
+        return {}
+    return {"html": global_html(snapshot), "text": global_text(snapshot)}
 
 
 class TableView(ResourceView):
@@ -93,7 +96,7 @@ class TableView(ResourceView):
     kind = "table"
     #: The table's state (see :func:`labkit.services.dynamodb.view.table_state`); ``{}`` if missing.
     table = Dict().tag(sync=True)
-    #: The "Replicas" section's state (from ``view_global``); ``{}`` when there is none.
+    #: The "Replicas" section, rendered (``{"html", "text"}``); ``{}`` when there is none.
     replicas = Dict().tag(sync=True)
 
     def __init__(
@@ -120,32 +123,19 @@ class TableView(ResourceView):
     def snapshot(self) -> dict[str, Any]:
         """The table and its replicas, read now."""
         state = super().snapshot()
-        module = _replicas_module()
-        reader = getattr(module, "replica_state", None)
-        name = state["name"]
-        state["replicas"] = dict(reader(self._lab.sandbox, name)) if reader and name else {}
+        state["replicas"] = replicas_state(self._lab, state["table"].get("name", ""))
         return state
-
-    def _replicas(self, renderer: str) -> Any:
-        module = _replicas_module()
-        render = getattr(module, renderer, None)
-        return render(self.replicas) if render and self.replicas else None
 
     def to_html(self) -> str:
         """The table as self-contained HTML."""
-        return render_html(
-            self.table,
-            **self._render_args(),
-            replicas_html=self._replicas("render_replicas_html") or "",
-        )
+        html = str(self.replicas.get("html", ""))
+        return render_html(self.table, **self._render_args(), replicas_html=html)
 
     def to_text(self) -> str:
         """The table as plain text."""
-        return render_text(
-            self.table,
-            **self._render_args(),
-            replicas_text=self._replicas("render_replicas_text") or (),
-        )
+        text = str(self.replicas.get("text", ""))
+        lines = ["  " + line for line in text.splitlines()]
+        return render_text(self.table, **self._render_args(), replicas_text=lines)
 
 
 def table_view(lab: Lab, table: str | None = None, *, hold: bool = False) -> TableView:
@@ -159,4 +149,4 @@ def table_view(lab: Lab, table: str | None = None, *, hold: bool = False) -> Tab
     return TableView(lab, table, hold=hold)
 
 
-__all__ = ["TableView", "check_table", "table_view"]
+__all__ = ["TableView", "check_table", "replicas_state", "table_view"]

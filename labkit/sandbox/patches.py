@@ -86,6 +86,10 @@ PATCHES: tuple[Patch, ...] = (
         "dynamodb_autoscaling",
         ("applicationautoscaling",),
         module="labkit.services.dynamodb.patch_autoscaling",
+        "dynamodb_recovery",
+        ("dynamodb",),
+        after=("dynamodb_global",),
+        module="labkit.services.dynamodb.patch_recovery",
     ),
 )
 

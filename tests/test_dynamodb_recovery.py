@@ -125,6 +125,9 @@ def test_on_demand_backups_keep_the_table_as_it_was(lab: Lab) -> None:
     ddb.put_item(TableName="orders", Item={"id": {"S": "o2"}, "v": {"N": "1"}})
     ddb.restore_table_from_backup(TargetTableName="orders-bk", BackupArn=backup["BackupArn"])
     assert _items(ddb, "orders-bk") == {"o1": "1"}
+    # Restored in the source's capacity mode (moto brought it back provisioned at 0 units).
+    restored = ddb.describe_table(TableName="orders-bk")["Table"]
+    assert restored["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
 
 def test_export_writes_dynamodb_json_as_aws_lays_it_out(lab: Lab) -> None:

@@ -81,7 +81,6 @@ PATCHES: tuple[Patch, ...] = (
         after=("dynamodb_ttl", "dynamodb_streams"),
         module="labkit.services.dynamodb.patch_global",
     ),
-    Patch("cognitoidp", ("cognitoidp",)),
     Patch(
         "dynamodb_autoscaling",
         ("applicationautoscaling",),
@@ -91,6 +90,7 @@ PATCHES: tuple[Patch, ...] = (
         after=("dynamodb_global",),
         module="labkit.services.dynamodb.patch_recovery",
     ),
+    Patch("cognitoidp", ("cognitoidp",)),
 )
 
 

@@ -15,7 +15,8 @@ What moto 5.2.5 does (measured) and what this patch changes while a lab runs:
   PITR (``PointInTimeRecoveryUnavailableException``). As on AWS the new table has the source's
   keys, indexes and capacity mode but not its TTL, streams or PITR setting.
 - **On-demand backups** (``CreateBackup``/``RestoreTableFromBackup``) are faithful in moto: the
-  backup copies the table at the lab time of the call; kept as they are.
+  backup copies the table at the lab time of the call; kept, except that the restored table now
+  keeps the source's capacity mode (moto brought an on-demand table back provisioned at 0 units).
 - **Export.** moto raises ``KeyError`` without ``S3Prefix``, runs in a real thread and writes one
   ``.gz`` object. Here ``ExportTableToPointInTime`` exports the items of ``ExportTime`` (default
   now) as AWS lays them out
@@ -131,6 +132,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     update_item = DynamoDBBackend.update_item
     update_backups = DynamoDBBackend.update_continuous_backups
     describe_backups = DynamoDBBackend.describe_continuous_backups
+    restore_backup = DynamoDBBackend.restore_table_from_backup
     handler_restore = DynamoHandler.restore_table_to_point_in_time
     handler_export = DynamoHandler.export_table_to_point_in_time
     handler_describe_export = DynamoHandler.describe_export
@@ -192,6 +194,15 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         describe_backups(self, table_name)
         return _describe_pitr(self.get_table(table_name), clock_of().timestamp)
 
+    def backend_restore_backup(
+        self: DynamoDBBackend, target_table_name: str, backup_arn: str
+    ) -> Any:
+        # moto copies the provisioned figures but not the capacity mode: an on-demand table came
+        # back provisioned at 0 units. AWS restores the source's capacity mode.
+        restored = restore_backup(self, target_table_name, backup_arn)
+        restored.billing_mode = self.get_backup(backup_arn).table.billing_mode
+        return restored
+
     def restore(self: DynamoHandler) -> ActionResult:
         return ActionResult(restore_to_point_in_time(self.dynamodb_backend, self.body, clock_of()))
 
@@ -237,6 +248,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
             describe_backups,
             backend_describe_backups,
         ),
+        (DynamoDBBackend, "restore_table_from_backup", restore_backup, backend_restore_backup),
         (DynamoHandler, "restore_table_to_point_in_time", handler_restore, restore),
         (DynamoHandler, "export_table_to_point_in_time", handler_export, export),
         (DynamoHandler, "describe_export", handler_describe_export, describe_export),

@@ -214,3 +214,25 @@ def test_a_lesson_can_fix_the_lag(lab: Lab) -> None:
     assert _get(away, "slow") is None
     lab.clock.advance(1)
     assert _get(away, "slow") is not None
+
+
+def test_the_table_views_replicas_hook_round_trips_through_json(lab: Lab) -> None:
+    import json
+
+    from labkit.services.dynamodb.view_global import (
+        render_replicas_html,
+        render_replicas_text,
+        replica_state,
+    )
+
+    home, away = _global(lab)
+    home.put_item(TableName="carts", Item={"id": {"S": "c1"}, "qty": {"N": "1"}})
+    away.put_item(TableName="carts", Item={"id": {"S": "c1"}, "qty": {"N": "2"}})
+    state = json.loads(json.dumps(replica_state(lab.sandbox, "carts")))
+    text = "\n".join(render_replicas_text(state))
+    assert "eu-west-1" in text and "1 write on the way" in text
+    assert "eu-west-1" in render_replicas_html(state)
+    lab.clock.advance(TYPICAL)
+    state = json.loads(json.dumps(replica_state(lab.sandbox, "carts")))
+    assert "lost update" in "\n".join(render_replicas_text(state))
+    assert replica_state(lab.sandbox, "not-global") == {}

@@ -5,11 +5,22 @@ A section for the table view (``lab.table_view``) to include: :func:`global_html
 :func:`global_text` take a :class:`~labkit.services.dynamodb.sim_replication.GlobalTableSnapshot`
 (from :func:`labkit.services.dynamodb.patch_global.state_global`). Every state is said in words
 with a symbol (``✓ serving``, ``✗ Region down``, ``⏳ 2 writes on the way``), never by colour alone.
+
+The table view's widget finds this section by name (its "Replicas" hook): :func:`replica_state`
+reads a JSON-able state for its synced trait, :func:`render_replicas_html` and
+:func:`render_replicas_text` draw it.
 """
 
 from __future__ import annotations
 
-from labkit.services.dynamodb.sim_replication import GlobalTableSnapshot, ReplicaSnapshot
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from labkit.services.dynamodb.sim_replication import (
+    GlobalTableSnapshot,
+    LostUpdate,
+    ReplicaSnapshot,
+)
 from labkit.views.base import (
     Column,
     Group,
@@ -20,6 +31,9 @@ from labkit.views.base import (
     table_html,
     text_table,
 )
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
 
 COLUMNS = (
     Column("Region", mono=True),
@@ -127,4 +141,66 @@ def global_text(snapshot: GlobalTableSnapshot) -> str:
     )
 
 
-__all__ = ["COLUMNS", "global_html", "global_text", "lost_lines", "rows"]
+# -- the table view's "Replicas" hook ------------------------------------------------------------
+def to_state(snapshot: GlobalTableSnapshot) -> dict[str, Any]:
+    """A snapshot as JSON-able values (lists, not tuples)."""
+    state = asdict(snapshot)
+    state["replicas"] = list(state["replicas"])
+    state["lost"] = [
+        {**lost, "lost_stamp": list(lost["lost_stamp"]), "kept_stamp": list(lost["kept_stamp"])}
+        for lost in state["lost"]
+    ]
+    return state
+
+
+def from_state(state: dict[str, Any]) -> GlobalTableSnapshot:
+    """The snapshot back from :func:`to_state`."""
+    return GlobalTableSnapshot(
+        table=str(state["table"]),
+        version=str(state["version"]),
+        at=float(state["at"]),
+        replicas=tuple(ReplicaSnapshot(**r) for r in state["replicas"]),
+        lost=tuple(
+            LostUpdate(
+                **{
+                    **lost,
+                    "lost_stamp": tuple(lost["lost_stamp"]),
+                    "kept_stamp": tuple(lost["kept_stamp"]),
+                }
+            )
+            for lost in state["lost"]
+        ),
+        typical_lag=float(state["typical_lag"]),
+    )
+
+
+def replica_state(sandbox: Sandbox, table_name: str) -> dict[str, Any]:
+    """The replicas of ``table_name`` as the table view keeps them (``{}``: not global)."""
+    from labkit.services.dynamodb.patch_global import state_global
+
+    snapshot = state_global(table_name, sandbox=sandbox)
+    return to_state(snapshot) if snapshot is not None else {}
+
+
+def render_replicas_html(state: dict[str, Any]) -> str:
+    """The table view's "Replicas" section as HTML."""
+    return global_html(from_state(state))
+
+
+def render_replicas_text(state: dict[str, Any]) -> list[str]:
+    """The table view's "Replicas" section as text lines."""
+    return global_text(from_state(state)).splitlines()
+
+
+__all__ = [
+    "COLUMNS",
+    "from_state",
+    "global_html",
+    "global_text",
+    "lost_lines",
+    "render_replicas_html",
+    "render_replicas_text",
+    "replica_state",
+    "rows",
+    "to_state",
+]

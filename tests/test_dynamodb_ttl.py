@@ -175,6 +175,9 @@ def test_ttl_deletions_reach_the_stream_as_service_deletions(lab: Lab) -> None:
         "PrincipalId": "dynamodb.amazonaws.com",
     }
     assert "userIdentity" not in by_key["b"]  # a user's delete carries no service identity
+    # Readers of moto's raw record (the table view) find the Lambda event's spelling too.
+    raw = [r.record for r in table.stream_shard.items if r.record.get("userIdentity")]
+    assert [r["userIdentity"]["principalId"] for r in raw] == ["dynamodb.amazonaws.com"]
 
 
 def test_a_batch_write_and_a_transaction_are_swept_too(lab: Lab) -> None:

@@ -47,10 +47,17 @@ if TYPE_CHECKING:
     from labkit.clock import Clock
     from labkit.sandbox.session import Sandbox
 
-#: The ``userIdentity`` of a stream record for an item that TTL deleted, as GetRecords returns it
-#: (API_Record.html, members ``PrincipalId`` and ``Type``); a Lambda event spells the same
-#: fields ``principalId`` and ``type`` (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html).
-SERVICE_IDENTITY = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
+#: The ``userIdentity`` of a stream record for an item that TTL deleted, in both spellings AWS
+#: uses: ``PrincipalId``/``Type`` are the members GetRecords returns (API_Record.html; moto's
+#: serializer returns only these), ``principalId``/``type`` the fields of a Lambda event
+#: (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html), which readers of moto's raw
+#: record (the table view's state) look for.
+SERVICE_IDENTITY = {
+    "PrincipalId": "dynamodb.amazonaws.com",
+    "Type": "Service",
+    "principalId": "dynamodb.amazonaws.com",
+    "type": "Service",
+}
 
 _SWEEP = "labkit_ttl"
 

@@ -97,3 +97,12 @@ def test_an_unknown_or_ambiguous_cluster_is_named(lab: Lab) -> None:
     )
     with pytest.raises(DaxClusterNotFoundError, match="2"):
         lab.dax_view()
+
+
+def test_the_sandbox_inventory_lists_the_cluster(lab: Lab) -> None:
+    (cluster,) = [r for r in lab.resources() if r.service == "dax"]
+    assert (cluster.kind, cluster.name, cluster.detail) == (
+        "cluster",
+        "cache",
+        "dax.t3.small, 1 node",
+    )

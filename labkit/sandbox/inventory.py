@@ -71,6 +71,12 @@ def _dynamodb(backend: Any, region: str) -> Iterator[Resource]:
         yield _row("dynamodb", "table", name, _plural(len(table), "item"), region=region)
 
 
+def _dax(backend: Any, region: str) -> Iterator[Resource]:
+    for name, cluster in sorted(backend.clusters.items()):
+        nodes = _plural(len(cluster.nodes), "node")
+        yield _row("dax", "cluster", name, f"{cluster.node_type}, {nodes}", region=region)
+
+
 def _kinesis(backend: Any, region: str) -> Iterator[Resource]:
     for name, stream in sorted(backend.streams.items()):
         open_shards = [s for s in stream.shards.values() if s.is_open]
@@ -157,6 +163,7 @@ _COLLECTORS: dict[str, Callable[[Any, str], Iterator[Resource]]] = {
     "sns": _sns,
     "s3": _s3,
     "dynamodb": _dynamodb,
+    "dax": _dax,
     "kinesis": _kinesis,
     "lambda": _lambda,
     "stepfunctions": _stepfunctions,

@@ -71,7 +71,7 @@ def test_the_view_marks_staleness_in_words_and_symbols_in_both_forms(lab: Lab) -
     for form in (text, page):
         assert "✗ STALE" in form and "no longer has this item" in form
         assert "● hit" in form and "○ miss" in form
-        assert "1 hits, 1 misses" in form
+        assert "1 hit, 1 miss" in form
     assert 'class="labkit-view labkit-dax"' in page
     assert "Held as of lab time" in text
 
@@ -106,3 +106,17 @@ def test_the_sandbox_inventory_lists_the_cluster(lab: Lab) -> None:
         "cache",
         "dax.t3.small, 1 node",
     )
+
+
+def test_a_large_cache_lists_its_recent_entries_and_counts_the_rest(lab: Lab) -> None:
+    from labkit.services.dax.view import ENTRIES_SHOWN
+
+    dax = client(lab)
+    for n in range(ENTRIES_SHOWN + 5):
+        dax.get_item(TableName="users", Key={"id": {"S": f"k{n}"}})
+    dax.get_item(TableName="users", Key=KEY)
+    lab.client("dynamodb").put_item(TableName="users", Item={"id": {"S": "k0"}})
+    text = lab.dax_view(hold=True).to_text()
+    assert f"Item cache ({ENTRIES_SHOWN + 6} entries)" in text
+    assert "6 less recently used entries not listed (1 of them ✗ STALE)" in text
+    assert "users: id=u1" in text  # the most recently used is listed

@@ -29,6 +29,8 @@ Row = Mapping[str, Any]
 
 #: How many recent requests the view lists.
 RECENT_SHOWN = 12
+#: How many entries of each cache the view lists (most recently used first).
+ENTRIES_SHOWN = 40
 
 OUTCOME_MARKS = {
     "hit": "● hit",
@@ -83,10 +85,16 @@ def _bytes(n: int) -> str:
 
 
 def entry_verdict(entry: Row) -> str:
-    """``✗ STALE: why`` or ``✓ fresh`` (``∅`` marks a negative entry)."""
+    """``✗ STALE: why`` or ``✓ fresh`` (``∅`` marks a negative entry).
+
+    A query entry that passes is ``✓ its items unchanged``: its items agree with the table, but
+    an item that would newly match the query is not looked for.
+    """
     mark = "∅ absent, " if entry["negative"] else ""
     if entry["stale"]:
         return f"{mark}✗ STALE: {entry['why']}"
+    if entry["cache"] == "query":
+        return f"{mark}✓ its items unchanged"
     return f"{mark}✓ fresh"
 
 
@@ -106,6 +114,11 @@ def subheading(state: Row) -> str:
     return f"{state['node_type']} × {state['nodes']}{when}"
 
 
+def misses(count: int) -> str:
+    """``1 miss``, ``3 misses``."""
+    return plural(count, "miss", "misses")
+
+
 def summary_lines(state: Row) -> list[str]:
     """TTLs, memory, hits and misses, staleness, in words."""
     stale = sum(1 for e in state["entries"] if e["stale"])
@@ -114,14 +127,14 @@ def summary_lines(state: Row) -> list[str]:
     return [
         f"Parameter group {state['parameter_group']}: item cache TTL "
         f"{_ttl_words(state['item_ttl'])}, query cache TTL {query_words}.",
-        f"Item cache: {state['item_hits']} hits, {state['item_misses']} misses · query cache: "
-        f"{state['query_hits']} hits, {state['query_misses']} misses · "
+        f"Item cache: {plural(state['item_hits'], 'hit')}, {misses(state['item_misses'])} · "
+        f"query cache: {plural(state['query_hits'], 'hit')}, {misses(state['query_misses'])} · "
         f"{plural(state['evictions'], 'eviction')} (LRU).",
         f"Memory: {_bytes(state['used_bytes'])} of {_bytes(state['memory_bytes'])} used · "
         + (
             f"✗ {plural(stale, 'entry', 'entries')} STALE (differ from the table now)."
             if stale
-            else "✓ every entry agrees with its table now."
+            else "✓ no entry differs from its table now."
         ),
     ]
 
@@ -129,6 +142,7 @@ def summary_lines(state: Row) -> list[str]:
 def _entry_groups(state: Row) -> list[Group]:
     groups = []
     for cache, title in (("item", "Item cache"), ("query", "Query cache")):
+        entries = [e for e in state["entries"] if e["cache"] == cache]
         rows = tuple(
             (
                 f"{e['table']}: {e['label']}",
@@ -138,10 +152,13 @@ def _entry_groups(state: Row) -> list[Group]:
                 e["source"],
                 entry_verdict(e),
             )
-            for e in state["entries"]
-            if e["cache"] == cache
+            for e in entries[:ENTRIES_SHOWN]
         )
-        groups.append(Group(title, plural(len(rows), "entry", "entries"), rows))
+        if len(entries) > ENTRIES_SHOWN:
+            stale = sum(1 for e in entries[ENTRIES_SHOWN:] if e["stale"])
+            more = f"… {len(entries) - ENTRIES_SHOWN} less recently used entries not listed"
+            rows += ((more + (f" ({stale} of them ✗ STALE)" if stale else ""), "", "", "", "", ""),)
+        groups.append(Group(title, plural(len(entries), "entry", "entries"), rows))
     return groups
 
 

@@ -242,3 +242,20 @@ def test_a_stopped_sandbox_gives_the_real_cluster_back(lab: Lab) -> None:
     assert module.Cluster is not Cluster
     lab.stop()
     assert module.Cluster is Cluster
+
+
+def test_a_node_endpoint_and_a_host_port_endpoint_reach_the_cluster_too(lab: Lab) -> None:
+    cluster_url(lab)
+    node = lab.client("dax").describe_clusters()["Clusters"][0]["Nodes"][0]["Endpoint"]
+    dax = AmazonDaxClient(endpoints=[f"{node['Address']}:{node['Port']}"])
+    assert name_of(dax.get_item(TableName="users", Key=KEY)) == "Ada"
+    with pytest.raises(DaxEndpointError, match="port 8111"):
+        AmazonDaxClient(endpoints=[f"{node['Address']}:9999"])
+
+
+def test_the_real_clients_own_argument_checks_apply(lab: Lab) -> None:
+    url = cluster_url(lab)
+    with pytest.raises(ValueError, match="No endpoints provided"):
+        AmazonDaxClient()
+    with pytest.raises(ValueError, match="SSL/TLS is not supported"):
+        AmazonDaxClient(endpoint_url=url, use_ssl=True)

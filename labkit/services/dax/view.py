@@ -2,7 +2,8 @@
 
 Plain functions over the plain-dict form of a :class:`~.state.DaxSnapshot` (what the widget
 syncs). Words and symbols carry every distinction, never colour: an entry that differs from its
-table says ``✗ STALE`` and why, one that agrees ``✓ fresh``, a negative entry ``∅ absent``; a
+table says ``✗ STALE`` and why, an item entry that agrees ``✓ fresh`` (a query entry ``✓ its
+items unchanged``), a negative entry ``∅ absent``; a
 request is ``● hit``, ``○ miss``, ``→ passed through``, ``✎ write-through`` or ``✗ error``.
 """
 

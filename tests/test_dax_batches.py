@@ -198,3 +198,25 @@ def test_a_deleted_cluster_no_longer_answers(lab: Lab, dax: AmazonDaxClient) -> 
     with pytest.raises(Exception, match="No cluster endpoints available") as gone:
         dax.get_item(TableName="users", Key=key(0))
     assert gone.value.response["Error"]["Code"] == "NoRouteException"  # type: ignore[attr-defined]
+
+
+def test_a_batch_projection_without_the_key_caches_nothing_wrong(dax: AmazonDaxClient) -> None:
+    spec = {"Keys": [key(0), key(1)], "ProjectionExpression": "v"}
+    first = dax.batch_get_item(RequestItems={"users": spec})
+    assert sorted(i["v"]["N"] for i in first["Responses"]["users"]) == ["0", "1"]
+    again = dax.batch_get_item(RequestItems={"users": spec})
+    assert sorted(i["v"]["N"] for i in again["Responses"]["users"]) == ["0", "1"]
+    assert [o for _, o, _ in requests(dax)] == ["miss", "miss"]
+
+
+def test_a_strongly_consistent_query_passes_through(lab: Lab, dax: AmazonDaxClient) -> None:
+    query = {
+        "TableName": "users",
+        "KeyConditionExpression": "id = :i",
+        "ExpressionAttributeValues": {":i": {"S": "u0"}},
+    }
+    dax.query(**query)
+    lab.client("dynamodb").put_item(TableName="users", Item={**key(0), "v": {"N": "8"}})
+    assert dax.query(**query, ConsistentRead=True)["Items"][0]["v"] == {"N": "8"}
+    assert dax.query(**query)["Items"][0]["v"] == {"N": "0"}
+    assert [o for _, o, _ in requests(dax)] == ["miss", "pass-through", "hit"]

@@ -198,10 +198,13 @@ class DaxNode:
                 if spec.get("ConsistentRead"):
                     continue
                 projection = _projection(spec)
-                found = {
-                    canonical(self._key_of(table, item)): item
-                    for item in (fetched.get("Responses") or {}).get(table, [])
-                }
+                names = tuple(self._key_names(table))
+                items = (fetched.get("Responses") or {}).get(table, [])
+                if any(n not in item for item in items for n in names):
+                    # The projection left a key attribute out: the answers cannot be matched to
+                    # their keys, so nothing is cached rather than something wrong.
+                    continue
+                found = {canonical(self._key_of(table, item)): item for item in items}
                 skipped = {canonical(k) for k in (unprocessed.get(table) or {}).get("Keys", [])}
                 for key in spec["Keys"]:
                     text = canonical(dict(key))

@@ -107,3 +107,27 @@ def test_latency_is_microseconds_for_a_hit_and_milliseconds_for_a_miss_and_repro
 )
 def test_attribute_sizes_follow_dynamodb_counting(value: dict[str, object], size: int) -> None:
     assert item_size({"a": value}) == 1 + size
+
+
+def test_threads_sharing_a_cache_keep_its_accounts_straight() -> None:
+    import threading
+
+    size = ENTRY_OVERHEAD + 2 + item_size(item(0, 50))
+    c, _ = cache(memory=20 * size)
+
+    def work(worker: int) -> None:
+        for n in range(300):
+            k = f"{(worker * 7 + n) % 40:02d}"
+            if c.lookup("item", k) is None:
+                c.store("item", k, item(0, 50), table="t", label=k)
+            c.record("GetItem", "t", "hit")
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = list(c.entries())
+    assert c.used_bytes == sum(e.size for e in entries) <= 20 * size
+    counters = c.counters["item"]
+    assert counters.hits + counters.misses == 4 * 300

@@ -28,12 +28,14 @@ and store, and :mod:`.patch_client` connects the two to the sandbox.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from labkit import facts
 
@@ -211,6 +213,21 @@ def item_size(item: Mapping[str, Any] | None) -> int:
     return sum(len(name.encode()) + attribute_size(v) for name, v in item.items())
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _locked(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``method`` holding its cache's lock (the DAX client may be shared between threads)."""
+
+    @functools.wraps(method)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with args[0]._lock:  # type: ignore[attr-defined]
+            return method(*args, **kwargs)
+
+    return run
+
+
 #: Bytes every entry costs beyond its data (key, metadata); keeps negative entries from being free.
 ENTRY_OVERHEAD = 100
 
@@ -239,6 +256,7 @@ class DaxCache:
         self._settings_of = settings_of
         self._clock = clock
         self._rng = random.Random(seed)
+        self._lock = threading.RLock()
         self.latency = latency or LatencyModel.from_facts()
         # One LRU order for both caches: they share the node's memory.
         self._entries: OrderedDict[tuple[CacheName, str], Entry] = OrderedDict()
@@ -262,6 +280,7 @@ class DaxCache:
         return self._clock()
 
     # -- lookups --------------------------------------------------------------------------------
+    @_locked
     def lookup(self, cache: CacheName, key: str) -> Entry | None:
         """The live entry for ``key`` (a hit), or ``None`` (a miss: absent, or expired and dropped).
 
@@ -281,6 +300,7 @@ class DaxCache:
         self.counters[cache].hits += 1
         return entry
 
+    @_locked
     def peek(self, cache: CacheName, key: str) -> Entry | None:
         """The entry for ``key`` if present and unexpired, without counting or touching LRU."""
         entry = self._entries.get((cache, key))
@@ -289,6 +309,7 @@ class DaxCache:
         return entry
 
     # -- stores ---------------------------------------------------------------------------------
+    @_locked
     def store(
         self,
         cache: CacheName,
@@ -330,10 +351,12 @@ class DaxCache:
         self._evict(settings.memory_bytes)
         return entry if (cache, key) in self._entries else None
 
+    @_locked
     def forget(self, cache: CacheName, key: str) -> None:
         """Drop the entry for ``key`` if there is one."""
         self._drop((cache, key))
 
+    @_locked
     def forget_where(self, cache: CacheName, test: Callable[[Entry], bool]) -> int:
         """Drop every entry of ``cache`` that passes ``test``; how many were dropped."""
         doomed = [k for k, e in self._entries.items() if k[0] == cache and test(e)]
@@ -341,6 +364,7 @@ class DaxCache:
             self._drop(k)
         return len(doomed)
 
+    @_locked
     def clear(self) -> None:
         """Empty both caches (a node restart); counters and recent requests stay."""
         self._entries.clear()
@@ -358,6 +382,7 @@ class DaxCache:
             self.counters[k[0]].evictions += 1
 
     # -- requests -------------------------------------------------------------------------------
+    @_locked
     def record(self, operation: str, table: str, outcome: Outcome, detail: str = "") -> Request:
         """Remember a request DAX answered, with its modelled latency."""
         model = self.latency
@@ -376,7 +401,9 @@ class DaxCache:
     def entries(self, cache: CacheName | None = None) -> Iterator[Entry]:
         """Live entries, least recently used first (expired ones are skipped, not dropped)."""
         now = self.now()
-        for (name, _), entry in list(self._entries.items()):
+        with self._lock:
+            current = list(self._entries.items())
+        for (name, _), entry in current:
             if (cache is None or name == cache) and not entry.expired(now):
                 yield entry
 

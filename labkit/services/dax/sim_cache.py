@@ -7,9 +7,10 @@ https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/dax-config-cons
   entry lives for the cluster's item TTL (``record-ttl-millis``, 5 minutes by default); a TTL of
   0 means it never expires by time and only LRU eviction or a write through DAX replaces it;
 - the **query cache** holds the results of ``Query`` and ``Scan``, keyed by the request's
-  parameters. An entry lives for the query TTL (``query-ttl-millis``, 5 minutes by default);
-  writes never update it, through DAX or not: "writes made through DAX or to the base table are
-  not reflected in the query cache until the TTL expires the previously cached response";
+  parameters. An entry lives for the query TTL (``query-ttl-millis``, 5 minutes by default;
+  the sandbox reads 0 as "not cached", which AWS does not spell out); writes never update it,
+  through DAX or not: "writes made through DAX or to the base table are not reflected in the
+  query cache until the TTL expires the previously cached response";
 - both keep **negative entries**: a read that found nothing caches the empty result ("Instead of
   generating an error, DAX caches an empty result"), which lives like any other entry
   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/DAX.consistency.html);

@@ -259,3 +259,14 @@ def test_the_real_clients_own_argument_checks_apply(lab: Lab) -> None:
         AmazonDaxClient()
     with pytest.raises(ValueError, match="SSL/TLS is not supported"):
         AmazonDaxClient(endpoint_url=url, use_ssl=True)
+
+
+def test_before_any_dax_call_the_network_guard_stops_the_real_client() -> None:
+    from labkit.errors import NetworkBlockedError
+
+    lab = labkit.start(quiet=True)  # no DAX backend loaded yet: the real Cluster class is used
+    try:
+        with pytest.raises(NetworkBlockedError, match="dax-clusters"):
+            AmazonDaxClient(endpoint_url="dax://c.abc123.dax-clusters.us-east-1.amazonaws.com")
+    finally:
+        lab.stop()

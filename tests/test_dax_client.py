@@ -270,3 +270,25 @@ def test_before_any_dax_call_the_network_guard_stops_the_real_client() -> None:
             AmazonDaxClient(endpoint_url="dax://c.abc123.dax-clusters.us-east-1.amazonaws.com")
     finally:
         lab.stop()
+
+
+def test_a_cluster_reads_the_tables_of_its_own_account(lab: Lab) -> None:
+    from labkit.sandbox.accounts import OUTSIDER_ACCOUNT, client_in_account
+
+    ddb = client_in_account(lab.sandbox, "dynamodb", OUTSIDER_ACCOUNT)
+    ddb.create_table(
+        TableName="theirs",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.put_item(TableName="theirs", Item={**KEY, "name": {"S": "Outsider"}})
+    control = client_in_account(lab.sandbox, "dax", OUTSIDER_ACCOUNT)
+    control.create_cluster(
+        ClusterName="theirs", NodeType="dax.t3.small", ReplicationFactor=1, IamRoleArn=ROLE
+    )
+    url = control.describe_clusters()["Clusters"][0]["ClusterDiscoveryEndpoint"]["URL"]
+    dax = AmazonDaxClient(endpoint_url=url)
+    assert name_of(dax.get_item(TableName="theirs", Key=KEY)) == "Outsider"
+    with pytest.raises(ClientError, match=r"ResourceNotFound|not found"):
+        dax.get_item(TableName="users", Key=KEY)  # the learner's table is in another account

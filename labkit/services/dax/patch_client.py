@@ -45,6 +45,7 @@ from moto.dynamodb.models.dynamo_type import DynamoType
 
 from labkit import facts
 from labkit.errors import LabkitError
+from labkit.sandbox.accounts import client_in_account
 from labkit.services.dax import patch as control
 from labkit.services.dax.sim_cache import CacheSettings, DaxCache
 from labkit.services.dax.sim_node import DaxNode
@@ -215,7 +216,8 @@ class SandboxCluster:
         self._cluster = cluster
         self._backend = dict.__getitem__(dict.__getitem__(_dax_backends(), account), region)
         cache = cache_of(sandbox, account, region, cluster)
-        dynamodb = sandbox.client("dynamodb", region_name=region)
+        # The cluster reads and writes the tables of its own account and Region.
+        dynamodb = client_in_account(sandbox, "dynamodb", account, region=region)
         self._node = DaxNode(cache, _caller(dynamodb), _key_names(account, region))
 
     def start(self, min_healthy: int = 1) -> None:

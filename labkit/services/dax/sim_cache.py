@@ -301,14 +301,6 @@ class DaxCache:
         self.counters[cache].hits += 1
         return entry
 
-    @_locked
-    def peek(self, cache: CacheName, key: str) -> Entry | None:
-        """The entry for ``key`` if present and unexpired, without counting or touching LRU."""
-        entry = self._entries.get((cache, key))
-        if entry is None or entry.expired(self.now()):
-            return None
-        return entry
-
     # -- stores ---------------------------------------------------------------------------------
     @_locked
     def store(
@@ -353,23 +345,12 @@ class DaxCache:
         return entry if (cache, key) in self._entries else None
 
     @_locked
-    def forget(self, cache: CacheName, key: str) -> None:
-        """Drop the entry for ``key`` if there is one."""
-        self._drop((cache, key))
-
-    @_locked
     def forget_where(self, cache: CacheName, test: Callable[[Entry], bool]) -> int:
         """Drop every entry of ``cache`` that passes ``test``; how many were dropped."""
         doomed = [k for k, e in self._entries.items() if k[0] == cache and test(e)]
         for k in doomed:
             self._drop(k)
         return len(doomed)
-
-    @_locked
-    def clear(self) -> None:
-        """Empty both caches (a node restart); counters and recent requests stay."""
-        self._entries.clear()
-        self.used_bytes = 0
 
     def _drop(self, k: tuple[CacheName, str]) -> None:
         entry = self._entries.pop(k, None)

@@ -91,6 +91,7 @@ PATCHES: tuple[Patch, ...] = (
         module="labkit.services.dynamodb.patch_recovery",
     ),
     Patch("cognitoidp", ("cognitoidp",)),
+    Patch("stepfunctions", ("stepfunctions",)),
 )
 
 

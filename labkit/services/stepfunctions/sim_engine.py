@@ -325,10 +325,12 @@ class Engine:
     def billing(ex: Execution) -> dict[str, int]:
         """Express billing of one execution: duration rounded up to 100 ms, 64 MB memory
         (https://aws.amazon.com/step-functions/pricing/)."""
+        step = int(facts.value("step_functions.express_billing_duration_increment"))
+        memory = int(facts.value("step_functions.express_billing_memory_increment"))
         duration_ms = max(0.0, ((ex.stop or ex.start) - ex.start) * 1000)
         return {
-            "billedMemoryUsedInMB": 64,
-            "billedDurationInMilliseconds": max(100, math.ceil(duration_ms / 100) * 100),
+            "billedMemoryUsedInMB": memory,
+            "billedDurationInMilliseconds": max(step, math.ceil(duration_ms / step) * step),
         }
 
     def start_child(self, params: dict[str, Any], ctx: StateContext) -> Execution:
@@ -380,11 +382,10 @@ class Engine:
         except ServiceError as err:
             raise service_error(service, err.code, err.message) from None
 
-    def invoke_lambda(self, function: str, payload: Any, **extra: Any) -> dict[str, Any]:
-        """Invoke a function; a function error becomes the task's error (its ``errorType``)."""
-        response = self.call_service(
-            "lambda", "invoke", {"FunctionName": function, "Payload": payload, **extra}
-        )
+    def invoke_lambda(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Invoke a function (``FunctionName``, ``Payload``, ``Qualifier``...); a function
+        error becomes the task's error: its ``errorType``, the error payload as the cause."""
+        response = self.call_service("lambda", "invoke", params)
         if response.get("FunctionError"):
             body = response.get("Payload")
             error = body.get("errorType") if isinstance(body, dict) else None

@@ -31,6 +31,7 @@ from collections.abc import Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labkit import facts
 from labkit.services.stepfunctions import sim_jsonata
 from labkit.services.stepfunctions.sim_dataflow import dumps
 from labkit.services.stepfunctions.sim_definition import JSONATA
@@ -50,8 +51,6 @@ if TYPE_CHECKING:
 
 Gen = Generator[Future, Any, Any]
 
-#: A task's timeout when its definition gives none (state-task page above).
-DEFAULT_TIMEOUT = 99999999
 _SERVICE_PREFIX = {
     "lambda": "Lambda",
     "sqs": "SQS",
@@ -197,7 +196,9 @@ class Tasks:
         interp.event(ctx.frame, "LambdaFunctionScheduled", details)
         interp.event(ctx.frame, "LambdaFunctionStarted", None)
         try:
-            response = self.engine.invoke_lambda(resource.arn, arguments)
+            response = self.engine.invoke_lambda(
+                {"FunctionName": resource.arn, "Payload": arguments}
+            )
         except StatesError as err:
             interp.event(
                 ctx.frame, "LambdaFunctionFailed", {"error": err.error, "cause": err.cause}
@@ -250,7 +251,12 @@ class Tasks:
                 child = self.engine.start_child(arguments, ctx)
                 response: Any = {"ExecutionArn": child.arn, "StartDate": int(child.start * 1000)}
             else:
-                response = self.engine.call_service(resource.service, resource.action, arguments)
+                if resource.service == "lambda" and resource.action == "invoke":
+                    response = self.engine.invoke_lambda(arguments)
+                else:
+                    response = self.engine.call_service(
+                        resource.service, resource.action, arguments
+                    )
                 child = None
             if resource.pattern in ("sync", "sync:2"):
                 if child is None:
@@ -315,7 +321,7 @@ class Tasks:
     ) -> Gen:
         """Wait for ``future`` with the task's timeout and heartbeat on the lab clock."""
         clock = self.engine.scheduler.clock
-        limit = timeout if timeout is not None else DEFAULT_TIMEOUT
+        limit = timeout or float(facts.value("step_functions.task_default_timeout"))
         timer = clock.call_later(
             limit,
             lambda: future.set_error(StatesError(TIMEOUT, "")),

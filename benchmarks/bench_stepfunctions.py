@@ -1,0 +1,126 @@
+"""Step Functions benchmarks: labkit's interpreter against moto's own execution, same run.
+
+Prints the wall time of one execution of 1,000 state transitions, start to end:
+- a chain of 1,000 Pass states, and a loop of 500 rounds of Pass (``States.MathAdd``) and Choice,
+  labkit through boto3 in the sandbox vs stock moto 5.2.5 with ``execute_state_machine`` (which
+  runs the execution on a thread the caller polls with ``DescribeExecution``);
+- a ``Wait`` of 2 seconds: labkit moves the lab clock (``lab.clock.advance``), stock moto sleeps.
+
+Target (issue 15): 1,000 state transitions in under 1 s of wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+ROLE = "arn:aws:iam::123456789012:role/sfn"
+
+
+def chain() -> dict[str, Any]:
+    """1,000 Pass states, one after another."""
+    states: dict[str, Any] = {
+        f"S{i}": {"Type": "Pass", "Parameters": {"n.$": "$.n", "i": i}, "Next": f"S{i + 1}"}
+        for i in range(999)
+    }
+    states["S999"] = {"Type": "Pass", "End": True}
+    return {"StartAt": "S0", "States": states}
+
+
+def loop() -> dict[str, Any]:
+    """500 rounds of a counter (Pass with an intrinsic) and a Choice: 1,000 transitions."""
+    return {
+        "StartAt": "Count",
+        "States": {
+            "Count": {
+                "Type": "Pass",
+                "Parameters": {"n.$": "States.MathAdd($.n, 1)"},
+                "Next": "More?",
+            },
+            "More?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericLessThan": 500, "Next": "Count"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+def wait() -> dict[str, Any]:
+    return {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 2, "End": True}}}
+
+
+STOCK = r"""
+import json, sys, time
+from moto import mock_aws
+import boto3
+definitions = json.loads(sys.argv[1])
+out = {}
+with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    for name, definition in definitions.items():
+        arn = sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                       roleArn=sys.argv[2])["stateMachineArn"]
+        t = time.perf_counter()
+        ex = sfn.start_execution(stateMachineArn=arn, input='{"n": 0}')["executionArn"]
+        while sfn.describe_execution(executionArn=ex)["status"] == "RUNNING":
+            time.sleep(0.005)
+        out[name] = [time.perf_counter() - t, sfn.describe_execution(executionArn=ex)["status"]]
+print(json.dumps(out))
+"""
+
+
+def labkit_figures(definitions: dict[str, Any]) -> dict[str, list[Any]]:
+    import labkit
+
+    lab = labkit.start(quiet=True)
+    try:
+        sfn = lab.client("stepfunctions")
+        out: dict[str, list[Any]] = {}
+        for name, definition in definitions.items():
+            arn = sfn.create_state_machine(
+                name=name, definition=json.dumps(definition), roleArn=ROLE
+            )["stateMachineArn"]
+            t = time.perf_counter()
+            ex = sfn.start_execution(stateMachineArn=arn, input='{"n": 0}')["executionArn"]
+            if sfn.describe_execution(executionArn=ex)["status"] == "RUNNING":
+                lab.clock.advance(2)
+            status = sfn.describe_execution(executionArn=ex)["status"]
+            out[name] = [time.perf_counter() - t, status]
+        return out
+    finally:
+        lab.stop()
+
+
+def main() -> None:
+    definitions = {"chain": chain(), "loop": loop(), "wait": wait()}
+    stock = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", STOCK, json.dumps(definitions), ROLE],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    ours = labkit_figures(definitions)
+    print("Step Functions (labkit's interpreter on the lab clock; stock moto runs a thread)")
+    for name, words in (
+        ("chain", "1,000 Pass states in a chain"),
+        ("loop", "500 rounds of Pass + Choice"),
+        ("wait", "Wait 2 s"),
+    ):
+        target = "   (target < 1 s)" if name != "wait" else ""
+        print(
+            f"  {words:32} labkit {ours[name][0]:.3f} s ({ours[name][1]})"
+            f"   stock {stock[name][0]:.3f} s ({stock[name][1]}){target}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -89,6 +89,15 @@ def test_validate_state_machine_definition(lab: Lab) -> None:
     assert bad["result"] == "FAIL"
     assert bad["diagnostics"][0]["code"] == "SCHEMA_VALIDATION_FAILED"
     assert bad["diagnostics"][0]["severity"] == "ERROR"
+    warned = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "Parameters": {"x": "$.x"}, "End": True}},
+    }
+    quiet = sfn.validate_state_machine_definition(definition=json.dumps(warned))
+    assert (quiet["result"], quiet["diagnostics"]) == ("OK", [])
+    loud = sfn.validate_state_machine_definition(definition=json.dumps(warned), severity="WARNING")
+    assert loud["result"] == "OK"
+    assert [d["code"] for d in loud["diagnostics"]] == ["NO_DOLLAR"]
 
 
 # -- executions, history --------------------------------------------------------------------------

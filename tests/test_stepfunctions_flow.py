@@ -423,3 +423,22 @@ def test_result_selector_with_intrinsics(engine: Engine, aws: FakeAws) -> None:
     )
     assert ex.output == {"unique": [1, 2], "n": 3}
     assert json.loads(ex.events[-2]["stateExitedEventDetails"]["output"]) == ex.output
+
+
+def test_a_task_that_waits_for_a_sync_express_execution(engine: Engine, aws: FakeAws) -> None:
+    # A handler that calls StartSyncExecution from inside a step: the nested execution must run
+    # (and its Wait pass on the lab clock) while the outer step is still on the call stack.
+    inner = machine(
+        engine,
+        one({"Type": "Wait", "Seconds": 3, "OutputPath": "$.v"}),
+        name="inner",
+        kind="EXPRESS",
+    )
+
+    def handler(payload: Any) -> Any:
+        child = engine.run_sync(inner, None, json.dumps({"v": payload["v"] * 2}))
+        return {"status": child.status, "out": child.output}
+
+    aws.functions["sync"] = handler
+    ex = run(engine, one({"Type": "Task", "Resource": FN + "sync"}), {"v": 21}, name="outer")
+    assert (ex.status, ex.output) == ("SUCCEEDED", {"status": "SUCCEEDED", "out": 42})

@@ -276,7 +276,7 @@ def test_error_matching_rules() -> None:
 def codes(definition: object, **kwargs: str) -> list[tuple[str, str]]:
     text = definition if isinstance(definition, str) else json.dumps(definition)
     _, diagnostics = sim_definition.analyse(text, **kwargs)
-    return [(d.code, d.location) for d in diagnostics]
+    return [(d.code, d.location) for d in diagnostics if d.severity == "ERROR"]
 
 
 def test_a_valid_definition_has_no_diagnostics() -> None:
@@ -396,3 +396,47 @@ def test_invalid_definitions_raise_with_aws_message() -> None:
 def test_schema_problems_are_located(state: dict[str, object], where: str) -> None:
     found = codes({"StartAt": "A", "States": {"A": state}})
     assert ("SCHEMA_VALIDATION_FAILED", where) in found
+
+
+def test_state_names_are_unique_across_the_whole_machine() -> None:
+    inner = {"StartAt": "Same", "States": {"Same": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "Same",
+        "States": {
+            "Same": {"Type": "Parallel", "Branches": [inner], "End": True},
+        },
+    }
+    assert ("DUPLICATE_STATE_NAME", "/States/Same") in codes(definition)
+
+
+@pytest.mark.parametrize(
+    ("retrier", "field"),
+    [
+        ({"IntervalSeconds": 0}, "IntervalSeconds"),
+        ({"MaxAttempts": -1}, "MaxAttempts"),
+        ({"BackoffRate": 0.5}, "BackoffRate"),
+        ({"JitterStrategy": "SOME"}, "JitterStrategy"),
+    ],
+)
+def test_retrier_numbers_are_checked(retrier: dict[str, object], field: str) -> None:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+        "Retry": [{"ErrorEquals": ["X"], **retrier}],
+        "End": True,
+    }
+    assert ("SCHEMA_VALIDATION_FAILED", f"/States/A/Retry/0/{field}") in codes(
+        {"StartAt": "A", "States": {"A": task}}
+    )
+
+
+def test_a_path_without_dollar_is_a_warning_only() -> None:
+    text = json.dumps(
+        {
+            "StartAt": "A",
+            "States": {"A": {"Type": "Pass", "Parameters": {"id": "$.id"}, "End": True}},
+        }
+    )
+    machine, diagnostics = sim_definition.analyse(text)
+    assert machine is not None
+    assert [(d.code, d.severity) for d in diagnostics] == [("NO_DOLLAR", "WARNING")]

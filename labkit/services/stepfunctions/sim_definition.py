@@ -208,7 +208,20 @@ def analyse(
         check.schema(f"Value is not one of [JSONPath, JSONata]: {language}", "/QueryLanguage")
         language = JSONPATH
     machine = _machine(raw, "", language, check, machine_type)
-    return (machine if not check.diagnostics else None), check.diagnostics
+    if machine is not None:
+        # "State names MUST be unique within the scope of the whole state machine" (the ASL
+        # specification), branches and item processors included.
+        seen: set[str] = set()
+        for state in machine.walk():
+            if state.name in seen:
+                check.error(
+                    "DUPLICATE_STATE_NAME",
+                    f"Duplicate State name: {state.name}",
+                    f"/States/{state.name}",
+                )
+            seen.add(state.name)
+    failed = any(d.severity == "ERROR" for d in check.diagnostics)
+    return (None if failed else machine), check.diagnostics
 
 
 def _machine(
@@ -439,7 +452,32 @@ def _check_kind(state: State, where: str, check: _Checker, machine_type: str) ->
                 )
             if key == "Catch" and "Next" not in rule:
                 check.schema("These fields are required: [Next]", at)
+            if key == "Retry":
+                _check_retrier(rule, at, check)
     _check_paths(state, where, check)
+
+
+def _check_retrier(rule: dict[str, Any], at: str, check: _Checker) -> None:
+    """A retrier's numbers, as the ASL reference bounds them."""
+    for key, low in (("IntervalSeconds", 1), ("MaxAttempts", 0), ("MaxDelaySeconds", 1)):
+        value = rule.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < low
+        ):
+            check.schema(
+                f"The value for the field '{key}' must be an integer of at least {low}",
+                f"{at}/{key}",
+            )
+    rate = rule.get("BackoffRate")
+    if rate is not None and (
+        isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 1
+    ):
+        check.schema(
+            "The value for the field 'BackoffRate' must be at least 1.0", f"{at}/BackoffRate"
+        )
+    jitter = rule.get("JitterStrategy")
+    if jitter is not None and jitter not in ("FULL", "NONE"):
+        check.schema(f"Value is not one of [FULL, NONE]: {jitter}", f"{at}/JitterStrategy")
 
 
 def _check_paths(state: State, where: str, check: _Checker) -> None:
@@ -494,6 +532,18 @@ def _check_template(value: Any, where: str, check: _Checker) -> None:
                             f"{where}/{key}",
                         )
             else:
+                if isinstance(inner, str) and (
+                    inner.startswith(("$.", "$$.")) or sim_intrinsics.is_intrinsic(inner)
+                ):
+                    check.diagnostics.append(
+                        Diagnostic(
+                            "NO_DOLLAR",
+                            f"The value of '{key}' looks like a path or an intrinsic function, "
+                            f"but the field name does not end with '.$': it is passed as text",
+                            f"{where}/{key}",
+                            "WARNING",
+                        )
+                    )
                 _check_template(inner, f"{where}/{key}", check)
     elif isinstance(value, list):
         for i, inner in enumerate(value):

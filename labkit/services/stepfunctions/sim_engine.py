@@ -224,6 +224,9 @@ class Engine:
             )
         )
         ex.process = self.scheduler.spawn(self._main(ex, machine, data))
+        # Started from inside another execution's step (a handler calling StartExecution), it
+        # still runs to its first wait before the call returns, as it does from a notebook.
+        self.scheduler.settle()
         return ex
 
     def parsed_input(self, ex: Execution) -> Any:
@@ -314,6 +317,9 @@ class Engine:
         ex = self.start(record, name, input_text)
         clock = self.scheduler.clock
         while ex.running:
+            self.scheduler.settle()
+            if not ex.running:
+                break
             nxt = clock.next_event_time
             if nxt is None:  # nothing left that could end it: it would time out
                 clock.advance_to(ex.start + max_duration(record.type))
@@ -488,6 +494,7 @@ class Engine:
 
     def poll_activity(self, arn: str, worker_name: str | None = None) -> dict[str, str] | None:
         """Hand the oldest queued task of the activity to a worker (``None`` when none waits)."""
+        self.scheduler.settle()
         queue = self.activities.get(arn)
         if not queue:
             return None

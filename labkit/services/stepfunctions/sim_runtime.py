@@ -130,6 +130,26 @@ class Scheduler:
         process.body.close()
         process.set_error(Cancelled())
 
+    def settle(self) -> None:
+        """Run every process that can run now.
+
+        Called from inside a step (a task's call into another service that waits for an
+        execution, such as ``StartSyncExecution`` or ``GetActivityTask`` made by a Lambda
+        handler), it runs the other processes in place; the processes whose steps are on the
+        call stack resume later, as usual.
+        """
+        if not self._draining:
+            self._drain()
+            return
+        held: list[tuple[Process, Any, BaseException | None]] = []
+        while self._ready:
+            item = self._ready.popleft()
+            if item[0].running:
+                held.append(item)
+            else:
+                self._step(*item)
+        self._ready.extend(held)
+
     def _push(self, process: Process, value: Any, error: BaseException | None) -> None:
         self._ready.append((process, value, error))
         if not self._draining:

@@ -340,12 +340,12 @@ def test_succeed_filters_its_output(engine: Engine) -> None:
 
 # -- Parallel -------------------------------------------------------------------------------------
 def test_parallel_branches_run_at_once_and_output_in_order(engine: Engine, clock: Clock) -> None:
-    def branch(s: int) -> dict[str, Any]:
+    def branch(s: int) -> dict[str, Any]:  # state names are unique across branches
         return {
-            "StartAt": "W",
+            "StartAt": f"W{s}",
             "States": {
-                "W": {"Type": "Wait", "Seconds": s, "Next": "R"},
-                "R": {"Type": "Pass", "Result": s, "End": True},
+                f"W{s}": {"Type": "Wait", "Seconds": s, "Next": f"R{s}"},
+                f"R{s}": {"Type": "Pass", "Result": s, "End": True},
             },
         }
 
@@ -592,6 +592,7 @@ def test_retry_backoff_on_the_lab_clock(engine: Engine, aws: FakeAws, clock: Clo
     clock.advance(1)
     assert (ex.status, ex.output, flaky.calls) == ("SUCCEEDED", {"ok": 4}, 4)
     assert ex.runs[0].retries == 3
+    assert ex.transitions == 4  # each retry is a billed state transition
 
 
 def test_retry_gives_up_after_max_attempts_and_max_delay_caps(

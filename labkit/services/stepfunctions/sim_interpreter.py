@@ -415,6 +415,8 @@ class Interpreter:
                         delay = self._delay(ctx, retrier, counts[index])
                         counts[index] += 1
                         ctx.run.retries += 1
+                        # Each retry is a state transition, as AWS bills it.
+                        ctx.frame.execution.transitions += 1
                         ctx.context["State"]["RetryCount"] = ctx.run.retries
                         yield self.engine.scheduler.sleep(
                             delay, ctx.frame.execution.timers, label=f"Retry {ctx.state.name}"

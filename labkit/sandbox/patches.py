@@ -92,6 +92,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch("cognitoidp", ("cognitoidp",)),
     Patch("stepfunctions", ("stepfunctions",)),
+    Patch("cognitoidp", ("cognitoidp",)),
 )
 
 

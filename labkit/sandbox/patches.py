@@ -92,7 +92,11 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch("cognitoidp", ("cognitoidp",)),
     Patch("stepfunctions", ("stepfunctions",)),
+    # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
+    Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),
     Patch("cognitoidp", ("cognitoidp",)),
+    # Identity pools check user-pool tokens with the pools' own keys.
+    Patch("cognitoidentity", ("cognitoidentity",), after=("cognitoidp",)),
 )
 
 

@@ -95,6 +95,12 @@ PATCHES: tuple[Patch, ...] = (
     # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
     Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),
     Patch("cognitoidp", ("cognitoidp",)),
+    Patch(
+        "cognitoidp_recovery",
+        ("cognitoidp",),
+        after=("cognitoidp",),
+        module="labkit.services.cognitoidp.patch_recovery",
+    ),
     # Identity pools check user-pool tokens with the pools' own keys.
     Patch("cognitoidentity", ("cognitoidentity",), after=("cognitoidp",)),
 )

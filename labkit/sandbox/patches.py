@@ -94,7 +94,9 @@ PATCHES: tuple[Patch, ...] = (
     Patch("stepfunctions", ("stepfunctions",)),
     # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
     Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),
-    Patch("cognitoidp", ("cognitoidp",)),
+    # SRP sign-in answers inside the user-pool patch's client checks, so it goes in first.
+    Patch("cognitoidp", ("cognitoidp",), after=("cognitoidp_srp",)),
+    Patch("cognitoidp_srp", ("cognitoidp",), module="labkit.services.cognitoidp.patch_srp"),
     Patch(
         "cognitoidp_recovery",
         ("cognitoidp",),

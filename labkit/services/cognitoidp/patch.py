@@ -407,7 +407,8 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     ) -> Any:
         pool = next((p for p in self.user_pools.values() if client_id in p.clients), None)
         client = pool.clients[client_id] if pool is not None else None
-        if client is not None and client.generate_secret and auth_flow == "USER_PASSWORD_AUTH":
+        secret_flows = ("USER_PASSWORD_AUTH", "USER_SRP_AUTH")
+        if client is not None and client.generate_secret and auth_flow in secret_flows:
             _check_secret_hash(client, auth_parameters)
         if client is not None and auth_flow in _CHECKED_FLOWS:
             allowed = (

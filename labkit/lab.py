@@ -25,6 +25,7 @@ from labkit.sandbox.timeshift import wall_now
 
 if TYPE_CHECKING:
     from labkit.sandbox.access import AccessResult
+    from labkit.sandbox.mailbox import Mailbox
     from labkit.services.awslambda.widget import InvocationView
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
@@ -139,6 +140,14 @@ class Lab:
         return self.sandbox.running
 
     # -- looking inside ---------------------------------------------------------------------
+    @property
+    def mailbox(self) -> Mailbox:
+        """Email and text messages sent in the sandbox (Cognito's confirmation codes, ...):
+        ``lab.mailbox.latest("alice@example.com").code``."""
+        from labkit.sandbox.mailbox import mailbox
+
+        return mailbox(self.sandbox)
+
     def resources(self) -> list[Resource]:
         """What the sandbox holds now, by service."""
         return inventory()

@@ -153,7 +153,7 @@ def _s3_as(world: World, credentials: dict[str, Any]) -> Any:
     )
 
 
-def _user(world: World, name: str) -> tuple[str, Any]:
+def _user_credentials(world: World, name: str) -> tuple[str, dict[str, Any]]:
     token = _id_token(world, name)
     logins = {world.provider: token}
     identity_id = world.identity.get_id(IdentityPoolId=world.identity_pool, Logins=logins)[
@@ -162,6 +162,11 @@ def _user(world: World, name: str) -> tuple[str, Any]:
     credentials = world.identity.get_credentials_for_identity(
         IdentityId=identity_id, Logins=logins
     )["Credentials"]
+    return identity_id, credentials
+
+
+def _user(world: World, name: str) -> tuple[str, Any]:
+    identity_id, credentials = _user_credentials(world, name)
     return identity_id, _s3_as(world, credentials)
 
 
@@ -367,3 +372,38 @@ def test_a_bucket_policy_deny_still_wins_over_the_roles_allow(lab: Lab) -> None:
     assert _denied(lambda: client.list_objects_v2(Bucket=BUCKET, Prefix=prefix)) == "AccessDenied"
     # The deny names the role's sessions only: the owner still lists.
     assert owner.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["KeyCount"] == 1
+
+
+def test_presigned_urls_carry_the_signers_rights(lab: Lab) -> None:
+    import requests
+    from botocore.config import Config
+
+    world = _world(lab)
+    alice, alice_s3 = _user(world, "alice")
+    _, bob = _user_credentials(world, "bob")
+    bob_s3 = _s3_as(world, bob)
+    key = f"private/{alice}/photo.jpg"
+    alice_s3.put_object(Bucket=BUCKET, Key=key, Body=b"jpeg")
+    params = {"Bucket": BUCKET, "Key": key}
+    own = alice_s3.generate_presigned_url("get_object", Params=params)
+    assert requests.get(own, timeout=5).content == b"jpeg"
+    # Bob's URL (signature version 2, boto3's default, and version 4) is refused.
+    stolen = bob_s3.generate_presigned_url("get_object", Params=params)
+    assert requests.get(stolen, timeout=5).status_code == 403
+    v4 = lab.client(
+        "s3",
+        config=Config(signature_version="s3v4"),
+        aws_access_key_id=bob["AccessKeyId"],
+        aws_secret_access_key=bob["SecretKey"],
+        aws_session_token=bob["SessionToken"],
+    )
+    reply = requests.get(v4.generate_presigned_url("get_object", Params=params), timeout=5)
+    assert reply.status_code == 403 and b"AccessDenied" in reply.content
+
+
+def test_the_lab_reads_its_mailbox(lab: Lab) -> None:
+    world = _world(lab)
+    _id_token(world, "carol")
+    message = lab.mailbox.latest("carol@example.com")
+    assert message is not None and message.code is not None
+    assert message.sender == "no-reply@verificationemail.com"

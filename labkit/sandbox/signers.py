@@ -60,14 +60,19 @@ class Signer:
 
 
 def access_key_of(headers: Mapping[str, Any], url: str = "") -> str | None:
-    """The access key id a request was signed with (SigV4 header or presigned URL), if any."""
-    authorization = headers.get("Authorization") or headers.get("authorization") or ""
-    found = _CREDENTIAL.search(str(authorization))
+    """The access key id a request was signed with (a SigV4 or SigV2 header, or a presigned
+    URL of either), if any."""
+    authorization = str(headers.get("Authorization") or headers.get("authorization") or "")
+    found = _CREDENTIAL.search(authorization)
     if found:
         return found.group(1)
+    if authorization.startswith("AWS "):  # signature version 2: "AWS AKID:signature"
+        return authorization[4:].split(":", 1)[0] or None
     query = parse_qs(urlsplit(url).query)
     credential = (query.get("X-Amz-Credential") or [""])[0]
-    return credential.split("/", 1)[0] or None
+    # A presigned URL: SigV4 names the key in X-Amz-Credential, SigV2 (boto3's default for S3
+    # presigning) in AWSAccessKeyId.
+    return credential.split("/", 1)[0] or (query.get("AWSAccessKeyId") or [""])[0] or None
 
 
 def _sts_sessions() -> list[Any]:

@@ -94,8 +94,15 @@ PATCHES: tuple[Patch, ...] = (
     Patch("stepfunctions", ("stepfunctions",)),
     # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
     Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),
-    # SRP sign-in answers inside the user-pool patch's client checks, so it goes in first.
-    Patch("cognitoidp", ("cognitoidp",), after=("cognitoidp_srp",)),
+    # Sign-in is wrapped in layers: the user-pool patch's client checks outside, then expired
+    # temporary passwords (invite), then SRP; so the inner ones are installed first.
+    Patch("cognitoidp", ("cognitoidp",), after=("cognitoidp_invite",)),
+    Patch(
+        "cognitoidp_invite",
+        ("cognitoidp",),
+        after=("cognitoidp_srp",),
+        module="labkit.services.cognitoidp.patch_invite",
+    ),
     Patch("cognitoidp_srp", ("cognitoidp",), module="labkit.services.cognitoidp.patch_srp"),
     Patch(
         "cognitoidp_recovery",

@@ -16,6 +16,7 @@ LAB_MODULES = (
     "labkit.labs.streaming",
     "labkit.labs.edge",
     "labkit.labs.lambda_lab",
+    "labkit.labs.dynamodb",
 )
 
 

@@ -1,0 +1,58 @@
+"""The DynamoDB lab: keys, capacity, TTL, DAX, point-in-time recovery and global tables.
+
+Every check calls the learner's functions in an empty world of its own, with its own clock:
+
+- ``event_key``: a skewed workload of order events (one flagship store, one reseller, one day)
+  written into a provisioned table with the learner's key; every event must be its own item,
+  one Query must return an order's events in time order, and no write may throttle
+  (:mod:`labkit.labs.dynamodb_keys`);
+- ``sessions``: a web-session store whose sessions live 30 minutes: the reader never returns an
+  expired session, even before DynamoDB's background TTL delete, and TTL deletes them
+  (:mod:`labkit.labs.dynamodb_sessions`).
+"""
+
+from __future__ import annotations
+
+from labkit.grading.checks import Check
+from labkit.labs.dynamodb_keys import EVENTS_RATE, EVENTS_TABLE, EVENTS_WCU, check_event_key
+from labkit.labs.dynamodb_sessions import SESSION_TTL, SESSIONS_TABLE, check_sessions
+from labkit.labs.spec import LabSpec
+
+#: Wall seconds a check that writes thousands of items may take (about 4 s here; laptops are
+#: slower, and a learner's key function runs for every event).
+HEAVY_CHECK_TIMEOUT = 30.0
+
+LAB = LabSpec(
+    id="dynamodb",
+    title="DynamoDB: keys, capacity, TTL, DAX, recovery and global tables",
+    lesson="notebooks/06_dynamodb.ipynb",
+    lesson_source="notebooks/06_dynamodb.py",
+    exercise="exercises/06_dynamodb.ipynb",
+    solution="solutions/06_dynamodb.ipynb",
+    source="solutions/06_dynamodb.py",
+    checks=(
+        Check(
+            name="event_key",
+            title=f"event_key(event) keeps every order event in `{EVENTS_TABLE}`, lets one "
+            f"Query read an order's events in time order, and writes {EVENTS_RATE:,} events a "
+            f"second of a skewed workload into {EVENTS_WCU:,} WCU without a throttle",
+            points=2,
+            run=check_event_key,
+            hint="A partition key with many evenly used values that groups an order's events "
+            "(the order id), and a sort key that orders them in time and is unique per event.",
+            isolated=True,
+            timeout=HEAVY_CHECK_TIMEOUT,
+        ),
+        Check(
+            name="sessions",
+            title=f"`{SESSIONS_TABLE}`: a session lives {SESSION_TTL // 60} minutes, "
+            "load_session never returns an expired one (even before TTL deletes it), and TTL "
+            "deletes it",
+            points=2,
+            run=check_sessions,
+            hint="TTL on a Number attribute holding the expiry in epoch seconds, and a reader "
+            "that compares it with the lab clock.",
+            isolated=True,
+        ),
+    ),
+)

@@ -26,7 +26,7 @@ from labkit.labs.dynamodb_workload import OrderEvents
 
 lab = labkit.start("dynamodb")
 dynamodb = lab.resource("dynamodb")  # its meta.client takes plain Python values too
-events = OrderEvents(rate=300, seconds=15)
+events = OrderEvents(rate=200, seconds=15)
 print(events.events[0].as_dict())
 
 # %% [markdown]
@@ -41,11 +41,11 @@ print(events.events[0].as_dict())
 # - **one Query** on a partition key returns an order's events **in the order they happened**
 #   (items with the same partition key are sorted by their sort key);
 # - the shop's traffic **never throttles**. Half of the orders come from one flagship store, a
-#   reseller places almost a third of them, and every event of the day has the same `day`. A
+#   reseller places over a third of them, and every event of the day has the same `day`. A
 #   partition key value lives in one partition, and a partition serves at most 1,000 WCU a
 #   second, however much capacity the table has.
 #
-# The check writes 300 events a second for 15 seconds (about 9.5 KB, 10 WCU, each) with your key.
+# The check writes 200 events a second for 15 seconds (about 9.5 KB, 10 WCU, each) with your key.
 
 # %%
 print(fact("dynamodb.wcu_write_bytes"))

@@ -22,7 +22,7 @@ FLAGSHIP = "store-flagship"
 RESELLER = "cust-reseller"
 #: Share of orders placed at the flagship store, and by the reseller.
 FLAGSHIP_SHARE = 0.5
-RESELLER_SHARE = 0.3
+RESELLER_SHARE = 0.35
 STORES = 40
 CUSTOMERS = 50_000
 #: Where the run's lab time starts, as the events' ``at`` shows it.

@@ -10,8 +10,10 @@
 # # DynamoDB exercise: a shop's order events, sessions, cache and disaster recovery
 #
 # A web shop keeps its data in DynamoDB. You design the **key** of its order-event table so that
-# a skewed day of traffic never throttles, and build a **session store** whose sessions expire
-# with Time to Live.
+# a skewed day of traffic never throttles, build a **session store** whose sessions expire with
+# Time to Live, put **DAX** in front of the profiles without ever showing a user their own old
+# profile, and make the orders table a **global table** that keeps serving when its Region
+# fails.
 #
 # Write your code where it says `# YOUR CODE HERE` (replace the `...`), run the cell, then run
 # the check below it. Each check calls your functions in an empty sandbox of its own, with a lab
@@ -20,7 +22,11 @@
 # %%
 from collections import Counter
 
+from amazondax import AmazonDaxClient
+from botocore.exceptions import BotoCoreError, EndpointConnectionError
+
 import labkit
+from labkit import edge
 from labkit.facts import fact
 from labkit.labs.dynamodb_workload import OrderEvents
 
@@ -76,7 +82,7 @@ else:
 lab.check("event_key")
 
 # %% [markdown]
-# ## Task 2: a session store that forgets
+# ## Task 3: a session store that forgets
 #
 # The shop keeps each visitor's web session in DynamoDB. A session lives **30 minutes** from
 # when it is saved. Write:
@@ -157,6 +163,161 @@ print("load_session returns:", load_session(dynamodb, "s-demo", lab.clock))
 lab.check("sessions")
 
 # %% [markdown]
+# ## Task 4: profiles through DAX, and users who see their own changes
+#
+# The shop's `profiles` table (key `user_id`) is read far more than it is written, so reads go
+# through a **DAX** cluster. Write:
+#
+# - `save_profile(dax, dynamodb, profile)`: store `profile` (a dict with `user_id`, `city` and
+#   `version`), replacing the user's profile;
+# - `load_profile(dax, dynamodb, user_id, viewer)`: return the profile item of `user_id` as
+#   `viewer` (a user id) should see it.
+#
+# `dax` is the DAX client's resource, `AmazonDaxClient.resource(endpoint_url=...)`, `dynamodb`
+# boto3's DynamoDB resource: both have `.Table("profiles")`, with the same methods. Two rules:
+#
+# - a user who saved their profile and then looks at it (`viewer == user_id`) must **always see
+#   that save**, never the version DAX had cached before;
+# - the reads go **through DAX**: most loads must be answered from its cache.
+#
+# The check runs a read-heavy mix: many viewers look at popular profiles, and now and then a
+# user edits their own profile and looks at it.
+
+# %%
+print(fact("dax.item_cache_ttl_default"))
+print(fact("dax.write_through_updates_query_cache"))
+
+
+# %%
+def save_profile(dax, dynamodb, profile):
+    """Store a user's profile."""
+    ### BEGIN SOLUTION
+    # Through DAX: it writes to DynamoDB, then puts the new item in its item cache.
+    dax.Table("profiles").put_item(Item=profile)
+    ### END SOLUTION
+
+
+def load_profile(dax, dynamodb, user_id, viewer):
+    """The profile of `user_id`, as `viewer` should see it."""
+    ### BEGIN SOLUTION
+    # GetItem is served by the item cache, which a write through DAX keeps current (a Query
+    # would be served by the query cache, which writes do not update).
+    return dax.Table("profiles").get_item(Key={"user_id": user_id}).get("Item")
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Try it: a cluster in front of a small `profiles` table. Ana looks at her profile, saves a new
+# city, and looks again; the DAX view shows the item cache after it.
+
+# %%
+dax_control = lab.client("dax")
+if "profiles" not in dynamodb.meta.client.list_tables()["TableNames"]:
+    profiles = dynamodb.create_table(
+        TableName="profiles",
+        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    profiles.put_item(Item={"user_id": "ana", "city": "Lisbon", "version": 0})
+    dax_control.create_cluster(
+        ClusterName="profiles-demo",
+        NodeType="dax.t3.small",
+        ReplicationFactor=1,
+        IamRoleArn="arn:aws:iam::123456789012:role/DAXServiceRole",
+    )
+cluster = dax_control.describe_clusters(ClusterNames=["profiles-demo"])["Clusters"][0]
+dax = AmazonDaxClient.resource(endpoint_url=cluster["ClusterDiscoveryEndpoint"]["URL"])
+print("before:", load_profile(dax, dynamodb, "ana", "ben"))
+save_profile(dax, dynamodb, {"user_id": "ana", "city": "Paris", "version": 1})
+print("Ana sees:", load_profile(dax, dynamodb, "ana", "ana"))
+lab.dax_view("profiles-demo", hold=True)
+
+# %%
+lab.check("dax_reads")
+
+# %% [markdown]
+# ## Task 6: a global table that survives a Region
+#
+# The `orders` table lives in us-east-1. Make it a **global table** that keeps serving when
+# us-east-1 fails:
+#
+# - `make_global(dynamodb, table_name, replica_region)`: add a replica of the table in
+#   `replica_region` (`dynamodb` is a DynamoDB resource in the table's Region);
+# - `put_order(regions, order)` and `get_order(regions, order_id)`: write an order (a dict with
+#   `order_id`) and read one back (the item, or None), where `regions` maps each Region name to
+#   a DynamoDB resource in that Region, in order of preference. When a Region does not answer,
+#   use the next one.
+#
+# The check writes orders, lets replication catch up, fails us-east-1 with
+# `edge.fail_region("us-east-1")`, then reads the earlier orders and writes a new one.
+
+# %%
+print(fact("dynamodb.global_tables_streams_required_first"))
+
+
+# %%
+def make_global(dynamodb, table_name, replica_region):
+    """Add a replica of the table in `replica_region` (global tables, version 2019.11.21)."""
+    ### BEGIN SOLUTION
+    dynamodb.meta.client.update_table(
+        TableName=table_name, ReplicaUpdates=[{"Create": {"RegionName": replica_region}}]
+    )
+    ### END SOLUTION
+
+
+def put_order(regions, order):
+    """Write the order in the first Region that answers."""
+    ### BEGIN SOLUTION
+    for resource in regions.values():
+        try:
+            resource.Table("orders").put_item(Item=order)
+            return
+        except (EndpointConnectionError, BotoCoreError):
+            continue  # that Region's endpoint does not answer: try the next one
+    raise RuntimeError("no Region answered")
+    ### END SOLUTION
+
+
+def get_order(regions, order_id):
+    """Read the order from the first Region that answers (None if it does not exist)."""
+    ### BEGIN SOLUTION
+    for resource in regions.values():
+        try:
+            return resource.Table("orders").get_item(Key={"order_id": order_id}).get("Item")
+        except (EndpointConnectionError, BotoCoreError):
+            continue
+    raise RuntimeError("no Region answered")
+    ### END SOLUTION
+
+
+# %% [markdown]
+# Try it: a global `orders` table, an order, and us-east-1 failing.
+
+# %%
+home = lab.resource("dynamodb", region_name="us-east-1")
+regions = {r: lab.resource("dynamodb", region_name=r) for r in ("us-east-1", "eu-west-1")}
+if "orders" not in home.meta.client.list_tables()["TableNames"]:
+    home.create_table(
+        TableName="orders",
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    make_global(home, "orders", "eu-west-1")
+replicas = home.meta.client.describe_table(TableName="orders")["Table"].get("Replicas", [])
+print("replicas:", [r["RegionName"] for r in replicas])
+if replicas:
+    put_order(regions, {"order_id": "order-demo", "total": 42})
+    lab.clock.advance(5)
+    edge.fail_region("us-east-1")
+    print("with us-east-1 down:", get_order(regions, "order-demo"))
+    edge.restore_region("us-east-1")
+
+# %%
+lab.check("global_table")
+
+# %% [markdown]
 # ## Your score
 
 # %%
@@ -172,3 +333,8 @@ lab.score()
 #   Query reads it in that order, and the pair (partition key, sort key) must be unique.
 # - Time to Live deletes expired items in the background, days later at worst: readers must
 #   check the expiry themselves.
+# - DAX keeps its item cache current only for writes made through it; a reader who must see
+#   their own write uses write-through or a strongly consistent read, which DAX passes to
+#   DynamoDB. Queries are served by the query cache, which no write updates.
+# - A global table's replicas all serve reads and writes; a client that moves to the next
+#   Region when one does not answer keeps working through a Regional outage.

@@ -8,12 +8,26 @@ Every check calls the learner's functions in an empty world of its own, with its
   (:mod:`labkit.labs.dynamodb_keys`);
 - ``sessions``: a web-session store whose sessions live 30 minutes: the reader never returns an
   expired session, even before DynamoDB's background TTL delete, and TTL deletes them
-  (:mod:`labkit.labs.dynamodb_sessions`).
+  (:mod:`labkit.labs.dynamodb_sessions`);
+- ``dax_reads``: a read-heavy mix of profile views and edits through a DAX cluster; a user who
+  saved their profile always sees that save, and DAX's cache answers most loads
+  (:mod:`labkit.labs.dynamodb_dax`);
+- ``global_table``: the learner makes ``orders`` a global table and writes orders through their
+  read/write path; with the home Region failed (:func:`labkit.edge.fail_region`) the path reads
+  every order written before the failure, and writes, from the replica
+  (:mod:`labkit.labs.dynamodb_global`).
 """
 
 from __future__ import annotations
 
 from labkit.grading.checks import Check
+from labkit.labs.dynamodb_dax import MIN_HIT_SHARE, PROFILES_TABLE, check_dax_reads
+from labkit.labs.dynamodb_global import (
+    GLOBAL_TABLE,
+    HOME_REGION,
+    REPLICA_REGION,
+    check_global_table,
+)
 from labkit.labs.dynamodb_keys import EVENTS_RATE, EVENTS_TABLE, EVENTS_WCU, check_event_key
 from labkit.labs.dynamodb_sessions import SESSION_TTL, SESSIONS_TABLE, check_sessions
 from labkit.labs.spec import LabSpec
@@ -52,6 +66,29 @@ LAB = LabSpec(
             run=check_sessions,
             hint="TTL on a Number attribute holding the expiry in epoch seconds, and a reader "
             "that compares it with the lab clock.",
+            isolated=True,
+        ),
+        Check(
+            name="dax_reads",
+            title=f"save_profile/load_profile through DAX: a user always sees their own save of "
+            f"their `{PROFILES_TABLE}` item, and DAX's cache answers at least "
+            f"{MIN_HIT_SHARE:.0%} of a read-heavy mix",
+            points=2,
+            run=check_dax_reads,
+            hint="Write through DAX (its item cache is updated), or read strongly consistent "
+            "after your own write; read everything else eventually consistent through DAX.",
+            isolated=True,
+            timeout=HEAVY_CHECK_TIMEOUT,
+        ),
+        Check(
+            name="global_table",
+            title=f"make_global makes `{GLOBAL_TABLE}` a global table with a replica in "
+            f"{REPLICA_REGION}; with {HOME_REGION} down, put_order/get_order keep serving, "
+            "orders written before the failure included",
+            points=2,
+            run=check_global_table,
+            hint="A replica added with update_table(ReplicaUpdates=...), and a path that tries "
+            "the next Region when one does not answer (EndpointConnectionError).",
             isolated=True,
         ),
     ),

@@ -85,12 +85,13 @@ PATCHES: tuple[Patch, ...] = (
         "dynamodb_autoscaling",
         ("applicationautoscaling",),
         module="labkit.services.dynamodb.patch_autoscaling",
+    ),
+    Patch(
         "dynamodb_recovery",
         ("dynamodb",),
         after=("dynamodb_global",),
         module="labkit.services.dynamodb.patch_recovery",
     ),
-    Patch("cognitoidp", ("cognitoidp",)),
     Patch("stepfunctions", ("stepfunctions",)),
     # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
     Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),

@@ -236,3 +236,16 @@ def test_the_table_views_replicas_hook_round_trips_through_json(lab: Lab) -> Non
     state = json.loads(json.dumps(replica_state(lab.sandbox, "carts")))
     assert "lost update" in "\n".join(render_replicas_text(state))
     assert replica_state(lab.sandbox, "not-global") == {}
+
+
+def test_a_reset_drops_writes_in_flight(lab: Lab) -> None:
+    home, _away = _global(lab)
+    home.put_item(TableName="carts", Item={"id": {"S": "old"}})
+    lab.reset()
+    # A new table of the same name in the other Region must not receive the old world's write.
+    away = lab.client("dynamodb", region_name="eu-west-1")
+    away.create_table(
+        TableName="carts", KeySchema=KEY, AttributeDefinitions=ATTRS, BillingMode="PAY_PER_REQUEST"
+    )
+    lab.clock.advance(TYPICAL)
+    assert _get(away, "old") is None

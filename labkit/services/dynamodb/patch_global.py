@@ -414,12 +414,14 @@ def deliver(clock: Clock, account: str, group: ReplicaGroup, write: PendingWrite
             _schedule_retry(clock, account, group)
         return False
     write.parked = False
+    if group_of(_backend(account, write.destination), group.table) is not group:
+        return False
     if not group.arrive(write, now):
         return False
     backend = _backend(account, write.destination)
     table = backend.tables.get(group.table)
-    if table is None:
-        return False
+    if table is None or group_of(backend, group.table) is not group:
+        return False  # the replica left, or the world was reset and the name reused
     backend.__dict__[_APPLYING] = True
     try:
         if write.image is not None:

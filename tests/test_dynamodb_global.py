@@ -249,3 +249,24 @@ def test_a_reset_drops_writes_in_flight(lab: Lab) -> None:
     )
     lab.clock.advance(TYPICAL)
     assert _get(away, "old") is None
+
+
+def test_an_outage_in_a_checks_isolated_world_stays_there(lab: Lab) -> None:
+    _home, away = _global(lab)
+    with lab.sandbox.isolated() as world:
+        inner = world.client("dynamodb")
+        inner.create_table(
+            TableName="probe",
+            KeySchema=KEY,
+            AttributeDefinitions=ATTRS,
+            BillingMode="PAY_PER_REQUEST",
+        )
+        inner.update_table(
+            TableName="probe", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}]
+        )
+        edge.fail_region("eu-west-1", sandbox=world)
+        with pytest.raises(EndpointConnectionError):
+            world.client("dynamodb", region_name="eu-west-1").list_tables()
+        assert inner.list_tables()["TableNames"] == ["probe"]
+    # Back in the learner's world: no outage, their replica answers, the probe never existed.
+    assert away.list_tables()["TableNames"] == ["carts"]

@@ -223,3 +223,24 @@ def test_the_schedule_keeps_only_the_latest_value_per_item() -> None:
     assert sweep.due(50.0) == []
     assert [e.key for e in sweep.due(105.0)] == ["k"]
     assert deletion_time(0.0, 10 * 365 * 86400.0, 1.0) is None
+
+
+def test_a_checks_isolated_world_runs_ttl_on_its_own_clock(lab: Lab) -> None:
+    ddb = _table(lab)
+    _enable(ddb)
+    start = lab.clock.now
+    mine = {"id": {"S": "mine"}, "expires": {"N": str(int(lab.clock.timestamp))}}
+    ddb.put_item(TableName="sessions", Item=mine)
+    with lab.sandbox.isolated() as world:
+        inner = world.client("dynamodb")
+        _table(lab, "other")
+        _enable(inner, "other")
+        now = str(int(world.clock.timestamp))
+        inner.put_item(TableName="other", Item={"id": {"S": "x"}, "expires": {"N": now}})
+        world.clock.advance(BOUND + 1)
+        assert _ids(inner, "other") == set()
+    # The learner's world and clock are as they were: their item waits for their own clock.
+    assert lab.clock.now == start
+    assert _ids(ddb) == {"mine"}
+    lab.clock.advance(BOUND + 1)
+    assert _ids(ddb) == set()

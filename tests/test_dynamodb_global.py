@@ -270,3 +270,44 @@ def test_an_outage_in_a_checks_isolated_world_stays_there(lab: Lab) -> None:
         assert inner.list_tables()["TableNames"] == ["probe"]
     # Back in the learner's world: no outage, their replica answers, the probe never existed.
     assert away.list_tables()["TableNames"] == ["carts"]
+
+
+def test_a_ttl_deletion_replicates_but_is_a_service_deletion_only_where_it_happened(
+    lab: Lab,
+) -> None:
+    from labkit.services.dynamodb.patch_ttl import pending_deletions
+
+    home = lab.client("dynamodb")
+    home.create_table(
+        TableName="carts",
+        KeySchema=KEY,
+        AttributeDefinitions=ATTRS,
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"},
+    )
+    home.update_table(TableName="carts", ReplicaUpdates=[{"Create": {"RegionName": "eu-west-1"}}])
+    home.update_time_to_live(
+        TableName="carts", TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"}
+    )
+    now = str(int(lab.clock.timestamp))
+    home.put_item(TableName="carts", Item={"id": {"S": "c1"}, "ttl": {"N": now}})
+    (pending,) = pending_deletions(lab.sandbox.backend("dynamodb").tables["carts"])
+    lab.clock.advance_to(pending.due + TYPICAL)
+    away = lab.client("dynamodb", region_name="eu-west-1")
+    assert _get(home, "c1") is None and _get(away, "c1") is None
+
+    def removes(region: str) -> list[dict[str, Any]]:
+        client = lab.client("dynamodb", region_name=region)
+        streams = lab.client("dynamodbstreams", region_name=region)
+        arn = client.describe_table(TableName="carts")["Table"]["LatestStreamArn"]
+        desc = streams.describe_stream(StreamArn=arn)["StreamDescription"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=desc["Shards"][0]["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records = streams.get_records(ShardIterator=iterator)["Records"]
+        return [r for r in records if r["eventName"] == "REMOVE"]
+
+    (here,) = removes("us-east-1")
+    (there,) = removes("eu-west-1")
+    assert here["userIdentity"]["PrincipalId"] == "dynamodb.amazonaws.com"
+    assert "userIdentity" not in there

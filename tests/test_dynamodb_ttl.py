@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from labkit import facts
 from labkit.services.dynamodb.patch_ttl import pending_deletions
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from labkit.lab import Lab
 
 BOUND = float(facts.value("dynamodb.ttl_deletion_typical"))
+CHANGE_INTERVAL = float(facts.value("dynamodb.ttl_change_interval"))
 
 
 def _table(lab: Lab, name: str = "sessions", *, stream: bool = True) -> Any:
@@ -149,12 +151,47 @@ def test_disabling_ttl_stops_pending_deletions(lab: Lab) -> None:
     ddb = _table(lab)
     _enable(ddb)
     now = int(lab.clock.timestamp)
-    ddb.put_item(TableName="sessions", Item={"id": {"S": "a"}, "expires": {"N": str(now)}})
-    ddb.update_time_to_live(
-        TableName="sessions", TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires"}
-    )
-    lab.clock.advance(BOUND + 1)
+    item = {"id": {"S": "a"}, "expires": {"N": str(now + 2 * 3600)}}
+    ddb.put_item(TableName="sessions", Item=item)
+    off = {"Enabled": False, "AttributeName": "expires"}
+    # A second change within the hour is refused, as AWS documents.
+    with pytest.raises(ClientError, match="multiple times within a fixed interval"):
+        ddb.update_time_to_live(TableName="sessions", TimeToLiveSpecification=off)
+    lab.clock.advance(CHANGE_INTERVAL)
+    ddb.update_time_to_live(TableName="sessions", TimeToLiveSpecification=off)
+    lab.clock.advance(BOUND + 2 * 3600)
     assert _ids(ddb) == {"a"}
+
+
+@pytest.mark.parametrize(
+    ("enabled", "attribute", "words"),
+    [
+        (True, "expires", "already enabled"),
+        (True, "other", "different AttributeName: current AttributeName is expires"),
+    ],
+)
+def test_update_time_to_live_refuses_what_aws_refuses(
+    lab: Lab, enabled: bool, attribute: str, words: str
+) -> None:
+    ddb = _table(lab)
+    with pytest.raises(ClientError, match="already disabled"):
+        ddb.update_time_to_live(
+            TableName="sessions",
+            TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires"},
+        )
+    _enable(ddb)
+    lab.clock.advance(CHANGE_INTERVAL)
+    with pytest.raises(ClientError, match=words) as caught:
+        ddb.update_time_to_live(
+            TableName="sessions",
+            TimeToLiveSpecification={"Enabled": enabled, "AttributeName": attribute},
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as missing:
+        ddb.update_time_to_live(
+            TableName="nope", TimeToLiveSpecification={"Enabled": True, "AttributeName": "x"}
+        )
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
 def test_ttl_deletions_reach_the_stream_as_service_deletions(lab: Lab) -> None:

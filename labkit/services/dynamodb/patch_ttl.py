@@ -12,6 +12,9 @@ moto stores a table's TTL setting and never deletes anything. While a lab runs, 
   return it, as on AWS;
 - never deletes an item whose TTL attribute is missing, not a Number, or more than five years in
   the past (``dynamodb.ttl_max_past``);
+- refuses what AWS refuses on ``UpdateTimeToLive``: enabling TTL that is already on (or on
+  another attribute), disabling it when off, and a second change within an hour of the last
+  (``ValidationException``);
 - writes the deletion to the table's stream as a ``REMOVE`` record with ``userIdentity``
   ``{"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}``, as AWS marks service
   deletions (https://docs.aws.amazon.com/amazondynamodbstreams/latest/APIReference/API_Record.html,
@@ -29,10 +32,12 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
 
+from labkit import facts
 from labkit.services.dynamodb.sim_ttl import (
     PendingDeletion,
     TtlSweep,
@@ -60,6 +65,7 @@ SERVICE_IDENTITY = {
 }
 
 _SWEEP = "labkit_ttl"
+_CHANGED = "labkit_ttl_changed"
 
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
@@ -99,8 +105,13 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     def backend_update_ttl(
         self: DynamoDBBackend, table_name: str, ttl_spec: dict[str, Any]
     ) -> None:
+        try:
+            table = self.get_table(table_name)
+        except Exception:
+            raise TtlError("ResourceNotFoundException", "Requested resource not found") from None
+        refuse_ttl_change(table, ttl_spec, clock_of().timestamp)
         update_ttl(self, table_name, ttl_spec)
-        table = self.get_table(table_name)
+        table.__dict__[_CHANGED] = clock_of().timestamp
         if table.ttl.get("TimeToLiveStatus") != "ENABLED":
             table.__dict__.pop(_SWEEP, None)
             return
@@ -123,6 +134,42 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         DynamoDBBackend.update_time_to_live = update_ttl  # type: ignore[method-assign]
 
     stack.callback(undo)
+
+
+# -- UpdateTimeToLive's rules --------------------------------------------------------------------
+class TtlError(JsonRESTError):
+    """An UpdateTimeToLive request AWS refuses."""
+
+
+def refuse_ttl_change(table: Table, spec: dict[str, Any], now: float) -> None:
+    """Raise what AWS answers to a TTL change it does not make.
+
+    "It can take up to one hour for the change to fully process. Any additional
+    UpdateTimeToLive calls for the same table during this one hour duration result in a
+    ValidationException" (fact ``dynamodb.ttl_change_interval``, API_UpdateTimeToLive.html);
+    enabling TTL that is on (or disabling it when off), or enabling it on another attribute
+    while it is on, is refused too.
+    """
+    status = table.ttl.get("TimeToLiveStatus")
+    current = table.ttl.get("AttributeName")
+    wanted = str(spec.get("AttributeName"))
+    if spec.get("Enabled") and status == "ENABLED":
+        if current != wanted:
+            raise TtlError(
+                "ValidationException",
+                f"TimeToLive is active on a different AttributeName: current AttributeName is "
+                f"{current}",
+            )
+        raise TtlError("ValidationException", "TimeToLive is already enabled")
+    if not spec.get("Enabled") and status != "ENABLED":
+        raise TtlError("ValidationException", "TimeToLive is already disabled")
+    changed = table.__dict__.get(_CHANGED)
+    interval = float(facts.value("dynamodb.ttl_change_interval"))
+    if changed is not None and now - float(changed) < interval:
+        raise TtlError(
+            "ValidationException",
+            "Time to live has been modified multiple times within a fixed interval",
+        )
 
 
 # -- the schedule ---------------------------------------------------------------------------------

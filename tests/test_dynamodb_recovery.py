@@ -258,3 +258,23 @@ def test_history_replays_and_compacts() -> None:
     history.compact(now=40.0, window=25.0)
     assert history.base_at == 15.0 and len(history.changes) == 1
     assert set(history.at(15.0)) == {"S:a", "S:b"}
+
+
+def test_an_export_imports_back_into_a_new_table(lab: Lab) -> None:
+    ddb, arn = _orders(lab)
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="lake")
+    for key in ("o1", "o2", "o3"):
+        ddb.put_item(TableName="orders", Item={"id": {"S": key}, "v": {"N": "7"}})
+    export = ddb.export_table_to_point_in_time(TableArn=arn, S3Bucket="lake", S3Prefix="exports")
+    export_id = export["ExportDescription"]["ExportArn"].rsplit("/", 1)[1]
+    lab.clock.advance(EXPORT_SECONDS)
+    _import(
+        ddb,
+        "orders-copy",
+        f"exports/AWSDynamoDB/{export_id}/data/",
+        "DYNAMODB_JSON",
+        InputCompressionType="GZIP",
+    )
+    lab.clock.advance(IMPORT_SECONDS)
+    assert _items(ddb, "orders-copy") == _items(ddb, "orders") == {"o1": "7", "o2": "7", "o3": "7"}

@@ -113,6 +113,10 @@ def test_target_tracking_scales_out_then_in_on_the_clock(lab: Lab) -> None:
         (SCALE_OUT, 5.0, 10),
         (SCALE_IN, 10.0, 5),
     ]
+    text = lab.table_view("orders").to_text()
+    assert "Auto scaling (table/orders, writes): target 50 % utilization, between 5 and 100" in text
+    assert "▲" in text and "scale-out: 5 → 10 units" in text
+    assert "▼" in text and "scale-in: 10 → 5 units" in text
 
 
 def test_deleting_the_policy_stops_scaling(lab: Lab) -> None:

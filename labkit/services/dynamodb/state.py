@@ -174,6 +174,27 @@ class StreamRecordInfo:
 
 
 @dataclass(frozen=True)
+class ScalingInfo:
+    """An auto scaling (target tracking) policy on the table or one of its indexes.
+
+    Attributes:
+        resource: ``table/<name>`` or ``table/<name>/index/<index>``.
+        kind: ``read`` or ``write``.
+        target: The target utilization, percent.
+        minimum: The scalable target's minimum units.
+        maximum: The scalable target's maximum units.
+        activities: The latest changes, oldest first: ``(at, direction, old, new)``.
+    """
+
+    resource: str
+    kind: str
+    target: float
+    minimum: float
+    maximum: float
+    activities: tuple[tuple[float, str, float, float], ...]
+
+
+@dataclass(frozen=True)
 class TableSnapshot:
     """One DynamoDB table, as the lab clock stands.
 
@@ -202,6 +223,7 @@ class TableSnapshot:
         stream_view_type: The stream's view type, or ``""`` when there is no stream.
         stream_records: The newest stream records, newest last.
         stream_record_count: How many records the stream holds.
+        autoscaling: Target tracking policies on the table and its indexes.
     """
 
     name: str
@@ -228,6 +250,7 @@ class TableSnapshot:
     stream_view_type: str
     stream_records: tuple[StreamRecordInfo, ...]
     stream_record_count: int
+    autoscaling: tuple[ScalingInfo, ...] = ()
 
 
 # -- reading moto's table -----------------------------------------------------------------------
@@ -418,7 +441,39 @@ def snapshot_of(table: Any, now: float) -> TableSnapshot:
         stream_view_type=_stream_view_type(table),
         stream_records=_stream_records(table),
         stream_record_count=len(getattr(getattr(table, "stream_shard", None), "items", ()) or ()),
+        autoscaling=_autoscaling(table),
     )
+
+
+#: Scaling changes a snapshot lists per policy (the latest).
+ACTIVITIES_LISTED = 4
+
+
+def _autoscaling(table: Any) -> tuple[ScalingInfo, ...]:
+    """The target tracking policies Application Auto Scaling holds for the table (if loaded)."""
+    out: list[ScalingInfo] = []
+    own = f"table/{table.name}"
+    for backend in existing_in("application-autoscaling", DEFAULT_ACCOUNT_ID, table.region_name):
+        for policy in list(backend.policies.values()):
+            resource = policy.resource_id
+            if policy.service_namespace != "dynamodb" or not (
+                resource == own or resource.startswith(own + "/index/")
+            ):
+                continue
+            body = policy.target_tracking_scaling_policy_configuration or {}
+            target = backend.targets.get(policy.scalable_dimension, {}).get(resource)
+            done = getattr(policy, "labkit_activities", ())[-ACTIVITIES_LISTED:]
+            out.append(
+                ScalingInfo(
+                    resource=resource,
+                    kind="read" if "Read" in policy.scalable_dimension else "write",
+                    target=float(body.get("TargetValue", 0.0)),
+                    minimum=float(getattr(target, "min_capacity", 0) or 0),
+                    maximum=float(getattr(target, "max_capacity", 0) or 0),
+                    activities=tuple((a.at, a.direction, a.old, a.new) for a in done),
+                )
+            )
+    return tuple(out)
 
 
 def _indexes(table: Any, m: TableMeters, now: float) -> tuple[IndexInfo, ...]:
@@ -526,6 +581,7 @@ __all__ = [
     "SECONDS",
     "IndexInfo",
     "PartitionInfo",
+    "ScalingInfo",
     "SecondInfo",
     "StreamRecordInfo",
     "TableSnapshot",

@@ -90,6 +90,23 @@ def summary_line(state: Mapping[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def scaling_lines(state: Mapping[str, Any]) -> list[str]:
+    """Auto scaling policies and their latest changes, in words."""
+    lines = []
+    for policy in state.get("autoscaling", ()):
+        lines.append(
+            f"Auto scaling ({policy['resource']}, {policy['kind']}s): target "
+            f"{policy['target']:g} % utilization, between {_units(policy['minimum'])} and "
+            f"{_units(policy['maximum'])} units"
+        )
+        for at, direction, old, new in policy["activities"]:
+            arrow = "▲" if direction == "scale-out" else "▼"
+            lines.append(f"  {arrow} {_clock(at)} {direction}: {_units(old)} → {_units(new)} units")
+        if not policy["activities"]:
+            lines.append("  no change yet")
+    return lines
+
+
 # -- capacity chart -----------------------------------------------------------------------------
 def _chart_svg(seconds: Sequence[Mapping[str, Any]], kind: str) -> str:
     """Bars of units consumed per second, the limit as a dashed line, crosses on throttles."""
@@ -320,6 +337,7 @@ def render_html(
     capacity = (
         f"<div>{esc(capacity_words(state))}</div>"
         f'<div style="{SMALL}">{esc(summary_line(state))}</div>'
+        f"{_lines_html(scaling_lines(state))}"
         f'<div style="margin-top:4px">Writes, last {len(seconds)} s</div>'
         f"{_chart_svg(seconds, 'write')}"
         f'<div style="margin-top:4px">Reads, last {len(seconds)} s</div>'
@@ -378,7 +396,8 @@ def render_text(
             hint=hint,
         )
     seconds = state["seconds"]
-    lines = [capacity_words(state), summary_line(state), f"Writes, last {len(seconds)} s:"]
+    lines = [capacity_words(state), summary_line(state), *scaling_lines(state)]
+    lines.append(f"Writes, last {len(seconds)} s:")
     lines += capacity_lines(seconds, "write")
     lines.append(f"Reads, last {len(seconds)} s:")
     lines += capacity_lines(seconds, "read")
@@ -413,6 +432,7 @@ __all__ = [
     "partition_rows",
     "render_html",
     "render_text",
+    "scaling_lines",
     "stream_lines",
     "summary_line",
     "table_state",

@@ -49,6 +49,7 @@ TABLE_FIELDS = frozenset(
         "stream_view_type",
         "stream_records",
         "stream_record_count",
+        "autoscaling",
     }
 )
 
@@ -64,7 +65,7 @@ def check_table(value: Any) -> dict[str, Any]:
         missing = ", ".join(sorted(TABLE_FIELDS - keys)) or "none"
         extra = ", ".join(sorted(map(str, keys - TABLE_FIELDS))) or "none"
         raise TraitError(f"table has the wrong keys (missing: {missing}; unexpected: {extra}).")
-    for key in ("partitions", "seconds", "indexes", "ttl_items", "stream_records"):
+    for key in ("partitions", "seconds", "indexes", "ttl_items", "stream_records", "autoscaling"):
         if not isinstance(value[key], list):
             raise TraitError(f"table[{key!r}] must be a list.")
     return value

@@ -404,6 +404,21 @@ def test_the_400_kb_limit_counts_as_aws_does(lab: Lab, ddb: Any) -> None:
         ddb.put_item(TableName="t", Item=item("b", 400 * KB + 1))
 
 
+def test_an_update_past_400_kb_is_refused_and_changes_nothing(lab: Lab, ddb: Any) -> None:
+    make_table(ddb, rcu=1000, wcu=1000)
+    ddb.put_item(TableName="t", Item=item("a", 300 * KB))
+    lab.clock.advance(1)
+    with pytest.raises(ClientError, match="ValidationException"):
+        ddb.update_item(
+            TableName="t",
+            Key={"pk": {"S": "a"}},
+            UpdateExpression="SET more = :m",
+            ExpressionAttributeValues={":m": {"S": "y" * 150 * KB}},
+        )
+    stored = ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+    assert "more" not in stored
+
+
 def test_reset_forgets_the_meters(lab: Lab, ddb: Any) -> None:
     make_table(ddb, wcu=1)
     ddb.put_item(TableName="t", Item=item("a"))

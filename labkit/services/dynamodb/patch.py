@@ -296,7 +296,7 @@ def dynamodb_capacity(
         meter = c.meter
         kind = "Read" if c.kind == READ else "Write"
         where = "Index" if c.index and not c.local else "Table"
-        used = meter.seconds(now, span=1)[-1].consumed[c.kind]
+        used = meter.used_now(now, c.kind)
         whole = used >= meter.table_limit(c.kind) and not meter.on_demand
         why = "ProvisionedThroughputExceeded" if whole else "KeyRangeThroughputExceeded"
         if meter.on_demand:

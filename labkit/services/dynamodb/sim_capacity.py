@@ -633,6 +633,11 @@ class TableCapacity:
             )
         return out
 
+    def used_now(self, now: float, kind: int) -> float:
+        """Units of ``kind`` the whole table served in the second of ``now``."""
+        self._roll(int(now))
+        return self._used[kind]
+
     @property
     def throttled_total(self) -> tuple[int, int]:
         """Requests refused since creation, ``(read, write)``."""

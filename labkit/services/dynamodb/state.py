@@ -256,6 +256,8 @@ class TableSnapshot:
 # -- reading moto's table -----------------------------------------------------------------------
 def find_table(sandbox: Sandbox, table: str, *, region: str | None = None) -> Any:
     """moto's table called ``table`` (a name or an ARN), or ``None``; creates nothing."""
+    if not isinstance(table, str) or not table:
+        return None
     region = region or _region_of(table) or sandbox.region
     for backend in existing_in("dynamodb", DEFAULT_ACCOUNT_ID, region):
         tables = backend.tables

@@ -125,6 +125,8 @@ def test_writes_cost_the_larger_of_old_and_new(lab: Lab, ddb: Any) -> None:
     assert update["ConsumedCapacity"]["CapacityUnits"] == 3.0  # ~2.1 KB after, 100 B before
     gone = ddb.delete_item(TableName="t", Key={"pk": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
     assert gone["ConsumedCapacity"]["CapacityUnits"] == 3.0
+    nothing = ddb.delete_item(TableName="t", Key={"pk": {"S": "a"}}, ReturnConsumedCapacity="TOTAL")
+    assert nothing["ConsumedCapacity"]["CapacityUnits"] == 1.0
 
 
 def test_query_pays_for_items_the_filter_drops(lab: Lab, ddb: Any) -> None:
@@ -162,6 +164,17 @@ def test_a_partition_serves_its_share_each_second(lab: Lab, ddb: Any) -> None:
     assert ddb.scan(TableName="t", Select="COUNT")["Count"] == 5
     lab.clock.advance(1)
     ddb.put_item(TableName="t", Item=item("later"))
+
+
+def test_deletes_of_missing_items_are_charged_to_their_own_partition(lab: Lab, ddb: Any) -> None:
+    make_table(ddb, rcu=10, wcu=2000)  # three partitions
+    refused = 0
+    for _ in range(700):
+        try:
+            ddb.delete_item(TableName="t", Key={"pk": {"S": "ghost"}})
+        except ClientError:
+            refused += 1
+    assert refused == 700 - 666  # one key, one partition's share, even with nothing to delete
 
 
 def test_a_hot_key_throttles_while_the_table_total_is_unused(lab: Lab, ddb: Any) -> None:

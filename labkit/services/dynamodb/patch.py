@@ -225,15 +225,21 @@ def dynamodb_capacity(
         *,
         transactional: bool = False,
         table_size: int | None = None,
+        key_hash: int | None = None,
     ) -> Plan:
-        """What writing ``new`` over ``old`` (attrs; ``None``: absent) costs."""
+        """What writing ``new`` over ``old`` (attrs; ``None``: absent) costs.
+
+        ``key_hash``: the hash of the item's partition key, when neither ``old`` nor ``new``
+        carries it (a delete of an item that is not there still costs a unit on its partition).
+        """
         m = meters(table, now)
         plan = Plan(table, name)
         if table_size is None:
             sizes = [attrs_size(a) for a in (old, new) if a is not None]
             table_size = max(sizes) if sizes else 0
         some = new if new is not None else old
-        key_hash = hash_of(some[table.hash_key_attr]) if some else 0
+        if key_hash is None:
+            key_hash = hash_of(some[table.hash_key_attr]) if some else 0
         units = write_units(table_size, transactional=transactional, limits=cap)
         plan.charges.append(Charge(m.table, WRITE, key_hash, units))
         table_keys = [k for k in (table.hash_key_attr, table.range_key_attr) if k]
@@ -384,7 +390,8 @@ def dynamodb_capacity(
         if table.global_indexes and old_item is not None:
             stale = copy.deepcopy(old_item) if after else old_item
         new = new_of(table, old)
-        plan = plan_write(table, name, now, old, new)
+        key_hash = hash_of(key_attrs[table.hash_key_attr])
+        plan = plan_write(table, name, now, old, new, key_hash=key_hash)
         plan.key, plan.stale = key, stale
         error = admit([plan], now)
         if error is not None:
@@ -394,7 +401,7 @@ def dynamodb_capacity(
         except ConditionalCheckFailed:
             # "If a ConditionExpression fails, ... DynamoDB still consumes write capacity"
             # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html)
-            failed = plan_write(table, name, now, old, old, table_size=old_size)
+            failed = plan_write(table, name, now, old, old, table_size=old_size, key_hash=key_hash)
             failed.charges = failed.charges[:1]
             commit([failed], now)
             raise
@@ -403,7 +410,9 @@ def dynamodb_capacity(
             updated = _stored(table, key)
             new_attrs = dict(updated.attrs) if updated is not None else None
             sizes = [old_size, attrs_size(new_attrs) if new_attrs else 0]
-            real = plan_write(table, name, now, old, new_attrs, table_size=max(sizes))
+            real = plan_write(
+                table, name, now, old, new_attrs, table_size=max(sizes), key_hash=key_hash
+            )
             real.key, real.stale = key, stale
             plan = real
         commit([plan], now)

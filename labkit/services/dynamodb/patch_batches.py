@@ -78,7 +78,9 @@ def batch_patches(ctx: BatchContext) -> list[tuple[type, str, Any]]:
                 raise KeyError("key")
             key = ctx.key_of(table, key_attrs)
             old = ctx.stored(table, key)
-            plan = ctx.plan_write(table, name, now, _attrs(old), None)
+            plan = ctx.plan_write(
+                table, name, now, _attrs(old), None, key_hash=_hash(table, key_attrs)
+            )
         plan.key, plan.stale = key, old
         return plan
 
@@ -193,7 +195,10 @@ def batch_patches(ctx: BatchContext) -> list[tuple[type, str, Any]]:
                     key = ctx.key_of(table, spec["Key"])
                     old = ctx.stored(table, key)
                     new = None if op == "Delete" else _attrs(old)
-                plan = ctx.plan_write(table, name, now, _attrs(old), new, transactional=True)
+                where = _hash(table, spec.get("Item") or spec["Key"])
+                plan = ctx.plan_write(
+                    table, name, now, _attrs(old), new, transactional=True, key_hash=where
+                )
                 if op == "ConditionCheck":
                     plan.charges = plan.charges[:1]
                     plan.gsi_touched = []
@@ -211,7 +216,15 @@ def batch_patches(ctx: BatchContext) -> list[tuple[type, str, Any]]:
         for position, table, name, key, old_attrs in updates:
             before = plans[position]
             after = ctx.stored(table, key)
-            real = ctx.plan_write(table, name, now, old_attrs, _attrs(after), transactional=True)
+            real = ctx.plan_write(
+                table,
+                name,
+                now,
+                old_attrs,
+                _attrs(after),
+                transactional=True,
+                key_hash=before.charges[0].hash_value,
+            )
             real.key, real.stale = before.key, before.stale
             plans[position] = real
         ctx.commit(plans, now)

@@ -181,3 +181,21 @@ def test_state_answers_partition_count_and_throttles_for_checks(lab: Lab) -> Non
         ProvisionedThroughput={"ReadCapacityUnits": 10, "WriteCapacityUnits": 3000},
     )
     assert partition_count(lab.sandbox, "orders") == 4  # ceil(10/3000 + 3000/1000)
+
+
+def test_a_ttl_deletion_is_shown_as_made_by_dynamodb(lab: Lab) -> None:
+    from labkit import facts
+
+    ddb = lab.client("dynamodb")
+    make_table(ddb, StreamSpecification={"StreamEnabled": True, "StreamViewType": "KEYS_ONLY"})
+    ddb.update_time_to_live(
+        TableName="orders", TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"}
+    )
+    now = int(lab.clock.timestamp)
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "old"}, "expires": {"N": str(now - 60)}})
+    ddb.delete_item(TableName="orders", Key={"pk": {"S": "gone"}})  # no item: no record
+    lab.clock.advance(int(facts.value("dynamodb.ttl_deletion_typical")) + 1)
+    text = lab.table_view().to_text()
+    assert "TTL attribute expires: 0 expired items still readable" in text
+    assert "REMOVE old" in text and "by DynamoDB (TTL)" in text
+    assert "INSERT old" in text and "INSERT old at" in text

@@ -542,7 +542,9 @@ def _stream_records(table: Any) -> tuple[StreamRecordInfo, ...]:
                 event=str(body.get("eventName", "")),
                 key=key,
                 at=float(at) if isinstance(at, (int, float)) else None,
-                by_service=identity.get("principalId") == "dynamodb.amazonaws.com",
+                # GetRecords spells it PrincipalId, a Lambda event principalId.
+                by_service="dynamodb.amazonaws.com"
+                in (identity.get("PrincipalId"), identity.get("principalId")),
             )
         )
     return tuple(out)

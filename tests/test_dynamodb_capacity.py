@@ -450,3 +450,20 @@ def test_patch_is_undone_when_the_lab_stops() -> None:
     assert DynamoHandler.__dict__["put_item"] is not stock
     lab.stop()
     assert DynamoHandler.__dict__["put_item"] is stock
+
+
+def test_an_isolated_world_has_its_own_meters(lab: Lab, ddb: Any) -> None:
+    from labkit.services.dynamodb.state import throttled
+
+    make_table(ddb, wcu=1)
+    ddb.put_item(TableName="t", Item=item("a"))
+    with lab.sandbox.isolated() as world:
+        inner = world.client("dynamodb")
+        make_table(inner, wcu=1)
+        inner.put_item(TableName="t", Item=item("a"))  # a fresh table: its own second's unit
+        with pytest.raises(ClientError):
+            inner.put_item(TableName="t", Item=item("b"))
+        assert throttled(world, "t") == (0, 1)
+    assert throttled(lab.sandbox, "t") == (0, 0)
+    with pytest.raises(ClientError):  # the learner's table spent its unit this second
+        ddb.put_item(TableName="t", Item=item("b"))

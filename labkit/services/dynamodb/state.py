@@ -14,6 +14,7 @@ read an evenly spaced sample (every n-th item) and scale its counts up, and say 
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from collections import Counter
 from collections.abc import Iterator
@@ -290,6 +291,12 @@ def _items(table: Any) -> Iterator[Any]:
         yield from table.items.values()
 
 
+def _sample(table: Any, stride: int) -> Iterator[Any]:
+    """Every ``stride``-th item (a table without a sort key is sliced without a Python loop)."""
+    items = _items(table) if table.range_key_attr else iter(table.items.values())
+    return itertools.islice(items, 0, None, stride)
+
+
 def item_count(table: Any) -> int:
     """How many items ``table`` holds."""
     if table.range_key_attr:
@@ -370,17 +377,18 @@ def snapshot_of(table: Any, now: float) -> TableSnapshot:
     per_partition = [0] * partitions
     keys: list[Counter[str]] = [Counter() for _ in range(partitions)]
     size = 0
-    eligible: list[TtlItem] = []
-    upcoming: list[TtlItem] = []
-    eligible_count = 0
-    hashes: dict[Any, tuple[int, str]] = {}
+    eligible: list[tuple[float, int, Any]] = []
+    upcoming: list[tuple[float, int, Any]] = []
+    # Partition by key value, remembered per value (moto's typed values hash slowly).
+    places: dict[tuple[str, str], int] = {}
     sized = 0
-    for item in itertools.islice(_items(table), 0, None, stride):
-        known = hashes.get(item.hash_key)
-        if known is None:
-            known = (partition_of(hash_of(item.hash_key), partitions), _key_text(item.hash_key))
-            hashes[item.hash_key] = known
-        where, key = known
+    for item in _sample(table, stride):
+        hash_key = item.hash_key
+        key = _key_text(hash_key)
+        where = places.get((hash_key.type, key))
+        if where is None:
+            where = partition_of(hash_of(hash_key), partitions)
+            places[(hash_key.type, key)] = where
         per_partition[where] += 1
         keys[where][key] += 1
         if sized < SIZED_ITEMS:
@@ -389,15 +397,14 @@ def snapshot_of(table: Any, now: float) -> TableSnapshot:
         if ttl_attribute:
             expires = _ttl_value(item, ttl_attribute)
             if expires is not None:
-                entry = TtlItem(_item_key(table, item), expires, expires <= now)
-                if entry.eligible:
-                    eligible_count += 1
-                    eligible.append(entry)
-                else:
-                    upcoming.append(entry)
-    eligible.sort(key=lambda e: e.expires)
-    upcoming.sort(key=lambda e: e.expires)
-    ttl_items = tuple(eligible[:TTL_LISTED] + upcoming[: max(0, TTL_LISTED - len(eligible))])
+                # Only the items listed get a key text (built below, for a few).
+                (eligible if expires <= now else upcoming).append((expires, id(item), item))
+    eligible_count = len(eligible)
+    listed = heapq.nsmallest(TTL_LISTED, eligible)
+    listed += heapq.nsmallest(TTL_LISTED - len(listed), upcoming)
+    ttl_items = tuple(
+        TtlItem(_item_key(table, item), expires, expires <= now) for expires, _, item in listed
+    )
 
     usage = cap.partitions(now)
     partition_infos = tuple(

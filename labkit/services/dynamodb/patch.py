@@ -21,12 +21,12 @@ those are kept. What it lacks, this patch adds on the lab clock, with the model 
 - A failed conditional write still consumes write capacity (AWS charges it).
 - Global secondary indexes: their own capacity; a table write whose index cannot take it is
   throttled (back-pressure, ``IndexWriteProvisionedThroughputExceeded``); index entries appear
-  :data:`GSI lag <labkit.facts>` seconds after the write (``Query``/``Scan`` of the index do not
-  see a newer version before, and show the previous one where it had the same index key).
-- ``UpdateTable`` changes provisioned throughput or billing mode with AWS's validation (same
-  value again, throughput on an on-demand table, provisioned without throughput); an on-demand
-  table reports ``ProvisionedThroughput`` of zero, as AWS does.
-- Items over 400 KB (AWS's count of names and values) are refused on put.
+  ``dynamodb.gsi_propagation_seconds`` (a fact) after the write: ``Query``/``Scan`` of the
+  index do not see a newer version before, and show the previous one where it had the same
+  index key.
+- ``UpdateTable`` changes provisioned throughput or billing mode with AWS's validation, and
+  items over 400 KB (AWS's count of names and values) are refused
+  (:mod:`labkit.services.dynamodb.patch_table`).
 
 Not simulated: PartiQL statements are not metered; a delete appears in a GSI at once; moto's own
 item-size check (405,000 of its bytes) still applies to ``UpdateItem``. State lives on moto's
@@ -48,9 +48,8 @@ from moto.core.exceptions import JsonRESTError
 from moto.dynamodb.exceptions import (
     ConditionalCheckFailed,
     ItemSizeTooLarge,
-    MockValidationException,
 )
-from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
+from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 
@@ -67,9 +66,7 @@ from labkit.services.dynamodb.sim_capacity import (
     write_units,
 )
 from labkit.services.dynamodb.sim_capacity_table import (
-    ON_DEMAND,
     TableMeters,
-    attr_size,
     attrs_size,
     hash_of,
     index_entry,
@@ -122,10 +119,6 @@ class ThroughputExceededError(JsonRESTError):
                 "ThrottlingReasons": [{"reason": reason, "resource": resource}],
             }
         )
-
-
-def _validation(message: str) -> MockValidationException:
-    return MockValidationException(message)
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -641,8 +634,9 @@ def dynamodb_capacity(
     handler_query = read_response(DynamoHandler.__dict__["query"])
     handler_scan = read_response(DynamoHandler.__dict__["scan"])
 
-    # -- batches and transactions (patch_batches) --------------------------------------------
+    # -- batches and transactions (patch_batches), UpdateTable and item size (patch_table) ----
     from labkit.services.dynamodb.patch_batches import BatchContext, batch_patches
+    from labkit.services.dynamodb.patch_table import table_patches
 
     context = BatchContext(
         clock_of=clock_of,
@@ -658,52 +652,8 @@ def dynamodb_capacity(
         has_key=_has_key,
     )
 
-    # -- UpdateTable -------------------------------------------------------------------------
-    original_update_table = DynamoHandler.__dict__["update_table"]
-
-    def handler_update_table(self: DynamoHandler) -> Any:
-        body = self.body
-        table = self.dynamodb_backend.get_table(body["TableName"])
-        now = clock_of().timestamp
-        meters(table, now)  # the meters as they were, before the change
-        current = str(table.billing_mode or "PROVISIONED")
-        billing = str(body.get("BillingMode") or current)
-        throughput = body.get("ProvisionedThroughput")
-        validate_update_table(body, table, current, billing, throughput)
-        before = dict(table.throughput or {})
-        decreases = int(before.get("NumberOfDecreasesToday", 0))
-        result = original_update_table(self)
-        if billing == ON_DEMAND:
-            # An on-demand table (and its indexes) report zero provisioned throughput.
-            table.throughput = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
-            for gsi in table.global_indexes:
-                gsi.throughput = {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
-        elif throughput and current != ON_DEMAND:
-            lowered = any(
-                int(throughput.get(k, 0)) < int(before.get(k, 0))
-                for k in ("ReadCapacityUnits", "WriteCapacityUnits")
-            )
-            decreases += 1 if lowered else 0
-        table.throughput["NumberOfDecreasesToday"] = decreases
-        meters(table, now)
-        return result
-
-    # -- the 400 KB item limit, counted as AWS counts ------------------------------------------
-    def limited_setitem(self: LimitedSizeDict, key: str, value: Any) -> None:
-        # moto refuses items past 405,000 of its own bytes (binary as base64, numbers as text);
-        # AWS's limit is 400 KB of names and values as CapacityUnitCalculations.html counts them.
-        def size(name: str, v: Any) -> int:
-            measured = attr_size(v) if hasattr(v, "type") else len(str(v).encode("utf-8"))
-            return len(name.encode("utf-8")) + measured
-
-        total = sum(size(k, v) for k, v in self.items() if k != key) + size(key, value)
-        if total > cap.item_size_max:
-            raise ItemSizeTooLarge()
-        dict.__setitem__(self, key, value)
-
     patches: list[tuple[type, str, Any]] = [
-        (LimitedSizeDict, "__setitem__", limited_setitem),
-        (DynamoHandler, "update_table", handler_update_table),
+        *table_patches(clock_of, cap, meters),
         (DynamoHandler, "put_item", handler_put_item),
         (DynamoHandler, "delete_item", handler_delete_item),
         (DynamoHandler, "update_item", handler_update_item),
@@ -716,37 +666,6 @@ def dynamodb_capacity(
     ]
     with patched(patches):
         yield
-
-
-def validate_update_table(
-    body: dict[str, Any], table: Any, current: str, billing: str, throughput: Any
-) -> None:
-    """AWS's checks of a throughput or billing change (moto makes none of them)."""
-    if billing == ON_DEMAND and throughput:
-        raise _validation(
-            "One or more parameter values were invalid: Neither ReadCapacityUnits nor "
-            "WriteCapacityUnits can be specified when BillingMode is PAY_PER_REQUEST"
-        )
-    if billing != ON_DEMAND and current == ON_DEMAND and not throughput:
-        raise _validation(
-            "One or more parameter values were invalid: ReadCapacityUnits and "
-            "WriteCapacityUnits must both be specified when BillingMode is PROVISIONED"
-        )
-    only_throughput = set(body) <= {"TableName", "ProvisionedThroughput", "BillingMode"}
-    if throughput and current != ON_DEMAND and only_throughput:
-        now_r = int(table.throughput.get("ReadCapacityUnits", 0))
-        now_w = int(table.throughput.get("WriteCapacityUnits", 0))
-        want_r = int(throughput.get("ReadCapacityUnits", now_r))
-        want_w = int(throughput.get("WriteCapacityUnits", now_w))
-        if (now_r, now_w) == (want_r, want_w):
-            raise _validation(
-                "The provisioned throughput for the table will not change. The requested value "
-                "equals the current value. Current ReadCapacityUnits provisioned for the table: "
-                f"{now_r}. Requested ReadCapacityUnits: {want_r}. Current WriteCapacityUnits "
-                f"provisioned for the table: {now_w}. Requested WriteCapacityUnits: {want_w}. "
-                "Refer to the Amazon DynamoDB Developer Guide for current limits and how to "
-                "increase them."
-            )
 
 
 def _has_key(table: Any, key: dict[str, Any]) -> bool:

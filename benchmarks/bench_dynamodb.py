@@ -26,8 +26,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-CALLS = 200
-BATCHES = 7
+CALLS = 100
+BATCHES = 15
 VIEW_ITEMS = 100_000
 PAYLOAD = "x" * 1000
 KEY_SCHEMA = [{"AttributeName": "pk", "KeyType": "HASH"}]

@@ -442,3 +442,36 @@ def test_a_task_that_waits_for_a_sync_express_execution(engine: Engine, aws: Fak
     aws.functions["sync"] = handler
     ex = run(engine, one({"Type": "Task", "Resource": FN + "sync"}), {"v": 21}, name="outer")
     assert (ex.status, ex.output) == ("SUCCEEDED", {"status": "SUCCEEDED", "out": 42})
+
+
+LOOP = {
+    "StartAt": "Again",
+    "States": {
+        "Again": {"Type": "Pass", "Next": "Check"},
+        "Check": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.stop", "IsPresent": True, "Next": "End"}],
+            "Default": "Again",
+        },
+        "End": {"Type": "Succeed"},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", ["STANDARD", "EXPRESS"])
+def test_a_loop_without_an_end_is_stopped(engine: Engine, kind: str) -> None:
+    ex = engine.start(machine(engine, LOOP, kind=kind), None, "{}")
+    assert (ex.status, ex.error) == ("FAILED", "States.Runtime")
+    if kind == "STANDARD":
+        assert len(ex.events) <= 25000 and "25,000 events" in str(ex.cause)
+    else:
+        assert "without the lab clock moving" in str(ex.cause)
+
+
+def test_an_output_over_256_kib_exceeds_the_data_limit(engine: Engine) -> None:
+    ex = run(
+        engine,
+        one({"Type": "Pass", "Parameters": {"big.$": "$.text"}}),
+        {"text": "x" * 300_000},
+    )
+    assert (ex.status, ex.error) == ("FAILED", "States.DataLimitExceeded")

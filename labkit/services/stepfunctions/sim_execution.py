@@ -138,6 +138,8 @@ class Execution:
     parent_token: str | None = None
     transitions: int = 0
     keep_history: bool = True
+    instant: float = 0.0
+    instant_transitions: int = 0
 
     @property
     def running(self) -> bool:

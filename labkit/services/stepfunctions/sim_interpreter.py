@@ -22,10 +22,12 @@ from collections.abc import Callable, Generator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from labkit import facts
 from labkit.services.stepfunctions import sim_choice, sim_jsonata
 from labkit.services.stepfunctions.sim_dataflow import Scope, apply_result_path, dumps, field
 from labkit.services.stepfunctions.sim_definition import JSONATA, Machine, State
 from labkit.services.stepfunctions.sim_errors import (
+    DATA_LIMIT_EXCEEDED,
     NO_CHOICE_MATCHED,
     RUNTIME,
     StatesError,
@@ -107,6 +109,8 @@ class Interpreter:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._max_events = int(facts.value("step_functions.standard_history_max_events"))
+        self._max_payload = int(facts.value("step_functions.max_payload"))
 
     # -- context object ---------------------------------------------------------------------
     def context_object(self, frame: Frame, state: State, run: StateRun) -> dict[str, Any]:
@@ -149,6 +153,7 @@ class Interpreter:
         ex = frame.execution
         clock = self.engine.scheduler.clock
         ex.transitions += 1
+        self._guard(ex, clock.timestamp)
         run = StateRun(state.name, state.type, frame.branch, clock.timestamp, raw_input)
         ex.runs.append(run)
         self.event(
@@ -172,10 +177,18 @@ class Interpreter:
         if run.status != _CAUGHT:
             run.status = SUCCEEDED
         run.exited_at, run.output, run.next = clock.timestamp, output, nxt
+        text = dumps(output)
+        if len(text.encode()) > self._max_payload:
+            run.status, run.error = FAILED, DATA_LIMIT_EXCEEDED
+            raise StatesError(
+                DATA_LIMIT_EXCEEDED,
+                f"The state '{state.name}' returned an output of {len(text.encode()):,} bytes, "
+                f"more than the {self._max_payload:,} bytes Step Functions allows.",
+            )
         if state.type != "Fail":
             details: dict[str, Any] = {
                 "name": state.name,
-                "output": dumps(output),
+                "output": text,
                 "outputDetails": {"truncated": False},
             }
             if assigned:
@@ -183,6 +196,29 @@ class Interpreter:
                 details["assignedVariablesDetails"] = {"truncated": False}
             self.event(frame, f"{state.type}StateExited", details)
         return nxt, output
+
+    def _guard(self, ex: Execution, now: float) -> None:
+        """Stop an execution that would never end: a Standard one at AWS's history limit, an
+        Express one (no history) after as many transitions in one lab instant, which on the lab
+        clock would loop forever (AWS would run it until its five minutes are up)."""
+        if ex.keep_history:
+            if len(ex.events) + 2 > self._max_events:
+                raise StatesError(
+                    RUNTIME,
+                    f"The execution reached the limit of {self._max_events:,} events in its "
+                    "history, and Step Functions failed it (a loop without an end?).",
+                )
+            return
+        if now != ex.instant:
+            ex.instant, ex.instant_transitions = now, 0
+        ex.instant_transitions += 1
+        if ex.instant_transitions > self._max_events:
+            raise StatesError(
+                RUNTIME,
+                f"labkit stopped this Express execution after {self._max_events:,} state "
+                "transitions without the lab clock moving: on the lab clock it would never end "
+                "(AWS would run it until its five-minute limit).",
+            )
 
     def event(self, frame: Frame, kind: str, details: dict[str, Any] | None) -> int:
         """Record a history event on ``frame``'s branch."""

@@ -4,9 +4,11 @@ Prints the wall time of one execution of 1,000 state transitions, start to end:
 - a chain of 1,000 Pass states, and a loop of 500 rounds of Pass (``States.MathAdd``) and Choice,
   labkit through boto3 in the sandbox vs stock moto 5.2.5 with ``execute_state_machine`` (which
   runs the execution on a thread the caller polls with ``DescribeExecution``);
-- a ``Wait`` of 2 seconds: labkit moves the lab clock (``lab.clock.advance``), stock moto sleeps.
+- a ``Wait`` of 2 seconds: labkit moves the lab clock (``lab.clock.advance``), stock moto sleeps;
+- the graph view (HTML and text) of a 50-state machine with an execution on it (moto has none).
 
-Target (issue 15): 1,000 state transitions in under 1 s of wall time.
+Targets (issue 15): 1,000 state transitions in under 1 s of wall time; the graph view of a
+50-state machine in under 200 ms.
 """
 
 from __future__ import annotations
@@ -74,6 +76,56 @@ print(json.dumps(out))
 """
 
 
+def fifty() -> dict[str, Any]:
+    """50 states: Choices every tenth state, a Parallel and a Map with states inside."""
+    states: dict[str, Any] = {}
+    for i in range(44):
+        nxt = f"S{i + 1}"
+        if i % 10 == 5:
+            states[f"S{i}"] = {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericGreaterThan": 100, "Next": f"S{i + 2}"}],
+                "Default": nxt,
+            }
+        else:
+            states[f"S{i}"] = {"Type": "Pass", "Next": nxt}
+    states["S44"] = {
+        "Type": "Parallel",
+        "Branches": [
+            {"StartAt": "B1", "States": {"B1": {"Type": "Pass", "End": True}}},
+            {"StartAt": "B2", "States": {"B2": {"Type": "Pass", "End": True}}},
+        ],
+        "ResultPath": None,
+        "Next": "S45",
+    }
+    states["S45"] = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {"StartAt": "I1", "States": {"I1": {"Type": "Pass", "End": True}}},
+        "ResultPath": None,
+        "Next": "S46",
+    }
+    states["S46"] = {"Type": "Succeed"}
+    return {"StartAt": "S0", "States": states}
+
+
+def view_seconds(lab: Any) -> float:
+    """Wall time of the HTML and the text form of a 50-state machine with an execution."""
+    from labkit.services.stepfunctions import state, view
+
+    sfn = lab.client("stepfunctions")
+    arn = sfn.create_state_machine(name="fifty", definition=json.dumps(fifty()), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    ex = sfn.start_execution(stateMachineArn=arn, input='{"n": 1, "items": [1, 2, 3]}')
+    t = time.perf_counter()
+    graph, execution = state.machine_graph("fifty"), state.execution(ex["executionArn"])
+    assert graph is not None and graph.size() == 50
+    view.render_html(graph, execution)
+    view.render_text(graph, execution)
+    return time.perf_counter() - t
+
+
 def labkit_figures(definitions: dict[str, Any]) -> dict[str, list[Any]]:
     import labkit
 
@@ -91,6 +143,7 @@ def labkit_figures(definitions: dict[str, Any]) -> dict[str, list[Any]]:
                 lab.clock.advance(2)
             status = sfn.describe_execution(executionArn=ex)["status"]
             out[name] = [time.perf_counter() - t, status]
+        out["view"] = [view_seconds(lab), "50 states"]
         return out
     finally:
         lab.stop()
@@ -120,6 +173,10 @@ def main() -> None:
             f"  {words:32} labkit {ours[name][0]:.3f} s ({ours[name][1]})"
             f"   stock {stock[name][0]:.3f} s ({stock[name][1]}){target}"
         )
+    print(
+        f"  {'graph view, 50 states + execution':32} labkit {ours['view'][0] * 1000:.1f} ms"
+        "   stock: no view   (target < 200 ms)"
+    )
 
 
 if __name__ == "__main__":

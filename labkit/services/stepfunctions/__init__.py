@@ -17,14 +17,19 @@ an interpreter of labkit's own, on the lab clock. Measured on moto 5.2.5 with
 
 Extending it would mean patching a threaded interpreter's internals (its timers, its JVM-backed
 JSONata, its history) one by one; an interpreter on the lab clock is smaller than those patches
-and makes every wait a lever. The pieces, all plain Python (``sim_*.py``):
+and makes every wait a lever. The pieces:
 
 - :mod:`.sim_definition`: parsing and AWS's definition diagnostics;
 - :mod:`.sim_paths`, :mod:`.sim_intrinsics`, :mod:`.sim_dataflow`, :mod:`.sim_jsonata`: JSONPath,
-  intrinsic functions, the JSONPath data flow and the JSONata query language;
+  intrinsic functions, the JSONPath data flow and the JSONata query language (jsonata-python, a
+  port of jsonata-java, with Step Functions' own functions added);
 - :mod:`.sim_choice`: Choice rules;
 - :mod:`.sim_runtime`: cooperative processes on the lab clock (nothing sleeps);
-- :mod:`.sim_interpreter`, :mod:`.sim_tasks`: the states, retries, catchers, timeouts and task
-  integrations;
-- :mod:`.sim_engine`, :mod:`.sim_execution`: executions, their history, task tokens, activities.
+- :mod:`.sim_interpreter`, :mod:`.sim_map`, :mod:`.sim_tasks`: the states, retries, catchers,
+  timeouts, Map iterations and task integrations;
+- :mod:`.sim_engine`, :mod:`.sim_execution`: executions, their history, task tokens, activities,
+  Standard and Express; :mod:`.sim_pricing`: what a workload costs as either;
+- :mod:`.patch`, :mod:`.patch_integrations`: the API in the sandbox, and tasks reaching the
+  sandbox's other services through its boto3 clients;
+- :mod:`.state`, :mod:`.view`: snapshots of machines and executions, and the graph view.
 """

@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from lambda_support import create
 
 from labkit.lab import Lab
+from labkit.views.inventory import render_text
 
 ROLE = "arn:aws:iam::123456789012:role/sfn-role"
 
@@ -164,6 +165,7 @@ def test_list_stop_and_names(lab: Lab) -> None:
     assert [e["executionArn"] for e in running] == [first]
     assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == 2
     assert sfn.describe_state_machine_for_execution(executionArn=first)["name"] == "m"
+    assert "2 executions" in render_text(lab.resources())  # the sandbox view counts them
     with pytest.raises(ClientError) as missing:
         describe(lab, first + "-nope")
     assert missing.value.response["Error"]["Code"] == "ExecutionDoesNotExist"

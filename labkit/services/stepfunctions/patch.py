@@ -95,6 +95,13 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
                         return record_of(machine)
                 return None
 
+            def started(execution: Execution) -> None:
+                # moto's state machine lists its executions too (the sandbox view counts them).
+                for machine in backend.state_machines:
+                    if machine.arn == execution.machine_arn:
+                        executions: list[Any] = machine.executions
+                        executions.append(execution)
+
             engine = Engine(
                 lambda: sandbox.clock,
                 SandboxIntegrations(sandbox, backend.region_name),
@@ -102,6 +109,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
                 region=backend.region_name,
                 account=backend.account_id,
                 seed=sandbox.seed,
+                on_start=started,
             )
             backend.__dict__["labkit_sfn"] = engine
             engines.add(engine)

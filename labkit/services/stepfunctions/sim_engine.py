@@ -107,6 +107,7 @@ class Engine:
         machines: Looks a state machine up by ARN (for ``states:startExecution``).
         region, account: Where the engine runs (ARNs, history).
         seed: Seeds tokens, ``States.UUID``, ``States.MathRandom`` and retry jitter.
+        on_start: Told of every execution that starts (the control plane keeps a list).
     """
 
     def __init__(
@@ -118,8 +119,10 @@ class Engine:
         region: str = "us-east-1",
         account: str = "123456789012",
         seed: int = 42,
+        on_start: Callable[[Execution], None] | None = None,
     ) -> None:
         self.scheduler = Scheduler(clock_of)
+        self._on_start = on_start
         self.integrations = integrations
         self._machines = machines or (lambda arn: None)
         self.region = region
@@ -197,6 +200,8 @@ class Engine:
         self._inputs[ex.arn] = data
         self.executions[ex.arn] = ex
         self.by_machine.setdefault(record.arn, []).append(ex)
+        if self._on_start is not None:
+            self._on_start(ex)
         if ex.keep_history:
             ex.record(
                 "ExecutionStarted",

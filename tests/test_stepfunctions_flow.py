@@ -475,3 +475,30 @@ def test_an_output_over_256_kib_exceeds_the_data_limit(engine: Engine) -> None:
         {"text": "x" * 300_000},
     )
     assert (ex.status, ex.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+def test_map_item_context_is_for_the_item_selector_only(engine: Engine) -> None:
+    inside = {
+        "StartAt": "X",
+        "States": {"X": {"Type": "Pass", "Parameters": {"i.$": "$$.Map.Item.Index"}, "End": True}},
+    }
+    ex = run(
+        engine,
+        one({"Type": "Map", "ItemsPath": "$.items", "ItemProcessor": inside}),
+        {"items": [1]},
+    )
+    assert (ex.status, ex.error) == ("FAILED", "States.Runtime")
+    passed = run(
+        engine,
+        one(
+            {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemSelector": {"i.$": "$$.Map.Item.Index"},
+                "ItemProcessor": {"StartAt": "Y", "States": {"Y": {"Type": "Pass", "End": True}}},
+            }
+        ),
+        {"items": ["a", "b"]},
+        name="sel",
+    )
+    assert passed.output == [{"i": 0}, {"i": 1}]

@@ -134,9 +134,8 @@ class Interpreter:
             },
             "StateMachine": {"Id": ex.machine_arn, "Name": ex.machine_name},
         }
-        if frame.map_item is not None:
-            index, value = frame.map_item
-            context["Map"] = {"Item": {"Index": index, "Value": value}}
+        # ``Map.Item`` is not here: AWS offers it to a Map's ItemSelector only (sim_map adds it
+        # there); states inside an iteration get the item's index only if ItemSelector passes it.
         return context
 
     # -- machines ---------------------------------------------------------------------------

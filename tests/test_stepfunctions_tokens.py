@@ -234,3 +234,41 @@ def test_a_thousand_transitions_in_zero_lab_time(engine: Engine, clock: Clock) -
     ex = run(engine, {"StartAt": "S0", "States": states}, {"n": 1})
     assert ex.status == "SUCCEEDED" and ex.transitions == 1000 and len(ex.events) == 2002
     assert clock.elapsed.total_seconds() == 0
+
+
+def test_stopping_inside_nested_containers_aborts_every_level(engine: Engine, clock: Clock) -> None:
+    activity = "arn:aws:states:us-east-1:123456789012:activity:nested"
+    inner = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "End": True}}},
+                    {
+                        "StartAt": "T",
+                        "States": {"T": {"Type": "Task", "Resource": activity, "End": True}},
+                    },
+                ],
+                "End": True,
+            }
+        },
+    }
+    ex = run(
+        engine,
+        one({"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "ItemProcessor": inner}),
+        {"items": [1, 2, 3]},
+    )
+    clock.advance(5)
+    task = engine.poll_activity(activity, "w")
+    assert task is not None
+    engine.stop(ex.arn)
+    assert ex.status == "ABORTED"
+    assert {r.status for r in ex.runs} == {"ABORTED"}  # the Map itself too
+    kinds = types(ex)
+    assert kinds.index("MapStateAborted") < kinds.index("ExecutionAborted")
+    assert kinds.count("ParallelStateAborted") == 2 and kinds.count("WaitStateAborted") == 2
+    clock.advance(100)
+    assert not list(clock.pending())
+    with pytest.raises(TaskTokenError):
+        engine.send_task_success(task["taskToken"], "{}")

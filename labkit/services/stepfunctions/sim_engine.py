@@ -276,7 +276,9 @@ class Engine:
         ex.error, ex.cause = error, cause
         for timer in ex.timers:
             timer.cancel()
-        for process in [*ex.children, *([ex.process] if ex.process else [])]:
+        # Top down: a container's state closes first (and records that it was aborted), then
+        # whatever of its branches and iterations is left.
+        for process in [*([ex.process] if ex.process else []), *ex.children]:
             self.scheduler.cancel(process)
         for wait in list(ex.waits):
             self.forget_token(wait)

@@ -127,7 +127,13 @@ class Scheduler:
         if process.running:
             process._cancel_requested = True
             return
-        process.body.close()
+        # While it closes (its ``finally`` blocks cancel its children, whose ends resolve what
+        # it waited on), it counts as running: nothing may step it again.
+        process.running = True
+        try:
+            process.body.close()
+        finally:
+            process.running = False
         process.set_error(Cancelled())
 
     def settle(self) -> None:
@@ -157,11 +163,16 @@ class Scheduler:
 
     def _drain(self) -> None:
         self._draining = True
+        held: list[tuple[Process, Any, BaseException | None]] = []
         try:
             while self._ready:
-                process, value, error = self._ready.popleft()
-                self._step(process, value, error)
+                item = self._ready.popleft()
+                if item[0].running:  # on the call stack (closing): it cannot be stepped now
+                    held.append(item)
+                else:
+                    self._step(*item)
         finally:
+            self._ready.extend(held)
             self._draining = False
 
     def _step(self, process: Process, value: Any, error: BaseException | None) -> None:

@@ -60,6 +60,12 @@ def test_create_and_update_refuse_invalid_definitions(lab: Lab) -> None:
         sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(bad))
     assert update.value.response["Error"]["Code"] == "InvalidDefinition"
     assert sfn.list_state_machines()["stateMachines"][0]["name"] == "m"
+    same = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    assert machine(lab, same) == arn  # idempotent
+    edited = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 2, "End": True}}}
+    with pytest.raises(ClientError) as exists:
+        machine(lab, edited)
+    assert exists.value.response["Error"]["Code"] == "StateMachineAlreadyExists"
 
 
 def test_express_machines_refuse_what_express_cannot_do(lab: Lab) -> None:

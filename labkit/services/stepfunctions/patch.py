@@ -156,6 +156,18 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         self: StepFunctionBackend, name: str, definition: str, roleArn: str, **kwargs: Any
     ) -> Any:
         _check(definition, kwargs.get("sm_type"))
+        # Idempotent only for the same definition and type (a different role or tags are
+        # ignored); moto would hand back the old machine, and a learner who re-runs a cell with
+        # an edited definition would keep running the old one without a word.
+        # https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html
+        for machine in self.state_machines:
+            if machine.name == name and (
+                machine.definition != definition
+                or (machine.type or STANDARD).upper() != (kwargs.get("sm_type") or STANDARD).upper()
+            ):
+                raise api_error(
+                    "StateMachineAlreadyExists", f"State Machine Already Exists: '{machine.arn}'"
+                )
         return original_create(self, name, definition, roleArn, **kwargs)
 
     def update_state_machine(

@@ -4,6 +4,7 @@ Prints the wall time of one execution of 1,000 state transitions, start to end:
 - a chain of 1,000 Pass states, and a loop of 500 rounds of Pass (``States.MathAdd``) and Choice,
   labkit through boto3 in the sandbox vs stock moto 5.2.5 with ``execute_state_machine`` (which
   runs the execution on a thread the caller polls with ``DescribeExecution``);
+- the same loop in JSONata (stock moto fails every JSONata expression: its JSONata needs a JVM);
 - a ``Wait`` of 2 seconds: labkit moves the lab clock (``lab.clock.advance``), stock moto sleeps;
 - the graph view (HTML and text) of a 50-state machine with an execution on it (moto has none).
 
@@ -45,6 +46,28 @@ def loop() -> dict[str, Any]:
             "More?": {
                 "Type": "Choice",
                 "Choices": [{"Variable": "$.n", "NumericLessThan": 500, "Next": "Count"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+    }
+
+
+def jsonata_loop() -> dict[str, Any]:
+    """The same loop in JSONata (Output, Assign and a Condition each round)."""
+    return {
+        "QueryLanguage": "JSONata",
+        "StartAt": "Count",
+        "States": {
+            "Count": {
+                "Type": "Pass",
+                "Output": {"n": "{% $states.input.n + 1 %}"},
+                "Assign": {"last": "{% $states.input.n %}"},
+                "Next": "More?",
+            },
+            "More?": {
+                "Type": "Choice",
+                "Choices": [{"Condition": "{% $states.input.n < 500 %}", "Next": "Count"}],
                 "Default": "Done",
             },
             "Done": {"Type": "Succeed"},
@@ -150,7 +173,7 @@ def labkit_figures(definitions: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def main() -> None:
-    definitions = {"chain": chain(), "loop": loop(), "wait": wait()}
+    definitions = {"chain": chain(), "loop": loop(), "jsonata": jsonata_loop(), "wait": wait()}
     stock = json.loads(
         subprocess.run(
             [sys.executable, "-c", STOCK, json.dumps(definitions), ROLE],
@@ -166,6 +189,7 @@ def main() -> None:
     for name, words in (
         ("chain", "1,000 Pass states in a chain"),
         ("loop", "500 rounds of Pass + Choice"),
+        ("jsonata", "the same rounds in JSONata"),
         ("wait", "Wait 2 s"),
     ):
         target = "   (target < 1 s)" if name != "wait" else ""

@@ -203,6 +203,9 @@ def test_express_sync_execution_and_what_express_does_not_keep(lab: Lab) -> None
     with pytest.raises(ClientError) as described:
         describe(lab, result["executionArn"])
     assert described.value.response["Error"]["Code"] == "InvalidArn"
+    with pytest.raises(ClientError) as stopped:
+        sfn.stop_execution(executionArn=result["executionArn"])
+    assert stopped.value.response["Error"]["Code"] == "InvalidArn"
     standard = machine(lab, WAIT_THEN_PASS, name="slow")
     with pytest.raises(ClientError) as sync_standard:
         sfn.start_sync_execution(stateMachineArn=standard, input="{}")

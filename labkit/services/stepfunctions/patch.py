@@ -184,15 +184,15 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     def backend(response: StepFunctionResponse) -> StepFunctionBackend:
         return response.stepfunction_backend
 
-    def execution(
-        response: StepFunctionResponse, arn: str, *, standard_only: bool = True
-    ) -> Execution:
+    def execution(response: StepFunctionResponse, arn: str) -> Execution:
+        """A Standard execution by ARN (AWS describes, lists, stops and tells the history of
+        Standard executions only)."""
         found = engine_of(backend(response)).executions.get(arn)
         if found is None:
-            if ":express:" in arn and standard_only:
+            if ":express:" in arn:
                 raise api_error("InvalidArn", f"Invalid Arn: '{_NOT_FOR_EXPRESS}'")
             raise api_error("ExecutionDoesNotExist", f"Execution Does Not Exist: '{arn}'")
-        if standard_only and found.machine_type == EXPRESS:
+        if found.machine_type == EXPRESS:
             raise api_error("InvalidArn", f"Invalid Arn: '{_NOT_FOR_EXPRESS}'")
         return found
 
@@ -234,7 +234,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         return self._describe_state_machine(ex.machine_arn)
 
     def stop_execution(self: StepFunctionResponse) -> ActionResult:
-        ex = execution(self, self._get_param("executionArn"), standard_only=False)
+        ex = execution(self, self._get_param("executionArn"))
         engine_of(backend(self)).stop(ex.arn, self._get_param("error"), self._get_param("cause"))
         return ActionResult({"stopDate": _date(ex.stop or ex.start)})
 

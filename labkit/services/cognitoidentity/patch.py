@@ -42,6 +42,7 @@ from moto.moto_api._internal import mock_random
 from labkit import facts
 from labkit import policy as engine
 from labkit.sandbox import signers
+from labkit.services.cognitoidentity.sim_rolemapping import RoleMappingError, choose_role
 from labkit.services.cognitoidp.patch import pool_keys
 from labkit.services.cognitoidp.sim_tokens import (
     TokenError,
@@ -128,8 +129,8 @@ def _user_pool(provider: str) -> Any:
     return None
 
 
-def check_login(pool: Any, provider: str, token: str) -> str:
-    """The ``sub`` of a valid user-pool ID token for ``provider``, checked as the identity pool
+def check_login(pool: Any, provider: str, token: str) -> dict[str, Any]:
+    """The claims of a valid user-pool ID token for ``provider``, checked as the identity pool
     checks it; raises ``NotAuthorizedException`` otherwise."""
     clients = [
         p.get("ClientId")
@@ -161,7 +162,7 @@ def check_login(pool: Any, provider: str, token: str) -> str:
     if claims["aud"] not in clients:
         error = WrongAudienceError("Incorrect token audience.")
         raise _error("NotAuthorizedException", f"Invalid login token. {error}")
-    return str(claims["sub"])
+    return claims
 
 
 def _single_login(logins: dict[str, str] | None) -> tuple[str, str] | None:
@@ -185,7 +186,7 @@ def get_id(pool_id: str, logins: dict[str, str] | None) -> Identity:
         found = Identity(f"{pool_id.split(':')[0]}:{mock_random.uuid4()}", pool_id)
     else:
         provider, token = login
-        subject = check_login(pool, provider, token)
+        subject = str(check_login(pool, provider, token)["sub"])
         existing = state["by_login"].get((provider, subject))
         if existing is not None:
             return state["identities"][existing]  # type: ignore[no-any-return]
@@ -218,20 +219,39 @@ def _trust_allows(role_arn: str, pool_id: str, amr: tuple[str, ...], identity_id
     return bool(engine.evaluate(request, resource_policy=trust))
 
 
-def get_credentials(identity_id: str, logins: dict[str, str] | None, region: str) -> Any:
-    """``GetCredentialsForIdentity``: temporary credentials of the role this identity gets."""
+def get_credentials(
+    identity_id: str,
+    logins: dict[str, str] | None,
+    region: str,
+    custom_role: str | None = None,
+) -> Any:
+    """``GetCredentialsForIdentity``: temporary credentials of the role this identity gets
+    (the authenticated role, or the one the pool's role mapping chooses from the token)."""
     pool, identity = _identity(identity_id)
     roles = _state(pool)["roles"]
     amr: tuple[str, ...]
     if identity.provider:
         login = (logins or {}).get(identity.provider)
-        if login is None or check_login(pool, identity.provider, login) != identity.subject:
+        claims = check_login(pool, identity.provider, login) if login is not None else {}
+        if claims.get("sub") != identity.subject:
             raise _error(
                 "NotAuthorizedException",
                 "Logins don't match. Please include at least one valid login for this identity "
                 "or identity pool.",
             )
-        role_arn, amr = roles.get("authenticated"), ("authenticated", identity.provider)
+        mapping = (
+            _state(pool).get("role_mappings", {}).get(f"{identity.provider}:{claims.get('aud')}")
+        )
+        try:
+            role_arn = choose_role(
+                mapping,
+                claims,
+                authenticated_role=roles.get("authenticated"),
+                custom_role=custom_role,
+            )
+        except RoleMappingError as exc:
+            raise _error("AccessDeniedException", exc.message) from None
+        amr = ("authenticated", identity.provider)
     else:
         if logins:
             raise _error(
@@ -309,7 +329,12 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
     def get_credentials_response(self: Any) -> str:
         identity_id = self._get_param("IdentityId")
-        session = get_credentials(identity_id, self._get_param("Logins"), self.region)
+        session = get_credentials(
+            identity_id,
+            self._get_param("Logins"),
+            self.region,
+            self._get_param("CustomRoleArn"),
+        )
         return json.dumps(
             {
                 "IdentityId": identity_id,

@@ -161,6 +161,23 @@ def _attribute_claims(pool: Any, client: Any, user: Any) -> dict[str, Any]:
     return claims
 
 
+def _role_claims(user: Any) -> dict[str, Any]:
+    """``cognito:roles`` (the IAM roles of the user's groups) and ``cognito:preferred_role``
+    (the role of the group with the lowest precedence, when one group has it alone), as the ID
+    token carries them for identity pools' role mapping
+    (https://docs.aws.amazon.com/cognito/latest/developerguide/cognito-user-pools-user-groups.html)."""
+    with_roles = [g for g in user.groups if g.role_arn]
+    if not with_roles:
+        return {}
+    claims: dict[str, Any] = {"cognito:roles": sorted({g.role_arn for g in with_roles})}
+    ranked = sorted((g for g in with_roles if g.precedence is not None), key=lambda g: g.precedence)
+    if len(claims["cognito:roles"]) == 1:
+        claims["cognito:preferred_role"] = claims["cognito:roles"][0]
+    elif ranked and (len(ranked) == 1 or ranked[0].precedence < ranked[1].precedence):
+        claims["cognito:preferred_role"] = ranked[0].role_arn
+    return claims
+
+
 def create_jwt(
     self: Any,
     client_id: str,
@@ -183,6 +200,8 @@ def create_jwt(
     claims: dict[str, Any] = {"sub": user.id}
     if groups:
         claims["cognito:groups"] = sorted(groups)
+    if token_use == "id":
+        claims.update(_role_claims(user))
     claims["iss"] = issuer_url(self.region, self.id)
     if token_use == "id":
         claims.update(_attribute_claims(self, client, user))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+import pytest
+
 from labkit.sandbox.mailbox import mailbox
 from labkit.services.cognitoidp.sim_tokens import PoolKeys, b64url
 from labkit.services.cognitoidp.state import inspect_token
@@ -81,3 +83,22 @@ def b64url_decode(text: str) -> bytes:
     from labkit.services.cognitoidp.sim_tokens import unb64url
 
     return unb64url(text)
+
+
+def test_trusted_pool_reads_a_sandbox_pools_keys_for_a_verifier(lab: Lab) -> None:
+    from labkit.services.cognitoidp.sim_tokens import UnknownKeyError, decode, issuer_url, verify
+    from labkit.services.cognitoidp.state import trusted_pool
+
+    tokens = _tokens(lab)
+    issuer = decode(tokens["id"]).claims["iss"]
+    trusted = trusted_pool(issuer)
+    assert trusted is not None and len(trusted.keys) == 2
+    assert verify(tokens["access"], trusted, token_use="access", now=lab.clock.now)["username"]
+    assert trusted_pool(issuer_url("us-east-1", "us-east-1_nothere")) is None
+    assert trusted_pool(issuer.replace("us-east-1.amazonaws", "eu-west-1.amazonaws")) is None
+    idp = lab.client("cognito-idp")
+    quiet = idp.create_user_pool(PoolName="quiet")["UserPool"]["Id"]
+    empty = trusted_pool(issuer_url("us-east-1", quiet))
+    assert empty is not None and not empty.keys
+    with pytest.raises(UnknownKeyError):
+        verify(tokens["id"], empty, now=lab.clock.now)

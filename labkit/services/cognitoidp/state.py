@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from labkit.sandbox.backends import existing_services
 from labkit.services.cognitoidp.sim_tokens import (
     TokenError,
     TokenExpiredError,
     TrustedPool,
     decode,
+    issuer_url,
     verify,
 )
 
@@ -41,6 +43,9 @@ CLAIM_MEANINGS: Mapping[str, str] = {
     "cognito:username": "The user's name in the pool (may be changed by an alias; sub may not).",
     "username": "The user's name in the pool.",
     "cognito:groups": "The pool groups the user belongs to: authorizers can allow by group.",
+    "cognito:roles": "The IAM roles of the user's groups; an identity pool can hand one out.",
+    "cognito:preferred_role": "The role of the user's group with the lowest precedence: what "
+    "an identity pool's token role mapping gives.",
     "scope": "What the token may be used for; aws.cognito.signin.user.admin lets it call the "
     "pool's self-service operations (GetUser, ChangePassword).",
     "version": "The access token's format version.",
@@ -129,18 +134,22 @@ def _meaning(name: str) -> str:
     return CLAIM_MEANINGS.get(name, "A user attribute the app client may read.")
 
 
-def _pool_trust(issuer: str) -> TrustedPool | None:
-    """The sandbox pool that issued ``issuer``'s tokens, as a resource server would trust it."""
-    from labkit.sandbox.backends import existing_services
-
+def trusted_pool(issuer: str) -> TrustedPool | None:
+    """The sandbox user pool named by ``issuer`` (its ``iss`` URL), as a resource server trusts
+    it: its issuer and public keys, for :func:`~labkit.services.cognitoidp.sim_tokens.verify`.
+    ``None`` when no such pool exists; no keys when it has not signed anything yet (so every
+    token claiming to be its own is refused)."""
     pool_id = issuer.rstrip("/").rsplit("/", 1)[-1]
-    for service, _, backend in existing_services():
+    for service, region, backend in existing_services():
         if service != "cognito-idp":
             continue
         pool = getattr(backend, "user_pools", {}).get(pool_id)
+        if pool is None or issuer.rstrip("/") != issuer_url(region, pool_id):
+            continue
         keys = getattr(pool, "labkit_keys", None)
-        if keys is not None:
-            return TrustedPool.from_jwks(issuer, keys.jwks())
+        if keys is None:
+            return TrustedPool(issuer.rstrip("/"))
+        return TrustedPool.from_jwks(issuer, keys.jwks())
     return None
 
 
@@ -172,7 +181,7 @@ def inspect_token(
         else None
     )
     left = (expires - moment).total_seconds() if expires is not None else None
-    trusted = pool if pool is not None else _pool_trust(str(decoded.claims.get("iss", "")))
+    trusted = pool if pool is not None else trusted_pool(str(decoded.claims.get("iss", "")))
     if trusted is None:
         signature = "not checked: the issuing pool is not in this sandbox"
     else:
@@ -187,4 +196,4 @@ def inspect_token(
     return TokenSnapshot(kind, header, claims, moment, expires, left, signature)
 
 
-__all__ = ["CLAIM_MEANINGS", "ClaimRow", "TokenSnapshot", "inspect_token"]
+__all__ = ["CLAIM_MEANINGS", "ClaimRow", "TokenSnapshot", "inspect_token", "trusted_pool"]

@@ -407,3 +407,15 @@ def test_the_lab_reads_its_mailbox(lab: Lab) -> None:
     message = lab.mailbox.latest("carol@example.com")
     assert message is not None and message.code is not None
     assert message.sender == "no-reply@verificationemail.com"
+
+
+def test_credentials_from_before_a_reset_do_not_fall_back_to_the_owners_rights(lab: Lab) -> None:
+    world = _world(lab)
+    _, client = _user(world, "alice")
+    lab.reset()
+    owner = lab.client("s3")
+    owner.create_bucket(Bucket=BUCKET)
+    owner.put_object(Bucket=BUCKET, Key="secret.txt", Body=b"s")
+    with pytest.raises(ClientError) as exc:
+        client.get_object(Bucket=BUCKET, Key="secret.txt")
+    assert _error(exc)[0] == "InvalidAccessKeyId"

@@ -30,6 +30,10 @@ from labkit import policy as engine
 from labkit.policy.document import Policy
 
 _CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/")
+# Every key :func:`issue` ever made in this process. The sessions themselves live on moto's
+# objects (reset and isolation remove them); this only lets :func:`forgotten` tell a key that
+# no longer exists (after lab.reset(), or from a check's world) from one the learner made up.
+_ISSUED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -168,7 +172,15 @@ def issue(
     )
     # On moto's own session object: reset and a check's isolated world cover it.
     session.labkit_context = dict(context)  # type: ignore[attr-defined]
+    _ISSUED.add(session.access_key_id)
     return session
 
 
-__all__ = ["Signer", "access_key_of", "issue", "signer_of"]
+def forgotten(headers: Mapping[str, Any], url: str = "") -> bool:
+    """Whether a request is signed with credentials the sandbox issued that no longer exist
+    (AWS answers ``InvalidAccessKeyId``; they must not fall back to the owner's rights)."""
+    key = access_key_of(headers, url)
+    return bool(key and key in _ISSUED and signer_of(headers, url) is None)
+
+
+__all__ = ["Signer", "access_key_of", "forgotten", "issue", "signer_of"]

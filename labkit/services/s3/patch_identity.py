@@ -15,7 +15,9 @@ acts on it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control
   prefix), ``s3:prefix`` and ``s3:delimiter`` of a listing, and ``aws:SecureTransport``;
 - the action is IAM's name for the operation (``s3:GetObject`` for GET and HEAD of an object,
   ``s3:ListBucket`` for a listing or HEAD of a bucket, ``s3:PutObject``, ``s3:DeleteObject``, ...);
-- expired credentials get ``ExpiredToken`` ("The provided token has expired.").
+- expired credentials get ``ExpiredToken`` ("The provided token has expired."), and issued
+  credentials that no longer exist (after ``lab.reset()``) ``InvalidAccessKeyId``, never the
+  owner's rights.
 
 Requests signed with any other credentials, and unsigned ones, are left as they were.
 """
@@ -47,11 +49,26 @@ class ExpiredTokenError(S3ClientError):
         super().__init__("ExpiredToken", "The provided token has expired.")
 
 
+class InvalidAccessKeyIdError(S3ClientError):
+    """S3's answer to a key that does not exist (sandbox-issued credentials after a reset)."""
+
+    code = "InvalidAccessKeyId"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "InvalidAccessKeyId",
+            "The AWS Access Key Id you provided does not exist in our records.",
+        )
+
+
 def decide(response: Any, bucket_name: str | None, key_name: str | None) -> engine.Decision | None:
     """The engine's decision for the request ``response`` (moto's ``S3Response``) is handling,
     or ``None`` when it was not signed with sandbox-issued temporary credentials."""
-    signer = signers.signer_of(response.headers, getattr(response, "uri", "") or "")
+    url = getattr(response, "uri", "") or ""
+    signer = signers.signer_of(response.headers, url)
     if signer is None:
+        if signers.forgotten(response.headers, url):
+            raise InvalidAccessKeyIdError()
         return None
     if signer.expired:
         raise ExpiredTokenError()
@@ -102,4 +119,4 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     stack.callback(undo)
 
 
-__all__ = ["ExpiredTokenError", "decide", "install"]
+__all__ = ["ExpiredTokenError", "InvalidAccessKeyIdError", "decide", "install"]

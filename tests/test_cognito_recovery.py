@@ -167,3 +167,34 @@ def test_an_expired_access_token_cannot_change_the_password_or_attributes(lab: L
             call()
         assert _error(exc) == ("NotAuthorizedException", "Access Token has expired")
     assert _sign_in(idp, client_id)["AccessToken"]
+
+
+def test_sign_out_and_revocation_end_the_tokens(lab: Lab) -> None:
+    idp, pool_id, client_id = _confirmed_user(lab)
+    idp.update_user_pool_client(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )
+    first, second = _sign_in(idp, client_id), _sign_in(idp, client_id)
+    idp.revoke_token(Token=first["RefreshToken"], ClientId=client_id)
+    with pytest.raises(ClientError) as exc:
+        idp.get_user(AccessToken=first["AccessToken"])
+    assert _error(exc) == ("NotAuthorizedException", "Access Token has been revoked")
+    with pytest.raises(ClientError) as exc:
+        idp.initiate_auth(
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": first["RefreshToken"]},
+        )
+    assert _error(exc)[0] == "NotAuthorizedException"
+    # The other session is untouched until the user signs out everywhere.
+    assert idp.get_user(AccessToken=second["AccessToken"])["Username"] == "alice"
+    idp.global_sign_out(AccessToken=second["AccessToken"])
+    with pytest.raises(ClientError) as exc:
+        idp.change_password(
+            AccessToken=second["AccessToken"],
+            PreviousPassword=PASSWORD,
+            ProposedPassword=NEW_PASSWORD,
+        )
+    assert _error(exc) == ("NotAuthorizedException", "Access Token has been revoked")

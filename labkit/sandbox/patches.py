@@ -105,6 +105,7 @@ PATCHES: tuple[Patch, ...] = (
         module="labkit.services.cognitoidp.patch_invite",
     ),
     Patch("cognitoidp_srp", ("cognitoidp",), module="labkit.services.cognitoidp.patch_srp"),
+    Patch("cognitoidp_revoke", ("cognitoidp",), module="labkit.services.cognitoidp.patch_revoke"),
     Patch(
         "cognitoidp_recovery",
         ("cognitoidp",),

@@ -236,6 +236,23 @@ def _expired(token: str) -> bool:
     return isinstance(exp, (int, float)) and time.time() >= exp
 
 
+def issued_by(backend: Any, token: str) -> Any:
+    """The pool of ``backend`` whose key signed ``token`` (listed or not), or ``None``."""
+    try:
+        decoded = decode(token)
+    except Exception:
+        return None
+    pool = backend.user_pools.get(str(decoded.claims.get("iss", "")).rsplit("/", 1)[-1])
+    keys = getattr(pool, "labkit_keys", None)
+    if keys is None:
+        return None
+    kid = decoded.header.get("kid")
+    for key in keys.public():
+        if key.kid == kid and key.verifies(decoded.signing_input, decoded.signature):
+            return pool
+    return None
+
+
 # -- sign-up confirmation -------------------------------------------------------------------
 
 
@@ -392,6 +409,9 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
                 if _expired(access_token):
                     raise NotAuthorizedError("Access Token has expired")
                 return original_get_user(self, access_token)
+        if issued_by(self, access_token) is not None:
+            # Genuine, but no longer listed: signed out (GlobalSignOut, RevokeToken).
+            raise NotAuthorizedError("Access Token has been revoked")
         raise NotAuthorizedError("Invalid Access Token")
 
     _replace(stack, backend_cls, "get_user", get_user)
@@ -476,6 +496,10 @@ def _guard_access_token(stack: ExitStack, name: str) -> None:
         token = self._get_param("AccessToken")
         if token and _expired(token):
             raise NotAuthorizedError("Access Token has expired")
+        pools = self.backend.user_pools.values()
+        listed = any(token in p.access_tokens for p in pools)
+        if token and not listed and issued_by(self.backend, token) is not None:
+            raise NotAuthorizedError("Access Token has been revoked")
         return original(self)
 
     _replace(stack, CognitoIdpResponse, name, guarded)
@@ -586,6 +610,7 @@ __all__ = [
     "create_jwt",
     "delivery_details",
     "install",
+    "issued_by",
     "pool_keys",
     "send_code",
     "token_validity",

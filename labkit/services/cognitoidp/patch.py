@@ -104,10 +104,10 @@ def _extras(pool: Any, name: str) -> dict[str, Any]:
     return found
 
 
-def token_validity(client: Any, token_use: str) -> int:
-    """Seconds a token of ``token_use`` (``id``, ``access``, ``refresh``) issued to ``client``
-    lives: the client's setting in its unit, else AWS's default."""
-    config = getattr(client, "extended_config", {}) if client is not None else {}
+def token_validity(config: dict[str, Any] | None, token_use: str) -> int:
+    """Seconds a token of ``token_use`` (``id``, ``access``, ``refresh``) lives under an app
+    client's settings (its ``extended_config``): the setting in its unit, else AWS's default."""
+    config = config or {}
     field = {"id": "IdTokenValidity", "access": "AccessTokenValidity"}.get(
         token_use, "RefreshTokenValidity"
     )
@@ -121,23 +121,23 @@ def token_validity(client: Any, token_use: str) -> int:
     return int(raw) * _UNIT_SECONDS.get(str(unit), 3600)
 
 
+def _client_config(client: Any) -> dict[str, Any]:
+    return dict(getattr(client, "extended_config", None) or {})
+
+
 def _check_validity(config: dict[str, Any]) -> None:
     """Refuse token validity settings outside AWS's ranges (CreateUserPoolClient)."""
-
-    class _Client:
-        extended_config = config
-
     low = int(facts.value("cognito.id_access_token_validity_min"))
     high = int(facts.value("cognito.id_access_token_validity_max"))
     for use, field in (("id", "IdTokenValidity"), ("access", "AccessTokenValidity")):
-        if config.get(field) is not None and not low <= token_validity(_Client, use) <= high:
+        if config.get(field) is not None and not low <= token_validity(config, use) <= high:
             raise InvalidParameterException(
                 f"{field} must be between 5 minutes and 1 day in its unit (TokenValidityUnits)."
             )
     low = int(facts.value("cognito.refresh_token_validity_min"))
     high = int(facts.value("cognito.refresh_token_validity_max"))
     if config.get("RefreshTokenValidity") is not None and not (
-        low <= token_validity(_Client, "refresh") <= high
+        low <= token_validity(config, "refresh") <= high
     ):
         raise InvalidParameterException(
             "RefreshTokenValidity must be between 60 minutes and 10 years in its unit "
@@ -193,7 +193,7 @@ def create_jwt(
     user = self._get_user(username)
     client = self.clients.get(client_id)
     now = int(time.time())
-    validity = token_validity(client, token_use)
+    validity = token_validity(_client_config(client), token_use)
     origin_jti = extra.pop("origin_jti", str(mock_random.uuid4()))
     auth_time = _extras(self, "labkit_auth_times").setdefault(origin_jti, now)
     groups = [group.group_name for group in user.groups]
@@ -335,14 +335,15 @@ def delivery_details(user: Any, attribute: str | None) -> dict[str, str] | None:
 
 
 def _pool_of_client(response: Any, client_id: str) -> Any:
+    """The user pool that has app client ``client_id`` (in whatever Region it lives)."""
     backend = response._get_region_agnostic_backend()._find_backend_for_clientid(client_id)
     for pool in backend.user_pools.values():
         if client_id in pool.clients:
-            return backend, pool
+            return pool
     raise ResourceNotFoundError(client_id)
 
 
-def _find_user(backend: Any, pool: Any, username: str) -> Any:
+def _find_user(pool: Any, username: str) -> Any:
     user = pool._get_user(username)
     if not user:
         raise UserNotFoundError("Username/client id combination not found.")
@@ -376,7 +377,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
     def create_refresh_token(self: Any, client_id: str, username: str) -> tuple[str, str]:
         token, origin_jti = original_refresh(self, client_id, username)
-        lives = token_validity(self.clients.get(client_id), "refresh")
+        lives = token_validity(_client_config(self.clients.get(client_id)), "refresh")
         _extras(self, "labkit_refresh_expiry")[token] = time.time() + lives
         return token, origin_jti
 
@@ -524,8 +525,8 @@ def _install_responses(sandbox: Sandbox, stack: ExitStack) -> None:
         client_id = self._get_param("ClientId")
         username = self._get_param("Username")
         code = str(self._get_param("ConfirmationCode") or "")
-        backend, pool = _pool_of_client(self, client_id)
-        user = _find_user(backend, pool, username)
+        pool = _pool_of_client(self, client_id)
+        user = _find_user(pool, username)
         if user.status == idp.UserStatus.CONFIRMED:
             raise NotAuthorizedError("User cannot be confirmed. Current status is CONFIRMED")
         if not user.confirmation_code or code != user.confirmation_code:
@@ -542,8 +543,8 @@ def _install_responses(sandbox: Sandbox, stack: ExitStack) -> None:
 
     def resend_confirmation_code(self: Any) -> Any:
         client_id = self._get_param("ClientId")
-        backend, pool = _pool_of_client(self, client_id)
-        user = _find_user(backend, pool, self._get_param("Username"))
+        pool = _pool_of_client(self, client_id)
+        user = _find_user(pool, self._get_param("Username"))
         if user.status == idp.UserStatus.CONFIRMED:
             raise InvalidParameterException("User is already confirmed.")
         attribute = send_code(sandbox, pool, user)

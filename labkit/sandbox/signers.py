@@ -5,9 +5,10 @@ service/aws4_request`` in the ``Authorization`` header, or ``X-Amz-Credential`` 
 URL), and IAM decides it with the policies of whoever that key belongs to. moto lets every
 request through. labkit keeps moto's answer for the learner's own (fake, long-term) credentials,
 and for temporary credentials the sandbox itself issued (:func:`issue`: a Cognito identity
-pool's ``GetCredentialsForIdentity`` today) it says who signed (:func:`signer_of`), so a service
-patch can ask the one policy engine with that role's identity policies and the session's
-context keys (``cognito-identity.amazonaws.com:sub``, ...).
+pool's ``GetCredentialsForIdentity``; and STS's ``AssumeRole`` family) it says who signed
+(:func:`signer_of`), so a service patch can ask the one policy engine with that role's identity
+policies, the session policy and the session's context keys
+(``cognito-identity.amazonaws.com:sub``, ...).
 
 The credentials are moto's own STS sessions (``sts.get_caller_identity`` with them names the
 assumed role, as on AWS); the context keys ride on moto's session object, so ``lab.reset()`` and
@@ -48,6 +49,8 @@ class Signer:
         expires_at: When the credentials expire (lab clock).
         context: Request-context keys the session adds (``cognito-identity.amazonaws.com:sub``).
         policies: The role's identity-based policies (inline and attached), named.
+        session_policy: The policy passed when the role was assumed, if any: the session may
+            do only what both it and the role's policies allow.
     """
 
     access_key_id: str
@@ -56,6 +59,7 @@ class Signer:
     expires_at: datetime
     context: Mapping[str, str] = field(default_factory=dict)
     policies: tuple[Policy, ...] = ()
+    session_policy: Policy | None = None
 
     @property
     def expired(self) -> bool:
@@ -118,13 +122,18 @@ def _role_policies(role_arn: str) -> tuple[Policy, ...]:
 
 def signer_of(headers: Mapping[str, Any], url: str = "") -> Signer | None:
     """The sandbox-issued role session that signed a request, or ``None`` (unsigned, or signed
-    with the learner's own credentials, which stay moto's business)."""
+    with the learner's own credentials, which stay moto's business).
+
+    Sessions of STS (``AssumeRole``, ``AssumeRoleWithWebIdentity``, ...) count too: on AWS they
+    carry their role's permissions, narrowed by the session policy passed when assuming it.
+    """
     key = access_key_of(headers, url)
     if not key or not key.startswith("ASIA"):
         return None
     for session in _sts_sessions():
-        if session.access_key_id != key or not hasattr(session, "labkit_context"):
+        if session.access_key_id != key:
             continue
+        _ISSUED.add(key)
         role_name = session.role_arn.rsplit("/", 1)[-1]
         principal = engine.Principal.role_session(
             session.account_id, role_name, session.session_name
@@ -132,13 +141,17 @@ def signer_of(headers: Mapping[str, Any], url: str = "") -> Signer | None:
         expires = session.expiration
         if expires.tzinfo is None:
             expires = expires.replace(tzinfo=timezone.utc)
+        inline = getattr(session, "policy", None)
         return Signer(
             key,
             principal,
             session.role_arn,
             expires,
-            dict(session.labkit_context),
+            dict(getattr(session, "labkit_context", {})),
             _role_policies(session.role_arn),
+            engine.load_policy(inline, name="the session policy", kind="identity")
+            if inline
+            else None,
         )
     return None
 

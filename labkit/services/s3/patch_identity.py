@@ -2,14 +2,14 @@
 
 moto lets every signed request through (IAM evaluation is off in a sandbox, and the learner's own
 credentials stay allowed, as an account's administrator is on AWS). A request signed with
-temporary credentials the sandbox issued (a Cognito identity pool's role session; see
-:mod:`labkit.sandbox.signers`) is decided here instead, by the one policy engine, before moto
-acts on it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-auth-workflow-object-operation.html):
+temporary credentials the sandbox issued (a Cognito identity pool's role session, or an STS
+``AssumeRole`` session; see :mod:`labkit.sandbox.signers`) is decided here instead, by the one
+policy engine, before moto acts on it (https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-auth-workflow-object-operation.html):
 
 - the caller is the role session (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``), its
   identity policies those of the role (inline and attached), the bucket's policy the resource
   policy; an explicit deny wins, else an allow from either grants (same account), else
-  ``AccessDenied``;
+  ``AccessDenied``; a session policy passed to ``AssumeRole`` must allow it too;
 - the request context has the session's keys (``cognito-identity.amazonaws.com:sub`` = the
   identity id, so ``private/${cognito-identity.amazonaws.com:sub}/*`` names the caller's own
   prefix), ``s3:prefix`` and ``s3:delimiter`` of a listing, and ``aws:SecureTransport``;
@@ -89,11 +89,17 @@ def decide(response: Any, bucket_name: str | None, key_name: str | None) -> engi
         signer.principal, action, resource, resource_account=owner, context=context
     )
     policy = getattr(bucket, "policy", None)
-    return engine.evaluate(
+    decision = engine.evaluate(
         request,
         identity_policies=signer.policies,
         resource_policy=engine.load_policy(policy, name="the bucket's policy") if policy else None,
     )
+    if decision.allowed and signer.session_policy is not None:
+        # A session policy narrows the role's permissions: both must allow.
+        narrowed = engine.evaluate(request, identity_policies=[signer.session_policy])
+        if not narrowed.allowed:
+            return narrowed
+    return decision
 
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:

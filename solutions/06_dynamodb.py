@@ -10,10 +10,11 @@
 # # DynamoDB exercise: a shop's order events, sessions, cache and disaster recovery
 #
 # A web shop keeps its data in DynamoDB. You design the **key** of its order-event table so that
-# a skewed day of traffic never throttles, build a **session store** whose sessions expire with
-# Time to Live, put **DAX** in front of the profiles without ever showing a user their own old
-# profile, and make the orders table a **global table** that keeps serving when its Region
-# fails.
+# a skewed day of traffic never throttles, give its catalog the **capacity** for a promotion,
+# build a **session store** whose sessions expire with Time to Live, put **DAX** in front of the
+# profiles without ever showing a user their own old profile, undo a bad batch write with
+# **point-in-time recovery**, and make the orders table a **global table** that keeps serving
+# when its Region fails.
 #
 # Write your code where it says `# YOUR CODE HERE` (replace the `...`), run the cell, then run
 # the check below it. Each check calls your functions in an empty sandbox of its own, with a lab
@@ -21,6 +22,7 @@
 
 # %%
 from collections import Counter
+from datetime import timedelta
 
 from amazondax import AmazonDaxClient
 from botocore.exceptions import BotoCoreError, EndpointConnectionError
@@ -80,6 +82,74 @@ else:
 
 # %%
 lab.check("event_key")
+
+# %% [markdown]
+# ## Task 2: capacity for the catalog, and a promotion
+#
+# The shop's product catalog is read all day: **100 eventually consistent reads a second** of
+# items up to 4 KB, and **20 writes a second** of items up to 1 KB. Every few weeks a
+# **promotion** multiplies the reads by four and the writes by three; it ramps up over three
+# minutes and lasts a few more. Write `create_catalog(dynamodb, autoscaling)`: create the table
+# **`catalog`** (partition key `sku`, a string) with capacity that
+#
+# - never throttles a request, through the steady load and the promotion;
+# - costs **no more than on-demand** would for the same requests.
+#
+# `autoscaling` is boto3's `application-autoscaling` client. Work out the units first: an
+# eventually consistent read of up to 4 KB is half a read unit, a write of up to 1 KB one
+# write unit. Then choose: on-demand (`BillingMode="PAY_PER_REQUEST"`), or provisioned
+# capacity with headroom above the steady load and **target tracking auto scaling** that
+# follows the promotion (it adds capacity after two minutes above its target; until then the
+# table lives on its headroom and its burst capacity).
+#
+# The check runs the steady load for five minutes, then the promotion, second by second on
+# the lab clock, and prices the run with the fact table's prices.
+
+# %%
+print(fact("dynamodb.rcu_strong_read_bytes"))
+print(fact("dynamodb.rcu_eventual_reads_per_unit"))
+print(fact("dynamodb.price_rcu_hour_standard"))
+print(fact("dynamodb.price_read_request_million_standard"))
+
+
+# %%
+def create_catalog(dynamodb, autoscaling):
+    """Create `catalog` with capacity for the steady load and the promotion."""
+    ### BEGIN SOLUTION
+    # Steady: 100 reads x 0.5 = 50 RCU, 20 writes x 1 = 20 WCU; at a 70 % target that is
+    # about 72 RCU and 29 WCU provisioned, and auto scaling follows the promotion.
+    dynamodb.create_table(
+        TableName="catalog",
+        KeySchema=[{"AttributeName": "sku", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "sku", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 72, "WriteCapacityUnits": 29},
+    )
+    for kind, minimum in (("Read", 72), ("Write", 29)):
+        autoscaling.register_scalable_target(
+            ServiceNamespace="dynamodb",
+            ResourceId="table/catalog",
+            ScalableDimension=f"dynamodb:table:{kind}CapacityUnits",
+            MinCapacity=minimum,
+            MaxCapacity=1000,
+        )
+        autoscaling.put_scaling_policy(
+            PolicyName=f"catalog-{kind.lower()}s",
+            ServiceNamespace="dynamodb",
+            ResourceId="table/catalog",
+            ScalableDimension=f"dynamodb:table:{kind}CapacityUnits",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 70.0,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": f"DynamoDB{kind}CapacityUtilization"
+                },
+            },
+        )
+    ### END SOLUTION
+
+
+# %%
+lab.check("capacity")
 
 # %% [markdown]
 # ## Task 3: a session store that forgets
@@ -237,6 +307,54 @@ lab.dax_view("profiles-demo", hold=True)
 lab.check("dax_reads")
 
 # %% [markdown]
+# ## Task 5: undo a bad batch write with point-in-time recovery
+#
+# The shop's `ledger` table is precious. Write:
+#
+# - `protect(dynamodb, table_name)`: what the table needs **before** anything goes wrong;
+# - `recover(dynamodb, table_name, bad_at)`: a faulty job wrote a bad batch (zeroed amounts and
+#   junk entries) starting at `bad_at` (a UTC `datetime`). Restore the table **as it was just
+#   before** the batch, and return the restored table (its name, its ARN or the `Table`).
+#
+# Point-in-time recovery restores to any second of its window into a **new** table. The
+# restored table does not inherit the source's PITR setting: turn it on there too. The check
+# notices the accident a quarter of an hour after it happened.
+
+# %%
+print(fact("dynamodb.pitr_window"))
+print(fact("dynamodb.pitr_latest_restorable_lag"))
+
+
+# %%
+def protect(dynamodb, table_name):
+    """Prepare the table so that any second of the last 35 days can be restored."""
+    ### BEGIN SOLUTION
+    dynamodb.meta.client.update_continuous_backups(
+        TableName=table_name,
+        PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+    )
+    ### END SOLUTION
+
+
+def recover(dynamodb, table_name, bad_at):
+    """Restore the table as it was just before `bad_at`; return the restored table."""
+    ### BEGIN SOLUTION
+    target = f"{table_name}-restored"
+    dynamodb.meta.client.restore_table_to_point_in_time(
+        SourceTableName=table_name,
+        TargetTableName=target,
+        # Writes made at RestoreDateTime count: go back one second before the bad batch.
+        RestoreDateTime=bad_at - timedelta(seconds=1),
+    )
+    protect(dynamodb, target)  # a restored table starts without PITR
+    return target
+    ### END SOLUTION
+
+
+# %%
+lab.check("pitr_restore")
+
+# %% [markdown]
 # ## Task 6: a global table that survives a Region
 #
 # The `orders` table lives in us-east-1. Make it a **global table** that keeps serving when
@@ -331,10 +449,15 @@ lab.score()
 #   that throttles while the table's total capacity is unused.
 # - Items that share a partition key form an item collection, sorted by the sort key: one
 #   Query reads it in that order, and the pair (partition key, sort key) must be unique.
+# - Capacity is worked out in units (4 KB per read unit, half for eventually consistent reads;
+#   1 KB per write unit); on-demand absorbs a spike at a higher price per request, provisioned
+#   capacity with target tracking auto scaling follows it if it has headroom.
 # - Time to Live deletes expired items in the background, days later at worst: readers must
 #   check the expiry themselves.
 # - DAX keeps its item cache current only for writes made through it; a reader who must see
 #   their own write uses write-through or a strongly consistent read, which DAX passes to
 #   DynamoDB. Queries are served by the query cache, which no write updates.
+# - Point-in-time recovery must be on before the accident; a restore creates a new table at the
+#   second you choose, without the source's PITR, TTL or auto scaling settings.
 # - A global table's replicas all serve reads and writes; a client that moves to the next
 #   Region when one does not answer keeps working through a Regional outage.

@@ -365,6 +365,13 @@ def test_parallel_branches_run_at_once_and_output_in_order(engine: Engine, clock
     clock.advance(30)
     assert ex.status == "SUCCEEDED" and ex.output == {"both": [30, 10]}
     assert ex.stop == clock.start.timestamp() + 30
+    # History: each branch chains its own events; the Parallel's end follows the last branch's.
+    by_id = {e["id"]: e for e in ex.events}
+    done = next(e for e in ex.events if e["type"] == "ParallelStateSucceeded")
+    last = by_id[done["previousEventId"]]
+    assert last["type"] == "PassStateExited" and "30" in last["stateExitedEventDetails"]["output"]
+    r10 = next(e for e in ex.events if e["type"] == "PassStateEntered" and "R10" in str(e))
+    assert by_id[r10["previousEventId"]]["type"] == "WaitStateExited"
 
 
 def test_a_failed_branch_stops_the_others_and_is_caught_by_name(

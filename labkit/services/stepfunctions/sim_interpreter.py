@@ -529,21 +529,22 @@ class Interpreter:
     def _parallel_attempt(self, ctx: StateContext, raw: Any) -> Gen:
         arguments = self._arguments(ctx, raw)
         self.event(ctx.frame, "ParallelStateStarted", None)
+        frames = [ctx.frame.child("Parallel", i) for i in range(len(ctx.state.branches))]
         children = [
-            self.engine.spawn(
-                ctx.frame.execution,
-                self.run_machine(ctx.frame.child("Parallel", i), branch, arguments),
-            )
-            for i, branch in enumerate(ctx.state.branches)
+            self.engine.spawn(ctx.frame.execution, self.run_machine(frame, branch, arguments))
+            for frame, branch in zip(frames, ctx.state.branches, strict=True)
         ]
         try:
             results = yield from self._gather(ctx, children)
         except StatesError:
+            ctx.frame.last_event = max(f.last_event for f in frames)
             self.event(ctx.frame, "ParallelStateFailed", None)
             raise
         except GeneratorExit:
             self.event(ctx.frame, "ParallelStateAborted", None)
             raise
+        # The branches' last events come before the Parallel's own end in its history.
+        ctx.frame.last_event = max(f.last_event for f in frames)
         self.event(ctx.frame, "ParallelStateSucceeded", None)
         return results
 

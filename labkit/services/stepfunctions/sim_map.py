@@ -112,6 +112,7 @@ def run_map(interp: Interpreter, ctx: StateContext, raw: Any) -> Gen:
         except StatesError:
             interp.event(ctx.frame, "MapIterationFailed", {"name": ctx.state.name, "index": index})
             raise
+        ctx.frame.last_event = max(ctx.frame.last_event, frame.last_event)
         interp.event(ctx.frame, "MapIterationSucceeded", {"name": ctx.state.name, "index": index})
         return output
 

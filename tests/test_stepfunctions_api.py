@@ -316,6 +316,40 @@ def test_sqs_sns_and_dynamodb_integrations(lab: Lab) -> None:
     assert json.loads(body) == {"id": "o-7"}
     item = lab.client("dynamodb").get_item(TableName="orders", Key={"id": {"S": "o-7"}})
     assert item["Item"]["id"]["S"] == "o-7"
+    change = machine(
+        lab,
+        {
+            "StartAt": "Update",
+            "States": {
+                "Update": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::dynamodb:updateItem",
+                    "Parameters": {
+                        "TableName": "orders",
+                        "Key": {"id": {"S": "o-7"}},
+                        "UpdateExpression": "SET shipped = :yes",
+                        "ExpressionAttributeValues": {":yes": {"BOOL": True}},
+                        "ReturnValues": "ALL_NEW",
+                    },
+                    "ResultSelector": {"shipped.$": "$.Attributes.shipped.BOOL"},
+                    "Next": "Delete",
+                },
+                "Delete": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::dynamodb:deleteItem",
+                    "Parameters": {"TableName": "orders", "Key": {"id": {"S": "o-7"}}},
+                    "ResultPath": None,
+                    "End": True,
+                },
+            },
+        },
+        name="change",
+    )
+    changed = describe(lab, start(lab, change))
+    assert json.loads(changed["output"]) == {"shipped": True}
+    assert "Item" not in lab.client("dynamodb").get_item(
+        TableName="orders", Key={"id": {"S": "o-7"}}
+    )
 
 
 # -- task tokens: a human approval ----------------------------------------------------------------

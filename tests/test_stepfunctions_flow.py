@@ -502,3 +502,25 @@ def test_map_item_context_is_for_the_item_selector_only(engine: Engine) -> None:
         name="sel",
     )
     assert passed.output == [{"i": 0}, {"i": 1}]
+
+
+def test_heartbeat_seconds_from_a_path(engine: Engine, aws: FakeAws, clock: Clock) -> None:
+    ex = run(
+        engine,
+        one(
+            {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {"QueueUrl": "q", "MessageBody.$": "$$.Task.Token"},
+                "HeartbeatSecondsPath": "$.beat",
+            }
+        ),
+        {"beat": 20},
+    )
+    token = str(aws.calls[-1][2]["MessageBody"])
+    clock.advance(19)
+    engine.send_task_heartbeat(token)
+    clock.advance(19)  # 38 s: 19 s after the heartbeat
+    assert ex.status == "RUNNING"
+    clock.advance(1)  # 20 s after it
+    assert ex.error == "States.HeartbeatTimeout"

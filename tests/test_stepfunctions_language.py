@@ -224,6 +224,7 @@ def test_jsonata_undefined_and_broken_are_query_evaluation_errors() -> None:
         ({"Variable": "$.name", "IsString": True}, True),
         ({"Variable": "$.flag", "IsBoolean": True}, True),
         ({"Variable": "$.when", "IsTimestamp": True}, True),
+        ({"Variable": "$.short", "TimestampGreaterThan": "2026-01-05T09:00:00Z"}, True),
         (
             {
                 "And": [
@@ -251,6 +252,7 @@ def test_choice_operators(rule: dict[str, object], expected: bool) -> None:
         "name": "log-1.txt",
         "flag": False,
         "when": "2026-01-05T09:00:00.123Z",
+        "short": "2026-01-05T09:00:00.5Z",
         "none": None,
     }
     assert sim_choice.matches(rule, data, scope()) is expected

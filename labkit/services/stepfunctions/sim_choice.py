@@ -26,8 +26,8 @@ def parse_timestamp(value: Any) -> datetime | None:
     if not isinstance(value, str) or not _TIMESTAMP.match(value):
         return None
     text = value.replace("Z", "+00:00")
-    # Python before 3.11 takes at most 6 fractional digits.
-    text = re.sub(r"\.(\d{6})\d+", r".\1", text)
+    # Python 3.10 reads exactly 3 or 6 fractional digits: make them 6 (RFC 3339 allows any).
+    text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], text)
     try:
         return datetime.fromisoformat(text)
     except ValueError:

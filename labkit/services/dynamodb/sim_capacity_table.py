@@ -77,9 +77,13 @@ def as_json(value: Any) -> dict[str, Any]:
 
 def hash_of(value: Any) -> int:
     """Where a partition key value (either shape) lives in the hash space."""
-    if not isinstance(value, Mapping) and value.type == "S":
-        # The common case, without building a JSON value first (same bytes as key_hash).
-        return int.from_bytes(hashlib.md5(value.value.encode("utf-8")).digest(), "big")
+    # The common case, a string key, without building a JSON value first (key_hash's bytes).
+    if isinstance(value, Mapping):
+        text = value.get("S")
+    else:
+        text = value.value if value.type == "S" else None
+    if isinstance(text, str):
+        return int.from_bytes(hashlib.md5(text.encode("utf-8")).digest(), "big")
     return key_hash(as_json(value))
 
 

@@ -419,3 +419,29 @@ def test_credentials_from_before_a_reset_do_not_fall_back_to_the_owners_rights(l
     with pytest.raises(ClientError) as exc:
         client.get_object(Bucket=BUCKET, Key="secret.txt")
     assert _error(exc)[0] == "InvalidAccessKeyId"
+
+
+def test_deleting_many_objects_is_decided_key_by_key(lab: Lab) -> None:
+    world = _world(lab)
+    iam = lab.client("iam")
+    delete_own = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": OWN_PREFIX}],
+    }
+    iam.put_role_policy(
+        RoleName="files-user", PolicyName="delete-own", PolicyDocument=json.dumps(delete_own)
+    )
+    alice, alice_s3 = _user(world, "alice")
+    bob, bob_s3 = _user(world, "bob")
+    alice_s3.put_object(Bucket=BUCKET, Key=f"private/{alice}/a.txt", Body=b"a")
+    bob_s3.put_object(Bucket=BUCKET, Key=f"private/{bob}/b.txt", Body=b"b")
+    answer = alice_s3.delete_objects(
+        Bucket=BUCKET,
+        Delete={"Objects": [{"Key": f"private/{alice}/a.txt"}, {"Key": f"private/{bob}/b.txt"}]},
+    )
+    assert [d["Key"] for d in answer.get("Deleted", [])] == [f"private/{alice}/a.txt"]
+    assert [(e["Key"], e["Code"]) for e in answer.get("Errors", [])] == [
+        (f"private/{bob}/b.txt", "AccessDenied")
+    ]
+    left = lab.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]
+    assert [o["Key"] for o in left] == [f"private/{bob}/b.txt"]

@@ -15,6 +15,8 @@ policy engine, before moto acts on it (https://docs.aws.amazon.com/AmazonS3/late
   prefix), ``s3:prefix`` and ``s3:delimiter`` of a listing, and ``aws:SecureTransport``;
 - the action is IAM's name for the operation (``s3:GetObject`` for GET and HEAD of an object,
   ``s3:ListBucket`` for a listing or HEAD of a bucket, ``s3:PutObject``, ``s3:DeleteObject``, ...);
+- ``DeleteObjects`` is decided key by key (a refused key comes back as an ``AccessDenied``
+  error of the response, the others are deleted);
 - expired credentials get ``ExpiredToken`` ("The provided token has expired."), and issued
   credentials that no longer exist (after ``lab.reset()``) ``InvalidAccessKeyId``, never the
   owner's rights.
@@ -27,6 +29,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
+from moto.iam.access_control import PermissionResult
 from moto.s3.exceptions import BucketAccessDeniedError, S3AccessDeniedError, S3ClientError
 from moto.s3.responses import S3Response
 
@@ -61,9 +64,8 @@ class InvalidAccessKeyIdError(S3ClientError):
         )
 
 
-def decide(response: Any, bucket_name: str | None, key_name: str | None) -> engine.Decision | None:
-    """The engine's decision for the request ``response`` (moto's ``S3Response``) is handling,
-    or ``None`` when it was not signed with sandbox-issued temporary credentials."""
+def _signer(response: Any) -> signers.Signer | None:
+    """Who signed the request ``response`` handles, if the sandbox issued the credentials."""
     url = getattr(response, "uri", "") or ""
     signer = signers.signer_of(response.headers, url)
     if signer is None:
@@ -72,8 +74,17 @@ def decide(response: Any, bucket_name: str | None, key_name: str | None) -> engi
         return None
     if signer.expired:
         raise ExpiredTokenError()
-    moto_action = str(response.data.get("Action") or "")
-    action = "s3:" + _IAM_ACTION.get(moto_action, moto_action)
+    return signer
+
+
+def evaluate(
+    response: Any,
+    signer: signers.Signer,
+    action: str,
+    bucket_name: str | None,
+    key_name: str | None,
+) -> engine.Decision:
+    """The engine's decision for ``signer`` doing ``action`` on a bucket or one of its keys."""
     path = f"{bucket_name or '*'}/{key_name}" if key_name else (bucket_name or "*")
     resource = f"arn:aws:s3:::{path}"
     context: dict[str, Any] = dict(signer.context)
@@ -102,6 +113,17 @@ def decide(response: Any, bucket_name: str | None, key_name: str | None) -> engi
     return decision
 
 
+def decide(response: Any, bucket_name: str | None, key_name: str | None) -> engine.Decision | None:
+    """The engine's decision for the request ``response`` (moto's ``S3Response``) is handling,
+    or ``None`` when it was not signed with sandbox-issued temporary credentials."""
+    signer = _signer(response)
+    if signer is None:
+        return None
+    moto_action = str(response.data.get("Action") or "")
+    action = "s3:" + _IAM_ACTION.get(moto_action, moto_action)
+    return evaluate(response, signer, action, bucket_name, key_name)
+
+
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Decide S3 requests signed with sandbox-issued credentials while ``sandbox`` runs."""
     del sandbox
@@ -110,6 +132,11 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     def authorize(
         self: S3Response, bucket_name: str | None = None, key_name: str | None = None
     ) -> None:
+        if self.data.get("Action") == "DeleteObject" and key_name is None:
+            # DeleteObjects: S3 decides each key (delete_keys below), not the whole request.
+            _signer(self)
+            original(self, bucket_name=bucket_name, key_name=key_name)
+            return
         decision = decide(self, bucket_name, key_name)
         if decision is not None and not decision.allowed:
             if bucket_name:
@@ -117,12 +144,43 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
             raise S3AccessDeniedError()
         original(self, bucket_name=bucket_name, key_name=key_name)
 
+    original_delete_keys = S3Response._bucket_response_delete_keys
+
+    def delete_keys(self: S3Response, bucket_name: str, authenticated: bool = True) -> Any:
+        signer = _signer(self)
+        if signer is None or not authenticated:
+            return original_delete_keys(self, bucket_name, authenticated)
+        bucket = self.backend.get_bucket(bucket_name)
+        moto_permission = bucket.get_permission
+        prefix = f"arn:aws:s3:::{bucket_name}/"
+
+        def permission(action: str, resource: str) -> Any:
+            # moto asks this once per key of the request; each key gets S3's own answer.
+            key = resource[len(prefix) :] if resource.startswith(prefix) else None
+            if not evaluate(self, signer, "s3:DeleteObject", bucket_name, key).allowed:
+                return PermissionResult.DENIED
+            return moto_permission(action, resource)
+
+        bucket.get_permission = permission  # type: ignore[method-assign]
+        try:
+            return original_delete_keys(self, bucket_name, authenticated)
+        finally:
+            del bucket.get_permission
+
     S3Response._authenticate_and_authorize_s3_action = authorize  # type: ignore[method-assign,assignment]
+    S3Response._bucket_response_delete_keys = delete_keys  # type: ignore[method-assign]
 
     def undo() -> None:
         S3Response._authenticate_and_authorize_s3_action = original  # type: ignore[method-assign]
+        S3Response._bucket_response_delete_keys = original_delete_keys  # type: ignore[method-assign]
 
     stack.callback(undo)
 
 
-__all__ = ["ExpiredTokenError", "InvalidAccessKeyIdError", "decide", "install"]
+__all__ = [
+    "ExpiredTokenError",
+    "InvalidAccessKeyIdError",
+    "decide",
+    "evaluate",
+    "install",
+]

@@ -163,6 +163,13 @@ def check_dax_reads(ctx: CheckContext) -> None:
             saved[user] = profile
         got = ctx.call(load, dax, dynamodb, user, viewer)
         loads += 1
+        response_keys = {"Item", "ResponseMetadata"}
+        if isinstance(got, dict) and "user_id" not in got and response_keys & set(got):
+            ctx.fail(
+                f"`load_profile({user!r}, viewer={viewer!r})` returned the whole `get_item` "
+                f"response (keys {', '.join(sorted(got))}), not the profile.",
+                hint="Return the item (`response.get('Item')`), not the whole response.",
+            )
         if got is not None and not isinstance(got, dict):
             ctx.fail(
                 f"`load_profile({user!r}, viewer={viewer!r})` returned {short(got)}, not the "

@@ -149,6 +149,10 @@ def check_sessions(ctx: CheckContext) -> None:
     got = _load(ctx, load, dynamodb, last_id)
     if got is None or got.get("user_id") != last_user:
         stored = _raw(client, table, last_id)
+        status, attribute = _ttl(client)
+        if stored and status in ("ENABLED", "ENABLING") and attribute in stored:
+            # A reader that hides a live session is most often fed a wrong expiry: say which.
+            _expect_ttl_attribute(ctx, client, table, last_id, start + last_at)
         ctx.fail(
             f"`load_session({last_id!r})` returned {short(got)} {SOON} s after the session was "
             f"saved for {last_user!r}; the table holds {short(stored, 120)}.",

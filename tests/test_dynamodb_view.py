@@ -199,3 +199,27 @@ def test_a_ttl_deletion_is_shown_as_made_by_dynamodb(lab: Lab) -> None:
     assert "TTL attribute expires: 0 expired items still readable" in text
     assert "REMOVE old" in text and "by DynamoDB (TTL)" in text
     assert "INSERT old" in text and "INSERT old at" in text
+
+
+def test_a_table_without_indexes_says_so_until_one_is_added(lab: Lab) -> None:
+    ddb = lab.client("dynamodb")
+    make_table(ddb)
+    view = lab.table_view()
+    assert "No secondary index." in view.to_text() and "No secondary index." in view.to_html()
+    ddb.update_table(
+        TableName="orders",
+        AttributeDefinitions=[{"AttributeName": "status", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Create": {
+                    "IndexName": "by-status",
+                    "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
+                }
+            }
+        ],
+    )
+    view.refresh()
+    assert "No secondary index." not in view.to_text()
+    assert "by-status" in view.to_text()

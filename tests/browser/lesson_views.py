@@ -106,6 +106,28 @@ LESSONS = {
             held=(),
             live_now=("Lambda invocations:", "throttled"),  # "every invocation so far"
         ),
+        Lesson(
+            "notebooks/06_dynamodb.ipynb",
+            held=(
+                # "one partition is marked throttled and holds sensor-7"
+                ("DynamoDB table readings", "sensor-7 (66)", "✕ throttled: 14 writes"),
+                ("sensor-7#0",),  # the key sharded by a suffix spreads over the partitions
+                ("DynamoDB table tickets", "by-status"),  # the GSI a step behind, throttling
+                ("DynamoDB table orders", "300 / 300"),  # burst capacity saved up
+                ("DynamoDB table clicks", "double its previous peak"),  # on-demand
+                ("Auto scaling", "5 → 10 units"),  # the scale-out on the clock
+                ("TTL attribute expires_at", "REMOVE s-ana"),  # TTL's deletions in the stream
+                ("lost update",),  # last writer wins: Ana's phone write lost on the laptop
+                ("eu-west-1 down", "1 write on the way"),  # a Region outage
+                ("2 hits, 2 misses", "negative entry"),  # reads through DAX
+                ("STALE",),  # Ada's change made around DAX
+                ("write-through", "passed through"),  # writes through DAX, a consistent read
+                ("Query cache · 1 entry", "1 of its items"),  # the query cache does not see writes
+                ("profiles-fresh",),  # the new parameter group's TTLs
+            ),
+            live_now=("DynamoDB table shop", "by-status"),
+            live_before=("6 items", "No secondary index."),  # before section 2 added one
+        ),
     ]
 }
 

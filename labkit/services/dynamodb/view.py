@@ -43,6 +43,10 @@ CHART_H = 90
 THROTTLE_MARK = "✕"
 
 
+#: What a table without GSIs or LSIs shows where its indexes would be.
+NO_INDEX = "No secondary index."
+
+
 def table_state(snapshot: Any) -> dict[str, Any]:
     """A table snapshot as the plain values the widget syncs (``{}`` for ``None``)."""
     return snapshot_state(snapshot)
@@ -364,6 +368,8 @@ def render_html(
             ],
         )
         body += _section("Secondary indexes", indexes)
+    else:
+        body += _section("Secondary indexes", _lines_html([NO_INDEX]))
     body += _section("Time to live", _lines_html(ttl_lines(state)))
     body += _section("Stream", _lines_html(stream_lines(state)))
     if replicas_html:
@@ -411,6 +417,8 @@ def render_text(
         lines += text_table(
             INDEX_COLUMNS, [Group("Indexes", str(len(state["indexes"])), index_rows(state))]
         )
+    else:
+        lines.append(NO_INDEX)
     lines += ttl_lines(state)
     lines += stream_lines(state)
     if replicas_text:

@@ -1,104 +1,260 @@
-"""API Gateway REST APIs that call Lambda: the Lambda proxy integration (``AWS_PROXY``).
+"""API Gateway REST APIs served at their invoke URLs, through labkit's request pipeline.
 
-Stock moto matches a stage URL only against resource paths written out literally (a request to
-``/orders/42`` never reaches the resource ``/orders/{id}``) and raises ``NotImplementedError`` for
-``AWS_PROXY``. labkit answers every request a learner sends with ``requests`` to
-``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/...``:
+Stock moto answers a stage URL only for resource paths written out literally (a request to
+``/orders/42`` never reaches the resource ``/orders/{id}``), serves the API as it is being edited
+rather than as deployed, enforces no API key, and raises ``NotImplementedError`` for
+``AWS_PROXY``. labkit answers every request sent with ``requests`` to
+``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/...`` through
+:mod:`labkit.services.apigateway.sim_pipeline` (resolve → authorize → throttle → cache →
+integrate → respond, each step in the API's trace):
 
-- the resource is found as API Gateway finds it (literal parts, ``{param}`` and greedy
-  ``{proxy+}``), the method by its verb or ``ANY``; none matches → 403
+- ``CreateDeployment`` freezes the API (a
+  :class:`~labkit.services.apigateway.sim_model.DeploymentSnapshot`); a stage serves its
+  deployment's snapshot, so a change reaches callers only once deployed. Deploying to an
+  existing stage keeps the stage's settings (moto replaced the stage);
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html
+- an unknown API or stage → 403 ``{"message":"Forbidden"}``; an unknown route → 403
   ``{"message":"Missing Authentication Token"}``, as API Gateway answers;
-- an ``AWS_PROXY`` integration invokes the function with the proxy event (``resource``, ``path``,
-  ``httpMethod``, ``headers``, ``multiValueHeaders``, ``queryStringParameters``,
-  ``multiValueQueryStringParameters``, ``pathParameters``, ``stageVariables``,
-  ``requestContext``, ``body``, ``isBase64Encoded``) and maps its result
-  (``statusCode``, ``headers``, ``multiValueHeaders``, ``body``, ``isBase64Encoded``) to the HTTP
-  response; a function error or a malformed result → 502 ``{"message": "Internal server error"}``;
-  https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
-- other integration types go to moto's own handling.
+- integrations are called by :mod:`labkit.services.apigateway.patch_integrations`.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import re
-import time
 from contextlib import ExitStack
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import responses
 from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
-from labkit import facts
-from labkit.services.awslambda.patch import (
-    TooManyRequestsException,
-    lambda_backend,
-    run_invocation,
+from labkit.services.apigateway import sim_pipeline
+from labkit.services.apigateway.sim_model import (
+    DeploymentSnapshot,
+    IntegrationResponseSpec,
+    IntegrationSpec,
+    MethodSettings,
+    MethodSpec,
+    ResourceSpec,
+    StageConfig,
+    match_path,
+)
+from labkit.services.apigateway.sim_pipeline import (
+    ApiKeyInfo,
+    ApiRequest,
+    ApiState,
+    IntegrationResult,
+    Response,
+    UsagePlanInfo,
 )
 
 if TYPE_CHECKING:
     # moto's API Gateway models cost about 2 s to import (its OpenAPI validator): they are
     # imported when a request for an API arrives, not when every lab starts.
-    from moto.apigateway.models import APIGatewayBackend, Resource, RestAPI
+    from moto.apigateway.models import APIGatewayBackend, Resource, RestAPI, Stage
 
     from labkit.sandbox.session import Sandbox
 
 _EXECUTE_API = re.compile(
     r"https?://(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
-    r"/(?P<stage>[^/?#]+)(?P<path>/[^?#]*)?"
+    r"/(?P<stage>[^/?#]+)(?P<path>/[^?#]*)?(?:\?(?P<query>[^#]*))?"
 )
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
-_LAMBDA_URI = re.compile(
-    r"arn:aws[a-z-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<fn>.+)/invocations"
-)
+
+#: The sandbox whose clock the gateway reads (one sandbox runs per process).
+_SANDBOX: list[Sandbox] = []
 
 Reply = tuple[int, dict[str, str], str | bytes]
 
 
-def _message(status: int, message: str) -> Reply:
-    return status, {"Content-Type": "application/json"}, json.dumps({"message": message})
-
-
 def match_resource(api: RestAPI, path: str) -> tuple[Resource, dict[str, str]] | None:
-    """The resource that serves ``path``, and the path parameters, as API Gateway matches them
-    (literal parts win over ``{param}``, which wins over a greedy ``{proxy+}``)."""
-    want = [p for p in path.split("/") if p]
-    best: tuple[tuple[int, ...], Resource, dict[str, str]] | None = None
+    """The resource of ``api`` as it is now (not as deployed) that serves ``path``."""
+    specs = tuple(ResourceSpec(r.id, r.get_path()) for r in api.resources.values())
+    found = match_path(specs, path)
+    return (api.resources[found[0].id], found[1]) if found else None
+
+
+# --- deployments -------------------------------------------------------------------------------
+
+
+def _now() -> float:
+    return _SANDBOX[0].clock.timestamp if _SANDBOX else 0.0
+
+
+def snapshot(api: RestAPI, deployment_id: str) -> DeploymentSnapshot:
+    """``api`` as it stands, frozen as deployment ``deployment_id``."""
+    resources = []
     for resource in api.resources.values():
-        parts = [p for p in resource.get_path().split("/") if p]
-        params: dict[str, str] = {}
-        score: list[int] = []
-        ok = True
-        for i, part in enumerate(parts):
-            if part.startswith("{") and part.endswith("+}"):
-                rest = want[i:]
-                if not rest:
-                    ok = False
-                    break
-                params[part[1:-2]] = unquote("/".join(rest))
-                score.append(0)
-                break
-            if i >= len(want):
-                ok = False
-                break
-            if part.startswith("{") and part.endswith("}"):
-                params[part[1:-1]] = unquote(want[i])
-                score.append(1)
-            elif part == want[i]:
-                score.append(2)
-            else:
-                ok = False
-                break
-        else:
-            ok = ok and len(parts) == len(want)
-        if ok and (best is None or tuple(score) > best[0]):
-            best = (tuple(score), resource, params)
-    return (best[1], best[2]) if best else None
+        methods = {}
+        for verb, method in resource.resource_methods.items():
+            methods[verb] = MethodSpec(
+                http_method=verb,
+                authorization_type=str(method.authorization_type or "NONE"),
+                authorizer_id=method.authorizer_id,
+                authorization_scopes=tuple(method.authorization_scopes or ()),
+                api_key_required=bool(method.api_key_required),
+                request_parameters=dict(method.request_parameters or {}),
+                integration=_integration_spec(method.method_integration),
+            )
+        resources.append(ResourceSpec(resource.id, resource.get_path(), methods))
+    return DeploymentSnapshot(
+        id=deployment_id,
+        api_id=api.id,
+        account_id=api.account_id,
+        region=api.region_name,
+        created_at=_now(),
+        resources=tuple(resources),
+        authorizers={k: dict(a.to_json()) for k, a in api.authorizers.items()},
+        policy=api.policy,
+        api_key_source=str(api.api_key_source or "HEADER"),
+        binary_media_types=tuple(api.binaryMediaTypes or ()),
+    )
+
+
+def _integration_spec(integration: Any) -> IntegrationSpec | None:
+    if integration is None:
+        return None
+    timeout = integration.timeout_in_millis
+    return IntegrationSpec(
+        type=str(integration.integration_type),
+        uri=str(integration.uri or ""),
+        http_method=integration.http_method,
+        request_templates=dict(integration.request_templates or {}),
+        request_parameters=dict(integration.request_parameters or {}),
+        passthrough_behavior=str(integration.passthrough_behaviour or "WHEN_NO_MATCH"),
+        cache_key_parameters=tuple(integration.cache_key_parameters or ()),
+        cache_namespace=integration.cache_namespace,
+        timeout_ms=float(timeout) if timeout not in (None, "") else None,
+        credentials=integration.credentials,
+        content_handling=integration.content_handling,
+        responses=tuple(
+            IntegrationResponseSpec(
+                status_code=str(r.status_code),
+                selection_pattern=r.selection_pattern,
+                response_templates=dict(r.response_templates or {}),
+                response_parameters=dict(r.response_parameters or {}),
+            )
+            for r in (integration.integration_responses or {}).values()
+        ),
+    )
+
+
+def deployed(api: RestAPI, deployment_id: str | None) -> DeploymentSnapshot | None:
+    """The snapshot of ``deployment_id`` (taken now for a deployment made before the patch)."""
+    if deployment_id is None:
+        return None
+    deployment = api.deployments.get(deployment_id)
+    if deployment is None:
+        return None
+    frozen: DeploymentSnapshot | None = getattr(deployment, "labkit_snapshot", None)
+    if frozen is None:
+        frozen = snapshot(api, deployment_id)
+        setattr(deployment, "labkit_snapshot", frozen)  # noqa: B010 (moto's model has no slot)
+    return frozen
+
+
+def stage_config(stage: Stage) -> StageConfig:
+    """A stage's live settings as the pipeline reads them."""
+    settings = {}
+    for key, raw in (stage.method_settings or {}).items():
+        settings[key] = MethodSettings(
+            throttling_rate_limit=_float(raw.get("throttlingRateLimit")),
+            throttling_burst_limit=_int(raw.get("throttlingBurstLimit")),
+            caching_enabled=bool(raw.get("cachingEnabled", False)),
+            cache_ttl_seconds=_int(raw.get("cacheTtlInSeconds")),
+            require_authorization_for_cache_control=bool(
+                raw.get("requireAuthorizationForCacheControl", True)
+            ),
+            unauthorized_cache_control_header_strategy=str(
+                raw.get("unauthorizedCacheControlHeaderStrategy", "SUCCEED_WITH_RESPONSE_HEADER")
+            ),
+        )
+    return StageConfig(
+        name=str(stage.name),
+        deployment_id=stage.deployment_id,
+        variables={str(k): str(v) for k, v in (stage.variables or {}).items()},
+        method_settings=settings,
+        cache_cluster_enabled=bool(stage.cache_cluster_enabled),
+    )
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+# --- the gateway the pipeline calls out to -----------------------------------------------------
+
+
+class MotoGateway:
+    """API keys, usage plans and integrations, read from moto's backend for one API."""
+
+    def __init__(self, backend: APIGatewayBackend, api: RestAPI) -> None:
+        self.backend = backend
+        self.api = api
+
+    def api_key(self, value: str) -> ApiKeyInfo | None:
+        """The API key with ``value`` in this API's account and Region."""
+        for key in self.backend.keys.values():
+            if key.value == value:
+                return ApiKeyInfo(str(key.id), str(key.value), bool(key.enabled), key.name)
+        return None
+
+    def usage_plan(self, key_id: str, api_id: str, stage: str) -> UsagePlanInfo | None:
+        """The usage plan that lets ``key_id`` call ``api_id``'s ``stage``."""
+        for plan_id, keys in self.backend.usage_plan_keys.items():
+            plan = self.backend.usage_plans.get(plan_id)
+            if plan is None or key_id not in keys:
+                continue
+            for api_stage in plan.api_stages or []:
+                if api_stage.get("apiId") == api_id and api_stage.get("stage") == stage:
+                    return usage_plan_info(plan, api_stage)
+        return None
+
+    def integrate(self, request: ApiRequest) -> IntegrationResult:
+        """Call the request's integration."""
+        from labkit.services.apigateway import patch_integrations
+
+        return patch_integrations.integrate(request, self.api)
+
+
+def usage_plan_info(plan: Any, api_stage: dict[str, Any]) -> UsagePlanInfo:
+    """A moto usage plan's limits for one of its API stages."""
+    throttle = plan.throttle or {}
+    quota = plan.quota or {}
+    methods = {}
+    for path, limits in (api_stage.get("throttle") or {}).items():
+        methods[str(path)] = (
+            float(limits.get("rateLimit", 0)),
+            int(limits.get("burstLimit", 0)),
+        )
+    return UsagePlanInfo(
+        id=str(plan.id),
+        name=plan.name,
+        rate=_float(throttle.get("rateLimit")),
+        burst=_int(throttle.get("burstLimit")),
+        quota_limit=_int(quota.get("limit")),
+        quota_period=quota.get("period"),
+        quota_offset=_int(quota.get("offset")) or 0,
+        method_throttle=methods,
+    )
+
+
+def api_state(api: RestAPI) -> ApiState:
+    """The pipeline state kept on moto's REST API object (its trace, buckets, cache)."""
+    state: ApiState | None = getattr(api, "labkit_state", None)
+    if state is None:
+        state = ApiState()
+        setattr(api, "labkit_state", state)  # noqa: B010 (moto's model has no slot)
+    return state
+
+
+# --- serving -----------------------------------------------------------------------------------
 
 
 def _find_api(api_id: str, region: str) -> tuple[APIGatewayBackend, RestAPI] | None:
@@ -112,157 +268,79 @@ def _find_api(api_id: str, region: str) -> tuple[APIGatewayBackend, RestAPI] | N
     return None
 
 
-def proxy_event(
-    request: Any, api: RestAPI, resource: Resource, stage: str, params: dict[str, str]
-) -> dict[str, Any]:
-    """The Lambda proxy integration's input event (REST API, payload format 1.0)."""
-    url = urlsplit(request.url)
-    path = "/" + "/".join(p for p in (url.path.split("/")[2:]) if p) if url.path else "/"
-    pairs = parse_qsl(url.query, keep_blank_values=True)
-    multi_query: dict[str, list[str]] = {}
-    for k, v in pairs:
-        multi_query.setdefault(k, []).append(v)
-    headers = {str(k): str(v) for k, v in dict(request.headers or {}).items()}
-    host = f"{api.id}.execute-api.{api.region_name}.amazonaws.com"
-    headers.setdefault("Host", host)
-    body = request.body
-    is_binary = False
-    if isinstance(body, bytes):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            body = base64.b64encode(body).decode("ascii")
-            is_binary = True
-    now = time.time()
-    when = datetime.fromtimestamp(now, tz=timezone.utc)
-    return {
-        "resource": resource.get_path(),
-        "path": path,
-        "httpMethod": request.method,
-        "headers": headers or None,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()} or None,
-        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
-        "multiValueQueryStringParameters": multi_query or None,
-        "pathParameters": params or None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": resource.id,
-            "resourcePath": resource.get_path(),
-            "httpMethod": request.method,
-            "extendedRequestId": mock_random.get_random_hex(16),
-            "requestTime": when.strftime("%d/%b/%Y:%H:%M:%S +0000"),
-            "path": f"/{stage}{path}",
-            "accountId": api.account_id,
-            "protocol": "HTTP/1.1",
-            "stage": stage,
-            "domainPrefix": api.id,
-            "requestTimeEpoch": int(now * 1000),
-            "requestId": str(mock_random.uuid4()),
-            "identity": {
-                "cognitoIdentityPoolId": None,
-                "accountId": None,
-                "cognitoIdentityId": None,
-                "caller": None,
-                "sourceIp": "127.0.0.1",
-                "principalOrgId": None,
-                "accessKey": None,
-                "cognitoAuthenticationType": None,
-                "cognitoAuthenticationProvider": None,
-                "userArn": None,
-                "userAgent": headers.get("User-Agent"),
-                "user": None,
-            },
-            "domainName": host,
-            "apiId": api.id,
-        },
-        "body": body if body not in (None, "") else None,
-        "isBase64Encoded": is_binary,
-    }
-
-
-def proxy_response(payload: bytes) -> Reply:
-    """The HTTP response for a Lambda proxy result; 502 when the result is malformed."""
-    try:
-        result = json.loads(payload or b"null")
-    except ValueError:
-        return _message(502, "Internal server error")
-    if not isinstance(result, dict) or set(result) - {
-        "statusCode",
-        "headers",
-        "multiValueHeaders",
-        "body",
-        "isBase64Encoded",
-        "cookies",
-    }:
-        return _message(502, "Internal server error")
-    try:
-        status = int(result.get("statusCode", 200))
-    except (TypeError, ValueError):
-        return _message(502, "Internal server error")
-    body = result.get("body")
-    if body is not None and not isinstance(body, str):
-        return _message(502, "Internal server error")
-    headers: dict[str, str] = {}
-    for k, values in (result.get("multiValueHeaders") or {}).items():
-        headers[str(k)] = ", ".join(str(v) for v in values)
-    for k, v in (result.get("headers") or {}).items():
-        headers[str(k)] = str(v)
-    headers.setdefault("Content-Type", "application/json")
-    data: str | bytes = body or ""
-    if result.get("isBase64Encoded") and body:
-        data = base64.b64decode(body)
-    return status, headers, data
+def build_request(
+    request: Any, api: RestAPI, stage: StageConfig, frozen: DeploymentSnapshot, path: str
+) -> ApiRequest:
+    """The pipeline's view of an HTTP request to ``api``'s ``stage``."""
+    url = urlsplit(str(request.url))
+    return ApiRequest(
+        http_method=str(request.method),
+        url=str(request.url),
+        path=path,
+        headers={str(k): str(v) for k, v in dict(request.headers or {}).items()},
+        query=parse_qsl(url.query, keep_blank_values=True),
+        body=request.body,
+        source_ip="127.0.0.1",
+        api_id=str(api.id),
+        region=str(api.region_name),
+        account_id=str(api.account_id),
+        stage=stage,
+        deployment=frozen,
+        now=_now(),
+        request_id=str(mock_random.uuid4()),
+    )
 
 
 def handle(request: Any) -> Reply:
     """Answer one request to an ``execute-api`` URL."""
     m = _EXECUTE_API.match(str(request.url))
-    if m is None:
-        return _message(403, "Forbidden")
-    found = _find_api(m["api"], m["region"])
-    if found is None:
-        return _message(403, "Forbidden")
-    _, api = found
-    stage = m["stage"]
-    if stage not in api.stages:
-        return _message(403, "Forbidden")
-    matched = match_resource(api, m["path"] or "/")
-    if matched is None:
-        return _message(403, "Missing Authentication Token")
-    resource, params = matched
-    method = resource.resource_methods.get(request.method) or resource.resource_methods.get("ANY")
-    integration = getattr(method, "method_integration", None) if method is not None else None
-    if method is None or integration is None:
-        return _message(403, "Missing Authentication Token")
-    if integration.integration_type != "AWS_PROXY":
-        status, body = resource.get_response(request)
-        return status, {}, body
-    fn_arn = _LAMBDA_URI.match(integration.uri or "")
-    if fn_arn is None:
-        return _message(500, "Internal server error")
-    arn = fn_arn["fn"]
-    lam = lambda_backend(arn.split(":")[4], arn.split(":")[3])
-    try:
-        fn = lam.get_function(arn)
-    except Exception:
-        return _message(500, "Internal server error")
-    event = proxy_event(request, api, resource, stage, params)
-    try:
-        result = run_invocation(lam, fn, event, source=f"apigateway:{api.id}")
-    except TooManyRequestsException:
-        return _message(500, "Internal server error")
-    timeout_ms = float(
-        integration.timeout_in_millis or facts.value("api_gateway.integration_timeout_max") * 1000
-    )
-    if result.duration_ms > timeout_ms:
-        return _message(504, "Endpoint request timed out")
-    if result.function_error:
-        return _message(502, "Internal server error")
-    return proxy_response(result.payload)
+    found = _find_api(m["api"], m["region"]) if m is not None else None
+    if m is None or found is None:
+        return _reply(Response.message(403, "Forbidden"))
+    backend, api = found
+    stage = api.stages.get(m["stage"])
+    frozen = deployed(api, stage.deployment_id) if stage is not None else None
+    if stage is None or frozen is None:
+        return _reply(Response.message(403, "Forbidden"))
+    path = "/" + "/".join(p for p in (m["path"] or "/").split("/") if p)
+    built = build_request(request, api, stage_config(stage), frozen, path)
+    return _reply(sim_pipeline.serve(built, MotoGateway(backend, api), api_state(api)))
+
+
+def _reply(response: Response) -> Reply:
+    return response.status, response.headers, response.body
+
+
+# --- installing ----------------------------------------------------------------------------------
 
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
-    """Answer ``execute-api`` requests for ``sandbox`` (all stages, all methods)."""
+    """Answer ``execute-api`` requests for ``sandbox`` (all stages, all methods), and freeze each
+    deployment as it is created."""
+    from moto.apigateway.models import RestAPI
+
+    _SANDBOX[:] = [sandbox]
+    stack.callback(_SANDBOX.clear)
+
+    original_deploy = RestAPI.create_deployment
+
+    def create_deployment(
+        self: RestAPI, name: str, description: str, stage_variables: Any = None
+    ) -> Any:
+        # Deploying to an existing stage points it at the new deployment and keeps its
+        # settings (cache, method settings, variables), as AWS does; moto replaced the stage.
+        existing = self.stages.get(name) if name else None
+        deployment = original_deploy(self, name, description, stage_variables)
+        setattr(deployment, "labkit_snapshot", snapshot(self, deployment.id))  # noqa: B010
+        if existing is not None:
+            existing.deployment_id = deployment.id
+            existing.variables.update(stage_variables or {})
+            self.stages[name] = existing
+        return deployment
+
+    RestAPI.create_deployment = create_deployment  # type: ignore[method-assign]
+    stack.callback(setattr, RestAPI, "create_deployment", original_deploy)
+
     pattern = re.compile(r"https?://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/.*")
     callbacks = [
         responses.CallbackResponse(method=method, url=pattern, callback=handle)

@@ -1,0 +1,71 @@
+"""What API Gateway did: a read-only snapshot of a REST API's request trace.
+
+The pipeline (:mod:`labkit.services.apigateway.sim_pipeline`) writes every request it serves
+into the API's trace, kept on moto's REST API object by the patch: stage, route, who authorized
+it and why, cache hit or miss, the throttle bucket, the integration, status and latency. This
+module finds an API by id or name and reads that trace for views and checks. Reading never
+creates a backend or changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.errors import LabkitError
+from labkit.sandbox.backends import DEFAULT_ACCOUNT_ID, existing_in
+from labkit.services.apigateway.sim_pipeline import ApiState, TraceEntry
+
+DEFAULT_REGION = "us-east-1"
+
+
+class UnknownApiError(LabkitError):
+    """No REST API with that id or name."""
+
+    code = "UnknownApi"
+
+    def __init__(self, api: str, known: list[str]) -> None:
+        names = ", ".join(known) or "none yet"
+        super().__init__(f"There is no REST API {api!r} in the sandbox. REST APIs: {names}.")
+        self.api = api
+
+
+@dataclass(frozen=True)
+class ApiTrace:
+    """A REST API's trace at one moment.
+
+    Attributes:
+        api_id: The API's id.
+        name: Its name.
+        region: Its Region.
+        entries: Every request the trace keeps, oldest first.
+    """
+
+    api_id: str
+    name: str
+    region: str
+    entries: tuple[TraceEntry, ...]
+
+
+def _apis(region: str, account_id: str) -> list[Any]:
+    found: list[Any] = []
+    for backend in existing_in("apigateway", account_id, region):
+        found.extend(backend.apis.values())
+    return found
+
+
+def api_trace(
+    api: str, *, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT_ID
+) -> ApiTrace:
+    """The trace of the REST API ``api`` (its id or its name).
+
+    Raises:
+        UnknownApiError: No REST API has that id or name.
+    """
+    apis = _apis(region, account_id)
+    for candidate in apis:
+        if api in (candidate.id, candidate.name):
+            state: ApiState | None = getattr(candidate, "labkit_state", None)
+            entries = tuple(state.trace) if state is not None else ()
+            return ApiTrace(str(candidate.id), str(candidate.name), region, entries)
+    raise UnknownApiError(api, [f"{a.name} ({a.id})" for a in apis])

@@ -200,7 +200,8 @@ def test_the_trace_records_each_step(lab: Lab) -> None:
     requests.get(url(api, "dev", "/orders/7"))
     requests.get(url(api, "dev", "/nowhere"))
     ok, missing = trace(api)
-    assert [s.name for s in ok.steps] == ["resolve", "authorize", "integrate", "respond"]
+    steps = ["resolve", "authorize", "throttle", "integrate", "respond"]
+    assert [s.name for s in ok.steps] == steps
     assert (ok.route, ok.status, ok.authorizer, ok.integration) == (
         "/orders/{id}",
         200,
@@ -208,7 +209,7 @@ def test_the_trace_records_each_step(lab: Lab) -> None:
         "AWS_PROXY",
     )
     assert ok.integration_latency_ms > 0 and ok.latency_ms >= ok.integration_latency_ms
-    assert "lambda:echo" in ok.steps[2].detail
+    assert "lambda:echo" in ok.steps[3].detail
     assert (missing.route, missing.status) == (None, 403)
     assert [s.name for s in missing.steps] == ["resolve", "respond"]
     assert trace("shop")[0].request_id == ok.request_id

@@ -21,6 +21,7 @@ integrate → respond, each step in the API's trace):
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ import responses
 from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
+from labkit import facts
 from labkit.services.apigateway import sim_pipeline
 from labkit.services.apigateway.sim_model import (
     DeploymentSnapshot,
@@ -49,6 +51,7 @@ from labkit.services.apigateway.sim_pipeline import (
     Response,
     UsagePlanInfo,
 )
+from labkit.services.apigateway.sim_throttle import Buckets
 
 if TYPE_CHECKING:
     # moto's API Gateway models cost about 2 s to import (its OpenAPI validator): they are
@@ -222,6 +225,42 @@ class MotoGateway:
 
         return patch_integrations.integrate(request, self.api)
 
+    def account_throttle(self) -> tuple[Buckets, float, float]:
+        """The account's bucket in this Region (kept on moto's backend) and its limits
+        (``GetAccount``'s ``throttleSettings``: 10,000 a second, burst 5,000 by default)."""
+        buckets: Buckets | None = getattr(self.backend, "labkit_buckets", None)
+        if buckets is None:
+            buckets = Buckets()
+            setattr(self.backend, "labkit_buckets", buckets)  # noqa: B010
+        settings = getattr(getattr(self.backend, "account", None), "throttle_settings", None) or {}
+        rate = float(settings.get("rateLimit", facts.value("api_gateway.account_throttle_rps")))
+        burst = float(settings.get("burstLimit", facts.value("api_gateway.account_burst")))
+        return buckets, rate, burst
+
+    def may_invalidate(self, request: ApiRequest) -> tuple[bool, str]:
+        """Whether the caller may invalidate cache entries: ``execute-api:InvalidateCache`` on the
+        method, decided by the policy engine for a request signed with sandbox-issued
+        credentials; the learner's own credentials are the account's (they may); an unsigned
+        request may not.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-caching.html
+        """
+        from labkit import policy as engine
+        from labkit.sandbox import signers
+
+        key = signers.access_key_of(request.headers, request.url)
+        if not key:
+            return False, "the request is not signed (execute-api:InvalidateCache needs SigV4)"
+        signer = signers.signer_of(request.headers, request.url)
+        if signer is None:
+            return True, f"signed with the account's own credentials ({key[:8]}…)"
+        if signer.expired:
+            return False, f"the credentials of {signer.principal.arn} have expired"
+        ask = engine.Request(signer.principal, "execute-api:InvalidateCache", request.method_arn)
+        decision = engine.evaluate(ask, identity_policies=signer.policies)
+        if decision.allowed and signer.session_policy is not None:
+            decision = engine.evaluate(ask, identity_policies=(signer.session_policy,))
+        return decision.allowed, f"{signer.principal.arn}: {decision.reason}"
+
 
 def usage_plan_info(plan: Any, api_stage: dict[str, Any]) -> UsagePlanInfo:
     """A moto usage plan's limits for one of its API stages."""
@@ -314,6 +353,47 @@ def _reply(response: Response) -> Reply:
 # --- installing ----------------------------------------------------------------------------------
 
 
+def _patch_responses(stack: ExitStack) -> None:
+    """Parameters moto's API Gateway responses drop: ``cacheKeyParameters`` of
+    ``PutIntegration``, ``cacheClusterEnabled``/``cacheClusterSize`` of ``CreateDeployment``."""
+    from moto.apigateway.responses import APIGatewayResponse
+
+    original_put = APIGatewayResponse.put_integration
+    original_deploy = APIGatewayResponse.create_deployment
+
+    def put_integration(self: APIGatewayResponse) -> Any:
+        answer = original_put(self)
+        keys = self._get_param("cacheKeyParameters")
+        if keys:
+            parts = self.path.split("/")
+            integration = self.backend.get_integration(parts[2], parts[4], parts[6])
+            integration.cache_key_parameters = [str(k) for k in keys]
+            status, headers, body = answer
+            shown = json.loads(body)
+            shown["cacheKeyParameters"] = integration.cache_key_parameters
+            answer = status, headers, json.dumps(shown)
+        return answer
+
+    def create_deployment(self: APIGatewayResponse) -> Any:
+        answer = original_deploy(self)
+        name = self._get_param("stageName")
+        enabled = self._get_param("cacheClusterEnabled")
+        if name and enabled is not None:
+            api_id = self.path.replace("/restapis/", "", 1).split("/")[0]
+            stage = self.backend.get_rest_api(api_id).stages[name]
+            stage.cache_cluster_enabled = bool(enabled)
+            stage.cache_cluster_status = "AVAILABLE" if enabled else "NOT_AVAILABLE"
+            size = self._get_param("cacheClusterSize")
+            if size is not None:
+                stage.cache_cluster_size = str(size)
+        return answer
+
+    APIGatewayResponse.put_integration = put_integration  # type: ignore[method-assign]
+    APIGatewayResponse.create_deployment = create_deployment  # type: ignore[method-assign]
+    stack.callback(setattr, APIGatewayResponse, "put_integration", original_put)
+    stack.callback(setattr, APIGatewayResponse, "create_deployment", original_deploy)
+
+
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Answer ``execute-api`` requests for ``sandbox`` (all stages, all methods), and freeze each
     deployment as it is created."""
@@ -340,6 +420,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
     RestAPI.create_deployment = create_deployment  # type: ignore[method-assign]
     stack.callback(setattr, RestAPI, "create_deployment", original_deploy)
+    _patch_responses(stack)
 
     pattern = re.compile(r"https?://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/.*")
     callbacks = [

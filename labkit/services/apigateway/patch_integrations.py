@@ -7,31 +7,38 @@
   ``headers``, ``multiValueHeaders``, ``body``, ``isBase64Encoded``) becomes the HTTP response;
   a function error or a malformed result → 502 ``{"message": "Internal server error"}``;
   https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html
-- other integration types go to moto's own handling.
+- ``AWS`` with a Lambda URI (non-proxy): the mapped body is the event; the function's
+  ``errorMessage`` selects the integration response (an unmatched error goes to the default
+  response, often a 200: a classic surprise);
+- ``AWS`` service integrations (``arn:aws:apigateway:{region}:{service}:action/{Action}`` or
+  ``:path/{path}``): the mapped body is sent as the service's own API request (Kinesis
+  ``PutRecord``, DynamoDB, SQS ``SendMessage``, ...), signed as the integration's
+  ``credentials`` role, whose identity policies the policy engine checks first;
+- ``HTTP`` (mapped) and ``HTTP_PROXY`` (passed through) to endpoints inside the sandbox;
+- ``MOCK``: the request template's ``statusCode`` selects the integration response.
+
+Request and response mapping are :mod:`labkit.services.apigateway.sim_mapping`'s.
+https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-api-integration-types.html
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from labkit import facts
-from labkit.services.apigateway.sim_pipeline import ApiRequest, IntegrationResult, Response
+from labkit.services.apigateway import patch_backends
+from labkit.services.apigateway.patch_backends import lambda_function, timeout_ms
+from labkit.services.apigateway.sim_request import ApiRequest, IntegrationResult, Response
+from labkit.services.apigateway.sim_vtl import TemplateError
 from labkit.services.awslambda.patch import (
     TooManyRequestsException,
-    lambda_backend,
     run_invocation,
 )
 
 if TYPE_CHECKING:
     from moto.apigateway.models import RestAPI
-
-_LAMBDA_URI = re.compile(
-    r"arn:aws[a-z-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<fn>.+)/invocations"
-)
 
 
 def integrate(request: ApiRequest, api: RestAPI) -> IntegrationResult:
@@ -40,6 +47,15 @@ def integrate(request: ApiRequest, api: RestAPI) -> IntegrationResult:
     integration = request.method.integration
     if integration.type == "AWS_PROXY":
         return lambda_proxy(request)
+    if integration.type == "HTTP_PROXY":
+        return patch_backends.http_proxy(request)
+    if integration.type in ("AWS", "HTTP", "MOCK"):
+        try:
+            return patch_backends.non_proxy(request, integration)
+        except TemplateError as bad:
+            return IntegrationResult(
+                Response.message(500, "Internal server error"), 0, f"mapping template: {bad}"
+            )
     return _moto_integration(request, api)
 
 
@@ -171,30 +187,6 @@ def proxy_response(payload: bytes) -> Response:
     return Response(status, headers, data)
 
 
-def lambda_function(uri: str) -> tuple[Any, Any] | None:
-    """The Lambda backend and function a ``.../functions/{arn}/invocations`` URI names."""
-    fn_arn = _LAMBDA_URI.match(uri or "")
-    if fn_arn is None:
-        return None
-    arn = fn_arn["fn"]
-    parts = arn.split(":")
-    if len(parts) < 7:
-        return None
-    lam = lambda_backend(parts[4], parts[3])
-    try:
-        return lam, lam.get_function(arn)
-    except Exception:
-        return None
-
-
-def _timeout_ms(request: ApiRequest) -> float:
-    assert request.method is not None and request.method.integration is not None
-    return float(
-        request.method.integration.timeout_ms
-        or facts.value("api_gateway.integration_timeout_max") * 1000
-    )
-
-
 def lambda_proxy(request: ApiRequest) -> IntegrationResult:
     """``AWS_PROXY``: invoke the function with the proxy event, map its result."""
     assert request.method is not None and request.method.integration is not None
@@ -211,7 +203,7 @@ def lambda_proxy(request: ApiRequest) -> IntegrationResult:
             Response.message(500, "Internal server error"), 0, f"{detail} throttled"
         )
     latency = float(result.duration_ms)
-    if result.duration_ms > _timeout_ms(request):
+    if result.duration_ms > timeout_ms(request.method.integration):
         return IntegrationResult(
             Response.message(504, "Endpoint request timed out"), latency, f"{detail} timed out"
         )

@@ -1,0 +1,328 @@
+"""What non-proxy and HTTP integrations call: Lambda, AWS services, HTTP endpoints, MOCK.
+
+See :mod:`labkit.services.apigateway.patch_integrations` for the rules; this module makes the
+calls. An AWS service integration sends the mapped body as the service's own wire request to
+moto (the same path a boto3 call takes), after the policy engine has checked that the
+integration's ``credentials`` role may make it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from labkit import facts
+from labkit import policy as engine
+from labkit.services.apigateway.sim_mapping import Outbound, map_request, map_response
+from labkit.services.apigateway.sim_model import IntegrationSpec
+from labkit.services.apigateway.sim_request import ApiRequest, IntegrationResult, Response
+from labkit.services.awslambda.patch import (
+    TooManyRequestsException,
+    lambda_backend,
+    run_invocation,
+)
+
+_LAMBDA_URI = re.compile(
+    r"arn:aws[a-z-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<fn>.+)/invocations"
+)
+_SERVICE_URI = re.compile(
+    r"arn:aws[a-z-]*:apigateway:(?P<region>[^:]+):(?P<service>[^:]+):"
+    r"(?P<kind>action|path)/(?P<rest>.*)"
+)
+
+#: AWS JSON-protocol services: ``X-Amz-Target`` prefix and JSON version.
+JSON_SERVICES = {
+    "kinesis": ("Kinesis_20131202", "1.1"),
+    "dynamodb": ("DynamoDB_20120810", "1.0"),
+    "firehose": ("Firehose_20150804", "1.1"),
+    "events": ("AWSEvents", "1.1"),
+    "states": ("AWSStepFunctions", "1.0"),
+}
+
+#: The HTTP headers API Gateway drops on the way to an HTTP backend (hop-by-hop and its own).
+_DROPPED = {"host", "content-length", "connection", "x-api-key", "accept-encoding"}
+
+
+def lambda_function(uri: str) -> tuple[Any, Any] | None:
+    """The Lambda backend and function a ``.../functions/{arn}/invocations`` URI names."""
+    fn_arn = _LAMBDA_URI.match(uri or "")
+    if fn_arn is None:
+        return None
+    arn = fn_arn["fn"]
+    parts = arn.split(":")
+    if len(parts) < 7:
+        return None
+    lam = lambda_backend(parts[4], parts[3])
+    try:
+        return lam, lam.get_function(arn)
+    except Exception:
+        return None
+
+
+def timeout_ms(integration: IntegrationSpec) -> float:
+    """The integration's timeout (``timeoutInMillis``, at most 29 s by default)."""
+    return float(
+        integration.timeout_ms or facts.value("api_gateway.integration_timeout_max") * 1000
+    )
+
+
+def _error(detail: str, latency: float = 0.0) -> IntegrationResult:
+    return IntegrationResult(Response.message(500, "Internal server error"), latency, detail)
+
+
+def non_proxy(request: ApiRequest, integration: IntegrationSpec) -> IntegrationResult:
+    """``AWS``, ``HTTP`` and ``MOCK``: map the request, call the backend, map the response."""
+    outbound = map_request(request, integration)
+    if outbound.refused is not None:
+        return IntegrationResult(outbound.refused, 0, "no request template for the content type")
+    if integration.type == "MOCK":
+        return _mock(request, integration, outbound)
+    if integration.type == "HTTP":
+        status, headers, body, latency = _http_call(
+            integration.http_method or request.http_method, outbound, request
+        )
+        if status is None:
+            return _error(body, latency)
+        response, note = map_response(request, integration, str(status), body, headers)
+        return IntegrationResult(response, latency, f"HTTP {status} from {outbound.uri}; {note}")
+    if _LAMBDA_URI.match(integration.uri or ""):
+        return _lambda(request, integration, outbound)
+    return _service(request, integration, outbound)
+
+
+def _mock(
+    request: ApiRequest, integration: IntegrationSpec, outbound: Outbound
+) -> IntegrationResult:
+    status = "200"
+    try:
+        mapped = json.loads(outbound.body) if outbound.body.strip() else {}
+        if isinstance(mapped, dict) and "statusCode" in mapped:
+            status = str(int(mapped["statusCode"]))
+    except (ValueError, TypeError):
+        return _error("MOCK: the request template's output is not JSON with a statusCode")
+    response, note = map_response(request, integration, status, "", {})
+    return IntegrationResult(response, 0, f"MOCK statusCode {status}; {note}")
+
+
+def _lambda(
+    request: ApiRequest, integration: IntegrationSpec, outbound: Outbound
+) -> IntegrationResult:
+    found = lambda_function(integration.uri)
+    if found is None:
+        return _error("no such function")
+    lam, fn = found
+    try:
+        event: Any = json.loads(outbound.body) if outbound.body.strip() else {}
+    except ValueError:
+        event = outbound.body
+    detail = f"lambda:{fn.function_name}"
+    try:
+        result = run_invocation(lam, fn, event, source=f"apigateway:{request.api_id}")
+    except TooManyRequestsException:
+        return _error(f"{detail} throttled")
+    latency = float(result.duration_ms)
+    if result.duration_ms > timeout_ms(integration):
+        return IntegrationResult(
+            Response.message(504, "Endpoint request timed out"), latency, f"{detail} timed out"
+        )
+    payload = (result.payload or b"null").decode("utf-8", errors="replace")
+    subject = ""
+    if result.function_error:
+        try:
+            subject = str(json.loads(payload).get("errorMessage", ""))
+        except (ValueError, AttributeError):
+            subject = payload
+    response, note = map_response(request, integration, subject, payload, {})
+    failed = f" failed ({subject!r})" if result.function_error else ""
+    return IntegrationResult(response, latency, f"{detail}{failed}; {note}")
+
+
+def _http_call(
+    method: str, outbound: Outbound, request: ApiRequest, *, passthrough: bool = False
+) -> tuple[int | None, dict[str, str], str, float]:
+    """Send an HTTP integration request inside the sandbox; ``None`` status when it fails."""
+    import time
+
+    import requests
+
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _DROPPED}
+    if not passthrough:
+        headers = {"Content-Type": request.header("Content-Type") or "application/json"}
+    headers.update(outbound.headers)
+    url = outbound.uri
+    query = dict(parse_qsl(urlsplit(url).query))
+    query.update(outbound.query)
+    if passthrough:
+        for k, v in request.query:
+            query.setdefault(k, v)
+    base = url.split("?", 1)[0]
+    started = time.perf_counter()
+    try:
+        answer = requests.request(
+            method,
+            base + (f"?{urlencode(query)}" if query else ""),
+            headers=headers,
+            data=outbound.body.encode("utf-8") if outbound.body else None,
+            timeout=timeout_ms_of(request),
+        )
+    except Exception as failed:  # the network guard, a refused connection, a bad URL
+        return None, {}, f"HTTP call to {base} failed: {failed}", 0.0
+    latency = (time.perf_counter() - started) * 1000
+    return answer.status_code, dict(answer.headers), answer.text, latency
+
+
+def timeout_ms_of(request: ApiRequest) -> float:
+    """The request's integration timeout in seconds (for ``requests``)."""
+    assert request.method is not None and request.method.integration is not None
+    return timeout_ms(request.method.integration) / 1000
+
+
+def http_proxy(request: ApiRequest) -> IntegrationResult:
+    """``HTTP_PROXY``: the request passed through (path parameters filled into the URI), the
+    backend's response passed back."""
+    assert request.method is not None and request.method.integration is not None
+    integration = request.method.integration
+    outbound = map_request(request, integration)
+    outbound.body = (
+        request.body.decode("utf-8", errors="replace")
+        if isinstance(request.body, bytes)
+        else (request.body or "")
+    )
+    method = (
+        request.http_method if integration.http_method in (None, "ANY") else integration.http_method
+    )
+    status, headers, body, latency = _http_call(method, outbound, request, passthrough=True)
+    if status is None:
+        return _error(body, latency)
+    kept = {
+        k: v
+        for k, v in headers.items()
+        if k.lower()
+        not in ("content-length", "content-encoding", "transfer-encoding", "connection")
+    }
+    return IntegrationResult(
+        Response(status, kept, body), latency, f"HTTP_PROXY {status} from {outbound.uri}"
+    )
+
+
+# --- AWS service integrations --------------------------------------------------------------------
+
+
+def _service(
+    request: ApiRequest, integration: IntegrationSpec, outbound: Outbound
+) -> IntegrationResult:
+    parsed = _SERVICE_URI.match(outbound.uri or "")
+    if parsed is None:
+        return _error(f"cannot read the AWS integration URI {outbound.uri!r}")
+    region = parsed["region"]
+    service = parsed["service"].split(".")[-1]
+    kind, rest = parsed["kind"], parsed["rest"]
+    query = dict(outbound.query)
+    body = outbound.body
+    headers = dict(outbound.headers)
+    path = "/"
+    if kind == "action":
+        action = rest.split("?")[0]
+        if service in JSON_SERVICES:
+            target, version = JSON_SERVICES[service]
+            headers.setdefault("X-Amz-Target", f"{target}.{action}")
+            headers.setdefault("Content-Type", f"application/x-amz-json-{version}")
+        else:
+            query = {"Action": action, **query}
+    else:
+        path = "/" + rest.lstrip("/")
+        action = dict(parse_qsl(body)).get("Action") or query.get("Action") or ""
+    headers.setdefault("Content-Type", "application/json")
+    denied = _role_denies(
+        integration.credentials, service, action, (region, path, query), request, body
+    )
+    if denied is not None:
+        status, answer = 400, json.dumps({"__type": "AccessDeniedException", "message": denied})
+        response, note = map_response(request, integration, str(status), answer, {})
+        return IntegrationResult(response, 0, f"{service}:{action} denied: {denied}; {note}")
+    status, answer_headers, answer = _send(
+        integration.http_method or "POST",
+        f"https://{service}.{region}.amazonaws.com{path}",
+        query,
+        headers,
+        body,
+    )
+    response, note = map_response(request, integration, str(status), answer, answer_headers)
+    return IntegrationResult(response, 0, f"{service}:{action} answered {status}; {note}")
+
+
+def _send(
+    method: str, url: str, query: dict[str, str], headers: dict[str, str], body: str
+) -> tuple[int, dict[str, str], str]:
+    """The service's answer to a raw wire request, from moto (as a boto3 call reaches it)."""
+    from botocore.awsrequest import AWSRequest
+    from moto.core.models import botocore_stubber
+
+    full = url + (f"?{urlencode(query)}" if query else "")
+    prepared = AWSRequest(method=method, url=full, headers=headers, data=body.encode()).prepare()
+    answer = botocore_stubber.process_request(prepared)
+    if answer is None:
+        return 500, {}, json.dumps({"message": f"labkit does not serve {url}"})
+    status, answer_headers, content = answer
+    text = content.decode("utf-8", errors="replace") if isinstance(content, bytes) else str(content)
+    return int(status), {str(k): str(v) for k, v in dict(answer_headers).items()}, text
+
+
+def _resource_arn(
+    service: str, region: str, account: str, body: str, path: str, query: dict[str, str]
+) -> str:
+    try:
+        document = json.loads(body) if body.strip().startswith("{") else {}
+    except ValueError:
+        document = {}
+    if service == "kinesis":
+        if document.get("StreamARN"):
+            return str(document["StreamARN"])
+        return f"arn:aws:kinesis:{region}:{account}:stream/{document.get('StreamName', '*')}"
+    if service == "dynamodb":
+        return f"arn:aws:dynamodb:{region}:{account}:table/{document.get('TableName', '*')}"
+    if service == "sqs":
+        parts = [p for p in path.split("/") if p]
+        queue_url = query.get("QueueUrl") or dict(parse_qsl(body)).get("QueueUrl", "")
+        if len(parts) >= 2:
+            return f"arn:aws:sqs:{region}:{parts[0]}:{parts[1]}"
+        if queue_url:
+            bits = [p for p in urlsplit(queue_url).path.split("/") if p]
+            if len(bits) >= 2:
+                return f"arn:aws:sqs:{region}:{bits[0]}:{bits[1]}"
+    return "*"
+
+
+def _role_denies(
+    role_arn: str | None,
+    service: str,
+    action: str,
+    where: tuple[str, str, dict[str, str]],
+    request: ApiRequest,
+    body: str,
+) -> str | None:
+    """Why the integration's role may not call ``service:action`` (``None`` when it may)."""
+    from labkit.sandbox.signers import _role_policies
+
+    if not role_arn:
+        return (
+            "the integration has no credentials role, so API Gateway's call is not authorized "
+            f"to perform {service}:{action}"
+        )
+    region, path, query = where
+    account = engine.arn_account(role_arn) or request.account_id
+    resource = _resource_arn(service, region, account, body, path, query)
+    role_name = role_arn.rsplit("/", 1)[-1]
+    principal = engine.Principal.role_session(account, role_name, "BackplaneAssumeRoleSession")
+    policies = _role_policies(role_arn)
+    decision = engine.evaluate(
+        engine.Request(principal, f"{service}:{action}", resource), identity_policies=policies
+    )
+    if decision.allowed:
+        return None
+    return (
+        f"{role_arn} is not authorized to perform {service}:{action} on {resource}: "
+        f"{decision.reason}"
+    )

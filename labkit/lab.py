@@ -26,6 +26,7 @@ from labkit.sandbox.timeshift import wall_now
 if TYPE_CHECKING:
     from labkit.sandbox.access import AccessResult
     from labkit.sandbox.mailbox import Mailbox
+    from labkit.services.apigateway.widget import ApiTraceView
     from labkit.services.awslambda.widget import InvocationView
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
@@ -231,6 +232,22 @@ class Lab:
         from labkit.services.awslambda.widget import InvocationView
 
         return InvocationView(self, function)
+
+    def api_trace(
+        self, api: str | None = None, *, region: str | None = None, hold: bool = False
+    ) -> ApiTraceView:
+        """A live trace of a REST API's requests: for each, its stage and route, who decided
+        about access and why, the throttle bucket, cache hit or miss, the integration, status
+        and latency.
+
+        Args:
+            api: The API's id or name; the only API when there is one.
+            region: The API's Region (the lab's by default).
+            hold: Keep the moment of this call instead of following the lab.
+        """
+        from labkit.services.apigateway.widget import api_trace_view
+
+        return api_trace_view(self.sandbox, api, region=region, hold=hold)
 
     def access(
         self,

@@ -211,3 +211,15 @@ def test_quota_periods(now: str, period: str, offset: int, start: str, end: str)
     began = period_start(_at(now), period, offset)
     assert began == _at(start)
     assert period_end(began, period) == _at(end)
+
+
+def test_a_new_method_setting_defaults_to_the_account_limits(lab: Lab) -> None:
+    api, _ = rest_api(lab, ["orders"], integration=proxy(create(lab, "echo", ECHO)))
+    apig = lab.client("apigateway")
+    apig.update_stage(
+        restApiId=api,
+        stageName="dev",
+        patchOperations=[{"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"}],
+    )
+    settings = apig.get_stage(restApiId=api, stageName="dev")["methodSettings"]["*/*"]
+    assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (10000.0, 5000)

@@ -397,10 +397,23 @@ def _patch_responses(stack: ExitStack) -> None:
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Answer ``execute-api`` requests for ``sandbox`` (all stages, all methods), and freeze each
     deployment as it is created."""
-    from moto.apigateway.models import RestAPI
+    from moto.apigateway.models import RestAPI, Stage
 
     _SANDBOX[:] = [sandbox]
     stack.callback(_SANDBOX.clear)
+
+    # moto fills a new method setting with limits AWS does not use (1,000/s, burst 2,000); a
+    # stage's methods default to the account's limits (10,000/s, burst 5,000).
+    original_defaults = Stage._get_default_method_settings
+
+    def default_method_settings(self: Stage) -> dict[str, Any]:
+        settings = dict(original_defaults(self))
+        settings["throttlingRateLimit"] = float(facts.value("api_gateway.account_throttle_rps"))
+        settings["throttlingBurstLimit"] = int(facts.value("api_gateway.account_burst"))
+        return settings
+
+    Stage._get_default_method_settings = default_method_settings  # type: ignore[method-assign]
+    stack.callback(setattr, Stage, "_get_default_method_settings", original_defaults)
 
     original_deploy = RestAPI.create_deployment
 

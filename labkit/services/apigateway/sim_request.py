@@ -282,7 +282,8 @@ class TraceEntry:
         steps: Every step taken, in order.
         authorizer: Who decided about access (``NONE``, ``API_KEY``, ``COGNITO_USER_POOLS``...).
         auth_reason: Why they decided so.
-        cache: ``hit``, ``miss``, ``off`` or ``bypass`` (an honoured ``max-age=0``).
+        cache: ``hit``, ``miss``, ``refresh`` (an honoured ``max-age=0``), ``refused``, ``off``
+            (not cached), or empty (the request never reached the cache step).
         bucket: The throttle bucket that was charged and what it held after.
         integration: The integration type called, if one was.
         status: The status answered.
@@ -299,7 +300,7 @@ class TraceEntry:
     steps: list[TraceStep] = field(default_factory=list)
     authorizer: str = ""
     auth_reason: str = ""
-    cache: str = "off"
+    cache: str = ""
     bucket: str = ""
     integration: str = ""
     status: int = 0

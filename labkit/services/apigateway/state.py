@@ -9,12 +9,12 @@ creates a backend or changes anything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from labkit.errors import LabkitError
 from labkit.sandbox.backends import DEFAULT_ACCOUNT_ID, existing_in
-from labkit.services.apigateway.sim_pipeline import ApiState, TraceEntry
+from labkit.services.apigateway.sim_request import ApiState, StageMetrics, TraceEntry
 
 DEFAULT_REGION = "us-east-1"
 
@@ -26,7 +26,13 @@ class UnknownApiError(LabkitError):
 
     def __init__(self, api: str, known: list[str]) -> None:
         names = ", ".join(known) or "none yet"
-        super().__init__(f"There is no REST API {api!r} in the sandbox. REST APIs: {names}.")
+        if not api:
+            message = "There is no REST API in the sandbox yet (create_rest_api makes one)."
+        elif api == "(which one?)":
+            message = f"There are several REST APIs; name one (its id or name): {names}."
+        else:
+            message = f"There is no REST API {api!r} in the sandbox. REST APIs: {names}."
+        super().__init__(message)
         self.api = api
 
 
@@ -45,6 +51,7 @@ class ApiTrace:
     name: str
     region: str
     entries: tuple[TraceEntry, ...]
+    metrics: dict[str, StageMetrics] = field(default_factory=dict)
 
 
 def _apis(region: str, account_id: str) -> list[Any]:
@@ -54,10 +61,30 @@ def _apis(region: str, account_id: str) -> list[Any]:
     return found
 
 
+def find_api(
+    api: str | None, *, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT_ID
+) -> str:
+    """The id of the REST API ``api`` (its id or name; the only API when ``None``).
+
+    Raises:
+        UnknownApiError: No REST API has that id or name, or several exist and none is named.
+    """
+    apis = _apis(region, account_id)
+    if api is None and len(apis) == 1:
+        return str(apis[0].id)
+    for candidate in apis:
+        if api is not None and api in (candidate.id, candidate.name):
+            return str(candidate.id)
+    known = [f"{a.name} ({a.id})" for a in apis]
+    if api is None:
+        raise UnknownApiError("", known) if not apis else UnknownApiError("(which one?)", known)
+    raise UnknownApiError(api, known)
+
+
 def api_trace(
     api: str, *, region: str = DEFAULT_REGION, account_id: str = DEFAULT_ACCOUNT_ID
 ) -> ApiTrace:
-    """The trace of the REST API ``api`` (its id or its name).
+    """The trace of the REST API ``api`` (its id or its name), with each stage's metrics.
 
     Raises:
         UnknownApiError: No REST API has that id or name.
@@ -66,6 +93,10 @@ def api_trace(
     for candidate in apis:
         if api in (candidate.id, candidate.name):
             state: ApiState | None = getattr(candidate, "labkit_state", None)
-            entries = tuple(state.trace) if state is not None else ()
-            return ApiTrace(str(candidate.id), str(candidate.name), region, entries)
+            if state is None:
+                return ApiTrace(str(candidate.id), str(candidate.name), region, ())
+            metrics = {stage: replace(m) for stage, m in state.metrics.items()}
+            return ApiTrace(
+                str(candidate.id), str(candidate.name), region, tuple(state.trace), metrics
+            )
     raise UnknownApiError(api, [f"{a.name} ({a.id})" for a in apis])

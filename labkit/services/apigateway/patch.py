@@ -449,3 +449,26 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
                 responses_mock.remove(callback)
 
     stack.callback(undo)
+
+    # moto's registry tests every request against its ~200 URL patterns before it picks a
+    # match; an invoke URL is answered first, which saves that scan on every API request.
+    registry = responses_mock._registry
+    scan = registry.find
+    by_method = {c.method: c for c in callbacks}
+
+    def find(request: Any) -> Any:
+        callback = by_method.get(request.method)
+        if callback is not None and pattern.match(str(request.url)):
+            return callback, []
+        return scan(request)
+
+    registry.find = find  # type: ignore[method-assign]
+
+    def restore_find() -> None:
+        if registry.__dict__.get("find") is find:
+            if getattr(scan, "__self__", None) is registry:
+                del registry.find
+            else:
+                registry.find = scan  # type: ignore[method-assign]
+
+    stack.callback(restore_find)

@@ -239,3 +239,23 @@ def test_hits_and_misses_are_counted_per_stage(lab: Lab) -> None:
     metrics = state.metrics["prod"]
     assert (metrics.count, metrics.cache_hits, metrics.cache_misses) == (3, 2, 1)
     assert state.caches["prod"].entries and state.caches["prod"].hit_count == 2
+
+
+def test_a_registered_permission_check_decides_invalidation(lab: Lab) -> None:
+    from labkit.services.apigateway.sim_pipeline import ApiRequest, register_permission_check
+
+    asked: list[str] = []
+
+    def check(request: ApiRequest, action: str) -> tuple[bool, str]:
+        asked.append(action)
+        return request.header("X-Caller") == "ops", "ops may invalidate"
+
+    api = _cached_api(lab)
+    first = _request_id(_get(api))
+    undo = register_permission_check(check)
+    try:
+        assert _request_id(_get(api, **{"Cache-Control": "max-age=0"})) == first
+        assert _request_id(_get(api, **{"Cache-Control": "max-age=0", "X-Caller": "ops"})) != first
+    finally:
+        undo()
+    assert asked == ["execute-api:InvalidateCache"] * 2

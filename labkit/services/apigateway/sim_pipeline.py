@@ -9,7 +9,8 @@ the steps API Gateway documents, in its order:
    decides whether the caller gets in: the method's authorizer (``authorizationType``), the
    resource policy, then the API key when the method has ``apiKeyRequired``. Authorizers other
    than ``NONE`` plug in with :func:`register_authorizer`, resource policies with
-   :func:`register_resource_policy`.
+   :func:`register_resource_policy`; who may do other ``execute-api`` actions (the cache's
+   ``InvalidateCache``) with :func:`register_permission_check`.
 3. **throttle**: token buckets (usage plan per key, stage/method, account) and usage-plan quotas;
    429 when empty.
 4. **cache**: the stage cache, when the method has caching on; a hit skips the integration.
@@ -44,7 +45,11 @@ from labkit.services.apigateway.sim_request import (
     TraceStep,
     UsagePlanInfo,
 )
-from labkit.services.apigateway.sim_steps import cached_or_integrated, throttle
+from labkit.services.apigateway.sim_steps import (
+    cached_or_integrated,
+    register_permission_check,
+    throttle,
+)
 
 __all__ = [
     "ERROR_TYPES",
@@ -62,6 +67,7 @@ __all__ = [
     "UsagePlanInfo",
     "authorize",
     "register_authorizer",
+    "register_permission_check",
     "register_resource_policy",
     "resolve",
     "serve",

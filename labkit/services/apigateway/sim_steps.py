@@ -7,6 +7,8 @@ Plain Python: no moto, no Jupyter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from labkit.services.apigateway.sim_cache import cache_key, ttl_of
 from labkit.services.apigateway.sim_request import (
     ApiRequest,
@@ -16,6 +18,33 @@ from labkit.services.apigateway.sim_request import (
     TraceEntry,
 )
 from labkit.services.apigateway.sim_throttle import Buckets, Limit, charge
+
+#: Who may do an ``execute-api`` action other than ``Invoke`` on a request's method ARN (the
+#: request and the action in; allowed or not, and why, out).
+PermissionCheck = Callable[[ApiRequest, str], tuple[bool, str]]
+
+_PERMISSION: list[PermissionCheck] = []
+
+
+def register_permission_check(check: PermissionCheck) -> Callable[[], None]:
+    """Make ``check`` decide ``execute-api`` actions other than ``Invoke`` (the cache step asks
+    it about ``execute-api:InvalidateCache``), in place of the gateway's own reading of the
+    request's credentials; returns the undo."""
+    _PERMISSION.append(check)
+
+    def undo() -> None:
+        if check in _PERMISSION:
+            _PERMISSION.remove(check)
+
+    return undo
+
+
+def may(request: ApiRequest, action: str, gateway: Gateway) -> tuple[bool, str]:
+    """Whether the caller of ``request`` may do ``action``: the registered check, else the
+    gateway's."""
+    if _PERMISSION:
+        return _PERMISSION[-1](request, action)
+    return gateway.may_invalidate(request)
 
 
 def integrate(request: ApiRequest, gateway: Gateway, entry: TraceEntry) -> Response:
@@ -167,7 +196,7 @@ def cached_or_integrated(
     warning: dict[str, str] = {}
     refresh = "max-age=0" in (request.header("Cache-Control") or "").replace(" ", "").lower()
     if refresh and settings.require_authorization_for_cache_control:
-        allowed, why = gateway.may_invalidate(request)
+        allowed, why = may(request, "execute-api:InvalidateCache", gateway)
         if not allowed:
             strategy = settings.unauthorized_cache_control_header_strategy
             entry.step("cache", "invalidation refused", f"{why} ({strategy})")

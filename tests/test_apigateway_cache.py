@@ -259,3 +259,13 @@ def test_a_registered_permission_check_decides_invalidation(lab: Lab) -> None:
     finally:
         undo()
     assert asked == ["execute-api:InvalidateCache"] * 2
+
+
+def test_flush_stage_cache_empties_the_stage_cache(lab: Lab) -> None:
+    api = _cached_api(lab)
+    first = _request_id(_get(api))
+    apig = lab.client("apigateway")
+    apig.flush_stage_cache(restApiId=api, stageName="prod")
+    assert _request_id(_get(api)) != first
+    with pytest.raises(apig.exceptions.NotFoundException):
+        apig.flush_stage_cache(restApiId=api, stageName="nope")

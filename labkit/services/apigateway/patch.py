@@ -354,8 +354,9 @@ def _reply(response: Response) -> Reply:
 
 
 def _patch_responses(stack: ExitStack) -> None:
-    """Parameters moto's API Gateway responses drop: ``cacheKeyParameters`` of
-    ``PutIntegration``, ``cacheClusterEnabled``/``cacheClusterSize`` of ``CreateDeployment``."""
+    """Parameters moto's API Gateway responses drop (``cacheKeyParameters`` of
+    ``PutIntegration``, ``cacheClusterEnabled``/``cacheClusterSize`` of ``CreateDeployment``),
+    and ``FlushStageCache``, which moto lacks."""
     from moto.apigateway.responses import APIGatewayResponse
 
     original_put = APIGatewayResponse.put_integration
@@ -387,6 +388,28 @@ def _patch_responses(stack: ExitStack) -> None:
             if size is not None:
                 stage.cache_cluster_size = str(size)
         return answer
+
+    def flush_stage_cache(self: APIGatewayResponse) -> Any:
+        parts = self.path.split("/")
+        api = self.backend.get_rest_api(parts[2])
+        stage = parts[4]
+        if stage not in api.stages:
+            from moto.apigateway.exceptions import StageNotFoundException
+
+            raise StageNotFoundException()
+        flushed = api_state(api).caches.pop(stage, None)
+        if flushed is not None:
+            flushed.flush()
+        return 202, {"status": 202}, ""
+
+    # FlushStageCache (DELETE /restapis/{id}/stages/{stage}/cache/data), which moto lacks.
+    from moto.apigateway import urls
+
+    route = "{0}/restapis/(?P<function_id>[^/]+)/stages/(?P<stage_name>[^/]+)/cache/data/?$"
+    urls.url_paths[route] = APIGatewayResponse.dispatch
+    APIGatewayResponse.flush_stage_cache = flush_stage_cache  # type: ignore[attr-defined]
+    stack.callback(urls.url_paths.pop, route, None)
+    stack.callback(delattr, APIGatewayResponse, "flush_stage_cache")
 
     APIGatewayResponse.put_integration = put_integration  # type: ignore[method-assign]
     APIGatewayResponse.create_deployment = create_deployment  # type: ignore[method-assign]

@@ -59,6 +59,12 @@ PATCHES: tuple[Patch, ...] = (
     Patch("iam", ("iam",)),
     Patch("awslambda", ("awslambda",), after=("sqs", "iam")),
     Patch("apigateway", ("apigateway",), after=("awslambda",)),
+    Patch(
+        "apigateway_auth",
+        ("apigateway",),
+        after=("apigateway",),
+        module="labkit.services.apigateway.patch_auth",
+    ),
     # SNS wraps the subscription delivery that the Lambda triggers wrap too; installing the
     # triggers first keeps the order every test has run with.
     Patch("sns", ("sns",), after=("awslambda",)),

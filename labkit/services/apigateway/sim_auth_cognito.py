@@ -191,10 +191,8 @@ def decide(
     accepted = f"{name} accepted the {use} token of {who}"
     if scopes:
         accepted += f" (scope {verified.get('scope')!r} meets {', '.join(scopes)})"
-    fields: dict[str, Any] = {
-        "principal_id": str(verified.get("sub", "")) or None,
-        "context": {"claims": claims_context(verified)},
-    }
+    # The integration sees the claims alone (no principalId) under requestContext.authorizer.
+    fields: dict[str, Any] = {"context": {"claims": claims_context(verified)}}
     if resource_policy is not None:
         request = anonymous_request(method_arn, context_keys or {}, owner)
         verdict, why = verdict_of(resource_policy, request)

@@ -142,12 +142,10 @@ def decide(
             DECIDER,
             decision.reason,
             denied_message(who, method_arn, explicit=decision.kind == "explicit-deny"),
-            principal_id=who,
             identity=identity,
         )
-    return AuthVerdict.allow(
-        DECIDER, f"{who}: {decision.reason}", principal_id=who, identity=identity
-    )
+    # IAM callers reach the integration in requestContext.identity, with no authorizer map.
+    return AuthVerdict.allow(DECIDER, f"{who}: {decision.reason}", identity=identity)
 
 
 def identity_fields(caller: IamCaller) -> dict[str, Any]:

@@ -52,7 +52,7 @@ class Response:
     body: str | bytes = ""
 
     @classmethod
-    def message(cls, status: int, message: str, **headers: str) -> Response:
+    def message(cls, status: int, message: str | None, **headers: str) -> Response:
         """A response API Gateway makes itself: ``{"message": ...}`` with its error type."""
         head = {"Content-Type": "application/json"}
         if message in ERROR_TYPES:
@@ -86,7 +86,7 @@ class AuthOutcome:
 
     allowed: bool
     status: int = 200
-    message: str = ""
+    message: str | None = ""
     reason: str = ""
     decider: str = "NONE"
     principal_id: str | None = None
@@ -104,7 +104,7 @@ class AuthOutcome:
 
     @classmethod
     def deny(
-        cls, decider: str, status: int, message: str, reason: str, **fields: Any
+        cls, decider: str, status: int, message: str | None, reason: str, **fields: Any
     ) -> AuthOutcome:
         """The request is refused with ``status`` and ``{"message": message}``."""
         return cls(False, status, message, reason, decider, **fields)

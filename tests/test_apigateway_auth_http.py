@@ -55,6 +55,7 @@ def lambda_handler(event, context):
         "policyDocument": {"Version": "2012-10-17", "Statement": [
             {"Action": "execute-api:Invoke", "Effect": effect, "Resource": arn}]},
         "context": {"team": "blue", "level": 3},
+        "usageIdentifierKey": user,
     }
 """
 
@@ -227,7 +228,20 @@ def test_wrong_audience_and_scopes(lab: Lab) -> None:
 # -- Lambda authorizers ---------------------------------------------------------------------------
 
 
-def gate_api(lab: Lab, **authorizer: Any) -> str:
+def permit(lab: Lab, source_arn: str, function: str = "gate") -> None:
+    """Let API Gateway invoke ``function`` for ``source_arn`` (``lambda add-permission``)."""
+    lab.client("lambda").add_permission(
+        FunctionName=function,
+        StatementId="apigateway",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=source_arn,
+    )
+
+
+def gate_api(lab: Lab, *, allowed: bool = True, **authorizer: Any) -> str:
+    """An API whose two GET methods use the GATE authorizer, which API Gateway may invoke for
+    this authorizer (``allowed``)."""
     gate = create(lab, "gate", GATE)
     echo = create(lab, "echo", ECHO)
     method = {"authorizationType": "CUSTOM", "authorizerId": "AUTH"}
@@ -238,12 +252,14 @@ def gate_api(lab: Lab, **authorizer: Any) -> str:
         "identitySource": "method.request.header.Authorization",
     }
     spec.update(authorizer)
-    api, _ = api_with(
+    api, auth_id = api_with(
         lab,
         [("/orders", "GET", method), ("/orders/{id}", "GET", method)],
         proxy(echo),
         authorizer=spec,
     )
+    if allowed:
+        permit(lab, f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api}/authorizers/{auth_id}")
     return api
 
 
@@ -271,6 +287,18 @@ def test_token_authorizer_allow_deny_unauthorized_and_failure(lab: Lab) -> None:
     assert missing.status_code == 401
 
 
+def test_api_gateway_must_be_allowed_to_invoke_the_authorizer(lab: Lab) -> None:
+    api = gate_api(lab, allowed=False)
+    r = requests.get(url(api, "dev", "/orders"), headers={"Authorization": "allow-ann"})
+    assert (r.status_code, r.json()) == (500, {"message": None})
+    assert "add-permission" in trace(api)[-1].auth_reason
+    assert events_of(lab, "gate") == []
+    # The console's wider grant (any source of this API) is enough.
+    permit(lab, f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api}/*")
+    r = requests.get(url(api, "dev", "/orders"), headers={"Authorization": "allow-ann"})
+    assert r.status_code == 200, r.text
+
+
 def test_token_authorizer_results_are_cached_for_the_ttl_on_the_lab_clock(lab: Lab) -> None:
     api = gate_api(lab, authorizerResultTtlInSeconds=60)
     headers = {"Authorization": "allow-ann"}
@@ -295,6 +323,44 @@ def test_request_authorizer_needs_its_identity_sources(lab: Lab) -> None:
     (event,) = events_of(lab, "gate")
     assert event["type"] == "REQUEST" and event["headers"]["X-Team"] == "allow-cy"
     assert event["methodArn"].endswith(f"{api}/dev/GET/orders")
+
+
+def test_an_authorizer_can_supply_the_api_key_of_a_usage_plan(lab: Lab) -> None:
+    apig = lab.client("apigateway")
+    gate = create(lab, "gate", GATE)
+    echo = create(lab, "echo", ECHO)
+    api = apig.create_rest_api(name="metered", apiKeySource="AUTHORIZER")["id"]
+    auth = apig.create_authorizer(
+        restApiId=api,
+        name="gate",
+        type="TOKEN",
+        authorizerUri=lambda_uri(gate),
+        identitySource="method.request.header.Authorization",
+    )["id"]
+    root = apig.get_resources(restApiId=api)["items"][0]["id"]
+    res = apig.create_resource(restApiId=api, parentId=root, pathPart="data")["id"]
+    apig.put_method(
+        restApiId=api,
+        resourceId=res,
+        httpMethod="GET",
+        authorizationType="CUSTOM",
+        authorizerId=auth,
+        apiKeyRequired=True,
+    )
+    apig.put_integration(restApiId=api, resourceId=res, httpMethod="GET", **proxy(echo))
+    apig.create_deployment(restApiId=api, stageName="dev")
+    permit(lab, f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api}/authorizers/{auth}")
+    key = apig.create_api_key(name="partner", enabled=True, value="partner-key-0123456789")
+    plan = apig.create_usage_plan(name="basic", apiStages=[{"apiId": api, "stage": "dev"}])
+    apig.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+
+    ok = requests.get(
+        url(api, "dev", "/data"), headers={"Authorization": "allow-partner-key-0123456789"}
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["requestContext"]["identity"]["apiKeyId"] == key["id"]
+    stranger = requests.get(url(api, "dev", "/data"), headers={"Authorization": "allow-nokey"})
+    assert (stranger.status_code, stranger.json()) == (403, {"message": "Forbidden"})
 
 
 # -- IAM ------------------------------------------------------------------------------------------
@@ -394,6 +460,49 @@ def test_identity_pool_users_reach_only_their_own_path(lab: Lab) -> None:
     assert (
         "is not authorized to perform: execute-api:Invoke on resource:" in theirs.json()["message"]
     )
+    lab.clock.advance(3600)  # identity-pool credentials live an hour
+    late = signed("GET", url(api, "dev", f"/users/{alice_id}/files"), alice)
+    assert (late.status_code, late.json()) == (
+        403,
+        {"message": "The security token included in the request is expired"},
+    )
+
+
+def test_iam_users_are_decided_by_their_own_policies(lab: Lab) -> None:
+    iam = lab.client("iam")
+    own = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "execute-api:Invoke",
+                "Resource": "arn:aws:execute-api:*:*:*/dev/GET/users/${aws:username}/files",
+            }
+        ],
+    }
+    keys = {}
+    for name in ("ann", "ben"):
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="own", PolicyDocument=json.dumps(own))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        keys[name] = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+    api = iam_api(lab)
+    mine = signed("GET", url(api, "dev", "/users/ann/files"), keys["ann"])
+    assert mine.status_code == 200, mine.text
+    assert (
+        mine.json()["requestContext"]["identity"]["userArn"] == f"arn:aws:iam::{ACCOUNT}:user/ann"
+    )
+    theirs = signed("GET", url(api, "dev", "/users/ben/files"), keys["ann"])
+    assert theirs.status_code == 403
+    assert theirs.json()["message"].startswith(f"User: arn:aws:iam::{ACCOUNT}:user/ann is not")
+    iam.create_user(UserName="cat")  # no policy at all
+    cat = iam.create_access_key(UserName="cat")["AccessKey"]
+    bare = signed(
+        "GET",
+        url(api, "dev", "/users/cat/files"),
+        Credentials(cat["AccessKeyId"], cat["SecretAccessKey"]),
+    )
+    assert bare.status_code == 403
 
 
 def test_another_account_needs_the_resource_policy(lab: Lab) -> None:

@@ -201,17 +201,47 @@ def authorizer_request(request: ApiRequest) -> AuthorizerRequest:
     )
 
 
-def invoker(authorizer: LambdaAuthorizer, api_id: str) -> Any:
-    """Calls the authorizer's function as API Gateway does (synchronously)."""
+def authorizer_source_arn(request: ApiRequest, authorizer_id: str) -> str:
+    """The ``aws:SourceArn`` of API Gateway's call to an authorizer function:
+    ``arn:aws:execute-api:{region}:{account}:{api}/authorizers/{id}``."""
+    return (
+        f"arn:aws:execute-api:{request.region}:{request.account_id}:{request.api_id}"
+        f"/authorizers/{authorizer_id}"
+    )
+
+
+def invoker(authorizer: LambdaAuthorizer, request: ApiRequest, credentials: str | None) -> Any:
+    """Calls the authorizer's function as API Gateway does (synchronously), if the function's
+    policy lets API Gateway invoke it for this authorizer, or the authorizer names a role to
+    invoke it with (``authorizerCredentials``).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/configure-api-gateway-lambda-authorization.html
+    """
     from labkit.services.apigateway.patch_backends import lambda_function
+    from labkit.services.awslambda.access import invoke_decision
     from labkit.services.awslambda.patch import TooManyRequestsException, run_invocation
+
+    api_id = request.api_id
 
     def invoke(event: dict[str, Any]) -> Invocation:
         found = lambda_function(authorizer.uri)
         if found is None:
-            missing = b'{"errorMessage": "the authorizer URI names no function"}'
-            return Invocation(missing, error=True)
+            return Invocation(b"", refused=f"its URI names no function ({authorizer.uri!r})")
         lam, fn = found
+        if not credentials:
+            source = authorizer_source_arn(request, authorizer.id)
+            decision = invoke_decision(
+                fn,
+                service="apigateway.amazonaws.com",
+                source_arn=source,
+                account_id=request.account_id,
+            )
+            if not decision.allowed:
+                return Invocation(
+                    b"",
+                    refused=f"API Gateway may not invoke function {fn.function_name}: "
+                    f"{decision.reason} (lambda add-permission with principal "
+                    f"apigateway.amazonaws.com and source ARN {source})",
+                )
         try:
             result = run_invocation(lam, fn, event, source=f"apigateway:{api_id}:authorizer")
         except TooManyRequestsException:
@@ -233,7 +263,7 @@ def decide_lambda(request: ApiRequest) -> AuthOutcome:
         sim_auth_lambda.decide(
             authorizer,
             authorizer_request(request),
-            invoke=invoker(authorizer, request.api_id),
+            invoke=invoker(authorizer, request, spec.get("authorizerCredentials")),
             cache=result_cache(request),
             now=request.now,
             resource_policy=resource_policy(request),
@@ -416,6 +446,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
 __all__ = [
     "authorizer_request",
+    "authorizer_source_arn",
     "check_open_method",
     "decide_cognito",
     "decide_iam",

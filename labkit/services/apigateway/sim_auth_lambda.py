@@ -19,7 +19,9 @@ https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors. For
    values (not by the method): a cached *policy* is evaluated again for each request's method
    ARN, so a policy naming only the first method refuses the next one (the documented caching
    pitfall).
-4. **The function's answer**: an error whose message is ``Unauthorized`` → 401; any other error,
+4. **The function's answer**: a function API Gateway may not invoke (no statement of its policy
+   lets ``apigateway.amazonaws.com`` invoke it for the authorizer, and no ``authorizerCredentials``
+   role) → 500; an error whose message is ``Unauthorized`` → 401; any other error,
    or an answer without ``principalId`` and a ``policyDocument``, or a ``context`` value that is
    an object or array → 500 ``{"message": null}`` (``AuthorizerConfigurationException``).
 5. **The policy**: the policy engine decides ``execute-api:Invoke`` on the method ARN: an
@@ -165,11 +167,14 @@ class Invocation:
         payload: What the function returned (JSON bytes), or its error document.
         error: Whether the function failed (raised, timed out).
         latency_ms: How long it ran.
+        refused: Why API Gateway could not call it at all (no such function, no permission to
+            invoke it), or ``""``.
     """
 
     payload: bytes
     error: bool = False
     latency_ms: float = 0.0
+    refused: str = ""
 
 
 @dataclass(frozen=True)
@@ -374,6 +379,10 @@ def _call(
     name: str,
 ) -> AuthorizerOutput | AuthVerdict:
     result = invoke(event_for(authorizer, request))
+    if result.refused:
+        return AuthVerdict.configuration_error(
+            DECIDER, f"{name} could not be called: {result.refused}"
+        )
     if result.error:
         message = _error_message(result.payload)
         if message == "Unauthorized":

@@ -225,6 +225,38 @@ def test_wrong_audience_and_scopes(lab: Lab) -> None:
     assert r.status_code == 401
 
 
+def test_a_method_with_scopes_wants_an_access_token_holding_one(lab: Lab) -> None:
+    pool, web, _ = user_pool(lab)
+    fn = create(lab, "orders", ORDERS)
+    scoped = {
+        "authorizationType": "COGNITO_USER_POOLS",
+        "authorizerId": "AUTH",
+        "authorizationScopes": ["aws.cognito.signin.user.admin"],
+    }
+    other_scope = dict(scoped, authorizationScopes=["orders/write"])
+    api, _ = api_with(
+        lab,
+        [("/me", "POST", scoped), ("/orders", "POST", other_scope)],
+        proxy(fn),
+        authorizer={
+            "name": "users",
+            "type": "COGNITO_USER_POOLS",
+            "providerARNs": [f"arn:aws:cognito-idp:us-east-1:{ACCOUNT}:userpool/{pool}"],
+        },
+    )
+    access = sign_in(lab, web, "bob", "AccessToken")
+    ok = requests.post(url(api, "dev", "/me"), json={}, headers={"Authorization": access})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["requestContext"]["authorizer"]["claims"]["client_id"] == web
+    id_token = requests.post(
+        url(api, "dev", "/me"), json={}, headers={"Authorization": sign_in(lab, web, "bob")}
+    )
+    assert id_token.status_code == 401
+    missing = requests.post(url(api, "dev", "/orders"), json={}, headers={"Authorization": access})
+    assert missing.status_code == 401
+    assert "orders/write" in trace(api)[-1].auth_reason
+
+
 # -- Lambda authorizers ---------------------------------------------------------------------------
 
 
@@ -573,3 +605,28 @@ def test_open_method_with_resource_policy_by_source_ip(lab: Lab) -> None:
         policy=policy("127.0.0.0/8"),
     )
     assert requests.get(url(here, "dev", "/items")).status_code == 200
+
+
+def test_a_new_resource_policy_reaches_callers_when_deployed(lab: Lab) -> None:
+    echo = create(lab, "echo", ECHO)
+    api, _ = api_with(lab, [("/items", "GET", {"authorizationType": "NONE"})], proxy(echo))
+    deny_all = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "execute-api:Invoke",
+                "Resource": "execute-api:/*",
+            }
+        ],
+    }
+    apig = lab.client("apigateway")
+    apig.update_rest_api(
+        restApiId=api,
+        patchOperations=[{"op": "replace", "path": "/policy", "value": json.dumps(deny_all)}],
+    )
+    assert requests.get(url(api, "dev", "/items")).status_code == 200
+    apig.create_deployment(restApiId=api, stageName="dev")
+    r = requests.get(url(api, "dev", "/items"))
+    assert r.status_code == 403 and r.json()["message"].endswith("with an explicit deny")

@@ -674,3 +674,28 @@ def test_table_a() -> None:
     }
     for (authorizer_says, policy_says), outcome in table.items():
         assert sim_auth.combine_table_a(authorizer_says, policy_says) == outcome  # type: ignore[arg-type]
+
+
+def test_iam_decides_other_execute_api_actions_too() -> None:
+    # execute-api:InvalidateCache (a Cache-Control: max-age=0 request) is asked of the same
+    # engine: a caller allowed only to invoke may not flush the cache.
+    invoke_only = sim_auth_iam.IamCaller(
+        "AKIAREADER",
+        engine.Principal.user(ACCOUNT, "reader"),
+        (
+            engine.load_policy(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}
+                    ],
+                },
+                kind="identity",
+            ),
+        ),
+    )
+    common: dict[str, Any] = {"signed": True, "now": NOW, "method_arn": arn(), "owner": ACCOUNT}
+    assert sim_auth_iam.decide(invoke_only, **common).allowed
+    flush = sim_auth_iam.decide(invoke_only, action="execute-api:InvalidateCache", **common)
+    assert flush.status == 403 and flush.message is not None
+    assert "execute-api:InvalidateCache" in flush.message

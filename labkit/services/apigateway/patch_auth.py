@@ -368,6 +368,19 @@ def _access_key(request: ApiRequest) -> str | None:
 
 def decide_iam(request: ApiRequest) -> AuthOutcome:
     """``AWS_IAM``: the signature, then the policy engine."""
+    return outcome(iam_verdict(request))
+
+
+def may(request: ApiRequest, action: str) -> tuple[bool, str]:
+    """Whether the signer of ``request`` may do ``action`` on its method ARN (e.g.
+    ``execute-api:InvalidateCache``), and why: the same caller resolution, signature check and
+    policy evaluation as ``AWS_IAM`` methods get. An unsigned request may not."""
+    verdict = iam_verdict(request, action)
+    return verdict.allowed, verdict.reason
+
+
+def iam_verdict(request: ApiRequest, action: str = sim_auth.INVOKE) -> AuthVerdict:
+    """The ``AWS_IAM`` decision about ``action`` on ``request``'s method ARN."""
     key = _access_key(request)
     caller, secret, token = iam_caller(request) if key else (None, "", None)
     problem = ""
@@ -381,18 +394,17 @@ def decide_iam(request: ApiRequest) -> AuthOutcome:
             session_token=token,
             region=request.region,
         )
-    return outcome(
-        sim_auth_iam.decide(
-            caller,
-            signed=key is not None,
-            now=request.now,
-            method_arn=request.method_arn,
-            owner=request.account_id,
-            resource_policy=resource_policy(request),
-            context_keys=_context_keys(request),
-            signature_problem=problem,
-            access_key_id=key,
-        )
+    return sim_auth_iam.decide(
+        caller,
+        signed=key is not None,
+        now=request.now,
+        method_arn=request.method_arn,
+        owner=request.account_id,
+        resource_policy=resource_policy(request),
+        context_keys=_context_keys(request),
+        signature_problem=problem,
+        access_key_id=key,
+        action=action,
     )
 
 
@@ -452,8 +464,10 @@ __all__ = [
     "decide_iam",
     "decide_lambda",
     "iam_caller",
+    "iam_verdict",
     "install",
     "invoker",
+    "may",
     "outcome",
     "resource_policy",
     "result_cache",

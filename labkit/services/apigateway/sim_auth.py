@@ -158,13 +158,13 @@ def masked_arn(arn: str) -> str:
     return ":".join(parts)
 
 
-def denied_message(caller: str, arn: str, *, explicit: bool) -> str:
+def denied_message(caller: str, arn: str, *, explicit: bool, action: str = INVOKE) -> str:
     """``User: {caller} is not authorized to perform: execute-api:Invoke on resource: {arn}``
     (``with an explicit deny`` when a Deny decided), as API Gateway answers IAM and
     resource-policy refusals."""
     tail = " with an explicit deny" if explicit else ""
     return (
-        f"User: {caller} is not authorized to perform: {INVOKE} on resource: "
+        f"User: {caller} is not authorized to perform: {action} on resource: "
         f"{masked_arn(arn)}{tail}"
     )
 

@@ -79,6 +79,7 @@ def decide(
     context_keys: Mapping[str, Any] | None = None,
     signature_problem: str = "",
     access_key_id: str | None = None,
+    action: str = INVOKE,
 ) -> AuthVerdict:
     """Whether the signed request gets in, and why.
 
@@ -92,6 +93,8 @@ def decide(
         context_keys: Condition keys of the request (``aws:SourceIp``, ``aws:SourceVpce``).
         signature_problem: Why the signature does not match the request, or ``""``.
         access_key_id: The key named by the signature (for the trace when it is unknown).
+        action: What is asked: ``execute-api:Invoke``, or ``execute-api:InvalidateCache`` for a
+            ``Cache-Control: max-age=0`` request.
     """
     if not signed:
         return AuthVerdict.forbidden(
@@ -126,7 +129,7 @@ def decide(
         )
     context = {**dict(context_keys or {}), **dict(caller.context)}
     request = engine.Request(
-        caller.principal, INVOKE, method_arn, resource_account=owner, context=context
+        caller.principal, action, method_arn, resource_account=owner, context=context
     )
     decision = engine.evaluate(
         request, identity_policies=caller.identity_policies, resource_policy=resource_policy
@@ -141,7 +144,9 @@ def decide(
         return AuthVerdict.forbidden(
             DECIDER,
             decision.reason,
-            denied_message(who, method_arn, explicit=decision.kind == "explicit-deny"),
+            denied_message(
+                who, method_arn, explicit=decision.kind == "explicit-deny", action=action
+            ),
             identity=identity,
         )
     # IAM callers reach the integration in requestContext.identity, with no authorizer map.

@@ -492,6 +492,12 @@ def test_identity_pool_users_reach_only_their_own_path(lab: Lab) -> None:
     assert (
         "is not authorized to perform: execute-api:Invoke on resource:" in theirs.json()["message"]
     )
+    no_token = Credentials(alice.access_key, alice.secret_key)  # the session token forgotten
+    forgot = signed("GET", url(api, "dev", f"/users/{alice_id}/files"), no_token)
+    assert (forgot.status_code, forgot.json()) == (
+        403,
+        {"message": "The security token included in the request is invalid."},
+    )
     lab.clock.advance(3600)  # identity-pool credentials live an hour
     late = signed("GET", url(api, "dev", f"/users/{alice_id}/files"), alice)
     assert (late.status_code, late.json()) == (

@@ -699,3 +699,13 @@ def test_iam_decides_other_execute_api_actions_too() -> None:
     flush = sim_auth_iam.decide(invoke_only, action="execute-api:InvalidateCache", **common)
     assert flush.status == 403 and flush.message is not None
     assert "execute-api:InvalidateCache" in flush.message
+
+
+def test_identity_sources_read_headers_query_stage_variables_and_context() -> None:
+    req = request(headers={"X-Team": "blue"}, query=[("user", "a"), ("user", "b")])
+    assert sim_auth_lambda.identity_value("method.request.header.x-team", req) == "blue"
+    assert sim_auth_lambda.identity_value("method.request.querystring.user", req) == "b"
+    assert sim_auth_lambda.identity_value("stageVariables.env", req) == "dev"
+    assert sim_auth_lambda.identity_value("context.identity.sourceIp", req) == "1.2.3.4"
+    assert sim_auth_lambda.identity_value("context.nothing.here", req) is None
+    assert sim_auth_lambda.identity_value("method.request.header.Missing", req) is None

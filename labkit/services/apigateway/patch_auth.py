@@ -383,7 +383,13 @@ def iam_verdict(request: ApiRequest, action: str = sim_auth.INVOKE) -> AuthVerdi
     """The ``AWS_IAM`` decision about ``action`` on ``request``'s method ARN."""
     key = _access_key(request)
     caller, secret, token = iam_caller(request) if key else (None, "", None)
-    problem = ""
+    problem = token_problem = ""
+    if caller is not None and token:
+        sent = request.header("X-Amz-Security-Token") or _query(request, "X-Amz-Security-Token")
+        if not sent:
+            token_problem = "the request carries no session token (X-Amz-Security-Token)"
+        elif sent != token:
+            token_problem = "its session token (X-Amz-Security-Token) is not the one issued"
     if caller is not None:
         problem = sim_auth_sigv4.problem(
             request.http_method,
@@ -405,7 +411,12 @@ def iam_verdict(request: ApiRequest, action: str = sim_auth.INVOKE) -> AuthVerdi
         signature_problem=problem,
         access_key_id=key,
         action=action,
+        token_problem=token_problem,
     )
+
+
+def _query(request: ApiRequest, name: str) -> str | None:
+    return next((v for k, v in request.query if k == name), None)
 
 
 # -- methods without an authorizer -------------------------------------------------------------

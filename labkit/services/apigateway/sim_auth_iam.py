@@ -80,6 +80,7 @@ def decide(
     signature_problem: str = "",
     access_key_id: str | None = None,
     action: str = INVOKE,
+    token_problem: str = "",
 ) -> AuthVerdict:
     """Whether the signed request gets in, and why.
 
@@ -95,6 +96,8 @@ def decide(
         access_key_id: The key named by the signature (for the trace when it is unknown).
         action: What is asked: ``execute-api:Invoke``, or ``execute-api:InvalidateCache`` for a
             ``Cache-Control: max-age=0`` request.
+        token_problem: Why temporary credentials' session token is missing or wrong, or ``""``
+            (AWS then does not know the credentials at all).
     """
     if not signed:
         return AuthVerdict.forbidden(
@@ -109,6 +112,13 @@ def decide(
             DECIDER,
             f"the request is signed with access key {access_key_id or '?'}, which does not "
             "exist (made up, or issued before lab.reset())",
+            INVALID_TOKEN,
+            "UnrecognizedClientException",
+        )
+    if token_problem:
+        return AuthVerdict.forbidden(
+            DECIDER,
+            f"access key {caller.access_key_id} is temporary: {token_problem}",
             INVALID_TOKEN,
             "UnrecognizedClientException",
         )

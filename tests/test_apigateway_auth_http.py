@@ -308,7 +308,7 @@ def test_token_authorizer_allow_deny_unauthorized_and_failure(lab: Lab) -> None:
     denied = requests.get(url(api, "dev", "/orders"), headers={"Authorization": "deny"})
     assert (denied.status_code, denied.json()) == (
         403,
-        {"message": "User is not authorized to access this resource with an explicit deny"},
+        {"Message": "User is not authorized to access this resource with an explicit deny"},
     )
     nope = requests.get(url(api, "dev", "/orders"), headers={"Authorization": "guess"})
     assert (nope.status_code, nope.json()) == (401, {"message": "Unauthorized"})
@@ -488,9 +488,9 @@ def test_identity_pool_users_reach_only_their_own_path(lab: Lab) -> None:
     assert own_files.json()["requestContext"]["identity"]["cognitoIdentityId"] == alice_id
     theirs = signed("GET", url(api, "dev", f"/users/{bob_id}/files"), alice)
     assert theirs.status_code == 403
-    assert theirs.json()["message"].startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/users/")
+    assert theirs.json()["Message"].startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/users/")
     assert (
-        "is not authorized to perform: execute-api:Invoke on resource:" in theirs.json()["message"]
+        "is not authorized to perform: execute-api:Invoke on resource:" in theirs.json()["Message"]
     )
     no_token = Credentials(alice.access_key, alice.secret_key)  # the session token forgotten
     forgot = signed("GET", url(api, "dev", f"/users/{alice_id}/files"), no_token)
@@ -532,7 +532,7 @@ def test_iam_users_are_decided_by_their_own_policies(lab: Lab) -> None:
     )
     theirs = signed("GET", url(api, "dev", "/users/ben/files"), keys["ann"])
     assert theirs.status_code == 403
-    assert theirs.json()["message"].startswith(f"User: arn:aws:iam::{ACCOUNT}:user/ann is not")
+    assert theirs.json()["Message"].startswith(f"User: arn:aws:iam::{ACCOUNT}:user/ann is not")
     iam.create_user(UserName="cat")  # no policy at all
     cat = iam.create_access_key(UserName="cat")["AccessKey"]
     bare = signed(
@@ -548,7 +548,7 @@ def test_another_account_needs_the_resource_policy(lab: Lab) -> None:
     closed = iam_api(lab)
     address = url(closed, "dev", "/users/x/files")
     r = signed("GET", address, outsider, **{"x-moto-account-id": "210987654321"})
-    assert r.status_code == 403 and r.json()["message"].startswith(
+    assert r.status_code == 403 and r.json()["Message"].startswith(
         "User: arn:aws:iam::210987654321:root is not authorized"
     )
     welcome = {
@@ -599,7 +599,7 @@ def test_open_method_with_resource_policy_by_source_ip(lab: Lab) -> None:
     )
     r = requests.get(url(elsewhere, "dev", "/items"))
     assert r.status_code == 403
-    assert r.json()["message"] == (
+    assert r.json()["Message"] == (
         "User: anonymous is not authorized to perform: execute-api:Invoke on resource: "
         f"arn:aws:execute-api:us-east-1:********9012:{elsewhere}/dev/GET/items"
     )
@@ -635,4 +635,4 @@ def test_a_new_resource_policy_reaches_callers_when_deployed(lab: Lab) -> None:
     assert requests.get(url(api, "dev", "/items")).status_code == 200
     apig.create_deployment(restApiId=api, stageName="dev")
     r = requests.get(url(api, "dev", "/items"))
-    assert r.status_code == 403 and r.json()["message"].endswith("with an explicit deny")
+    assert r.status_code == 403 and r.json()["Message"].endswith("with an explicit deny")

@@ -152,6 +152,7 @@ def test_bearer_prefix_and_bare_token_both_work(keys: dict[str, PoolKeys]) -> No
 def test_no_token_or_not_a_token_is_401(keys: dict[str, PoolKeys], header: str | None) -> None:
     verdict = cognito(keys, header)
     assert (verdict.allowed, verdict.status, verdict.message) == (False, 401, "Unauthorized")
+    assert verdict.message_key == "message"
 
 
 def test_a_forged_token_is_401(keys: dict[str, PoolKeys]) -> None:
@@ -643,7 +644,7 @@ def test_open_method_with_resource_policy_needs_an_explicit_allow() -> None:
     outside = sim_auth.resource_policy_only(
         vpce_only, arn(), sim_auth.request_context_keys("10.0.0.5", None), ACCOUNT
     )
-    assert outside.status == 403
+    assert (outside.status, outside.message_key) == (403, "Message")
     assert outside.message == (
         "User: anonymous is not authorized to perform: execute-api:Invoke on resource: "
         f"arn:aws:execute-api:{REGION}:********9012:{API}/dev/GET/orders"

@@ -76,6 +76,7 @@ def outcome(verdict: AuthVerdict) -> AuthOutcome:
         dict(verdict.identity),
         verdict.usage_key,
         headers=headers,
+        message_key=verdict.message_key,
     )
 
 

@@ -80,6 +80,10 @@ class AuthVerdict:
         status: The status API Gateway answers a refusal with (401, 403, 500).
         message: The body's ``message`` (``None`` is AWS's ``{"message": null}`` of an
             authorizer configuration error).
+        message_key: The body's key: ``Message`` for refusals by a policy (a Lambda
+            authorizer's, IAM's, the resource policy's), as AWS spells those
+            (``{"Message":"User: anonymous is not authorized to perform: ..."}``, e.g.
+            https://github.com/ASFHyP3/hyp3/issues/2283), else ``message``.
         error_type: The ``x-amzn-ErrorType`` header of a refusal.
         reason: Why, in words (the trace and the checks' hints show it).
         decider: ``NONE``, ``AWS_IAM``, ``COGNITO_USER_POOLS``, ``CUSTOM`` or ``RESOURCE_POLICY``.
@@ -104,6 +108,7 @@ class AuthVerdict:
     identity: Mapping[str, Any] = field(default_factory=dict)
     usage_key: str | None = None
     cached: bool = False
+    message_key: str = "message"
 
     @classmethod
     def allow(cls, decider: str, reason: str, **fields: Any) -> AuthVerdict:
@@ -126,7 +131,11 @@ class AuthVerdict:
         error_type: str = "AccessDeniedException",
         **fields: Any,
     ) -> AuthVerdict:
-        """403 with ``message``."""
+        """403 with ``message``; a refusal by a policy (``AccessDeniedException``) words its
+        body ``{"Message": ...}``."""
+        fields.setdefault(
+            "message_key", "Message" if error_type == "AccessDeniedException" else "message"
+        )
         return cls(False, 403, message, error_type, reason, decider, **fields)
 
     @classmethod

@@ -253,7 +253,9 @@ def _authorize_step(request: ApiRequest, gateway: Gateway, entry: TraceEntry) ->
     entry.step("authorize", "allowed" if outcome.allowed else "refused", outcome.reason)
     if outcome.allowed:
         return None
-    return Response.message(outcome.status, outcome.message, **outcome.headers)
+    return Response.message(
+        outcome.status, outcome.message, key=outcome.message_key, **outcome.headers
+    )
 
 
 def _respond(request: ApiRequest, response: Response) -> None:

@@ -52,13 +52,16 @@ class Response:
     body: str | bytes = ""
 
     @classmethod
-    def message(cls, status: int, message: str | None, **headers: str) -> Response:
-        """A response API Gateway makes itself: ``{"message": ...}`` with its error type."""
+    def message(
+        cls, status: int, message: str | None, *, key: str = "message", **headers: str
+    ) -> Response:
+        """A response API Gateway makes itself: ``{"message": ...}`` with its error type
+        (``key`` is ``Message`` for policy refusals, as AWS spells those)."""
         head = {"Content-Type": "application/json"}
         if message in ERROR_TYPES:
             head["x-amzn-ErrorType"] = ERROR_TYPES[message]
         head.update(headers)
-        return cls(status, head, json.dumps({"message": message}))
+        return cls(status, head, json.dumps({key: message}))
 
 
 @dataclass
@@ -82,6 +85,8 @@ class AuthOutcome:
         api_key_id: The API key that was checked, once the key check passed.
         usage_plan: The usage plan that key belongs to for this stage.
         headers: Headers to add to a refusal.
+        message_key: The body's key: ``message``, or ``Message`` for refusals by a policy
+            (``{"Message":"User: anonymous is not authorized to perform: ..."}``).
     """
 
     allowed: bool
@@ -96,6 +101,7 @@ class AuthOutcome:
     api_key_id: str | None = None
     usage_plan: UsagePlanInfo | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    message_key: str = "message"
 
     @classmethod
     def allow(cls, decider: str, reason: str, **fields: Any) -> AuthOutcome:

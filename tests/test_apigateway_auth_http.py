@@ -427,6 +427,11 @@ def test_iam_wants_a_valid_signature(lab: Lab) -> None:
     forged = signed("GET", address, Credentials(FAKE_ACCESS_KEY_ID, "not-the-secret"))
     assert forged.status_code == 403
     assert forged.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    broken = dict(ok.request.headers)
+    broken["Authorization"] = broken["Authorization"].split(", Signature=")[0]
+    incomplete = requests.get(address, headers=broken)
+    assert incomplete.status_code == 403
+    assert "not a complete Signature Version 4" in trace(api)[-1].auth_reason
     unknown = signed("GET", address, Credentials("AKIAMADEUP", "x"))
     assert unknown.json() == {"message": "The security token included in the request is invalid."}
 

@@ -391,7 +391,7 @@ def iam_verdict(request: ApiRequest, action: str = sim_auth.INVOKE) -> AuthVerdi
             token_problem = "the request carries no session token (X-Amz-Security-Token)"
         elif sent != token:
             token_problem = "its session token (X-Amz-Security-Token) is not the one issued"
-    if caller is not None:
+    if caller is not None or (key is None and request.header("Authorization")):
         problem = sim_auth_sigv4.problem(
             request.http_method,
             request.url,
@@ -403,7 +403,7 @@ def iam_verdict(request: ApiRequest, action: str = sim_auth.INVOKE) -> AuthVerdi
         )
     return sim_auth_iam.decide(
         caller,
-        signed=key is not None,
+        signed=key is not None or bool(problem),
         now=request.now,
         method_arn=request.method_arn,
         owner=request.account_id,

@@ -107,6 +107,13 @@ def decide(
             MISSING_TOKEN,
             "MissingAuthenticationTokenException",
         )
+    if signature_problem:
+        return AuthVerdict.forbidden(
+            DECIDER,
+            f"the signature does not match the request: {signature_problem}",
+            BAD_SIGNATURE,
+            "InvalidSignatureException",
+        )
     if caller is None:
         return AuthVerdict.forbidden(
             DECIDER,
@@ -121,13 +128,6 @@ def decide(
             f"access key {caller.access_key_id} is temporary: {token_problem}",
             INVALID_TOKEN,
             "UnrecognizedClientException",
-        )
-    if signature_problem:
-        return AuthVerdict.forbidden(
-            DECIDER,
-            f"the signature does not match the request: {signature_problem}",
-            BAD_SIGNATURE,
-            "InvalidSignatureException",
         )
     if caller.expires_at is not None and now >= caller.expires_at:
         return AuthVerdict.forbidden(

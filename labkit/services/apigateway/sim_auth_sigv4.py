@@ -83,9 +83,15 @@ def problem(
     service: str = "execute-api",
 ) -> str:
     """Why the request's signature does not hold, in words; ``""`` when it does (or when the
-    request carries no ``Authorization`` signature to check)."""
+    request carries no ``Authorization`` header: a presigned request is not checked)."""
     signed = parse(headers)
     if signed is None:
+        if _header(headers, "authorization"):
+            return (
+                "its Authorization header is not a complete Signature Version 4 signature "
+                "(AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/execute-api/aws4_request, "
+                "SignedHeaders=..., Signature=...)"
+            )
         return ""
     if signed.service != service:
         return f"it is signed for service {signed.service!r}; an API's URL wants {service!r}"

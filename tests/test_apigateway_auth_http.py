@@ -641,3 +641,47 @@ def test_a_new_resource_policy_reaches_callers_when_deployed(lab: Lab) -> None:
     apig.create_deployment(restApiId=api, stageName="dev")
     r = requests.get(url(api, "dev", "/items"))
     assert r.status_code == 403 and r.json()["Message"].endswith("with an explicit deny")
+
+
+# -- who may invalidate the stage cache ---------------------------------------------------------
+
+
+def test_cache_invalidation_is_decided_like_an_iam_request(lab: Lab) -> None:
+    echo = create(lab, "echo", ECHO)
+    api, _ = api_with(lab, [("/products", "GET", {"authorizationType": "NONE"})], proxy(echo))
+    apig = lab.client("apigateway")
+    apig.create_deployment(
+        restApiId=api, stageName="prod", cacheClusterEnabled=True, cacheClusterSize="0.5"
+    )
+    apig.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[{"op": "replace", "path": "/*/*/caching/enabled", "value": "true"}],
+    )
+    target = url(api, "prod", "/products")
+    iam = lab.client("iam")
+    flush = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:InvalidateCache", "Resource": "*"}
+        ],
+    }
+    iam.create_user(UserName="ops")
+    iam.put_user_policy(UserName="ops", PolicyName="flush", PolicyDocument=json.dumps(flush))
+    key = iam.create_access_key(UserName="ops")["AccessKey"]
+    ops = Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+    def request_id(response: Any) -> str:
+        assert response.status_code == 200, response.text
+        return str(response.json()["requestContext"]["requestId"])
+
+    first = request_id(requests.get(target))
+    refreshed = signed("GET", target, ops, **{"Cache-Control": "max-age=0"})
+    assert request_id(refreshed) != first
+    assert trace(api)[-1].cache == "refresh"
+    # The learner's own key with a wrong secret is not the administrator: the header is ignored.
+    forged = signed(
+        "GET", target, Credentials(FAKE_ACCESS_KEY_ID, "guessed"), **{"Cache-Control": "max-age=0"}
+    )
+    assert request_id(forged) == request_id(refreshed)
+    assert "signature does not match" in trace(api)[-1].steps[3].detail

@@ -466,6 +466,8 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     ):
         stack.callback(sim_pipeline.register_authorizer(kind, decider))
     stack.callback(sim_pipeline.register_resource_policy(check_open_method))
+    # Who may send Cache-Control: max-age=0 (execute-api:InvalidateCache) is IAM's question too.
+    stack.callback(sim_pipeline.register_permission_check(may))
 
 
 __all__ = [

@@ -100,10 +100,14 @@ def decide(
             (AWS then does not know the credentials at all).
     """
     if not signed:
+        why = (
+            "the method uses AWS_IAM and the request is not signed"
+            if action == INVOKE
+            else f"the request is not signed, and only a signed caller may {action}"
+        )
         return AuthVerdict.forbidden(
             DECIDER,
-            "the method uses AWS_IAM and the request is not signed (no SigV4 Authorization "
-            "header or X-Amz-Credential)",
+            f"{why} (no SigV4 Authorization header or X-Amz-Credential)",
             MISSING_TOKEN,
             "MissingAuthenticationTokenException",
         )
@@ -153,7 +157,7 @@ def decide(
     if not decision.allowed:
         return AuthVerdict.forbidden(
             DECIDER,
-            decision.reason,
+            f"{who}: {decision.reason}",
             denied_message(
                 who, method_arn, explicit=decision.kind == "explicit-deny", action=action
             ),

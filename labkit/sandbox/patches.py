@@ -99,6 +99,8 @@ PATCHES: tuple[Patch, ...] = (
         module="labkit.services.dynamodb.patch_recovery",
     ),
     Patch("stepfunctions", ("stepfunctions",)),
+    # SES v2 answers from SES v1's backend: either loading installs the mailbox delivery.
+    Patch("ses", ("ses", "sesv2")),
     # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
     Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),
     # Sign-in is wrapped in layers: the user-pool patch's client checks outside, then expired

@@ -1,0 +1,1 @@
+"""SES: email an application sends lands in the sandbox mailbox (:mod:`.patch`)."""

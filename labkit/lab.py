@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from labkit.services.kinesis.widget import StreamView
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
+    from labkit.services.stepfunctions.widget import ExecutionView
     from labkit.widgets.sandbox_view import SandboxView
 
 
@@ -222,6 +223,19 @@ class Lab:
         from labkit.services.dynamodb.widget import table_view
 
         return table_view(self, table, hold=hold)
+
+    def execution_view(self, what: str | None = None, *, hold: bool = False) -> ExecutionView:
+        """A live view of a Step Functions execution drawn on its state machine's graph: each
+        state's status, retries, lab time, input and output, and the path taken.
+
+        Args:
+            what: An execution (name or ARN), a state machine (name or ARN: its newest
+                execution, as new ones start), or nothing (the newest execution's machine).
+            hold: Keep the moment of this call (a view that never refreshes).
+        """
+        from labkit.services.stepfunctions.widget import execution_view
+
+        return execution_view(self.sandbox, what, hold=hold)
 
     def invocations(self, function: str | None = None) -> InvocationView:
         """A live timeline of Lambda invocations (cold or warm, duration, errors, throttles).

@@ -21,10 +21,18 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from labkit.errors import LabkitError
 from labkit.sandbox.backends import DEFAULT_ACCOUNT_ID, existing
 from labkit.services.stepfunctions.sim_execution import Execution
 
 Branch = tuple[tuple[str, int], ...]
+
+
+class StateMachineNotFoundError(LabkitError):
+    """A state machine or execution the sandbox does not have, or an ambiguous request for
+    "the" one."""
+
+    code = "StateMachineNotFound"
 
 
 @dataclass(frozen=True)
@@ -323,3 +331,63 @@ def execution(
         (e for e in reversed(executions(account_id=account_id)) if name_or_arn in (e.arn, e.name)),
         None,
     )
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a view of Step Functions follows.
+
+    Attributes:
+        machine: The state machine's ARN.
+        execution: One execution's ARN, or ``""``: the machine's newest execution, whichever it
+            is when the view reads.
+    """
+
+    machine: str
+    execution: str = ""
+
+
+def find_target(what: str | None = None, *, account_id: str = DEFAULT_ACCOUNT_ID) -> Target:
+    """What ``lab.execution_view(what)`` shows: ``what`` is an execution (ARN or name: that
+    execution), a state machine (name or ARN: its newest execution, as executions start), or
+    ``None`` (the machine of the newest execution, or the only machine).
+
+    Raises:
+        StateMachineNotFoundError: Nothing of that name, or nothing to show.
+    """
+    graphs = machine_graphs(account_id=account_id)
+    if what is None:
+        runs = executions(account_id=account_id)
+        if runs:
+            return Target(runs[-1].machine_arn)
+        if len(graphs) == 1:
+            return Target(graphs[0].arn)
+        raise StateMachineNotFoundError(
+            "The sandbox has no state machine yet: create one (stepfunctions' "
+            "create_state_machine), then ask for its view."
+            if not graphs
+            else f"The sandbox has {len(graphs)} state machines and no execution: name the one "
+            f"to show ({', '.join(g.name for g in graphs)})."
+        )
+    for g in graphs:
+        if what in (g.name, g.arn):
+            return Target(g.arn)
+    found = execution(what, account_id=account_id)
+    if found is not None:
+        return Target(found.machine_arn, found.arn)
+    names = ", ".join(g.name for g in graphs) or "none"
+    raise StateMachineNotFoundError(
+        f"No state machine or execution called {what!r} in the sandbox (state machines: {names})."
+    )
+
+
+def target_snapshot(
+    target: Target, *, account_id: str = DEFAULT_ACCOUNT_ID
+) -> tuple[MachineGraph | None, ExecutionSnapshot | None]:
+    """The machine's graph and the execution ``target`` follows, read now (``None`` for what
+    no longer exists, or for a machine that has not run yet)."""
+    machine = machine_graph(target.machine, account_id=account_id)
+    if target.execution:
+        return machine, execution(target.execution, account_id=account_id)
+    runs = executions(target.machine, account_id=account_id)
+    return machine, (runs[-1] if runs else None)

@@ -366,8 +366,15 @@ def _entry(v: StateVisit) -> str:
     return " · ".join(bits)
 
 
-def render_html(graph: MachineGraph, execution: ExecutionSnapshot | None = None) -> str:
-    """The graph (and the execution on it) as self-contained HTML with an inline SVG."""
+def render_html(
+    graph: MachineGraph,
+    execution: ExecutionSnapshot | None = None,
+    *,
+    notice: str = "",
+    hint: str = "",
+) -> str:
+    """The graph (and the execution on it) as self-contained HTML with an inline SVG; ``notice``
+    and ``hint`` as every view has them (the lab stopped; which moment is shown)."""
     lay = _layout(graph, ())
     taken = _taken(execution)
     w, h = lay.w + 2 * _PAD, lay.h + 2 * _PAD
@@ -395,7 +402,14 @@ def render_html(graph: MachineGraph, execution: ExecutionSnapshot | None = None)
                 "</div></details>"
             )
     heading, sub = _heading(graph, execution)
-    return panel_html(kind="stepfunctions", heading=heading, subheading=sub, body="".join(body))
+    return panel_html(
+        kind="stepfunctions",
+        heading=heading,
+        subheading=sub,
+        body="".join(body),
+        notice=notice,
+        hint=hint,
+    )
 
 
 def _text_lines(
@@ -428,7 +442,13 @@ def _text_lines(
     return lines
 
 
-def render_text(graph: MachineGraph, execution: ExecutionSnapshot | None = None) -> str:
+def render_text(
+    graph: MachineGraph,
+    execution: ExecutionSnapshot | None = None,
+    *,
+    notice: str = "",
+    hint: str = "",
+) -> str:
     """The same as plain text: states by row, arrows under each (``⇒`` where the execution
     went), then each entry with its input and output on one line each."""
     lay = _layout(graph, ())
@@ -441,4 +461,6 @@ def render_text(graph: MachineGraph, execution: ExecutionSnapshot | None = None)
             if v.output is not None:
                 lines.append(f"      output {_preview(v.output)}")
     heading, sub = _heading(graph, execution)
-    return panel_text(heading, lines, subheading=sub, hint=LEGEND)
+    if hint:
+        lines.append(LEGEND)
+    return panel_text(heading, lines, subheading=sub, notice=notice, hint=hint or LEGEND)

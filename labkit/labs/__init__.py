@@ -17,6 +17,7 @@ LAB_MODULES = (
     "labkit.labs.edge",
     "labkit.labs.lambda_lab",
     "labkit.labs.dynamodb",
+    "labkit.labs.stepfunctions",
 )
 
 

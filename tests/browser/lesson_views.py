@@ -128,6 +128,18 @@ LESSONS = {
             live_now=("DynamoDB table shop", "by-status"),
             live_before=("6 items", "No secondary index."),  # before section 2 added one
         ),
+        Lesson(
+            "notebooks/07_stepfunctions.ipynb",
+            held=(
+                ("execution order-1: … running", "Settle · running"),  # "it waits in Settle"
+                ("Charge card · succeeded · 15 s · 4 retries",),  # "retried after 1, 2, 4 and 8"
+                ("Charge card · caught an error", "Declined · failed"),  # the declined card
+                ("Price · map 3 · succeeded",),  # the Map's three items
+                ("Ask manager · running",),  # "the execution is waiting"
+            ),
+            live_now=("execution order-1: ✓ succeeded", "Settle · succeeded · 60 s"),
+            live_before=("Settle · running",),  # before the clock moved past the Wait
+        ),
     ]
 }
 

@@ -50,7 +50,8 @@ APPROVAL_TIMEOUT = 86400
 SHOP_DOMAIN = "example.com"
 APPROVER = "boss@example.com"
 
-_TOKEN = re.compile(r"[A-Za-z0-9+/=%]{100,}")
+#: A token is long base64 (``=`` only as padding at its end); ``%2B`` where a link quoted it.
+_TOKEN = re.compile(r"[A-Za-z0-9+/%]{100,}={0,2}")
 
 
 def tokens_in(value: Any) -> list[str]:
@@ -158,7 +159,10 @@ def check_packing(ctx: CheckContext) -> None:
         ctx.fail(
             f"Items packed twice: {twice or 'none'}; never requested: {missing or 'none'}. "
             "Each item must be packed exactly once.",
-            hint=MAP_HINT,
+            hint="Each request carries its own item: the iteration's input ($ inside the item "
+            "processor), not the whole order ($$.Execution.Input or the Map's input)."
+            if twice and missing
+            else MAP_HINT,
         )
     if described["status"] != "SUCCEEDED":
         ctx.fail(f"The packing ended {described['status']} ({reason(described)}).", hint=MAP_HINT)
@@ -233,7 +237,13 @@ def check_approval(ctx: CheckContext) -> None:
     asked = _requests(ctx, sqs, queue_url, seen)
     if asked or small["status"] != "SUCCEEDED" or charged("o-400", at) != 1:
         ctx.fail(
-            f"An order of exactly {LIMIT} ended {small['status']} ({reason(small)}), "
+            f"An order of exactly {LIMIT} "
+            + (
+                "was still waiting"
+                if small["status"] == "RUNNING"
+                else f"ended {small['status']} ({reason(small)})"
+            )
+            + ", "
             f"{'after asking for an approval' if asked else 'without an approval request'}, "
             f"charged {charged('o-400', at)} time(s): orders up to {LIMIT} need no approval and "
             "are charged once.",

@@ -264,7 +264,16 @@ def calls(ctx: CheckContext, function_arn: str, since: float, order_id: str = ""
 def reason(described: Mapping[str, Any]) -> str:
     """An execution's error and cause, as one line of words."""
     error, cause = described.get("error") or "", described.get("cause") or ""
-    return f"{error}: {cause}" if error and cause else error or cause or "(no error, no cause)"
+    # A Lambda function's cause is its error object: its message is what a reader needs.
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        cause = str(parsed["errorMessage"])
+    if len(cause) > 160:
+        cause = cause[:159] + "…"
+    return f"{error}: {cause}" if error and cause else error or cause or "no error"
 
 
 def seconds(described: Mapping[str, Any]) -> float:

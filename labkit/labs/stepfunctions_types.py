@@ -46,6 +46,13 @@ WORKLOADS = (
         name="order fulfilment: pay, wait for the warehouse, ship",
     ),
     Workload(30, 20, 40 * 60, name="nightly report over every store"),
+    Workload(
+        500_000,
+        6,
+        90,
+        waits_for_callbacks=True,
+        name="card confirmation waiting up to two minutes for the bank's callback",
+    ),
     Workload(1_000_000, 5, 1.0, exactly_once=True, name="card charging behind an API"),
     Workload(1_000, 3, 280, 1024, name="a monthly batch of long video checks"),
     Workload(5_000_000, 6, 2.0, 128, name="thumbnails for uploaded images"),
@@ -79,8 +86,8 @@ def check_workflow_type(ctx: CheckContext) -> None:
     choose = ctx.function("choose_type")
     wrong = []
     for load in WORKLOADS:
-        answer = ctx.call(choose, load, returns=str)
-        kind = answer.strip().upper()
+        answer = ctx.call(choose, load)
+        kind = answer.strip().upper() if isinstance(answer, str) else ""
         if kind not in ("STANDARD", "EXPRESS"):
             ctx.fail(
                 f"`choose_type` returned {answer!r} for {load.name}: 'STANDARD' or 'EXPRESS' "

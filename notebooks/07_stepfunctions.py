@@ -105,11 +105,12 @@ print(fact("step_functions.standard_history_max_events"))
 print(fact("step_functions.standard_max_duration"))
 
 # %% [markdown]
-# An execution's **name** is unique per state machine (for 90 days): starting `order-1` again
-# with another input is refused, which makes a start **idempotent**: a client that retries a
-# start cannot run an order twice.
+# An execution's **name** is unique per state machine for 90 days: starting `order-1` again
+# with another input, or once it has ended, is refused, which makes a start **idempotent**: a
+# client that retries a start cannot run an order twice.
 
 # %%
+print(fact("step_functions.execution_name_reuse"))
 try:
     sfn.start_execution(stateMachineArn=checker, name="order-1", input='{"amount": 1}')
 except sfn.exceptions.ExecutionAlreadyExists as err:
@@ -202,7 +203,12 @@ print(json.dumps(functions, indent=2))
 #
 # Error names are the function's own (`GatewayBusy`, the exception's class), or Step Functions'
 # (`States.Timeout`, `States.TaskFailed`: any task failure, `States.ALL`: anything). Retry only
-# what can succeed later: `States.ALL` would retry a declined card too.
+# what can succeed later: `States.ALL` would retry a declined card too. A retrier that leaves a
+# field out gets its default:
+
+# %%
+for name in ("interval_default", "max_attempts_default", "backoff_rate_default"):
+    print(fact(f"step_functions.retry_{name}"))
 
 # %%
 charge = {

@@ -48,8 +48,10 @@ if TYPE_CHECKING:
 
 Gen = Generator[Future, Any, Any]
 _CAUGHT = "CAUGHT"
-#: Retrier defaults (error-handling page above).
-_DEFAULT_INTERVAL, _DEFAULT_ATTEMPTS, _DEFAULT_BACKOFF = 1.0, 3, 2.0
+#: Retrier defaults (error-handling page above), from the fact table.
+_DEFAULT_INTERVAL = float(facts.value("step_functions.retry_interval_default"))
+_DEFAULT_ATTEMPTS = int(facts.value("step_functions.retry_max_attempts_default"))
+_DEFAULT_BACKOFF = float(facts.value("step_functions.retry_backoff_rate_default"))
 
 
 class Frame:

@@ -61,7 +61,7 @@ def try_machine(name, definition, order):
     return out
 
 
-def machine_view(name):
+def newest_graph(name):
     """The graph view of the machine's newest execution (if it exists)."""
     names = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
     return lab.execution_view(name) if name in names else None
@@ -124,7 +124,7 @@ try_machine("payment", payment_definition(flaky), {"order_id": "o-1", "amount": 
 try_machine(
     "payment", payment_definition(flaky), {"order_id": "o-2", "amount": 30, "card": "declined-1"}
 )
-machine_view("payment")
+newest_graph("payment")
 
 # %%
 lab.check("payment")
@@ -185,7 +185,7 @@ try_machine(
     order_definition(functions["charge-card"], functions["ship-order"], functions["refund-charge"]),
     {"order_id": "o-3", "amount": 30, "card": "4242", "address": "Atlantis"},
 )
-machine_view("orders")
+newest_graph("orders")
 
 # %%
 lab.check("saga")

@@ -82,7 +82,8 @@ def newest_graph(name):
 # - **never retries a declined card**: the execution fails, saying the card was declined.
 
 # %%
-print(fact("step_functions.task_default_timeout"))
+for name in ("interval_default", "max_attempts_default", "backoff_rate_default"):
+    print(fact(f"step_functions.retry_{name}"))
 
 
 # %%
@@ -284,6 +285,9 @@ lab.check("packing")
 # - charges the order once when the manager **approves** (`SendTaskSuccess`), and never when
 #   they **reject** it (`SendTaskFailure`): the execution then fails;
 # - **rejects by default** an order nobody answered within **24 hours** of lab time.
+
+# %%
+print(fact("step_functions.task_default_timeout"))
 
 
 # %%

@@ -117,3 +117,28 @@ def test_fifty_states_render() -> None:
     g = state.graph({"StartAt": "S0", "States": states})
     assert view.render_html(g).count("<rect") == 50
     assert len(view.render_text(g).splitlines()) == 1 + 50 + 49 + 1
+
+
+def test_arrow_labels_fit_inside_the_drawing() -> None:
+    """A Choice's condition and an "otherwise" along the side end before the SVG's edge."""
+    import re
+
+    definition = {
+        "StartAt": "Large?",
+        "States": {
+            "Large?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.amount", "NumericGreaterThan": 1000, "Next": "Wait"}],
+                "Default": "Accept",
+            },
+            "Wait": {"Type": "Wait", "Seconds": 60, "Next": "Accept"},
+            "Accept": {"Type": "Pass", "End": True},
+        },
+    }
+    html = view.render_html(state.graph(definition, name="check"))
+    width = float(re.search(r'<svg[^>]* width="(\d+)"', html).group(1))  # type: ignore[union-attr]
+    labels = re.findall(r'<text x="(\d+)" y="\d+" font-size="10"[^>]*>([^<]+)</text>', html)
+    drawn = sorted(text for _, text in labels)
+    assert drawn[0].startswith("$.amount Numeric") and drawn[1] == "otherwise", drawn
+    for x, text in labels:
+        assert float(x) + 6.0 * len(text) <= width, (text, x, width)

@@ -44,6 +44,8 @@ LEGEND = (
 )
 _NODE_W, _NODE_H, _GAP_X, _GAP_Y, _PAD, _HEAD, _LANE = 168, 44, 28, 46, 12, 22, 10
 _PREVIEW = 160
+#: An arrow label's room (px) and the width of one of its characters (10-px text).
+_LABEL_ROOM, _LABEL_CHAR = 150, 6.0
 
 
 @dataclass
@@ -148,6 +150,17 @@ def _layout(graph: MachineGraph, branch: Branch) -> _Layout:
         1 for e in graph.edges if e.target in ranks and _sideways(ranks, e.source, e.target)
     )
     width = total_w + _GAP_X + _LANE * lanes
+    # ... and for the arrows' labels, which start beside their arrow and read to the right: a
+    # label cut off by the drawing's edge would hide which condition or error an arrow is for.
+    for e in graph.edges:
+        src, dst = boxes.get(e.source), boxes.get(e.target)
+        if not e.label or src is None or dst is None or e.target not in ranks:
+            continue
+        if _sideways(ranks, e.source, e.target):
+            start = src.x + src.w + 4
+        else:
+            start = (src.x + src.w / 2 + dst.x + dst.w / 2) / 2 + 4
+        width = max(width, start + _LABEL_CHAR * len(_fit(e.label, _LABEL_ROOM)))
     return _Layout(graph, branch, boxes, ranks, width, max(y - _GAP_Y, 0.0), total_w)
 
 
@@ -316,7 +329,7 @@ def _arrow(
         lx, ly = (x1 + x2) / 2 + 4, mid
     text = (
         f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="10" fill="currentColor" opacity="0.85">'
-        f"{esc(_fit(label, 150))}</text>"
+        f"{esc(_fit(label, _LABEL_ROOM))}</text>"
         if label
         else ""
     )

@@ -142,3 +142,36 @@ def test_arrow_labels_fit_inside_the_drawing() -> None:
     assert drawn[0].startswith("$.amount Numeric") and drawn[1] == "otherwise", drawn
     for x, text in labels:
         assert float(x) + 6.0 * len(text) <= width, (text, x, width)
+
+
+def test_a_lambda_error_reads_as_its_message() -> None:
+    """An entry shows a Lambda function's error message, not its error object's stack trace."""
+    from datetime import datetime, timezone
+
+    at = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    cause = json.dumps(
+        {"errorMessage": "The card was declined.", "errorType": "CardDeclined", "stackTrace": ["x"]}
+    )
+    visit = state.StateVisit(
+        "Charge", "Task", (), "FAILED", at, at, 0, {}, None, "CardDeclined", cause, None
+    )
+    execution = state.ExecutionSnapshot(
+        "arn",
+        "e",
+        "m",
+        "STANDARD",
+        "FAILED",
+        at,
+        at,
+        {},
+        None,
+        "CardDeclined",
+        cause,
+        (visit,),
+        1,
+        4,
+    )
+    definition = {"StartAt": "Charge", "States": {"Charge": {"Type": "Pass", "End": True}}}
+    text = view.render_text(state.graph(definition), execution)
+    assert "Charge · failed · 0 s · CardDeclined: The card was declined." in text
+    assert "stackTrace" not in text

@@ -365,6 +365,18 @@ def _heading(graph: MachineGraph, execution: ExecutionSnapshot | None) -> tuple[
     return heading, " · ".join(sub)
 
 
+def _readable_cause(cause: str) -> str:
+    """A cause as a reader wants it: a Lambda function's error object (JSON with its stack
+    trace) by its message; anything else as it is, cut to a preview's length."""
+    try:
+        parsed = json.loads(cause) if cause.startswith("{") else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
+        cause = parsed["errorMessage"]
+    return cause if len(cause) <= _PREVIEW else cause[: _PREVIEW - 1] + "…"
+
+
 def _entry(v: StateVisit) -> str:
     where = " ".join(f"{kind.lower()} {i + 1}" for kind, i in v.branch)
     bits = [v.name, STATUS.get(v.status, ("", v.status.lower()))[1]]
@@ -375,7 +387,8 @@ def _entry(v: StateVisit) -> str:
     if v.retries:
         bits.append(plural(v.retries, "retry", "retries"))
     if v.error:
-        bits.append(f"{v.error}: {v.cause}" if v.cause else v.error)
+        cause = _readable_cause(v.cause)
+        bits.append(f"{v.error}: {cause}" if cause else v.error)
     return " · ".join(bits)
 
 

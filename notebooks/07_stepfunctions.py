@@ -299,26 +299,93 @@ lab.execution_view("each-item", hold=True)
 # A task whose resource ends in **`.waitForTaskToken`** makes its call with a **task token**
 # (`$$.Task.Token`) and then waits until someone calls `SendTaskSuccess` (with the output) or
 # `SendTaskFailure` (with an error, which Retry and Catch see) with that token. The someone can
-# be a person: here the token goes by **email** through SES (`aws-sdk:ses:sendEmail`), and in the
-# sandbox every email lands in `lab.mailbox`. `TimeoutSeconds` bounds the wait: without it a
-# token waits as long as the execution may run.
+# be a person, as in AWS's human-approval sample: a Lambda function emails the manager two
+# links that carry the token, and the links reach an API (API Gateway and another function) that
+# answers the waiting task. `TimeoutSeconds` bounds the wait: without it a token waits as long
+# as the execution may run.
+#
+# First the API the links point to: `GET /answer?action=approve|reject&token=...`.
 
 # %%
+import os
+import re
+import urllib.parse
+
+import boto3
+import requests
+
+
+def answer_approval(event, context):
+    """API Gateway calls this for a click on a link: answer the waiting task with its token."""
+    query = event["queryStringParameters"] or {}
+    states = boto3.client("stepfunctions")
+    if query.get("action") == "approve":
+        states.send_task_success(taskToken=query["token"], output=json.dumps({"approved": True}))
+    else:
+        states.send_task_failure(
+            taskToken=query["token"], error="ManagerSaidNo", cause="The manager clicked Reject"
+        )
+    answered = "approved" if query.get("action") == "approve" else "rejected"
+    return {"statusCode": 200, "body": f"Thank you: the order is {answered}."}
+
+
+apig = lab.client("apigateway")
+answer_arn = lab.deploy_function(answer_approval)
+api = apig.create_rest_api(name="approvals")["id"]
+root = apig.get_resources(restApiId=api)["items"][0]["id"]
+answer = apig.create_resource(restApiId=api, parentId=root, pathPart="answer")["id"]
+apig.put_method(restApiId=api, resourceId=answer, httpMethod="GET", authorizationType="NONE")
+apig.put_integration(
+    restApiId=api,
+    resourceId=answer,
+    httpMethod="GET",
+    type="AWS_PROXY",
+    integrationHttpMethod="POST",
+    uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{answer_arn}/invocations",
+)
+lab.client("lambda").add_permission(  # API Gateway may invoke the function
+    FunctionName="answer_approval",
+    StatementId="approvals-api",
+    Action="lambda:InvokeFunction",
+    Principal="apigateway.amazonaws.com",
+)
+apig.create_deployment(restApiId=api, stageName="prod")
+ANSWER_URL = f"https://{api}.execute-api.us-east-1.amazonaws.com/prod/answer"
+
+# %% [markdown]
+# Then the function that asks: it gets the token in its event and sends the email through SES
+# (in the sandbox every email lands in `lab.mailbox`). A token may hold `+`, `/` and `=`, so the
+# links quote it. The state machine passes the token and waits: a Catch turns a rejection, or a
+# timeout, into a failed execution.
+
+
+# %%
+def ask_manager(event, context):
+    """Email the manager an approve link and a reject link that carry the task token."""
+    token = urllib.parse.quote(event["token"], safe="")
+    link = f"{os.environ['ANSWER_URL']}?token={token}&action="
+    boto3.client("ses").send_email(
+        Source="shop@example.com",
+        Destination={"ToAddresses": ["boss@example.com"]},
+        Message={
+            "Subject": {"Data": f"Approve order {event['order']['order_id']}?"},
+            "Body": {"Text": {"Data": f"Approve: {link}approve\nReject: {link}reject"}},
+        },
+    )
+
+
 print(fact("step_functions.task_default_timeout"))
 lab.client("ses").verify_domain_identity(Domain="example.com")
+ask_arn = lab.deploy_function(ask_manager, environment={"ANSWER_URL": ANSWER_URL})
 approval = {
     "StartAt": "Ask manager",
     "States": {
         "Ask manager": {
             "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:ses:sendEmail.waitForTaskToken",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
             "Parameters": {
-                "Source": "shop@example.com",
-                "Destination": {"ToAddresses": ["boss@example.com"]},
-                "Message": {
-                    "Subject": {"Data.$": "States.Format('Approve order {}?', $.order_id)"},
-                    "Body": {"Text": {"Data.$": "$$.Task.Token"}},
-                },
+                "FunctionName": ask_arn,
+                "Payload": {"token.$": "$$.Task.Token", "order.$": "$"},
             },
             "TimeoutSeconds": 86400,
             "ResultPath": "$.approval",
@@ -340,7 +407,8 @@ asked = sfn.start_execution(
     stateMachineArn=approver, input=json.dumps({"order_id": "o-5", "amount": 5000, "card": "1"})
 )
 mail = lab.mailbox.latest("boss@example.com")
-print(mail.subject, "| token:", mail.body[:24] + "...")
+print(mail.subject)
+print(mail.body[:100] + "...")
 
 # %% [markdown]
 # The email is in the manager's mailbox and the execution is waiting, for as long as the
@@ -351,13 +419,24 @@ lab.clock.advance(2 * 3600)
 lab.execution_view("approval", hold=True)
 
 # %% [markdown]
-# The manager approves: in a real shop, a link in the email would reach an API (API Gateway and
-# a Lambda function) that calls `SendTaskSuccess` with the token. The execution goes on and
-# charges the card:
+# The manager clicks **Approve**: an ordinary HTTP request to the API, whose function calls
+# `SendTaskSuccess` with the token. The execution goes on and charges the card:
 
 # %%
-sfn.send_task_success(taskToken=mail.body, output=json.dumps({"approved": True}))
+approve_link = re.search(r"Approve: (\S+)", mail.body)[1]
+print(requests.get(approve_link).text)
 print(sfn.describe_execution(executionArn=asked["executionArn"])["status"])
+
+# %% [markdown]
+# A click on **Reject** calls `SendTaskFailure`; the catcher sends the execution to `Rejected`:
+
+# %%
+declined = sfn.start_execution(
+    stateMachineArn=approver, input=json.dumps({"order_id": "o-7", "amount": 7000, "card": "1"})
+)
+reject_link = re.search(r"Reject: (\S+)", lab.mailbox.latest("boss@example.com").body)[1]
+print(requests.get(reject_link).text)
+print(shop.reason(sfn.describe_execution(executionArn=declined["executionArn"])))
 
 # %% [markdown]
 # An approval nobody answers fails with `States.Timeout` after `TimeoutSeconds`, here 24 hours
@@ -431,7 +510,8 @@ for load in (Workload(30_000_000, 4, 0.3), Workload(1_000, 3, 280, 1024)):
 #   compensates or fails with the reason.
 # - Parallel runs branches, Map runs steps per item (`MaxConcurrency` bounds them; a
 #   distributed Map reads items from S3).
-# - `.waitForTaskToken` waits for someone (a person by email, a worker by queue) to answer with
-#   `SendTaskSuccess`/`SendTaskFailure`; `TimeoutSeconds` decides when silence means no.
+# - `.waitForTaskToken` waits for someone (a person clicking a link in an email, a worker
+#   reading a queue) to answer with `SendTaskSuccess`/`SendTaskFailure`, here through an API
+#   Gateway endpoint; `TimeoutSeconds` decides when silence means no.
 # - Standard: exactly once, up to a year, history, priced per transition. Express: at least
 #   once, five minutes, priced per request and duration.

@@ -269,3 +269,31 @@ def test_flush_stage_cache_empties_the_stage_cache(lab: Lab) -> None:
     assert _request_id(_get(api)) != first
     with pytest.raises(apig.exceptions.NotFoundException):
         apig.flush_stage_cache(restApiId=api, stageName="nope")
+
+
+def test_hits_and_misses_reach_cloudwatch(lab: Lab) -> None:
+    from datetime import timedelta
+
+    api = _cached_api(lab)
+    for _ in range(3):
+        _get(api)
+    requests.get(url(api, "prod", "/nowhere"))
+    cloudwatch = lab.client("cloudwatch")
+
+    def total(metric: str, stage: bool = True) -> float:
+        dimensions = [{"Name": "ApiName", "Value": "shop"}]
+        if stage:
+            dimensions.append({"Name": "Stage", "Value": "prod"})
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/ApiGateway",
+            MetricName=metric,
+            Dimensions=dimensions,
+            StartTime=lab.clock.now - timedelta(minutes=5),
+            EndTime=lab.clock.now + timedelta(minutes=5),
+            Period=60,
+            Statistics=["Sum"],
+        )["Datapoints"]
+        return sum(p["Sum"] for p in points)
+
+    assert (total("CacheHitCount"), total("CacheMissCount")) == (2, 1)
+    assert (total("Count"), total("4XXError"), total("Count", stage=False)) == (4, 1, 4)

@@ -49,6 +49,7 @@ from labkit.services.apigateway.sim_pipeline import (
     ApiState,
     IntegrationResult,
     Response,
+    TraceEntry,
     UsagePlanInfo,
 )
 from labkit.services.apigateway.sim_throttle import Buckets
@@ -343,7 +344,42 @@ def handle(request: Any) -> Reply:
         return _reply(Response.message(403, "Forbidden"))
     path = "/" + "/".join(p for p in (m["path"] or "/").split("/") if p)
     built = build_request(request, api, stage_config(stage), frozen, path)
-    return _reply(sim_pipeline.serve(built, MotoGateway(backend, api), api_state(api)))
+    state = api_state(api)
+    response = sim_pipeline.serve(built, MotoGateway(backend, api), state)
+    publish_metrics(api, state.trace[-1])
+    return _reply(response)
+
+
+def publish_metrics(api: RestAPI, entry: TraceEntry) -> None:
+    """The request's data points in CloudWatch (namespace ``AWS/ApiGateway``, by ``ApiName``
+    and ``Stage``): ``Count``, ``4XXError``, ``5XXError``, ``Latency``,
+    ``IntegrationLatency`` (when integrated), ``CacheHitCount``/``CacheMissCount`` (when the
+    method is cached).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-metrics-and-dimensions.html
+    """
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    points: list[tuple[str, float, str]] = [
+        ("Count", 1, "Count"),
+        ("4XXError", 1 if 400 <= entry.status < 500 else 0, "Count"),
+        ("5XXError", 1 if entry.status >= 500 else 0, "Count"),
+        ("Latency", entry.latency_ms, "Milliseconds"),
+    ]
+    if entry.integration:
+        points.append(("IntegrationLatency", entry.integration_latency_ms, "Milliseconds"))
+    if entry.cache in ("hit", "miss", "refresh"):
+        points.append(("CacheHitCount", 1 if entry.cache == "hit" else 0, "Count"))
+        points.append(("CacheMissCount", 0 if entry.cache == "hit" else 1, "Count"))
+    # Published once, with ApiName and Stage: moto answers a query by ApiName alone from every
+    # datum that has it among its dimensions, which gives the API-wide figure AWS keeps apart.
+    dimensions = [{"Name": "ApiName", "Value": api.name}, {"Name": "Stage", "Value": entry.stage}]
+    data = [
+        {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": dimensions}
+        for name, value, unit in points
+    ]
+    cloudwatch_backends[api.account_id][api.region_name].put_metric_data(
+        namespace="AWS/ApiGateway", metric_data=data
+    )
 
 
 def _reply(response: Response) -> Reply:

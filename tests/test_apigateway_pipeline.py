@@ -284,3 +284,82 @@ def test_api_keys_without_a_gateway_are_refused() -> None:
     assert authorize(
         _request("NONE", key_required=True, **{"x-api-key": "good-key"}), _Keys()
     ).allowed
+
+
+# --- canary releases -----------------------------------------------------------------------------
+
+VERSION = (
+    "def lambda_handler(e, c):\n"
+    "    return {'statusCode': 200, 'body': '%s ' + str(e['stageVariables'])}\n"
+)
+V1, V2 = VERSION % "v1", VERSION % "v2"
+
+
+def test_a_canary_takes_its_share_and_can_be_promoted(lab: Lab) -> None:
+    api, resource = rest_api(lab, ["v"], integration=proxy(create(lab, "v1", V1)), stage=None)
+    apig = lab.client("apigateway")
+    apig.create_deployment(restApiId=api, stageName="prod", variables={"color": "blue"})
+    apig.put_integration(
+        restApiId=api, resourceId=resource, httpMethod="GET", **proxy(create(lab, "v2", V2))
+    )
+    apig.create_deployment(
+        restApiId=api,
+        stageName="prod",
+        canarySettings={"percentTraffic": 25.0, "stageVariableOverrides": {"color": "green"}},
+    )
+    stage = apig.get_stage(restApiId=api, stageName="prod")
+    assert stage["canarySettings"]["percentTraffic"] == 25.0
+    assert stage["deploymentId"] != stage["canarySettings"]["deploymentId"]
+
+    answers = [requests.get(url(api, "prod", "/v")).text for _ in range(200)]
+    canary = [a for a in answers if a.startswith("v2")]
+    assert 25 <= len(canary) <= 75  # a quarter of 200, give or take chance
+    assert all("green" in a for a in canary)
+    assert all("blue" in a for a in answers if a.startswith("v1"))
+    stages = {e.stage for e in trace(api)}
+    assert stages == {"prod", "prod/Canary"}
+
+    apig.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[
+            {"op": "copy", "from": "/canarySettings/deploymentId", "path": "/deploymentId"},
+            {"op": "copy", "from": "/canarySettings/stageVariableOverrides", "path": "/variables"},
+            {"op": "remove", "path": "/canarySettings"},
+        ],
+    )
+    assert "canarySettings" not in apig.get_stage(restApiId=api, stageName="prod")
+    assert {requests.get(url(api, "prod", "/v")).text for _ in range(20)} == {
+        "v2 {'color': 'green'}"
+    }
+
+
+def test_a_canary_at_zero_percent_gets_nothing(lab: Lab) -> None:
+    api, resource = rest_api(lab, ["v"], integration=proxy(create(lab, "v1", V1)), stage="prod")
+    apig = lab.client("apigateway")
+    apig.put_integration(
+        restApiId=api, resourceId=resource, httpMethod="GET", **proxy(create(lab, "v2", V2))
+    )
+    apig.create_deployment(restApiId=api, stageName="prod", canarySettings={"percentTraffic": 0.0})
+    assert {requests.get(url(api, "prod", "/v")).text[:2] for _ in range(30)} == {"v1"}
+    apig.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[
+            {"op": "replace", "path": "/canarySettings/percentTraffic", "value": "100"}
+        ],
+    )
+    assert {requests.get(url(api, "prod", "/v")).text[:2] for _ in range(30)} == {"v2"}
+
+
+def test_a_cache_ttl_beyond_an_hour_is_refused(lab: Lab) -> None:
+    api, _ = rest_api(lab, ["orders"], integration=proxy(create(lab, "echo", ECHO)))
+    apig = lab.client("apigateway")
+    with pytest.raises(apig.exceptions.BadRequestException, match="between 0 and 3600"):
+        apig.update_stage(
+            restApiId=api,
+            stageName="dev",
+            patchOperations=[
+                {"op": "replace", "path": "/*/*/caching/ttlInSeconds", "value": "7200"}
+            ],
+        )

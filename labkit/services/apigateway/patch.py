@@ -24,6 +24,7 @@ import contextlib
 import json
 import re
 from contextlib import ExitStack
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -32,7 +33,7 @@ from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
-from labkit.services.apigateway import sim_pipeline
+from labkit.services.apigateway import patch_stages, sim_pipeline
 from labkit.services.apigateway.sim_model import (
     DeploymentSnapshot,
     IntegrationResponseSpec,
@@ -342,8 +343,21 @@ def handle(request: Any) -> Reply:
     frozen = deployed(api, stage.deployment_id) if stage is not None else None
     if stage is None or frozen is None:
         return _reply(Response.message(403, "Forbidden"))
+    config = stage_config(stage)
+    canary = patch_stages.canary_of(stage)
+    # A canary takes its share of requests at random (moto's seeded generator: runs repeat).
+    if canary is not None and mock_random.random() * 100 < float(canary["percentTraffic"]):
+        canary_frozen = deployed(api, canary["deploymentId"])
+        if canary_frozen is not None:
+            frozen = canary_frozen
+            config = replace(
+                config,
+                variables={**config.variables, **canary["stageVariableOverrides"]},
+                canary=True,
+                canary_uses_stage_cache=bool(canary["useStageCache"]),
+            )
     path = "/" + "/".join(p for p in (m["path"] or "/").split("/") if p)
-    built = build_request(request, api, stage_config(stage), frozen, path)
+    built = build_request(request, api, config, frozen, path)
     state = api_state(api)
     response = sim_pipeline.serve(built, MotoGateway(backend, api), state)
     publish_metrics(api, state.trace[-1])
@@ -493,6 +507,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     RestAPI.create_deployment = create_deployment  # type: ignore[method-assign]
     stack.callback(setattr, RestAPI, "create_deployment", original_deploy)
     _patch_responses(stack)
+    patch_stages.install(stack)
 
     pattern = re.compile(r"https?://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/.*")
     callbacks = [

@@ -175,6 +175,9 @@ class StageConfig:
         method_settings: By ``{resourcePath}/{METHOD}`` key (``*/*`` for all; a resource path's
             slashes written ``~1`` as ``UpdateStage`` takes it).
         cache_cluster_enabled: Whether the stage has a cache.
+        canary: Whether this request goes to the stage's canary deployment (its variables are
+            then the stage's with the canary's overrides).
+        canary_uses_stage_cache: Whether canary requests use the stage cache.
     """
 
     name: str
@@ -182,6 +185,13 @@ class StageConfig:
     variables: dict[str, str] = field(default_factory=dict)
     method_settings: dict[str, MethodSettings] = field(default_factory=dict)
     cache_cluster_enabled: bool = False
+    canary: bool = False
+    canary_uses_stage_cache: bool = True
+
+    @property
+    def label(self) -> str:
+        """The stage as traces and metrics name it (``prod``, or ``prod/Canary``)."""
+        return f"{self.name}/Canary" if self.canary else self.name
 
     def settings_for(self, resource_path: str, verb: str) -> MethodSettings:
         """The settings that apply to one method: its own override, else ``*/*``."""

@@ -216,9 +216,9 @@ def serve(request: ApiRequest, gateway: Gateway, state: ApiState) -> Response:
     """Run ``request`` through every step and record it in ``state``'s trace."""
     started = time.perf_counter()
     entry = TraceEntry(
-        request.request_id, request.now, request.http_method, request.path, request.stage.name
+        request.request_id, request.now, request.http_method, request.path, request.stage.label
     )
-    metrics = state.stage_metrics(request.stage.name)
+    metrics = state.stage_metrics(request.stage.label)
     response = resolve(request, entry)
     if response is None:
         response = _authorize_step(request, gateway, entry)

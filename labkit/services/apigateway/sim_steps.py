@@ -174,6 +174,7 @@ def cached_or_integrated(
         request.stage.cache_cluster_enabled
         and settings.caching_enabled
         and (own is not None or request.http_method == "GET")
+        and (not request.stage.canary or request.stage.canary_uses_stage_cache)
     )
     ttl = ttl_of(settings.cache_ttl_seconds)
     if not request.stage.cache_cluster_enabled:

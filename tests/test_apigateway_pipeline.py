@@ -363,3 +363,11 @@ def test_a_cache_ttl_beyond_an_hour_is_refused(lab: Lab) -> None:
                 {"op": "replace", "path": "/*/*/caching/ttlInSeconds", "value": "7200"}
             ],
         )
+
+
+def test_a_payload_over_10_mb_is_refused_first(lab: Lab) -> None:
+    api, _ = rest_api(lab, ["orders"], method="POST", integration=proxy(create(lab, "echo", ECHO)))
+    r = requests.post(url(api, "dev", "/orders"), data=b"x" * (10 * 1024 * 1024 + 1))
+    assert (r.status_code, r.json()) == (413, {"message": "Request Too Long"})
+    assert [s.name for s in trace(api)[-1].steps] == ["receive", "respond"]
+    assert requests.post(url(api, "dev", "/orders"), data=b"x" * 1024).status_code == 200

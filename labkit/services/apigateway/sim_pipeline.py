@@ -30,6 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from labkit import facts
 from labkit.services.apigateway.sim_request import (
     ERROR_TYPES,
     TRACE_LENGTH,
@@ -212,6 +213,19 @@ def resolve(request: ApiRequest, entry: TraceEntry) -> Response | None:
     return None
 
 
+def _too_large(request: ApiRequest, entry: TraceEntry) -> Response | None:
+    """A payload over 10 MB is refused before anything else (413, ``REQUEST_TOO_LARGE``).
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html
+    """
+    body = request.body
+    size = len(body.encode("utf-8") if isinstance(body, str) else body or b"")
+    limit = int(facts.value("api_gateway.rest_payload_max"))
+    if size <= limit:
+        return None
+    entry.step("receive", "refused", f"a {size:,}-byte payload (at most {limit:,})")
+    return Response.message(413, "Request Too Long")
+
+
 def serve(request: ApiRequest, gateway: Gateway, state: ApiState) -> Response:
     """Run ``request`` through every step and record it in ``state``'s trace."""
     started = time.perf_counter()
@@ -219,7 +233,7 @@ def serve(request: ApiRequest, gateway: Gateway, state: ApiState) -> Response:
         request.request_id, request.now, request.http_method, request.path, request.stage.label
     )
     metrics = state.stage_metrics(request.stage.label)
-    response = resolve(request, entry)
+    response = _too_large(request, entry) or resolve(request, entry)
     if response is None:
         response = _authorize_step(request, gateway, entry)
     if response is None:

@@ -223,3 +223,31 @@ def test_a_new_method_setting_defaults_to_the_account_limits(lab: Lab) -> None:
     )
     settings = apig.get_stage(restApiId=api, stageName="dev")["methodSettings"]["*/*"]
     assert (settings["throttlingRateLimit"], settings["throttlingBurstLimit"]) == (10000.0, 5000)
+
+
+def test_a_plan_quota_is_shared_by_every_api_stage_of_the_plan(lab: Lab) -> None:
+    fn = create(lab, "echo", ECHO)
+    one, _ = rest_api(lab, ["a"], integration=proxy(fn), name="one", apiKeyRequired=True)
+    two, _ = rest_api(lab, ["b"], integration=proxy(fn), name="two", apiKeyRequired=True)
+    apig = lab.client("apigateway")
+    plan = apig.create_usage_plan(
+        name="shared",
+        apiStages=[{"apiId": one, "stage": "dev"}, {"apiId": two, "stage": "dev"}],
+        quota={"limit": 3, "period": "WEEK"},
+    )
+    key = apig.create_api_key(name="k", enabled=True)
+    apig.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+    headers = {"x-api-key": key["value"]}
+    statuses = [
+        requests.get(url(one, "dev", "/a"), headers=headers).status_code,
+        requests.get(url(two, "dev", "/b"), headers=headers).status_code,
+        requests.get(url(one, "dev", "/a"), headers=headers).status_code,
+        requests.get(url(two, "dev", "/b"), headers=headers).status_code,
+    ]
+    assert statuses == [200, 200, 200, 429]
+
+    lab.clock.advance(86400)
+    requests.get(url(one, "dev", "/a"), headers=headers)  # still this week: refused, not counted
+    usage = apig.get_usage(usagePlanId=plan["id"], startDate="2026-01-04", endDate="2026-01-06")
+    # 5 January 2026 (the lab's first day) is a Monday; the week began on Sunday the 4th.
+    assert usage["items"] == {key["id"]: [[0, 3], [3, 0], [0, 0]]}

@@ -33,7 +33,7 @@ from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
-from labkit.services.apigateway import patch_stages, sim_pipeline
+from labkit.services.apigateway import patch_stages, patch_usage, sim_pipeline
 from labkit.services.apigateway.sim_model import (
     DeploymentSnapshot,
     IntegrationResponseSpec,
@@ -508,6 +508,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     stack.callback(setattr, RestAPI, "create_deployment", original_deploy)
     _patch_responses(stack)
     patch_stages.install(stack)
+    patch_usage.install(stack)
 
     pattern = re.compile(r"https?://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/.*")
     callbacks = [

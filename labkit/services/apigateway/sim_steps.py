@@ -71,39 +71,26 @@ def throttle(
     stage_key = (request.api_id, request.stage.name)
     limits: list[tuple[Buckets, Limit]] = []
     quota = None
+    # A usage plan's limits are per API key and shared by every API stage of the plan, so they
+    # live with the account's bucket, not with one API.
+    account, rate, burst = gateway.account_throttle()
     plan = auth.usage_plan if auth is not None else None
     if plan is not None and auth is not None and auth.api_key_id is not None:
-        key = (plan.id, auth.api_key_id, *stage_key)
+        key = ("plan", plan.id, auth.api_key_id)
         per_method = plan.method_throttle.get(route) or plan.method_throttle.get(
             f"{request.resource.path}/ANY"
         )
         if per_method is not None:
+            label = f"plan {plan.name or plan.id} {route} for key {auth.api_key_id}"
             limits.append(
-                (
-                    state.buckets,
-                    Limit(
-                        (*key, route),
-                        f"plan {plan.name or plan.id} {route} for key {auth.api_key_id}",
-                        per_method[0],
-                        per_method[1],
-                    ),
-                )
+                (account, Limit((*key, *stage_key, route), label, per_method[0], per_method[1]))
             )
         if plan.rate is not None:
             plan_burst = plan.burst if plan.burst is not None else plan.rate
-            limits.append(
-                (
-                    state.buckets,
-                    Limit(
-                        key,
-                        f"plan {plan.name or plan.id} for key {auth.api_key_id}",
-                        plan.rate,
-                        plan_burst,
-                    ),
-                )
-            )
+            label = f"plan {plan.name or plan.id} for key {auth.api_key_id}"
+            limits.append((account, Limit(key, label, plan.rate, plan_burst)))
         if plan.quota_limit is not None and plan.quota_period:
-            quota = (state.buckets, key, plan.quota_limit, plan.quota_period, plan.quota_offset)
+            quota = (account, key, plan.quota_limit, plan.quota_period, plan.quota_offset)
     settings = request.settings
     if settings.throttling_rate_limit is not None or settings.throttling_burst_limit is not None:
         set_rate = settings.throttling_rate_limit
@@ -121,7 +108,6 @@ def throttle(
                 ),
             )
         )
-    account, rate, burst = gateway.account_throttle()
     limits.append(
         (
             account,
@@ -135,6 +121,8 @@ def throttle(
     )
     result = charge(limits, request.now, quota)
     entry.bucket = result.bucket
+    if result.allowed and plan is not None and auth is not None and auth.api_key_id is not None:
+        account.count_use(plan.id, auth.api_key_id, request.now)
     if result.allowed:
         entry.step("throttle", "passed", result.bucket)
         return None

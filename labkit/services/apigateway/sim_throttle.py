@@ -144,10 +144,24 @@ class ThrottleResult:
 
 @dataclass
 class Buckets:
-    """Token buckets and quotas by key (an API's, or an account's)."""
+    """Token buckets and quotas by key (an API's, or an account's), and each usage-plan key's
+    requests per UTC day (``GetUsage``).
+
+    Attributes:
+        buckets: Token buckets by key.
+        quotas: Quota counters by key.
+        usage: Requests that got through, by ``(plan id, API key id, YYYY-MM-DD)``.
+    """
 
     buckets: dict[tuple[str, ...], TokenBucket] = field(default_factory=dict)
     quotas: dict[tuple[str, ...], Quota] = field(default_factory=dict)
+    usage: dict[tuple[str, str, str], int] = field(default_factory=dict)
+
+    def count_use(self, plan_id: str, key_id: str, now: float) -> None:
+        """One more request of ``key_id`` through ``plan_id`` on ``now``'s UTC day."""
+        day = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%Y-%m-%d")
+        key = (plan_id, key_id, day)
+        self.usage[key] = self.usage.get(key, 0) + 1
 
     def bucket(self, limit: Limit, now: float) -> TokenBucket:
         """The bucket for ``limit`` (made full on first use; retuned if its limits changed)."""

@@ -417,3 +417,24 @@ def test_vtl_variables_as_api_gateway_gives_them() -> None:
     assert json_path(json.loads(body), "$.items[*].sku") == ["a", "b"]
     with pytest.raises(TemplateError):
         json_path({}, "items")
+
+
+def test_an_aws_action_the_sandbox_lacks_is_a_500_that_says_so(lab: Lab) -> None:
+    role = _role(lab, "apigw-any", "kinesis:*")
+    api, resource = rest_api(
+        lab,
+        ["x"],
+        method="POST",
+        integration={
+            "type": "AWS",
+            "integrationHttpMethod": "POST",
+            "uri": "arn:aws:apigateway:us-east-1:kinesis:action/NoSuchAction",
+            "credentials": role,
+        },
+        stage=None,
+    )
+    _responses(lab, api, resource, "POST", {"statusCode": "200"})
+    _deploy(lab, api)
+    r = requests.post(url(api, "dev", "/x"), json={})
+    assert (r.status_code, r.json()) == (500, {"message": "Internal server error"})
+    assert "NoSuchAction) is not simulated" in trace(api)[-1].steps[-2].detail

@@ -195,7 +195,7 @@ def cached_or_integrated(
             refresh = False
             if strategy == "SUCCEED_WITH_RESPONSE_HEADER":
                 warning["Warning"] = (
-                    '199 "Cache-control headers were ignored because the caller was unauthorized."'
+                    "199 Cache-control headers were ignored because the caller was unauthorized."
                 )
     found = None if refresh else cache.get(key, request.now)
     if found is not None:

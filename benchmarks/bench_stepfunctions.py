@@ -193,9 +193,12 @@ def main() -> None:
         ("wait", "Wait 2 s"),
     ):
         target = "   (target < 1 s)" if name != "wait" else ""
+        # A ratio only where both ran the machine to the end: a failed stock run proves nothing.
+        both = ours[name][1] == stock[name][1] == "SUCCEEDED" and stock[name][0] > 0
+        ratio = f"   labkit/stock {ours[name][0] / stock[name][0]:.3f}x" if both else ""
         print(
             f"  {words:32} labkit {ours[name][0]:.3f} s ({ours[name][1]})"
-            f"   stock {stock[name][0]:.3f} s ({stock[name][1]}){target}"
+            f"   stock {stock[name][0]:.3f} s ({stock[name][1]}){ratio}{target}"
         )
     print(
         f"  {'graph view, 50 states + execution':32} labkit {ours['view'][0] * 1000:.1f} ms"

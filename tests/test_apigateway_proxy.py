@@ -132,3 +132,13 @@ def test_greedy_proxy_resource_with_any_method(lab: Lab) -> None:
     api = _api(lab, create(lab, "proxy", source), ["{proxy+}"], method="ANY")
     r = requests.put(f"https://{api}.execute-api.us-east-1.amazonaws.com/dev/a/b/c")
     assert (r.status_code, r.text) == (200, "a/b/c PUT")
+
+
+def test_a_streamed_or_file_body_reaches_the_function(lab: Lab) -> None:
+    import io
+
+    api = _api(lab, create(lab, "orders", ECHO), ["orders", "{id}"], method="POST")
+    target = f"https://{api}.execute-api.us-east-1.amazonaws.com/dev/orders/7"
+    assert _event(requests.post(target, data=io.BytesIO(b'{"a": 1}')))["body"] == '{"a": 1}'
+    chunks = (part for part in [b'{"b": ', b"2}"])
+    assert _event(requests.post(target, data=chunks))["body"] == '{"b": 2}'

@@ -320,7 +320,7 @@ def build_request(
         path=path,
         headers={str(k): str(v) for k, v in dict(request.headers or {}).items()},
         query=parse_qsl(url.query, keep_blank_values=True),
-        body=request.body,
+        body=_body_of(request.body),
         source_ip="127.0.0.1",
         api_id=str(api.id),
         region=str(api.region_name),
@@ -330,6 +330,19 @@ def build_request(
         now=_now(),
         request_id=str(mock_random.uuid4()),
     )
+
+
+def _body_of(body: Any) -> str | bytes | None:
+    """The request body as text or bytes (``requests`` may carry a file or an iterator)."""
+    if body is None or isinstance(body, (str, bytes)):
+        return body
+    if hasattr(body, "read"):
+        data = body.read()
+        return data if isinstance(data, (str, bytes)) else str(data)
+    try:
+        return b"".join(c if isinstance(c, bytes) else str(c).encode() for c in body)
+    except TypeError:
+        return str(body)
 
 
 def handle(request: Any) -> Reply:

@@ -142,3 +142,19 @@ def test_a_streamed_or_file_body_reaches_the_function(lab: Lab) -> None:
     assert _event(requests.post(target, data=io.BytesIO(b'{"a": 1}')))["body"] == '{"a": 1}'
     chunks = (part for part in [b'{"b": ', b"2}"])
     assert _event(requests.post(target, data=chunks))["body"] == '{"b": 2}'
+
+
+def test_urllib_reaches_the_invoke_url_too(lab: Lab) -> None:
+    import urllib.error
+    import urllib.request
+
+    api = _api(lab, create(lab, "orders", ECHO), ["orders", "{id}"], method="POST")
+    target = f"https://{api}.execute-api.us-east-1.amazonaws.com/dev/orders/7"
+    request = urllib.request.Request(target, data=b'{"qty": 2}', method="POST")
+    with urllib.request.urlopen(request) as answer:
+        assert answer.status == 201 and answer.headers["X-Order"] == "7"
+        assert json.loads(json.loads(answer.read())["body"]) == {"qty": 2}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(target)  # GET has no method
+    assert refused.value.code == 403
+    assert json.loads(refused.value.read()) == {"message": "Missing Authentication Token"}

@@ -33,7 +33,7 @@ from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
-from labkit.services.apigateway import patch_stages, patch_usage, sim_pipeline
+from labkit.services.apigateway import patch_stages, patch_urllib, patch_usage, sim_pipeline
 from labkit.services.apigateway.sim_model import (
     DeploymentSnapshot,
     IntegrationResponseSpec,
@@ -522,6 +522,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     _patch_responses(stack)
     patch_stages.install(stack)
     patch_usage.install(stack)
+    patch_urllib.install(stack, handle)
 
     pattern = re.compile(r"https?://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/.*")
     callbacks = [

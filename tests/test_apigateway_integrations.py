@@ -438,3 +438,36 @@ def test_an_aws_action_the_sandbox_lacks_is_a_500_that_says_so(lab: Lab) -> None
     r = requests.post(url(api, "dev", "/x"), json={})
     assert (r.status_code, r.json()) == (500, {"message": "Internal server error"})
     assert "NoSuchAction) is not simulated" in trace(api)[-1].steps[-2].detail
+
+
+def test_s3_object_by_path_with_the_role_checked_per_object(lab: Lab) -> None:
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="site")
+    s3.put_object(Bucket="site", Key="docs/a.txt", Body=b"hello")
+    role = _role(lab, "apigw-s3", "s3:GetObject", "arn:aws:s3:::site/docs/*")
+    api, resource = rest_api(
+        lab,
+        ["files", "{name}"],
+        integration={
+            "type": "AWS",
+            "integrationHttpMethod": "GET",
+            "uri": "arn:aws:apigateway:us-east-1:s3:path/site/{folder}/{name}",
+            "credentials": role,
+            "requestParameters": {
+                "integration.request.path.folder": "stageVariables.folder",
+                "integration.request.path.name": "method.request.path.name",
+            },
+        },
+        stage=None,
+    )
+    _responses(
+        lab, api, resource, "GET",
+        {"statusCode": "200"},
+        {"statusCode": "403", "selectionPattern": "4\\d{2}"},
+    )  # fmt: skip
+    _deploy(lab, api, folder="docs")
+    r = requests.get(url(api, "dev", "/files/a.txt"))
+    assert (r.status_code, r.text) == (200, "hello")
+    _deploy(lab, api, "other", folder="private")
+    assert requests.get(url(api, "other", "/files/a.txt")).status_code == 403
+    assert "not authorized to perform s3:GetObject" in trace(api)[-1].steps[-2].detail

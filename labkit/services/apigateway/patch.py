@@ -25,6 +25,7 @@ import json
 import re
 from contextlib import ExitStack
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -399,14 +400,39 @@ def publish_metrics(api: RestAPI, entry: TraceEntry) -> None:
         points.append(("CacheMissCount", 0 if entry.cache == "hit" else 1, "Count"))
     # Published once, with ApiName and Stage: moto answers a query by ApiName alone from every
     # datum that has it among its dimensions, which gives the API-wide figure AWS keeps apart.
+    # One statistic set per metric and lab second, updated in place as requests arrive (AWS
+    # aggregates per period too): a datum per request made moto's list, and the collector's
+    # work, grow with every request.
+    backend = cloudwatch_backends[api.account_id][api.region_name]
+    second = int(entry.at)
+    held: dict[tuple[str, str], tuple[int, Any]] = getattr(api, "labkit_metric_sets", None) or {}
+    setattr(api, "labkit_metric_sets", held)  # noqa: B010 (moto's model has no slot)
     dimensions = [{"Name": "ApiName", "Value": api.name}, {"Name": "Stage", "Value": entry.stage}]
-    data = [
-        {"MetricName": name, "Value": value, "Unit": unit, "Dimensions": dimensions}
-        for name, value, unit in points
-    ]
-    cloudwatch_backends[api.account_id][api.region_name].put_metric_data(
-        namespace="AWS/ApiGateway", metric_data=data
-    )
+    for name, value, unit in points:
+        found = held.get((entry.stage, name))
+        datum = found[1] if found is not None and found[0] == second else None
+        if datum is not None and datum in backend.metric_data[-64:]:
+            datum.sum += value
+            datum.sample_count += 1
+            datum.min = min(datum.min, value)
+            datum.max = max(datum.max, value)
+            continue
+        stats = {"SampleCount": 1, "Sum": value, "Minimum": value, "Maximum": value}
+        backend.put_metric_data(
+            namespace="AWS/ApiGateway",
+            metric_data=[
+                {
+                    "MetricName": name,
+                    "StatisticValues": stats,
+                    "Unit": unit,
+                    "Dimensions": dimensions,
+                    "Timestamp": datetime.fromtimestamp(second, tz=timezone.utc).replace(
+                        tzinfo=None
+                    ),
+                }
+            ],
+        )
+        held[(entry.stage, name)] = (second, backend.metric_data[-1])
 
 
 def _reply(response: Response) -> Reply:

@@ -3,7 +3,7 @@
 Stock moto answers a stage URL only for resource paths written out literally (a request to
 ``/orders/42`` never reaches the resource ``/orders/{id}``), serves the API as it is being edited
 rather than as deployed, enforces no API key, and raises ``NotImplementedError`` for
-``AWS_PROXY``. labkit answers every request sent with ``requests`` to
+``AWS_PROXY``. labkit answers every request sent (with ``requests`` or ``urllib``) to
 ``https://{api_id}.execute-api.{region}.amazonaws.com/{stage}/...`` through
 :mod:`labkit.services.apigateway.sim_pipeline` (resolve → authorize → throttle → cache →
 integrate → respond, each step in the API's trace):
@@ -15,7 +15,13 @@ integrate → respond, each step in the API's trace):
   https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html
 - an unknown API or stage → 403 ``{"message":"Forbidden"}``; an unknown route → 403
   ``{"message":"Missing Authentication Token"}``, as API Gateway answers;
-- integrations are called by :mod:`labkit.services.apigateway.patch_integrations`.
+- integrations are called by :mod:`labkit.services.apigateway.patch_integrations`;
+- each request's metrics reach CloudWatch (``AWS/ApiGateway``);
+- moto's control plane is completed where the pipeline needs it: ``cacheKeyParameters``,
+  ``CreateDeployment``'s cache settings, ``FlushStageCache`` (here), canary settings and the
+  cache TTL's bounds (:mod:`~labkit.services.apigateway.patch_stages`), ``GetUsage``
+  (:mod:`~labkit.services.apigateway.patch_usage`); ``urllib`` reaches invoke URLs as
+  ``requests`` does (:mod:`~labkit.services.apigateway.patch_urllib`).
 """
 
 from __future__ import annotations

@@ -371,3 +371,19 @@ def test_a_payload_over_10_mb_is_refused_first(lab: Lab) -> None:
     assert (r.status_code, r.json()) == (413, {"message": "Request Too Long"})
     assert [s.name for s in trace(api)[-1].steps] == ["receive", "respond"]
     assert requests.post(url(api, "dev", "/orders"), data=b"x" * 1024).status_code == 200
+
+
+def test_a_deployment_can_be_deleted_only_when_no_stage_serves_it(lab: Lab) -> None:
+    api, _ = rest_api(lab, ["orders"], integration=proxy(create(lab, "echo", ECHO)))
+    apig = lab.client("apigateway")
+    first = apig.get_stage(restApiId=api, stageName="dev")["deploymentId"]
+    loose = apig.create_deployment(restApiId=api)["id"]
+    apig.create_stage(restApiId=api, stageName="prod", deploymentId=loose)
+    with pytest.raises(apig.exceptions.BadRequestException, match="Active stages"):
+        apig.delete_deployment(restApiId=api, deploymentId=first)
+    with pytest.raises(apig.exceptions.BadRequestException, match="Active stages"):
+        apig.delete_deployment(restApiId=api, deploymentId=loose)
+    apig.create_deployment(restApiId=api, stageName="dev")  # dev moves on from the first
+    apig.delete_deployment(restApiId=api, deploymentId=first)
+    ids = {d["id"] for d in apig.get_deployments(restApiId=api)["items"]}
+    assert first not in ids and loose in ids

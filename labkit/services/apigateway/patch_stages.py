@@ -10,6 +10,8 @@
   ``{stage}/Canary`` in the trace and metrics, as CloudWatch shows them.
   https://docs.aws.amazon.com/apigateway/latest/developerguide/canary-release.html
 - ``caching/ttlInSeconds`` outside 0..3600 is refused with ``BadRequestException``.
+- ``DeleteDeployment`` is refused while a stage (or a stage's canary) serves the deployment,
+  and allowed once none does; moto looked at the stage the deployment was created for.
 """
 
 from __future__ import annotations
@@ -76,8 +78,8 @@ def _promote(stage: Any, op: dict[str, Any]) -> bool:
 
 def install(stack: ExitStack) -> None:
     """Keep canary settings on moto's stages and check the cache TTL's bounds."""
-    from moto.apigateway.exceptions import BadRequestException
-    from moto.apigateway.models import Stage
+    from moto.apigateway.exceptions import BadRequestException, StageStillActive
+    from moto.apigateway.models import RestAPI, Stage
     from moto.apigateway.responses import APIGatewayResponse
 
     original_apply = Stage.apply_operations
@@ -135,6 +137,19 @@ def install(stack: ExitStack) -> None:
             )
         return answer
 
+    original_delete = RestAPI.delete_deployment
+
+    def delete_deployment(self: RestAPI, deployment_id: str) -> Any:
+        if deployment_id not in self.deployments:
+            return original_delete(self, deployment_id)  # moto's NotFoundException
+        for stage in self.stages.values():
+            canary = canary_of(stage) or {}
+            if deployment_id in (stage.deployment_id, canary.get("deploymentId")):
+                raise StageStillActive()
+        return self.deployments.pop(deployment_id)
+
+    RestAPI.delete_deployment = delete_deployment  # type: ignore[method-assign]
+    stack.callback(setattr, RestAPI, "delete_deployment", original_delete)
     Stage.apply_operations = apply_operations  # type: ignore[method-assign]
     Stage.to_json = to_json  # type: ignore[method-assign]
     APIGatewayResponse.create_deployment = create_deployment  # type: ignore[method-assign]

@@ -387,3 +387,19 @@ def test_a_deployment_can_be_deleted_only_when_no_stage_serves_it(lab: Lab) -> N
     apig.delete_deployment(restApiId=api, deploymentId=first)
     ids = {d["id"] for d in apig.get_deployments(restApiId=api)["items"]}
     assert first not in ids and loose in ids
+
+
+def test_a_stage_variable_in_the_lambda_uri_picks_the_function_per_stage(lab: Lab) -> None:
+    create(lab, "shop-dev", VERSION % "dev")
+    create(lab, "shop-prod", VERSION % "prod")
+    uri = (
+        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+        "arn:aws:lambda:us-east-1:123456789012:function:${stageVariables.fn}/invocations"
+    )
+    integration = {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": uri}
+    api, _ = rest_api(lab, ["v"], integration=integration, stage=None)
+    apig = lab.client("apigateway")
+    apig.create_deployment(restApiId=api, stageName="dev", variables={"fn": "shop-dev"})
+    apig.create_deployment(restApiId=api, stageName="prod", variables={"fn": "shop-prod"})
+    assert requests.get(url(api, "dev", "/v")).text.startswith("dev ")
+    assert requests.get(url(api, "prod", "/v")).text.startswith("prod ")

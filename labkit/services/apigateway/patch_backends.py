@@ -95,7 +95,7 @@ def non_proxy(request: ApiRequest, integration: IntegrationSpec) -> IntegrationR
             return _error(body, latency)
         response, note = map_response(request, integration, str(status), body, headers)
         return IntegrationResult(response, latency, f"HTTP {status} from {outbound.uri}; {note}")
-    if _LAMBDA_URI.match(integration.uri or ""):
+    if _LAMBDA_URI.match(outbound.uri or ""):
         return _lambda(request, integration, outbound)
     return _service(request, integration, outbound)
 
@@ -117,7 +117,7 @@ def _mock(
 def _lambda(
     request: ApiRequest, integration: IntegrationSpec, outbound: Outbound
 ) -> IntegrationResult:
-    found = lambda_function(integration.uri)
+    found = lambda_function(outbound.uri)
     if found is None:
         return _error("no such function")
     lam, fn = found

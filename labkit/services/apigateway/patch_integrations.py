@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from labkit.services.apigateway import patch_backends
 from labkit.services.apigateway.patch_backends import lambda_function, timeout_ms
+from labkit.services.apigateway.sim_mapping import fill_uri
 from labkit.services.apigateway.sim_request import ApiRequest, IntegrationResult, Response
 from labkit.services.apigateway.sim_vtl import TemplateError
 from labkit.services.awslambda.patch import (
@@ -190,7 +191,8 @@ def proxy_response(payload: bytes) -> Response:
 def lambda_proxy(request: ApiRequest) -> IntegrationResult:
     """``AWS_PROXY``: invoke the function with the proxy event, map its result."""
     assert request.method is not None and request.method.integration is not None
-    found = lambda_function(request.method.integration.uri)
+    # ${stageVariables.x} in the URI: a function (or alias) per stage.
+    found = lambda_function(fill_uri(request.method.integration.uri, request, {}))
     if found is None:
         return IntegrationResult(Response.message(500, "Internal server error"), 0, "no function")
     lam, fn = found

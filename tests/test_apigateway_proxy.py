@@ -158,3 +158,5 @@ def test_urllib_reaches_the_invoke_url_too(lab: Lab) -> None:
         urllib.request.urlopen(target)  # GET has no method
     assert refused.value.code == 403
     assert json.loads(refused.value.read()) == {"message": "Missing Authentication Token"}
+    with pytest.raises(urllib.error.URLError, match="Failed to resolve"):
+        urllib.request.urlopen("https://nosuchapi.execute-api.us-east-1.amazonaws.com/dev/")

@@ -13,7 +13,8 @@ integrate → respond, each step in the API's trace):
   deployment's snapshot, so a change reaches callers only once deployed. Deploying to an
   existing stage keeps the stage's settings (moto replaced the stage);
   https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-deploy-api.html
-- an unknown API or stage → 403 ``{"message":"Forbidden"}``; an unknown route → 403
+- an unknown API → a connection error (its host does not resolve on AWS); an unknown stage →
+  403 ``{"message":"Forbidden"}``; an unknown route → 403
   ``{"message":"Missing Authentication Token"}``, as API Gateway answers;
 - integrations are called by :mod:`labkit.services.apigateway.patch_integrations`;
 - each request's metrics reach CloudWatch (``AWS/ApiGateway``);
@@ -35,6 +36,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+import requests
 import responses
 from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
@@ -339,6 +341,10 @@ def build_request(
     )
 
 
+class UnknownApiHostError(requests.exceptions.ConnectionError):
+    """A request to an invoke URL whose API does not exist (its host would not resolve)."""
+
+
 def _body_of(body: Any) -> str | bytes | None:
     """The request body as text or bytes (``requests`` may carry a file or an iterator)."""
     if body is None or isinstance(body, (str, bytes)):
@@ -356,8 +362,16 @@ def handle(request: Any) -> Reply:
     """Answer one request to an ``execute-api`` URL."""
     m = _EXECUTE_API.match(str(request.url))
     found = _find_api(m["api"], m["region"]) if m is not None else None
-    if m is None or found is None:
+    if m is None:
         return _reply(Response.message(403, "Forbidden"))
+    if found is None:
+        # No such API: on AWS its host name does not resolve, so the client gets a connection
+        # error, not an HTTP answer.
+        host = f"{m['api']}.execute-api.{m['region']}.amazonaws.com"
+        raise UnknownApiHostError(
+            f"Failed to resolve '{host}': there is no REST API {m['api']!r} in {m['region']} "
+            "in the sandbox (check the API id and the Region in the URL)."
+        )
     backend, api = found
     stage = api.stages.get(m["stage"])
     frozen = deployed(api, stage.deployment_id) if stage is not None else None

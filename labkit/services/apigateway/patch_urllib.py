@@ -12,12 +12,15 @@ from __future__ import annotations
 import http.client
 import io
 import re
+import urllib.error
 import urllib.request
 import urllib.response
 from collections.abc import Callable
 from contextlib import ExitStack
 from http import HTTPStatus
 from typing import Any
+
+import requests
 
 _INVOKE_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com$")
 
@@ -46,7 +49,10 @@ class InvokeUrlHandler(urllib.request.BaseHandler):
         host = (req.host or "").split(":")[0].lower()
         if not _INVOKE_HOST.match(host):
             return None  # not ours: the other handlers (and the network guard) decide
-        status, headers, body = self._handle(_Request(req))
+        try:
+            status, headers, body = self._handle(_Request(req))
+        except requests.exceptions.ConnectionError as unknown:  # no such API: no host
+            raise urllib.error.URLError(str(unknown)) from unknown
         message = http.client.HTTPMessage()
         for name, value in headers.items():
             message[name] = value

@@ -130,3 +130,21 @@ def test_environment_is_restored_after_a_restart_then_stop(real_setup: Path) -> 
     assert os.environ.get("AWS_PROFILE") is None
     second.stop()
     assert dict(os.environ) == before
+
+
+def test_requests_finds_no_proxy_while_a_lab_runs_and_the_learners_again_after(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import requests
+
+    url = "https://abc123.execute-api.us-east-1.amazonaws.com/dev/items"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    lab = labkit.start(quiet=True)
+    try:
+        os.environ["HTTPS_PROXY"] = "http://proxy.example:3128"  # set by hand mid-lab
+        settings = requests.Session().merge_environment_settings(url, {}, None, None, None)
+        assert settings["proxies"] == {}
+    finally:
+        lab.stop()
+    settings = requests.Session().merge_environment_settings(url, {}, None, None, None)
+    assert settings["proxies"].get("https") == "http://proxy.example:3128"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import boto3
+import requests.sessions
 
 FAKE_ACCESS_KEY_ID = "testing"
 FAKE_SECRET_ACCESS_KEY = "testing"
@@ -88,3 +89,28 @@ def fake_aws_environment(region: str) -> Iterator[None]:
             else:
                 os.environ[name] = value
         boto3.DEFAULT_SESSION = saved_session
+
+
+def _no_proxies(url: str, no_proxy: str | None = None) -> dict[str, str]:
+    """``requests``' proxy lookup while a lab runs: none (the proxy variables are removed)."""
+    del url, no_proxy
+    return {}
+
+
+@contextmanager
+def without_proxies() -> Iterator[None]:
+    """Make ``requests`` skip its per-request proxy lookup while a lab runs.
+
+    The lab removes every proxy variable (see ``_REMOVED``), so the lookup always finds none; but
+    ``requests`` reads the whole environment twice per request to learn that, about a third of
+    a request to a sandbox endpoint (an API Gateway invoke URL, a CloudFront domain). A proxy set
+    by hand mid-lab stays unused, which is what removing them is for.
+    """
+    # requests.sessions calls the name it imported from requests.utils: replace that one.
+    module = requests.sessions
+    saved = getattr(module, "get_environ_proxies")  # noqa: B009 (not exported: mypy)
+    setattr(module, "get_environ_proxies", _no_proxies)  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(module, "get_environ_proxies", saved)  # noqa: B010

@@ -26,6 +26,7 @@ from labkit.sandbox.environment import (
     FAKE_ACCESS_KEY_ID,
     FAKE_SECRET_ACCESS_KEY,
     fake_aws_environment,
+    without_proxies,
 )
 from labkit.sandbox.netguard import network_guard
 from labkit.sandbox.patches import install_all
@@ -102,6 +103,7 @@ class Sandbox:
         stack = ExitStack()
         try:
             stack.enter_context(fake_aws_environment(self.region))
+            stack.enter_context(without_proxies())
             stack.enter_context(network_guard())
             stack.enter_context(not_simulated_errors())
             self._time = stack.enter_context(process_time(self._lab_clock))

@@ -20,6 +20,7 @@ SHOP, BOSS = "shop@example.com", "boss@example.com"
 def test_send_email_reaches_each_recipient_on_the_lab_clock(lab: Lab) -> None:
     ses = lab.client("ses")
     ses.verify_email_identity(EmailAddress=SHOP)
+    ses.verify_domain_identity(Domain="example.com")  # the SES sandbox: recipients verified too
     lab.clock.advance(42)
     ses.send_email(
         Source=f"Shop <{SHOP}>",
@@ -63,9 +64,11 @@ def test_templated_raw_and_v2_email_arrive_as_their_recipients_read_them(lab: La
         Template="approve",
         TemplateData=json.dumps({"id": "o-2", "amount": 900}),
     )
+    lab.clock.advance(1)  # the SES sandbox sends one recipient a second
     raw = MIMEText("Raw body")
     raw["Subject"], raw["From"], raw["To"] = "Raw subject", SHOP, "cfo@example.com"
     ses.send_raw_email(RawMessage={"Data": raw.as_string()})
+    lab.clock.advance(1)
     lab.client("sesv2").send_email(
         FromEmailAddress=SHOP,
         Destination={"ToAddresses": ["ops@example.com"]},
@@ -83,7 +86,7 @@ def test_templated_raw_and_v2_email_arrive_as_their_recipients_read_them(lab: La
 def test_a_check_world_keeps_its_mail_to_itself(lab: Lab) -> None:
     with lab.sandbox.isolated():
         ses = lab.client("ses")
-        ses.verify_email_identity(EmailAddress=SHOP)
+        ses.verify_domain_identity(Domain="example.com")
         ses.send_email(
             Source=SHOP,
             Destination={"ToAddresses": [BOSS]},
@@ -124,6 +127,7 @@ APPROVAL: dict[str, Any] = {
 
 def _start(lab: Lab, order: str) -> tuple[Any, str]:
     lab.client("ses").verify_email_identity(EmailAddress=SHOP)
+    lab.client("ses").verify_email_identity(EmailAddress=BOSS)  # the SES sandbox's recipient rule
     sfn = lab.client("stepfunctions")
     arn = sfn.create_state_machine(name="approve", definition=json.dumps(APPROVAL), roleArn=ROLE)
     ex = sfn.start_execution(

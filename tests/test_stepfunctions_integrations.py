@@ -103,6 +103,7 @@ def test_a_distributed_map_reads_its_items_from_s3(lab: Lab) -> None:
 
 def test_an_approval_email_through_an_sdk_integration(lab: Lab) -> None:
     lab.client("ses").verify_email_identity(EmailAddress="shop@example.com")
+    lab.client("ses").verify_email_identity(EmailAddress="boss@example.com")  # SES sandbox
     out = run(
         lab,
         {

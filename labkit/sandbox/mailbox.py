@@ -40,6 +40,11 @@ class Message:
         sender: Who sent it (``no-reply@verificationemail.com`` for Cognito's default sender).
         channel: ``email`` or ``sms``.
         source: The AWS resource that sent it (a user pool's ARN, an SES identity).
+        html: The HTML body, when the message had one (``body`` is then its text part, which
+            may be empty).
+        status: What became of it: ``delivered``, or for SES's mailbox simulator ``bounced``
+            (it never reached an inbox) or ``complained`` (delivered, then marked as spam).
+        message_id: The id the sending service returned (SES's ``MessageId``), if any.
     """
 
     to: str
@@ -49,6 +54,9 @@ class Message:
     sender: str = ""
     channel: str = "email"
     source: str = ""
+    html: str = ""
+    status: str = "delivered"
+    message_id: str = ""
 
     @property
     def code(self) -> str | None:

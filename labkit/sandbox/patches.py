@@ -101,6 +101,13 @@ PATCHES: tuple[Patch, ...] = (
     Patch("stepfunctions", ("stepfunctions",)),
     # SES v2 answers from SES v1's backend: either loading installs the mailbox delivery.
     Patch("ses", ("ses", "sesv2")),
+    # The SES sandbox's rules wrap the mailbox delivery: a refused send delivers nothing.
+    Patch(
+        "ses_sending",
+        ("ses", "sesv2"),
+        after=("ses",),
+        module="labkit.services.ses.patch_sending",
+    ),
     # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
     Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),
     # Sign-in is wrapped in layers: the user-pool patch's client checks outside, then expired

@@ -13,26 +13,55 @@ So a Step Functions task that emails an approval link with its task token
 (``arn:aws:states:::aws-sdk:ses:sendEmail.waitForTaskToken``) reaches a mailbox the learner can
 open, copy the link from, and answer.
 
-Left as moto has it: an account in the SES sandbox may, on AWS, only send to verified addresses
-(or the mailbox simulator); moto checks the sender only, and so does the lab.
+Each copy keeps the text and the HTML body the request carried (moto keeps one of them), the
+message id SES returned, and what became of it: ``delivered``, or for the mailbox simulator's
+addresses ``bounced`` or ``complained`` (:mod:`labkit.services.ses.sim_sending`). The SES sandbox's
+rules, quotas and notifications are :mod:`labkit.services.ses.patch_sending`, wrapped around this.
 """
 
 from __future__ import annotations
 
+import contextvars
 import email
 import json
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from email.message import Message as MimeMessage
 from email.utils import getaddresses, parseaddr
 from typing import TYPE_CHECKING, Any
 
 from moto.ses.models import SESBackend
+from moto.ses.responses import EmailResponse
 from moto.ses.template import parse_template
+from moto.sesv2.responses import SESV2Response
 
 from labkit.sandbox.mailbox import Message, mailbox
+from labkit.services.ses.sim_sending import scenario, status_of
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
+
+
+#: What the request being answered asked for beyond what moto hands its backend: both bodies
+#: (moto keeps the HTML one when there are two) and the configuration set.
+_REQUEST: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "labkit_ses_request", default=None
+)
+
+
+@contextmanager
+def request_content(text: str, html: str, configuration_set: str) -> Iterator[None]:
+    """Let the backend see the request's text and HTML bodies and configuration set."""
+    token = _REQUEST.set({"text": text, "html": html, "configuration_set": configuration_set})
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
+
+
+def requested() -> dict[str, str]:
+    """The request's bodies and configuration set (empty strings outside a request)."""
+    return _REQUEST.get() or {"text": "", "html": "", "configuration_set": ""}
 
 
 def _recipients(destinations: Any) -> list[str]:
@@ -63,31 +92,65 @@ def _as_text(value: Any) -> Any:
     return value
 
 
+def _part(raw: MimeMessage, wanted: str) -> str | None:
+    """The first ``wanted`` part (``text/plain``, ``text/html``) of a MIME message, decoded."""
+    parts = list(raw.walk()) if raw.is_multipart() else [raw]
+    for part in parts:
+        if part.get_content_type() == wanted:
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                charset = part.get_content_charset() or "utf-8"
+                return payload.decode(charset, "replace")
+            return str(part.get_payload())
+    return None
+
+
 def _text_of(raw: MimeMessage) -> str:
     """The plain-text part of a MIME message (the HTML part when there is no text)."""
-    parts = list(raw.walk()) if raw.is_multipart() else [raw]
     for wanted in ("text/plain", "text/html"):
-        for part in parts:
-            if part.get_content_type() == wanted:
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes):
-                    charset = part.get_content_charset() or "utf-8"
-                    return payload.decode(charset, "replace")
-                return str(part.get_payload())
+        found = _part(raw, wanted)
+        if found is not None:
+            return found
     return ""
 
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Deliver what moto's SES sends to the sandbox mailbox (undone by ``stack``)."""
 
-    def deliver(backend: SESBackend, source: str, to: list[str], subject: str, body: str) -> None:
+    def deliver(
+        backend: SESBackend,
+        source: str,
+        to: list[str],
+        subject: str,
+        body: str,
+        *,
+        html: str = "",
+        message_id: str = "",
+    ) -> None:
         sender = parseaddr(source)[1] or source
-        # The identity that allowed it: the address itself, or its verified domain.
-        identity = sender if sender in backend.email_identities else sender.split("@", 1)[-1]
-        arn = f"arn:aws:ses:{backend.region_name}:{backend.account_id}:identity/{identity}"
+        arn = identity_arn(backend, sender)
         box, now = mailbox(sandbox), sandbox.clock.now
         for address in to:
-            box.deliver(Message(address, subject, body, now, sender, "email", arn))
+            box.deliver(
+                Message(
+                    address,
+                    subject,
+                    body,
+                    now,
+                    sender,
+                    "email",
+                    arn,
+                    html,
+                    status_of(address),
+                    message_id,
+                )
+            )
+            if scenario(address) == "ooto":
+                # The recipient's provider answers the sender (RFC 3834 auto-reply).
+                reply = f"I am out of the office and will reply when I am back.\n\n> {subject}"
+                box.deliver(
+                    Message(sender, f"Out of office: {subject}", reply, now, address, "email", "")
+                )
 
     original_send = SESBackend.send_email
     original_templated = SESBackend.send_templated_email
@@ -97,7 +160,17 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         self: SESBackend, source: str, subject: str, body: str, destinations: Any
     ) -> Any:
         message = original_send(self, source, subject, body, destinations)
-        deliver(self, source, _recipients(destinations), str(subject or ""), str(body or ""))
+        asked = requested()
+        text = asked["text"] or ("" if asked["html"] else str(body or ""))
+        deliver(
+            self,
+            source,
+            _recipients(destinations),
+            str(subject or ""),
+            text,
+            html=asked["html"],
+            message_id=str(message.id),
+        )
         return message
 
     def send_templated_email(
@@ -110,8 +183,17 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         except ValueError:
             data = {}
         subject = parse_template(str(info.get("subject_part") or ""), data)
-        body = parse_template(str(info.get("text_part") or info.get("html_part") or ""), data)
-        deliver(self, source, _recipients(destinations), subject, body)
+        body = parse_template(str(info.get("text_part") or ""), data)
+        html = parse_template(str(info.get("html_part") or ""), data)
+        deliver(
+            self,
+            source,
+            _recipients(destinations),
+            subject,
+            body,
+            html=html,
+            message_id=str(message.id),
+        )
         return message
 
     def send_raw_email(
@@ -124,9 +206,20 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         to = _recipients(given) + [a for _, a in getaddresses(headers) if a]
         unique = list(dict.fromkeys(to))
         sender = source or parseaddr(str(parsed["From"] or ""))[1]
-        deliver(self, sender, unique, str(parsed["Subject"] or ""), _text_of(parsed))
+        text = _part(parsed, "text/plain")
+        html = _part(parsed, "text/html") or ""
+        deliver(
+            self,
+            sender,
+            unique,
+            str(parsed["Subject"] or ""),
+            text if text is not None else ("" if html else _text_of(parsed)),
+            html=html,
+            message_id=str(message.id),
+        )
         return message
 
+    _capture_requests(stack)
     for name, func in (
         ("send_email", send_email),
         ("send_templated_email", send_templated_email),
@@ -135,3 +228,56 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         original = SESBackend.__dict__[name]
         setattr(SESBackend, name, func)
         stack.callback(setattr, SESBackend, name, original)
+
+
+def identity_arn(backend: SESBackend, sender: str) -> str:
+    """The ARN of the identity that allows ``sender``: the address itself when it is verified,
+    else its domain."""
+    identity = sender if sender in backend.email_identities else sender.split("@", 1)[-1]
+    return f"arn:aws:ses:{backend.region_name}:{backend.account_id}:identity/{identity}"
+
+
+def _capture_requests(stack: ExitStack) -> None:
+    """Wrap the v1 and v2 ``SendEmail`` handlers so the backend sees both bodies."""
+    original_v1 = EmailResponse.__dict__["send_email"]
+    original_v2 = SESV2Response.__dict__["send_email"]
+
+    def send_email_v1(self: EmailResponse) -> Any:
+        with request_content(
+            str(self._get_param("Message.Body.Text.Data") or ""),
+            str(self._get_param("Message.Body.Html.Data") or ""),
+            str(self._get_param("ConfigurationSetName") or ""),
+        ):
+            return original_v1(self)
+
+    def send_email_v2(self: SESV2Response) -> Any:
+        try:
+            params = json.loads(self.body or "{}")
+        except ValueError:
+            params = {}
+        body = ((params.get("Content") or {}).get("Simple") or {}).get("Body") or {}
+        with request_content(
+            str((body.get("Text") or {}).get("Data") or ""),
+            str((body.get("Html") or {}).get("Data") or ""),
+            str(params.get("ConfigurationSetName") or ""),
+        ):
+            return original_v2(self)
+
+    def send_raw_v1(self: EmailResponse) -> Any:
+        with request_content("", "", str(self._get_param("ConfigurationSetName") or "")):
+            return original_raw_v1(self)
+
+    def send_templated_v1(self: EmailResponse) -> Any:
+        with request_content("", "", str(self._get_param("ConfigurationSetName") or "")):
+            return original_templated_v1(self)
+
+    original_raw_v1 = EmailResponse.__dict__["send_raw_email"]
+    original_templated_v1 = EmailResponse.__dict__["send_templated_email"]
+    for cls, name, func, original in (
+        (EmailResponse, "send_email", send_email_v1, original_v1),
+        (SESV2Response, "send_email", send_email_v2, original_v2),
+        (EmailResponse, "send_raw_email", send_raw_v1, original_raw_v1),
+        (EmailResponse, "send_templated_email", send_templated_v1, original_templated_v1),
+    ):
+        setattr(cls, name, func)
+        stack.callback(setattr, cls, name, original)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
     from labkit.services.kinesis.widget import StreamView
+    from labkit.services.ses.widget import MailboxView
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
     from labkit.services.stepfunctions.widget import ExecutionView
@@ -149,6 +150,18 @@ class Lab:
         from labkit.sandbox.mailbox import mailbox
 
         return mailbox(self.sandbox)
+
+    def mailbox_view(self, to: str | None = None, *, hold: bool = False) -> MailboxView:
+        """A live view of the mail sent in the sandbox: from, to, subject, lab time, status
+        (delivered, bounced, complained) and each body (HTML drawn in a sandboxed frame).
+
+        Args:
+            to: Only the messages to this address; every message when ``None``.
+            hold: Keep the moment of this call (a view that never refreshes).
+        """
+        from labkit.services.ses.widget import mailbox_view
+
+        return mailbox_view(self.sandbox, to, hold=hold)
 
     def resources(self) -> list[Resource]:
         """What the sandbox holds now, by service."""

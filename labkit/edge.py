@@ -28,6 +28,11 @@ Looking inside
     ``edge.cache_view(distribution_id, viewers=[...], traces=[...])``: a live view of the caches.
     ``edge.accelerator_view(accelerator_arn, viewers=[...])``: a live view of an accelerator.
     ``edge.set_replication_lag(seconds)``: fix S3 replication's lag (``None``: labkit's model).
+
+S3 Transfer Acceleration
+    ``edge.uploads(bucket)``: each upload with its uploader's city (the viewer), the edge
+    location, and its modelled time straight to the Region and accelerated.
+    ``edge.upload_estimate(size, "Sydney", "us-east-1")``: the same model for any upload.
 """
 
 from __future__ import annotations
@@ -60,9 +65,11 @@ if TYPE_CHECKING:
     from labkit.services.edge.patch import viewer as viewer
     from labkit.services.globalaccelerator.patch import route_for as route_for
     from labkit.services.globalaccelerator.widget import accelerator_view as accelerator_view
+    from labkit.services.s3.patch_accelerate import uploads as uploads
     from labkit.services.s3.patch_replication import (
         set_replication_lag as set_replication_lag,
     )
+    from labkit.services.s3.sim_acceleration import upload_estimate as upload_estimate
 
 #: Each name of this module and the module that defines it.
 _SOURCES: dict[str, str] = {
@@ -79,6 +86,8 @@ _SOURCES: dict[str, str] = {
     "edge_caches": "labkit.services.cloudfront.patch",
     "route_for": "labkit.services.globalaccelerator.patch",
     "set_replication_lag": "labkit.services.s3.patch_replication",
+    "uploads": "labkit.services.s3.patch_accelerate",
+    "upload_estimate": "labkit.services.s3.sim_acceleration",
     "cache_view": "labkit.services.cloudfront.widget",
     "accelerator_view": "labkit.services.globalaccelerator.widget",
 }

@@ -110,6 +110,13 @@ PATCHES: tuple[Patch, ...] = (
     ),
     # Requests signed with the temporary credentials the sandbox issues (Cognito identity pools).
     Patch("s3_identity", ("s3",), module="labkit.services.s3.patch_identity"),
+    # Transfer Acceleration's endpoint is refused before the identity patch decides access.
+    Patch(
+        "s3_accelerate",
+        ("s3",),
+        after=("s3_identity",),
+        module="labkit.services.s3.patch_accelerate",
+    ),
     # Sign-in is wrapped in layers: the user-pool patch's client checks outside, then expired
     # temporary passwords (invite), then SRP; so the inner ones are installed first.
     Patch("cognitoidp", ("cognitoidp",), after=("cognitoidp_invite",)),

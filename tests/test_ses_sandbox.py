@@ -345,3 +345,51 @@ def test_the_sending_account_model_on_its_own() -> None:
     assert account.sent_last_24_hours(10.0) == 1
     assert account.sent_last_second(0.5) == 1 and account.sent_last_second(1.0) == 0
     assert account.sent_last_24_hours(24 * 3600.0) == 0
+
+
+# -- what a reader sees ---------------------------------------------------------------------------
+def test_the_snapshot_names_identities_topics_sets_and_quotas(lab: Lab) -> None:
+    from labkit.services.ses.state import ses_snapshot
+
+    ses = lab.client("ses")
+    ses.verify_domain_identity(Domain="example.com")
+    ses.verify_email_identity(EmailAddress=SHOP)
+    topic, _ = _queue_on_topic(lab, "bounces")
+    ses.set_identity_notification_topic(Identity=SHOP, NotificationType="Bounce", SnsTopic=topic)
+    ses.create_configuration_set(ConfigurationSet={"Name": "tracked"})
+    ses.create_configuration_set_event_destination(
+        ConfigurationSetName="tracked",
+        EventDestination={
+            "Name": "to-sns",
+            "Enabled": True,
+            "MatchingEventTypes": ["delivery"],
+            "SNSDestination": {"TopicARN": topic},
+        },
+    )
+    _send(lab, "a@example.com")
+    snap = ses_snapshot(lab.clock.timestamp)
+    by_name = {i.name: i for i in snap.identities}
+    assert by_name[SHOP].topics == {"Bounce": topic} and by_name[SHOP].kind == "EmailAddress"
+    assert by_name["example.com"].kind == "Domain" and by_name["example.com"].topics == {}
+    [tracked] = snap.configuration_sets
+    assert [(d.name, d.event_types, d.topic) for d in tracked.destinations] == [
+        ("to-sns", ("delivery",), topic)
+    ]
+    [account] = snap.accounts
+    assert (account.region, account.sent_last_24_hours, account.production_access) == (
+        "us-east-1",
+        1,
+        False,
+    )
+
+
+def test_reset_puts_the_account_back_in_the_sandbox_with_nothing_sent(lab: Lab) -> None:
+    lab.client("ses").verify_domain_identity(Domain="example.com")
+    set_production_access(True)
+    _send(lab, "a@example.com")
+    lab.reset()
+    quota = lab.client("ses").get_send_quota()
+    assert (quota["SentLast24Hours"], quota["Max24HourSend"]) == (
+        0,
+        value("ses.sandbox_max_24_hour_send"),
+    )

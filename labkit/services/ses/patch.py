@@ -64,7 +64,7 @@ def requested() -> dict[str, str]:
     return _REQUEST.get() or {"text": "", "html": "", "configuration_set": ""}
 
 
-def _recipients(destinations: Any) -> list[str]:
+def destination_addresses(destinations: Any) -> list[str]:
     """Every address of an SES ``Destination`` (a dict of lists) or a raw email's list."""
     if isinstance(destinations, dict):
         found = [
@@ -165,7 +165,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         deliver(
             self,
             source,
-            _recipients(destinations),
+            destination_addresses(destinations),
             str(subject or ""),
             text,
             html=asked["html"],
@@ -188,7 +188,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         deliver(
             self,
             source,
-            _recipients(destinations),
+            destination_addresses(destinations),
             subject,
             body,
             html=html,
@@ -203,7 +203,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         message = original_raw(self, source, destinations, raw_data)
         parsed = email.message_from_string(raw_data)
         headers = [parsed[h] for h in ("To", "Cc", "Bcc") if h in parsed]
-        to = _recipients(given) + [a for _, a in getaddresses(headers) if a]
+        to = destination_addresses(given) + [a for _, a in getaddresses(headers) if a]
         unique = list(dict.fromkeys(to))
         sender = source or parseaddr(str(parsed["From"] or ""))[1]
         text = _part(parsed, "text/plain")

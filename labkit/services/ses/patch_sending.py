@@ -46,9 +46,10 @@ from moto.sns.models import sns_backends
 
 from labkit.errors import SandboxNotRunningError
 from labkit.sandbox.mailbox import Message, mailbox
-from labkit.services.ses.patch import _recipients, identity_arn, requested
+from labkit.services.ses.patch import destination_addresses, identity_arn, requested
 from labkit.services.ses.sim_sending import (
     EVENTS_BY_STATUS,
+    STATE_KEY,
     SendingAccount,
     SendingRefused,
     SentMail,
@@ -60,8 +61,6 @@ from labkit.services.ses.sim_sending import (
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-_STATE = "labkit_sending"
-
 
 class ThrottlingError(ServiceException):
     """SES's answer when a quota is reached (``Throttling``, HTTP 400)."""
@@ -71,10 +70,10 @@ class ThrottlingError(ServiceException):
 
 def account(backend: SESBackend) -> SendingAccount:
     """The sending state of ``backend``'s account and Region (created on first use)."""
-    state = backend.__dict__.get(_STATE)
+    state = backend.__dict__.get(STATE_KEY)
     if not isinstance(state, SendingAccount):
         state = SendingAccount()
-        backend.__dict__[_STATE] = state
+        backend.__dict__[STATE_KEY] = state
     return state
 
 
@@ -248,13 +247,13 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     wrappers = {
         "send_email": guarded(
             SESBackend.send_email,
-            lambda self, source, subject, body, destinations: _recipients(destinations),
+            lambda self, source, subject, body, destinations: destination_addresses(destinations),
             lambda self, source, *rest: str(source or ""),
             lambda self, source, subject, *rest: str(subject or ""),
         ),
         "send_templated_email": guarded(
             SESBackend.send_templated_email,
-            lambda self, source, template, data, destinations: _recipients(destinations),
+            lambda self, source, template, data, destinations: destination_addresses(destinations),
             lambda self, source, *rest: str(source or ""),
             templated_subject,
         ),

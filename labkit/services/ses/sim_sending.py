@@ -39,6 +39,9 @@ from labkit.facts import value
 #: The mailbox simulator's domain.
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
 
+#: Where a sending account is kept on moto's SES backend object (reset and isolation cover it).
+STATE_KEY = "labkit_sending"
+
 #: The window of the daily quota and of the sending rate, seconds.
 DAY_SECONDS = 24 * 3600.0
 RATE_WINDOW_SECONDS = 1.0
@@ -305,6 +308,7 @@ __all__ = [
     "EVENTS_BY_STATUS",
     "SCENARIOS",
     "SIMULATOR_DOMAIN",
+    "STATE_KEY",
     "STATUS_MARKS",
     "SendingAccount",
     "SendingRefused",

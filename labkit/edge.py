@@ -33,6 +33,7 @@ S3 Transfer Acceleration
     ``edge.uploads(bucket)``: each upload with its uploader's city (the viewer), the edge
     location, and its modelled time straight to the Region and accelerated.
     ``edge.upload_estimate(size, "Sydney", "us-east-1")``: the same model for any upload.
+    ``edge.acceleration_view(bucket, cities=[...])``: a live view of both, by city.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         set_replication_lag as set_replication_lag,
     )
     from labkit.services.s3.sim_acceleration import upload_estimate as upload_estimate
+    from labkit.services.s3.widget import acceleration_view as acceleration_view
 
 #: Each name of this module and the module that defines it.
 _SOURCES: dict[str, str] = {
@@ -88,6 +90,7 @@ _SOURCES: dict[str, str] = {
     "set_replication_lag": "labkit.services.s3.patch_replication",
     "uploads": "labkit.services.s3.patch_accelerate",
     "upload_estimate": "labkit.services.s3.sim_acceleration",
+    "acceleration_view": "labkit.services.s3.widget",
     "cache_view": "labkit.services.cloudfront.widget",
     "accelerator_view": "labkit.services.globalaccelerator.widget",
 }

@@ -24,7 +24,6 @@ s3.put_object(...)`` uploads from Sydney (the sandbox's Region when no viewer is
 from __future__ import annotations
 
 from contextlib import ExitStack, suppress
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -33,13 +32,13 @@ from moto.s3.models import S3Backend
 from moto.s3.responses import S3Response
 
 from labkit.services.edge.sim_locations import UnknownLocationError
-from labkit.services.s3.sim_acceleration import TransferEstimate, upload_estimate
+from labkit.services.s3.sim_acceleration import UPLOADS_KEY, Upload, upload_estimate
+from labkit.services.s3.state import uploads
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
 _SUFFIXES = (".s3-accelerate.amazonaws.com", ".s3-accelerate.dualstack.amazonaws.com")
-_STATE = "labkit_uploads"
 
 NOT_CONFIGURED = "S3 Transfer Acceleration is not configured on this bucket"
 DOTTED = "S3 Transfer Acceleration is not supported for buckets with periods (.) in their names"
@@ -54,51 +53,6 @@ class AccelerationRefusedError(S3ClientError):
         super().__init__("InvalidRequest", message)
 
 
-@dataclass(frozen=True)
-class Upload:
-    """One object upload the sandbox accepted.
-
-    Attributes:
-        at: Lab time (epoch seconds).
-        bucket: The bucket.
-        key: The object key.
-        size: Bytes in the request body.
-        accelerated: Whether it came through the accelerate endpoint.
-        estimate: Both modelled times (straight and accelerated) from the uploader's city.
-    """
-
-    at: float
-    bucket: str
-    key: str
-    size: int
-    accelerated: bool
-    estimate: TransferEstimate
-
-    @property
-    def uploader(self) -> str:
-        """The uploader's city."""
-        return self.estimate.uploader.name
-
-    @property
-    def seconds(self) -> float:
-        """The modelled time this upload took, the way it went."""
-        ms = self.estimate.accelerated_ms if self.accelerated else self.estimate.direct_ms
-        return ms / 1000
-
-    @property
-    def other_seconds(self) -> float:
-        """The modelled time it would have taken the other way."""
-        ms = self.estimate.direct_ms if self.accelerated else self.estimate.accelerated_ms
-        return ms / 1000
-
-    def __str__(self) -> str:
-        how = f"through {self.estimate.edge.code} (accelerated)" if self.accelerated else "direct"
-        return (
-            f"{self.bucket}/{self.key}: {self.size:,} bytes from {self.uploader} {how} in "
-            f"{self.seconds:.2f} s (the other way: {self.other_seconds:.2f} s)"
-        )
-
-
 def accelerate_host(host: str) -> str | None:
     """The bucket an accelerate endpoint host names, or ``None`` for another host."""
     lower = host.lower()
@@ -109,23 +63,11 @@ def accelerate_host(host: str) -> str | None:
 
 
 def _records(backend: S3Backend) -> list[Upload]:
-    found = backend.__dict__.get(_STATE)
+    found = backend.__dict__.get(UPLOADS_KEY)
     if not isinstance(found, list):
         found = []
-        backend.__dict__[_STATE] = found
+        backend.__dict__[UPLOADS_KEY] = found
     return found
-
-
-def uploads(bucket: str | None = None, *, sandbox: Sandbox | None = None) -> list[Upload]:
-    """Every upload recorded in this AWS world, oldest first (only to ``bucket`` when given)."""
-    from labkit.sandbox.backends import existing
-    from labkit.services.edge.patch import running
-
-    (sandbox or running())._require_running()
-    found: list[Upload] = []
-    for _partition, backend in existing("s3"):
-        found += [u for u in backend.__dict__.get(_STATE, []) if bucket in (None, u.bucket)]
-    return sorted(found, key=lambda u: u.at)
 
 
 def _uploader(sandbox: Sandbox) -> Any:

@@ -35,6 +35,9 @@ from labkit.services.edge.sim_locations import (
     rtt_ms,
 )
 
+#: Where the sandbox keeps its upload records on moto's S3 backend object.
+UPLOADS_KEY = "labkit_uploads"
+
 #: The uploader's own link, megabits per second (a good home or office connection).
 UPLINK_MBPS = 100.0
 #: TCP's maximum segment size, bytes.
@@ -163,11 +166,58 @@ def upload_estimate(size: int, uploader: str | Place, bucket_region: str) -> Tra
     )
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One object upload the sandbox accepted.
+
+    Attributes:
+        at: Lab time (epoch seconds).
+        bucket: The bucket.
+        key: The object key.
+        size: Bytes in the request body.
+        accelerated: Whether it came through the accelerate endpoint.
+        estimate: Both modelled times (straight and accelerated) from the uploader's city.
+    """
+
+    at: float
+    bucket: str
+    key: str
+    size: int
+    accelerated: bool
+    estimate: TransferEstimate
+
+    @property
+    def uploader(self) -> str:
+        """The uploader's city."""
+        return self.estimate.uploader.name
+
+    @property
+    def seconds(self) -> float:
+        """The modelled time this upload took, the way it went."""
+        ms = self.estimate.accelerated_ms if self.accelerated else self.estimate.direct_ms
+        return ms / 1000
+
+    @property
+    def other_seconds(self) -> float:
+        """The modelled time it would have taken the other way."""
+        ms = self.estimate.direct_ms if self.accelerated else self.estimate.accelerated_ms
+        return ms / 1000
+
+    def __str__(self) -> str:
+        how = f"through {self.estimate.edge.code} (accelerated)" if self.accelerated else "direct"
+        return (
+            f"{self.bucket}/{self.key}: {self.size:,} bytes from {self.uploader} {how} in "
+            f"{self.seconds:.2f} s (the other way: {self.other_seconds:.2f} s)"
+        )
+
+
 __all__ = [
     "BACKBONE_LOSS",
     "INTERNET_LOSS",
     "UPLINK_MBPS",
+    "UPLOADS_KEY",
     "TransferEstimate",
+    "Upload",
     "tcp_rate",
     "upload_estimate",
 ]

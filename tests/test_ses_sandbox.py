@@ -393,3 +393,48 @@ def test_reset_puts_the_account_back_in_the_sandbox_with_nothing_sent(lab: Lab) 
         0,
         value("ses.sandbox_max_24_hour_send"),
     )
+
+
+def test_a_bulk_templated_send_follows_the_same_rules_per_destination(lab: Lab) -> None:
+    ses = lab.client("ses")
+    ses.verify_domain_identity(Domain="example.com")
+    ses.create_template(
+        Template={
+            "TemplateName": "welcome",
+            "SubjectPart": "Welcome, {{name}}",
+            "TextPart": "Hello {{name}}, you are customer {{n}}.",
+            "HtmlPart": "<p>Hello <b>{{name}}</b></p>",
+        }
+    )
+    topic, queue = _queue_on_topic(lab, "bulk-bounces")
+    ses.set_identity_notification_topic(
+        Identity="example.com", NotificationType="Bounce", SnsTopic=topic
+    )
+
+    def bulk(*to: str) -> Any:
+        return ses.send_bulk_templated_email(
+            Source=SHOP,
+            Template="welcome",
+            DefaultTemplateData=json.dumps({"name": "friend", "n": 0}),
+            Destinations=[
+                {"Destination": {"ToAddresses": [a]}, "ReplacementTemplateData": json.dumps(d)}
+                for a, d in zip(to, ({"name": "Ana", "n": 1}, {}), strict=False)
+            ],
+        )
+
+    with pytest.raises(ClientError) as refused:
+        bulk("ana@example.com", "eve@elsewhere.example")
+    assert refused.value.response["Error"]["Message"].endswith(": eve@elsewhere.example")
+    assert len(lab.mailbox) == 0
+    sent = bulk("ana@example.com", "bounce@simulator.amazonses.com")
+    ana = lab.mailbox.latest("ana@example.com")
+    assert ana is not None and (ana.subject, ana.body) == (
+        "Welcome, Ana",
+        "Hello Ana, you are customer 1.",
+    )
+    assert ana.html == "<p>Hello <b>Ana</b></p>"
+    assert ana.message_id == sent["Status"][0]["MessageId"]
+    [bounce] = _received(lab, queue)
+    assert bounce["mail"]["messageId"] == sent["Status"][1]["MessageId"]
+    assert bounce["mail"]["destination"] == ["bounce@simulator.amazonses.com"]
+    assert _refusal(lab, "ana@example.com")["Code"] == "Throttling"  # 2 recipients this second

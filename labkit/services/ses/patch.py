@@ -2,11 +2,11 @@
 
 moto keeps what SES sends in a list on its backend (``sent_messages``) that no learner reads; AWS
 delivers it to each recipient's inbox. Here each recipient (``To``, ``Cc`` and ``Bcc``) of
-``SendEmail``, ``SendTemplatedEmail`` (the template rendered with its data) and
-``SendRawEmail``, through the SES v1 API or SES v2's ``SendEmail`` (which moto answers with the
-same backend), gets a :class:`~labkit.sandbox.mailbox.Message` in :func:`lab.mailbox
-<labkit.sandbox.mailbox.mailbox>`, stamped with the lab clock. A message SES refuses (an
-unverified sender, too many recipients) is refused as before and delivers nothing.
+``SendEmail``, ``SendTemplatedEmail`` and ``SendBulkTemplatedEmail`` (the template rendered with
+each destination's data) and ``SendRawEmail``, through the SES v1 API or SES v2's ``SendEmail``
+(which moto answers with the same backend), gets a :class:`~labkit.sandbox.mailbox.Message` in
+:func:`lab.mailbox <labkit.sandbox.mailbox.mailbox>`, stamped with the lab clock. A message SES
+refuses (an unverified identity, a quota, too many recipients) delivers nothing.
 https://docs.aws.amazon.com/ses/latest/APIReference/API_SendEmail.html
 
 So a Step Functions task that emails an approval link with its task token
@@ -155,6 +155,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     original_send = SESBackend.send_email
     original_templated = SESBackend.send_templated_email
     original_raw = SESBackend.send_raw_email
+    original_bulk = SESBackend.send_bulk_templated_email
 
     def send_email(
         self: SESBackend, source: str, subject: str, body: str, destinations: Any
@@ -177,14 +178,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         self: SESBackend, source: str, template: str, template_data: str, destinations: Any
     ) -> Any:
         message = original_templated(self, source, template, template_data, destinations)
-        info = self.templates.get(template) or {}
-        try:
-            data = _as_text(json.loads(template_data or "{}"))
-        except ValueError:
-            data = {}
-        subject = parse_template(str(info.get("subject_part") or ""), data)
-        body = parse_template(str(info.get("text_part") or ""), data)
-        html = parse_template(str(info.get("html_part") or ""), data)
+        subject, body, html = render_template(self, template, template_data)
         deliver(
             self,
             source,
@@ -194,6 +188,17 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
             html=html,
             message_id=str(message.id),
         )
+        return message
+
+    def send_bulk_templated_email(
+        self: SESBackend, source: str, template: str, template_data: str, destinations: Any
+    ) -> Any:
+        message = original_bulk(self, source, template, template_data, destinations)
+        for entry, message_id in zip(destinations, message.ids, strict=False):
+            data = bulk_data(template_data, entry.get("ReplacementTemplateData"))
+            subject, body, html = render_template(self, template, data)
+            to = destination_addresses(entry.get("Destination") or {})
+            deliver(self, source, to, subject, body, html=html, message_id=str(message_id))
         return message
 
     def send_raw_email(
@@ -224,10 +229,35 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         ("send_email", send_email),
         ("send_templated_email", send_templated_email),
         ("send_raw_email", send_raw_email),
+        ("send_bulk_templated_email", send_bulk_templated_email),
     ):
         original = SESBackend.__dict__[name]
         setattr(SESBackend, name, func)
         stack.callback(setattr, SESBackend, name, original)
+
+
+def render_template(backend: SESBackend, template: str, template_data: str) -> tuple[str, str, str]:
+    """A stored template's subject, text and HTML rendered with ``template_data`` (JSON)."""
+    info = backend.templates.get(template) or {}
+    try:
+        data = _as_text(json.loads(template_data or "{}"))
+    except ValueError:
+        data = {}
+    return (
+        parse_template(str(info.get("subject_part") or ""), data),
+        parse_template(str(info.get("text_part") or ""), data),
+        parse_template(str(info.get("html_part") or ""), data),
+    )
+
+
+def bulk_data(default: str, replacement: str | None) -> str:
+    """One destination's template data: its replacement values over the default ones."""
+    try:
+        merged = dict(json.loads(default or "{}"))
+        merged.update(json.loads(replacement or "{}"))
+    except (ValueError, TypeError):
+        return replacement or default
+    return json.dumps(merged)
 
 
 def identity_arn(backend: SESBackend, sender: str) -> str:
@@ -271,13 +301,19 @@ def _capture_requests(stack: ExitStack) -> None:
         with request_content("", "", str(self._get_param("ConfigurationSetName") or "")):
             return original_templated_v1(self)
 
+    def send_bulk_v1(self: EmailResponse) -> Any:
+        with request_content("", "", str(self._get_param("ConfigurationSetName") or "")):
+            return original_bulk_v1(self)
+
     original_raw_v1 = EmailResponse.__dict__["send_raw_email"]
     original_templated_v1 = EmailResponse.__dict__["send_templated_email"]
+    original_bulk_v1 = EmailResponse.__dict__["send_bulk_templated_email"]
     for cls, name, func, original in (
         (EmailResponse, "send_email", send_email_v1, original_v1),
         (SESV2Response, "send_email", send_email_v2, original_v2),
         (EmailResponse, "send_raw_email", send_raw_v1, original_raw_v1),
         (EmailResponse, "send_templated_email", send_templated_v1, original_templated_v1),
+        (EmailResponse, "send_bulk_templated_email", send_bulk_v1, original_bulk_v1),
     ):
         setattr(cls, name, func)
         stack.callback(setattr, cls, name, original)

@@ -46,7 +46,12 @@ from moto.sns.models import sns_backends
 
 from labkit.errors import SandboxNotRunningError
 from labkit.sandbox.mailbox import Message, mailbox
-from labkit.services.ses.patch import destination_addresses, identity_arn, requested
+from labkit.services.ses.patch import (
+    destination_addresses,
+    identity_arn,
+    render_template,
+    requested,
+)
 from labkit.services.ses.sim_sending import (
     EVENTS_BY_STATUS,
     STATE_KEY,
@@ -206,16 +211,27 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
             message = send(self, *args)
             state.record(now, recipients)
             bare = address_of(sender)
-            mail = SentMail(
-                message_id=str(message.id),
-                source=bare,
-                source_arn=identity_arn(self, bare),
-                account=str(self.account_id),
-                destination=tuple(dict.fromkeys(recipients)),
-                subject=subject_of(self, *args),
-                sent_at=now,
+            ids = getattr(message, "ids", None)
+            # A bulk send is one message per destination, each with its own id.
+            groups = (
+                [
+                    (str(i), [address_of(r) for r in destination_addresses(d["Destination"])])
+                    for i, d in zip(ids, args[3], strict=False)
+                ]
+                if ids
+                else [(str(message.id), recipients)]
             )
-            notify(sandbox, self, mail, configuration_set)
+            for message_id, to in groups:
+                mail = SentMail(
+                    message_id=message_id,
+                    source=bare,
+                    source_arn=identity_arn(self, bare),
+                    account=str(self.account_id),
+                    destination=tuple(dict.fromkeys(to)),
+                    subject=subject_of(self, *args),
+                    sent_at=now,
+                )
+                notify(sandbox, self, mail, configuration_set)
             return message
 
         return wrapper
@@ -231,18 +247,8 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     def raw_subject(self: SESBackend, source: Any, destinations: Any, raw: str) -> str:
         return str(email.message_from_string(raw)["Subject"] or "")
 
-    def templated_subject(self: SESBackend, source: Any, template: str, *rest: Any) -> str:
-        from moto.ses.template import parse_template
-
-        info = self.templates.get(template) or {}
-        try:
-            data = json.loads(rest[0] or "{}")
-        except (ValueError, IndexError):
-            data = {}
-        try:
-            return str(parse_template(str(info.get("subject_part") or ""), data))
-        except Exception:
-            return str(info.get("subject_part") or "")
+    def templated_subject(self: SESBackend, source: Any, template: str, data: Any, *_: Any) -> str:
+        return render_template(self, template, str(data or "{}"))[0]
 
     wrappers = {
         "send_email": guarded(
@@ -259,6 +265,14 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         ),
         "send_raw_email": guarded(
             SESBackend.send_raw_email, raw_recipients, raw_sender, raw_subject
+        ),
+        "send_bulk_templated_email": guarded(
+            SESBackend.send_bulk_templated_email,
+            lambda self, source, template, data, destinations: [
+                a for d in destinations for a in destination_addresses(d.get("Destination") or {})
+            ],
+            lambda self, source, *rest: str(source or ""),
+            templated_subject,
         ),
     }
     for name, func in wrappers.items():

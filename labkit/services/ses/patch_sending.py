@@ -356,8 +356,12 @@ def _install_account_api(sandbox: Sandbox, stack: ExitStack) -> None:
         return "{}"
 
     for name, func in (("get_account", get_account), ("put_account_details", put_account_details)):
+        before = SESV2Response.__dict__.get(name)  # a later moto may have its own
         setattr(SESV2Response, name, func)
-        stack.callback(delattr, SESV2Response, name)
+        if before is None:
+            stack.callback(delattr, SESV2Response, name)
+        else:
+            stack.callback(setattr, SESV2Response, name, before)
 
 
 __all__ = ["ThrottlingError", "account", "install", "notify", "set_production_access"]

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
     from labkit.services.stepfunctions.widget import ExecutionView
+    from labkit.widgets.architecture_view import MapView
     from labkit.widgets.sandbox_view import SandboxView
 
 
@@ -172,6 +173,20 @@ class Lab:
         from labkit.widgets.sandbox_view import SandboxView
 
         return SandboxView(self)
+
+    def map(self, *, hold: bool = False) -> MapView:
+        """The sandbox as an architecture diagram: every resource grouped by where it runs
+        (edge, each Region's front door, compute, integration and data), and every piece of
+        wiring (subscriptions, event source mappings, notifications, origins, integrations,
+        authorizers, tasks, replicas, destinations) with the policy that allows it and what
+        flowed along it. A connection a policy refuses is drawn broken, with the reason.
+
+        Args:
+            hold: Keep the moment of this call (a view that never refreshes).
+        """
+        from labkit.widgets.architecture_view import MapView
+
+        return MapView(self, hold=hold)
 
     def queue_view(self, queue: str | None = None) -> QueueView:
         """A live view inside an SQS queue: visible, in flight, delayed and dead-lettered messages.

@@ -127,6 +127,11 @@ class ArchitectureMap:
         return sorted({n.region for n in self.nodes if n.region != "global"})
 
 
+def plural(count: int, word: str, plural_form: str | None = None) -> str:
+    """``1 request``, ``2 requests``: counts as edges and nodes say them."""
+    return f"{count} {word}" if count == 1 else f"{count} {plural_form or word + 's'}"
+
+
 def tier_rank(tier: str) -> int:
     """Where ``tier`` stands in :data:`TIERS` (unknown tiers last)."""
     return TIERS.index(tier) if tier in TIERS else len(TIERS)
@@ -170,5 +175,6 @@ __all__ = [
     "Edge",
     "Node",
     "build_map",
+    "plural",
     "tier_rank",
 ]

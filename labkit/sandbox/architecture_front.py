@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from labkit.sandbox.architecture import MISSING, OK, Edge, Node
+from labkit.sandbox.architecture import MISSING, OK, Edge, Node, plural
 from labkit.sandbox.architecture_nodes import TITLES, api_id, bucket_id
 from labkit.sandbox.architecture_wiring import (
     UNCHECKED,
@@ -71,7 +71,7 @@ def cloudfront_origins(w: Wiring) -> None:
             for origin in cfg.Origins.get("Items") or []:
                 domain = str(origin.domain_name).lower()
                 count = fetched[str(origin.id)]
-                flow = f"{count} origin fetches"
+                flow = plural(count, "origin fetch", "origin fetches")
                 rest, website = _S3_REST.match(domain), _S3_WEBSITE.match(domain)
                 api = _EXECUTE_API.match(domain)
                 if (
@@ -141,7 +141,7 @@ def apigateway_integrations(w: Wiring) -> None:
                         continue
                     label = f"{verb} {path}"
                     count = served[(verb, path)] + (served[("ANY", path)] if verb == "ANY" else 0)
-                    flow = f"{count} requests"
+                    flow = plural(count, "request")
                     uri = str(integration.uri or "")
                     lam = _LAMBDA_URI.search(uri)
                     if lam:
@@ -262,7 +262,7 @@ def _authorizer(
                     status,
                     reason,
                     count,
-                    f"{count} requests",
+                    plural(count, "request"),
                 )
             )
         return
@@ -293,7 +293,7 @@ def _authorizer(
             status,
             reason,
             count,
-            f"{count} invocations",
+            plural(count, "invocation"),
         )
     )
 

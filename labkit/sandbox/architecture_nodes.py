@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from labkit.sandbox.architecture import Node
+from labkit.sandbox.architecture import Node, plural
 from labkit.sandbox.backends import existing_services
 
 #: How AWS names each service on the map (moto's backend name -> title).
@@ -32,10 +32,6 @@ TITLES: dict[str, str] = {
     "sqs": "SQS",
     "stepfunctions": "Step Functions",
 }
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def api_id(region: str, rest_api_id: str) -> str:
@@ -78,14 +74,14 @@ def _s3(backend: Any, region: str) -> Iterator[Node]:
     for name, bucket in sorted(backend.buckets.items()):
         # moto keeps S3 in one partition-wide backend, but every bucket lives in a Region.
         where = getattr(bucket, "region_name", "") or "us-east-1"
-        count = _plural(len(list(bucket.keys.keys())), "object")
+        count = plural(len(list(bucket.keys.keys())), "object")
         yield Node(bucket_id(name), "S3", "bucket", name, where, "data", count)
 
 
 def _dynamodb(backend: Any, region: str) -> Iterator[Node]:
     for name, table in sorted(backend.tables.items()):
         yield Node(
-            table.table_arn, "DynamoDB", "table", name, region, "data", _plural(len(table), "item")
+            table.table_arn, "DynamoDB", "table", name, region, "data", plural(len(table), "item")
         )
         stream = stream_id(table)
         if stream:
@@ -95,7 +91,7 @@ def _dynamodb(backend: Any, region: str) -> Iterator[Node]:
 
 def _dax(backend: Any, region: str) -> Iterator[Node]:
     for name, cluster in sorted(backend.clusters.items()):
-        detail = f"{cluster.node_type}, {_plural(len(cluster.nodes), 'node')}"
+        detail = f"{cluster.node_type}, {plural(len(cluster.nodes), 'node')}"
         yield Node(cluster.arn, "DAX", "cluster", name, region, "data", detail)
 
 
@@ -109,7 +105,7 @@ def _kinesis(backend: Any, region: str) -> Iterator[Node]:
             name,
             region,
             "integration",
-            _plural(shards, "open shard"),
+            plural(shards, "open shard"),
         )
 
 
@@ -141,7 +137,7 @@ def _lambda(backend: Any, region: str) -> Iterator[Node]:
 
 def _stepfunctions(backend: Any, region: str) -> Iterator[Node]:
     for sm in backend.state_machines:
-        runs = _plural(len(getattr(sm, "executions", [])), "execution")
+        runs = plural(len(getattr(sm, "executions", [])), "execution")
         yield Node(sm.arn, "Step Functions", "state machine", sm.name, region, "compute", runs)
 
 
@@ -154,7 +150,7 @@ def _cognito(backend: Any, region: str) -> Iterator[Node]:
             pool.name,
             region,
             "front door",
-            _plural(len(pool.users), "user"),
+            plural(len(pool.users), "user"),
         )
 
 

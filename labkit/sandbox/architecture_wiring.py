@@ -28,7 +28,16 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from labkit import policy as engine
-from labkit.sandbox.architecture import BROKEN, DENIED_ON_AWS, DISABLED, MISSING, OK, Edge, Node
+from labkit.sandbox.architecture import (
+    BROKEN,
+    DENIED_ON_AWS,
+    DISABLED,
+    MISSING,
+    OK,
+    Edge,
+    Node,
+    plural,
+)
 from labkit.sandbox.architecture_nodes import TITLES, bucket_id, ses_id, stream_id
 from labkit.sandbox.backends import existing
 
@@ -198,9 +207,10 @@ def status_of(allowed: bool, enforced: bool) -> str:
 
 
 def _flow(counts: Mapping[str, int], order: tuple[str, ...]) -> tuple[int, str]:
+    # The first kind is always said (``0 delivered · 12 failed``); the others when they happened.
     total = counts.get(order[0], 0)
-    words = " · ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
-    return total, words or f"0 {order[0]}"
+    rest = [f"{counts[k]} {k}" for k in order[1:] if counts.get(k)]
+    return total, " · ".join([f"{total} {order[0]}", *rest])
 
 
 def _arn_service(arn: str) -> str:
@@ -326,7 +336,7 @@ def event_source_mappings(w: Wiring) -> None:
                     status,
                     reason,
                     count,
-                    f"{count} invocations",
+                    plural(count, "invocation"),
                 )
             )
 
@@ -413,7 +423,9 @@ def s3_notifications(w: Wiring) -> None:
             fn = fns.get(target)
             count = invoked[(fn.function_name, "s3")] if fn is not None else 0
             shared = notifying[target] > 1
-            flow = f"{count} invocations" + (" (from every bucket notifying it)" if shared else "")
+            flow = plural(count, "invocation") + (
+                " (from every bucket notifying it)" if shared else ""
+            )
         else:
             status, reason = _topic_allows(w, target, "s3.amazonaws.com", source)
         w.add(Edge(source, target, "S3 event notification", events, status, reason, count, flow))
@@ -516,7 +528,7 @@ def dax_tables(w: Wiring) -> None:
                         status,
                         "The cluster reads and writes the table for its clients.",
                         count,
-                        f"{count} requests",
+                        plural(count, "request"),
                     )
                 )
 

@@ -87,7 +87,9 @@ def _short(text: str, limit: int = 24) -> str:
 
 
 def _label(node: Mapping[str, Any]) -> str:
-    return f"{node['name']} ({node['service']} {node['kind']})"
+    service, kind = str(node["service"]), str(node["kind"])
+    what = service if kind.lower() in service.lower() else f"{service} {kind}"
+    return f"{node['name']} ({what})"
 
 
 # -- layout ---------------------------------------------------------------------------------------
@@ -325,7 +327,15 @@ def node_lines(state: Mapping[str, Any]) -> list[str]:
     """Every node, grouped as the picture groups them (edge, each Region's tiers)."""
     lines: list[str] = []
     groups: dict[str, list[Mapping[str, Any]]] = {}
-    for node in state["nodes"]:
+    tiers = ("edge", *REGION_TIERS)
+
+    def where_first(node: Mapping[str, Any]) -> tuple[int, str, int]:
+        # Outside AWS, then the edge, then each Region (by name) tier by tier: the picture's order.
+        outside = node["service"] == "Outside AWS"
+        rank = tiers.index(node["tier"]) if node["tier"] in tiers else len(tiers)
+        return (0 if outside else 1 if node["region"] == "global" else 2, node["region"], rank)
+
+    for node in sorted(state["nodes"], key=where_first):
         where = (
             "Outside AWS"
             if node["service"] == "Outside AWS"

@@ -119,12 +119,64 @@ def _column_height(count: int) -> float:
     return count * NODE_H + max(0, count - 1) * ROW_GAP
 
 
+#: A column of the picture: (0 outside AWS | 1 edge | 2 Region, Region, tier rank, sub-column).
+ColumnKey = tuple[int, str, int, int]
+
+
+def _base_column(node: Mapping[str, Any]) -> ColumnKey:
+    if node["service"] == "Outside AWS":
+        return (0, "", 0, 0)
+    if node["region"] == "global":
+        return (1, "", 0, 0)
+    tier = node["tier"]
+    return (2, node["region"], REGION_TIERS.index(tier) if tier in REGION_TIERS else 9, 0)
+
+
+def columns(state: Mapping[str, Any], sweeps: int = 2) -> dict[ColumnKey, list[Mapping[str, Any]]]:
+    """The nodes by column, each column ordered so that wired nodes stand level.
+
+    A tier whose nodes feed one another (a topic and its queues, a table and its stream) splits
+    in two: the feeders, then the rest, so that their edges run left to right. Each sweep then
+    sorts every column by the mean row of each node's neighbours (the barycentre heuristic of
+    layered drawing), a node without neighbours keeping its row; ties keep the snapshot's order,
+    so the result depends on the snapshot alone.
+    """
+    nodes = list(state["nodes"])
+    base = {n["id"]: _base_column(n) for n in nodes}
+    neighbours: dict[str, list[str]] = {n["id"]: [] for n in nodes}
+    feeders: set[str] = set()
+    for edge in state["edges"]:
+        source, target = edge["source"], edge["target"]
+        if source in neighbours and target in neighbours and source != target:
+            neighbours[source].append(target)
+            neighbours[target].append(source)
+            if base[source] == base[target] and base[source][0] == 2:
+                feeders.add(source)
+    found: dict[ColumnKey, list[Mapping[str, Any]]] = {}
+    for node in nodes:
+        key = base[node["id"]]
+        split = key[0] == 2 and node["id"] not in feeders and any(base[f] == key for f in feeders)
+        found.setdefault((*key[:3], 1 if split else 0), []).append(node)
+
+    def centre(row: Mapping[str, int], index: int, node: Mapping[str, Any]) -> tuple[float, int]:
+        rows = [row[other] for other in neighbours[node["id"]]]
+        return (sum(rows) / len(rows) if rows else float(index), index)
+
+    for _ in range(sweeps):
+        row = {n["id"]: i for column in found.values() for i, n in enumerate(column)}
+        for key, column in found.items():
+            ranked = sorted(enumerate(column), key=lambda item: centre(row, *item))
+            found[key] = [n for _, n in ranked]
+    return {key: found[key] for key in sorted(found)}
+
+
 def layout(state: Mapping[str, Any]) -> Layout:
-    """Place every node: a pure function of the snapshot's nodes, in their order."""
-    nodes = state["nodes"]
-    outside = [n for n in nodes if n["service"] == "Outside AWS"]
-    edge = [n for n in nodes if n["region"] == "global" and n["service"] != "Outside AWS"]
-    regions = sorted({n["region"] for n in nodes if n["region"] != "global"})
+    """Place every node: a pure function of the snapshot (its nodes, and its edges to untangle
+    them)."""
+    by_column = columns(state)
+    outside = by_column.get((0, "", 0, 0), [])
+    edge = by_column.get((1, "", 0, 0), [])
+    regions = sorted({key[1] for key in by_column if key[0] == 2})
     places: dict[str, tuple[float, float]] = {}
     boxes: list[Box] = []
     x: float = PAD
@@ -132,16 +184,8 @@ def layout(state: Mapping[str, Any]) -> Layout:
     if outside:
         for i, node in enumerate(outside):
             places[node["id"]] = (x, top + HEAD + i * (NODE_H + ROW_GAP))
-        boxes.append(
-            Box(
-                x - 6,
-                top,
-                NODE_W + 12,
-                HEAD + _column_height(len(outside)) + 10,
-                "Outside AWS",
-                dashed=True,
-            )
-        )
+        height = HEAD + _column_height(len(outside)) + 10
+        boxes.append(Box(x - 6, top, NODE_W + 12, height, "Outside AWS", dashed=True))
         x += NODE_W + COL_GAP
     cloud_x = x
     x += PAD
@@ -156,29 +200,16 @@ def layout(state: Mapping[str, Any]) -> Layout:
     y: float = inner_top
     widest: float = 0.0
     for region in regions:
-        in_region = [n for n in nodes if n["region"] == region and n["service"] != "Outside AWS"]
-        tiers = [t for t in REGION_TIERS if any(n["tier"] == t for n in in_region)]
-        others = [n for n in in_region if n["tier"] not in REGION_TIERS]
-        if others:
-            tiers.append("other")
         tallest: float = 0.0
         cx = region_x + PAD
-        for tier in tiers:
-            column = [
-                n for n in in_region if n["tier"] == tier or (tier == "other" and n in others)
-            ]
+        for key, column in by_column.items():
+            if key[0] != 2 or key[1] != region:
+                continue
             for i, node in enumerate(column):
                 places[node["id"]] = (cx, y + 2 * HEAD + i * (NODE_H + ROW_GAP))
-            boxes.append(
-                Box(
-                    cx - 4,
-                    y + HEAD + 2,
-                    NODE_W + 8,
-                    HEAD + _column_height(len(column)),
-                    tier,
-                    dashed=True,
-                )
-            )
+            title = REGION_TIERS[key[2]] if key[2] < len(REGION_TIERS) else "other"
+            height = HEAD + _column_height(len(column))
+            boxes.append(Box(cx - 4, y + HEAD + 2, NODE_W + 8, height, title, dashed=True))
             tallest = max(tallest, _column_height(len(column)))
             cx += NODE_W + COL_GAP
         width = cx - COL_GAP + PAD - region_x
@@ -189,10 +220,8 @@ def layout(state: Mapping[str, Any]) -> Layout:
     right = max(region_x + widest, x - COL_GAP if not regions else 0) + PAD
     bottom = max([y] + [b.y + b.h + PAD for b in boxes])
     account = state["account"]
-    boxes.insert(
-        0, Box(cloud_x, top, right - cloud_x, bottom - top, f"AWS Cloud · account {account}")
-    )
-    return Layout(places, tuple(boxes), right + PAD, bottom + PAD)
+    cloud = Box(cloud_x, top, right - cloud_x, bottom - top, f"AWS Cloud · account {account}")
+    return Layout(places, (cloud, *boxes), right + PAD, bottom + PAD)
 
 
 # -- SVG ------------------------------------------------------------------------------------------
@@ -278,7 +307,7 @@ def svg(state: Mapping[str, Any]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{esc(summary)}" '
         f'width="{placed.width:.0f}" height="{placed.height:.0f}" '
         f'viewBox="0 0 {placed.width:.0f} {placed.height:.0f}" '
-        'style="max-width:100%;height:auto;font-family:inherit;color:inherit">'
+        'style="font-family:inherit;color:inherit">'
         f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="currentColor"/></marker></defs>'
@@ -427,6 +456,7 @@ __all__ = [
     "COLUMNS",
     "STATUS_MARKS",
     "as_state",
+    "columns",
     "edge_rows",
     "edge_words",
     "heading",

@@ -167,6 +167,9 @@ def columns(state: Mapping[str, Any], sweeps: int = 2) -> dict[ColumnKey, list[M
         for key, column in found.items():
             ranked = sorted(enumerate(column), key=lambda item: centre(row, *item))
             found[key] = [n for _, n in ranked]
+            # The next column follows this one's new order (sorting all at once would swap
+            # both ends of a crossing and keep it).
+            row.update({n["id"]: i for i, n in enumerate(found[key])})
     return {key: found[key] for key in sorted(found)}
 
 

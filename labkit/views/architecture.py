@@ -271,13 +271,23 @@ def _edge_svg(
     bow = 40 + 12 * (lane % 3) if x1 == x2 else 0
     mx = (x1 + x2) / 2 + bow
     path = f"M{x1:.0f},{y1:.0f} C{mx:.0f},{y1:.0f} {mx:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+    ly = (y1 + y2) / 2 - 4
+    if abs(x2 - x1) > NODE_W + 2 * COL_GAP:
+        # It skips a column: arc over the boxes between, through the gap above their row.
+        over = min(y1, y2) - NODE_H - (lane % 3) * 4
+        step = COL_GAP if x2 > x1 else -COL_GAP
+        path = (
+            f"M{x1:.0f},{y1:.0f} C{x1 + step:.0f},{over:.0f} {x2 - step:.0f},{over:.0f} "
+            f"{x2:.0f},{y2:.0f}"
+        )
+        ly = over + NODE_H / 4
     dash = ' stroke-dasharray="6 4"' if dashed else ""
     count = edge.get("count")
     tag = symbol + (f" {count}" if count is not None and edge["status"] == "ok" else "")
     if edge["status"] != "ok":
         tag = f"{symbol} {words.lower()}"
     title = f"{edge['kind']} {edge['label']}: {words}. {edge['flow']}. {edge['reason']}"
-    lx, ly = (x1 + x2) / 2 + bow * 0.75, (y1 + y2) / 2 - 4
+    lx = (x1 + x2) / 2 + bow * 0.75
     return (
         f'<g class="labkit-map-edge" data-status="{esc(edge["status"])}"><title>{esc(title)}'
         f'</title><path d="{path}" fill="none" stroke="currentColor" stroke-width="1.4"{dash} '

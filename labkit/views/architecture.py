@@ -136,15 +136,17 @@ def columns(state: Mapping[str, Any], sweeps: int = 2) -> dict[ColumnKey, list[M
     """The nodes by column, each column ordered so that wired nodes stand level.
 
     A tier whose nodes feed one another (a topic and its queues, a table and its stream) splits
-    in two: the feeders, then the rest, so that their edges run left to right. Each sweep then
-    sorts every column by the mean row of each node's neighbours (the barycentre heuristic of
-    layered drawing), a node without neighbours keeping its row; ties keep the snapshot's order,
+    in two: the nodes fed by another of their tier stand in a second column, right of the rest,
+    so that their edges run left to right. Each sweep then sorts every column by the mean row of
+    each node's neighbours (the barycentre heuristic of layered drawing), a node without
+    neighbours keeping its row; ties keep the snapshot's order,
     so the result depends on the snapshot alone.
     """
     nodes = list(state["nodes"])
     base = {n["id"]: _base_column(n) for n in nodes}
     neighbours: dict[str, list[str]] = {n["id"]: [] for n in nodes}
     feeders: set[str] = set()
+    fed: set[str] = set()
     for edge in state["edges"]:
         source, target = edge["source"], edge["target"]
         if source in neighbours and target in neighbours and source != target:
@@ -152,10 +154,11 @@ def columns(state: Mapping[str, Any], sweeps: int = 2) -> dict[ColumnKey, list[M
             neighbours[target].append(source)
             if base[source] == base[target] and base[source][0] == 2:
                 feeders.add(source)
+                fed.add(target)
     found: dict[ColumnKey, list[Mapping[str, Any]]] = {}
     for node in nodes:
         key = base[node["id"]]
-        split = key[0] == 2 and node["id"] not in feeders and any(base[f] == key for f in feeders)
+        split = key[0] == 2 and node["id"] in fed and node["id"] not in feeders
         found.setdefault((*key[:3], 1 if split else 0), []).append(node)
 
     def centre(row: Mapping[str, int], index: int, node: Mapping[str, Any]) -> tuple[float, int]:

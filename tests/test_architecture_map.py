@@ -386,3 +386,105 @@ def test_the_map_reads_the_same_twice(lab: Lab) -> None:
     topic_to_queue(lab)
     queue_to_function(lab)
     assert the_map(lab) == the_map(lab)
+
+
+def test_step_functions_task_counts_grow_with_executions(lab: Lab) -> None:
+    fn = function(lab, "charge")
+    grant(lab, "lambda-role", ["lambda:InvokeFunction"])
+    role = lab.client("iam").get_role(RoleName="lambda-role")["Role"]["Arn"]
+    definition = {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": fn},
+                "End": True,
+            }
+        },
+    }
+    sfn = lab.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="checkout", roleArn=role, definition=json.dumps(definition)
+    )["stateMachineArn"]
+    assert edge(lab, "checkout", "charge").count == 0
+    for _ in range(2):
+        sfn.start_execution(stateMachineArn=machine, input="{}")
+    lab.clock.advance(5)
+    assert edge(lab, "checkout", "charge").count == 2
+
+
+def test_an_identity_pool_trusts_its_user_pool(lab: Lab) -> None:
+    pool = lab.client("cognito-idp").create_user_pool(PoolName="customers")["UserPool"]
+    client = lab.client("cognito-idp").create_user_pool_client(
+        UserPoolId=pool["Id"], ClientName="app"
+    )["UserPoolClient"]
+    lab.client("cognito-identity").create_identity_pool(
+        IdentityPoolName="app_identities",
+        AllowUnauthenticatedIdentities=False,
+        CognitoIdentityProviders=[
+            {
+                "ProviderName": f"cognito-idp.us-east-1.amazonaws.com/{pool['Id']}",
+                "ClientId": client["ClientId"],
+            }
+        ],
+    )
+    trusted = edge(lab, "app_identities", "customers")
+    assert (trusted.kind, trusted.status) == ("identity provider", OK)
+
+
+def test_an_ses_identity_points_at_its_notification_topic(lab: Lab) -> None:
+    ses = lab.client("ses")
+    ses.verify_email_identity(EmailAddress="shop@example.com")
+    topic = str(lab.client("sns").create_topic(Name="bounces")["TopicArn"])
+    ses.set_identity_notification_topic(
+        Identity="shop@example.com", NotificationType="Bounce", SnsTopic=topic
+    )
+    built = the_map(lab)
+    identity = built.named("shop@example.com")
+    assert identity is not None and identity.service == "SES"
+    notified = built.edges_between("shop@example.com", "bounces")
+    assert [(e.kind, e.label) for e in notified] == [("SES notification", "Bounce")]
+
+
+def test_an_api_integration_to_sqs_is_an_edge_to_the_queue(lab: Lab) -> None:
+    queue(lab, "orders")
+    apig = lab.client("apigateway")
+    api = str(apig.create_rest_api(name="intake")["id"])
+    root = apig.get_resources(restApiId=api)["items"][0]["id"]
+    apig.put_method(restApiId=api, resourceId=root, httpMethod="POST", authorizationType="NONE")
+    apig.put_integration(
+        restApiId=api,
+        resourceId=root,
+        httpMethod="POST",
+        type="AWS",
+        integrationHttpMethod="POST",
+        uri=f"arn:aws:apigateway:us-east-1:sqs:path/{ACCOUNT}/orders",
+        credentials=f"arn:aws:iam::{ACCOUNT}:role/apigateway-sqs",
+    )
+    integration = edge(lab, "intake", "orders")
+    assert (integration.kind, integration.label) == ("API Gateway integration", "POST /")
+    assert integration.status == BROKEN and "apigateway-sqs" in integration.reason
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+            }
+        ],
+    }
+    iam = lab.client("iam")
+    iam.create_role(RoleName="apigateway-sqs", AssumeRolePolicyDocument=json.dumps(trust))
+    policy = iam.create_policy(
+        PolicyName="send-orders",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="apigateway-sqs", PolicyArn=policy)
+    assert edge(lab, "intake", "orders").status == OK

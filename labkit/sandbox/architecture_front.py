@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from labkit.sandbox.architecture import MISSING, OK, Edge, Node, plural
+from labkit.sandbox.architecture import BROKEN, MISSING, OK, Edge, Node, plural
 from labkit.sandbox.architecture_nodes import TITLES, api_id, bucket_id
 from labkit.sandbox.architecture_wiring import (
     UNCHECKED,
@@ -179,16 +179,19 @@ def apigateway_integrations(w: Wiring) -> None:
                                 flow,
                             )
                         )
-                    elif integration.integration_type in ("AWS",):
-                        target = _service_target(w, uri, region)
+                    elif integration.integration_type == "AWS":
+                        target, action = _service_target(w, uri, region)
+                        status, reason = _service_access(
+                            w, str(integration.credentials or ""), action, target
+                        )
                         w.add(
                             Edge(
                                 source,
                                 target,
                                 "API Gateway integration",
                                 label,
-                                OK,
-                                "An AWS service integration.",
+                                status,
+                                reason,
                                 count,
                                 flow,
                             )
@@ -211,21 +214,39 @@ def apigateway_integrations(w: Wiring) -> None:
                 _authorizer(w, api, source, region, authorizer, fns, invoked, state)
 
 
-def _service_target(w: Wiring, uri: str, region: str) -> str:
-    found = re.search(r":apigateway:[^:]+:(?P<service>[^:]+):(?:path|action)/(?P<rest>.+)$", uri)
+def _service_target(w: Wiring, uri: str, region: str) -> tuple[str, str]:
+    """The node an AWS service integration calls, and the action it calls (``""``: unknown)."""
+    found = re.search(
+        r":apigateway:[^:]+:(?P<service>[^:]+):(?P<kind>path|action)/(?P<rest>.+)$", uri
+    )
     if not found:
-        return w.outside(uri, "AWS service")
-    service, rest = found.group("service"), found.group("rest")
-    if service == "sqs" and rest.count("/") >= 1:
+        return w.outside(uri, "AWS service"), ""
+    service, kind, rest = found.group("service"), found.group("kind"), found.group("rest")
+    action = f"{service}:{rest.split('?')[0]}" if kind == "action" else ""
+    if service == "sqs" and kind == "path" and rest.count("/") >= 1:
         account, _, name = rest.partition("/")
         arn = f"arn:aws:sqs:{region}:{account}:{name.split('/')[0]}"
-        return arn if w.has(arn) else w.placeholder(arn, kind="queue")
+        # A path integration to a queue sends to it (its template says Action=SendMessage).
+        target = arn if w.has(arn) else w.placeholder(arn, kind="queue")
+        return target, "sqs:SendMessage"
     title = TITLES.get(service, service)
     node_id = f"service:{region}:{service}"
-    w.extra.setdefault(
-        node_id, Node(node_id, title, "service API", f"{title} ({rest})", region, tier_of(title))
-    )
-    return node_id
+    w.extra.setdefault(node_id, Node(node_id, title, "service API", title, region, tier_of(title)))
+    return node_id, action
+
+
+def _service_access(w: Wiring, role: str, action: str, target: str) -> tuple[str, str]:
+    """What the integration's credentials role says about its call (the sandbox checks it)."""
+    if not role:
+        return BROKEN, (
+            "The integration has no credentials role, so API Gateway's call to the "
+            "service is not authorized."
+        )
+    if not action:
+        return OK, "An AWS service integration (the action is chosen by its template)."
+    resource = target if target.startswith("arn:") else "*"
+    allowed, why = w.role_allows(role, (action,), resource)
+    return status_of(allowed, True), why
 
 
 def _authorizer(
@@ -346,6 +367,14 @@ def stepfunctions_tasks(w: Wiring) -> None:
                 definition = json.loads(sm.definition)
             except (TypeError, ValueError):
                 continue
+            # labkit's interpreter keeps each execution's state visits (``runs``).
+            visits: Counter[str] = Counter()
+            failed: Counter[str] = Counter()
+            for execution in list(getattr(sm, "executions", []) or []):
+                for run in list(getattr(execution, "runs", []) or []):
+                    visits[str(run.name)] += 1
+                    if str(getattr(run, "status", "")).upper() in ("FAILED", "CAUGHT"):
+                        failed[str(run.name)] += 1
             for state_name, state in _task_states(definition):
                 resource = str(state.get("Resource", ""))
                 params = state.get("Parameters") or state.get("Arguments") or {}
@@ -374,7 +403,22 @@ def stepfunctions_tasks(w: Wiring) -> None:
                     ok, why = w.role_allows(str(sm.roleArn), (action,), target)
                     status = status_of(ok, False)
                     reason = why if ok else why + UNCHECKED
-                w.add(Edge(sm.arn, target, "Step Functions task", state_name, status, reason))
+                entered = visits[state_name]
+                flow = plural(entered, "call") + (
+                    f" · {failed[state_name]} failed" if failed[state_name] else ""
+                )
+                w.add(
+                    Edge(
+                        sm.arn,
+                        target,
+                        "Step Functions task",
+                        state_name,
+                        status,
+                        reason,
+                        entered,
+                        flow,
+                    )
+                )
 
 
 READERS: tuple[Callable[[Wiring], None], ...] = (

@@ -189,11 +189,12 @@ def _read_role(account: str, role_arn: str) -> list[engine.Policy] | None:
             for pname, doc in sorted(role.policies.items())
         ]
         for arn, managed in sorted(role.managed_policies.items()):
-            doc = getattr(managed, "document", None)
-            if doc:
+            # The default version is the one IAM evaluates.
+            version = next((v for v in managed.versions if v.is_default), None)
+            if version is not None:
                 found.append(
                     engine.load_policy(
-                        doc, name=f"policy `{arn.rsplit('/', 1)[-1]}`", kind="identity"
+                        version.document, name=f"managed policy {arn}", kind="identity"
                     )
                 )
         return found
@@ -614,8 +615,8 @@ def ses_notifications(w: Wiring) -> None:
         for identity, config in sorted(topics.items()):
             source = ses_id(region, identity)
             for kind, topic in sorted((config or {}).items()):
-                if not topic:
-                    continue
+                if not isinstance(topic, str) or not topic.startswith("arn:"):
+                    continue  # moto keeps the forwarding switch in the same dict
                 target = topic if w.has(topic) else w.placeholder(topic, kind="topic")
                 status = OK if w.has(topic) else MISSING
                 w.add(

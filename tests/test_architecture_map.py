@@ -488,3 +488,40 @@ def test_an_api_integration_to_sqs_is_an_edge_to_the_queue(lab: Lab) -> None:
     )["Policy"]["Arn"]
     iam.attach_role_policy(RoleName="apigateway-sqs", PolicyArn=policy)
     assert edge(lab, "intake", "orders").status == OK
+
+
+def test_an_accelerator_points_at_its_endpoints_in_their_regions(lab: Lab) -> None:
+    ga = lab.client("globalaccelerator", region="us-west-2")
+    accelerator = ga.create_accelerator(Name="web", IdempotencyToken="a")["Accelerator"]
+    listener = ga.create_listener(
+        AcceleratorArn=accelerator["AcceleratorArn"],
+        PortRanges=[{"FromPort": 80, "ToPort": 80}],
+        Protocol="TCP",
+        IdempotencyToken="l",
+    )["Listener"]["ListenerArn"]
+    for region, instance, dial in (("us-east-1", "i-0aaaa", 100.0), ("eu-west-1", "i-0bbbb", 0.0)):
+        ga.create_endpoint_group(
+            ListenerArn=listener,
+            EndpointGroupRegion=region,
+            IdempotencyToken=region,
+            TrafficDialPercentage=dial,
+            EndpointConfigurations=[{"EndpointId": instance}],
+        )
+    built = the_map(lab)
+    web = built.named("web")
+    assert web is not None and web.tier == "edge"
+    east, west = built.named("i-0aaaa"), built.named("i-0bbbb")
+    assert east is not None and west is not None
+    assert (east.region, west.region) == ("us-east-1", "eu-west-1")
+    assert built.edges_between("web", "i-0aaaa")[0].status == OK
+    assert built.edges_between("web", "i-0bbbb")[0].status == DISABLED
+
+
+def test_a_queue_of_another_account_is_not_drawn_as_missing(lab: Lab) -> None:
+    topic = str(lab.client("sns").create_topic(Name="orders")["TopicArn"])
+    lab.client("sns").subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:111122223333:partner"
+    )
+    partner = the_map(lab).named("partner")
+    assert partner is not None and not partner.missing
+    assert "111122223333" in partner.detail

@@ -104,11 +104,16 @@ class Wiring:
         region: str = "",
         tier: str = "",
     ) -> str:
-        """A node for what the wiring names but the sandbox lacks (drawn as missing)."""
+        """A node for what the wiring names outside the nodes read: missing from the sandbox, or
+        another account's."""
         if node_id in self.nodes:
             return node_id
         found = _ARN.match(node_id)
         arn_service = found.group("service") if found else ""
+        account = found.group("account") if found else ""
+        # Another account's resource (a cross-account subscription): the map draws one account,
+        # so it stands as a node that says whose it is, not as a missing one.
+        elsewhere = account.isdigit() and account != self.account
         title = service or TITLES.get(arn_service, arn_service or "?")
         where = region or (found.group("region") if found else "") or "us-east-1"
         short = name or (found.group("rest").split(":")[-1].split("/")[-1] if found else node_id)
@@ -121,8 +126,8 @@ class Wiring:
                 short,
                 where,
                 tier or tier_of(title),
-                "not in the sandbox",
-                missing=True,
+                f"in account {account}" if elsewhere else "not in the sandbox",
+                missing=not elsewhere,
             ),
         )
         return node_id
@@ -631,6 +636,59 @@ def ses_notifications(w: Wiring) -> None:
                 )
 
 
+def accelerator_endpoints(w: Wiring) -> None:
+    """Accelerator -> each endpoint of its endpoint groups (load balancers, instances, Elastic
+    IPs), in the endpoint group's Region."""
+    for _, backend in existing("globalaccelerator", w.account):
+        for accelerator in list(backend.accelerators.values()):
+            for listener in list(accelerator.listeners.values()):
+                ports = str(getattr(listener, "port_ranges", "") or "")
+                label = str(getattr(listener, "protocol", "") or "TCP") + (
+                    f" {ports}" if ports and not ports.startswith("[") else ""
+                )
+                for group in list(listener.endpoint_groups.values()):
+                    for endpoint in list(group.endpoints.values()):
+                        target = _endpoint_node(w, str(endpoint.endpoint_id), str(group.region))
+                        dial = float(getattr(group, "traffic_dial", 100.0) or 0.0)
+                        weight = int(getattr(endpoint, "weight", 128) or 0)
+                        off = dial == 0 or weight == 0
+                        status = DISABLED if off else OK
+                        reason = (
+                            f"Traffic dial {dial:g}%, weight {weight}: no traffic goes here."
+                            if off
+                            else f"Traffic dial {dial:g}%, weight {weight}."
+                        )
+                        w.add(
+                            Edge(
+                                accelerator.arn,
+                                target,
+                                "Global Accelerator endpoint",
+                                label,
+                                status,
+                                reason,
+                            )
+                        )
+
+
+def _endpoint_node(w: Wiring, endpoint_id: str, region: str) -> str:
+    """A node for an accelerator's endpoint: what its id names (a load balancer, an instance, an
+    Elastic IP), in the endpoint group's Region; the sandbox models them behind the edge."""
+    if endpoint_id in w.nodes:
+        return endpoint_id
+    if ":elasticloadbalancing:" in endpoint_id:
+        service, kind = "Elastic Load Balancing", "load balancer"
+        name = endpoint_id.rsplit("/", 2)[-2] if endpoint_id.count("/") >= 2 else endpoint_id
+    elif endpoint_id.startswith("i-"):
+        service, kind, name = "EC2", "instance", endpoint_id
+    else:
+        service, kind, name = "EC2", "Elastic IP", endpoint_id.rsplit("/", 1)[-1]
+    w.extra.setdefault(
+        endpoint_id,
+        Node(endpoint_id, service, kind, name, region, "compute", "an accelerator endpoint"),
+    )
+    return endpoint_id
+
+
 READERS: tuple[Callable[[Wiring], None], ...] = (
     sns_subscriptions,
     event_source_mappings,
@@ -641,6 +699,7 @@ READERS: tuple[Callable[[Wiring], None], ...] = (
     firehose_wiring,
     cognito_identity,
     ses_notifications,
+    accelerator_endpoints,
 )
 
 

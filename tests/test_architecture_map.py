@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import requests
 from amazondax import AmazonDaxClient
 from architecture_support import (
@@ -20,6 +21,7 @@ from architecture_support import (
 )
 
 from labkit.lab import Lab
+from labkit.sandbox import architecture_wiring as wiring
 from labkit.sandbox.architecture import (
     BROKEN,
     DENIED_ON_AWS,
@@ -30,6 +32,7 @@ from labkit.sandbox.architecture import (
     Edge,
     build_map,
 )
+from labkit.sandbox.backends import existing_services
 
 ACCOUNT = "123456789012"
 
@@ -525,3 +528,26 @@ def test_a_queue_of_another_account_is_not_drawn_as_missing(lab: Lab) -> None:
     partner = the_map(lab).named("partner")
     assert partner is not None and not partner.missing
     assert "111122223333" in partner.detail
+
+
+def test_reading_the_map_creates_no_backend(lab: Lab) -> None:
+    topic_to_queue(lab)
+    api_to_function(lab)
+    before = sorted((s, r) for s, r, _ in existing_services())
+    the_map(lab)
+    assert sorted((s, r) for s, r, _ in existing_services()) == before
+
+
+def test_wiring_labkit_cannot_read_is_reported_and_the_rest_drawn(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic_to_queue(lab)
+    queue_to_function(lab)
+
+    def broken_reader(_: Any) -> None:
+        raise AttributeError("moto moved it")
+
+    monkeypatch.setattr(wiring, "READERS", (broken_reader, *wiring.READERS[1:]))
+    built = build_map()
+    assert built.problems == ("broken reader: AttributeError('moto moved it')",)
+    assert built.edges_between("jobs", "worker") and not built.edges_between("orders", "billing")

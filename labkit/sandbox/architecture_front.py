@@ -20,8 +20,6 @@ from labkit.sandbox.architecture_nodes import TITLES, api_id, bucket_id
 from labkit.sandbox.architecture_wiring import (
     UNCHECKED,
     Wiring,
-    functions,
-    invocations_by_source,
     status_of,
     tier_of,
     unqualified,
@@ -123,8 +121,8 @@ def apigateway_integrations(w: Wiring) -> None:
     """API -> function or service for each method's integration; API -> authorizer."""
     from labkit.services.awslambda.access import invoke_decision
 
-    fns = functions(w.account)
-    invoked = invocations_by_source(w.account)
+    fns = w.functions()
+    invoked = w.invoked()
     for region, backend in existing("apigateway", w.account):
         for api in list(backend.apis.values()):
             source = api_id(region, api.id)

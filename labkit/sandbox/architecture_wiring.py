@@ -88,6 +88,21 @@ class Wiring:
         self.edges: list[Edge] = []
         self.problems: list[str] = []
         self._roles: dict[str, list[engine.Policy] | None] = {}
+        self._functions: dict[str, Any] | None = None
+        self._invoked: Counter[tuple[str, str]] | None = None
+
+    # -- what several readers need, read once per map -----------------------------------------
+    def functions(self) -> dict[str, Any]:
+        """moto's functions of the account by unqualified ARN."""
+        if self._functions is None:
+            self._functions = functions(self.account)
+        return self._functions
+
+    def invoked(self) -> Counter[tuple[str, str]]:
+        """``(function name, source)`` -> invocations recorded (labkit's Lambda history)."""
+        if self._invoked is None:
+            self._invoked = invocations_by_source(self.account)
+        return self._invoked
 
     # -- nodes ------------------------------------------------------------------------------
     def has(self, node_id: str) -> bool:
@@ -249,7 +264,7 @@ def sns_subscriptions(w: Wiring) -> None:
     from labkit.services.sns.patch import delivery_decision
     from labkit.services.sns.patch_log import DELIVERED, FAILED, FILTERED, delivery_log
 
-    fns = functions(w.account)
+    fns = w.functions()
     for _, backend in existing("sns", w.account):
         logs = {arn: delivery_log(t) for arn, t in backend.topics.items()}
         for sub in list(backend.subscriptions.values()):
@@ -305,8 +320,8 @@ def functions(account: str) -> dict[str, Any]:
 # -- Lambda ---------------------------------------------------------------------------------------
 def event_source_mappings(w: Wiring) -> None:
     """Queue, Kinesis stream or DynamoDB stream -> function, for each event source mapping."""
-    invoked = invocations_by_source(w.account)
-    fns = functions(w.account)
+    invoked = w.invoked()
+    fns = w.functions()
     for _, backend in _lambda_backends(w.account):
         for esm in list(getattr(backend, "_event_source_mappings", {}).values()):
             source_arn = str(esm.event_source_arn)
@@ -389,8 +404,8 @@ def s3_notifications(w: Wiring) -> None:
     """Bucket -> queue, topic or function, for each event notification."""
     from labkit.services.s3.patch_notifications import destination_check, function_check
 
-    invoked = invocations_by_source(w.account)
-    fns = functions(w.account)
+    invoked = w.invoked()
+    fns = w.functions()
     notifying: Counter[str] = Counter()
     found: list[tuple[str, str, str, str]] = []
     for _, backend in existing("s3", w.account):

@@ -551,3 +551,14 @@ def test_wiring_labkit_cannot_read_is_reported_and_the_rest_drawn(
     built = build_map()
     assert built.problems == ("broken reader: AttributeError('moto moved it')",)
     assert built.edges_between("jobs", "worker") and not built.edges_between("orders", "billing")
+
+
+def test_a_count_from_a_full_log_says_how_much_the_log_keeps(lab: Lab) -> None:
+    from labkit.services.sns.patch_log import LOG_SIZE
+
+    topic, _ = topic_to_queue(lab)
+    for n in range(LOG_SIZE + 5):
+        lab.client("sns").publish(TopicArn=topic, Message=str(n))
+    counted = edge(lab, "orders", "billing")
+    assert counted.count == LOG_SIZE
+    assert f"in the last {LOG_SIZE} of {LOG_SIZE + 5} messages" in counted.flow

@@ -20,11 +20,13 @@ from labkit.sandbox.architecture_nodes import TITLES, api_id, bucket_id
 from labkit.sandbox.architecture_wiring import (
     UNCHECKED,
     Wiring,
+    full,
     status_of,
     tier_of,
     unqualified,
 )
 from labkit.sandbox.backends import existing
+from labkit.services.apigateway.sim_request import TRACE_LENGTH
 
 _LAMBDA_URI = re.compile(r":lambda:path/[^/]+/functions/(?P<fn>arn:[^/]+)/invocations")
 _S3_REST = re.compile(r"^(?P<bucket>.+?)\.s3(?:\.dualstack)?(?:[.-][a-z0-9-]+)?\.amazonaws\.com$")
@@ -52,7 +54,7 @@ SFN_TASKS: Mapping[str, tuple[str, str, str]] = {
 def cloudfront_origins(w: Wiring) -> None:
     """Distribution -> the bucket, API or server behind each origin, with OAC's answer."""
     from labkit.services.cloudfront.patch import _behavior, _origin_identity
-    from labkit.services.cloudfront.sim_log import request_log
+    from labkit.services.cloudfront.sim_log import REQUEST_LOG_SIZE, request_log
     from labkit.services.s3.patch_access import read_answer
     from labkit.services.s3.patch_origin import find_bucket
 
@@ -60,7 +62,8 @@ def cloudfront_origins(w: Wiring) -> None:
         for dist in list(backend.distributions.values()):
             cfg = dist.distribution_config
             fetched: Counter[str] = Counter()
-            for entry in request_log(dist):
+            log = request_log(dist)
+            for entry in log:
                 if entry.cache not in ("Hit", "Redirect", "") and not entry.blocked:
                     try:
                         fetched[str(_behavior(cfg, entry.path.split("?")[0]).target_origin_id)] += 1
@@ -70,6 +73,7 @@ def cloudfront_origins(w: Wiring) -> None:
                 domain = str(origin.domain_name).lower()
                 count = fetched[str(origin.id)]
                 flow = plural(count, "origin fetch", "origin fetches")
+                flow += full(len(log), REQUEST_LOG_SIZE, "request")
                 rest, website = _S3_REST.match(domain), _S3_WEBSITE.match(domain)
                 api = _EXECUTE_API.match(domain)
                 if (
@@ -128,7 +132,8 @@ def apigateway_integrations(w: Wiring) -> None:
             source = api_id(region, api.id)
             state = getattr(api, "labkit_state", None)
             served: Counter[tuple[str, str]] = Counter()
-            for entry in list(getattr(state, "trace", []) or []):
+            trace = list(getattr(state, "trace", []) or [])
+            for entry in trace:
                 if entry.integration:
                     served[(entry.http_method, entry.route or "")] += 1
             for resource in list(api.resources.values()):
@@ -139,7 +144,7 @@ def apigateway_integrations(w: Wiring) -> None:
                         continue
                     label = f"{verb} {path}"
                     count = served[(verb, path)] + (served[("ANY", path)] if verb == "ANY" else 0)
-                    flow = plural(count, "request")
+                    flow = plural(count, "request") + full(len(trace), TRACE_LENGTH, "request")
                     uri = str(integration.uri or "")
                     lam = _LAMBDA_URI.search(uri)
                     if lam:

@@ -234,6 +234,20 @@ def _flow(counts: Mapping[str, int], order: tuple[str, ...]) -> tuple[int, str]:
     return total, " · ".join([f"{total} {order[0]}", *rest])
 
 
+def window(kept: int, seen: int, word: str) -> str:
+    """What to add to a count read from a log that keeps only its latest entries: ``""`` while
+    it holds everything, else `` (in the last 100 of 2,013 messages, all the log keeps)``."""
+    if seen <= kept:
+        return ""
+    return f" (in the last {kept:,} of {seen:,} {word}s, all the log keeps)"
+
+
+def full(kept: int, limit: int, word: str) -> str:
+    """What to add to a count read from a log of at most ``limit`` entries that is full (it no
+    longer knows how many came before): `` (in the last 1,000 requests, all the log keeps)``."""
+    return f" (in the last {kept:,} {word}s, all the log keeps)" if kept >= limit else ""
+
+
 def _arn_service(arn: str) -> str:
     found = _ARN.match(arn)
     return found.group("service") if found else ""
@@ -262,11 +276,18 @@ def sns_subscriptions(w: Wiring) -> None:
     """Topic -> queue, function or outside endpoint, for each subscription."""
     from labkit.services.awslambda.access import invoke_decision
     from labkit.services.sns.patch import delivery_decision
-    from labkit.services.sns.patch_log import DELIVERED, FAILED, FILTERED, delivery_log
+    from labkit.services.sns.patch_log import (
+        DELIVERED,
+        FAILED,
+        FILTERED,
+        delivery_log,
+        logged_count,
+    )
 
     fns = w.functions()
     for _, backend in existing("sns", w.account):
         logs = {arn: delivery_log(t) for arn, t in backend.topics.items()}
+        seen = {arn: logged_count(t) for arn, t in backend.topics.items()}
         for sub in list(backend.subscriptions.values()):
             topic = sub.topic.arn
             counts: Counter[str] = Counter()
@@ -275,6 +296,7 @@ def sns_subscriptions(w: Wiring) -> None:
                     if outcome.subscription == sub.arn:
                         counts[outcome.result] += 1
             total, flow = _flow(counts, (DELIVERED, FAILED, FILTERED))
+            flow += window(len(logs.get(topic, [])), seen.get(topic, 0), "message")
             label = sub.protocol
             if sub.protocol == "sqs":
                 target = sub.endpoint if w.has(sub.endpoint) else w.placeholder(sub.endpoint)
@@ -519,6 +541,7 @@ def dynamodb_wiring(w: Wiring) -> None:
 
 def dax_tables(w: Wiring) -> None:
     """DAX cluster -> each table its clients read or wrote through it."""
+    from labkit.services.dax.sim_cache import RECENT
     from labkit.services.dax.state import cache_of
 
     for region, backend in existing("dax", w.account):
@@ -527,7 +550,8 @@ def dax_tables(w: Wiring) -> None:
             if cache is None:
                 continue
             tables: Counter[str] = Counter()
-            for request in list(getattr(cache, "requests", []) or []):
+            recent = list(getattr(cache, "requests", []) or [])
+            for request in recent:
                 table = str(getattr(request, "table", "") or "")
                 if table:
                     tables[table] += 1
@@ -549,7 +573,7 @@ def dax_tables(w: Wiring) -> None:
                         status,
                         "The cluster reads and writes the table for its clients.",
                         count,
-                        plural(count, "request"),
+                        plural(count, "request") + full(len(recent), RECENT, "request"),
                     )
                 )
 
@@ -741,9 +765,11 @@ __all__ = [
     "UNCHECKED",
     "Wiring",
     "collect_edges",
+    "full",
     "functions",
     "invocations_by_source",
     "status_of",
     "tier_of",
     "unqualified",
+    "window",
 ]

@@ -60,6 +60,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("why"),
 )
 
+#: How to read the picture, in words (shown under it).
+LEGEND = (
+    "Solid arrow ✓: the call is allowed (the number is what went along it). Dashed arrow: "
+    "✗ broken (a policy refuses it), ✗ missing (it names what the sandbox lacks), ⚠ denied on "
+    "AWS (the sandbox lets it pass, AWS would not), ⏸ disabled. The table says why."
+)
+
 EXAMPLE = 'lab.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)'
 
 
@@ -296,7 +303,7 @@ def _edge_svg(
         f'</title><path d="{path}" fill="none" stroke="currentColor" stroke-width="1.4"{dash} '
         f'marker-end="url(#{arrow})"/>'
         f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="11" text-anchor="middle" '
-        f'fill="currentColor" paint-order="stroke" stroke="{SHADE}" stroke-width="0">'
+        'fill="currentColor">'
         f"{esc(tag)}</text></g>"
     )
 
@@ -419,6 +426,7 @@ def render_html(snapshot: Any, *, notice: str = "", hint: str = "") -> str:
             hint=hint,
         )
     body = f'<div style="overflow-x:auto;margin-top:4px">{svg(state)}</div>'
+    body += f'<div style="opacity:0.85;margin:2px 0">{esc(LEGEND)}</div>'
     groups = edge_rows(state)
     if groups:
         body += table_html(COLUMNS, groups)

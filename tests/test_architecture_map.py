@@ -193,7 +193,10 @@ def test_kinesis_and_dynamodb_streams_feed_functions(lab: Lab) -> None:
     )
     built = the_map(lab)
     assert built.edges_between("clicks", "counter")[0].kind == "event source mapping"
-    assert built.edges_between("users", "users stream")[0].kind == "DynamoDB stream"
+    changes = built.edges_between("users", "users stream")[0]
+    assert (changes.kind, changes.count) == ("DynamoDB stream", 0)
+    lab.client("dynamodb").put_item(TableName="users", Item={"id": {"S": "u1"}})
+    assert edge(lab, "users", "users stream").count == 1
     assert built.edges_between("users stream", "welcome")[0].kind == "event source mapping"
 
 

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from labkit import facts
 from labkit import policy as engine
 from labkit.sandbox.architecture import (
     BROKEN,
@@ -501,6 +502,9 @@ def dynamodb_wiring(w: Wiring) -> None:
         for name, table in sorted(backend.tables.items()):
             stream = stream_id(table)
             if stream:
+                hours = float(facts.value("dynamodb.stream_retention")) / 3600
+                shard = getattr(table, "stream_shard", None)
+                records = len(getattr(shard, "items", None) or [])
                 w.add(
                     Edge(
                         table.table_arn,
@@ -509,6 +513,8 @@ def dynamodb_wiring(w: Wiring) -> None:
                         "item changes",
                         OK,
                         "DynamoDB writes every item change to the table's stream.",
+                        records,
+                        plural(records, "record") + f" in the stream (kept {hours:g} hours)",
                     )
                 )
             group = group_of(backend, name)

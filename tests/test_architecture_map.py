@@ -385,6 +385,9 @@ def test_firehose_reads_its_stream_and_writes_its_bucket(lab: Lab) -> None:
     )
     built = the_map(lab)
     assert built.edges_between("events", "to-archive")[0].kind == "Firehose source"
+    kinesis.put_record(StreamName="events", Data=b"click", PartitionKey="k")
+    lab.clock.advance(1)
+    assert edge(lab, "events", "to-archive").count == 1
     assert built.edges_between("to-archive", "archive")[0].status == OK
 
 

@@ -593,6 +593,10 @@ def firehose_wiring(w: Wiring) -> None:
             arn = stream.delivery_stream_arn
             buffer = buffer_of(stream)
             source = str((stream.source or {}).get("KinesisStreamARN", "") or "")
+            # What Firehose took in: delivered to the bucket, or still in its buffer.
+            taken = int(getattr(buffer, "records_delivered", 0)) + len(
+                getattr(buffer, "records", None) or []
+            )
             if stream.delivery_stream_type == "KinesisStreamAsSource" and source:
                 node = source if w.has(source) else w.placeholder(source, kind="stream")
                 status = OK if w.has(source) else MISSING
@@ -606,6 +610,8 @@ def firehose_wiring(w: Wiring) -> None:
                         "Firehose reads the data stream."
                         if status == OK
                         else "The source stream does not exist.",
+                        taken,
+                        plural(taken, "record") + " taken in",
                     )
                 )
             config = s3_destination(stream) or {}

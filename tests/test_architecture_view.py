@@ -194,3 +194,13 @@ def test_wired_nodes_stand_level_whatever_the_order_they_were_read_in() -> None:
     placed = layout(crossed)
     y = {name: placed.places[f"id:{name}"][1] for name in ("a", "b", "qa", "qb")}
     assert (y["qa"], y["qb"]) == (y["a"], y["b"])
+
+
+def test_holding_a_live_map_keeps_that_moment(lab: Lab) -> None:
+    topic, _ = topic_to_queue(lab)
+    live = lab.map()
+    held = live.hold()
+    lab.client("sns").publish(TopicArn=topic, Message="after")
+    live.refresh()
+    held.refresh()
+    assert "1 delivered" in live.to_text() and "0 delivered" in held.to_text()

@@ -186,6 +186,7 @@ class Wiring:
 
 
 def tier_of(title: str) -> str:
+    """The tier a service (by its title) stands in on the map; ``integration`` by default."""
     tiers = {
         "Lambda": "compute",
         "Step Functions": "compute",
@@ -223,6 +224,8 @@ def _read_role(account: str, role_arn: str) -> list[engine.Policy] | None:
 
 
 def status_of(allowed: bool, enforced: bool) -> str:
+    """An edge's status from the engine's answer: a refusal the sandbox enforces is
+    :data:`BROKEN`, one it lets through is :data:`DENIED_ON_AWS`."""
     if allowed:
         return OK
     return BROKEN if enforced else DENIED_ON_AWS
@@ -327,6 +330,7 @@ def sns_subscriptions(w: Wiring) -> None:
 
 
 def unqualified(arn: str) -> str:
+    """A function ARN without its version or alias (the node a qualified ARN belongs to)."""
     parts = arn.split(":")
     return ":".join(parts[:7]) if len(parts) > 7 else arn
 

@@ -65,6 +65,8 @@ PATCHES: tuple[Patch, ...] = (
         after=("apigateway",),
         module="labkit.services.apigateway.patch_auth",
     ),
+    # HTTP and WebSocket APIs (API Gateway v2): moto answers v2's API from REST's backend.
+    Patch("apigatewayv2", ("apigateway", "apigatewayv2"), after=("apigateway",)),
     # SNS wraps the subscription delivery that the Lambda triggers wrap too; installing the
     # triggers first keeps the order every test has run with.
     Patch("sns", ("sns",), after=("awslambda",)),

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -81,6 +82,11 @@ _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 _SANDBOX: list[Sandbox] = []
 
 Reply = tuple[int, dict[str, str], str | bytes]
+
+#: Other APIs served at ``execute-api`` hosts (HTTP and WebSocket APIs:
+#: :mod:`labkit.services.apigatewayv2.patch`), asked when no REST API has the id in the URL:
+#: each answers with a reply, or ``None`` when the API is not its own either.
+OTHER_APIS: list[Callable[[Any], Reply | None]] = []
 
 
 def match_resource(api: RestAPI, path: str) -> tuple[Resource, dict[str, str]] | None:
@@ -362,6 +368,12 @@ def handle(request: Any) -> Reply:
     """Answer one request to an ``execute-api`` URL."""
     m = _EXECUTE_API.match(str(request.url))
     found = _find_api(m["api"], m["region"]) if m is not None else None
+    if m is None or found is None:
+        # An HTTP API (apigatewayv2) shares the host pattern: its patch answers its own ids.
+        for other in list(OTHER_APIS):
+            answer = other(request)
+            if answer is not None:
+                return answer
     if m is None:
         return _reply(Response.message(403, "Forbidden"))
     if found is None:

@@ -1,0 +1,1 @@
+"""API Gateway v2: HTTP APIs and WebSocket APIs (and their @connections management API)."""

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from labkit.sandbox.access import AccessResult
     from labkit.sandbox.mailbox import Mailbox
     from labkit.services.apigateway.widget import ApiTraceView
+    from labkit.services.apigatewayv2.patch_websocket import WebSocketClient
     from labkit.services.awslambda.widget import InvocationView
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
@@ -290,6 +291,22 @@ class Lab:
         from labkit.services.apigateway.widget import api_trace_view
 
         return api_trace_view(self.sandbox, api, region=region, hold=hold)
+
+    def websocket(self, url: str, headers: Mapping[str, str] | None = None) -> WebSocketClient:
+        """Open a WebSocket connection to a WebSocket API stage, as a browser or app would.
+
+        Args:
+            url: ``wss://{api-id}.execute-api.{region}.amazonaws.com/{stage}`` (the API's
+                ``ApiEndpoint`` and a stage), with a query string if ``$connect`` reads one.
+            headers: Handshake headers (``$connect`` sees them).
+
+        Returns:
+            The connection: ``send(message)``, ``receive()``, ``close()``.
+        """
+        from labkit.services.apigatewayv2.patch_websocket import connect
+
+        self.sandbox._require_running()
+        return connect(url, dict(headers or {}))
 
     def access(
         self,

@@ -67,6 +67,12 @@ PATCHES: tuple[Patch, ...] = (
     ),
     # HTTP and WebSocket APIs (API Gateway v2): moto answers v2's API from REST's backend.
     Patch("apigatewayv2", ("apigateway", "apigatewayv2"), after=("apigateway",)),
+    Patch(
+        "apigatewayv2_websocket",
+        ("apigateway", "apigatewayv2", "apigatewaymanagementapi"),
+        after=("apigatewayv2",),
+        module="labkit.services.apigatewayv2.patch_websocket",
+    ),
     # SNS wraps the subscription delivery that the Lambda triggers wrap too; installing the
     # triggers first keeps the order every test has run with.
     Patch("sns", ("sns",), after=("awslambda",)),

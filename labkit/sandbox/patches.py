@@ -65,6 +65,13 @@ PATCHES: tuple[Patch, ...] = (
         after=("apigateway",),
         module="labkit.services.apigateway.patch_auth",
     ),
+    # Endpoint types: edge-optimized through the edge, private only through a VPC endpoint.
+    Patch(
+        "apigateway_endpoints",
+        ("apigateway",),
+        after=("apigateway",),
+        module="labkit.services.apigateway.patch_endpoints",
+    ),
     # HTTP and WebSocket APIs (API Gateway v2): moto answers v2's API from REST's backend.
     Patch("apigatewayv2", ("apigateway", "apigatewayv2"), after=("apigateway",)),
     Patch(

@@ -88,6 +88,12 @@ Reply = tuple[int, dict[str, str], str | bytes]
 #: each answers with a reply, or ``None`` when the API is not its own either.
 OTHER_APIS: list[Callable[[Any], Reply | None]] = []
 
+#: The endpoint type's gate (:mod:`labkit.services.apigateway.patch_endpoints`): given the REST
+#: API, the request, the API's state and a function that serves the request, the response (a
+#: private API's refusal, or the served response as the edge delivered it).
+Gate = Callable[[Any, ApiRequest, ApiState, Callable[[], Response]], Response]
+ENDPOINT_GATE: list[Gate] = []
+
 
 def match_resource(api: RestAPI, path: str) -> tuple[Resource, dict[str, str]] | None:
     """The resource of ``api`` as it is now (not as deployed) that serves ``path``."""
@@ -364,8 +370,9 @@ def _body_of(body: Any) -> str | bytes | None:
         return str(body)
 
 
-def handle(request: Any) -> Reply:
-    """Answer one request to an ``execute-api`` URL."""
+def handle(request: Any, source_vpce: str | None = None) -> Reply:
+    """Answer one request to an ``execute-api`` URL (``source_vpce``: the interface VPC
+    endpoint it came through, if any)."""
     m = _EXECUTE_API.match(str(request.url))
     found = _find_api(m["api"], m["region"]) if m is not None else None
     if m is None or found is None:
@@ -404,9 +411,17 @@ def handle(request: Any) -> Reply:
             )
     path = "/" + "/".join(p for p in (m["path"] or "/").split("/") if p)
     built = build_request(request, api, config, frozen, path)
+    built.source_vpce = source_vpce
     state = api_state(api)
-    response = sim_pipeline.serve(built, MotoGateway(backend, api), state)
-    publish_metrics(api, state.trace[-1])
+    traced = len(state.trace)
+
+    def run() -> Response:
+        return sim_pipeline.serve(built, MotoGateway(backend, api), state)
+
+    gate = ENDPOINT_GATE[-1] if ENDPOINT_GATE else None
+    response = gate(api, built, state, run) if gate is not None else run()
+    if len(state.trace) > traced:  # a request the endpoint refused may leave no entry
+        publish_metrics(api, state.trace[-1])
     return _reply(response)
 
 

@@ -295,6 +295,8 @@ class TraceEntry:
         status: The status answered.
         latency_ms: Wall time in the gateway plus the integration's latency.
         integration_latency_ms: The integration's part.
+        endpoint: How the request reached the API (its endpoint type and, for an edge-optimized
+            API, the edge location), set by the endpoint gate.
     """
 
     request_id: str
@@ -312,6 +314,7 @@ class TraceEntry:
     status: int = 0
     latency_ms: float = 0.0
     integration_latency_ms: float = 0.0
+    endpoint: str = ""
 
     def step(self, name: str, outcome: str, detail: str = "") -> None:
         """Record one step."""

@@ -89,7 +89,9 @@ def trace_state(trace: ApiTrace, now: float) -> dict[str, Any]:
                 "status": entry.status,
                 "latency_ms": round(entry.latency_ms, 3),
                 "integration_latency_ms": round(entry.integration_latency_ms, 3),
-                "steps": [[s.name, s.outcome, s.detail] for s in entry.steps],
+                # How the request reached the API (edge location, VPC endpoint) comes first.
+                "steps": ([["endpoint", entry.endpoint, ""]] if entry.endpoint else [])
+                + [[s.name, s.outcome, s.detail] for s in entry.steps],
             }
         )
     stages = [

@@ -122,6 +122,7 @@ def test_a_private_api_answers_through_its_vpc_endpoint(lab: Lab) -> None:
     api = private_api(lab, [vpce], only_from(vpce))
     by_header = requests.get(vpce_url(vpce), headers={"x-apigw-api-id": api})
     assert by_header.status_code == 200, by_header.text
+    assert by_header.json()["requestContext"]["identity"]["vpceId"] == vpce
     by_host = requests.get(
         vpce_url(vpce), headers={"Host": f"{api}.execute-api.us-east-1.amazonaws.com"}
     )

@@ -260,6 +260,9 @@ def test_jwt_authorizer_accepts_the_pools_tokens_for_its_audience(lab: Lab) -> N
         "aws.cognito.signin.user.admin"
     ]
     assert "ana" in http_api_trace(api_id).entries[-1].auth_reason
+    # The same trace view as REST APIs', found by the HTTP API's id or name.
+    shown = lab.api_trace("shop", hold=True).to_text()
+    assert "POST /admin" in shown and "JWT" in shown and api_id in shown
 
 
 def test_jwt_authorizer_refusals_as_aws_answers_them(lab: Lab) -> None:

@@ -120,6 +120,9 @@ def proxy_event(request: ApiRequest) -> dict[str, Any]:
         "domainName": host,
         "apiId": request.api_id,
     }
+    if request.source_vpce:
+        # A private API's request through an interface VPC endpoint names it.
+        identity["vpceId"] = request.source_vpce
     if auth is not None:
         identity.update(auth.identity)
         if auth.api_key_id is not None:

@@ -58,7 +58,15 @@ def _apis(region: str, account_id: str) -> list[Any]:
     found: list[Any] = []
     for backend in existing_in("apigateway", account_id, region):
         found.extend(backend.apis.values())
+    # HTTP APIs (API Gateway v2) keep the same trace on their own objects.
+    for backend in existing_in("apigatewayv2", account_id, region):
+        found.extend(a for a in backend.apis.values() if a.protocol_type == "HTTP")
     return found
+
+
+def _id(api: Any) -> str:
+    """A REST API's ``id``, or an HTTP API's ``api_id``."""
+    return str(getattr(api, "id", None) or api.api_id)
 
 
 def find_api(
@@ -71,11 +79,11 @@ def find_api(
     """
     apis = _apis(region, account_id)
     if api is None and len(apis) == 1:
-        return str(apis[0].id)
+        return _id(apis[0])
     for candidate in apis:
-        if api is not None and api in (candidate.id, candidate.name):
-            return str(candidate.id)
-    known = [f"{a.name} ({a.id})" for a in apis]
+        if api is not None and api in (_id(candidate), candidate.name):
+            return _id(candidate)
+    known = [f"{a.name} ({_id(a)})" for a in apis]
     if api is None:
         raise UnknownApiError("", known) if not apis else UnknownApiError("(which one?)", known)
     raise UnknownApiError(api, known)
@@ -91,12 +99,12 @@ def api_trace(
     """
     apis = _apis(region, account_id)
     for candidate in apis:
-        if api in (candidate.id, candidate.name):
+        if api in (_id(candidate), candidate.name):
             state: ApiState | None = getattr(candidate, "labkit_state", None)
             if state is None:
-                return ApiTrace(str(candidate.id), str(candidate.name), region, ())
+                return ApiTrace(_id(candidate), str(candidate.name), region, ())
             metrics = {stage: replace(m) for stage, m in state.metrics.items()}
             return ApiTrace(
-                str(candidate.id), str(candidate.name), region, tuple(state.trace), metrics
+                _id(candidate), str(candidate.name), region, tuple(state.trace), metrics
             )
-    raise UnknownApiError(api, [f"{a.name} ({a.id})" for a in apis])
+    raise UnknownApiError(api, [f"{a.name} ({_id(a)})" for a in apis])

@@ -163,6 +163,22 @@ def test_route_throttling_from_stage_settings_on_the_lab_clock(lab: Lab) -> None
     assert http_api_trace(api_id).metrics["$default"].throttled == 2
 
 
+def test_the_account_limit_is_shared_with_rest_apis(lab: Lab) -> None:
+    from apigateway_support import proxy, rest_api, url
+    from moto.apigateway.models import apigateway_backends
+
+    api_id, base = http_api(lab, {"GET /a": {}})
+    echo = lab.client("lambda").get_function(FunctionName="echo")["Configuration"]["FunctionArn"]
+    rest, _ = rest_api(lab, ["a"], integration=proxy(echo))
+    # GetAccount's throttle settings (UpdateAccount cannot set them in moto): rate 1, burst 2.
+    account = apigateway_backends["123456789012"]["us-east-1"].account
+    account.throttle_settings = {"rateLimit": 1.0, "burstLimit": 2}
+    assert requests.get(f"{base}/a").status_code == 200
+    assert requests.get(url(rest, "dev", "/a")).status_code == 200
+    assert requests.get(f"{base}/a").status_code == 429  # the REST request took the token
+    assert "account 123456789012" in http_api_trace(api_id).entries[-1].steps[-2].detail
+
+
 CORS = {
     "AllowOrigins": ["https://shop.example"],
     "AllowMethods": ["GET", "POST"],
@@ -303,3 +319,30 @@ def test_jwt_authorizer_of_another_issuer_refuses(lab: Lab) -> None:
     assert (r.status_code, r.json()) == (401, {"message": "Unauthorized"})
     assert "invalid issuer" in r.headers["www-authenticate"]
     del pool
+
+
+def test_a_disabled_default_endpoint_answers_403(lab: Lab) -> None:
+    api_id, base = http_api(lab, {"GET /a": {}})
+    assert requests.get(f"{base}/a").status_code == 200
+    lab.client("apigatewayv2").update_api(ApiId=api_id, DisableExecuteApiEndpoint=True)
+    r = requests.get(f"{base}/a")
+    assert (r.status_code, r.json()) == (403, {"message": "Forbidden"})
+
+
+def test_the_rest_gateway_hands_an_http_api_on(lab: Lab) -> None:
+    """Whichever patch claims an execute-api URL first, an HTTP API's id reaches its pipeline."""
+    from labkit.services.apigateway import patch as rest
+
+    api_id, base = http_api(lab, {"GET /a": {}})
+
+    class Request:
+        method = "GET"
+        url = f"{base}/a"
+        headers: dict[str, str] | None = None
+        body = None
+
+    status, _, body = rest.handle(Request())
+    assert status == 200 and json.loads(body)["routeKey"] == "GET /a"
+    Request.url = "https://nosuchapi.execute-api.us-east-1.amazonaws.com/dev/a"
+    assert rest.handle(Request())[0] == 403
+    del api_id

@@ -180,3 +180,15 @@ def test_a_message_over_128_kb_closes_the_connection(lab: Lab) -> None:
             ConnectionId=other.connection_id, Data=json.dumps("y" * 140_000).encode()
         )
     assert too_big.value.response["Error"]["Code"] == "PayloadTooLargeException"
+
+
+def test_a_reset_or_a_deleted_api_ends_the_connection(lab: Lab) -> None:
+    url = chat_api(lab)
+    socket = lab.websocket(url + "?token=letmein")
+    api_id = url.split("//")[1].split(".")[0]
+    lab.client("apigatewayv2").delete_api(ApiId=api_id)
+    assert socket.closed and "no longer exists" in socket.close_reason
+    other = lab.websocket(chat_api(lab) + "?token=letmein")
+    lab.reset()
+    with pytest.raises(WebSocketClosedError):
+        other.send({"action": "send"})

@@ -240,13 +240,18 @@ class MotoHttpGateway:
         self.backend = backend
 
     def account_throttle(self) -> tuple[Buckets, float, float]:
-        """The account's bucket in this Region (on moto's backend) and its default limits."""
-        buckets: Buckets | None = getattr(self.backend, "labkit_buckets", None)
-        if buckets is None:
-            buckets = Buckets()
-            setattr(self.backend, "labkit_buckets", buckets)  # noqa: B010
-        rate = float(facts.value("api_gateway.account_throttle_rps"))
-        return buckets, rate, float(facts.value("api_gateway.account_burst"))
+        """The account's bucket in this Region and its limits: the REST patch's own (on moto's
+        REST backend, with ``GetAccount``'s throttle settings), as the account-level limit
+        covers HTTP, REST and WebSocket APIs together.
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
+        """
+        from moto.apigateway.models import apigateway_backends
+
+        from labkit.services.apigateway.patch import MotoGateway
+
+        rest = apigateway_backends[self.backend.account_id][self.backend.region_name]
+        # The account bucket reads no API: any will do.
+        return MotoGateway(rest, None).account_throttle()  # type: ignore[arg-type]
 
     def integrate(self, request: HttpRequest, integration: IntegrationSpec) -> IntegrationResult:
         """``AWS_PROXY`` (Lambda) and ``HTTP_PROXY``; other types answer 500."""
@@ -366,6 +371,9 @@ def handle(request: Any) -> Reply | None:
     if m is None or found is None:
         return None
     backend, api = found
+    if api.disable_execute_api_endpoint in (True, "true", "True"):
+        # Callers must use a custom domain name; the default endpoint answers 403.
+        return _reply(message(403, "Forbidden"))
     if api.protocol_type != "HTTP":
         # A WebSocket API speaks only WebSocket (labkit.lab.Lab.websocket): a plain HTTP
         # request is not an upgrade.

@@ -258,8 +258,18 @@ def _close(connection: Connection, backend: Any, api: Any, code: int, reason: st
 
 
 def _expire(connection: Connection, backend: Any, api: Any) -> None:
-    """Close ``connection`` if the lab clock has passed its deadline."""
+    """Close ``connection`` if the lab clock has passed its deadline, or its API, stage or
+    AWS world is gone (``lab.reset()``, a deleted API)."""
     if connection.open:
+        found = http.find_api(connection.api_id, api.backend.region_name)
+        if (
+            found is None
+            or found[1] is not api
+            or connection.stage not in api.stages
+            or connections(backend).get(connection.id) is not connection
+        ):
+            connection.close(http.now(), ws.GOING_AWAY, "the API or its stage no longer exists")
+            return
         when, reason = connection.deadline(_idle(), _longest())
         if http.now() >= when:
             _close(connection, backend, api, ws.GOING_AWAY, reason)

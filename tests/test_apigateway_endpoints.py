@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 from apigateway_support import ECHO, proxy, rest_api, trace, url
+from botocore.exceptions import ClientError
 from lambda_support import create
 
 import labkit
@@ -144,8 +145,19 @@ def test_source_vpce_reaches_the_resource_policy(lab: Lab) -> None:
 
 def test_a_private_api_without_a_resource_policy_is_refused(lab: Lab) -> None:
     vpce = vpc_endpoint(lab)
-    api = private_api(lab, [vpce], None)
-    r = requests.get(vpce_url(vpce), headers={"x-apigw-api-id": api})
+    with pytest.raises(ClientError) as refused:
+        private_api(lab, [vpce], None)
+    assert refused.value.response["Error"]["Code"] == "BadRequestException"
+    assert "resource policy" in refused.value.response["Error"]["Message"]
+    # Made private after it was deployed without one: its callers are refused.
+    api, _ = rest_api(lab, ["items"], integration=proxy(create(lab, "other", ECHO)))
+    lab.client("apigateway").update_rest_api(
+        restApiId=api,
+        patchOperations=[
+            {"op": "replace", "path": "/endpointConfiguration/types/EDGE", "value": "PRIVATE"}
+        ],
+    )
+    r = requests.get(vpce_url(vpce, "/dev/items"), headers={"x-apigw-api-id": api})
     assert r.status_code == 403
     assert "resource policy" in trace(api)[-1].steps[0].detail
 

@@ -5,7 +5,8 @@ moto records ``endpointConfiguration`` and nothing else follows from it: a PRIVA
 anyone at its public invoke URL. While a lab runs, this module plugs a gate into the REST
 request path (:data:`labkit.services.apigateway.patch.ENDPOINT_GATE`) that
 
-- refuses a PRIVATE API's caller who did not come through an interface VPC endpoint (and a VPC
+- refuses to deploy a PRIVATE API that has no resource policy (``BadRequestException``), and
+  refuses a PRIVATE API's caller who did not come through an interface VPC endpoint (and a VPC
   endpoint's caller of a public API) with ``403 {"message":"Forbidden"}``, the reason in the trace;
 - serves an EDGE API through the edge location nearest the viewer (the edge lab's viewer:
   ``labkit.services.edge.patch.viewer``, ``set_viewer`` or an ``X-Labkit-Viewer`` header),
@@ -34,7 +35,7 @@ import responses
 from moto.core.models import responses_mock
 
 from labkit.services.apigateway import patch as rest
-from labkit.services.apigateway.sim_endpoints import EDGE, EndpointConfig, path, refusal
+from labkit.services.apigateway.sim_endpoints import EDGE, PRIVATE, EndpointConfig, path, refusal
 from labkit.services.apigateway.sim_request import (
     ApiRequest,
     ApiState,
@@ -184,10 +185,31 @@ def handle_vpce(request: Any) -> rest.Reply:
     return rest.handle(_Forwarded(request, url), source_vpce=vpce_id)
 
 
+def _private_needs_policy(stack: ExitStack) -> None:
+    """``CreateDeployment`` of a PRIVATE API without a resource policy fails, as on AWS
+    (``BadRequestException: Private REST API doesn't have a resource policy attached to it``)."""
+    from moto.apigateway.exceptions import BadRequestException
+    from moto.apigateway.models import RestAPI
+
+    original = RestAPI.create_deployment
+
+    def create_deployment(self: RestAPI, *args: Any, **kwargs: Any) -> Any:
+        config = EndpointConfig.from_api(getattr(self, "endpoint_configuration", None))
+        if config.kind == PRIVATE and not self.policy:
+            raise BadRequestException(
+                "Private REST API doesn't have a resource policy attached to it"
+            )
+        return original(self, *args, **kwargs)
+
+    RestAPI.create_deployment = create_deployment  # type: ignore[method-assign]
+    stack.callback(setattr, RestAPI, "create_deployment", original)
+
+
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Plug the endpoint gate in and answer VPC endpoints' host names while ``sandbox`` runs."""
     _SANDBOX[:] = [sandbox]
     stack.callback(_SANDBOX.clear)
+    _private_needs_policy(stack)
     rest.ENDPOINT_GATE.append(gate)
     stack.callback(lambda: rest.ENDPOINT_GATE.remove(gate) if gate in rest.ENDPOINT_GATE else None)
 

@@ -112,6 +112,8 @@ def test_route_selection_default_and_gateway_errors(lab: Lab) -> None:
     unmatched = socket.receive_json()
     assert unmatched["message"] == "Forbidden"
     assert unmatched["connectionId"] == socket.connection_id
+    socket.send({"action": "$connect"})  # the handshake's route takes no messages
+    assert socket.receive_json()["message"] == "Forbidden"
     # A route with a route response sends the function's answer back.
     socket.send({"action": "whoami"})
     assert socket.receive() == socket.connection_id

@@ -95,7 +95,8 @@ def select_route(expression: str, body: str, route_keys: set[str]) -> str | None
             picked = None
         for part in expression[len("$request.body.") :].split("."):
             picked = picked.get(part) if isinstance(picked, dict) else None
-    if isinstance(picked, str) and picked in route_keys:
+    # $connect and $disconnect are for the handshake and the close, never for a message.
+    if isinstance(picked, str) and picked in route_keys and not picked.startswith("$"):
         return picked
     return "$default" if "$default" in route_keys else None
 

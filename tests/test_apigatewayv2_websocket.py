@@ -194,3 +194,46 @@ def test_a_reset_or_a_deleted_api_ends_the_connection(lab: Lab) -> None:
     lab.reset()
     with pytest.raises(WebSocketClosedError):
         other.send({"action": "send"})
+
+
+def test_manage_connections_needs_the_permission_for_a_role_session(lab: Lab) -> None:
+    url = chat_api(lab)
+    api_id = url.split("//")[1].split(".")[0]
+    socket = lab.websocket(url + "?token=letmein")
+    iam, sts = lab.client("iam"), lab.client("sts")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+    def session(name: str, resource: str) -> Any:
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "execute-api:ManageConnections", "Resource": resource}
+            ],
+        }
+        iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(policy))
+        found = sts.assume_role(RoleArn=role["Role"]["Arn"], RoleSessionName="backend")[
+            "Credentials"
+        ]
+        return lab.client(
+            "apigatewaymanagementapi",
+            endpoint_url=url.replace("wss://", "https://"),
+            aws_access_key_id=found["AccessKeyId"],
+            aws_secret_access_key=found["SecretAccessKey"],
+            aws_session_token=found["SessionToken"],
+        )
+
+    allowed = session("poster", f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/prod/*")
+    allowed.post_to_connection(ConnectionId=socket.connection_id, Data=b"hello")
+    assert socket.receive() == "hello"
+    other = session("elsewhere", "arn:aws:execute-api:us-east-1:123456789012:otherapi/*")
+    with pytest.raises(ClientError) as refused:
+        other.post_to_connection(ConnectionId=socket.connection_id, Data=b"hello")
+    assert refused.value.response["Error"]["Code"] == "ForbiddenException"
+    assert "ManageConnections" in refused.value.response["Error"]["Message"]
+    assert socket.receive() is None

@@ -11,7 +11,9 @@ While a lab runs:
   and the maximum duration (2 h) are timers on the lab clock;
 - ``PostToConnection``, ``GetConnection`` and ``DeleteConnection`` reach the connections of the
   API whose endpoint the client was made for; a closed or unknown one answers ``GoneException``
-  (410), a post over 128 KB ``PayloadTooLargeException`` (413).
+  (410), a post over 128 KB ``PayloadTooLargeException`` (413), and a caller signing with
+  sandbox-issued role credentials needs ``execute-api:ManageConnections`` (else
+  ``ForbiddenException``, 403).
 
 Connections live on moto's v2 backend, so ``lab.reset()`` ends them with everything else.
 """
@@ -74,6 +76,16 @@ class GoneException(JsonRESTError):
 
     def __init__(self, connection_id: str) -> None:
         super().__init__("GoneException", f"Connection {connection_id} is gone.")
+
+
+class ForbiddenException(JsonRESTError):
+    """``@connections`` by a caller whose policies do not allow
+    ``execute-api:ManageConnections``."""
+
+    code = 403
+
+    def __init__(self, message: str = "Forbidden") -> None:
+        super().__init__("ForbiddenException", message)
 
 
 class PayloadTooLargeException(JsonRESTError):
@@ -346,6 +358,38 @@ def connect(url: str, headers: dict[str, str] | None = None) -> WebSocketClient:
 # --- @connections ---------------------------------------------------------------------------------
 
 
+def _may_manage(response: Any, api: Any, connection_id: str) -> None:
+    """A caller signing with sandbox-issued role credentials (an assumed role, an identity
+    pool's) needs ``execute-api:ManageConnections`` on
+    ``arn:aws:execute-api:{region}:{account}:{api}/{stage}/{METHOD}/@connections/{id}``;
+    the learner's own credentials are the account's, which may.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html
+    """
+    from labkit import policy as engine
+    from labkit.sandbox import signers
+
+    headers = {str(k): str(v) for k, v in dict(response.headers or {}).items()}
+    signer = signers.signer_of(headers, str(response.uri))
+    if signer is None:
+        return
+    stage = urlsplit(str(response.uri)).path.split("/@connections/")[0].strip("/")
+    arn = (
+        f"arn:aws:execute-api:{api.backend.region_name}:{api.backend.account_id}:{api.api_id}/"
+        f"{stage}/{response.method}/@connections/{connection_id}"
+    )
+    if signer.expired:
+        raise ForbiddenException("The security token included in the request is expired")
+    ask = engine.Request(signer.principal, "execute-api:ManageConnections", arn)
+    decision = engine.evaluate(ask, identity_policies=signer.policies)
+    if decision.allowed and signer.session_policy is not None:
+        decision = engine.evaluate(ask, identity_policies=(signer.session_policy,))
+    if not decision.allowed:
+        raise ForbiddenException(
+            f"User: {signer.principal.arn} is not authorized to perform: "
+            f"execute-api:ManageConnections on resource: {arn}"
+        )
+
+
 def _target(response: Any, connection_id: str) -> tuple[Connection, Any, Any]:
     """The open connection ``connection_id`` of the API whose endpoint was called."""
     host = urlsplit(str(response.uri)).hostname or ""
@@ -354,6 +398,7 @@ def _target(response: Any, connection_id: str) -> tuple[Connection, Any, Any]:
     if found is None:
         raise GoneException(connection_id)
     backend, api = found
+    _may_manage(response, api, connection_id)
     connection = connections(backend).get(connection_id)
     if connection is None or connection.api_id != api.api_id:
         raise GoneException(connection_id)
@@ -418,6 +463,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
 
 __all__ = [
+    "ForbiddenException",
     "GoneException",
     "PayloadTooLargeException",
     "WebSocketClient",

@@ -8,7 +8,8 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-overv
   other answer or an error refuses the handshake.
 - Each message is routed by the API's ``RouteSelectionExpression`` (``$request.body.action``:
   the ``action`` field of a JSON message); a message no route matches goes to ``$default``, and
-  without one the client gets ``{"message": "Forbidden", ...}``; a failed function,
+  without one the client gets ``{"message": "Forbidden", "connectionId": ..., "requestId": ...}``
+  (e.g. https://github.com/aws-samples/simple-websockets-chat-app/issues/24); a failed function,
   ``{"message": "Internal server error", ...}``. A route with a route response
   (``RouteResponseSelectionExpression``) sends its function's answer back to the client.
 - A connection closes after 10 minutes without a message either way, and after 2 hours in any

@@ -467,6 +467,7 @@ def integrate(request: HttpRequest, gateway: HttpGateway, entry: TraceEntry) -> 
         entry.step("integrate", "500", f"route {request.route.key} has no integration")
         return message(500, "Internal Server Error")
     entry.integration = integration.type
+    entry.cache = "off"  # HTTP APIs have no stage cache
     result = gateway.integrate(request, integration)
     entry.integration_latency_ms = result.latency_ms
     entry.step("integrate", str(result.response.status), result.detail)

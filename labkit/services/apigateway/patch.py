@@ -413,14 +413,15 @@ def handle(request: Any, source_vpce: str | None = None) -> Reply:
     built = build_request(request, api, config, frozen, path)
     built.source_vpce = source_vpce
     state = api_state(api)
-    traced = len(state.trace)
+    before = state.trace[-1] if state.trace else None
 
     def run() -> Response:
         return sim_pipeline.serve(built, MotoGateway(backend, api), state)
 
     gate = ENDPOINT_GATE[-1] if ENDPOINT_GATE else None
     response = gate(api, built, state, run) if gate is not None else run()
-    if len(state.trace) > traced:  # a request the endpoint refused may leave no entry
+    # The trace is a bounded deque: a new entry is a new last one (not a longer trace).
+    if state.trace and state.trace[-1] is not before:
         publish_metrics(api, state.trace[-1])
     return _reply(response)
 

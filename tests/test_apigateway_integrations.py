@@ -243,6 +243,40 @@ def test_kinesis_without_permission_is_refused_by_the_role(lab: Lab) -> None:
     assert _records(lab) == []
 
 
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        ("$input.body", "not JSON"),  # the body pasted in unquoted: the template's output breaks
+        ("$util.escapeJavaScript($input.body)", "is not base64"),
+    ],
+)
+def test_kinesis_refuses_a_body_it_cannot_read(lab: Lab, data: str, said: str) -> None:
+    lab.client("kinesis").create_stream(StreamName="clicks", ShardCount=1)
+    role = _role(lab, "apigw-kinesis", "kinesis:PutRecord")
+    template = KINESIS_IN.replace("$util.base64Encode($input.json('$'))", data)
+    api, resource = rest_api(
+        lab,
+        ["events"],
+        method="POST",
+        integration={
+            "type": "AWS",
+            "integrationHttpMethod": "POST",
+            "uri": "arn:aws:apigateway:us-east-1:kinesis:action/PutRecord",
+            "credentials": role,
+            "requestTemplates": {"application/json": template},
+        },
+        stage=None,
+    )
+    _responses(lab, api, resource, "POST", {"statusCode": "200"})
+    _deploy(lab, api, stream="clicks")
+    r = requests.post(url(api, "dev", "/events"), json={"user": "ana", "page": "/home"})
+    # No selection pattern: the service's 400 reaches the caller as the default 200.
+    assert r.status_code == 200 and r.json()["__type"] == "SerializationException"
+    assert said in r.json()["Message"]
+    assert "kinesis:PutRecord answered 400" in trace(api)[-1].steps[-2].detail
+    assert _records(lab) == []  # nothing stored that a reader would choke on
+
+
 def test_sqs_send_message_by_path(lab: Lab) -> None:
     queue = lab.client("sqs").create_queue(QueueName="orders")["QueueUrl"]
     role = _role(lab, "apigw-sqs", "sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:orders")

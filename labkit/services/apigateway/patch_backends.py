@@ -246,6 +246,13 @@ def _service(
             verb = (integration.http_method or "GET").upper()
             action = _S3_ACTIONS.get(verb, "")
     headers.setdefault("Content-Type", "application/json")
+    malformed = _malformed(service, action, body) if kind == "action" else None
+    if malformed is not None:
+        answer = json.dumps({"__type": "SerializationException", "Message": malformed})
+        response, note = map_response(request, integration, "400", answer, {})
+        return IntegrationResult(
+            response, 0, f"{service}:{action} answered 400: {malformed}; {note}"
+        )
     denied = _role_denies(
         integration.credentials, service, action, (region, path, query), request, body
     )
@@ -290,6 +297,46 @@ def _role_credentials(role_arn: str, region: str) -> Any:
 
 #: The session API Gateway holds for each integration role (moto's session objects).
 _SESSIONS: dict[str, Any] = {}
+
+
+def _malformed(service: str, action: str, body: str) -> str | None:
+    """Why a JSON-protocol service cannot read the mapped body (``None`` when it can).
+
+    The service reads the body before it authorizes the call against a resource (the resource is
+    named in the body), so a template whose output is not JSON, or whose Kinesis ``Data`` is not
+    base64 (the API reference types it "Base64-encoded binary data object":
+    https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecord.html), is answered
+    400 SerializationException. moto would store such data as it came, and a reader of the
+    stream would fail later; boto3 itself can never send it, as it encodes blobs.
+    """
+    if service not in JSON_SERVICES:
+        return None
+    try:
+        document = json.loads(body) if body.strip() else {}
+    except ValueError as exc:
+        return f"the request body is not JSON ({exc}): check the mapping template's output"
+    if service != "kinesis" or not isinstance(document, dict):
+        return None
+    records = document.get("Records") if action == "PutRecords" else [document]
+    for record in records if isinstance(records, list) else []:
+        data = record.get("Data") if isinstance(record, dict) else None
+        if isinstance(data, str) and not _is_base64(data):
+            return (
+                f"Data {data[:40]!r} is not base64: Kinesis wants the record's bytes "
+                "base64-encoded ($util.base64Encode(...) in the mapping template)"
+            )
+    return None
+
+
+def _is_base64(text: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def _send(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from labkit.services.apigateway.widget import ApiTraceView
     from labkit.services.apigatewayv2.patch_websocket import WebSocketClient
     from labkit.services.awslambda.widget import InvocationView
+    from labkit.services.cognitoidp.state import TokenSnapshot
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
     from labkit.services.kinesis.widget import StreamView
@@ -164,6 +165,18 @@ class Lab:
         from labkit.services.ses.widget import mailbox_view
 
         return mailbox_view(self.sandbox, to, hold=hold)
+
+    def inspect_token(self, token: str) -> TokenSnapshot:
+        """A Cognito token decoded: each claim and what it means, whether the issuing pool's key
+        signed it, and its time left on the lab clock, as of now (a moment: call it again
+        later to see the time run out).
+
+        Args:
+            token: An ID or access token (``initiate_auth(...)["AuthenticationResult"]``).
+        """
+        from labkit.services.cognitoidp.state import inspect_token
+
+        return inspect_token(token, now=self.clock.now)
 
     def resources(self) -> list[Resource]:
         """What the sandbox holds now, by service."""

@@ -102,3 +102,13 @@ def test_trusted_pool_reads_a_sandbox_pools_keys_for_a_verifier(lab: Lab) -> Non
     assert empty is not None and not empty.keys
     with pytest.raises(UnknownKeyError):
         verify(tokens["id"], empty, now=lab.clock.now)
+
+
+def test_the_lab_inspects_a_token_as_of_its_clock(lab: Lab) -> None:
+    tokens = _tokens(lab)
+    lab.clock.advance(600)
+    snapshot = lab.inspect_token(tokens["id"])
+    assert snapshot.seconds_left == 3000 and snapshot.signature.startswith("valid")
+    assert "valid for 50 min" in str(snapshot)
+    lab.clock.advance(3000)
+    assert lab.inspect_token(tokens["id"]).expired

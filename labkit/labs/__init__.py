@@ -18,6 +18,7 @@ LAB_MODULES = (
     "labkit.labs.lambda_lab",
     "labkit.labs.dynamodb",
     "labkit.labs.stepfunctions",
+    "labkit.labs.serverless_api",
 )
 
 

@@ -25,6 +25,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from labkit import facts
 from labkit.grading.checks import CheckContext, short
 from labkit.labs.serverless_api_support import (
     ACCOUNT,
@@ -43,8 +44,8 @@ from labkit.labs.serverless_api_support import (
 CATEGORIES = ("books", "garden", "toys")
 LOAD = 150
 LOAD_SECONDS = 75
-#: How old a cached answer may be: API Gateway's default TTL.
-TTL = 300
+#: How old a cached answer may be: API Gateway's default TTL (300 s).
+TTL = int(facts.value("api_gateway.cache_ttl_default"))
 
 CACHE_HINT = (
     "Create the stage with a cache (`cacheClusterEnabled=True, cacheClusterSize='0.5'`), turn "

@@ -29,6 +29,7 @@ from labkit.labs.serverless_api_support import (
     expect_stages,
     http,
     invoke_url,
+    json_of,
     resolve_api,
 )
 
@@ -140,6 +141,16 @@ def check_ingest(ctx: CheckContext) -> None:
             ctx.fail(
                 f"POST /events with {json.dumps(event)} answered {body_of(got)}.",
                 hint=TEMPLATE_HINT,
+            )
+        answer = json_of(got)
+        if isinstance(answer, dict) and "__type" in answer:
+            said = answer.get("message") or answer.get("Message") or ""
+            ctx.fail(
+                f"POST /events with {json.dumps(event)} answered 200, but the body is "
+                f"Kinesis's error {answer['__type']}: {str(said)[:200].rstrip('.')}. No record was "
+                "written (an integration response without a selection pattern passes any answer on "
+                "as 200).",
+                hint=ROLE_HINT if "AccessDenied" in str(answer["__type"]) else TEMPLATE_HINT,
             )
     functions = ctx.client("lambda").list_functions().get("Functions", [])
     if functions:

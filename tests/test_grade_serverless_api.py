@@ -1,0 +1,530 @@
+"""labkit grade on the serverless API lab: sample submissions, and the checks fed directly.
+
+Each sample in tests/submissions/serverless_api/ is a jupytext percent file of a notebook a
+learner might hand in, graded in a fresh kernel as `labkit grade` does. More alternatives and
+mistakes are fed to the checks directly (functions in a namespace, no kernel), which is quicker:
+every correct alternative must pass, and every plausible mistake must fail with a hint that names
+what happened. The checks call the learner's API over HTTP at its invoke URL and try as outsiders
+(no key, forged and expired tokens, another user, a guest, another identity pool).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import serverless_api_answers as answers
+from serverless_api_answers import GOOD
+
+import labkit
+from labkit.lab import Lab
+from labkit.labs import catalog
+
+SAMPLES = Path(__file__).resolve().parent / "submissions" / "serverless_api"
+CHECKS = ["public_api", "orders_auth", "own_files", "products_cache", "ingest"]
+
+
+@pytest.fixture
+def api_lab() -> Iterator[Lab]:
+    lab = labkit.start("serverless_api", quiet=True)
+    yield lab
+    lab.stop()
+
+
+def run(lab: Lab, check: str, **functions: Any) -> tuple[str, str]:
+    result = lab.check(check, {**GOOD, **functions})
+    return result.status, f"{result.message} Hint: {result.hint}"
+
+
+def test_the_lab_comes_after_the_step_functions_lab() -> None:
+    labs = list(catalog())
+    assert labs.index("serverless_api") == labs.index("stepfunctions") + 1
+    assert [c.name for c in catalog()["serverless_api"].checks] == CHECKS
+
+
+def test_the_reference_answers_pass_every_check(api_lab: Lab) -> None:
+    for check in CHECKS:
+        status, text = run(api_lab, check)
+        assert status == "passed", (check, text)
+
+
+# -- alternatives -------------------------------------------------------------------------------
+def keys_by_id_as_tuple(apig: Any, api_id: str) -> tuple[str, str]:
+    """Plans made empty and given their stages and limits later; keys returned by id."""
+    ids = []
+    for name in ("paid", "free"):
+        plan = apig.create_usage_plan(name=name)["id"]
+        operations = [
+            {"op": "add", "path": "/apiStages", "value": f"{api_id}:{stage}"}
+            for stage in ("dev", "prod")
+        ]
+        if name == "free":
+            operations += [
+                {"op": "replace", "path": "/throttle/rateLimit", "value": "2"},
+                {"op": "replace", "path": "/throttle/burstLimit", "value": "5"},
+                {"op": "replace", "path": "/quota/limit", "value": "100"},
+                {"op": "replace", "path": "/quota/period", "value": "DAY"},
+            ]
+        apig.update_usage_plan(usagePlanId=plan, patchOperations=operations)
+        key = apig.create_api_key(name=name, enabled=True, value=f"{name}-key-0123456789abcdef")
+        apig.create_usage_plan_key(usagePlanId=plan, keyId=key["id"], keyType="API_KEY")
+        ids.append(key["id"])
+    return ids[1], ids[0]
+
+
+def two_deployments_by_name(apig: Any, function_arn: str) -> str:
+    api = apig.create_rest_api(name="shop-v2")["id"]
+    answers.proxy_method(apig, api, "/products", "GET", function_arn, apiKeyRequired=True)
+    for stage in ("dev", "prod"):
+        apig.create_deployment(restApiId=api, stageName=stage)
+    return "shop-v2"
+
+
+def pool_with_secret_and_names(idp: Any) -> dict[str, str]:
+    """No email sign-in names (the email is only an attribute), a client with a secret."""
+    pool = idp.create_user_pool(PoolName="shop", AutoVerifiedAttributes=["email"])["UserPool"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool["Id"],
+        ClientName="server",
+        GenerateSecret=True,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]
+    idp.create_group(UserPoolId=pool["Id"], GroupName="admins", Precedence=1)
+    return {"UserPoolId": pool["Id"], "ClientId": client["ClientId"]}
+
+
+def scoped_orders_api(apig: Any, pool_arn: str, function_arn: str) -> str:
+    """Both methods want an access token with the user's own scope."""
+    api = apig.create_rest_api(name="orders")["id"]
+    authorizer = apig.create_authorizer(
+        restApiId=api,
+        name="users",
+        type="COGNITO_USER_POOLS",
+        providerARNs=[pool_arn],
+        identitySource="method.request.header.Authorization",
+    )["id"]
+    secured = {
+        "authorizationType": "COGNITO_USER_POOLS",
+        "authorizerId": authorizer,
+        "authorizationScopes": ["aws.cognito.signin.user.admin"],
+    }
+    answers.proxy_method(apig, api, "/orders", "POST", function_arn, **secured)
+    answers.proxy_method(apig, api, "/orders/{id}", "DELETE", function_arn, **secured)
+    apig.create_deployment(restApiId=api, stageName="prod")
+    return f"https://{api}.execute-api.us-east-1.amazonaws.com/prod"
+
+
+def orders_by_group_list(event: Any, context: Any) -> Any:
+    """Access tokens carry no email; answers 401 (not 403) to a non-admin."""
+    claims = event["requestContext"]["authorizer"]["claims"]
+    admin = "admins" in str(claims.get("cognito:groups", "")).split(",")
+    if event["httpMethod"] == "DELETE" and not admin:
+        return {"statusCode": 401, "body": json.dumps({"message": "admins only"})}
+    return {"statusCode": 201, "body": json.dumps({"ok": True})}
+
+
+def identity_pool_with_guests_and_managed_policy(
+    identity: Any, iam: Any, user_pool_id: str, client_id: str, bucket: str
+) -> str:
+    """Guests read public/ only; the users' policy is a managed policy; the pool's name is
+    returned."""
+    pool = identity.create_identity_pool(
+        IdentityPoolName="files_with_guests",
+        AllowUnauthenticatedIdentities=True,
+        CognitoIdentityProviders=[
+            {
+                "ProviderName": f"cognito-idp.us-east-1.amazonaws.com/{user_pool_id}",
+                "ClientId": client_id,
+            }
+        ],
+    )["IdentityPoolId"]
+    users = iam.create_role(RoleName="users", AssumeRolePolicyDocument=answers.trust(pool))
+    policy = iam.create_policy(
+        PolicyName="own-prefix", PolicyDocument=json.dumps(answers.own_prefix(bucket))
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="users", PolicyArn=policy)
+    guests = iam.create_role(
+        RoleName="guests", AssumeRolePolicyDocument=answers.trust(pool, "unauthenticated")
+    )
+    public = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/public/*",
+            }
+        ],
+    }
+    iam.put_role_policy(RoleName="guests", PolicyName="public", PolicyDocument=json.dumps(public))
+    identity.set_identity_pool_roles(
+        IdentityPoolId=pool,
+        Roles={"authenticated": users["Role"]["Arn"], "unauthenticated": guests["Role"]["Arn"]},
+    )
+    return "files_with_guests"
+
+
+def admin_as_tuple(iam: Any, api_id: str) -> tuple[str, str]:
+    iam.create_user(UserName="ops")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:InvalidateCache", "Resource": "*"},
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"},
+        ],
+    }
+    iam.put_user_policy(UserName="ops", PolicyName="ops", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="ops")["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+@pytest.mark.parametrize(
+    ("check", "functions"),
+    [
+        ("public_api", {"create_keys": keys_by_id_as_tuple}),
+        ("public_api", {"create_public_api": two_deployments_by_name}),
+        (
+            "orders_auth",
+            {
+                "create_user_pool": pool_with_secret_and_names,
+                "create_orders_api": scoped_orders_api,
+                "orders_handler": orders_by_group_list,
+            },
+        ),
+        ("own_files", {"create_identity_pool": identity_pool_with_guests_and_managed_policy}),
+        ("products_cache", {"create_cache_admin": admin_as_tuple}),
+        (
+            "ingest",
+            {
+                "create_ingest_api": answers.ingest_api(
+                    answers.KINESIS_TEMPLATE.replace("$input.body", "$input.json('$')")
+                )
+            },
+        ),
+    ],
+)
+def test_more_correct_alternatives_pass(api_lab: Lab, check: str, functions: Any) -> None:
+    status, text = run(api_lab, check, **functions)
+    assert status == "passed", text
+
+
+# -- mistakes -----------------------------------------------------------------------------------
+def open_products(apig: Any, function_arn: str) -> str:
+    """Keys made, but the method does not require one."""
+    api = str(apig.create_rest_api(name="shop")["id"])
+    answers.proxy_method(apig, api, "/products", "GET", function_arn)
+    deployment = apig.create_deployment(restApiId=api, stageName="dev")["id"]
+    apig.create_stage(restApiId=api, stageName="prod", deploymentId=deployment)
+    return api
+
+
+def prod_only_keys(apig: Any, api_id: str) -> dict[str, str]:
+    keys = {}
+    for name, limits in (("free", answers.FREE), ("paid", {})):
+        plan = apig.create_usage_plan(
+            name=name, apiStages=[{"apiId": api_id, "stage": "prod"}], **limits
+        )
+        key = apig.create_api_key(name=name, enabled=True)
+        apig.create_usage_plan_key(usagePlanId=plan["id"], keyId=key["id"], keyType="API_KEY")
+        keys[name] = key["value"]
+    return keys
+
+
+def stage_throttled(apig: Any, function_arn: str) -> str:
+    """The limit put on the stage for everyone, not in the free plan."""
+    api = answers.create_public_api(apig, function_arn)
+    for stage in ("dev", "prod"):
+        apig.update_stage(
+            restApiId=api,
+            stageName=stage,
+            patchOperations=[
+                {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "2"},
+                {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "5"},
+            ],
+        )
+    return api
+
+
+def no_group_check(event: Any, context: Any) -> Any:
+    return {"statusCode": 200, "body": json.dumps({"ok": True})}
+
+
+def open_delete_api(apig: Any, pool_arn: str, function_arn: str) -> str:
+    """POST secured; DELETE left open, trusting the handler to read the token."""
+    api = str(apig.create_rest_api(name="orders")["id"])
+    authorizer = apig.create_authorizer(
+        restApiId=api,
+        name="users",
+        type="COGNITO_USER_POOLS",
+        providerARNs=[pool_arn],
+        identitySource="method.request.header.Authorization",
+    )["id"]
+    answers.proxy_method(
+        apig,
+        api,
+        "/orders",
+        "POST",
+        function_arn,
+        authorizationType="COGNITO_USER_POOLS",
+        authorizerId=authorizer,
+    )
+    answers.proxy_method(apig, api, "/orders/{id}", "DELETE", function_arn)
+    apig.create_deployment(restApiId=api, stageName="prod")
+    return api
+
+
+def decoding_handler(event: Any, context: Any) -> Any:
+    """Reads the groups from the token itself, without checking its signature."""
+    import base64
+
+    token = (event.get("headers") or {}).get("Authorization") or ""
+    if token.count(".") != 2:
+        return {"statusCode": 401, "body": json.dumps({"message": "Unauthorized"})}
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    if event["httpMethod"] == "DELETE" and "admins" not in claims.get("cognito:groups", []):
+        return {"statusCode": 403, "body": json.dumps({"message": "admins only"})}
+    return {"statusCode": 200, "body": json.dumps({"ok": True})}
+
+
+def pool_without_codes(idp: Any) -> tuple[str, str]:
+    pool = idp.create_user_pool(PoolName="shop", UsernameAttributes=["email"])["UserPool"]["Id"]
+    client = idp.create_user_pool_client(
+        UserPoolId=pool, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    idp.create_group(UserPoolId=pool, GroupName="admins")
+    return pool, client
+
+
+def pool_without_password_flow(idp: Any) -> tuple[str, str]:
+    pool = idp.create_user_pool(
+        PoolName="shop", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"]
+    )["UserPool"]["Id"]
+    client = idp.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"][
+        "ClientId"
+    ]
+    idp.create_group(UserPoolId=pool, GroupName="admins")
+    return pool, client
+
+
+def identity_pool_with(policy: dict[str, Any], trust: Any = answers.trust) -> Any:
+    def create_identity_pool(
+        identity: Any, iam: Any, user_pool_id: str, client_id: str, bucket: str
+    ) -> str:
+        pool = identity.create_identity_pool(
+            IdentityPoolName="files",
+            AllowUnauthenticatedIdentities=False,
+            CognitoIdentityProviders=[
+                {
+                    "ProviderName": f"cognito-idp.us-east-1.amazonaws.com/{user_pool_id}",
+                    "ClientId": client_id,
+                }
+            ],
+        )["IdentityPoolId"]
+        role = iam.create_role(RoleName="files-user", AssumeRolePolicyDocument=trust(pool))
+        iam.put_role_policy(
+            RoleName="files-user", PolicyName="files", PolicyDocument=json.dumps(policy)
+        )
+        identity.set_identity_pool_roles(
+            IdentityPoolId=pool, Roles={"authenticated": role["Role"]["Arn"]}
+        )
+        return str(pool)
+
+    return create_identity_pool
+
+
+def trust_any_pool(pool: str) -> str:
+    document = json.loads(answers.trust(pool))
+    del document["Statement"][0]["Condition"]["StringEquals"]
+    return json.dumps(document)
+
+
+WHOLE_PRIVATE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::user-files", "arn:aws:s3:::user-files/private/*"],
+        }
+    ],
+}
+NO_LIST = {
+    "Version": "2012-10-17",
+    "Statement": answers.own_prefix("user-files")["Statement"][:1],
+}
+
+
+def cache_setting(path: str, value: str) -> Any:
+    def create_catalog_api(apig: Any, function_arn: str) -> str:
+        api = answers.create_catalog_api(apig, function_arn)
+        apig.update_stage(
+            restApiId=api,
+            stageName="prod",
+            patchOperations=[{"op": "replace", "path": path, "value": value}],
+        )
+        return api
+
+    return create_catalog_api
+
+
+def catalog_without_cache_key(apig: Any, function_arn: str) -> str:
+    api = str(apig.create_rest_api(name="catalog")["id"])
+    answers.proxy_method(apig, api, "/products", "GET", function_arn)
+    apig.create_deployment(
+        restApiId=api, stageName="prod", cacheClusterEnabled=True, cacheClusterSize="0.5"
+    )
+    apig.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[{"op": "replace", "path": "/*/*/caching/enabled", "value": "true"}],
+    )
+    return api
+
+
+def invoke_only_admin(iam: Any, api_id: str) -> Any:
+    iam.create_user(UserName="ops")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": "*"}],
+    }
+    iam.put_user_policy(UserName="ops", PolicyName="ops", PolicyDocument=json.dumps(policy))
+    return iam.create_access_key(UserName="ops")["AccessKey"]
+
+
+@pytest.mark.parametrize(
+    ("check", "functions", "names"),
+    [
+        ("public_api", {"create_public_api": open_products}, "without an API key answered 200"),
+        ("public_api", {"create_keys": prod_only_keys}, "refused on the dev stage"),
+        ("public_api", {"create_public_api": stage_throttled}, "paid key was refused at request"),
+        (
+            "public_api",
+            {"create_keys": answers.plans({"throttle": {"rateLimit": 2, "burstLimit": 5}})},
+            "requests answered in one day (two a second)",
+        ),
+        (
+            "public_api",
+            {
+                "create_keys": answers.plans(
+                    {**answers.FREE, "quota": {"limit": 100, "period": "WEEK"}}
+                )
+            },
+            "not per day",
+        ),
+        (
+            "public_api",
+            {
+                "create_keys": answers.plans(
+                    {**answers.FREE, "throttle": {"rateLimit": 2, "burstLimit": 10}}
+                )
+            },
+            "got 10 requests answered at one moment",
+        ),
+        (
+            "public_api",
+            {
+                "create_keys": answers.plans(
+                    {**answers.FREE, "throttle": {"rateLimit": 1, "burstLimit": 5}}
+                )
+            },
+            "refills at 1 a second",
+        ),
+        ("public_api", {"create_keys": lambda apig, api: None}, "not the two keys"),
+        ("orders_auth", {"orders_handler": no_group_check}, "who is not in `admins`, answered 200"),
+        (
+            "orders_auth",
+            {"create_orders_api": open_delete_api, "orders_handler": decoding_handler},
+            "its claims edited to add `admins`",
+        ),
+        ("orders_auth", {"create_user_pool": pool_without_codes}, "sent no confirmation code"),
+        (
+            "orders_auth",
+            {"create_user_pool": pool_without_password_flow},
+            "ALLOW_USER_PASSWORD_AUTH",
+        ),
+        (
+            "own_files",
+            {"create_identity_pool": identity_pool_with(WHOLE_PRIVATE)},
+            "could read ben@example.com's",
+        ),
+        (
+            "own_files",
+            {"create_identity_pool": identity_pool_with(NO_LIST)},
+            "tried to list their own",
+        ),
+        (
+            "own_files",
+            {
+                "create_identity_pool": identity_pool_with(
+                    answers.own_prefix("user-files"), trust_any_pool
+                )
+            },
+            "trusts every identity pool",
+        ),
+        (
+            "products_cache",
+            {"create_catalog_api": catalog_without_cache_key},
+            "one cached answer serves every category",
+        ),
+        (
+            "products_cache",
+            {"create_catalog_api": cache_setting("/*/*/caching/enabled", "false")},
+            "150 of 150 requests",
+        ),
+        (
+            "products_cache",
+            {"create_catalog_api": cache_setting("/*/*/caching/ttlInSeconds", "3600")},
+            "still answered it",
+        ),
+        (
+            "products_cache",
+            {"create_catalog_api": cache_setting("/*/*/caching/ttlInSeconds", "30")},
+            "the TTL is shorter",
+        ),
+        (
+            "products_cache",
+            {
+                "create_catalog_api": cache_setting(
+                    "/*/*/caching/requireAuthorizationForCacheControl", "false"
+                )
+            },
+            "An anonymous `Cache-Control: max-age=0`",
+        ),
+        ("products_cache", {"create_cache_admin": invoke_only_admin}, "did not refresh"),
+        (
+            "ingest",
+            {
+                "create_ingest_api": answers.ingest_api(
+                    answers.KINESIS_TEMPLATE.replace(
+                        "$util.base64Encode($input.body)", "$util.escapeJavaScript($input.body)"
+                    )
+                )
+            },
+            "is not base64",
+        ),
+        (
+            "ingest",
+            {
+                "create_ingest_api": answers.ingest_api(
+                    answers.KINESIS_TEMPLATE.replace("$input.path('$.user')", "events")
+                )
+            },
+            "every event lands on one shard",
+        ),
+        (
+            "ingest",
+            {"create_ingest_api": answers.ingest_api(answers.KINESIS_TEMPLATE, "*")},
+            "may also put records into `payments`",
+        ),
+    ],
+)
+def test_plausible_mistakes_fail_with_a_hint_that_names_them(
+    api_lab: Lab, check: str, functions: dict[str, Any], names: str
+) -> None:
+    status, text = run(api_lab, check, **functions)
+    assert status == "failed", text
+    assert names in text

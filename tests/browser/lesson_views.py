@@ -140,6 +140,16 @@ LESSONS = {
             live_now=("execution order-1: ✓ succeeded", "Settle · succeeded · 60 s"),
             live_before=("Settle · running",),  # before the clock moved past the Wait
         ),
+        Lesson(
+            "notebooks/08_serverless_api.ipynb",
+            held=(
+                ("✗ 429", "out of tokens"),  # "the sixth was refused with 429"
+                ("forged or changed", "The token expired"),  # the edited and the expired token
+                ("3 hits, 1 miss", "invalidation refused"),  # one miss, hits, max-age=0 ignored
+            ),
+            live_now=("API trace: shop", "POST /events"),
+            live_before=("stage prod: 1 request",),  # "the two requests above, one on each stage"
+        ),
     ]
 }
 

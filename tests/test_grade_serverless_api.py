@@ -15,11 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jupytext
 import pytest
 import serverless_api_answers as answers
 from serverless_api_answers import GOOD
 
 import labkit
+from labkit.grading.batch import grade_many
+from labkit.grading.notebook import Submission
 from labkit.lab import Lab
 from labkit.labs import catalog
 
@@ -49,6 +52,102 @@ def test_the_reference_answers_pass_every_check(api_lab: Lab) -> None:
     for check in CHECKS:
         status, text = run(api_lab, check)
         assert status == "passed", (check, text)
+
+
+# -- the sample notebooks -----------------------------------------------------------------------
+def as_notebook(source: Path, into: Path) -> Path:
+    target = into / f"{source.stem}.ipynb"
+    jupytext.write(jupytext.read(source), target, fmt="ipynb")
+    return target
+
+
+def statuses(sub: Submission) -> dict[str, str]:
+    return {r.name: r.status for r in sub.results}
+
+
+def said(sub: Submission, name: str) -> str:
+    result = next(r for r in sub.results if r.name == name)
+    return f"{result.message} Hint: {result.hint}"
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
+    folder = tmp_path_factory.mktemp("serverless-api-samples")
+    paths = [as_notebook(path, folder) for path in sorted(SAMPLES.glob("*.py"))]
+    # As `labkit grade` grades a class: one kernel template, each sample in a fresh fork of it.
+    return {Path(s.path).stem: s for s in grade_many(paths, workers=1, cell_timeout=120)}
+
+
+@pytest.mark.parametrize("sample", ["passing_alternative", "passing_resources"])
+def test_correct_alternatives_pass_every_check(graded: dict[str, Submission], sample: str) -> None:
+    sub = graded[sample]
+    assert sub.error is None and not sub.notes, sub.text()
+    assert statuses(sub) == dict.fromkeys(CHECKS, "passed"), sub.text()
+    assert sub.score == sub.max_score == 10
+
+
+def test_no_key_no_group_check_whole_folder_no_caching_escaped_data(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["open_and_trusting"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed"), sub.text()
+    assert "without an API key answered 200" in said(sub, "public_api")
+    assert "apiKeyRequired=True" in said(sub, "public_api")
+    assert "who is not in `admins`, answered 200" in said(sub, "orders_auth")
+    assert "cognito:groups" in said(sub, "orders_auth")
+    assert "could read ben@example.com's" in said(sub, "own_files")
+    assert "lets every user into every prefix" in said(sub, "own_files")
+    assert "150 of 150 requests" in said(sub, "products_cache")
+    assert "caching/enabled" in said(sub, "products_cache")
+    assert "SerializationException" in said(sub, "ingest")
+    assert "is not base64" in said(sub, "ingest")
+
+
+def test_stage_throttle_no_codes_no_listing_no_cache_key_one_partition_key(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["limits_everyone"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed"), sub.text()
+    assert "paid customers are limited too" in said(sub, "public_api")
+    assert "stage-wide throttle" in said(sub, "public_api")
+    assert "sent no confirmation code" in said(sub, "orders_auth")
+    assert "AutoVerifiedAttributes" in said(sub, "orders_auth")
+    assert "tried to list their own" in said(sub, "own_files")
+    assert "s3:prefix" in said(sub, "own_files")
+    assert "one cached answer serves every category" in said(sub, "products_cache")
+    assert "cacheKeyParameters" in said(sub, "products_cache")
+    assert "every event lands on one shard" in said(sub, "ingest")
+
+
+def test_weekly_quota_unverified_token_open_trust_open_refresh_wide_role(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["trusts_the_token"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed"), sub.text()
+    assert "its quota is not per day" in said(sub, "public_api")
+    assert "its claims edited to add `admins`" in said(sub, "orders_auth")
+    assert "only decodes the token" in said(sub, "orders_auth")
+    assert "trusts every identity pool" in said(sub, "own_files")
+    assert "cognito-identity.amazonaws.com:aud" in said(sub, "own_files")
+    assert "An anonymous `Cache-Control: max-age=0`" in said(sub, "products_cache")
+    assert "requireAuthorizationForCacheControl" in said(sub, "products_cache")
+    assert "may also put records into `payments`" in said(sub, "ingest")
+
+
+def test_prod_only_plans_no_password_flow_nosy_guests_hour_cache_no_responses(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["prod_only"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed"), sub.text()
+    assert "refused on the dev stage" in said(sub, "public_api")
+    assert "USER_PASSWORD_AUTH flow not enabled" in said(sub, "orders_auth")
+    assert "ALLOW_USER_PASSWORD_AUTH" in said(sub, "orders_auth")
+    assert "A guest (no sign-in) could read" in said(sub, "own_files")
+    assert "unauthenticated role" in said(sub, "own_files")
+    assert "cache still answered it" in said(sub, "products_cache")
+    assert "ttlInSeconds" in said(sub, "products_cache")
+    assert "answered 500" in said(sub, "ingest")
+    assert "integration response for 200" in said(sub, "ingest")
 
 
 # -- alternatives -------------------------------------------------------------------------------
@@ -528,3 +627,9 @@ def test_plausible_mistakes_fail_with_a_hint_that_names_them(
     status, text = run(api_lab, check, **functions)
     assert status == "failed", text
     assert names in text
+
+
+def test_a_stage_may_refuse_an_unauthorized_refresh_with_403(api_lab: Lab) -> None:
+    strict = cache_setting("/*/*/caching/unauthorizedCacheControlHeaderStrategy", "FAIL_WITH_403")
+    status, text = run(api_lab, "products_cache", create_catalog_api=strict)
+    assert status == "passed", text

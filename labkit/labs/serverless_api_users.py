@@ -410,7 +410,16 @@ def _expect_own_prefix(ctx: CheckContext, s3: Any, me: str, who: str) -> None:
             )
 
 
-def _expect_not_theirs(ctx: CheckContext, s3: Any, other: str, who: str, whose: str) -> None:
+GUEST_HINT = (
+    "Guests (no sign-in) get the identity pool's unauthenticated role: give them none "
+    "(`AllowUnauthenticatedIdentities=False`), or a role that reaches only what is public "
+    "(e.g. s3:GetObject on `public/*`), never `private/`."
+)
+
+
+def _expect_not_theirs(
+    ctx: CheckContext, s3: Any, other: str, who: str, whose: str, hint: str = ""
+) -> None:
     key = f"private/{other}/notes.txt"
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("read", lambda: s3.get_object(Bucket=FILES_BUCKET, Key=key)),
@@ -421,8 +430,8 @@ def _expect_not_theirs(ctx: CheckContext, s3: Any, other: str, who: str, whose: 
         if _allowed(call):
             ctx.fail(
                 f"{who} could {verb} {whose} `private/{other}/` in `{FILES_BUCKET}`.",
-                hint=OWN_PREFIX_HINT
-                + " A policy on `private/*` lets every user into every prefix.",
+                hint=hint
+                or OWN_PREFIX_HINT + " A policy on `private/*` lets every user into every prefix.",
             )
 
 
@@ -457,7 +466,7 @@ def check_own_files(ctx: CheckContext) -> None:
 
     guest, _ = _credentials(ctx, identity_pool, None, "a guest")
     if guest is not None:
-        _expect_not_theirs(ctx, guest, ana, "A guest (no sign-in)", f"{ADMIN}'s")
+        _expect_not_theirs(ctx, guest, ana, "A guest (no sign-in)", f"{ADMIN}'s", GUEST_HINT)
 
     # Another identity pool of the account, pointed at the learner's role, must get nothing.
     roles = identity.get_identity_pool_roles(IdentityPoolId=identity_pool).get("Roles", {})

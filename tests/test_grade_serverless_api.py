@@ -633,3 +633,15 @@ def test_a_stage_may_refuse_an_unauthorized_refresh_with_403(api_lab: Lab) -> No
     strict = cache_setting("/*/*/caching/unauthorizedCacheControlHeaderStrategy", "FAIL_WITH_403")
     status, text = run(api_lab, "products_cache", create_catalog_api=strict)
     assert status == "passed", text
+
+
+def test_a_check_leaves_the_learners_sandbox_and_clock_alone(api_lab: Lab) -> None:
+    apig = api_lab.client("apigateway")
+    mine = apig.create_rest_api(name="mine")["id"]
+    before = api_lab.clock.now
+    for check in ("public_api", "orders_auth"):  # a day of lab time; users signed up
+        run(api_lab, check)
+    assert api_lab.clock.now == before
+    assert [a["id"] for a in apig.get_rest_apis()["items"]] == [mine]
+    assert api_lab.mailbox.messages() == []
+    assert api_lab.client("cognito-idp").list_user_pools(MaxResults=10)["UserPools"] == []

@@ -22,6 +22,9 @@
 # as your customers, and as outsiders (no key, a guessed key, an edited or expired token,
 # another user, a guest). Whatever behaves right passes.
 #
+# Write your code where it says `# YOUR CODE HERE` (replace the `...`), run the cell and the
+# "Try it" cell below it, then run the check.
+#
 # The shop's **catalog function** answers `GET /products?category=...` with the category's
 # products and an `answer` id that is new on every call (so you can tell a cached answer from a
 # fresh one). Its code is `catalog_handler` in `labkit.labs.serverless_api_support`.

@@ -63,10 +63,19 @@ def lambda_uri(function_arn):
 # of a category, and an `answer` id that is new on every call). An API is built in three steps:
 # a **resource** (`/products`), a **method** on it (`GET`, with how callers are authorized), and
 # the method's **integration** (here `AWS_PROXY`: the whole request goes to the function as its
-# event, and its answer comes back as the response).
+# event, and its answer comes back as the response). API Gateway may only invoke a function
+# whose **resource policy** lets it (`add_permission` for `apigateway.amazonaws.com`; the console
+# adds it for you, the API does not, and without it every request answers 500).
 
 # %%
 catalog_arn = lab.deploy_function(catalog_handler, "catalog")
+lab.client("lambda").add_permission(
+    FunctionName=catalog_arn,
+    StatementId="apigateway-invoke",
+    Action="lambda:InvokeFunction",
+    Principal="apigateway.amazonaws.com",
+    SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*",
+)
 shop = apig.create_rest_api(name="shop")["id"]
 root = apig.get_resources(restApiId=shop)["items"][0]["id"]
 products = apig.create_resource(restApiId=shop, parentId=root, pathPart="products")["id"]

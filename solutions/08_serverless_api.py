@@ -27,7 +27,9 @@
 #
 # The shop's **catalog function** answers `GET /products?category=...` with the category's
 # products and an `answer` id that is new on every call (so you can tell a cached answer from a
-# fresh one). Its code is `catalog_handler` in `labkit.labs.serverless_api_support`.
+# fresh one). Its code is `catalog_handler` in `labkit.labs.serverless_api_support`. The
+# functions the checks deploy (the catalog, your `orders_handler`) already let API Gateway invoke
+# them (`add_permission`, as the cell below does for yours).
 
 # %%
 import json
@@ -47,7 +49,22 @@ iam = lab.client("iam")
 idp = lab.client("cognito-idp")
 identity = lab.client("cognito-identity")
 REGION, ACCOUNT = "us-east-1", "123456789012"
+lam = lab.client("lambda")
+
+
+def let_api_gateway_invoke(function_arn):
+    """The function's resource policy lets API Gateway invoke it, for any API of the account."""
+    lam.add_permission(
+        FunctionName=function_arn,
+        StatementId="apigateway-invoke",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*",
+    )
+
+
 catalog_arn = lab.deploy_function(catalog_handler, "catalog")
+let_api_gateway_invoke(catalog_arn)
 print(catalog_arn)
 
 
@@ -277,6 +294,7 @@ if made:
         AuthParameters={"USERNAME": "ana@example.com", "PASSWORD": PASSWORD},
     )["AuthenticationResult"]
     orders_arn = lab.deploy_function(orders_handler, "orders")
+    let_api_gateway_invoke(orders_arn)
     pool_arn = idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["Arn"]
     orders_api = create_orders_api(apig, pool_arn, orders_arn)
     if orders_api:

@@ -121,10 +121,26 @@ def json_of(response: Any) -> Any:
 
 
 def deploy_backend(ctx: CheckContext, handler: Any, name: str) -> str:
-    """Deploy one of the lab's own backend handlers (below) in the check's world."""
+    """Deploy one of the lab's own backend handlers (below) in the check's world, invocable by
+    API Gateway."""
     from labkit.services.awslambda.deploy import deploy_function
 
-    return deploy_function(ctx.sandbox, handler, name, imports=["import json"])
+    arn = deploy_function(ctx.sandbox, handler, name, imports=["import json"])
+    allow_api_gateway(ctx, arn)
+    return arn
+
+
+def allow_api_gateway(ctx: CheckContext, function_arn: str) -> None:
+    """Let API Gateway invoke the function for any API of the account, as the exercise says its
+    functions do: on AWS a Lambda integration created through the API (not the console) needs
+    this resource-policy statement, or every request answers 500."""
+    ctx.client("lambda").add_permission(
+        FunctionName=function_arn,
+        StatementId="apigateway-invoke",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{REGION}:{ACCOUNT}:*",
+    )
 
 
 def catalog_handler(event: Any, context: Any) -> Any:
@@ -145,6 +161,7 @@ __all__ = [
     "ACCOUNT",
     "PASSWORD",
     "REGION",
+    "allow_api_gateway",
     "body_of",
     "catalog_handler",
     "deploy_backend",

@@ -33,6 +33,7 @@ from labkit.labs.lambda_handlers import deploy
 from labkit.labs.serverless_api_support import (
     PASSWORD,
     REGION,
+    allow_api_gateway,
     body_of,
     expect_stages,
     http,
@@ -256,6 +257,7 @@ def check_orders_auth(ctx: CheckContext) -> None:
     pool, client = _pool_and_client(ctx, ctx.call(make_pool, idp))
     pool_arn = idp.describe_user_pool(UserPoolId=pool)["UserPool"]["Arn"]
     function = deploy(ctx, handler, "orders", {})
+    allow_api_gateway(ctx, function)
     api = resolve_api(ctx, ctx.call(make_api, apig, pool_arn, function), "create_orders_api")
     expect_stages(ctx, api, ("prod",), "create_orders_api")
     tokens = users_signed_in(ctx, pool, client)

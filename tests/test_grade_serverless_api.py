@@ -174,6 +174,26 @@ def keys_by_id_as_tuple(apig: Any, api_id: str) -> tuple[str, str]:
     return ids[1], ids[0]
 
 
+def method_throttled_keys(apig: Any, api_id: str) -> dict[str, Any]:
+    """The free plan's throttle set per method, on each stage; keys returned as responses."""
+    limit = {"/products/GET": {"rateLimit": 2, "burstLimit": 5}}
+    free_plan = apig.create_usage_plan(
+        name="free",
+        apiStages=[{"apiId": api_id, "stage": s, "throttle": limit} for s in ("dev", "prod")],
+        quota={"limit": 100, "period": "DAY"},
+    )
+    paid_plan = apig.create_usage_plan(
+        name="paid", apiStages=[{"apiId": api_id, "stage": s} for s in ("dev", "prod")]
+    )
+    keys = {}
+    for name, plan in (("free", free_plan), ("paid", paid_plan)):
+        keys[name] = apig.create_api_key(name=name, enabled=True)
+        apig.create_usage_plan_key(
+            usagePlanId=plan["id"], keyId=keys[name]["id"], keyType="API_KEY"
+        )
+    return keys
+
+
 def two_deployments_by_name(apig: Any, function_arn: str) -> str:
     api = apig.create_rest_api(name="shop-v2")["id"]
     answers.proxy_method(apig, api, "/products", "GET", function_arn, apiKeyRequired=True)
@@ -284,6 +304,7 @@ def admin_as_tuple(iam: Any, api_id: str) -> tuple[str, str]:
     ("check", "functions"),
     [
         ("public_api", {"create_keys": keys_by_id_as_tuple}),
+        ("public_api", {"create_keys": method_throttled_keys}),
         ("public_api", {"create_public_api": two_deployments_by_name}),
         (
             "orders_auth",

@@ -201,7 +201,9 @@ lab.check("public_api")
 #   pool** and one **past its expiry** (on the lab clock) are refused with **401**.
 #
 # Return the API's id. The check signs two users up through your client, puts one in `admins`,
-# forges and ages tokens itself, and calls the API.
+# forges and ages tokens itself, and calls the API. (To decide in a Lambda authorizer of your
+# own instead, give `create_orders_api` a fourth parameter, `deploy`: `deploy(handler)` deploys
+# your function where the check runs, lets API Gateway invoke it, and returns its ARN.)
 
 # %%
 print(fact("cognito.id_token_validity_default"))

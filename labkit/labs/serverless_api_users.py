@@ -4,7 +4,9 @@ the orders API) and ``own_files`` (an identity pool gives each user only their o
 ``orders_auth``: the learner writes ``create_user_pool(idp)`` (returns ``(pool_id,
 client_id)``), ``orders_handler(event, context)`` (the orders backend, deployed by the check)
 and ``create_orders_api(apig, pool_arn, function_arn)`` (``POST /orders`` and
-``DELETE /orders/{id}`` on a ``prod`` stage). In a world of its own the check signs two users up
+``DELETE /orders/{id}`` on a ``prod`` stage; with a fourth parameter it is also given
+``deploy(handler)``, which deploys a function of the learner's, such as a Lambda authorizer, and
+returns its ARN). In a world of its own the check signs two users up
 through the learner's app client, reads their codes from the sandbox mailbox, confirms them, puts
 one in ``admins``, signs both in, and calls the API over HTTP:
 
@@ -246,6 +248,31 @@ def _expect_refused(ctx: CheckContext, got: Any, what: str, hint: str) -> None:
         ctx.fail(f"{what} answered {body_of(got)}, not 401 Unauthorized.", hint=hint)
 
 
+def _takes_deploy(func: Callable[..., Any]) -> bool:
+    """Whether ``create_orders_api`` asks for a fourth argument, ``deploy`` (for functions of
+    its own, such as a Lambda authorizer)."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(func).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 4 or any(p.kind is p.VAR_POSITIONAL for p in parameters)
+
+
+def _deployer(ctx: CheckContext) -> Callable[..., str]:
+    """``deploy(handler, name=None)``: the learner's function deployed in the check's world,
+    invocable by API Gateway; returns its ARN."""
+
+    def deploy_function(handler: Callable[..., Any], name: str | None = None) -> str:
+        arn = deploy(ctx, handler, name or handler.__name__.replace("_", "-"), {})
+        allow_api_gateway(ctx, arn)
+        return arn
+
+    return deploy_function
+
+
 def check_orders_auth(ctx: CheckContext) -> None:
     """Signed-in users post, admins delete; edited, foreign and expired tokens get 401."""
     from labkit.services.cognitoidp.sim_tokens import decode
@@ -258,7 +285,10 @@ def check_orders_auth(ctx: CheckContext) -> None:
     pool_arn = idp.describe_user_pool(UserPoolId=pool)["UserPool"]["Arn"]
     function = deploy(ctx, handler, "orders", {})
     allow_api_gateway(ctx, function)
-    api = resolve_api(ctx, ctx.call(make_api, apig, pool_arn, function), "create_orders_api")
+    extra = [_deployer(ctx)] if _takes_deploy(make_api) else []
+    api = resolve_api(
+        ctx, ctx.call(make_api, apig, pool_arn, function, *extra), "create_orders_api"
+    )
     expect_stages(ctx, api, ("prod",), "create_orders_api")
     tokens = users_signed_in(ctx, pool, client)
     orders = _token_kind(ctx, api, tokens[MEMBER])

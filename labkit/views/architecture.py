@@ -41,7 +41,7 @@ STATUS_MARKS: Mapping[str, tuple[str, str, bool]] = {
     "broken": ("✗", "BROKEN", True),
     "missing": ("✗", "MISSING", True),
     "denied on AWS": ("⚠", "DENIED ON AWS", True),
-    "disabled": ("⏸", "disabled", True),
+    "disabled": ("⊘", "disabled", True),
 }
 
 #: The columns of a Region box, left to right.
@@ -64,7 +64,7 @@ COLUMNS: tuple[Column, ...] = (
 LEGEND = (
     "Solid arrow ✓: the call is allowed (the number is what went along it). Dashed arrow: "
     "✗ broken (a policy refuses it), ✗ missing (it names what the sandbox lacks), ⚠ denied on "
-    "AWS (the sandbox lets it pass, AWS would not), ⏸ disabled. The table says why."
+    "AWS (the sandbox lets it pass, AWS would not), ⊘ disabled. The table says why."
 )
 
 EXAMPLE = 'lab.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)'

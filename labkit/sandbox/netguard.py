@@ -15,15 +15,22 @@ Proxy settings are cleared while a lab runs (see ``environment.py``): a proxy on
 otherwise fetch from the network on the lab's behalf.
 
 Loopback stays open so local servers (a JupyterLab, a test server) keep working.
+
+Sandbox endpoints (an RDS instance's ``*.rds.amazonaws.com`` name) are the one exception to "a
+name is never resolved": a service registers a :class:`Route` for its endpoint's name with
+:func:`serve_endpoint`; resolving that name gives a placeholder loopback address, and connecting
+to it connects to wherever the route points now (the engine's loopback port), or is refused when
+the route says so (an instance failing over). Nothing else is reachable by name.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from moto.core.botocore_stubber import BotocoreStubber
@@ -31,6 +38,49 @@ from moto.core.botocore_stubber import BotocoreStubber
 from labkit.errors import NetworkBlockedError
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+class Route(Protocol):
+    """Where a connection to one sandbox endpoint goes (see :func:`serve_endpoint`)."""
+
+    def target(self, port: int) -> tuple[str, int]:
+        """The real ``(host, port)`` to connect to; raises ``ConnectionRefusedError`` to refuse."""
+        ...
+
+
+# Endpoint name -> route, and the placeholder address each name resolves to. Placeholders are in
+# 127.77.0.0/16 and are only ever translated, never connected to (macOS has 127.0.0.1 alone).
+_routes: dict[str, Route] = {}
+_placeholders: dict[str, str] = {}
+_names_by_placeholder: dict[str, str] = {}
+
+
+def serve_endpoint(name: str, route: Route) -> Callable[[], None]:
+    """Make ``name`` reachable through the guard; returns the function that withdraws it."""
+    key = name.lower().rstrip(".")
+    _routes[key] = route
+    if key not in _placeholders:
+        n = len(_placeholders) + 1
+        address = f"127.77.{n // 250 % 250}.{n % 250 + 1}"
+        _placeholders[key] = address
+        _names_by_placeholder[address] = key
+
+    def withdraw() -> None:
+        if _routes.get(key) is route:
+            del _routes[key]
+
+    return withdraw
+
+
+def _routed(host: object) -> str | None:
+    """The endpoint name ``host`` stands for (the name itself or its placeholder), if served."""
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return None
+    key = host.lower().rstrip(".")
+    key = _names_by_placeholder.get(key, key)
+    return key if key in _routes else None
 
 
 def is_local_host(host: object) -> bool:
@@ -78,11 +128,24 @@ def network_guard() -> Iterator[None]:
         if not is_local_host(host):
             raise NetworkBlockedError(str(host), port, via=via)
 
+    def translate(sock: socket.socket, address: Any) -> Any:
+        # A sandbox endpoint: connect to where its route points now.
+        host, port = _address_host(address)
+        name = _routed(host)
+        if name is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+            return address
+        return _routes[name].target(port or 0)
+
     def connect(self: socket.socket, address: Any) -> None:
+        address = translate(self, address)
         check(self, address, "socket connect")
         return real_connect(self, address)
 
     def connect_ex(self: socket.socket, address: Any) -> int:
+        try:
+            address = translate(self, address)
+        except ConnectionRefusedError:
+            return errno.ECONNREFUSED
         check(self, address, "socket connect")
         return real_connect_ex(self, address)
 
@@ -100,6 +163,9 @@ def network_guard() -> Iterator[None]:
         real = real_resolvers[name]
 
         def resolve(host: Any, *args: Any) -> Any:
+            name = _routed(host)
+            if name is not None:
+                host = _placeholders[name]
             if not is_local_host(host):
                 raise NetworkBlockedError(str(host), via="name lookup")
             return real(host, *args)
@@ -107,6 +173,9 @@ def network_guard() -> Iterator[None]:
         return resolve
 
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        name = _routed(host)
+        if name is not None:
+            host = _placeholders[name]
         if not is_local_host(host):
             raise NetworkBlockedError(
                 str(host), port if isinstance(port, int) else None, via="name lookup"

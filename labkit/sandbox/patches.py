@@ -149,6 +149,8 @@ PATCHES: tuple[Patch, ...] = (
         after=("cognitoidp",),
         module="labkit.services.cognitoidp.patch_recovery",
     ),
+    # A real PostgreSQL behind each RDS instance's endpoint (reached through the network guard).
+    Patch("rds", ("rds",)),
     # Identity pools check user-pool tokens with the pools' own keys.
     Patch("cognitoidentity", ("cognitoidentity",), after=("cognitoidp",)),
 )

@@ -1,0 +1,258 @@
+"""RDS's data plane on moto's control plane: a real PostgreSQL behind every instance's endpoint.
+
+moto 5.2.5 creates, describes, modifies and deletes DB instances (with an ``Endpoint`` of
+``<id>.aaaaaaaaaa.<region>.rds.amazonaws.com:5432``) but runs no database: nothing answers at the
+endpoint, ``RebootDBInstance`` ignores ``ForceFailover``, and a Multi-AZ instance has no
+``SecondaryAvailabilityZone``. Here:
+
+- ``CreateDBInstance`` with a PostgreSQL engine starts a PostgreSQL server for the instance
+  (:mod:`.sim_engine`), creates the master user with its password (the server enforces it: a
+  wrong password is PostgreSQL's own ``28P01 password authentication failed``) and ``DBName``;
+  the endpoint's name is served through the network guard, so ``pg8000.connect(host=endpoint,
+  port=5432, user=..., password=...)`` reaches it and nothing else on the network;
+- ``ModifyDBInstance(MasterUserPassword=...)`` changes the password on the server;
+- ``RebootDBInstance`` drops every open connection; with ``ForceFailover=True`` on a Multi-AZ
+  instance it fails over (:mod:`.sim_instance`): unavailable for ``rds.multi_az_failover_seconds``
+  on the lab clock, then served from the former standby's AZ; on a Single-AZ instance AWS refuses
+  ``ForceFailover``;
+- :func:`zone_outage` / :func:`zone_restored` take an Availability Zone down and back (Multi-AZ
+  instances fail over, Single-AZ ones are unreachable);
+- ``DeleteDBInstance`` stops the server.
+
+Engines other than PostgreSQL keep moto's control plane; their endpoints refuse connections with
+a message that says so (an instructor's real MySQL is future work).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+from moto.rds import models as rds_models
+from moto.rds import responses as rds_responses
+from moto.rds.exceptions import InvalidParameterCombination
+
+from labkit import facts
+from labkit.sandbox import netguard
+from labkit.services.rds import sim_engine
+from labkit.services.rds.sim_instance import InstanceRuntime
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
+
+#: The attribute of a moto DBInstance that holds its runtime.
+RUNTIME = "_labkit_runtime"
+POSTGRES_ENGINES = ("postgres",)
+
+
+def runtime_of(database: Any) -> InstanceRuntime | None:
+    """The engine runtime of a moto DB instance (``None`` for engines without one)."""
+    runtime: InstanceRuntime | None = getattr(database, RUNTIME, None)
+    return runtime
+
+
+class _EndpointRoute:
+    """The network guard's route for one endpoint name: finds the instance in the current world."""
+
+    def __init__(self, sandbox: Sandbox, region: str, identifier: str) -> None:
+        self._sandbox = sandbox
+        self._region = region
+        self._identifier = identifier
+
+    def target(self, port: int) -> tuple[str, int]:
+        from moto.rds.models import rds_backends
+
+        database = None
+        for account in list(rds_backends.values()):
+            backend = account.get(self._region) if hasattr(account, "get") else None
+            if backend is not None and self._identifier in backend.databases:
+                database = backend.databases[self._identifier]
+                break
+        if database is None:
+            raise ConnectionRefusedError(f"no DB instance {self._identifier} in the sandbox")
+        runtime = runtime_of(database)
+        if runtime is None:
+            raise ConnectionRefusedError(
+                f"{self._identifier} runs {database.engine}: the sandbox runs PostgreSQL only "
+                "(create the instance with Engine='postgres')"
+            )
+        return runtime.target(port, self._sandbox.clock.timestamp)
+
+
+def _failover_seconds() -> float:
+    return float(facts.fact("rds.multi_az_failover_seconds").value)
+
+
+def _other_zone(zone: str) -> str:
+    # The standby lives in another AZ of the Region: the next letter (a -> b, ...).
+    last = zone[-1]
+    return zone[:-1] + (chr(ord(last) + 1) if last < "f" else "a")
+
+
+def install(sandbox: Sandbox, stack: ExitStack) -> None:
+    """Put engines behind RDS endpoints while ``sandbox`` runs."""
+    stack.enter_context(_patched(sandbox))
+
+
+@contextlib.contextmanager
+def _patched(sandbox: Sandbox) -> Iterator[None]:
+    backend_cls = rds_models.RDSBackend
+    instance_cls = rds_models.DBInstance
+    response_cls = rds_responses.RDSResponse
+    originals: dict[str, Any] = {
+        "create_db_instance": backend_cls.create_db_instance,
+        "delete_db_instance": backend_cls.delete_db_instance,
+        "modify_db_instance": backend_cls.modify_db_instance,
+    }
+    original_reboot = response_cls.reboot_db_instance
+    withdrawals: list[Any] = []
+    servers: list[sim_engine.PostgresServer] = []
+
+    def create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        database = originals["create_db_instance"](self, db_kwargs)
+        if str(database.engine).lower() in POSTGRES_ENGINES:
+            server = sim_engine.PostgresServer.create()
+            servers.append(server)
+            server.provision(
+                database.master_username,
+                db_kwargs.get("master_user_password") or "",
+                database.db_name,
+            )
+            zone = database.availability_zone
+            setattr(
+                database,
+                RUNTIME,
+                InstanceRuntime(
+                    identifier=database.db_instance_identifier,
+                    server=server,
+                    endpoint_port=int(database.port),
+                    availability_zone=zone,
+                    secondary_zone=_other_zone(zone) if database.multi_az else None,
+                ),
+            )
+        route = _EndpointRoute(sandbox, self.region_name, database.db_instance_identifier)
+        withdrawals.append(netguard.serve_endpoint(database.address, route))
+        return database
+
+    def delete_db_instance(
+        self: Any, db_instance_identifier: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        database = originals["delete_db_instance"](self, db_instance_identifier, *args, **kwargs)
+        runtime = runtime_of(database)
+        if runtime is not None and isinstance(runtime.server, sim_engine.PostgresServer):
+            runtime.server.destroy()
+        return database
+
+    def modify_db_instance(
+        self: Any, db_instance_identifier: str, db_kwargs: dict[str, Any]
+    ) -> Any:
+        database = originals["modify_db_instance"](self, db_instance_identifier, db_kwargs)
+        runtime = runtime_of(database)
+        password = db_kwargs.get("master_user_password")
+        if (
+            runtime is not None
+            and password
+            and isinstance(runtime.server, sim_engine.PostgresServer)
+        ):
+            runtime.server.set_password(database.master_username, password)
+        if "db_instance_identifier" in db_kwargs and runtime is not None:
+            runtime.identifier = database.db_instance_identifier
+            route = _EndpointRoute(sandbox, self.region_name, database.db_instance_identifier)
+            withdrawals.append(netguard.serve_endpoint(database.address, route))
+        return database
+
+    def reboot_db_instance(self: Any) -> Any:
+        result = original_reboot(self)
+        database = self.backend.describe_db_instances(self.params.get("DBInstanceIdentifier"))[0]
+        runtime = runtime_of(database)
+        force = str(self.params.get("ForceFailover", "false")).lower() == "true"
+        if force and not database.multi_az:
+            raise InvalidParameterCombination(
+                "Cannot do a forced failover on a Single-AZ DB instance "
+                f"{database.db_instance_identifier}: it has no standby."
+            )
+        if runtime is not None:
+            now = sandbox.clock.timestamp
+            if force:
+                runtime.failover(now, _failover_seconds(), "failover: reboot with failover")
+            else:
+                runtime.reboot(now, 0)
+        return result
+
+    # moto reads these names when it serializes a DBInstance.
+    def availability_zone(self: Any) -> Any:
+        runtime = runtime_of(self)
+        return runtime.availability_zone if runtime else self.__dict__.get("_labkit_az")
+
+    def set_availability_zone(self: Any, value: Any) -> None:
+        self.__dict__["_labkit_az"] = value
+        runtime = runtime_of(self)
+        if runtime is not None:
+            runtime.availability_zone = value
+
+    def secondary_availability_zone(self: Any) -> Any:
+        runtime = runtime_of(self)
+        return runtime.secondary_zone if runtime else None
+
+    def db_instance_status(self: Any) -> Any:
+        runtime = runtime_of(self)
+        if runtime is not None and self.__dict__.get("_labkit_status") == "available":
+            return runtime.status(sandbox.clock.timestamp)
+        return self.__dict__.get("_labkit_status")
+
+    def set_db_instance_status(self: Any, value: Any) -> None:
+        self.__dict__["_labkit_status"] = value
+
+    backend_cls.create_db_instance = create_db_instance  # type: ignore[method-assign]
+    backend_cls.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
+    backend_cls.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
+    response_cls.reboot_db_instance = reboot_db_instance  # type: ignore[method-assign]
+    saved_attrs = {
+        name: instance_cls.__dict__.get(name)
+        for name in ("availability_zone", "secondary_availability_zone", "status")
+    }
+    instance_cls.availability_zone = property(availability_zone, set_availability_zone)  # type: ignore[assignment]
+    instance_cls.secondary_availability_zone = property(secondary_availability_zone)  # type: ignore[attr-defined]
+    instance_cls.status = property(db_instance_status, set_db_instance_status)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(backend_cls, name, function)
+        response_cls.reboot_db_instance = original_reboot  # type: ignore[method-assign]
+        for name, value in saved_attrs.items():
+            if value is None:
+                with contextlib.suppress(AttributeError):
+                    delattr(instance_cls, name)
+            else:
+                setattr(instance_cls, name, value)
+        for withdraw in withdrawals:
+            withdraw()
+        for server in servers:
+            server.destroy()
+
+
+def _instances(sandbox: Sandbox) -> list[Any]:
+    return list(sandbox.backend("rds").databases.values())
+
+
+def zone_outage(sandbox: Sandbox, zone: str) -> list[str]:
+    """Take Availability Zone ``zone`` down; returns the instances it affected."""
+    now = sandbox.clock.timestamp
+    hit = []
+    for database in _instances(sandbox):
+        runtime = runtime_of(database)
+        if runtime is not None and runtime.availability_zone == zone:
+            runtime.zone_outage(zone, now, _failover_seconds())
+            hit.append(runtime.identifier)
+    return hit
+
+
+def zone_restored(sandbox: Sandbox, zone: str) -> None:
+    """Bring Availability Zone ``zone`` back."""
+    for database in _instances(sandbox):
+        runtime = runtime_of(database)
+        if runtime is not None:
+            runtime.zone_restored(zone)

@@ -151,6 +151,8 @@ PATCHES: tuple[Patch, ...] = (
     ),
     # A real PostgreSQL behind each RDS instance's endpoint (reached through the network guard).
     Patch("rds", ("rds",)),
+    # A Redis engine (fakeredis) behind each ElastiCache endpoint, for the real redis client.
+    Patch("elasticache", ("elasticache",)),
     # Identity pools check user-pool tokens with the pools' own keys.
     Patch("cognitoidentity", ("cognitoidentity",), after=("cognitoidp",)),
 )

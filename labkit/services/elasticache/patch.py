@@ -1,0 +1,182 @@
+"""ElastiCache's data plane on moto's control plane: a Redis engine behind every endpoint.
+
+moto 5.2.5 keeps clusters and replication groups (replication groups with a primary endpoint)
+but no engine, and a cache cluster has no node endpoints. Here:
+
+- ``CreateCacheCluster`` (Redis or Valkey) and ``CreateReplicationGroup`` give the cluster a
+  Redis engine (:mod:`.sim_cache`, fakeredis in process) with the ``AuthToken`` as its password;
+  a cache cluster gets ``CacheNodes`` with endpoints
+  (``<id>.<suffix>.0001.<region-code>.cache.amazonaws.com:6379``);
+- the real ``redis`` client reaches the engine at any of the cluster's endpoints: a
+  ``redis.ConnectionPool`` for an endpoint's host and port talks to the engine in process (what
+  ``redis.Redis(host=..., port=..., password=...)``, ``redis.from_url`` and ``StrictRedis`` build);
+  the wrong port, or TLS on a cluster without in-transit encryption (and the reverse), fails to
+  connect as it would on AWS;
+- ``maxmemory`` is the node type's memory less ``reserved-memory-percent`` (25 %), with the
+  default ``maxmemory-policy`` (``volatile-lru``); a lab may set either on
+  :func:`engine_for` (parameter groups are not simulated yet);
+- ``LABKIT_ELASTICACHE_REDIS=host:port`` sends every endpoint to a real Redis or Valkey server
+  instead (an instructor's; the data of all clusters then share it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+import redis
+import redis.connection
+from moto.elasticache import models as ec_models
+
+from labkit import facts
+from labkit.services.elasticache.sim_cache import DEFAULT_POLICY, CacheEngine
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
+
+ENGINE = "_labkit_engine"
+REDIS_ENGINES = ("redis", "valkey")
+_GIB = 1024**3
+# endpoint host (lower case) -> (port, engine, transit encryption)
+_endpoints: dict[str, tuple[int, CacheEngine, bool]] = {}
+
+
+def engine_for(cluster: Any) -> CacheEngine | None:
+    """The engine of a moto cache cluster or replication group."""
+    engine: CacheEngine | None = getattr(cluster, ENGINE, None)
+    return engine
+
+
+def _maxmemory(node_type: str | None) -> int:
+    memory = float(facts.fact("elasticache.node_memory_t3_micro").value) * _GIB
+    reserved = float(facts.fact("elasticache.reserved_memory_percent_default").value) / 100
+    return int(memory * (1 - reserved))
+
+
+def _region_code(region: str) -> str:
+    # us-east-1 -> use1, eu-west-2 -> euw2: the short form in ElastiCache's endpoint names.
+    parts = region.split("-")
+    return parts[0] + "".join(p[0] for p in parts[1:-1]) + parts[-1]
+
+
+def install(sandbox: Sandbox, stack: ExitStack) -> None:
+    """Put Redis engines behind ElastiCache endpoints while ``sandbox`` runs."""
+    stack.enter_context(_patched(sandbox))
+
+
+def _new_engine(name: str, node_type: str | None, token: str | None, seed: int) -> CacheEngine:
+    return CacheEngine(
+        name,
+        maxmemory=_maxmemory(node_type),
+        policy=str(facts.fact("elasticache.default_maxmemory_policy").value or DEFAULT_POLICY),
+        auth_token=token,
+        seed=seed,
+    )
+
+
+def _serve(address: str, port: int, engine: CacheEngine, tls: bool) -> None:
+    _endpoints[address.lower()] = (int(port), engine, tls)
+
+
+@contextlib.contextmanager
+def _patched(sandbox: Sandbox) -> Iterator[None]:
+    backend_cls = ec_models.ElastiCacheBackend
+    original_cluster = backend_cls.create_cache_cluster
+    original_group = backend_cls.create_replication_group
+    original_pool_init = redis.connection.ConnectionPool.__init__
+
+    def create_cache_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
+        cluster = original_cluster(self, *args, **kwargs)
+        if str(cluster.engine).lower() not in REDIS_ENGINES or cluster.replication_group_id:
+            return cluster
+        engine = _new_engine(
+            cluster.cache_cluster_id, cluster.cache_node_type, cluster.auth_token, sandbox.seed
+        )
+        setattr(cluster, ENGINE, engine)
+        address = (
+            f"{cluster.cache_cluster_id}.abc123.0001.{_region_code(self.region_name)}"
+            ".cache.amazonaws.com"
+        )
+        cluster.cache_nodes = [  # type: ignore[attr-defined]
+            {
+                "CacheNodeId": "0001",
+                "CacheNodeStatus": "available",
+                "CacheNodeCreateTime": cluster.cache_cluster_create_time,
+                "Endpoint": {"Address": address, "Port": cluster.port},
+                "ParameterGroupStatus": "in-sync",
+                "CustomerAvailabilityZone": f"{self.region_name}a",
+            }
+        ]
+        _serve(address, cluster.port, engine, bool(cluster.transit_encryption_enabled))
+        return cluster
+
+    def create_replication_group(self: Any, *args: Any, **kwargs: Any) -> Any:
+        group = original_group(self, *args, **kwargs)
+        if str(group.engine or "redis").lower() not in REDIS_ENGINES:
+            return group
+        token = kwargs.get("auth_token")
+        engine = _new_engine(group.replication_group_id, group.cache_node_type, token, sandbox.seed)
+        setattr(group, ENGINE, engine)
+        tls = bool(group.transit_encryption_enabled)
+        if getattr(group, "configuration_endpoint", None):
+            config = group.configuration_endpoint
+            _serve(config["address"], config["port"], engine, tls)
+        for node_group in getattr(group, "node_groups", []) or []:
+            for key in ("primary_endpoint", "reader_endpoint"):
+                endpoint = node_group.get(key) if isinstance(node_group, dict) else None
+                if endpoint:
+                    _serve(endpoint["address"], endpoint["port"], engine, tls)
+            members = (
+                node_group.get("node_group_members", []) if isinstance(node_group, dict) else []
+            )
+            for member in members:
+                endpoint = member.get("read_endpoint")
+                if endpoint:
+                    _serve(endpoint["address"], endpoint["port"], engine, tls)
+        return group
+
+    def pool_init(
+        self: Any, connection_class: Any = redis.connection.Connection, **kwargs: Any
+    ) -> None:
+        host = str(kwargs.get("host", "")).lower()
+        served = _endpoints.get(host)
+        if served is not None and connection_class in (
+            redis.connection.Connection,
+            redis.connection.SSLConnection,
+        ):
+            port, engine, tls = served
+            if int(kwargs.get("port", 6379)) != port:
+                raise redis.ConnectionError(
+                    f"Error connecting to {host}:{kwargs.get('port')}: refused"
+                )
+            uses_tls = connection_class is redis.connection.SSLConnection
+            if uses_tls != tls:
+                raise redis.ConnectionError(
+                    f"Error connecting to {host}: the cluster has in-transit encryption "
+                    f"{'on: connect with ssl=True' if tls else 'off: connect without ssl'}"
+                )
+            real = os.environ.get("LABKIT_ELASTICACHE_REDIS")
+            if real:
+                real_host, _, real_port = real.rpartition(":")
+                kwargs.update(host=real_host, port=int(real_port))
+                connection_class = redis.connection.Connection
+            else:
+                for key in list(kwargs):
+                    if key.startswith("ssl"):
+                        del kwargs[key]
+                connection_class = engine.connection_class()
+        original_pool_init(self, connection_class=connection_class, **kwargs)
+
+    backend_cls.create_cache_cluster = create_cache_cluster  # type: ignore[method-assign]
+    backend_cls.create_replication_group = create_replication_group  # type: ignore[method-assign]
+    redis.connection.ConnectionPool.__init__ = pool_init  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        backend_cls.create_cache_cluster = original_cluster  # type: ignore[method-assign]
+        backend_cls.create_replication_group = original_group  # type: ignore[method-assign]
+        redis.connection.ConnectionPool.__init__ = original_pool_init  # type: ignore[method-assign]
+        _endpoints.clear()

@@ -1,0 +1,143 @@
+"""Databases benchmark: RDS and ElastiCache endpoints against their engines called directly.
+
+Prints, measured in the same run (medians of interleaved batches):
+- a PostgreSQL query (``SELECT ... WHERE id = %s`` on a primary key) with pg8000 through the
+  sandbox's RDS endpoint, and with pg8000 straight to the same server's loopback port; the ratio
+  (target: within 1.2x);
+- opening a connection both ways (SCRAM authentication included);
+- a Redis ``GET`` with the real ``redis`` client at an ElastiCache endpoint, and with
+  ``fakeredis.FakeRedis`` directly; the ratio (target: within 1.2x);
+- wall time of a Multi-AZ failover of 120 s on the lab clock: the reboot call, the clock advance,
+  a new connection and a query (target: under 1 s).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+CALLS = 300
+BATCHES = 5
+USER, PASSWORD = "bench", "bench-password-1"
+SQL = "SELECT item FROM orders WHERE id = %s"
+
+
+def timed(fn: Callable[[int], Any], calls: int = CALLS) -> float:
+    """Milliseconds per call of ``fn(i)``."""
+    t = time.perf_counter()
+    for i in range(calls):
+        fn(i)
+    return (time.perf_counter() - t) / calls * 1000
+
+
+def main() -> int:
+    import fakeredis
+    import pg8000
+    import redis
+
+    import labkit
+    from labkit.services.rds.patch import runtime_of
+
+    lab = labkit.start(quiet=True)
+    try:
+        rds = lab.client("rds")
+        instance = rds.create_db_instance(
+            DBInstanceIdentifier="bench",
+            Engine="postgres",
+            DBInstanceClass="db.t3.micro",
+            AllocatedStorage=20,
+            MasterUsername=USER,
+            MasterUserPassword=PASSWORD,
+            MultiAZ=True,
+        )["DBInstance"]
+        endpoint = instance["Endpoint"]
+        runtime = runtime_of(lab.sandbox.backend("rds").databases["bench"])
+        assert runtime is not None
+        direct_port = runtime.server.port
+
+        def via_endpoint() -> Any:
+            return pg8000.connect(
+                host=endpoint["Address"],
+                port=endpoint["Port"],
+                user=USER,
+                password=PASSWORD,
+                database="postgres",
+            )
+
+        def direct() -> Any:
+            return pg8000.connect(
+                host="127.0.0.1",
+                port=direct_port,
+                user=USER,
+                password=PASSWORD,
+                database="postgres",
+            )
+
+        setup = via_endpoint()
+        cur = setup.cursor()
+        cur.execute("CREATE TABLE orders (id INT PRIMARY KEY, item TEXT)")
+        cur.execute("INSERT INTO orders SELECT g, 'item ' || g FROM generate_series(1, 1000) g")
+        setup.commit()
+        setup.close()
+
+        ec = lab.client("elasticache")
+        ec.create_cache_cluster(
+            CacheClusterId="bench", Engine="redis", CacheNodeType="cache.t3.micro", NumCacheNodes=1
+        )
+        node = ec.describe_cache_clusters(ShowCacheNodeInfo=True)["CacheClusters"][0]
+        cache_endpoint = node["CacheNodes"][0]["Endpoint"]
+        cache = redis.Redis(host=cache_endpoint["Address"], port=cache_endpoint["Port"])
+        cache.set("k", "v" * 100)
+        plain = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        plain.set("k", "v" * 100)
+
+        q_end, q_dir, c_end, c_dir, r_end, r_dir = [], [], [], [], [], []
+        for _ in range(BATCHES):
+            for target, sink in ((via_endpoint, q_end), (direct, q_dir)):
+                conn = target()
+                cursor = conn.cursor()
+                sink.append(
+                    timed(lambda i, c=cursor: (c.execute(SQL, (i % 1000 + 1,)), c.fetchall()))
+                )
+                conn.close()
+            c_end.append(timed(lambda _i: via_endpoint().close(), 20))
+            c_dir.append(timed(lambda _i: direct().close(), 20))
+            r_end.append(timed(lambda _i: cache.get("k")))
+            r_dir.append(timed(lambda _i: plain.get("k")))
+
+        failovers = []
+        for _ in range(3):
+            t = time.perf_counter()
+            rds.reboot_db_instance(DBInstanceIdentifier="bench", ForceFailover=True)
+            lab.clock.advance(120)
+            conn = via_endpoint()
+            conn.cursor().execute("SELECT count(*) FROM orders")
+            conn.close()
+            failovers.append(time.perf_counter() - t)
+    finally:
+        lab.stop()
+
+    q = statistics.median(q_end) / statistics.median(q_dir)
+    r = statistics.median(r_end) / statistics.median(r_dir)
+    print(f"query via RDS endpoint (pg8000):        {statistics.median(q_end):.3f} ms")
+    print(f"query direct to the server (pg8000):    {statistics.median(q_dir):.3f} ms")
+    print(f"query endpoint / direct:                {q:.2f}x (target <= 1.2x)")
+    print(f"connect via endpoint:                   {statistics.median(c_end):.2f} ms")
+    print(f"connect direct:                         {statistics.median(c_dir):.2f} ms")
+    print(f"Redis GET via ElastiCache endpoint:     {statistics.median(r_end):.4f} ms")
+    print(f"fakeredis.FakeRedis GET directly:       {statistics.median(r_dir):.4f} ms")
+    print(f"Redis endpoint / fakeredis:             {r:.2f}x (target <= 1.2x)")
+    print(
+        f"Multi-AZ failover (120 s lab time):     {statistics.median(failovers) * 1000:.0f} ms wall"
+    )
+    return 0 if q <= 1.2 and r <= 1.2 and max(failovers) < 1 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

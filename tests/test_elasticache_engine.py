@@ -112,3 +112,26 @@ def test_hits_and_misses_are_counted() -> None:
     client.get("missing")
     client.mget("a", "missing", "gone")
     assert (engine.stats.hits, engine.stats.misses) == (2, 3)
+
+
+def test_the_cache_view_shows_keys_ttls_hits_misses_and_evictions(lab: Lab) -> None:
+    from labkit.services.elasticache import state, view
+
+    endpoint = node_endpoint(lab, "Sessions")
+    client = redis.Redis(host=endpoint["Address"], port=endpoint["Port"])
+    client.set("session:ana", "cart=3", ex=300)
+    client.set("config", "v1")
+    client.get("session:ana")
+    client.get("session:bob")
+    lab.clock.advance(100)
+    snap = state.snapshot(state.find("sessions"))
+    text = view.render_text(snap)
+    assert "session:ana" in text and "⏱ 200 s left" in text
+    assert "∞ no TTL" in text
+    assert "1 hit, 1 miss" in text
+    assert "Evictions: 0" in text
+    html = view.render_html(snap)
+    assert 'class="labkit-view labkit-elasticache"' in html
+    assert "session:ana" in html
+    with pytest.raises(state.CacheNotFoundError, match="Sessions"):
+        state.find("nope")

@@ -33,11 +33,12 @@ from moto.elasticache import models as ec_models
 
 from labkit import facts
 from labkit.services.elasticache.sim_cache import DEFAULT_POLICY, CacheEngine
+from labkit.services.elasticache.state import ENGINE_ATTRIBUTE
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-ENGINE = "_labkit_engine"
+ENGINE = ENGINE_ATTRIBUTE
 REDIS_ENGINES = ("redis", "valkey")
 _GIB = 1024**3
 # endpoint host (lower case) -> (port, engine, transit encryption)

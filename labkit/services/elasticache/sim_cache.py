@@ -193,6 +193,14 @@ class CacheEngine:
                 return
         self._dirty = False
 
+    def last_used(self, key: bytes) -> int:
+        """The access counter's value at ``key``'s last use (higher is more recent; 0: never)."""
+        return self._last_used.get(key, 0)
+
+    def uses(self, key: bytes) -> int:
+        """How many commands have used ``key`` (LFU's count, exact)."""
+        return self._uses.get(key, 0)
+
     def touched(self, keys: list[bytes]) -> None:
         """Record an access (for LRU and LFU)."""
         for key in keys:

@@ -17,7 +17,14 @@ endpoint, ``RebootDBInstance`` ignores ``ForceFailover``, and a Multi-AZ instanc
   ``ForceFailover``;
 - :func:`zone_outage` / :func:`zone_restored` take an Availability Zone down and back (Multi-AZ
   instances fail over, Single-AZ ones are unreachable);
-- ``DeleteDBInstance`` stops the server.
+- ``DeleteDBInstance`` stops the server;
+- backups and replicas (:mod:`.sim_backups`): the WAL is cut whenever the lab clock moves;
+  ``RestoreDBInstanceToPointInTime`` (``RestoreTime`` to the second, or
+  ``UseLatestRestorableTime``) and ``RestoreDBInstanceFromDBSnapshot`` replay the archived WAL
+  into a new server (moto ignores the restore time and copies nothing);
+  ``CreateDBInstanceReadReplica`` starts a hot standby fed the source's WAL
+  :data:`~.sim_backups.DEFAULT_REPLICA_LAG` seconds of lab time late (writes fail there with
+  PostgreSQL's "read-only transaction"), and ``PromoteReadReplica`` promotes it.
 
 Engines other than PostgreSQL keep moto's control plane; their endpoints refuse connections with
 a message that says so (an instructor's real MySQL is future work).
@@ -28,15 +35,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from moto.rds import models as rds_models
 from moto.rds import responses as rds_responses
-from moto.rds.exceptions import InvalidParameterCombination
+from moto.rds.exceptions import (
+    InvalidParameterCombination,
+    InvalidParameterValue,
+    RDSClientError,
+)
 
 from labkit import facts
 from labkit.sandbox import netguard
 from labkit.services.rds import sim_engine
+from labkit.services.rds.sim_backups import ReplicaFeed, RestoreWindowError, WalHistory
 from labkit.services.rds.sim_instance import InstanceRuntime
 
 if TYPE_CHECKING:
@@ -44,6 +57,8 @@ if TYPE_CHECKING:
 
 #: The attribute of a moto DBInstance that holds its runtime.
 RUNTIME = "_labkit_runtime"
+#: The attribute of a moto DBSnapshot that holds the WAL cut it stands for.
+CUT = "_labkit_cut"
 POSTGRES_ENGINES = ("postgres",)
 
 
@@ -109,17 +124,32 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     original_reboot = response_cls.reboot_db_instance
     withdrawals: list[Any] = []
     servers: list[sim_engine.PostgresServer] = []
+    # (source server, last segment) for the create_db_instance a restore is about to make.
+    pending: list[tuple[sim_engine.PostgresServer, str]] = []
+    more: dict[str, Any] = {
+        "create_db_instance_read_replica": backend_cls.create_db_instance_read_replica,
+        "promote_read_replica": backend_cls.promote_read_replica,
+        "create_db_snapshot": backend_cls.create_db_snapshot,
+    }
+    original_pitr = response_cls.restore_db_instance_to_point_in_time
+    original_from_snapshot = response_cls.restore_db_instance_from_db_snapshot
 
     def create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        restore, pending[:] = list(pending), []
         database = originals["create_db_instance"](self, db_kwargs)
         if str(database.engine).lower() in POSTGRES_ENGINES:
-            server = sim_engine.PostgresServer.create()
+            if restore:
+                source, segment = restore[0]
+                # The master user and its password come back with the data, as on AWS.
+                server = sim_engine.PostgresServer.recover(source.segments(segment), standby=False)
+            else:
+                server = sim_engine.PostgresServer.create()
+                server.provision(
+                    database.master_username,
+                    db_kwargs.get("master_user_password") or "",
+                    database.db_name,
+                )
             servers.append(server)
-            server.provision(
-                database.master_username,
-                db_kwargs.get("master_user_password") or "",
-                database.db_name,
-            )
             zone = database.availability_zone
             setattr(
                 database,
@@ -130,6 +160,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                     endpoint_port=int(database.port),
                     availability_zone=zone,
                     secondary_zone=_other_zone(zone) if database.multi_az else None,
+                    history=WalHistory(server, created=sandbox.clock.timestamp),
                 ),
             )
         route = _EndpointRoute(sandbox, self.region_name, database.db_instance_identifier)
@@ -142,8 +173,109 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         database = originals["delete_db_instance"](self, db_instance_identifier, *args, **kwargs)
         runtime = runtime_of(database)
         if runtime is not None and isinstance(runtime.server, sim_engine.PostgresServer):
-            runtime.server.destroy()
+            # Snapshots and retained backups outlive the instance: keep its WAL archive.
+            runtime.server.destroy(keep_archive=True)
         return database
+
+    def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        replica = more["create_db_instance_read_replica"](self, db_kwargs)
+        source = runtime_of(self.find_db_from_id(db_kwargs["source_db_instance_identifier"]))
+        setattr(replica, RUNTIME, None)
+        if source is not None and source.history is not None:
+            now = sandbox.clock.timestamp
+            segment = source.history.segment_at(now, now)
+            server = sim_engine.PostgresServer.recover(
+                source.server.segments(segment), standby=True
+            )
+            servers.append(server)
+            server.ship(source.server.segments(segment))
+            zone = db_kwargs.get("availability_zone") or source.secondary_zone or "us-east-1b"
+            setattr(
+                replica,
+                RUNTIME,
+                InstanceRuntime(
+                    identifier=replica.db_instance_identifier,
+                    server=server,
+                    endpoint_port=int(replica.port),
+                    availability_zone=str(zone),
+                    secondary_zone=None,
+                    feed=ReplicaFeed(source.history, shipped=segment),
+                ),
+            )
+        route = _EndpointRoute(sandbox, self.region_name, replica.db_instance_identifier)
+        withdrawals.append(netguard.serve_endpoint(replica.address, route))
+        return replica
+
+    def promote_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        database = self.databases.get(db_kwargs["db_instance_identifier"])
+        runtime = runtime_of(database)
+        if runtime is not None and runtime.feed is not None:
+            _feed(runtime, sandbox.clock.timestamp)
+            runtime.server.promote()
+            runtime.feed = None
+            runtime.history = WalHistory(runtime.server, created=sandbox.clock.timestamp)
+        return more["promote_read_replica"](self, db_kwargs)
+
+    def create_db_snapshot(self: Any, *args: Any, **kwargs: Any) -> Any:
+        snapshot = more["create_db_snapshot"](self, *args, **kwargs)
+        identifier = kwargs.get("db_instance_identifier") or (args[0] if args else None)
+        runtime = runtime_of(self.databases.get(identifier))
+        if runtime is not None and runtime.history is not None:
+            now = sandbox.clock.timestamp
+            setattr(snapshot, CUT, (runtime.server, runtime.history.segment_at(now, now)))
+        return snapshot
+
+    def restore_db_instance_to_point_in_time(self: Any) -> Any:
+        source_id = self.params.get("SourceDBInstanceIdentifier")
+        database = self.backend.describe_db_instances(source_id)[0]
+        runtime = runtime_of(database)
+        if runtime is not None and runtime.history is not None:
+            now = sandbox.clock.timestamp
+            when = _restore_time(self.params, now)
+            retention = int(database.backup_retention_period or 0)
+            if retention == 0:
+                raise RDSClientError(
+                    "InvalidDBInstanceState",
+                    f"Automated backups are not enabled for {source_id} "
+                    "(BackupRetentionPeriod is 0): there is no point in time to restore to.",
+                )
+            earliest = max(runtime.history.created, now - retention * 86400)
+            if when < earliest or when > now:
+                raise InvalidParameterValue(
+                    f"RestoreTime must be within the restorable window of {source_id}: from "
+                    f"{_iso(earliest)} to {_iso(now)} (lab time)."
+                )
+            try:
+                pending[:] = [(runtime.server, runtime.history.segment_at(when, now))]
+            except RestoreWindowError as error:
+                raise InvalidParameterValue(error.message) from error
+        try:
+            return original_pitr(self)
+        finally:
+            pending.clear()
+
+    def restore_db_instance_from_db_snapshot(self: Any) -> Any:
+        name = str(self.params.get("DBSnapshotIdentifier", "")).rsplit(":", 1)[-1]
+        snapshot = self.backend.describe_db_snapshots(None, name)[0]
+        cut = getattr(snapshot, CUT, None)
+        if cut is not None:
+            pending[:] = [cut]
+        try:
+            return original_from_snapshot(self)
+        finally:
+            pending.clear()
+
+    def on_move(now: Any) -> None:
+        when = sandbox.clock.timestamp
+        databases = [db for backend in _all_backends() for db in backend.databases.values()]
+        for database in databases:
+            runtime = runtime_of(database)
+            if runtime is not None and runtime.history is not None:
+                runtime.history.moved(when)
+        for database in databases:
+            runtime = runtime_of(database)
+            if runtime is not None and runtime.feed is not None:
+                _feed(runtime, when)
 
     def modify_db_instance(
         self: Any, db_instance_identifier: str, db_kwargs: dict[str, Any]
@@ -209,6 +341,12 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     backend_cls.delete_db_instance = delete_db_instance  # type: ignore[method-assign]
     backend_cls.modify_db_instance = modify_db_instance  # type: ignore[method-assign]
     response_cls.reboot_db_instance = reboot_db_instance  # type: ignore[method-assign]
+    backend_cls.create_db_instance_read_replica = create_db_instance_read_replica  # type: ignore[method-assign]
+    backend_cls.promote_read_replica = promote_read_replica  # type: ignore[method-assign]
+    backend_cls.create_db_snapshot = create_db_snapshot  # type: ignore[method-assign]
+    response_cls.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
+    response_cls.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot  # type: ignore[method-assign]
+    unwatch = sandbox.lab_clock.watch(on_move)
     saved_attrs = {
         name: instance_cls.__dict__.get(name)
         for name in ("availability_zone", "secondary_availability_zone", "status")
@@ -222,6 +360,11 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         for name, function in originals.items():
             setattr(backend_cls, name, function)
         response_cls.reboot_db_instance = original_reboot  # type: ignore[method-assign]
+        for name, function in more.items():
+            setattr(backend_cls, name, function)
+        response_cls.restore_db_instance_to_point_in_time = original_pitr  # type: ignore[method-assign]
+        response_cls.restore_db_instance_from_db_snapshot = original_from_snapshot  # type: ignore[method-assign]
+        unwatch()
         for name, value in saved_attrs.items():
             if value is None:
                 with contextlib.suppress(AttributeError):
@@ -232,6 +375,43 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             withdraw()
         for server in servers:
             server.destroy()
+
+
+def _all_backends() -> list[Any]:
+    from moto.rds.models import rds_backends
+
+    found: list[Any] = []
+    for account in list(dict.values(rds_backends)):
+        found.extend(dict.values(account))
+    return found
+
+
+def _feed(runtime: InstanceRuntime, now: float) -> None:
+    """Give a read replica the source's log that is due by ``now``."""
+    feed = runtime.feed
+    due = feed.due(now)
+    if due is None:
+        return
+    source = feed.history.server
+    runtime.server.ship(source.segments(due))
+    feed.shipped = due
+
+
+def _restore_time(params: Any, now: float) -> float:
+    if str(params.get("UseLatestRestorableTime", "false")).lower() == "true":
+        return now
+    value = params.get("RestoreTime")
+    if value is None:
+        raise InvalidParameterCombination("Specify RestoreTime or UseLatestRestorableTime.")
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    else:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.timestamp()
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _instances(sandbox: Sandbox) -> list[Any]:

@@ -42,6 +42,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,8 @@ from labkit.errors import LabkitError
 POSTGRES_PORT = 5432
 #: The server's own superuser; never shown to the learner (RDS keeps ``rdsadmin`` to itself).
 ADMIN_USER = "rdsadmin"
+#: WAL segment size (``initdb --wal-segsize=1``): small, as a segment is cut at every clock move.
+WAL_SEGMENT = 1024 * 1024
 
 
 class EngineError(LabkitError):
@@ -151,7 +154,7 @@ def template() -> Path:
         # As root the server runs as another user, who must reach the folder: not under a
         # private home or test folder, so then it lives in the system's temporary folder.
         base = Path(tempfile.gettempdir()) / "labkit-postgres" if bins.user else _home()
-        path = base / "pgtemplate"
+        path = base / "pgtemplate-wal1"
         if (path / "PG_VERSION").exists():
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,6 +167,8 @@ def template() -> Path:
             "--auth-host=scram-sha-256",
             "--encoding=UTF8",
             "--no-sync",
+            # 1 MiB WAL segments: a segment is cut whenever the lab clock moves (PITR, replicas).
+            "--wal-segsize=1",
             "-U",
             ADMIN_USER,
             "-D",
@@ -190,44 +195,124 @@ def template() -> Path:
 class PostgresServer:
     """One instance's PostgreSQL: its own data directory and ``postgres`` on a loopback port.
 
+    Every server archives its write-ahead log (WAL) into ``archive/`` beside its data, in 1 MiB
+    segments, and :meth:`cut` closes the current segment: the lab-clock side
+    (:mod:`.sim_backups`) cuts whenever the lab clock moves, so each segment holds the writes of
+    one lab-clock instant and "the database at lab time T" is "the template replayed with every
+    segment cut by T". That is how RDS's own point-in-time restore works (a base backup plus the
+    archived log, https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PIT.html), and a
+    read replica is a standby fed the same segments late (:meth:`recover`, :meth:`ship`).
+
     Attributes:
         data: The data directory (a copy of the template).
         port: The loopback TCP port the server listens on.
-        max_connections: The server's ``max_connections`` (RDS derives it from the class's memory).
+        max_connections: The server's ``max_connections``.
     """
 
     data: Path
     port: int
     max_connections: int
+    standby: bool = False
     _socket_dir: Path | None = None
     _running: bool = field(default=False)
+    _admin: Any = None
+    _last_cut: tuple[str, str] | None = None
+
+    @property
+    def archive(self) -> Path:
+        """Where the server archives its completed WAL segments."""
+        return self.data.parent / "archive"
+
+    @property
+    def shipped(self) -> Path:
+        """Where a recovering server takes WAL segments from (its ``restore_command``)."""
+        return self.data.parent / "shipped"
+
+    @classmethod
+    def _new(cls, max_connections: int) -> PostgresServer:
+        root = Path(tempfile.mkdtemp(prefix="labkit-rds-"))
+        data = root / "data"
+        shutil.copytree(template(), data)
+        (root / "archive").mkdir()
+        (root / "shipped").mkdir()
+        os.chmod(root, 0o755)
+        binaries().own(root)
+        return cls(data=data, port=_free_port(), max_connections=max_connections)
 
     @classmethod
     def create(cls, *, max_connections: int = 100) -> PostgresServer:
         """Copy the template and start a server on it."""
-        source = template()
-        root = Path(tempfile.mkdtemp(prefix="labkit-rds-"))
-        data = root / "data"
-        shutil.copytree(source, data)
-        bins = binaries()
-        os.chmod(root, 0o755)
-        bins.own(root)
-        server = cls(data=data, port=_free_port(), max_connections=max_connections)
+        server = cls._new(max_connections)
         server.start()
         _live.append(server)
         return server
+
+    @classmethod
+    def recover(
+        cls, segments: list[Path], *, standby: bool, max_connections: int = 100
+    ) -> PostgresServer:
+        """A server that replays ``segments`` from the template.
+
+        With ``standby`` it stays a read-only hot standby that replays what :meth:`ship` gives
+        it later (a read replica); without, it replays them, ends recovery and is promoted to a
+        writable database on a new timeline (a point-in-time or snapshot restore).
+        """
+        server = cls._new(max_connections)
+        server.standby = standby
+        server._copy_in(segments)
+        (server.data / ("standby.signal" if standby else "recovery.signal")).write_text("")
+        if platform.system() == "Windows":
+            command = f'copy "{server.shipped}\\%f" "%p"'
+        else:
+            command = f'cp "{server.shipped}/%f" "%p" 2>/dev/null'
+        with (server.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
+            conf.write(f"restore_command = '{command}'\n")
+            conf.write("recovery_target_timeline = 'current'\n")
+        binaries().own(server.data.parent)
+        server.start()
+        _live.append(server)
+        if not standby:
+            # pg_ctl returns once the server takes connections, which a hot standby does while
+            # still replaying: wait for the end of recovery (the promotion).
+            deadline = time.monotonic() + 60
+            while server.query("SELECT pg_is_in_recovery()")[0][0]:
+                if time.monotonic() > deadline:
+                    raise EngineError(f"the restore did not finish in 60 s: {server.log_tail()}")
+                time.sleep(0.005)
+        return server
+
+    def _copy_in(self, segments: list[Path]) -> None:
+        for segment in segments:
+            target = self.shipped / segment.name
+            if not target.exists():
+                # Copy, then rename: the server's restore_command must never see half a segment.
+                partial = self.shipped / (segment.name + ".copying")
+                shutil.copyfile(segment, partial)
+                binaries().own(partial)
+                os.replace(partial, target)
 
     def start(self) -> None:
         """Start ``postgres`` (``pg_ctl -w`` returns once it accepts connections)."""
         if self._running:
             return
+        if platform.system() == "Windows":
+            archive = f'copy "%p" "{self.archive}\\%f"'
+        else:
+            archive = f'test ! -f "{self.archive}/%f" && cp "%p" "{self.archive}/%f"'
         options = [f"-h 127.0.0.1 -p {self.port}", f"-c max_connections={self.max_connections}"]
         options += ["-c shared_buffers=16MB", "-c fsync=off", "-c full_page_writes=off"]
+        options += ["-c archive_mode=on", "-c wal_retrieve_retry_interval=10ms"]
+        # A replica never holds replay back in wall time (PostgreSQL's default waits 30 real
+        # seconds): a replica query that conflicts with replay is cancelled at once, with
+        # PostgreSQL's "canceling statement due to conflict with recovery".
+        options += ["-c max_standby_archive_delay=0"]
         if platform.system() != "Windows":
             self._socket_dir = self.data.parent
             options.append(f"-k {self._socket_dir}")
         else:
             options.append("-k ''")
+        with (self.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
+            conf.write(f"archive_command = '{archive.replace(chr(39), chr(39) * 2)}'\n")
         binaries().run(
             "pg_ctl",
             "-w",
@@ -247,15 +332,40 @@ class PostgresServer:
         if not self._running:
             return
         self._running = False
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                self._admin.close()
+            self._admin = None
         with contextlib.suppress(EngineError):
             binaries().run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
 
-    def destroy(self) -> None:
-        """Stop the server and delete its files."""
+    def destroy(self, *, keep_archive: bool = False) -> None:
+        """Stop the server and delete its files (its WAL archive too unless ``keep_archive``)."""
         self.stop()
-        shutil.rmtree(self.data.parent, ignore_errors=True)
+        if keep_archive:
+            shutil.rmtree(self.data, ignore_errors=True)
+        else:
+            shutil.rmtree(self.data.parent, ignore_errors=True)
         with contextlib.suppress(ValueError):
             _live.remove(self)
+
+    # -- administration ---------------------------------------------------------------------
+    def query(self, sql: str, *args: Any) -> list[list[Any]]:
+        """Run SQL as labkit's administrator (one kept connection, no password)."""
+        import pg8000.native
+
+        if self._admin is None:
+            if self._socket_dir is not None:
+                sock = str(self._socket_dir / f".s.PGSQL.{self.port}")
+                self._admin = pg8000.native.Connection(
+                    ADMIN_USER, unix_sock=sock, database="postgres"
+                )
+            else:
+                self._admin = pg8000.native.Connection(
+                    ADMIN_USER, host="127.0.0.1", port=self.port, database="postgres"
+                )
+        rows: list[list[Any]] = self._admin.run(sql, *args) or []
+        return rows
 
     def admin_sql(self, sql: str, *, database: str = "postgres") -> str:
         """Run SQL as labkit's administrator (psql over the local socket)."""
@@ -298,10 +408,71 @@ class PostgresServer:
 
     def terminate_connections(self) -> None:
         """End every client session (a failover or reboot drops them)."""
-        self.admin_sql(
+        self.query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid();"
+            "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
         )
+
+    # -- write-ahead log --------------------------------------------------------------------
+    def cut(self) -> str:
+        """Close the current WAL segment and wait until it is archived; returns its name.
+
+        Nothing new since the last cut: no new segment, and the last cut's name again.
+        """
+        if self.standby:
+            raise EngineError("a standby writes no WAL of its own")
+        lsn = str(self.query("SELECT pg_current_wal_insert_lsn()::text")[0][0])
+        if self._last_cut is not None and self._last_cut[0] == lsn:
+            return self._last_cut[1]
+        row = self.query("SELECT pg_walfile_name(pg_switch_wal())")[0]
+        name = str(row[0])
+        deadline = time.monotonic() + 30
+        while not (self.archive / name).exists():
+            if time.monotonic() > deadline:
+                raise EngineError(f"WAL segment {name} was not archived in 30 s")
+            time.sleep(0.002)
+        after = str(self.query("SELECT pg_current_wal_insert_lsn()::text")[0][0])
+        self._last_cut = (after, name)
+        return name
+
+    def segments(self, upto: str) -> list[Path]:
+        """Archived segments of this server up to ``upto`` (inclusive), oldest first."""
+        return sorted(
+            path
+            for path in self.archive.iterdir()
+            if len(path.name) == 24 and path.name <= upto and not path.name.endswith(".partial")
+        )
+
+    def ship(self, segments: list[Path]) -> None:
+        """Give a standby more segments and wait until it has replayed them."""
+        if not segments:
+            return
+        self._copy_in(segments)
+        last = segments[-1].name
+        # The segment's end, as a byte position: replaying its closing switch record gets there.
+        number = int(last[8:16], 16) * (0x100000000 // WAL_SEGMENT) + int(last[16:24], 16)
+        end = (number + 1) * WAL_SEGMENT
+        deadline = time.monotonic() + 30
+        while int(self.query("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn")[0][0]) < end:
+            if time.monotonic() > deadline:
+                raise EngineError(
+                    f"the standby did not replay {last} in 30 s; its log ends: {self.log_tail()}"
+                )
+            time.sleep(0.002)
+
+    def log_tail(self, chars: int = 1500) -> str:
+        """The end of the server's log (for error messages)."""
+        try:
+            return (self.data.parent / "server.log").read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+    def promote(self) -> None:
+        """End standby mode: the server becomes a writable primary on a new timeline."""
+        if self.standby:
+            self.query("SELECT pg_promote(true, 30)")
+            self.standby = False
+            self._last_cut = None
 
 
 _live: list[PostgresServer] = []

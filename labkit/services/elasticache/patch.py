@@ -12,9 +12,9 @@ but no engine, and a cache cluster has no node endpoints. Here:
   ``redis.Redis(host=..., port=..., password=...)``, ``redis.from_url`` and ``StrictRedis`` build);
   the wrong port, or TLS on a cluster without in-transit encryption (and the reverse), fails to
   connect as it would on AWS;
-- ``maxmemory`` is the node type's memory less ``reserved-memory-percent`` (25 %), with the
-  default ``maxmemory-policy`` (``volatile-lru``); a lab may set either on
-  :func:`engine_for` (parameter groups are not simulated yet);
+- ``maxmemory`` is the node type's memory less the parameter group's ``reserved-memory-percent``
+  (25 % by default), evicting by its ``maxmemory-policy`` (``volatile-lru`` by default); groups
+  are in :mod:`.patch_parameters`, and changing one changes its clusters' engines at once;
 - ``LABKIT_ELASTICACHE_REDIS=host:port`` sends every endpoint to a real Redis or Valkey server
   instead (an instructor's; the data of all clusters then share it).
 """
@@ -32,6 +32,7 @@ import redis.connection
 from moto.elasticache import models as ec_models
 
 from labkit import facts
+from labkit.services.elasticache import patch_parameters
 from labkit.services.elasticache.sim_cache import DEFAULT_POLICY, CacheEngine
 from labkit.services.elasticache.state import ENGINE_ATTRIBUTE
 
@@ -51,10 +52,9 @@ def engine_for(cluster: Any) -> CacheEngine | None:
     return engine
 
 
-def _maxmemory(node_type: str | None) -> int:
+def _maxmemory(node_type: str | None, reserved_percent: str) -> int:
     memory = float(facts.fact("elasticache.node_memory_t3_micro").value) * _GIB
-    reserved = float(facts.fact("elasticache.reserved_memory_percent_default").value) / 100
-    return int(memory * (1 - reserved))
+    return int(memory * (1 - int(reserved_percent) / 100))
 
 
 def _region_code(region: str) -> str:
@@ -66,16 +66,30 @@ def _region_code(region: str) -> str:
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Put Redis engines behind ElastiCache endpoints while ``sandbox`` runs."""
     stack.enter_context(_patched(sandbox))
+    patch_parameters.install(sandbox, stack, apply_group)
 
 
-def _new_engine(name: str, node_type: str | None, token: str | None, seed: int) -> CacheEngine:
-    return CacheEngine(
-        name,
-        maxmemory=_maxmemory(node_type),
-        policy=str(facts.fact("elasticache.default_maxmemory_policy").value or DEFAULT_POLICY),
-        auth_token=token,
-        seed=seed,
-    )
+def _configure(engine: CacheEngine, node_type: str | None, params: dict[str, str]) -> None:
+    engine.maxmemory = _maxmemory(node_type, params["reserved-memory-percent"])
+    engine.policy = params.get("maxmemory-policy", DEFAULT_POLICY)
+
+
+def apply_group(backend: Any, group: str) -> None:
+    """A parameter group changed: reconfigure every engine that uses it."""
+    params = patch_parameters.parameters_for(backend, group)
+    owners = [*backend.cache_clusters.values(), *backend.replication_groups.values()]
+    for owner in owners:
+        engine = engine_for(owner)
+        if engine is not None and getattr(owner, "cache_parameter_group_name", None) == group:
+            _configure(engine, owner.cache_node_type, params)
+
+
+def _new_engine(
+    backend: Any, name: str, node_type: str | None, group: str | None, token: str | None, seed: int
+) -> CacheEngine:
+    engine = CacheEngine(name, maxmemory=1, auth_token=token, seed=seed)
+    _configure(engine, node_type, patch_parameters.parameters_for(backend, group))
+    return engine
 
 
 def _serve(address: str, port: int, engine: CacheEngine, tls: bool) -> None:
@@ -90,11 +104,17 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     original_pool_init = redis.connection.ConnectionPool.__init__
 
     def create_cache_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
+        patch_parameters.require(self, kwargs.get("cache_parameter_group_name"))
         cluster = original_cluster(self, *args, **kwargs)
         if str(cluster.engine).lower() not in REDIS_ENGINES or cluster.replication_group_id:
             return cluster
         engine = _new_engine(
-            cluster.cache_cluster_id, cluster.cache_node_type, cluster.auth_token, sandbox.seed
+            self,
+            cluster.cache_cluster_id,
+            cluster.cache_node_type,
+            cluster.cache_parameter_group_name,
+            cluster.auth_token,
+            sandbox.seed,
         )
         setattr(cluster, ENGINE, engine)
         address = (
@@ -115,11 +135,19 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         return cluster
 
     def create_replication_group(self: Any, *args: Any, **kwargs: Any) -> Any:
+        patch_parameters.require(self, kwargs.get("cache_parameter_group_name"))
         group = original_group(self, *args, **kwargs)
         if str(group.engine or "redis").lower() not in REDIS_ENGINES:
             return group
         token = kwargs.get("auth_token")
-        engine = _new_engine(group.replication_group_id, group.cache_node_type, token, sandbox.seed)
+        engine = _new_engine(
+            self,
+            group.replication_group_id,
+            group.cache_node_type,
+            group.cache_parameter_group_name,
+            token,
+            sandbox.seed,
+        )
         setattr(group, ENGINE, engine)
         tls = bool(group.transit_encryption_enabled)
         if getattr(group, "configuration_endpoint", None):

@@ -66,14 +66,21 @@ def _type_of(value: Any) -> str:
     return "hash" if isinstance(value, dict) else name
 
 
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def _preview(value: Any) -> str:
     if isinstance(value, bytes):
-        text = value.decode("utf-8", "replace")
+        text = _text(value)
+    elif isinstance(value, dict) or hasattr(value, "items"):
+        # hashes, and sorted sets (member -> score)
+        text = ", ".join(f"{_text(k)}: {_text(v)}" for k, v in value.items())
     else:
         try:
-            text = repr(dict(value)) if isinstance(value, dict) else repr(list(value))
+            text = ", ".join(_text(v) for v in value)
         except TypeError:
-            text = repr(value)
+            text = _text(value)
     return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
 
 

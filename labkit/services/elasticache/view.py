@@ -1,7 +1,7 @@
 """An ElastiCache cluster's cache as HTML and as text: keys, TTL left, hits and misses, evictions.
 
 Plain functions over a snapshot from :func:`labkit.services.elasticache.state.snapshot`. Words
-and symbols carry every distinction, never colour: a key with a TTL shows ``⏱ 42 s left``, one
+and symbols carry every distinction, never colour: a key with a TTL shows ``42 s left``, one
 without ``∞ no TTL``; the key next to be evicted under an LRU policy is marked ``← evicted next``.
 """
 
@@ -49,7 +49,7 @@ def ttl_words(seconds: float | None) -> str:
     """A key's time to live in words."""
     if seconds is None:
         return "∞ no TTL"
-    return f"⏱ {seconds:.0f} s left" if seconds < 3600 else f"⏱ {seconds / 3600:.1f} h left"
+    return f"{seconds:.0f} s left" if seconds < 3600 else f"{seconds / 3600:.1f} h left"
 
 
 def heading(state: Row) -> str:

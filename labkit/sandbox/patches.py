@@ -155,6 +155,10 @@ PATCHES: tuple[Patch, ...] = (
     Patch("elasticache", ("elasticache",)),
     # Identity pools check user-pool tokens with the pools' own keys.
     Patch("cognitoidentity", ("cognitoidentity",), after=("cognitoidp",)),
+    # Application Load Balancers answer at their DNS names (a name exists only once moto's
+    # elbv2 backend holds the load balancer; v1 and v2 share a host, so moto may load "elb"
+    # first); their Lambda targets run in Lambda's runtime.
+    Patch("elbv2", ("elb", "elbv2"), after=("awslambda",)),
 )
 
 

@@ -1,0 +1,1 @@
+"""Elastic Load Balancing v2: Application Load Balancers answering HTTP, Lambda targets, sign-in."""

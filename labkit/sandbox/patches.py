@@ -153,6 +153,13 @@ PATCHES: tuple[Patch, ...] = (
     Patch("rds", ("rds",)),
     # A Redis engine (fakeredis) behind each ElastiCache endpoint, for the real redis client.
     Patch("elasticache", ("elasticache",)),
+    # A pool's domain serves its hosted UI and OAuth endpoints, with the pool's own tokens.
+    Patch(
+        "cognitoidp_hostedui",
+        ("cognitoidp",),
+        after=("cognitoidp",),
+        module="labkit.services.cognitoidp.patch_hostedui",
+    ),
     # Identity pools check user-pool tokens with the pools' own keys.
     Patch("cognitoidentity", ("cognitoidentity",), after=("cognitoidp",)),
     # Application Load Balancers answer at their DNS names (a name exists only once moto's

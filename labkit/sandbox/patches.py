@@ -166,6 +166,13 @@ PATCHES: tuple[Patch, ...] = (
     # elbv2 backend holds the load balancer; v1 and v2 share a host, so moto may load "elb"
     # first); their Lambda targets run in Lambda's runtime.
     Patch("elbv2", ("elb", "elbv2"), after=("awslambda",)),
+    # authenticate-cognito: sign-in through a pool's hosted UI, sessions, signed user claims.
+    Patch(
+        "elbv2_auth",
+        ("elb", "elbv2"),
+        after=("elbv2",),
+        module="labkit.services.elbv2.patch_auth",
+    ),
 )
 
 

@@ -27,10 +27,12 @@
 # 4. **identity pools**: each user's own files in S3;
 # 5. the **stage cache**, and who may refresh it;
 # 6. an **AWS service integration**: click events straight into Kinesis.
+# 7. the same **user pool** signing users in for an **Application Load Balancer**.
 
 # %%
 import base64
 import json
+import re
 
 import requests
 
@@ -511,6 +513,113 @@ for record in kinesis.get_records(ShardIterator=iterator)["Records"]:
 trace
 
 # %% [markdown]
+# ## 7. The same user pool signs users in for a load balancer
+#
+# An **Application Load Balancer** (ALB) can sign users in itself: a listener rule's
+# `authenticate-cognito` action sends a browser without a session to the pool's **hosted UI**
+# (a sign-in page at the pool's domain), takes the user back to `/oauth2/idpresponse`, trades
+# the code for tokens, keeps a session cookie (`AWSELBAuthSessionCookie-0`), and then forwards
+# each request with the user's claims in `x-amzn-oidc-data`: a JWT the load balancer signs
+# (ES256; its public key is at `public-keys.auth.elb.<region>.amazonaws.com/<kid>`). The target
+# here is a Lambda function; the load balancer may invoke it only once its policy allows
+# `elasticloadbalancing.amazonaws.com` for the target group.
+
+
+# %%
+def whoami(event, context):
+    """The claims the load balancer forwarded (its JWT's parts are base64url with padding)."""
+    import base64
+    import json
+
+    data = event["headers"].get("x-amzn-oidc-data", "")
+    claims = json.loads(base64.urlsafe_b64decode(data.split(".")[1])) if data else {}
+    print("claims from the load balancer:", claims)
+    body = json.dumps({"user": claims.get("email"), "claims": sorted(claims)})
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": body}
+
+
+ec2, elb = lab.client("ec2"), lab.client("elbv2")
+vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+subnets = [
+    ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{az}")[
+        "Subnet"
+    ]["SubnetId"]
+    for i, az in ((1, "a"), (2, "b"))
+]
+alb = elb.create_load_balancer(Name="staff", Subnets=subnets)["LoadBalancers"][0]
+host = alb["DNSName"].lower()
+whoami_arn = lab.deploy_function(whoami)
+group = elb.create_target_group(Name="whoami", TargetType="lambda")["TargetGroups"][0]
+lab.client("lambda").add_permission(
+    FunctionName="whoami",
+    StatementId="alb",
+    Action="lambda:InvokeFunction",
+    Principal="elasticloadbalancing.amazonaws.com",
+    SourceArn=group["TargetGroupArn"],
+)
+elb.register_targets(TargetGroupArn=group["TargetGroupArn"], Targets=[{"Id": whoami_arn}])
+
+# The pool from section 3 gets a hosted-UI domain and an app client for the load balancer.
+idp.create_user_pool_domain(Domain="shop-staff", UserPoolId=pool["Id"])
+alb_client = idp.create_user_pool_client(
+    UserPoolId=pool["Id"],
+    ClientName="alb",
+    GenerateSecret=True,
+    CallbackURLs=[f"https://{host}/oauth2/idpresponse"],
+    AllowedOAuthFlows=["code"],
+    AllowedOAuthScopes=["openid", "email"],
+    AllowedOAuthFlowsUserPoolClient=True,
+    SupportedIdentityProviders=["COGNITO"],
+)["UserPoolClient"]["ClientId"]
+certificate = lab.client("acm").request_certificate(DomainName=host)["CertificateArn"]
+elb.create_listener(
+    LoadBalancerArn=alb["LoadBalancerArn"],
+    Protocol="HTTPS",
+    Port=443,
+    Certificates=[{"CertificateArn": certificate}],
+    DefaultActions=[
+        {
+            "Type": "authenticate-cognito",
+            "Order": 1,
+            "AuthenticateCognitoConfig": {
+                "UserPoolArn": pool["Arn"],
+                "UserPoolClientId": alb_client,
+                "UserPoolDomain": "shop-staff",
+                "Scope": "openid email",
+            },
+        },
+        {"Type": "forward", "Order": 2, "TargetGroupArn": group["TargetGroupArn"]},
+    ],
+)
+first = requests.get(f"https://{host}/whoami", allow_redirects=False)
+print(first.status_code, first.headers["Location"][:72], "...")
+
+# %% [markdown]
+# A browser follows that redirect to the sign-in form, posts it (with the form's `_csrf` field),
+# and is sent back through `/oauth2/idpresponse` to the page it asked for. A `requests.Session`
+# keeps the cookies as a browser does; from then on the session cookie is enough.
+
+# %%
+browser = requests.Session()
+form = browser.get(f"https://{host}/whoami")
+csrf = re.search(r'name="_csrf" value="([^"]+)"', form.text)[1]
+page = browser.post(
+    form.url, data={"_csrf": csrf, "username": "ben@example.com", "password": PASSWORD}
+)
+print(page.status_code, page.url)
+print(page.json())
+print("session cookie:", [c.name for c in browser.cookies if c.name.startswith("AWSELB")])
+print(
+    "again, no sign-in:", browser.get(f"https://{host}/whoami", allow_redirects=False).status_code
+)
+
+# %% [markdown]
+# **ALB or API Gateway?** Choose an ALB when browsers sign in to a web application (it runs the
+# whole hosted-UI sign-in and keeps the session) or when the targets are containers and
+# instances as well as functions; choose API Gateway for APIs called with tokens, with
+# per-method authorizers, API keys, usage plans, throttling and caching.
+
+# %% [markdown]
 # ## Summary
 #
 # - A REST API is resources, methods and integrations; nothing answers until a **deployment**
@@ -530,3 +639,6 @@ trace
 #   `execute-api:InvalidateCache`.
 # - An **AWS service integration** with a mapping template and a narrow role sends requests
 #   straight into a service such as Kinesis: no function to run, pay for or scale.
+# - An **ALB** with `authenticate-cognito` signs browsers in through the same user pool's
+#   hosted UI, keeps a session cookie, and hands the target the user's claims in a JWT it
+#   signs itself (`x-amzn-oidc-data`).

@@ -189,3 +189,9 @@ def test_callback_url_missing_from_the_app_client_is_redirect_mismatch(lab: Lab)
     reply = requests.get(url(lb, "/", https=True), timeout=5)
     assert reply.status_code == 400
     assert "error=redirect_mismatch" in reply.url
+
+
+def test_public_key_of_an_unknown_kid_is_404(lab: Lab) -> None:
+    _setup(lab)
+    reply = requests.get("https://public-keys.auth.elb.us-east-1.amazonaws.com/no-such-kid")
+    assert reply.status_code == 404

@@ -332,3 +332,17 @@ def test_redirect_keeps_what_the_config_leaves_out() -> None:
     assert redirect_location({"Host": "new.example.com", "Query": ""}, request) == (
         "http://new.example.com/a/b"
     )
+
+
+def test_other_hosts_are_still_refused_by_the_network_guard(lab: Lab, lb: Any) -> None:
+    listener(lab, lb, forward(lambda_group(lab, "echo")))
+    for attempt in (
+        lambda: requests.get("http://example.com", timeout=5),
+        lambda: urllib.request.urlopen("http://example.com", timeout=5),
+        lambda: requests.get(f"http://{lb['DNSName']}.evil.example/", timeout=5),
+        lambda: requests.get(
+            "https://public-keys.auth.elb.us-east-1.amazonaws.com.evil/k", timeout=5
+        ),
+    ):
+        with pytest.raises(labkit.NetworkBlockedError):
+            attempt()

@@ -346,3 +346,41 @@ def test_other_hosts_are_still_refused_by_the_network_guard(lab: Lab, lb: Any) -
     ):
         with pytest.raises(labkit.NetworkBlockedError):
             attempt()
+
+
+def test_lambda_bodies_are_limited_to_1_mb(lab: Lab, lb: Any) -> None:
+    big = """
+def lambda_handler(event, context):
+    return {"statusCode": 200, "body": "x" * (1024 * 1024 + 1)}
+"""
+    size = """
+def lambda_handler(event, context):
+    return {"statusCode": 200, "body": str(len(event["body"]))}
+"""
+    arn = listener(lab, lb, forward(lambda_group(lab, "size", size)))
+    _rule(
+        lab,
+        arn,
+        1,
+        [{"Field": "path-pattern", "Values": ["/big"]}],
+        forward(lambda_group(lab, "big", big)),
+    )
+    limit = 1024 * 1024
+    assert requests.post(url(lb), data=b"x" * limit, timeout=5).text == str(limit)
+    assert requests.post(url(lb), data=b"x" * (limit + 1), timeout=5).status_code == 413
+    assert requests.get(url(lb, "/big"), timeout=5).status_code == 502
+
+
+def test_redirect_keeps_the_query_string_as_sent(lab: Lab, lb: Any) -> None:
+    listener(
+        lab,
+        lb,
+        [
+            {
+                "Type": "redirect",
+                "RedirectConfig": {"Host": "new.example.com", "StatusCode": "HTTP_302"},
+            }
+        ],
+    )
+    moved = requests.get(url(lb, "/p?flag&a=%20b"), allow_redirects=False, timeout=5)
+    assert moved.headers["Location"] == "http://new.example.com/p?flag&a=%20b"

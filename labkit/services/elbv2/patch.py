@@ -14,7 +14,8 @@ answers a request to ``http(s)://{name}-{id}.{region}.elb.amazonaws.com``. labki
   (:mod:`labkit.services.elbv2.sim_lambda`); a target group without a registered target → 503;
   a function the target group may not invoke (no ``elasticloadbalancing.amazonaws.com``
   statement in its policy, asked of the policy engine), a function error or an unreadable
-  answer → 502; instance and IP targets are not simulated (503, said so in the reason);
+  answer → 502; a request body over 1 MB → 413, an answer over 1 MB → 502; instance and IP
+  targets are not simulated (503, said so in the reason);
 - ``RegisterTargets`` of a function without that permission is refused with AWS's
   ``AccessDenied`` ("elasticloadbalancing principal does not have permission to invoke ...").
 
@@ -34,6 +35,7 @@ from urllib.parse import urlsplit
 import requests
 from moto.moto_api._internal import mock_random
 
+from labkit import facts
 from labkit.services.awslambda.access import invoke_decision
 from labkit.services.elbv2 import patch_hosts
 from labkit.services.elbv2.sim_lambda import AlbResponse, error_page, lambda_event, lambda_response
@@ -132,6 +134,7 @@ def alb_request(request: Any) -> AlbRequest:
         headers=headers,
         body=patch_hosts.body_of(getattr(request, "body", None)),
         source_ip=CLIENT_IP,
+        raw_query=parts.query,
     )
 
 
@@ -232,6 +235,7 @@ def _forwarded(request: AlbRequest, extra: dict[str, str]) -> AlbRequest:
         headers,
         request.body,
         request.source_ip,
+        request.raw_query,
     )
 
 
@@ -285,6 +289,9 @@ def invoke_target(group: Any, target_id: str, request: AlbRequest) -> AlbRespons
             f"the load balancer may not invoke {fn.function_name}: its policy has no statement "
             f"letting {ELB_PRINCIPAL} invoke it for {group.arn}",
         )
+    limit = int(facts.value("alb.lambda_body_max"))
+    if len(request.body) > limit:
+        return error_page(413, "Request Entity Too Large", "a Lambda target takes at most 1 MB")
     multi = str(group.attributes.get("lambda.multi_value_headers.enabled", "false")) == "true"
     event = lambda_event(request, group.arn, multi_value=multi)
     try:
@@ -293,6 +300,8 @@ def invoke_target(group: Any, target_id: str, request: AlbRequest) -> AlbRespons
         return error_page(503, "Service Temporarily Unavailable", "the function is throttled")
     if result.function_error:
         return error_page(502, "Bad Gateway", f"{fn.function_name} failed")
+    if len(result.payload) > limit:
+        return error_page(502, "Bad Gateway", "the function's answer is larger than 1 MB")
     return lambda_response(result.payload, multi_value=multi)
 
 

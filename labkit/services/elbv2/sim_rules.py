@@ -44,6 +44,7 @@ class AlbRequest:
         headers: Header names (lower case) to their values, in order.
         body: The body.
         source_ip: The client's address.
+        raw_query: The query string exactly as sent, when known (``#{query}`` keeps it).
     """
 
     method: str
@@ -55,6 +56,7 @@ class AlbRequest:
     headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     body: bytes = b""
     source_ip: str = "127.0.0.1"
+    raw_query: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (any case), or ``None``."""
@@ -64,7 +66,9 @@ class AlbRequest:
     @property
     def query_string(self) -> str:
         """The query string as sent, without ``?``."""
-        return "&".join(f"{k}={v}" if v or k else "" for k, v in self.query)
+        if self.raw_query is not None:
+            return self.raw_query
+        return "&".join(f"{k}={v}" if v else k for k, v in self.query)
 
 
 @lru_cache(maxsize=512)

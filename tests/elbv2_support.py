@@ -67,11 +67,13 @@ def listener(
     lab: Any, lb: dict[str, Any], actions: list[dict[str, Any]], *, https: bool = False
 ) -> str:
     """A listener on port 80 (HTTP) or 443 (HTTPS) with ``actions`` as its default."""
-    args: dict[str, Any] = {"Protocol": "HTTPS", "Port": 443} if https else {}
+    args: dict[str, Any] = {"Protocol": "HTTP", "Port": 80}
     if https:
-        args["Certificates"] = [{"CertificateArn": certificate(lab)}]
-    else:
-        args = {"Protocol": "HTTP", "Port": 80}
+        args = {
+            "Protocol": "HTTPS",
+            "Port": 443,
+            "Certificates": [{"CertificateArn": certificate(lab)}],
+        }
     return str(
         lab.client("elbv2").create_listener(
             LoadBalancerArn=lb["LoadBalancerArn"], DefaultActions=actions, **args

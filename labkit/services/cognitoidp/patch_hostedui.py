@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
+from labkit.sandbox import hosts as patch_hosts
 from labkit.services.cognitoidp.patch import issued_by, pool_keys
 from labkit.services.cognitoidp.sim_hostedui import (
     CodeBook,
@@ -46,7 +47,6 @@ from labkit.services.cognitoidp.sim_hostedui import (
     check_authorization,
 )
 from labkit.services.cognitoidp.sim_tokens import decode, issuer_url
-from labkit.services.elbv2 import patch_hosts
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox

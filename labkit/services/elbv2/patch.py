@@ -36,8 +36,8 @@ import requests
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
+from labkit.sandbox import hosts as patch_hosts
 from labkit.services.awslambda.access import invoke_decision
-from labkit.services.elbv2 import patch_hosts
 from labkit.services.elbv2.sim_lambda import AlbResponse, error_page, lambda_event, lambda_response
 from labkit.services.elbv2.sim_rules import (
     AlbRequest,

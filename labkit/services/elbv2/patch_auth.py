@@ -33,7 +33,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 import requests
 
 from labkit import facts
-from labkit.services.elbv2 import patch, patch_hosts
+from labkit.sandbox import hosts as patch_hosts
+from labkit.services.elbv2 import patch
 from labkit.services.elbv2.sim_lambda import AlbResponse, error_page
 from labkit.services.elbv2.sim_rules import AlbRequest
 from labkit.services.elbv2.sim_session import AuthSession, RegionSigner, SessionBook

@@ -17,7 +17,7 @@ import re
 import urllib.error
 import urllib.request
 import urllib.response
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from http import HTTPStatus
 from typing import Any
@@ -26,11 +26,13 @@ import requests
 import responses
 from moto.core.models import responses_mock
 
-#: ``(status, headers as (name, value) pairs, body)``.
-Reply = tuple[int, list[tuple[str, str]], bytes]
+#: ``(status, headers as a mapping or (name, value) pairs, body)``.
+Reply = tuple[int, "Mapping[str, str] | list[tuple[str, str]]", "bytes | str"]
 Handler = Callable[[Any], Reply]
 
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+#: What a claimed callback says it answers (the claim's own test decides what it does).
+_ANY_URL = re.compile(r"https?://.*")
 
 
 class _UrllibRequest:
@@ -58,9 +60,10 @@ class _HostHandler(urllib.request.BaseHandler):
         except requests.exceptions.ConnectionError as refused:
             raise urllib.error.URLError(str(refused)) from refused
         message = http.client.HTTPMessage()
-        for name, value in headers:
+        for name, value in headers.items() if isinstance(headers, Mapping) else headers:
             message[name] = value
-        reply = urllib.response.addinfourl(io.BytesIO(body), message, req.full_url, status)
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        reply = urllib.response.addinfourl(io.BytesIO(data), message, req.full_url, status)
         reply.msg = HTTPStatus(status).phrase  # type: ignore[attr-defined]
         return reply
 
@@ -73,28 +76,33 @@ class _HostHandler(urllib.request.BaseHandler):
         return self._open(req)
 
 
-def serve(stack: ExitStack, host: re.Pattern[str], handle: Handler) -> None:
-    """Answer every request to a host matching ``host`` (a lower-case host name pattern,
-    without port) with ``handle`` until ``stack`` closes."""
-    url = re.compile(r"https?://(?P<host>[^/:?#]+)(?::\d+)?(?:[/?#].*)?$")
+def claim(
+    stack: ExitStack,
+    matches: Callable[[str], bool],
+    callback: Callable[[Any], Any],
+    *,
+    content_type: str | None = "text/plain",
+) -> None:
+    """Answer every ``requests`` call whose URL ``matches`` with ``callback`` (``responses``'
+    ``(status, headers, body)``) until ``stack`` closes.
 
-    def ours(raw_url: str) -> bool:
-        found = url.match(raw_url)
-        return found is not None and host.match(found["host"].lower()) is not None
-
-    def callback(request: Any) -> Reply:
-        return handle(request)
-
-    pattern = re.compile(r"https?://[^/]+\.amazon(?:aws|cognito)\.com.*")
+    The URL is claimed ahead of moto's scan of its ~200 URL patterns (which a plain
+    ``responses`` registration would wait behind on every request); claims made later are asked
+    first, and a URL no claim wants goes on to moto. ``content_type=None`` leaves the
+    Content-Type to the callback's headers.
+    """
     callbacks = {
-        m: responses.CallbackResponse(method=m, url=pattern, callback=callback) for m in _METHODS
+        m: responses.CallbackResponse(
+            method=m, url=_ANY_URL, callback=callback, content_type=content_type
+        )
+        for m in _METHODS
     }
     registry = responses_mock._registry
     scan = registry.find
 
     def find(request: Any) -> Any:
         found = callbacks.get(request.method)
-        if found is not None and ours(str(request.url)):
+        if found is not None and matches(str(request.url)):
             return found, []
         return scan(request)
 
@@ -108,6 +116,19 @@ def serve(stack: ExitStack, host: re.Pattern[str], handle: Handler) -> None:
                 registry.find = scan  # type: ignore[method-assign]
 
     stack.callback(restore_find)
+
+
+def serve(stack: ExitStack, host: re.Pattern[str], handle: Handler) -> None:
+    """Answer every request to a host matching ``host`` (a lower-case host name pattern,
+    without port) with ``handle`` until ``stack`` closes: ``requests`` (:func:`claim`) and
+    ``urllib`` (a handler in front of the installed opener, joining the others)."""
+    url = re.compile(r"https?://(?P<host>[^/:?#]+)(?::\d+)?(?:[/?#].*)?$")
+
+    def ours(raw_url: str) -> bool:
+        found = url.match(raw_url)
+        return found is not None and host.match(found["host"].lower()) is not None
+
+    claim(stack, ours, handle)
 
     previous = urllib.request._opener  # type: ignore[attr-defined]
     kept = list(previous.handlers) if previous is not None else []

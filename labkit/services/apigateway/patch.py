@@ -22,12 +22,11 @@ integrate → respond, each step in the API's trace):
   ``CreateDeployment``'s cache settings, ``FlushStageCache`` (here), canary settings and the
   cache TTL's bounds (:mod:`~labkit.services.apigateway.patch_stages`), ``GetUsage``
   (:mod:`~labkit.services.apigateway.patch_usage`); ``urllib`` reaches invoke URLs as
-  ``requests`` does (:mod:`~labkit.services.apigateway.patch_urllib`).
+  ``requests`` does (:func:`labkit.sandbox.hosts.serve`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -38,12 +37,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
-import responses
-from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
-from labkit.services.apigateway import patch_stages, patch_urllib, patch_usage, sim_pipeline
+from labkit.sandbox import hosts
+from labkit.services.apigateway import patch_stages, patch_usage, sim_pipeline
 from labkit.services.apigateway.sim_model import (
     DeploymentSnapshot,
     IntegrationResponseSpec,
@@ -76,7 +74,8 @@ _EXECUTE_API = re.compile(
     r"https?://(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
     r"/(?P<stage>[^/?#]+)(?P<path>/[^?#]*)?(?:\?(?P<query>[^#]*))?"
 )
-_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
+#: The host of a REST (or HTTP) API's invoke URL.
+_INVOKE_HOST = re.compile(r"^[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com$")
 
 #: The sandbox whose clock the gateway reads (one sandbox runs per process).
 _SANDBOX: list[Sandbox] = []
@@ -596,42 +595,5 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     _patch_responses(stack)
     patch_stages.install(stack)
     patch_usage.install(stack)
-    patch_urllib.install(stack, handle)
-
-    pattern = re.compile(r"https?://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/.*")
-    callbacks = [
-        responses.CallbackResponse(method=method, url=pattern, callback=handle)
-        for method in _METHODS
-    ]
-    for callback in callbacks:
-        responses_mock.add(callback)
-
-    def undo() -> None:
-        for callback in callbacks:
-            with contextlib.suppress(Exception):
-                responses_mock.remove(callback)
-
-    stack.callback(undo)
-
-    # moto's registry tests every request against its ~200 URL patterns before it picks a
-    # match; an invoke URL is answered first, which saves that scan on every API request.
-    registry = responses_mock._registry
-    scan = registry.find
-    by_method = {c.method: c for c in callbacks}
-
-    def find(request: Any) -> Any:
-        callback = by_method.get(request.method)
-        if callback is not None and pattern.match(str(request.url)):
-            return callback, []
-        return scan(request)
-
-    registry.find = find  # type: ignore[method-assign]
-
-    def restore_find() -> None:
-        if registry.__dict__.get("find") is find:
-            if getattr(scan, "__self__", None) is registry:
-                del registry.find
-            else:
-                registry.find = scan  # type: ignore[method-assign]
-
-    stack.callback(restore_find)
+    # Invoke URLs answered for requests (ahead of moto's URL scan) and for urllib.
+    hosts.serve(stack, _INVOKE_HOST, handle)

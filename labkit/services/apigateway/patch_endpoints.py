@@ -23,7 +23,6 @@ A VPC endpoint that does not exist does not resolve: ``requests.ConnectionError`
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from contextlib import ExitStack
@@ -31,9 +30,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-import responses
-from moto.core.models import responses_mock
 
+from labkit.sandbox import hosts
 from labkit.services.apigateway import patch as rest
 from labkit.services.apigateway.sim_endpoints import EDGE, PRIVATE, EndpointConfig, path, refusal
 from labkit.services.apigateway.sim_request import (
@@ -64,7 +62,6 @@ _PATTERN = re.compile(
     r"|com\.amazonaws\.[a-z0-9-]+\.execute-api)"
     r"|[a-z0-9]+-vpce-[0-9a-f]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com)(:\d+)?(/.*)?$"
 )
-_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 _SANDBOX: list[Sandbox] = []
 
 
@@ -213,42 +210,9 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     rest.ENDPOINT_GATE.append(gate)
     stack.callback(lambda: rest.ENDPOINT_GATE.remove(gate) if gate in rest.ENDPOINT_GATE else None)
 
-    callbacks = [
-        responses.CallbackResponse(method=m, url=_PATTERN, callback=handle_vpce, content_type=None)
-        for m in _METHODS
-    ]
-    for callback in callbacks:
-        responses_mock.add(callback)
-
-    def undo() -> None:
-        for callback in callbacks:
-            with contextlib.suppress(Exception):
-                responses_mock.remove(callback)
-
-    stack.callback(undo)
-
     # The alias host looks like an execute-api host to moto's management-API pattern: claim
     # these hosts before the registry's scan.
-    registry = responses_mock._registry
-    scan = registry.find
-    by_method = {c.method: c for c in callbacks}
-
-    def find(request: Any) -> Any:
-        callback = by_method.get(request.method)
-        if callback is not None and _PATTERN.match(str(request.url)):
-            return callback, []
-        return scan(request)
-
-    registry.find = find  # type: ignore[method-assign]
-
-    def restore_find() -> None:
-        if registry.__dict__.get("find") is find:
-            if getattr(scan, "__self__", None) is registry:
-                del registry.find
-            else:
-                registry.find = scan  # type: ignore[method-assign]
-
-    stack.callback(restore_find)
+    hosts.claim(stack, lambda url: _PATTERN.match(url) is not None, handle_vpce, content_type=None)
 
 
 __all__ = ["gate", "handle_vpce", "install", "viewer_of"]

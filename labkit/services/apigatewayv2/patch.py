@@ -23,7 +23,6 @@ WebSocket connections and ``@connections`` are
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import time
@@ -32,11 +31,10 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-import responses
-from moto.core.models import responses_mock
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
+from labkit.sandbox import hosts
 from labkit.services.apigateway.sim_request import ApiState, IntegrationResult, Response
 from labkit.services.apigateway.sim_throttle import Buckets
 from labkit.services.apigatewayv2 import sim_http, sim_jwt, sim_payload
@@ -65,8 +63,6 @@ _URL = re.compile(
     r"https?://(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com"
     r"(?P<path>/[^?#]*)?(?:\?(?P<query>[^#]*))?"
 )
-_PATTERN = re.compile(r"https?://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com(/.*)?$")
-_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS")
 _LAMBDA_PATH = re.compile(
     r"arn:aws[a-z-]*:apigateway:[^:]+:lambda:path/[^/]+/functions/(?P<fn>.+)/invocations"
 )
@@ -560,46 +556,13 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     rest.OTHER_APIS.append(handle)
     stack.callback(lambda: rest.OTHER_APIS.remove(handle) if handle in rest.OTHER_APIS else None)
 
-    callbacks = [
-        responses.CallbackResponse(
-            method=method, url=_PATTERN, callback=_callback, content_type=None
-        )
-        for method in _METHODS
-    ]
-    for callback in callbacks:
-        responses_mock.add(callback)
-
-    def undo() -> None:
-        for callback in callbacks:
-            with contextlib.suppress(Exception):
-                responses_mock.remove(callback)
-
-    stack.callback(undo)
-
     # Claim an invoke URL before moto's ~200 patterns are scanned, and only for a v2 API's id
     # (a REST API's goes on to the REST patch, whichever was installed first).
-    registry = responses_mock._registry
-    scan = registry.find
-    by_method = {c.method: c for c in callbacks}
+    def ours(url: str) -> bool:
+        m = _URL.match(url)
+        return m is not None and find_api(m["api"], m["region"]) is not None
 
-    def find(request: Any) -> Any:
-        callback = by_method.get(request.method)
-        if callback is not None:
-            m = _URL.match(str(request.url))
-            if m is not None and find_api(m["api"], m["region"]) is not None:
-                return callback, []
-        return scan(request)
-
-    registry.find = find  # type: ignore[method-assign]
-
-    def restore_find() -> None:
-        if registry.__dict__.get("find") is find:
-            if getattr(scan, "__self__", None) is registry:
-                del registry.find
-            else:
-                registry.find = scan  # type: ignore[method-assign]
-
-    stack.callback(restore_find)
+    hosts.claim(stack, ours, _callback, content_type=None)
 
 
 __all__ = [

@@ -15,13 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jupytext
 import pytest
 import serverless_api_answers as answers
+from grading_support import grade_samples, said, statuses
 from serverless_api_answers import GOOD
 
 import labkit
-from labkit.grading.batch import grade_many
 from labkit.grading.notebook import Submission
 from labkit.lab import Lab
 from labkit.labs import catalog
@@ -55,27 +54,9 @@ def test_the_reference_answers_pass_every_check(api_lab: Lab) -> None:
 
 
 # -- the sample notebooks -----------------------------------------------------------------------
-def as_notebook(source: Path, into: Path) -> Path:
-    target = into / f"{source.stem}.ipynb"
-    jupytext.write(jupytext.read(source), target, fmt="ipynb")
-    return target
-
-
-def statuses(sub: Submission) -> dict[str, str]:
-    return {r.name: r.status for r in sub.results}
-
-
-def said(sub: Submission, name: str) -> str:
-    result = next(r for r in sub.results if r.name == name)
-    return f"{result.message} Hint: {result.hint}"
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
-    folder = tmp_path_factory.mktemp("serverless-api-samples")
-    paths = [as_notebook(path, folder) for path in sorted(SAMPLES.glob("*.py"))]
-    # As `labkit grade` grades a class: one kernel template, each sample in a fresh fork of it.
-    return {Path(s.path).stem: s for s in grade_many(paths, workers=1, cell_timeout=120)}
+    return grade_samples(SAMPLES, tmp_path_factory)
 
 
 @pytest.mark.parametrize("sample", ["passing_alternative", "passing_resources"])

@@ -14,10 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jupytext
 import pytest
+from grading_support import grade_samples, said, statuses
 
-from labkit.grading.batch import grade_many
 from labkit.grading.notebook import Submission
 from labkit.labs import catalog
 from labkit.labs.stepfunctions_callbacks import tokens_in
@@ -28,28 +27,9 @@ SAMPLES = Path(__file__).resolve().parent / "submissions" / "stepfunctions"
 CHECKS = ["payment", "saga", "packing", "approval", "workflow_type"]
 
 
-def as_notebook(source: Path, into: Path) -> Path:
-    nb = jupytext.read(source)
-    target = into / f"{source.stem}.ipynb"
-    jupytext.write(nb, target, fmt="ipynb")
-    return target
-
-
-def statuses(sub: Submission) -> dict[str, str]:
-    return {r.name: r.status for r in sub.results}
-
-
-def said(sub: Submission, name: str) -> str:
-    result = next(r for r in sub.results if r.name == name)
-    return f"{result.message} Hint: {result.hint}"
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
-    folder = tmp_path_factory.mktemp("stepfunctions-samples")
-    paths = [as_notebook(path, folder) for path in sorted(SAMPLES.glob("*.py"))]
-    graded = grade_many(paths, workers=1, cell_timeout=120)
-    return {Path(sub.path).stem: sub for sub in graded}
+    return grade_samples(SAMPLES, tmp_path_factory)
 
 
 def test_the_lab_comes_after_the_dynamodb_lab() -> None:

@@ -16,10 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jupytext
 import pytest
+from grading_support import grade_samples, said, statuses
 
-from labkit.grading.batch import grade_many
 from labkit.grading.notebook import Submission
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,30 +26,9 @@ SAMPLES = Path(__file__).resolve().parent / "submissions" / "edge"
 CHECKS = ("oac_origin", "fresh_deploys", "geo_block", "price_class", "failover")
 
 
-def as_notebook(source: Path, into: Path) -> Path:
-    """Write the sample ``source`` as a .ipynb in ``into``."""
-    target = into / f"{source.stem}.ipynb"
-    jupytext.write(jupytext.read(source), target, fmt="ipynb")
-    return target
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
-    folder = tmp_path_factory.mktemp("edge-samples")
-    paths = [as_notebook(path, folder) for path in sorted(SAMPLES.glob("*.py"))]
-    # As `labkit grade` grades a class: one kernel template, each sample in a fresh fork of it
-    # (five times faster than a new kernel per sample). One worker: xdist runs modules side by side.
-    graded = grade_many(paths, workers=1, cell_timeout=120)
-    return {Path(sub.path).stem: sub for sub in graded}
-
-
-def statuses(sub: Submission) -> dict[str, str]:
-    return {r.name: r.status for r in sub.results}
-
-
-def said(sub: Submission, name: str) -> str:
-    result = next(r for r in sub.results if r.name == name)
-    return f"{result.message} {result.hint}"
+    return grade_samples(SAMPLES, tmp_path_factory)
 
 
 def test_every_sample_is_graded_against_every_check(graded: dict[str, Submission]) -> None:

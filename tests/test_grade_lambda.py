@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import jupytext
 import pytest
+from grading_support import grade_samples, said, statuses
 
-from labkit.grading.batch import grade_many
 from labkit.grading.notebook import Submission
 from labkit.labs import catalog
 from labkit.labs.lambda_lab import BAD_BODIES, batch_response_problem
@@ -31,30 +30,9 @@ SAMPLES = Path(__file__).resolve().parent / "submissions" / "lambda"
 CHECKS = ["order_processor", "queue_trigger", "upload_metadata", "orders_api"]
 
 
-def as_notebook(source: Path, into: Path) -> Path:
-    nb = jupytext.read(source)
-    target = into / f"{source.stem}.ipynb"
-    jupytext.write(nb, target, fmt="ipynb")
-    return target
-
-
-def statuses(sub: Submission) -> dict[str, str]:
-    return {r.name: r.status for r in sub.results}
-
-
-def said(sub: Submission, name: str) -> str:
-    result = next(r for r in sub.results if r.name == name)
-    return f"{result.message} Hint: {result.hint}"
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
-    folder = tmp_path_factory.mktemp("lambda-samples")
-    paths = [as_notebook(path, folder) for path in sorted(SAMPLES.glob("*.py"))]
-    # As `labkit grade` grades a class: one kernel template, each sample in a fresh fork of it
-    # (five times faster than a new kernel per sample). One worker: xdist runs modules side by side.
-    graded = grade_many(paths, workers=1, cell_timeout=60)
-    return {Path(sub.path).stem: sub for sub in graded}
+    return grade_samples(SAMPLES, tmp_path_factory)
 
 
 def test_the_lab_is_registered_after_the_labs_before_it() -> None:

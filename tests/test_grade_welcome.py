@@ -13,41 +13,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import jupytext
 import pytest
+from grading_support import grade_samples, said, statuses
 
-from labkit.grading.batch import grade_many
 from labkit.grading.notebook import Submission, grade_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = Path(__file__).resolve().parent / "submissions" / "welcome"
 
 
-def as_notebook(source: Path, into: Path) -> Path:
-    """Write the sample ``source`` as a .ipynb in ``into``."""
-    nb = jupytext.read(source)
-    target = into / f"{source.stem}.ipynb"
-    jupytext.write(nb, target, fmt="ipynb")
-    return target
-
-
-def statuses(sub: Submission) -> dict[str, str]:
-    return {r.name: r.status for r in sub.results}
-
-
-def hint_of(sub: Submission, name: str) -> str:
-    result = next(r for r in sub.results if r.name == name)
-    return f"{result.message} {result.hint}"
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
-    folder = tmp_path_factory.mktemp("welcome-samples")
-    paths = [as_notebook(path, folder) for path in sorted(SAMPLES.glob("*.py"))]
-    # As `labkit grade` grades a class: one kernel template, each sample in a fresh fork of it
-    # (five times faster than a new kernel per sample). One worker: xdist runs modules side by side.
-    graded = grade_many(paths, workers=1, cell_timeout=60)
-    return {Path(sub.path).stem: sub for sub in graded}
+    return grade_samples(SAMPLES, tmp_path_factory)
 
 
 def test_a_correct_alternative_passes_every_check(graded: dict[str, Submission]) -> None:
@@ -68,17 +45,17 @@ def test_forgetting_to_delete_fails_only_handle_one(graded: dict[str, Submission
         "handle_one": "failed",
         "notes_bucket": "passed",
     }
-    assert "delete_message" in hint_of(sub, "handle_one")
+    assert "delete_message" in said(sub, "handle_one")
     assert sub.score == 2
 
 
 def test_default_visibility_whole_message_and_wrong_key(graded: dict[str, Submission]) -> None:
     sub = graded["default_visibility"]
     assert set(statuses(sub).values()) == {"failed"}
-    assert "VisibilityTimeout" in hint_of(sub, "inbox_queue")
-    assert "30 s" in hint_of(sub, "inbox_queue")
-    assert 'message["Body"]' in hint_of(sub, "handle_one")
-    assert "hello.txt" in hint_of(sub, "notes_bucket")
+    assert "VisibilityTimeout" in said(sub, "inbox_queue")
+    assert "30 s" in said(sub, "inbox_queue")
+    assert 'message["Body"]' in said(sub, "handle_one")
+    assert "hello.txt" in said(sub, "notes_bucket")
 
 
 def test_returning_responses_and_key_errors(graded: dict[str, Submission]) -> None:
@@ -88,19 +65,19 @@ def test_returning_responses_and_key_errors(graded: dict[str, Submission]) -> No
         "handle_one": "failed",
         "notes_bucket": "failed",
     }
-    assert "QueueUrl" in hint_of(sub, "inbox_queue")
-    assert "get('Messages', [])" in hint_of(sub, "handle_one")
-    assert "'Hello!'" in hint_of(sub, "notes_bucket")
+    assert "QueueUrl" in said(sub, "inbox_queue")
+    assert "get('Messages', [])" in said(sub, "handle_one")
+    assert "'Hello!'" in said(sub, "notes_bucket")
 
 
 def test_raising_looping_and_broken_cells_are_failed_checks(graded: dict[str, Submission]) -> None:
     sub = graded["broken_code"]
     assert sub.error is None
     assert set(statuses(sub).values()) == {"failed"}
-    assert "ClientError" in hint_of(sub, "inbox_queue") or "InvalidParameter" in hint_of(
+    assert "ClientError" in said(sub, "inbox_queue") or "InvalidParameter" in said(
         sub, "inbox_queue"
     )
-    assert "longer than" in hint_of(sub, "handle_one")
+    assert "longer than" in said(sub, "handle_one")
     assert any("raised an error" in note for note in sub.notes)
 
 
@@ -172,12 +149,12 @@ def test_correct_answers_unlike_the_solution_pass(graded: dict[str, Submission])
 def test_receiving_ten_says_the_others_are_hidden(graded: dict[str, Submission]) -> None:
     sub = graded["receives_ten"]
     assert set(statuses(sub).values()) == {"failed"}
-    assert "`welcome_inbox`, not `welcome-inbox`" in hint_of(sub, "inbox_queue")
-    handle = hint_of(sub, "handle_one")
+    assert "`welcome_inbox`, not `welcome-inbox`" in said(sub, "inbox_queue")
+    handle = said(sub, "handle_one")
     assert "received 2 messages and returned only one" in handle
     assert "visibility timeout" in handle and "MaxNumberOfMessages=1" in handle
     assert "Did you finish" not in handle
-    assert "'Hello labkit'" in hint_of(sub, "notes_bucket")
+    assert "'Hello labkit'" in said(sub, "notes_bucket")
 
 
 def test_purging_says_the_others_were_deleted(graded: dict[str, Submission]) -> None:
@@ -187,7 +164,7 @@ def test_purging_says_the_others_were_deleted(graded: dict[str, Submission]) -> 
         "handle_one": "failed",
         "notes_bucket": "passed",
     }
-    handle = hint_of(sub, "handle_one")
+    handle = said(sub, "handle_one")
     assert "deleted without being returned" in handle and "purge_queue" in handle
     assert "Did you finish" not in handle
 
@@ -195,7 +172,7 @@ def test_purging_says_the_others_were_deleted(graded: dict[str, Submission]) -> 
 def test_a_fifo_inbox_and_a_bytes_body(graded: dict[str, Submission]) -> None:
     sub = graded["returns_bytes"]
     assert statuses(sub)["inbox_queue"] == "failed"
-    assert "standard queue" in hint_of(sub, "inbox_queue")
-    handle = hint_of(sub, "handle_one")
+    assert "standard queue" in said(sub, "inbox_queue")
+    handle = said(sub, "handle_one")
     assert "a bytes" in handle and ".encode()" in handle
     assert "Did you finish" not in handle

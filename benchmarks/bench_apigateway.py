@@ -117,6 +117,12 @@ def labkit_figures() -> dict[str, float]:
             "/invocations",
         }
         mock = {"type": "MOCK", "requestTemplates": {"application/json": '{"statusCode": 200}'}}
+        lab.client("lambda").add_permission(  # as AWS requires of a Lambda integration
+            FunctionName=fn,
+            StatementId="bench-api",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+        )
         method("proxy", proxy)
         mocked = method("mock", mock)
         apig.put_integration_response(

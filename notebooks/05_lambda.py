@@ -657,6 +657,16 @@ apigw.put_integration(
     integrationHttpMethod="POST",  # Lambda is always invoked with POST
     uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{greet_arn}/invocations",
 )
+# API Gateway invokes the function as itself: the function's resource policy must let it, for
+# this API (the console adds this statement for you; without it every request answers 500).
+account = lab.client("sts").get_caller_identity()["Account"]
+lab.client("lambda").add_permission(
+    FunctionName=greet_arn,
+    StatementId="greetings-api",
+    Action="lambda:InvokeFunction",
+    Principal="apigateway.amazonaws.com",
+    SourceArn=f"arn:aws:execute-api:us-east-1:{account}:{api_id}/*",
+)
 apigw.create_deployment(restApiId=api_id, stageName="prod")
 stage_url = f"https://{api_id}.execute-api.us-east-1.amazonaws.com/prod"
 

@@ -285,7 +285,9 @@ def get_order(event, context):
 
 # %% [markdown]
 # Try it: a REST API with the resource `/orders/{id}`, a `GET` method and an `AWS_PROXY`
-# integration, deployed to the stage `prod`. Requests to the stage's URL reach your function.
+# integration, the permission that lets API Gateway invoke your function (without it every
+# request answers 500), deployed to the stage `prod`. Requests to the stage's URL reach your
+# function.
 
 # %%
 orders_arn = lab.deploy_function(get_order, "get-order", environment={"TABLE_NAME": "orders"})
@@ -302,6 +304,14 @@ apigw.put_integration(
     type="AWS_PROXY",
     integrationHttpMethod="POST",
     uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{orders_arn}/invocations",
+)
+account = lab.client("sts").get_caller_identity()["Account"]
+lab.client("lambda").add_permission(  # API Gateway may invoke the function, for this API only
+    FunctionName=orders_arn,
+    StatementId="orders-api",
+    Action="lambda:InvokeFunction",
+    Principal="apigateway.amazonaws.com",
+    SourceArn=f"arn:aws:execute-api:us-east-1:{account}:{api_id}/*",
 )
 apigw.create_deployment(restApiId=api_id, stageName="prod")
 base_url = f"https://{api_id}.execute-api.us-east-1.amazonaws.com/prod"

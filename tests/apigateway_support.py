@@ -1,4 +1,5 @@
-"""Helpers for the API Gateway tests: a REST API with one method, invoke URLs, the trace."""
+"""Helpers for the API Gateway tests: a REST API with one method (its Lambda function's
+permission granted), invoke URLs, the trace."""
 
 from __future__ import annotations
 
@@ -39,9 +40,31 @@ def rest_api(
     method_args.setdefault("authorizationType", "NONE")
     apig.put_method(restApiId=api, resourceId=parent, httpMethod=method, **method_args)
     apig.put_integration(restApiId=api, resourceId=parent, httpMethod=method, **integration)
+    grant(lab, api, integration)
     if stage is not None:
         apig.create_deployment(restApiId=api, stageName=stage)
     return api, str(parent)
+
+
+def grant(lab: Any, api: str, integration: dict[str, Any]) -> None:
+    """What the console does when it wires a Lambda integration without a credentials role:
+    let API Gateway invoke the function for ``api`` (a URI naming it by stage variable is left
+    to the test)."""
+    uri = str(integration.get("uri", ""))
+    if ":lambda:path/" in uri and "${" not in uri and not integration.get("credentials"):
+        let_invoke(lab, uri.split("/functions/")[1].split("/invocations")[0], api)
+
+
+def let_invoke(lab: Any, fn_arn: str, api: str) -> None:
+    """Let API Gateway invoke ``fn_arn`` for every method of ``api`` (as AWS requires)."""
+    account = lab.client("sts").get_caller_identity()["Account"]
+    lab.client("lambda").add_permission(
+        FunctionName=fn_arn,
+        StatementId=f"apigateway-{api}-{len(fn_arn)}-{fn_arn[-12:]}",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:{account}:{api}/*",
+    )
 
 
 def proxy(fn_arn: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from apigateway_support import ECHO, lambda_uri, proxy, trace, url
+from apigateway_support import ECHO, grant, lambda_uri, proxy, trace, url
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -98,6 +98,7 @@ def api_with(
             args["authorizerId"] = auth_id
         apig.put_method(restApiId=api, resourceId=ids[path], httpMethod=verb, **args)
         apig.put_integration(restApiId=api, resourceId=ids[path], httpMethod=verb, **integration)
+    grant(lab, api, integration)
     apig.create_deployment(restApiId=api, stageName="dev")
     return api, auth_id
 
@@ -380,6 +381,7 @@ def test_an_authorizer_can_supply_the_api_key_of_a_usage_plan(lab: Lab) -> None:
         apiKeyRequired=True,
     )
     apig.put_integration(restApiId=api, resourceId=res, httpMethod="GET", **proxy(echo))
+    grant(lab, api, proxy(echo))
     apig.create_deployment(restApiId=api, stageName="dev")
     permit(lab, f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api}/authorizers/{auth}")
     key = apig.create_api_key(name="partner", enabled=True, value="partner-key-0123456789")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from apigateway_support import ECHO, proxy, rest_api, trace, url
+from apigateway_support import ECHO, grant, proxy, rest_api, trace, url
 from botocore.exceptions import ClientError
 from lambda_support import create
 
@@ -70,6 +70,7 @@ def private_api(lab: Lab, vpce_ids: list[str], policy: dict[str, Any] | None) ->
     apig.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
     fn = create(lab, "echo", ECHO)
     apig.put_integration(restApiId=api, resourceId=root, httpMethod="GET", **proxy(fn))
+    grant(lab, api, proxy(fn))
     apig.create_deployment(restApiId=api, stageName="prod")
     return api
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import requests
-from apigateway_support import ECHO, proxy, rest_api, trace, url
+from apigateway_support import ECHO, grant, let_invoke, proxy, rest_api, trace, url
 from lambda_support import create
 
 import labkit
@@ -300,9 +300,9 @@ def test_a_canary_takes_its_share_and_can_be_promoted(lab: Lab) -> None:
     api, resource = rest_api(lab, ["v"], integration=proxy(create(lab, "v1", V1)), stage=None)
     apig = lab.client("apigateway")
     apig.create_deployment(restApiId=api, stageName="prod", variables={"color": "blue"})
-    apig.put_integration(
-        restApiId=api, resourceId=resource, httpMethod="GET", **proxy(create(lab, "v2", V2))
-    )
+    v2 = proxy(create(lab, "v2", V2))
+    apig.put_integration(restApiId=api, resourceId=resource, httpMethod="GET", **v2)
+    grant(lab, api, v2)
     apig.create_deployment(
         restApiId=api,
         stageName="prod",
@@ -338,9 +338,9 @@ def test_a_canary_takes_its_share_and_can_be_promoted(lab: Lab) -> None:
 def test_a_canary_at_zero_percent_gets_nothing(lab: Lab) -> None:
     api, resource = rest_api(lab, ["v"], integration=proxy(create(lab, "v1", V1)), stage="prod")
     apig = lab.client("apigateway")
-    apig.put_integration(
-        restApiId=api, resourceId=resource, httpMethod="GET", **proxy(create(lab, "v2", V2))
-    )
+    v2 = proxy(create(lab, "v2", V2))
+    apig.put_integration(restApiId=api, resourceId=resource, httpMethod="GET", **v2)
+    grant(lab, api, v2)
     apig.create_deployment(restApiId=api, stageName="prod", canarySettings={"percentTraffic": 0.0})
     assert {requests.get(url(api, "prod", "/v")).text[:2] for _ in range(30)} == {"v1"}
     apig.update_stage(
@@ -400,6 +400,8 @@ def test_a_stage_variable_in_the_lambda_uri_picks_the_function_per_stage(lab: La
     integration = {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": uri}
     api, _ = rest_api(lab, ["v"], integration=integration, stage=None)
     apig = lab.client("apigateway")
+    for name in ("shop-dev", "shop-prod"):
+        let_invoke(lab, name, api)
     apig.create_deployment(restApiId=api, stageName="dev", variables={"fn": "shop-dev"})
     apig.create_deployment(restApiId=api, stageName="prod", variables={"fn": "shop-prod"})
     assert requests.get(url(api, "dev", "/v")).text.startswith("dev ")

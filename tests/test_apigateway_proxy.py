@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from apigateway_support import lambda_uri, let_invoke, rest_api, trace, url
 from lambda_support import create
 
 import labkit
@@ -59,6 +60,7 @@ def _api(lab: Lab, fn_arn: str, parts: list[str], method: str = "GET") -> str:
         integrationHttpMethod="POST",
         uri=f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{fn_arn}/invocations",
     )
+    let_invoke(lab, fn_arn, api)
     apig.create_deployment(restApiId=api, stageName="dev")
     return str(api)
 
@@ -160,3 +162,77 @@ def test_urllib_reaches_the_invoke_url_too(lab: Lab) -> None:
     assert json.loads(refused.value.read()) == {"message": "Missing Authentication Token"}
     with pytest.raises(urllib.error.URLError, match="Failed to resolve"):
         urllib.request.urlopen("https://nosuchapi.execute-api.us-east-1.amazonaws.com/dev/")
+
+
+SIMPLE = """
+def lambda_handler(event, context):
+    return {"statusCode": 200, "body": "ok"}
+"""
+
+
+def _bare_api(lab: Lab, integration: dict[str, Any]) -> str:
+    """``GET /items`` integrated as ``integration``, deployed to ``dev``, no permission granted."""
+    apig = lab.client("apigateway")
+    api = str(apig.create_rest_api(name="bare")["id"])
+    root = apig.get_resources(restApiId=api)["items"][0]["id"]
+    items = apig.create_resource(restApiId=api, parentId=root, pathPart="items")["id"]
+    apig.put_method(restApiId=api, resourceId=items, httpMethod="GET", authorizationType="NONE")
+    apig.put_integration(restApiId=api, resourceId=items, httpMethod="GET", **integration)
+    apig.create_deployment(restApiId=api, stageName="dev")
+    return api
+
+
+def test_api_gateway_needs_the_functions_permission_to_invoke_it(lab: Lab) -> None:
+    fn = create(lab, "simple", SIMPLE)
+    proxy = {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": lambda_uri(fn)}
+    api = _bare_api(lab, proxy)
+
+    # No statement lets API Gateway invoke it: 500, the function never runs, the trace says why.
+    r = requests.get(url(api, "dev", "/items"))
+    assert (r.status_code, r.json()) == (500, {"message": "Internal server error"})
+    assert "Invalid permissions on Lambda function simple" in " ".join(
+        s.detail for s in trace(api)[-1].steps
+    )
+
+    # A permission for another API does not reach this one.
+    other, _ = rest_api(lab, ["x"], integration=proxy, name="other")
+    assert requests.get(url(other, "dev", "/x")).status_code == 200
+    assert requests.get(url(api, "dev", "/items")).status_code == 500
+
+    let_invoke(lab, fn, api)
+    r = requests.get(url(api, "dev", "/items"))
+    assert (r.status_code, r.text) == (200, "ok")
+
+
+def test_a_credentials_role_invokes_the_function_by_its_own_policy(lab: Lab) -> None:
+    fn = create(lab, "simple", SIMPLE)
+    iam = lab.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName="api-invoker", AssumeRolePolicyDocument=json.dumps(trust))
+    integration = {
+        "type": "AWS_PROXY",
+        "integrationHttpMethod": "POST",
+        "uri": lambda_uri(fn),
+        "credentials": role["Role"]["Arn"],
+    }
+    api = _bare_api(lab, integration)
+    assert requests.get(url(api, "dev", "/items")).status_code == 500
+    assert "role" in " ".join(s.detail for s in trace(api)[-1].steps)
+
+    allow = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": fn}],
+    }
+    iam.put_role_policy(
+        RoleName="api-invoker", PolicyName="invoke", PolicyDocument=json.dumps(allow)
+    )
+    assert requests.get(url(api, "dev", "/items")).text == "ok"

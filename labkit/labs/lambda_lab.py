@@ -560,6 +560,15 @@ def _orders_api(ctx: CheckContext, function_arn: str) -> str:
         uri=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}"
         "/invocations",
     )
+    # As the console does when it wires the integration: API Gateway may invoke the function.
+    account = ctx.client("sts").get_caller_identity()["Account"]
+    ctx.client("lambda").add_permission(
+        FunctionName=function_arn,
+        StatementId=f"orders-api-{api}",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{region}:{account}:{api}/*",
+    )
     apigw.create_deployment(restApiId=api, stageName="prod")
     return f"https://{api}.execute-api.{region}.amazonaws.com/prod"
 

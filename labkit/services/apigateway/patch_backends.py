@@ -121,6 +121,9 @@ def _lambda(
     if found is None:
         return _error("no such function")
     lam, fn = found
+    refused = invoke_refused(request, integration.credentials, fn)
+    if refused is not None:
+        return _error(refused)
     try:
         event: Any = json.loads(outbound.body) if outbound.body.strip() else {}
     except ValueError:
@@ -393,6 +396,52 @@ def _resource_arn(
             if len(bits) >= 2:
                 return f"arn:aws:sqs:{region}:{bits[0]}:{bits[1]}"
     return "*"
+
+
+def invoke_refused(request: ApiRequest, credentials: str | None, fn: Any) -> str | None:
+    """Why API Gateway may not invoke ``fn`` for ``request`` (``None`` when it may).
+
+    Without ``credentials`` the function's resource policy must let ``apigateway.amazonaws.com``
+    invoke it for the method's ARN (``lambda add-permission``); with a credentials role, the
+    role's identity policies must allow ``lambda:InvokeFunction``. Either way AWS answers 500
+    and logs "Execution failed due to configuration error: Invalid permissions on Lambda
+    function".
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-integrations.html
+    """
+    from labkit.sandbox.signers import _role_policies
+    from labkit.services.awslambda.access import function_arn, invoke_decision
+
+    if credentials:
+        account = engine.arn_account(credentials) or request.account_id
+        principal = engine.Principal.role_session(
+            account, credentials.rsplit("/", 1)[-1], "BackplaneAssumeRoleSession"
+        )
+        decision = engine.evaluate(
+            engine.Request(principal, "lambda:InvokeFunction", function_arn(fn)),
+            identity_policies=_role_policies(credentials),
+        )
+        whose = f"the integration's role {credentials}"
+    else:
+        decision = invoke_decision(
+            fn,
+            service="apigateway.amazonaws.com",
+            source_arn=request.method_arn,
+            account_id=request.account_id,
+        )
+        whose = "the function's resource policy"
+    if decision.allowed:
+        return None
+    fix = (
+        "allow lambda:InvokeFunction in its policy"
+        if credentials
+        else "lambda add-permission with principal apigateway.amazonaws.com and a source ARN "
+        f"matching {request.method_arn}"
+    )
+    return (
+        "Execution failed due to configuration error: Invalid permissions on Lambda function "
+        f"{fn.function_name}: {whose} does not let API Gateway invoke it ({decision.reason}; "
+        f"{fix})"
+    )
 
 
 def _role_denies(

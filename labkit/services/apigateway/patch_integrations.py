@@ -199,6 +199,9 @@ def lambda_proxy(request: ApiRequest) -> IntegrationResult:
     if found is None:
         return IntegrationResult(Response.message(500, "Internal server error"), 0, "no function")
     lam, fn = found
+    refused = patch_backends.invoke_refused(request, request.method.integration.credentials, fn)
+    if refused is not None:
+        return IntegrationResult(Response.message(500, "Internal server error"), 0, refused)
     event = proxy_event(request)
     detail = f"lambda:{fn.function_name}"
     try:

@@ -227,6 +227,12 @@ def http_api_figures() -> dict[str, float]:
             Handler="lambda_function.lambda_handler",
             Code={"ZipFile": buf.getvalue()},
         )["FunctionArn"]
+        lab.client("lambda").add_permission(  # as AWS requires of a Lambda integration
+            FunctionName=fn,
+            StatementId="bench-http-api",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+        )
         c = lab.client("apigatewayv2")
         created = c.create_api(Name="shop", ProtocolType="HTTP")
         api = created["ApiId"]

@@ -49,9 +49,11 @@ def http_api(
     version: str = "2.0",
     stage: str = "$default",
     auto: bool = True,
+    permit: bool = True,
     **api: Any,
 ) -> tuple[str, str]:
-    """An HTTP API whose routes all call one Lambda proxy integration; ``(id, endpoint)``."""
+    """An HTTP API whose routes all call one Lambda proxy integration, which API Gateway may
+    invoke unless ``permit`` is false; ``(id, endpoint)``."""
     c = lab.client("apigatewayv2")
     created = c.create_api(Name="shop", ProtocolType="HTTP", **api)
     api_id = created["ApiId"]
@@ -62,7 +64,37 @@ def http_api(
     for key, extra in routes.items():
         c.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{integration}", **extra)
     c.create_stage(ApiId=api_id, StageName=stage, AutoDeploy=auto)
+    if permit:
+        lab.client("lambda").add_permission(
+            FunctionName=arn,
+            StatementId=f"http-api-{api_id}",
+            Action="lambda:InvokeFunction",
+            Principal="apigateway.amazonaws.com",
+            SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*",
+        )
     return api_id, created["ApiEndpoint"]
+
+
+def test_an_integration_api_gateway_may_not_invoke_answers_500(lab: Lab) -> None:
+    api_id, base = http_api(lab, {"GET /items": {}}, permit=False)
+    r = requests.get(f"{base}/items")
+    assert (r.status_code, r.json()) == (500, {"message": "Internal Server Error"})
+    lab.client("lambda").add_permission(
+        FunctionName="echo",
+        StatementId="other-api-only",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn="arn:aws:execute-api:us-east-1:123456789012:otherapi/*",
+    )
+    assert requests.get(f"{base}/items").status_code == 500
+    lab.client("lambda").add_permission(
+        FunctionName="echo",
+        StatementId="this-api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api_id}/*/GET/items",
+    )
+    assert requests.get(f"{base}/items").status_code == 200
 
 
 def test_payload_2_0_event_and_response(lab: Lab) -> None:

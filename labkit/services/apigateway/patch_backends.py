@@ -399,7 +399,18 @@ def _resource_arn(
 
 
 def invoke_refused(request: ApiRequest, credentials: str | None, fn: Any) -> str | None:
-    """Why API Gateway may not invoke ``fn`` for ``request`` (``None`` when it may).
+    """Why API Gateway may not invoke ``fn`` for ``request`` (``None`` when it may): see
+    :func:`invoke_refusal`."""
+    return invoke_refusal(
+        fn, source_arn=request.method_arn, account_id=request.account_id, credentials=credentials
+    )
+
+
+def invoke_refusal(
+    fn: Any, *, source_arn: str, account_id: str, credentials: str | None
+) -> str | None:
+    """Why API Gateway (REST, HTTP or WebSocket API) may not invoke ``fn`` for the method or
+    route ``source_arn`` (``None`` when it may).
 
     Without ``credentials`` the function's resource policy must let ``apigateway.amazonaws.com``
     invoke it for the method's ARN (``lambda add-permission``); with a credentials role, the
@@ -412,7 +423,7 @@ def invoke_refused(request: ApiRequest, credentials: str | None, fn: Any) -> str
     from labkit.services.awslambda.access import function_arn, invoke_decision
 
     if credentials:
-        account = engine.arn_account(credentials) or request.account_id
+        account = engine.arn_account(credentials) or account_id
         principal = engine.Principal.role_session(
             account, credentials.rsplit("/", 1)[-1], "BackplaneAssumeRoleSession"
         )
@@ -425,8 +436,8 @@ def invoke_refused(request: ApiRequest, credentials: str | None, fn: Any) -> str
         decision = invoke_decision(
             fn,
             service="apigateway.amazonaws.com",
-            source_arn=request.method_arn,
-            account_id=request.account_id,
+            source_arn=source_arn,
+            account_id=account_id,
         )
         whose = "the function's resource policy"
     if decision.allowed:
@@ -435,7 +446,7 @@ def invoke_refused(request: ApiRequest, credentials: str | None, fn: Any) -> str
         "allow lambda:InvokeFunction in its policy"
         if credentials
         else "lambda add-permission with principal apigateway.amazonaws.com and a source ARN "
-        f"matching {request.method_arn}"
+        f"matching {source_arn}"
     )
     return (
         "Execution failed due to configuration error: Invalid permissions on Lambda function "

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,7 @@ def snapshot(api: Api, deployment_id: str | None = None) -> HttpApiSnapshot:
             uri=str(i.integration_uri or ""),
             payload_format_version=str(i.payload_format_version or "1.0"),
             method=i.integration_method,
+            credentials=getattr(i, "credentials_arn", None) or None,
             timeout_ms=float(
                 i.timeout_in_millis
                 or facts.value("api_gateway.http_integration_timeout_max") * 1000
@@ -211,15 +213,21 @@ def lambda_target(uri: str) -> tuple[Any, Any] | None:
         return None
 
 
-def invoke(uri: str, event: Any, source: str) -> tuple[bytes | None, bool, float, str]:
+def invoke(
+    uri: str, event: Any, source: str, *, allowed: Callable[[Any], str | None] | None = None
+) -> tuple[bytes | None, bool, float, str]:
     """Invoke the function ``uri`` names: ``(payload, failed, duration_ms, detail)``; a
-    ``None`` payload when it could not run at all."""
+    ``None`` payload when it could not run at all, or ``allowed(fn)`` says why API Gateway
+    may not invoke it."""
     from labkit.services.awslambda.patch import TooManyRequestsException, run_invocation
 
     found = lambda_target(uri)
     if found is None:
         return None, True, 0.0, f"no function {uri!r}"
     backend, fn = found
+    refused = allowed(fn) if allowed is not None else None
+    if refused is not None:
+        return None, True, 0.0, refused
     detail = f"lambda:{fn.function_name}"
     try:
         result = run_invocation(backend, fn, event, source=source)
@@ -264,11 +272,23 @@ class MotoHttpGateway:
     def _lambda(self, request: HttpRequest, integration: IntegrationSpec) -> IntegrationResult:
         v2 = integration.payload_format_version == "2.0"
         event = sim_payload.event_v2(request) if v2 else sim_payload.event_v1(request)
+        from labkit.services.apigateway.patch_backends import invoke_refusal
+
+        def allowed(fn: Any) -> str | None:
+            return invoke_refusal(
+                fn,
+                source_arn=request.source_arn,
+                account_id=request.api.account_id,
+                credentials=integration.credentials,
+            )
+
         payload, failed, latency, detail = invoke(
-            integration.uri, event, f"apigateway:{request.api.api_id}"
+            integration.uri, event, f"apigateway:{request.api.api_id}", allowed=allowed
         )
+        if payload is None:
+            return IntegrationResult(message(500, "Internal Server Error"), latency, detail)
         detail += f" (payload {integration.payload_format_version})"
-        if payload is None or failed:
+        if failed:
             return IntegrationResult(
                 message(500, "Internal Server Error"), latency, f"{detail} failed"
             )

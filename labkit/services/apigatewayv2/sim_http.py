@@ -99,6 +99,7 @@ class IntegrationSpec:
     payload_format_version: str = "1.0"
     method: str | None = None
     timeout_ms: float = 30000.0
+    credentials: str | None = None
 
 
 @dataclass(frozen=True)

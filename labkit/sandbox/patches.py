@@ -173,6 +173,7 @@ PATCHES: tuple[Patch, ...] = (
         after=("elbv2",),
         module="labkit.services.elbv2.patch_auth",
     ),
+    Patch("cloudformation", ("cloudformation",)),
 )
 
 

@@ -1,0 +1,1 @@
+"""AWS CloudFormation in the sandbox: stacks, change sets, rollback, drift and StackSets."""

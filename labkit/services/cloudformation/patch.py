@@ -1,0 +1,396 @@
+"""CloudFormation stacks as AWS runs them: validation, change sets, events and rollback.
+
+Stock moto deploys a template's resources into the same backends our other patches serve, and
+keeps that. What it gets wrong, this patch fixes while a sandbox runs:
+
+- **validation**: every template sent to ``CreateStack``, ``UpdateStack``, ``CreateChangeSet``
+  and ``ValidateTemplate`` is checked by cfn-lint (:mod:`.sim_lint`); errors refuse the call with
+  a ``ValidationError`` that lists each finding's line and path (moto only lints on
+  ``ValidateTemplate``, reports the first finding, and writes a ``file.tmp`` in the working
+  folder to do it);
+- **change sets**: ``ChangeSetType`` defaults to ``UPDATE`` as on AWS ("By default,
+  CloudFormation specifies UPDATE",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html;
+  moto creates a second stack of the same name instead), and an update's changes come from
+  :mod:`.sim_changes`: ``Modify`` with ``Replacement`` ``True``/``False``/``Conditional`` and a
+  detail per property, where moto says only ``Add``/``Modify``/``Remove``;
+- **events and resource status**: each resource gets ``CREATE_IN_PROGRESS`` and
+  ``CREATE_COMPLETE`` (or ``CREATE_FAILED`` with the reason) events, at the lab clock's time;
+  ``DescribeStackResources`` says each resource's own status and time (moto repeats the stack's
+  status, timestamped 2010);
+- **rollback**: when a resource fails to create, AWS "rolls back the stack, deleting any
+  resources that were created" and the stack ends in ``ROLLBACK_COMPLETE``
+  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html);
+  with ``DisableRollback`` (or ``OnFailure=DO_NOTHING``) the resources created so far stay and the
+  stack is ``CREATE_FAILED``; with ``OnFailure=DELETE`` the stack is deleted. Moto lets the
+  error escape ``CreateStack`` and leaves half a stack behind.
+
+State lives on moto's ``Stack`` objects (``labkit_resources``), so ``lab.reset()`` covers it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
+from moto.cloudformation import responses as cfn_responses
+from moto.cloudformation.exceptions import ValidationError
+from moto.core.utils import utcnow
+
+from labkit.services.cloudformation import sim_changes, sim_lint
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
+
+
+def install(sandbox: Sandbox, stack: ExitStack) -> None:
+    """Install the CloudFormation patches for ``sandbox``."""
+    stack.enter_context(cloudformation_fidelity())
+
+
+@dataclass
+class ResourceRecord:
+    """What the sandbox knows of one resource of a stack (for events, views and checks).
+
+    Attributes:
+        logical_id: The resource's logical id in the template.
+        resource_type: Such as ``AWS::SQS::Queue``.
+        status: ``CREATE_COMPLETE``, ``CREATE_FAILED``, ``DELETE_COMPLETE``, ...
+        timestamp: When it last changed status (lab clock).
+        physical_id: Its physical id once created.
+        reason: Why it failed, if it did.
+    """
+
+    logical_id: str
+    resource_type: str
+    status: str
+    timestamp: datetime
+    physical_id: str | None = None
+    reason: str | None = None
+
+
+def records_of(stack: Any) -> dict[str, ResourceRecord]:
+    """The resource records of a moto ``Stack``, by logical id (created on first use)."""
+    records: dict[str, ResourceRecord] | None = getattr(stack, "labkit_resources", None)
+    if records is None:
+        records = {}
+        stack.labkit_resources = records
+    return records
+
+
+# Options of the CreateStack call being answered (moto's backend does not take them).
+_options = threading.local()
+
+
+def _lint_or_refuse(template: Any, region: str) -> None:
+    if not isinstance(template, str) or not template.strip():
+        return
+    findings = sim_lint.errors(template, region)
+    if findings:
+        raise ValidationError(message=sim_lint.describe_findings(findings))
+
+
+def _stack_of(resources_map: Any) -> Any:
+    backend = cfn_models.cloudformation_backends[resources_map._account_id][
+        resources_map._region_name
+    ]
+    return backend.stacks.get(resources_map.stack_id)
+
+
+def _event(stack: Any, record: ResourceRecord, properties: Any = None) -> None:
+    event = cfn_models.Event(
+        stack_id=stack.stack_id,
+        stack_name=stack.name,
+        logical_resource_id=record.logical_id,
+        physical_resource_id=record.physical_id or "",
+        resource_type=record.resource_type,
+        resource_status=record.status,
+        resource_status_reason=record.reason,
+        resource_properties=json.dumps(properties) if properties is not None else None,
+    )
+    stack.events.append(event)
+
+
+def _set(stack: Any, logical_id: str, resource_type: str, status: str, **extra: Any) -> None:
+    records = records_of(stack)
+    record = records.get(logical_id)
+    if record is None:
+        record = ResourceRecord(logical_id, resource_type, status, utcnow())
+        records[logical_id] = record
+    record.status = status
+    record.timestamp = utcnow()
+    record.reason = extra.get("reason")
+    if extra.get("physical_id"):
+        record.physical_id = extra["physical_id"]
+    _event(stack, record)
+
+
+def _physical_id(resource: Any) -> str | None:
+    value = getattr(resource, "physical_resource_id", None)
+    return str(value) if value is not None else None
+
+
+class ResourceCreationFailed(Exception):
+    """A resource of a stack failed to create (carries the logical id and AWS's reason)."""
+
+    def __init__(self, logical_id: str, reason: str) -> None:
+        super().__init__(reason)
+        self.logical_id = logical_id
+        self.reason = reason
+
+
+def _reason(error: BaseException) -> str:
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    code = getattr(error, "code", None) or getattr(error, "error_type", None)
+    return f"{message} (Service error: {code})" if code else str(message)
+
+
+@contextmanager
+def cloudformation_fidelity() -> Iterator[None]:
+    """Patch moto's CloudFormation for the block (see the module's docstring)."""
+    backend_cls = cfn_models.CloudFormationBackend
+    response_cls = cfn_responses.CloudFormationResponse
+    stack_cls = cfn_models.Stack
+    change_set_cls = cfn_models.ChangeSet
+    originals: list[tuple[Any, str, Any]] = []
+
+    def patch(owner: Any, name: str, value: Any) -> None:
+        originals.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, value)
+
+    original_create_stack = backend_cls.create_stack
+    original_update_stack = backend_cls.update_stack
+    original_create_change_set = backend_cls.create_change_set
+    original_response_create_stack = response_cls.create_stack
+    original_response_create_change_set = response_cls.create_change_set
+    original_create_resource = cfn_parsing.parse_and_create_resource
+    original_create_resources = stack_cls.create_resources
+    original_diff = change_set_cls.diff
+
+    # -- validation ------------------------------------------------------------------------
+    def create_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
+        _lint_or_refuse(template, self.region_name)
+        return original_create_stack(self, name, template, *args, **kwargs)
+
+    def update_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
+        _lint_or_refuse(template, self.region_name)
+        return original_update_stack(self, name, template, *args, **kwargs)
+
+    def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
+        _lint_or_refuse(kwargs.get("template"), self.region_name)
+        return original_create_change_set(self, *args, **kwargs)
+
+    def validate_template(self: Any, template: str) -> list[Any]:
+        _lint_or_refuse(template, self.region_name)
+        return []
+
+    # -- CreateStack's failure options and ChangeSetType's default -------------------------
+    def response_create_stack(self: Any) -> Any:
+        on_failure = self._get_param("OnFailure")
+        disable = self._get_bool_param("DisableRollback", False)
+        if on_failure and disable:
+            raise ValidationError(
+                message="You cannot specify both DisableRollback and OnFailure in CreateStack."
+            )
+        _options.on_failure = on_failure or ("DO_NOTHING" if disable else "ROLLBACK")
+        try:
+            return original_response_create_stack(self)
+        finally:
+            _options.on_failure = None
+
+    def response_create_change_set(self: Any) -> Any:
+        if self._get_param("ChangeSetType") is None:
+            self.querystring["ChangeSetType"] = ["UPDATE"]
+            if isinstance(getattr(self, "params", None), dict):
+                self.params["ChangeSetType"] = "UPDATE"
+        return original_response_create_change_set(self)
+
+    # -- events per resource, and rollback -------------------------------------------------
+    def create_resource(
+        logical_id: str,
+        resource_json: dict[str, Any],
+        resources_map: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        stack = _stack_of(resources_map)
+        condition = resource_json.get("Condition")
+        skipped = condition and not resources_map.lazy_condition_map[condition]
+        if stack is None or skipped:
+            return original_create_resource(
+                logical_id, resource_json, resources_map, account_id, region_name
+            )
+        if getattr(stack, "labkit_failed", False):
+            # moto's resource map is lazy: reading a resource creates it. After a failure AWS
+            # creates nothing more, and what was rolled back stays deleted.
+            return None
+        resource_type = str(resource_json.get("Type"))
+        _set(stack, logical_id, resource_type, "CREATE_IN_PROGRESS")
+        try:
+            resource = original_create_resource(
+                logical_id, resource_json, resources_map, account_id, region_name
+            )
+        except ResourceCreationFailed:
+            raise
+        except Exception as error:
+            reason = _reason(error)
+            _set(stack, logical_id, resource_type, "CREATE_FAILED", reason=reason)
+            stack.labkit_failed = True
+            raise ResourceCreationFailed(logical_id, reason) from error
+        _set(
+            stack,
+            logical_id,
+            resource_type,
+            "CREATE_COMPLETE",
+            physical_id=_physical_id(resource),
+        )
+        return resource
+
+    def create_resources(self: Any) -> None:
+        try:
+            original_create_resources(self)
+        except ResourceCreationFailed as failure:
+            _fail_creation(self, failure, getattr(_options, "on_failure", None) or "ROLLBACK")
+
+    def diff(self: Any) -> list[Any]:
+        if self.change_set_type != "UPDATE" or not self.stack.template_dict:
+            return list(original_diff(self))
+        stack = self.stack
+        physical = {
+            k: pid
+            for k, v in stack.resource_map._parsed_resources.items()
+            if (pid := _physical_id(v)) is not None and not isinstance(v, str)
+        }
+        changes = sim_changes.diff(
+            stack.template_dict,
+            stack.parameters,
+            self.template_dict,
+            self.parameters,
+            physical_ids=physical,
+            region=stack.region_name,
+        )
+        self.labkit_changes = changes
+        return [c.to_api() for c in changes]
+
+    transformers = dict(response_cls.RESPONSE_KEY_PATH_TO_TRANSFORMER)
+    moto_changes = transformers["DescribeChangeSetOutput.Changes"]
+    transformers["DescribeChangeSetOutput.Changes"] = lambda changes: [
+        c if isinstance(c, dict) else moto_changes([c])[0] for c in changes
+    ]
+
+    def stack_resource_dto_init(self: Any, stack: Any, resource: Any) -> None:
+        original_dto_init(self, stack, resource)
+        record = records_of(stack).get(str(self.logical_resource_id))
+        if record is not None:
+            self.resource_status = record.status
+            self.timestamp = record.timestamp
+
+    original_dto_init = cfn_responses.StackResourceDTO.__init__
+
+    def describe_stack_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
+        stack, resources = original_describe_resources(self, *args, **kwargs)
+        return stack, [r for r in resources if r is not None and not isinstance(r, str)]
+
+    def list_stack_resources(self: Any, *args: Any, **kwargs: Any) -> Any:
+        stack, resources = original_list_resources(self, *args, **kwargs)
+        return stack, [r for r in resources if r is not None and not isinstance(r, str)]
+
+    original_describe_resources = backend_cls.describe_stack_resources
+    original_list_resources = backend_cls.list_stack_resources
+
+    patch(backend_cls, "describe_stack_resources", describe_stack_resources)
+    patch(backend_cls, "list_stack_resources", list_stack_resources)
+    patch(backend_cls, "create_stack", create_stack)
+    patch(backend_cls, "update_stack", update_stack)
+    patch(backend_cls, "create_change_set", create_change_set)
+    patch(backend_cls, "validate_template", validate_template)
+    patch(response_cls, "create_stack", response_create_stack)
+    patch(response_cls, "create_change_set", response_create_change_set)
+    patch(response_cls, "RESPONSE_KEY_PATH_TO_TRANSFORMER", transformers)
+    patch(cfn_parsing, "parse_and_create_resource", create_resource)
+    patch(stack_cls, "create_resources", create_resources)
+    patch(change_set_cls, "diff", diff)
+    patch(cfn_responses.StackResourceDTO, "__init__", stack_resource_dto_init)
+    try:
+        yield
+    finally:
+        for owner, name, value in reversed(originals):
+            setattr(owner, name, value)
+
+
+class _FailedResource:
+    """Stands for a resource that failed to create, in a stack kept as it failed."""
+
+    def __init__(self, logical_id: str, resource_type: str) -> None:
+        self.logical_resource_id = logical_id
+        self.cf_resource_type = resource_type
+        self.physical_resource_id = ""
+
+    def is_created(self) -> bool:
+        return True
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Nothing exists to delete."""
+
+
+def _created(stack: Any) -> list[tuple[str, Any]]:
+    """The resources of ``stack`` created so far, in the order they were created."""
+    parsed = stack.resource_map._parsed_resources
+    order = [k for k, r in records_of(stack).items() if r.status == "CREATE_COMPLETE"]
+    return [(k, parsed[k]) for k in order if k in parsed and not isinstance(parsed[k], str)]
+
+
+def _fail_creation(stack: Any, failure: ResourceCreationFailed, on_failure: str) -> None:
+    """What AWS does after a resource failed: roll back, keep, or delete (see module doc)."""
+    reason = f"The following resource(s) failed to create: [{failure.logical_id}]. "
+    if on_failure == "DO_NOTHING":
+        # The failed resource is listed (CREATE_FAILED) and deleting the stack skips it.
+        stack.resource_map._parsed_resources[failure.logical_id] = _FailedResource(
+            failure.logical_id, records_of(stack)[failure.logical_id].resource_type
+        )
+        stack.status = "CREATE_FAILED"
+        stack.status_reason = reason
+        stack._add_stack_event("CREATE_FAILED", resource_status_reason=reason)
+        return
+    stack.status = "ROLLBACK_IN_PROGRESS"
+    stack.status_reason = reason + "Rollback requested by user."
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason=stack.status_reason)
+    _undo(stack, on_failure == "DELETE")
+    if on_failure == "DELETE":
+        stack.status = "DELETE_COMPLETE"
+        stack._add_stack_event("DELETE_COMPLETE")
+        backend = cfn_models.cloudformation_backends[stack.account_id][stack.region_name]
+        backend.stacks.pop(stack.stack_id, None)
+        backend.deleted_stacks[stack.stack_id] = stack
+        for export in stack.exports:
+            backend.exports.pop(export.name, None)
+        return
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def _undo(stack: Any, deleting: bool) -> None:
+    """Delete what the stack created, newest first (the failed resource was never made)."""
+    resource_map = stack.resource_map
+    templates = resource_map._resource_json_map
+    for logical_id, resource in reversed(_created(stack)):
+        record = records_of(stack)[logical_id]
+        _set(stack, logical_id, record.resource_type, "DELETE_IN_PROGRESS")
+        try:
+            resource_map._delete_resource(resource, templates[logical_id])
+        except Exception as error:  # AWS keeps going and reports it
+            _set(stack, logical_id, record.resource_type, "DELETE_FAILED", reason=_reason(error))
+            continue
+        resource_map._parsed_resources.pop(logical_id, None)
+        _set(stack, logical_id, record.resource_type, "DELETE_COMPLETE")
+    failed = [r for r in records_of(stack).values() if r.status == "CREATE_FAILED"]
+    for record in failed:
+        if deleting:
+            _set(stack, record.logical_id, record.resource_type, "DELETE_COMPLETE")

@@ -52,7 +52,10 @@ if TYPE_CHECKING:
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Install the CloudFormation patches for ``sandbox``."""
+    from labkit.services.cloudformation import patch_drift
+
     stack.enter_context(cloudformation_fidelity())
+    patch_drift.install(stack)
 
 
 @dataclass

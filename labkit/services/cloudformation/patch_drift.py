@@ -1,0 +1,373 @@
+"""Drift detection: what changed by hand since a stack deployed its resources.
+
+Stock moto has no ``DetectStackDrift``. This patch compares, for each resource of a stack, the
+properties its template sets (resolved as deployed) with what the resource holds now, as AWS
+does: "CloudFormation detects drift on those AWS resources that support drift detection ...
+only for property values that are explicitly set by stack templates or by specifying template
+parameters" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-stack-drift.html).
+A resource is ``IN_SYNC``, ``MODIFIED`` (with each ``PropertyDifference``), ``DELETED`` when it no
+longer exists, or ``NOT_CHECKED`` for a type the sandbox does not read (AWS also leaves some
+types unchecked). Detection finishes at once (the lab clock does not move); its status, the
+stack's ``DriftInformation`` and each resource's ``DriftInformation`` follow.
+
+Resource types read: SQS queues, DynamoDB tables, SNS topics and Lambda functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from moto.awslambda.models import lambda_backends
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
+from moto.cloudformation import responses as cfn_responses
+from moto.cloudformation.exceptions import ValidationError
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.dynamodb.models import dynamodb_backends
+from moto.moto_api._internal import mock_random
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+
+def install(stack: ExitStack) -> None:
+    """Install drift detection until ``stack`` closes."""
+    stack.enter_context(drift_detection())
+
+
+@dataclass(frozen=True)
+class PropertyDifference:
+    """One property whose value differs from the template's."""
+
+    path: str
+    expected: Any
+    actual: Any
+    kind: str  # NOT_EQUAL, ADD or REMOVE
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "PropertyPath": self.path,
+            "ExpectedValue": _text(self.expected),
+            "ActualValue": _text(self.actual),
+            "DifferenceType": self.kind,
+        }
+
+
+@dataclass(frozen=True)
+class ResourceDrift:
+    """A resource's drift status at the last detection."""
+
+    logical_id: str
+    physical_id: str
+    resource_type: str
+    status: str  # IN_SYNC, MODIFIED, DELETED, NOT_CHECKED
+    expected: dict[str, Any]
+    actual: dict[str, Any] | None
+    differences: tuple[PropertyDifference, ...]
+    timestamp: datetime
+
+    def to_api(self, stack_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "StackId": stack_id,
+            "LogicalResourceId": self.logical_id,
+            "PhysicalResourceId": self.physical_id,
+            "ResourceType": self.resource_type,
+            "StackResourceDriftStatus": self.status,
+            "PropertyDifferences": [d.to_api() for d in self.differences],
+            "Timestamp": self.timestamp,
+        }
+        if self.status != "NOT_CHECKED":
+            out["ExpectedProperties"] = json.dumps(self.expected, sort_keys=True)
+        if self.actual is not None:
+            out["ActualProperties"] = json.dumps(self.actual, sort_keys=True)
+        return out
+
+
+@dataclass
+class DriftDetection:
+    """One run of drift detection over a stack."""
+
+    detection_id: str
+    stack_id: str
+    timestamp: datetime
+    resources: list[ResourceDrift] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> list[ResourceDrift]:
+        return [r for r in self.resources if r.status in ("MODIFIED", "DELETED")]
+
+    @property
+    def stack_status(self) -> str:
+        return "DRIFTED" if self.drifted else "IN_SYNC"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+# -- reading what a resource holds now ------------------------------------------------------------
+Reader = Callable[[Any, str, str], "dict[str, Any] | None"]
+
+_SQS = (
+    "QueueName",
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "MaximumMessageSize",
+    "ReceiveMessageWaitTimeSeconds",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+)
+
+
+def _same_object(found: Any, resource: Any) -> bool:
+    # The stack's object is still the one the service holds (not deleted, nor deleted and made
+    # again by hand under the same name).
+    return found is resource
+
+
+def _queue(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    if not _same_object(sqs_backends[account][region].queues.get(resource.name), resource):
+        return None
+    attributes = resource.attributes
+    actual: dict[str, Any] = {"QueueName": resource.name}
+    for name in _SQS[1:]:
+        if name in attributes:
+            actual[name] = attributes[name]
+    return actual
+
+
+def _table(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    if not _same_object(dynamodb_backends[account][region].tables.get(resource.name), resource):
+        return None
+    actual: dict[str, Any] = {"TableName": resource.name, "BillingMode": resource.billing_mode}
+    if resource.billing_mode != "PAY_PER_REQUEST":
+        actual["ProvisionedThroughput"] = {
+            "ReadCapacityUnits": resource.throughput.get("ReadCapacityUnits"),
+            "WriteCapacityUnits": resource.throughput.get("WriteCapacityUnits"),
+        }
+    return actual
+
+
+def _topic(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    if not _same_object(sns_backends[account][region].topics.get(resource.arn), resource):
+        return None
+    return {"TopicName": resource.name, "DisplayName": resource.display_name}
+
+
+def _function(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    functions = lambda_backends[account][region]._lambdas
+    try:
+        if functions.get_function_by_name_or_arn_with_qualifier(resource.function_name) is None:
+            return None
+    except Exception:
+        return None
+    actual: dict[str, Any] = {
+        "FunctionName": resource.function_name,
+        "Handler": resource.handler,
+        "Runtime": resource.run_time,
+        "Timeout": resource.timeout,
+        "MemorySize": resource.memory_size,
+        "Description": resource.description,
+    }
+    if resource.environment_vars:
+        actual["Environment"] = {"Variables": dict(resource.environment_vars)}
+    return actual
+
+
+READERS: dict[str, Reader] = {
+    "AWS::SQS::Queue": _queue,
+    "AWS::DynamoDB::Table": _table,
+    "AWS::SNS::Topic": _topic,
+    "AWS::Lambda::Function": _function,
+}
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    # Templates write numbers as strings or numbers, and booleans as "true" or true: AWS compares
+    # the values, not the spelling.
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return str(expected).lower() == str(actual).lower()
+    return str(expected) == str(actual)
+
+
+def compare(expected: Any, actual: Any, path: str = "") -> list[PropertyDifference]:
+    """Differences between the template's ``expected`` values and ``actual`` ones.
+
+    Only what the template sets is compared (a property the template leaves out may hold
+    anything); lists are compared whole.
+    """
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [PropertyDifference(path or "/", expected, actual, "NOT_EQUAL")]
+        found: list[PropertyDifference] = []
+        for key, value in expected.items():
+            if key not in actual or actual[key] is None:
+                found.append(PropertyDifference(f"{path}/{key}", value, None, "REMOVE"))
+            else:
+                found += compare(value, actual[key], f"{path}/{key}")
+        return found
+    if isinstance(expected, list):
+        if not isinstance(actual, list) or len(expected) != len(actual):
+            return [PropertyDifference(path, expected, actual, "NOT_EQUAL")]
+        return [d for e, a in zip(expected, actual, strict=True) for d in compare(e, a, path)]
+    if not _same(expected, actual):
+        return [PropertyDifference(path, expected, actual, "NOT_EQUAL")]
+    return []
+
+
+def detect(stack: Any) -> DriftDetection:
+    """Detect drift on every resource of ``stack`` (a moto ``Stack``) and remember the result."""
+    detection = DriftDetection(str(mock_random.uuid4()), stack.stack_id, utcnow())
+    resource_map = stack.resource_map
+    for logical_id, resource_json in resource_map._resource_json_map.items():
+        resource = resource_map._parsed_resources.get(logical_id)
+        if resource is None or isinstance(resource, str):
+            continue
+        resource_type = str(resource_json.get("Type"))
+        physical = str(getattr(resource, "physical_resource_id", "") or "")
+        reader = READERS.get(resource_type)
+        if reader is None:
+            detection.resources.append(
+                ResourceDrift(
+                    logical_id,
+                    physical,
+                    resource_type,
+                    "NOT_CHECKED",
+                    {},
+                    None,
+                    (),
+                    detection.timestamp,
+                )
+            )
+            continue
+        expected = cfn_parsing.clean_json(
+            copy.deepcopy(resource_json.get("Properties") or {}), resource_map
+        )
+        actual = reader(resource, stack.account_id, stack.region_name)
+        known = {k: v for k, v in expected.items() if actual is None or k in actual}
+        differences: tuple[PropertyDifference, ...] = ()
+        if actual is None:
+            status = "DELETED"
+        else:
+            differences = tuple(compare(known, actual))
+            status = "MODIFIED" if differences else "IN_SYNC"
+        detection.resources.append(
+            ResourceDrift(
+                logical_id,
+                physical,
+                resource_type,
+                status,
+                known,
+                actual,
+                differences,
+                detection.timestamp,
+            )
+        )
+    stack.labkit_drift = detection
+    return detection
+
+
+def last_detection(stack: Any) -> DriftDetection | None:
+    """The stack's latest drift detection, if it has had one."""
+    found: DriftDetection | None = getattr(stack, "labkit_drift", None)
+    return found
+
+
+@contextmanager
+def drift_detection() -> Iterator[None]:
+    """Answer the drift detection operations for the block."""
+    response_cls = cfn_responses.CloudFormationResponse
+    stack_cls = cfn_models.Stack
+    added = (
+        "detect_stack_drift",
+        "detect_stack_resource_drift",
+        "describe_stack_drift_detection_status",
+        "describe_stack_resource_drifts",
+    )
+
+    def backend(self: Any) -> Any:
+        return self.cloudformation_backend
+
+    def detect_stack_drift(self: Any) -> ActionResult:
+        stack = backend(self).get_stack(self._get_param("StackName"))
+        detection = detect(stack)
+        return ActionResult({"StackDriftDetectionId": detection.detection_id})
+
+    def detect_stack_resource_drift(self: Any) -> ActionResult:
+        stack = backend(self).get_stack(self._get_param("StackName"))
+        logical_id = self._get_param("LogicalResourceId")
+        detection = detect(stack)
+        for drift in detection.resources:
+            if drift.logical_id == logical_id:
+                return ActionResult({"StackResourceDrift": drift.to_api(stack.stack_id)})
+        raise ValidationError(
+            message=f"Resource {logical_id} does not exist for stack {stack.name}"
+        )
+
+    def describe_stack_drift_detection_status(self: Any) -> ActionResult:
+        wanted = self._get_param("StackDriftDetectionId")
+        for stack in backend(self).stacks.values():
+            detection = last_detection(stack)
+            if detection is not None and detection.detection_id == wanted:
+                return ActionResult(
+                    {
+                        "StackId": stack.stack_id,
+                        "StackDriftDetectionId": wanted,
+                        "StackDriftStatus": detection.stack_status,
+                        "DetectionStatus": "DETECTION_COMPLETE",
+                        "DriftedStackResourceCount": len(detection.drifted),
+                        "Timestamp": detection.timestamp,
+                    }
+                )
+        raise ValidationError(message=f"Drift detection id {wanted} does not exist")
+
+    def describe_stack_resource_drifts(self: Any) -> ActionResult:
+        stack = backend(self).get_stack(self._get_param("StackName"))
+        detection = last_detection(stack)
+        wanted = self._get_param("StackResourceDriftStatusFilters") or []
+        drifts = detection.resources if detection else []
+        chosen = [d.to_api(stack.stack_id) for d in drifts if not wanted or d.status in wanted]
+        return ActionResult({"StackResourceDrifts": chosen})
+
+    def drift_information(self: Any) -> dict[str, Any]:
+        detection = last_detection(self)
+        if detection is None:
+            return {"StackDriftStatus": "NOT_CHECKED"}
+        return {
+            "StackDriftStatus": detection.stack_status,
+            "LastCheckTimestamp": detection.timestamp,
+        }
+
+    functions = {
+        "detect_stack_drift": detect_stack_drift,
+        "detect_stack_resource_drift": detect_stack_resource_drift,
+        "describe_stack_drift_detection_status": describe_stack_drift_detection_status,
+        "describe_stack_resource_drifts": describe_stack_resource_drifts,
+    }
+    had = {name: response_cls.__dict__.get(name) for name in added}
+    for name in added:
+        setattr(response_cls, name, functions[name])
+    had_info = stack_cls.__dict__.get("drift_information")
+    # moto's serializer reads DescribeStacks' DriftInformation from this attribute.
+    setattr(stack_cls, "drift_information", property(drift_information))  # noqa: B010
+    try:
+        yield
+    finally:
+        for name, value in had.items():
+            if value is None:
+                delattr(response_cls, name)
+            else:
+                setattr(response_cls, name, value)
+        if had_info is None:
+            delattr(stack_cls, "drift_information")
+        else:
+            setattr(stack_cls, "drift_information", had_info)  # noqa: B010

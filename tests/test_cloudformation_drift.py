@@ -1,0 +1,124 @@
+"""Drift detection and deletion policies of CloudFormation stacks in the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from labkit.lab import Lab
+from labkit.services.cloudformation.patch_drift import compare
+
+STACK = """
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: orders, VisibilityTimeout: 30}
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties: {DisplayName: Orders}
+  Table:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    Properties:
+      TableName: orders
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+      ProvisionedThroughput: {ReadCapacityUnits: 1, WriteCapacityUnits: 1}
+  Bucket:
+    Type: AWS::S3::Bucket
+"""
+
+
+def deploy(lab: Lab) -> Any:
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="shop", TemplateBody=STACK)
+    return cfn
+
+
+def detect(cfn: Any) -> tuple[str, dict[str, dict[str, Any]]]:
+    detection = cfn.detect_stack_drift(StackName="shop")["StackDriftDetectionId"]
+    status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
+    assert status["DetectionStatus"] == "DETECTION_COMPLETE"
+    drifts = cfn.describe_stack_resource_drifts(StackName="shop")["StackResourceDrifts"]
+    return status["StackDriftStatus"], {d["LogicalResourceId"]: d for d in drifts}
+
+
+def queue_url(lab: Lab) -> str:
+    return str(lab.client("sqs").get_queue_url(QueueName="orders")["QueueUrl"])
+
+
+def test_a_fresh_stack_is_in_sync_and_unread_types_are_not_checked(lab: Lab) -> None:
+    cfn = deploy(lab)
+    status, drifts = detect(cfn)
+    assert status == "IN_SYNC"
+    assert {k: d["StackResourceDriftStatus"] for k, d in drifts.items()} == {
+        "Queue": "IN_SYNC",
+        "Topic": "IN_SYNC",
+        "Table": "IN_SYNC",
+        "Bucket": "NOT_CHECKED",
+    }
+    info = cfn.describe_stacks(StackName="shop")["Stacks"][0]["DriftInformation"]
+    assert info["StackDriftStatus"] == "IN_SYNC"
+
+
+def test_a_change_by_hand_is_found_and_bringing_it_back_clears_it(lab: Lab) -> None:
+    cfn = deploy(lab)
+    sqs = lab.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=queue_url(lab), Attributes={"VisibilityTimeout": "90"})
+    lab.client("dynamodb").update_table(
+        TableName="orders",
+        ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 1},
+    )
+    status, drifts = detect(cfn)
+    assert status == "DRIFTED"
+    assert drifts["Queue"]["StackResourceDriftStatus"] == "MODIFIED"
+    assert drifts["Queue"]["PropertyDifferences"] == [
+        {
+            "PropertyPath": "/VisibilityTimeout",
+            "ExpectedValue": "30",
+            "ActualValue": "90",
+            "DifferenceType": "NOT_EQUAL",
+        }
+    ]
+    (table,) = drifts["Table"]["PropertyDifferences"]
+    assert table["PropertyPath"] == "/ProvisionedThroughput/ReadCapacityUnits"
+    assert drifts["Topic"]["StackResourceDriftStatus"] == "IN_SYNC"
+    only = cfn.describe_stack_resource_drifts(
+        StackName="shop", StackResourceDriftStatusFilters=["MODIFIED"]
+    )["StackResourceDrifts"]
+    assert {d["LogicalResourceId"] for d in only} == {"Queue", "Table"}
+
+    sqs.set_queue_attributes(QueueUrl=queue_url(lab), Attributes={"VisibilityTimeout": "30"})
+    _, drifts = detect(cfn)
+    assert drifts["Queue"]["StackResourceDriftStatus"] == "IN_SYNC"
+    assert drifts["Table"]["StackResourceDriftStatus"] == "MODIFIED"
+
+
+def test_a_resource_deleted_by_hand_is_deleted(lab: Lab) -> None:
+    cfn = deploy(lab)
+    lab.client("sqs").delete_queue(QueueUrl=queue_url(lab))
+    status, drifts = detect(cfn)
+    assert status == "DRIFTED"
+    assert drifts["Queue"]["StackResourceDriftStatus"] == "DELETED"
+
+
+def test_one_resource_can_be_checked_alone(lab: Lab) -> None:
+    cfn = deploy(lab)
+    lab.client("sns").set_topic_attributes(
+        TopicArn=lab.client("sns").list_topics()["Topics"][0]["TopicArn"],
+        AttributeName="DisplayName",
+        AttributeValue="Shop",
+    )
+    drift = cfn.detect_stack_resource_drift(StackName="shop", LogicalResourceId="Topic")
+    assert drift["StackResourceDrift"]["StackResourceDriftStatus"] == "MODIFIED"
+
+
+def test_deletion_policy_retain_keeps_the_table(lab: Lab) -> None:
+    cfn = deploy(lab)
+    cfn.delete_stack(StackName="shop")
+    assert lab.client("dynamodb").list_tables()["TableNames"] == ["orders"]
+    assert lab.client("sqs").list_queues().get("QueueUrls", []) == []
+
+
+def test_numbers_and_booleans_compare_by_value() -> None:
+    assert compare({"A": 30, "B": "true"}, {"A": "30", "B": True}) == []
+    assert [d.kind for d in compare({"A": {"B": 1}}, {"A": {}})] == ["REMOVE"]

@@ -52,10 +52,11 @@ if TYPE_CHECKING:
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Install the CloudFormation patches for ``sandbox``."""
-    from labkit.services.cloudformation import patch_drift
+    from labkit.services.cloudformation import patch_drift, patch_resources
 
     stack.enter_context(cloudformation_fidelity())
     patch_drift.install(stack)
+    patch_resources.install(stack)
 
 
 @dataclass

@@ -1,0 +1,269 @@
+"""Resource types of the earlier labs that stock moto's CloudFormation skips.
+
+Moto warns "not supported by moto's CloudFormation implementation" and creates nothing for
+``AWS::SNS::Subscription``, ``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy`` and
+``AWS::S3::BucketPolicy``, so a stack that wires a topic to a queue deploys without the wiring.
+Here each is made through the same moto backend calls the APIs use (so every labkit patch on
+those backends applies: a subscription delivers only when the queue's policy allows it, the
+policy engine reads the policy a stack set), with the properties of the template reference:
+
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-subscription.html
+  (``TopicArn``, ``Protocol``, ``Endpoint``, ``RawMessageDelivery``, ``FilterPolicy``,
+  ``FilterPolicyScope``, ``RedrivePolicy``; ``Ref`` is the subscription ARN);
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sqs-queuepolicy.html
+  (``Queues`` are queue URLs, ``PolicyDocument``);
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-sns-topicpolicy.html
+  (``Topics`` are topic ARNs);
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-s3-bucketpolicy.html
+  (``Bucket`` is a bucket name).
+
+Deleting the stack removes the subscription or the policy, as AWS does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from moto.cloudformation import parsing as cfn_parsing
+from moto.moto_api._internal import mock_random
+from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+
+def install(stack: ExitStack) -> None:
+    """Make these resource types deployable until ``stack`` closes."""
+    stack.enter_context(more_resource_types())
+
+
+def _region_of(arn: str, default: str) -> tuple[str, str]:
+    parts = arn.split(":")
+    if len(parts) > 4 and parts[3] and parts[4]:
+        return parts[4], parts[3]
+    return "", default
+
+
+def _policy_text(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+class _Deployed:
+    """Base of the resources below: what moto's stack code asks of a resource."""
+
+    cloudformation_type_name = ""
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str) -> None:
+        self.physical_resource_id = physical_id
+        self.account_id = account_id
+        self.region_name = region_name
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        # Replace: remove what the old properties made, make what the new ones say.
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        raise NotImplementedError
+
+
+class SnsSubscription(_Deployed):
+    """``AWS::SNS::Subscription``: ``SNS.Subscribe`` and its attributes."""
+
+    _ATTRIBUTES = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy")
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SnsSubscription:
+        props = cloudformation_json.get("Properties") or {}
+        topic_arn = str(props["TopicArn"])
+        account, region = _region_of(topic_arn, str(props.get("Region") or region_name))
+        backend = sns_backends[account or account_id][region]
+        subscription = backend.subscribe(topic_arn, str(props["Endpoint"]), str(props["Protocol"]))
+        for name in cls._ATTRIBUTES:
+            if name in props:
+                value = props[name]
+                if isinstance(value, (dict, list)):
+                    value = json.dumps(value)
+                elif isinstance(value, bool):
+                    value = str(value).lower()
+                backend.set_subscription_attributes(subscription.arn, name, str(value))
+        return cls(subscription.arn, account or account_id, region)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        sns_backends[self.account_id][self.region_name].unsubscribe(self.physical_resource_id)
+
+
+class SqsQueuePolicy(_Deployed):
+    """``AWS::SQS::QueuePolicy``: the ``Policy`` attribute of each queue listed."""
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str, queues: list[str]):
+        super().__init__(physical_id, account_id, region_name)
+        self.queues = queues
+
+    @staticmethod
+    def _backend_and_name(url: str, account_id: str, region_name: str) -> tuple[Any, str]:
+        # https://sqs.<region>.amazonaws.com/<account>/<name>
+        parts = url.rstrip("/").split("/")
+        name = parts[-1]
+        account = parts[-2] if len(parts) >= 2 and parts[-2].isdigit() else account_id
+        host = parts[2] if len(parts) > 2 else ""
+        pieces = host.split(".")
+        region = pieces[1] if len(pieces) > 2 and pieces[0] == "sqs" else region_name
+        return sqs_backends[account][region], name
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SqsQueuePolicy:
+        props = cloudformation_json.get("Properties") or {}
+        queues = [str(q) for q in props.get("Queues", [])]
+        policy = _policy_text(props["PolicyDocument"])
+        for url in queues:
+            backend, name = cls._backend_and_name(url, account_id, region_name)
+            backend.set_queue_attributes(name, {"Policy": policy})
+        physical = f"{resource_name}-{str(mock_random.uuid4())[:12]}"
+        return cls(physical, account_id, region_name, queues)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        for url in self.queues:
+            backend, name = self._backend_and_name(url, self.account_id, self.region_name)
+            if name in backend.queues:
+                backend.set_queue_attributes(name, {"Policy": ""})
+
+
+class SnsTopicPolicy(_Deployed):
+    """``AWS::SNS::TopicPolicy``: the ``Policy`` attribute of each topic listed."""
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str, topics: list[str]):
+        super().__init__(physical_id, account_id, region_name)
+        self.topics = topics
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> SnsTopicPolicy:
+        props = cloudformation_json.get("Properties") or {}
+        topics = [str(t) for t in props.get("Topics", [])]
+        policy = _policy_text(props["PolicyDocument"])
+        for arn in topics:
+            account, region = _region_of(arn, region_name)
+            sns_backends[account or account_id][region].set_topic_attribute(arn, "policy", policy)
+        physical = f"{resource_name}-{str(mock_random.uuid4())[:12]}"
+        return cls(physical, account_id, region_name, topics)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        for arn in self.topics:
+            account, region = _region_of(arn, self.region_name)
+            backend = sns_backends[account or self.account_id][region]
+            topic = backend.topics.get(arn)
+            if topic is not None:
+                # Back to the default policy the topic had on creation.
+                topic._policy_json = topic._create_default_topic_policy(
+                    backend.region_name, topic.account_id, topic.name
+                )
+
+
+class S3BucketPolicy(_Deployed):
+    """``AWS::S3::BucketPolicy``: ``PutBucketPolicy`` on the bucket."""
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str, bucket: str):
+        super().__init__(physical_id, account_id, region_name)
+        self.bucket = bucket
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> S3BucketPolicy:
+        props = cloudformation_json.get("Properties") or {}
+        bucket = str(props["Bucket"])
+        policy = _policy_text(props["PolicyDocument"])
+        s3_backends[account_id]["aws"].put_bucket_policy(bucket, policy.encode())
+        return cls(bucket, account_id, region_name, bucket)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = s3_backends[self.account_id]["aws"]
+        if self.bucket in backend.buckets:
+            backend.delete_bucket_policy(self.bucket)
+
+
+#: The resource types this module adds, by CloudFormation type.
+TYPES: dict[str, type[_Deployed]] = {
+    "AWS::SNS::Subscription": SnsSubscription,
+    "AWS::SQS::QueuePolicy": SqsQueuePolicy,
+    "AWS::SNS::TopicPolicy": SnsTopicPolicy,
+    "AWS::S3::BucketPolicy": S3BucketPolicy,
+}
+
+
+@contextmanager
+def more_resource_types() -> Iterator[None]:
+    """Let stacks deploy :data:`TYPES` for the block."""
+    original = cfn_parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type in TYPES:
+            return TYPES[resource_type]
+        return original(resource_type)
+
+    cfn_parsing.resource_class_from_type = resource_class_from_type
+    try:
+        yield
+    finally:
+        cfn_parsing.resource_class_from_type = original

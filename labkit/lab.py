@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from labkit.services.apigateway.widget import ApiTraceView
     from labkit.services.apigatewayv2.patch_websocket import WebSocketClient
     from labkit.services.awslambda.widget import InvocationView
+    from labkit.services.cloudformation.widget import StackView
     from labkit.services.cognitoidp.state import TokenSnapshot
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
@@ -240,6 +241,18 @@ class Lab:
         from labkit.services.kinesis.widget import stream_view
 
         return stream_view(self, stream, consumers=consumers, firehose=firehose)
+
+    def stack_view(self, name: str, *, hold: bool = False) -> StackView:
+        """A live view of a CloudFormation stack (its resources as a tree with status and drift,
+        its events) or of a StackSet (a grid of accounts by Regions with each instance's status).
+
+        Args:
+            name: The stack's or the StackSet's name.
+            hold: Keep the moment of this call instead of following the lab.
+        """
+        from labkit.services.cloudformation.widget import stack_view
+
+        return stack_view(self.sandbox, name, hold=hold)
 
     def dax_view(self, cluster: str | None = None, *, hold: bool = False) -> DaxView:
         """A live view of a DAX cluster's item and query caches: entries and the TTL they have

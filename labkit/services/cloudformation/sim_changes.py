@@ -176,7 +176,7 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _references(value: Any) -> set[str]:
+def references(value: Any) -> set[str]:
     """Logical ids and parameters that ``value`` refers to (Ref, GetAtt, Sub)."""
     found: set[str] = set()
     if isinstance(value, dict):
@@ -190,10 +190,10 @@ def _references(value: Any) -> set[str]:
                 text = inner[0] if isinstance(inner, list) and inner else inner
                 if isinstance(text, str):
                     found |= {p.split(".")[0] for p in _sub_names(text)}
-            found |= _references(inner)
+            found |= references(inner)
     elif isinstance(value, list):
         for inner in value:
-            found |= _references(inner)
+            found |= references(inner)
     return found
 
 
@@ -332,7 +332,7 @@ def _details(
     for name in list(new) + [n for n in old if n not in new]:
         before, after = old.get(name), new.get(name)
         recreation = "Always" if name in fixed else "Never"
-        refs = _references(raw_new.get(name))
+        refs = references(raw_new.get(name))
         if before != after:
             parameter = sorted(refs & changed_parameters)
             details.append(

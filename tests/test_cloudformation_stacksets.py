@@ -238,3 +238,13 @@ def test_service_managed_deploys_to_accounts_joining_the_ou(lab: Lab) -> None:
     )
     lab.clock.advance(INSTANCE_SECONDS * 5)
     assert {a for a, _ in statuses(cfn)} == {first["AccountId"]}
+
+
+def test_a_stack_set_template_is_checked_once_when_the_set_is_made(lab: Lab) -> None:
+    cfn = lab.client("cloudformation")
+    with pytest.raises(ClientError) as caught:
+        cfn.create_stack_set(
+            StackSetName="bad", TemplateBody="Resources:\n  Q: {Type: AWS::SQS::Queuee}\n"
+        )
+    assert "E3006" in caught.value.response["Error"]["Message"]
+    assert cfn.list_stack_sets()["Summaries"] == []

@@ -94,8 +94,26 @@ def records_of(stack: Any) -> dict[str, ResourceRecord]:
 _options = threading.local()
 
 
-def _lint_or_refuse(template: Any, region: str) -> None:
+@contextmanager
+def template_already_linted() -> Iterator[None]:
+    """Deploy stacks in the block without linting their template again.
+
+    For the stacks of a StackSet's instances: CreateStackSet has checked the template once, and
+    linting it again for every account and Region would cost most of a second each.
+    """
+    before = getattr(_options, "skip_lint", False)
+    _options.skip_lint = True
+    try:
+        yield
+    finally:
+        _options.skip_lint = before
+
+
+def lint_or_refuse(template: Any, region: str) -> None:
+    """Refuse ``template`` with a ``ValidationError`` listing cfn-lint's errors, if it has any."""
     if not isinstance(template, str) or not template.strip():
+        return
+    if getattr(_options, "skip_lint", False):
         return
     findings = sim_lint.errors(template, region)
     if findings:
@@ -181,19 +199,19 @@ def cloudformation_fidelity() -> Iterator[None]:
 
     # -- validation ------------------------------------------------------------------------
     def create_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
-        _lint_or_refuse(template, self.region_name)
+        lint_or_refuse(template, self.region_name)
         return original_create_stack(self, name, template, *args, **kwargs)
 
     def update_stack(self: Any, name: str, template: str, *args: Any, **kwargs: Any) -> Any:
-        _lint_or_refuse(template, self.region_name)
+        lint_or_refuse(template, self.region_name)
         return original_update_stack(self, name, template, *args, **kwargs)
 
     def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
-        _lint_or_refuse(kwargs.get("template"), self.region_name)
+        lint_or_refuse(kwargs.get("template"), self.region_name)
         return original_create_change_set(self, *args, **kwargs)
 
     def validate_template(self: Any, template: str) -> list[Any]:
-        _lint_or_refuse(template, self.region_name)
+        lint_or_refuse(template, self.region_name)
         return []
 
     # -- CreateStack's failure options and ChangeSetType's default -------------------------

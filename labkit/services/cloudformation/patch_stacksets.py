@@ -41,6 +41,7 @@ from moto.organizations.models import OrganizationsBackend, organizations_backen
 
 from labkit.clock import Clock
 from labkit.services.cloudformation import sim_stacksets
+from labkit.services.cloudformation.patch import lint_or_refuse, template_already_linted
 from labkit.services.cloudformation.sim_stacksets import InstanceResult, Operation
 
 
@@ -111,9 +112,10 @@ def _deploy(stackset: Any, parameters: dict[str, Any]) -> Callable[[str, str], s
         backend = cfn_models.cloudformation_backends[account][region]
         name = f"StackSet-{stackset.name}-{mock_random.uuid4()}"
         try:
-            stack = backend.create_stack(
-                name=name, template=stackset.template, parameters=dict(parameters)
-            )
+            with template_already_linted():
+                stack = backend.create_stack(
+                    name=name, template=stackset.template, parameters=dict(parameters)
+                )
         except Exception as error:
             return str(getattr(error, "message", None) or error)
         instance = object.__new__(cfn_models.StackInstance)
@@ -228,6 +230,8 @@ def stackset_fidelity(clock: Callable[[], Clock]) -> Iterator[None]:
             raise ValidationError(message=error.message) from None
 
     def create_stack_set(self: Any) -> Any:
+        # The template is checked once here; its instances' stacks are not linted again.
+        lint_or_refuse(self._get_param("TemplateBody"), self.region)
         result = original_create_stack_set(self)
         stackset = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
         auto = self._get_params().get("AutoDeployment") or {}

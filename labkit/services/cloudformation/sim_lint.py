@@ -81,6 +81,32 @@ def _path_of(match: Any) -> str:
     return "/".join(str(p) for p in getattr(path, "path", path))
 
 
+_rules: Any = None
+
+
+def _run(template: str, region: str) -> list[Any]:
+    """cfn-lint's matches for ``template``, with its rules loaded once per process.
+
+    ``cfnlint.api.lint`` loads every rule module again on each call (about half of its time);
+    the same rules are kept here and the template is run through them as that function does.
+    """
+    global _rules
+    from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
+    from cfnlint.decode.decode import decode_str  # type: ignore[import-untyped]
+    from cfnlint.runner import Runner, run_template_by_data  # type: ignore[import-untyped]
+
+    decoded, problems = decode_str(template)
+    if problems:
+        return list(problems)
+    if decoded is None:
+        return []
+    config = ConfigMixIn(regions=[region])
+    with _lock:
+        if _rules is None:
+            _rules = Runner(config).rules
+    return list(run_template_by_data(decoded, config, _rules))
+
+
 def lint(template: str, region: str = "us-east-1") -> list[Finding]:
     """Every finding of cfn-lint for ``template`` (YAML or JSON) in ``region``, errors first.
 
@@ -94,10 +120,7 @@ def lint(template: str, region: str = "us-east-1") -> list[Finding]:
         if cached is not None:
             _cache.move_to_end(key)
             return list(cached)
-    from cfnlint.api import ManualArgs  # type: ignore[import-untyped]
-    from cfnlint.api import lint as cfn_lint
-
-    matches = cfn_lint(template, config=ManualArgs(regions=[region]))
+    matches = _run(template, region)
     findings = tuple(
         sorted(
             (

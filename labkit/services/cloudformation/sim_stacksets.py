@@ -2,16 +2,16 @@
 
 A StackSet operation deploys one stack instance per account and Region. AWS runs it Region by
 Region (``RegionConcurrencyType`` ``SEQUENTIAL``, the default, in ``RegionOrder`` first) or all
-Regions at once (``PARALLEL``); within a Region it works on at most ``MaxConcurrentCount``
-accounts at a time (or ``MaxConcurrentPercentage`` of them, rounded down but at least one), 1 by
-default. ``FailureToleranceCount`` (or ``FailureTolerancePercentage``, rounded down), 0 by
-default, is "the number of accounts, per Region, for which this operation can fail before
-CloudFormation stops the operation in that Region. If the operation is stopped in a Region,
-CloudFormation doesn't attempt the operation in any subsequent Regions." In the default
-``STRICT_FAILURE_TOLERANCE`` mode the concurrency starts at the lower of ``MaxConcurrentCount``
-and ``FailureToleranceCount + 1`` and is "reduced proportionally by the number of failures", so
-that failures never exceed the tolerance by more than one; ``SOFT_FAILURE_TOLERANCE`` keeps the
-concurrency whatever fails
+Regions at once (``PARALLEL``); within a Region it works on at most ``MaxConcurrentCount`` accounts
+at a time (or ``MaxConcurrentPercentage`` of them, rounded down but at least one), 1 by default.
+``FailureToleranceCount`` (or ``FailureTolerancePercentage``, rounded down), 0 by default (both
+defaults in the fact table, ``cloudformation.stackset_*_default``), is "the number of accounts, per
+Region, for which this operation can fail before CloudFormation stops the operation in that Region.
+If the operation is stopped in a Region, CloudFormation doesn't attempt the operation in any
+subsequent Regions." In the default ``STRICT_FAILURE_TOLERANCE`` mode the concurrency starts at the
+lower of ``MaxConcurrentCount`` and ``FailureToleranceCount + 1`` and is "reduced proportionally by
+the number of failures", so that failures never exceed the tolerance by more than one;
+``SOFT_FAILURE_TOLERANCE`` keeps the concurrency whatever fails
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_StackSetOperationPreferences.html).
 Count and percentage of the same setting are exclusive ("You must specify either ... but not
 both").
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from labkit import facts
 from labkit.clock import Clock
 from labkit.errors import LabkitError
 
@@ -101,13 +102,17 @@ class OperationPreferences:
         """Accounts worked on at once in a Region of ``accounts`` accounts (before failures)."""
         if self.max_concurrent_percentage is not None:
             return max(1, math.floor(accounts * self.max_concurrent_percentage / 100))
-        return self.max_concurrent_count or 1
+        if self.max_concurrent_count is not None:
+            return self.max_concurrent_count
+        return int(facts.fact("cloudformation.stackset_max_concurrent_default").value)
 
     def tolerance(self, accounts: int) -> int:
         """Failures a Region of ``accounts`` accounts may have before the operation stops."""
         if self.failure_tolerance_percentage is not None:
             return math.floor(accounts * self.failure_tolerance_percentage / 100)
-        return self.failure_tolerance_count or 0
+        if self.failure_tolerance_count is not None:
+            return self.failure_tolerance_count
+        return int(facts.fact("cloudformation.stackset_failure_tolerance_default").value)
 
     def concurrency(self, accounts: int, failures: int) -> int:
         """Accounts that may run at once after ``failures`` failures in the Region."""

@@ -15,7 +15,8 @@ answers a request to ``http(s)://{name}-{id}.{region}.elb.amazonaws.com``. labki
   a function the target group may not invoke (no ``elasticloadbalancing.amazonaws.com``
   statement in its policy, asked of the policy engine), a function error or an unreadable
   answer → 502; a request body over 1 MB → 413, an answer over 1 MB → 502; instance and IP
-  targets are not simulated (503, said so in the reason);
+  targets are answered by what listens there (ECS tasks), with health checks on the lab clock
+  (:mod:`labkit.services.elbv2.patch_targets`);
 - ``RegisterTargets`` of a function without that permission is refused with AWS's
   ``AccessDenied`` ("elasticloadbalancing principal does not have permission to invoke ...").
 
@@ -38,6 +39,8 @@ from moto.moto_api._internal import mock_random
 from labkit import facts
 from labkit.sandbox import hosts as patch_hosts
 from labkit.services.awslambda.access import invoke_decision
+from labkit.services.elbv2.patch_targets import forward_to_targets
+from labkit.services.elbv2.patch_targets import install as install_targets
 from labkit.services.elbv2.sim_lambda import AlbResponse, error_page, lambda_event, lambda_response
 from labkit.services.elbv2.sim_rules import (
     AlbRequest,
@@ -253,11 +256,8 @@ def forward(
             503, "Service Temporarily Unavailable", f"target group {group.name} has no targets"
         )
     if group.target_type != "lambda":
-        return error_page(
-            503,
-            "Service Temporarily Unavailable",
-            f"{group.target_type} targets are not simulated (only Lambda targets answer)",
-        )
+        # Instance and IP targets: whatever listens there answers (ECS tasks' apps).
+        return forward_to_targets(group, _forwarded(request, extra))
     return invoke_target(group, next(iter(group.targets)), _forwarded(request, extra))
 
 
@@ -345,8 +345,8 @@ def _check_register(stack: ExitStack) -> None:
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Serve load balancers' DNS names while ``sandbox`` runs."""
-    del sandbox
     _check_register(stack)
+    install_targets(sandbox, stack)
     patch_hosts.serve(stack, ALB_HOST, handle)
 
 

@@ -174,6 +174,8 @@ PATCHES: tuple[Patch, ...] = (
         module="labkit.services.elbv2.patch_auth",
     ),
     Patch("cloudformation", ("cloudformation",)),
+    # ECS tasks run learner apps from ECR images; services register them as ALB targets.
+    Patch("ecs", ("ecs",), after=("elbv2",)),
 )
 
 

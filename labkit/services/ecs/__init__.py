@@ -1,0 +1,1 @@
+"""Amazon ECS in the sandbox: tasks that run learner apps, placement, services, Fargate."""

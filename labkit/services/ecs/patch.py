@@ -290,7 +290,16 @@ def _start(run: TaskRun, task_def: Any) -> None:
     except StartFailure as failed:
         _stop(run, str(failed), "TaskFailedToStart", exit_code=None)
         return
-    run.containers = [Container(spec, environ, role_session, log) for spec, log in specs]
+    run.containers = [
+        # The metadata endpoint's address (not served: the variable tells tasks apart).
+        Container(
+            spec,
+            {**environ, "ECS_CONTAINER_METADATA_URI_V4": _metadata(run, spec)},
+            role_session,
+            log,
+        )
+        for spec, log in specs
+    ]
     _mirror_containers(run)
     _set_status(task, "RUNNING")
     for container in run.containers:
@@ -298,6 +307,10 @@ def _start(run: TaskRun, task_def: Any) -> None:
         if container.worker is not None:
             _drive(run, container)
     _after_exit(run)
+
+
+def _metadata(run: TaskRun, spec: ContainerSpec) -> str:
+    return f"http://169.254.170.2/v4/{run.task_id}-{spec.name}"
 
 
 def _mirror_containers(run: TaskRun) -> None:
@@ -798,6 +811,27 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         finally:
             _RESPONSE_PARAMS.clear()
 
+    register_instance = EC2ContainerServiceResponse.register_container_instance
+
+    def register_container_instance(self: Any) -> Any:
+        # The agent reports the instance's resources (totalResources); moto keeps fixed ones.
+        answer = register_instance(self)
+        total = {str(r.get("name")): r for r in self._get_param("totalResources") or []}
+        instance = answer.result["containerInstance"] if hasattr(answer, "result") else None
+        if instance is not None and total:
+            for resources in (instance.registered_resources, instance.remaining_resources):
+                for resource in resources:
+                    given = total.get(resource["name"])
+                    if given is not None and resource["type"] == "INTEGER":
+                        resource["integerValue"] = int(given.get("integerValue", 0))
+        return answer
+
+    _patch(
+        stack,
+        EC2ContainerServiceResponse,
+        "register_container_instance",
+        register_container_instance,
+    )
     _patch(stack, backend_cls, "register_task_definition", register_task_definition)
     _patch(stack, backend_cls, "stop_task", stop)
     _patch(stack, backend_cls, "create_service", create)

@@ -219,7 +219,8 @@ def secrets(
                 "resource retrieval failed: unable to retrieve secrets from ssm: service call "
                 f"has been retried 1 time(s): invalid parameters: {ref}"
             )
-        values[name] = str(param.value)
+        # ECS reads parameters decrypted (WithDecryption): a SecureString arrives as plain text.
+        values[name] = str(param.decrypt(param.value))
     return values
 
 

@@ -815,7 +815,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
     def register_container_instance(self: Any) -> Any:
         # The agent reports the instance's resources (totalResources); moto keeps fixed ones.
-        answer = register_instance(self)
+        answer: Any = register_instance(self)
         total = {str(r.get("name")): r for r in self._get_param("totalResources") or []}
         instance = answer.result["containerInstance"] if hasattr(answer, "result") else None
         if instance is not None and total:

@@ -267,6 +267,13 @@ class Lab:
 
         return dax_view(self.sandbox, cluster, hold=hold)
 
+    def cluster_view(self, cluster: str | None = None) -> Any:
+        """An ECS cluster now: instances and free capacity, tasks and their state, ALB targets
+        and their health (``cluster``: name or ARN; the only cluster when there is one)."""
+        from labkit.services.ecs.view import cluster_view
+
+        return cluster_view(cluster, self.clock.timestamp)
+
     def table_view(self, table: str | None = None, *, hold: bool = False) -> TableView:
         """A live view of a DynamoDB table: consumed against provisioned capacity per second
         with throttles, its partitions and which keys live where, indexes, TTL and stream.

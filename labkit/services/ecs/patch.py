@@ -614,18 +614,15 @@ def _on_health(group: Any, target: TargetState, before: str) -> None:
 
 # -- the service scheduler ---------------------------------------------------------------------
 def _event(service: Any, message: str) -> None:
+    """Add a service event (newest first), as ECS words them: ``(service NAME) ...``."""
+    if message.startswith("service "):  # placement's message names the service itself
+        message = message.split(" ", 2)[2]
+    text = f"(service {service.name}) {message}"
     events = service.events
-    if events and events[0].get("message") == message:
+    if events and events[0].get("message") == text:
         return  # ECS repeats an unchanged event only now and then
     events.insert(
-        0,
-        {
-            "id": f"{len(events) + 1:08d}-labkit",
-            "createdAt": _Env.clock().now,
-            "message": f"(service {service.name}) {message}"
-            if not message.startswith("service ")
-            else f"({message.split(' ', 2)[0]} {service.name}) {message.split(' ', 2)[2]}",
-        },
+        0, {"id": f"{len(events) + 1:08d}-labkit", "createdAt": _Env.clock().now, "message": text}
     )
 
 

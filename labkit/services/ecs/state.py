@@ -1,0 +1,184 @@
+"""What an ECS cluster holds right now: a read-only snapshot for the cluster view and checks.
+
+The ECS patch keeps its running state on moto's objects (``labkit_runs`` and
+``labkit_instances`` on the ECS backend, ``labkit_targets`` on each ALB target group); this module
+reads them, with moto's own clusters and services, through :mod:`labkit.sandbox.backends`.
+Reading never creates a backend or changes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from labkit.sandbox.backends import DEFAULT_ACCOUNT_ID, existing
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """A container instance: its capacity and what is free."""
+
+    ec2_id: str
+    zone: str
+    cpu: int
+    free_cpu: int
+    memory: int
+    free_memory: int
+    tasks: int
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A task: where it runs and how it stands (or how it ended)."""
+
+    task_id: str
+    group: str
+    launch_type: str
+    status: str
+    address: str
+    ports: str
+    exit_codes: str
+    stopped_reason: str
+    started: float
+    stopped: float | None
+    cost: float
+
+
+@dataclass(frozen=True)
+class TargetInfo:
+    """A registered ALB target of one of the cluster's services."""
+
+    group: str
+    target: str
+    state: str
+    reason: str
+    served: int
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """One cluster at one lab moment."""
+
+    cluster: str
+    region: str
+    now: float
+    instances: tuple[InstanceInfo, ...]
+    tasks: tuple[TaskInfo, ...]
+    targets: tuple[TargetInfo, ...]
+    events: tuple[str, ...]
+
+
+def _backend(cluster: str, account: str) -> tuple[str, Any] | None:
+    for region, backend in existing("ecs", account):
+        if cluster in backend.clusters or any(c.arn == cluster for c in backend.clusters.values()):
+            return region, backend
+    return None
+
+
+def cluster_names(account: str = DEFAULT_ACCOUNT_ID) -> list[str]:
+    """Every cluster of the account, in every Region that has one."""
+    return [name for _region, backend in existing("ecs", account) for name in backend.clusters]
+
+
+def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> ClusterSnapshot | None:
+    """The cluster named (or with the ARN) ``cluster``, or ``None`` when there is none."""
+    found = _backend(cluster, account)
+    if found is None:
+        return None
+    region, backend = found
+    name = next((n for n, c in backend.clusters.items() if cluster in (n, c.arn)), cluster)
+    kept: dict[str, Any] = getattr(backend, "labkit_instances", {}) or {}
+    instances = []
+    for ci in backend.container_instances.get(name, {}).values():
+        inst = kept.get(ci.container_instance_arn)
+        resources = {r["name"]: r for r in ci.registered_resources}
+        cpu = int(resources["CPU"]["integerValue"])
+        memory = int(resources["MEMORY"]["integerValue"])
+        instances.append(
+            InstanceInfo(
+                ci.ec2_instance_id,
+                str(ci.attributes.get("ecs.availability-zone", "")),
+                cpu,
+                inst.free_cpu if inst else cpu,
+                memory,
+                inst.free_memory if inst else memory,
+                inst.task_count if inst else 0,
+            )
+        )
+    tasks = []
+    runs = [r for r in (getattr(backend, "labkit_runs", {}) or {}).values()]
+    for run in runs:
+        task = run.task
+        if task.cluster_name != name:
+            continue
+        if run.launch_type == "FARGATE":
+            ports = ", ".join(
+                str(c.spec.container_port) for c in run.containers if c.spec.container_port
+            )
+        else:
+            ports = ", ".join(f"{h}→{c}" for c, h in sorted(run.host_ports.items()))
+        codes = ", ".join(
+            f"{c.spec.name}={c.exit_code}" for c in run.containers if c.exit_code is not None
+        )
+        tasks.append(
+            TaskInfo(
+                run.task_id,
+                str(task.group),
+                run.launch_type,
+                "RUNNING" if run.running else "STOPPED",
+                run.address,
+                ports,
+                codes,
+                str(task.stopped_reason or ""),
+                run.started,
+                run.stopped,
+                run.cost(now),
+            )
+        )
+    targets = []
+    groups = {arn for run in runs if run.task.cluster_name == name for arn, _i, _p in run.targets}
+    groups |= {
+        str(lb.get("targetGroupArn"))
+        for service in backend.services.values()
+        if service.cluster_name == name
+        for lb in service.load_balancers or []
+    }
+    for _region, elb in existing("elbv2", account):
+        for arn, group in elb.target_groups.items():
+            if arn not in groups:
+                continue
+            for state in (getattr(group, "labkit_targets", {}) or {}).values():
+                targets.append(
+                    TargetInfo(
+                        str(group.name),
+                        f"{state.target_id}:{state.port}",
+                        state.state,
+                        str(state.description or ""),
+                        int(state.served),
+                    )
+                )
+    events = tuple(
+        str(e.get("message", ""))
+        for service in backend.services.values()
+        if service.cluster_name == name
+        for e in service.events[:5]
+    )
+    return ClusterSnapshot(
+        name,
+        region,
+        now,
+        tuple(instances),
+        tuple(sorted(tasks, key=lambda t: (t.status != "RUNNING", t.started))),
+        tuple(targets),
+        events,
+    )
+
+
+__all__ = [
+    "ClusterSnapshot",
+    "InstanceInfo",
+    "TargetInfo",
+    "TaskInfo",
+    "cluster_names",
+    "snapshot",
+]

@@ -1,0 +1,177 @@
+"""The cluster view: instances and their free capacity, tasks and their state, targets and their
+health, as HTML and as plain text. States are written out with a symbol beside them (never
+colour alone): ``● RUNNING``, ``○ STOPPED``, ``✓ healthy``, ``✗ unhealthy``, ``… initial``.
+"""
+
+from __future__ import annotations
+
+from labkit.errors import LabkitError
+from labkit.services.ecs.state import ClusterSnapshot, cluster_names, snapshot
+from labkit.views.base import (
+    Column,
+    Group,
+    lines_html,
+    panel_html,
+    panel_text,
+    plural,
+    table_html,
+    text_table,
+)
+
+_SYMBOL = {
+    "RUNNING": "● RUNNING",
+    "STOPPED": "○ STOPPED",
+    "healthy": "✓ healthy",
+    "unhealthy": "✗ unhealthy",
+    "initial": "… initial",
+}
+INSTANCE_COLUMNS = (
+    Column("instance", mono=True),
+    Column("zone"),
+    Column("CPU free / total"),
+    Column("memory free / total (MiB)"),
+    Column("tasks"),
+)
+TASK_COLUMNS = (
+    Column("task", mono=True),
+    Column("state"),
+    Column("address", mono=True),
+    Column("ports"),
+    Column("exit codes"),
+    Column("stopped reason"),
+    Column("Fargate cost so far"),
+)
+TARGET_COLUMNS = (
+    Column("target", mono=True),
+    Column("health"),
+    Column("reason"),
+    Column("requests"),
+)
+
+
+def _groups(snap: ClusterSnapshot) -> tuple[list[Group], list[Group], list[Group]]:
+    instances = [
+        Group(
+            "EC2 container instances",
+            plural(len(snap.instances), "instance"),
+            tuple(
+                (
+                    i.ec2_id,
+                    i.zone,
+                    f"{i.free_cpu} / {i.cpu}",
+                    f"{i.free_memory} / {i.memory}",
+                    str(i.tasks),
+                )
+                for i in snap.instances
+            ),
+        )
+    ]
+    by_group: dict[str, list[tuple[str, ...]]] = {}
+    for t in snap.tasks:
+        by_group.setdefault(f"{t.group} ({t.launch_type})", []).append(
+            (
+                t.task_id[:8],
+                _SYMBOL.get(t.status, t.status),
+                t.address,
+                t.ports,
+                t.exit_codes or "-",
+                t.stopped_reason or "-",
+                f"${t.cost:.6f}" if t.launch_type == "FARGATE" else "(instances billed)",
+            )
+        )
+    tasks = [
+        Group(
+            name, plural(sum(r[1].endswith("RUNNING") for r in rows), "running task"), tuple(rows)
+        )
+        for name, rows in by_group.items()
+    ]
+    by_target: dict[str, list[tuple[str, ...]]] = {}
+    for tg in snap.targets:
+        by_target.setdefault(tg.group, []).append(
+            (tg.target, _SYMBOL.get(tg.state, tg.state), tg.reason or "-", str(tg.served))
+        )
+    targets = [
+        Group(
+            name,
+            plural(sum(r[1].endswith(" healthy") for r in rows), "healthy target"),
+            tuple(rows),
+        )
+        for name, rows in by_target.items()
+    ]
+    return instances, tasks, targets
+
+
+def _heading(snap: ClusterSnapshot) -> str:
+    running = sum(t.status == "RUNNING" for t in snap.tasks)
+    return f"ECS cluster {snap.cluster}: {plural(running, 'running task')}"
+
+
+def render_html(snap: ClusterSnapshot) -> str:
+    """The cluster as HTML."""
+    instances, tasks, targets = _groups(snap)
+    body = ""
+    if snap.instances:
+        body += table_html(INSTANCE_COLUMNS, instances)
+    body += table_html(TASK_COLUMNS, tasks) if tasks else lines_html(["No tasks yet."])
+    if targets:
+        body += table_html(TARGET_COLUMNS, targets)
+    if snap.events:
+        body += lines_html(["Recent service events:", *snap.events])
+    return panel_html(kind="ecs-cluster", heading=_heading(snap), subheading=snap.region, body=body)
+
+
+def render_text(snap: ClusterSnapshot) -> str:
+    """The cluster as plain text."""
+    instances, tasks, targets = _groups(snap)
+    lines: list[str] = []
+    if snap.instances:
+        lines += text_table(INSTANCE_COLUMNS, instances, group_label="instances")
+    lines += text_table(TASK_COLUMNS, tasks, group_label="tasks") if tasks else ["No tasks yet."]
+    if targets:
+        lines += text_table(TARGET_COLUMNS, targets, group_label="target group")
+    if snap.events:
+        lines += ["Recent service events:", *(f"  {e}" for e in snap.events)]
+    return panel_text(_heading(snap), lines, subheading=snap.region)
+
+
+class ClusterView:
+    """A cluster at one moment, shown as HTML in Jupyter and as text elsewhere."""
+
+    def __init__(self, snap: ClusterSnapshot) -> None:
+        self.snapshot = snap
+
+    def _repr_html_(self) -> str:
+        return render_html(self.snapshot)
+
+    def __str__(self) -> str:
+        return render_text(self.snapshot)
+
+    def __repr__(self) -> str:
+        return render_text(self.snapshot)
+
+
+class UnknownClusterError(LabkitError):
+    """No ECS cluster of that name (or more than one, and none named)."""
+
+    code = "UnknownCluster"
+
+
+def cluster_view(cluster: str | None, now: float) -> ClusterView:
+    """The view of ``cluster`` (its name or ARN; the only cluster when there is one)."""
+    names = cluster_names()
+    if cluster is None:
+        if len(names) != 1:
+            raise UnknownClusterError(
+                "Name the cluster: the sandbox has "
+                + (f"{len(names)} clusters ({', '.join(names)})." if names else "none yet.")
+            )
+        cluster = names[0]
+    snap = snapshot(cluster, now)
+    if snap is None:
+        raise UnknownClusterError(
+            f"There is no ECS cluster {cluster!r} (clusters: {', '.join(names) or 'none'})."
+        )
+    return ClusterView(snap)
+
+
+__all__ = ["ClusterView", "UnknownClusterError", "cluster_view", "render_html", "render_text"]

@@ -1,0 +1,165 @@
+"""ECS benchmarks: a request through an Application Load Balancer to a task's app, warm.
+
+Prints:
+- the app called directly as WSGI (the floor: what the learner's code itself costs);
+- a request through the ALB to a Fargate task's app with ``requests.get`` (listener, rule,
+  target group, round robin, WSGI environ, the container's environment and identity swapped in
+  and out), and its ratio to the direct call;
+- raw moto in the same run: ``requests.get`` of an S3 object (what an in-process HTTP request to
+  moto costs; moto serves nothing at a load balancer's DNS name);
+- 1,000 requests through the ALB spread over four tasks (all answered, each task's share);
+- one hour of lab time for a service of four tasks (health checks every 30 s, the scheduler's
+  look every 15 s).
+
+Targets (issue 17): a request through the ALB under 3 ms of wall time warm; 1,000 requests over
+four tasks under 2 s.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A small JSON API: answers with the task it runs in."""
+    import os
+
+    start_response("200 OK", [("Content-Type", "application/json")])
+    task = os.environ.get("ECS_CONTAINER_METADATA_URI_V4", "direct").rsplit("/", 1)[-1]
+    return [b'{"task": "' + task.encode() + b'", "path": "' + environ["PATH_INFO"].encode() + b'"}']
+
+
+def per_call(fn: Callable[[int], Any], calls: int, batches: int) -> float:
+    """Median milliseconds per call over ``batches`` batches of ``calls`` calls."""
+    times = []
+    for b in range(batches):
+        t = time.perf_counter()
+        for i in range(calls):
+            fn(b * calls + i)
+        times.append((time.perf_counter() - t) / calls * 1000)
+    return statistics.median(times)
+
+
+def direct(calls: int, batches: int) -> float:
+    """Per-call ms of the WSGI app called in-process, as a test would call it."""
+
+    def call(i: int) -> None:
+        environ = {"PATH_INFO": "/orders", "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO()}
+        b"".join(app(environ, lambda status, headers: None))
+
+    return per_call(call, calls, batches)
+
+
+def raw_moto_s3_get(calls: int, batches: int) -> float:
+    """Per-request ms of requests.get on an S3 object under plain moto."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="bench")
+        s3.put_object(Bucket="bench", Key="a.json", Body=b"{}")
+        public = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::bench/*",
+                }
+            ],
+        }
+        s3.put_bucket_policy(Bucket="bench", Policy=json.dumps(public))
+        url = "https://bench.s3.amazonaws.com/a.json"
+        assert requests.get(url).status_code == 200
+        return per_call(lambda i: requests.get(url), calls, batches)
+
+
+def labkit_alb(calls: int, batches: int) -> dict[str, float]:
+    """Figures of requests through the ALB to tasks of a Fargate service."""
+    from ecs_support import web_service
+
+    import labkit
+
+    lab = labkit.start(quiet=True)
+    try:
+        url, _group, cluster = web_service(lab, app, count=4)
+        lab.clock.advance(30)  # every target healthy
+        figures: dict[str, float] = {}
+        assert requests.get(url + "orders").status_code == 200
+        figures["alb_request"] = per_call(lambda i: requests.get(url + "orders"), calls, batches)
+        session = requests.Session()
+        figures["alb_session"] = per_call(lambda i: session.get(url + "orders"), calls, batches)
+        t = time.perf_counter()
+        answers = [requests.get(url + f"orders/{i}") for i in range(1000)]
+        figures["thousand_s"] = time.perf_counter() - t
+        t = time.perf_counter()
+        for i in range(1000):
+            session.get(url + f"orders/{i}")
+        figures["thousand_session_s"] = time.perf_counter() - t
+        shares = Counter(a.json()["task"] for a in answers)
+        assert all(a.status_code == 200 for a in answers)
+        figures["tasks_answering"] = len(shares)
+        figures["largest_share"] = max(shares.values())
+        t = time.perf_counter()
+        lab.clock.advance(3600)
+        figures["hour_s"] = time.perf_counter() - t
+        running = lab.client("ecs").list_tasks(cluster=cluster)["taskArns"]
+        figures["running_after_hour"] = len(running)
+        return figures
+    finally:
+        lab.stop()
+
+
+def row(label: str, value: float, unit: str, note: str = "") -> None:
+    """One line of the report."""
+    print(f"  {label:<56} {value:8.3f} {unit}{'  ' + note if note else ''}")
+
+
+def main() -> None:
+    calls, batches = 200, 5
+    figures = labkit_alb(calls, batches)
+    floor = direct(calls, batches)
+    raw = raw_moto_s3_get(calls, batches)
+    print("ECS benchmarks (median of batches; wall time)")
+    row("the WSGI app called directly", floor, "ms/call")
+    row("raw moto: requests.get of an S3 object", raw, "ms/request")
+    row(
+        "ALB → Fargate task's app, requests.get (warm)",
+        figures["alb_request"],
+        "ms/request",
+        f"(target < 3 ms; {figures['alb_request'] / floor:.0f}x the direct call, "
+        f"{figures['alb_request'] / raw:.2f}x raw moto's S3 GET)",
+    )
+    row("ALB → Fargate task's app, one requests.Session", figures["alb_session"], "ms/request")
+    row(
+        "1,000 requests through the ALB over 4 tasks",
+        figures["thousand_s"],
+        "s",
+        f"(target < 2 s; {int(figures['tasks_answering'])} tasks answered, the busiest "
+        f"{int(figures['largest_share'])})",
+    )
+    row("1,000 requests over 4 tasks, one requests.Session", figures["thousand_session_s"], "s")
+    row(
+        "one hour of lab time, service of 4 tasks behind the ALB",
+        figures["hour_s"],
+        "s",
+        f"({int(figures['running_after_hour'])} tasks running after it)",
+    )
+
+
+if __name__ == "__main__":
+    main()

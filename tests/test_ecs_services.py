@@ -284,3 +284,16 @@ def test_dynamic_host_ports_behind_an_instance_target_group(lab: Lab) -> None:
     assert len({requests.get(url).text for _ in range(4)}) == 2
     bindings = [t["containers"][0]["networkBindings"][0]["hostPort"] for t in _tasks(lab, "ec2")]
     assert sorted(bindings) == [49153, 49154]
+
+
+def test_reset_and_an_isolated_world_leave_no_running_scheduler_behind(lab: Lab) -> None:
+    url, _group, cluster = web_service(lab, whoami, count=1)
+    with lab.sandbox.isolated():
+        inner_url, _g, _c = web_service(lab, whoami, count=1, name="inner")
+        assert requests.get(inner_url).status_code == 200
+        lab.clock.advance(60)
+    assert requests.get(url).status_code == 200  # the learner's world is as it was
+    assert len(_tasks(lab, cluster)) == 1
+    lab.reset()
+    lab.clock.advance(120)  # the old service's scheduler and health checks end quietly
+    assert lab.client("ecs").list_clusters()["clusterArns"] == []

@@ -213,9 +213,11 @@ def _writer(target: LogTarget | None) -> Callable[[str], None]:
 
     def write(line: str) -> None:
         stamp = int(_Env.clock().timestamp * 1000)
-        target.backend.put_log_events(
-            target.group, target.stream, [{"timestamp": stamp, "message": line}]
-        )
+        # A group deleted while the task runs loses the lines, as the awslogs driver does.
+        with contextlib.suppress(Exception):
+            target.backend.put_log_events(
+                target.group, target.stream, [{"timestamp": stamp, "message": line}]
+            )
 
     return write
 
@@ -352,6 +354,9 @@ def _drive(run: TaskRun, container: Container) -> None:
     """Step a long-running command on the lab clock until it finishes."""
 
     def step() -> None:
+        if runs_of(run.backend).get(run.task.task_arn) is not run:
+            container.stop_with(None, "")  # gone with lab.reset(): the command goes too
+            return
         if not run.running:
             return
         delay = container.step()
@@ -700,9 +705,15 @@ def _schedule(backend: Any, service: Any, delay: float) -> None:
 
     def run() -> None:
         service.labkit_pending = False
-        reconcile(backend, service)
+        if _alive(backend, service):
+            reconcile(backend, service)
 
     clock.call_later(delay, run, label=f"ecs service {service.name}")
+
+
+def _alive(backend: Any, service: Any) -> bool:
+    """Whether ``service`` is still one of ``backend``'s (not deleted, not reset away)."""
+    return backend.services.get(f"{service.cluster_name}:{service.name}") is service
 
 
 def _watch(backend: Any, service: Any) -> None:
@@ -711,6 +722,9 @@ def _watch(backend: Any, service: Any) -> None:
         return
 
     def tick() -> None:
+        if not _alive(backend, service):
+            service.labkit_watch.cancel()  # deleted, or gone with lab.reset()
+            return
         if service.status == "ACTIVE":
             reconcile(backend, service)
 

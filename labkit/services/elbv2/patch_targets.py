@@ -132,13 +132,20 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     deregister = ELBv2Backend.deregister_targets
     describe = ELBv2Backend.describe_target_health
 
-    def start_checks(group: Any) -> None:
+    def start_checks(backend: ELBv2Backend, group: Any) -> None:
         if getattr(group, "labkit_health_event", None) is not None:
             return
         clock = sandbox.clock
+
+        def check() -> None:
+            if backend.target_groups.get(group.arn) is not group:
+                group.labkit_health_event.cancel()  # deleted, or gone with lab.reset()
+                return
+            health_check(group, lambda: clock.timestamp)
+
         group.labkit_health_event = clock.every(
             int(group.health_check_interval_seconds),
-            lambda: health_check(group, lambda: clock.timestamp),
+            check,
             label=f"elbv2 health checks {group.name}",
         )
 
@@ -151,7 +158,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         for target in instances:
             key = (str(target["Id"]), _port(group, target))
             known.setdefault(key, TargetState(*key))
-        start_checks(group)
+        start_checks(self, group)
 
     def deregister_targets(
         self: ELBv2Backend, target_group_arn: str, instances: list[dict[str, Any]]

@@ -37,7 +37,7 @@ ports from 49153).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,11 +60,8 @@ from labkit.services.ecs.patch_start import (
     session_of,
 )
 from labkit.services.ecs.sim_placement import Instance, Need, place, release, reserve
-from labkit.services.ecs.sim_tasks import Container, ContainerExit, ContainerSpec, wsgi_environ
+from labkit.services.ecs.sim_tasks import Container, ContainerSpec
 from labkit.services.elbv2 import patch_targets
-from labkit.services.elbv2.sim_lambda import AlbResponse, error_page
-from labkit.services.elbv2.sim_rules import AlbRequest
-from labkit.services.elbv2.sim_targets import TargetState
 
 if TYPE_CHECKING:
     from labkit.clock import Clock
@@ -72,8 +69,6 @@ if TYPE_CHECKING:
 
 #: The first dynamic host port ECS hands out on ``bridge`` networking (PortMapping API page).
 FIRST_DYNAMIC_PORT = 49153
-#: Not an AWS number: how often the modelled service scheduler looks at its services (lab time).
-SCHEDULER_SECONDS = 15
 
 
 @dataclass
@@ -401,9 +396,11 @@ def _stop(run: TaskRun, reason: str, code: str, *, exit_code: int | None = None)
     if run.instance is not None:
         release(run.instance, run.need)
         _sync_instance(run.backend, task.cluster_name, run.instance)
-    _deregister(run)
+    from labkit.services.ecs import patch_services as services
+
+    services.deregister(run)
     if run.service is not None:
-        _schedule(run.backend, run.service, 0)
+        services.schedule(run.backend, run.service, 0)
 
 
 # -- placement and launching -------------------------------------------------------------------
@@ -450,7 +447,9 @@ def launch(
                     {"arn": placed.closest.arn if placed.closest else "", "reason": placed.reason}
                 )
                 if service is not None:
-                    _event(service, placed.message(service.name))
+                    from labkit.services.ecs.patch_services import event
+
+                    event(service, placed.message(service.name))
                 continue
             instance = placed.instance
         requirements: Any = {
@@ -493,7 +492,9 @@ def launch(
         tasks.append(task)
         _start(run, task_def)
         if run.running and service is not None:
-            _register(run)
+            from labkit.services.ecs.patch_services import register
+
+            register(run)
     return tasks, failures
 
 
@@ -512,227 +513,6 @@ def _task_ip(task: Any) -> str:
     return ""
 
 
-# -- serving requests --------------------------------------------------------------------------
-def _elbv2(backend: Any) -> Any:
-    from moto.elbv2.models import elbv2_backends
-
-    return elbv2_backends[backend.account_id][backend.region_name]
-
-
-def _register(run: TaskRun) -> None:
-    service = run.service
-    if service is None:
-        return
-    for lb in service.load_balancers or []:
-        arn = lb.get("targetGroupArn")
-        name, port = lb.get("containerName"), lb.get("containerPort")
-        if not arn or port is None:
-            continue
-        target_port = int(port) if run.launch_type == "FARGATE" else run.host_ports.get(int(port))
-        if target_port is None:
-            continue
-        with contextlib.suppress(Exception):
-            _elbv2(run.backend).register_targets(arn, [{"Id": run.address, "Port": target_port}])
-            run.targets.append((arn, run.address, target_port))
-        del name
-
-
-def _deregister(run: TaskRun) -> None:
-    for arn, target_id, port in run.targets:
-        with contextlib.suppress(Exception):
-            _elbv2(run.backend).deregister_targets(arn, [{"Id": target_id, "Port": port}])
-    run.targets.clear()
-
-
-def _all_runs() -> Iterator[TaskRun]:
-    from labkit.sandbox.backends import existing_services
-
-    for service, _region, backend in existing_services():
-        if service == "ecs":
-            yield from list(runs_of(backend).values())
-
-
-def find_server(
-    group: Any, target_id: str, port: int
-) -> Callable[[AlbRequest], AlbResponse] | None:
-    """What answers at ``target_id:port``: the running task there, listening on that port."""
-    for run in _all_runs():
-        if not run.running or run.address != target_id:
-            continue
-        for container in run.containers:
-            spec = container.spec
-            if container.app is None or spec.container_port is None:
-                continue
-            listening = (
-                spec.container_port
-                if run.launch_type == "FARGATE"
-                else run.host_ports.get(spec.container_port)
-            )
-            if listening == port:
-                return _server(run, container)
-    del group
-    return None
-
-
-def _server(run: TaskRun, container: Container) -> Callable[[AlbRequest], AlbResponse]:
-    def serve(request: AlbRequest) -> AlbResponse:
-        environ = wsgi_environ(
-            method=request.method,
-            path=request.path,
-            query=request.query_string,
-            headers=request.headers,
-            body=request.body,
-            host=request.host,
-            port=container.spec.container_port or 80,
-            remote_addr=patch_targets.LB_ADDRESS,
-        )
-        try:
-            answer = container.serve(environ)
-        except ContainerExit:
-            _after_exit(run)
-            return error_page(502, "Bad Gateway", f"task {run.task_id}'s container exited")
-        headers: dict[str, list[str]] = {}
-        for name, value in answer.headers:
-            headers.setdefault(name, []).append(value)
-        return AlbResponse(answer.status, headers, answer.body, f"forwarded to task {run.task_id}")
-
-    return serve
-
-
-def _on_health(group: Any, target: TargetState, before: str) -> None:
-    """A service's task whose target turned unhealthy is stopped and replaced."""
-    del before
-    if target.state != "unhealthy":
-        return
-    for run in list(_all_runs()):
-        if (
-            run.running
-            and run.service is not None
-            and (group.arn, target.target_id, target.port) in run.targets
-        ):
-            _stop(
-                run,
-                f"Task failed ELB health checks in (target-group {group.arn})",
-                "ServiceSchedulerInitiated",
-            )
-
-
-# -- the service scheduler ---------------------------------------------------------------------
-def _event(service: Any, message: str) -> None:
-    """Add a service event (newest first), as ECS words them: ``(service NAME) ...``."""
-    if message.startswith("service "):  # placement's message names the service itself
-        message = message.split(" ", 2)[2]
-    text = f"(service {service.name}) {message}"
-    events = service.events
-    if events and events[0].get("message") == text:
-        return  # ECS repeats an unchanged event only now and then
-    events.insert(
-        0, {"id": f"{len(events) + 1:08d}-labkit", "createdAt": _Env.clock().now, "message": text}
-    )
-
-
-def service_runs(backend: Any, service: Any) -> list[TaskRun]:
-    """The service's tasks that are running."""
-    return [r for r in runs_of(backend).values() if r.service is service and r.running]
-
-
-def reconcile(backend: Any, service: Any) -> None:
-    """Start or stop tasks until ``desiredCount`` run (what the service scheduler does)."""
-    if service.status != "ACTIVE" or not service.task_definition:
-        return
-    running = service_runs(backend, service)
-    current = [r for r in running if r.task.task_definition_arn == service.task_definition]
-    old = [r for r in running if r.task.task_definition_arn != service.task_definition]
-    wanted = int(service.desired_count)
-    if len(current) < wanted:
-        before = len(current)
-        tasks, _failures = launch(
-            backend,
-            service.cluster_name,
-            service.task_definition,
-            wanted - len(current),
-            launch_type=str(service.launch_type or "EC2"),
-            network=service.network_configuration or None,
-            group=f"service:{service.name}",
-            started_by=service.id if hasattr(service, "id") else "ecs-svc",
-            strategy=getattr(service, "labkit_strategy", None),
-            constraints=getattr(service, "labkit_constraints", None),
-            service=service,
-        )
-        if tasks:
-            _event(service, f"has started {len(tasks)} tasks: {_task_list(tasks)}.")
-        current = service_runs(backend, service)
-        current = [r for r in current if r.task.task_definition_arn == service.task_definition]
-        del before
-    deployment = service.deployments[0]["id"] if service.deployments else "ecs-svc"
-    if len(current) >= wanted:
-        for run in old:
-            _stop(
-                run,
-                f"Scaling activity initiated by (deployment {deployment})",
-                "ServiceSchedulerInitiated",
-            )
-    for run in sorted(current, key=lambda r: r.started, reverse=True)[
-        : max(len(current) - wanted, 0)
-    ]:
-        _stop(
-            run,
-            f"Scaling activity initiated by (deployment {deployment})",
-            "ServiceSchedulerInitiated",
-        )
-    running = service_runs(backend, service)
-    service.running_count = len(running)
-    service.pending_count = max(wanted - len(running), 0)
-    for entry in service.deployments[:1]:
-        entry["runningCount"] = len(running)
-        entry["pendingCount"] = service.pending_count
-        entry["desiredCount"] = wanted
-        entry["rolloutState"] = "COMPLETED" if len(running) >= wanted else "IN_PROGRESS"
-    if len(running) >= wanted and wanted:
-        _event(service, "has reached a steady state.")
-
-
-def _task_list(tasks: list[Any]) -> str:
-    return " ".join(f"(task {str(t.task_arn).rsplit('/', 1)[-1]})" for t in tasks)
-
-
-def _schedule(backend: Any, service: Any, delay: float) -> None:
-    """Let the scheduler look at ``service`` after ``delay`` seconds of lab time."""
-    clock = _Env.clock()
-    if getattr(service, "labkit_pending", False):
-        return
-    service.labkit_pending = True
-
-    def run() -> None:
-        service.labkit_pending = False
-        if _alive(backend, service):
-            reconcile(backend, service)
-
-    clock.call_later(delay, run, label=f"ecs service {service.name}")
-
-
-def _alive(backend: Any, service: Any) -> bool:
-    """Whether ``service`` is still one of ``backend``'s (not deleted, not reset away)."""
-    return backend.services.get(f"{service.cluster_name}:{service.name}") is service
-
-
-def _watch(backend: Any, service: Any) -> None:
-    """The scheduler's regular look at ``service`` (retries tasks that could not be placed)."""
-    if getattr(service, "labkit_watch", None) is not None:
-        return
-
-    def tick() -> None:
-        if not _alive(backend, service):
-            service.labkit_watch.cancel()  # deleted, or gone with lab.reset()
-            return
-        if service.status == "ACTIVE":
-            reconcile(backend, service)
-
-    service.labkit_watch = _Env.clock().every(
-        SCHEDULER_SECONDS, tick, label=f"ecs scheduler {service.name}"
-    )
-
-
 # -- install -----------------------------------------------------------------------------------
 def _patch(stack: ExitStack, owner: Any, name: str, replacement: Any) -> None:
     original = getattr(owner, name)
@@ -742,6 +522,8 @@ def _patch(stack: ExitStack, owner: Any, name: str, replacement: Any) -> None:
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Run ECS tasks while ``sandbox`` runs."""
+    from labkit.services.ecs import patch_services as services
+
     _Env.sandbox = sandbox
     stack.callback(setattr, _Env, "sandbox", None)
     backend_cls = EC2ContainerServiceBackend
@@ -793,18 +575,18 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         service: Any = create_service(self, *args, **kwargs)
         service.labkit_strategy = _RESPONSE_PARAMS.get("placementStrategy")
         service.labkit_constraints = _RESPONSE_PARAMS.get("placementConstraints")
-        reconcile(self, service)
-        _watch(self, service)
+        services.reconcile(self, service)
+        services.watch(self, service)
         return service
 
     def update(self: Any, service_properties: dict[str, Any]) -> Any:
         service = update_service(self, service_properties)
-        reconcile(self, service)
+        services.reconcile(self, service)
         return service
 
     def delete(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
         service = delete_service(self, cluster_name, service_name, force)
-        for run in service_runs(self, service):
+        for run in services.service_runs(self, service):
             _stop(run, "Service deleted", "ServiceSchedulerInitiated")
         watch = getattr(service, "labkit_watch", None)
         if watch is not None:
@@ -857,9 +639,9 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     if not hasattr(NetworkInterface, "private_dns_name"):
         setattr(NetworkInterface, "private_dns_name", None)  # noqa: B010 (typed as str)
         stack.callback(delattr, NetworkInterface, "private_dns_name")
-    patch_targets.SERVERS.append(find_server)
-    patch_targets.HEALTH_LISTENERS.append(_on_health)
-    stack.callback(_forget, find_server, _on_health)
+    patch_targets.SERVERS.append(services.find_server)
+    patch_targets.HEALTH_LISTENERS.append(services.on_health)
+    stack.callback(_forget, services.find_server, services.on_health)
 
 
 def _forget(server: Any, listener: Any) -> None:
@@ -874,13 +656,9 @@ _RESPONSE_PARAMS: dict[str, Any] = {}
 
 __all__ = [
     "FIRST_DYNAMIC_PORT",
-    "SCHEDULER_SECONDS",
     "TaskRun",
-    "find_server",
     "install",
     "instances_of",
     "launch",
-    "reconcile",
     "runs_of",
-    "service_runs",
 ]

@@ -176,6 +176,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("cloudformation", ("cloudformation",)),
     # ECS tasks run learner apps from ECR images; services register them as ALB targets.
     Patch("ecs", ("ecs",), after=("elbv2",)),
+    # Athena's queries run on DuckDB over the Glue catalog and S3 (Glue, S3 backends read too).
+    Patch("athena", ("athena",)),
 )
 
 

@@ -1,0 +1,374 @@
+"""Athena's queries run for real: DuckDB over the Glue Data Catalog and the sandbox's S3.
+
+moto 5.2.5 keeps Athena's control plane (workgroups, named queries, data catalogs) and answers
+every query with no rows (or rows queued through its own API), ``DataScannedInBytes`` 0 and a
+state that advances on each poll. While a lab runs:
+
+- ``StartQueryExecution`` runs the query (:mod:`.sim_engine`) against the tables of the Glue
+  Data Catalog of the same account and Region, reading objects from moto's S3 in-process (no
+  network); the result is written to ``<OutputLocation>/<QueryExecutionId>.csv``
+  (https://docs.aws.amazon.com/athena/latest/ug/querying.html). The output location comes from
+  the request or the workgroup; with ``EnforceWorkGroupConfiguration`` the workgroup's wins; with
+  neither, Athena refuses the query. A disabled workgroup refuses queries.
+- ``GetQueryExecution`` reports the state on the lab clock (:mod:`.sim_execution`), the
+  ``DataScannedInBytes`` the engine read, and for a failed query ``StateChangeReason`` and
+  ``AthenaError`` as Athena words them.
+- ``GetQueryResults`` pages the result (a header row first, then the rows; values as strings,
+  NULL as an empty datum), ``MaxResults`` up to ``athena.get_query_results_max_results``; before
+  the query ends it is refused as Athena does.
+- A workgroup's ``BytesScannedCutoffPerQuery`` cancels a query that reads past it
+  (https://docs.aws.amazon.com/athena/latest/ug/workgroups-setting-control-limits-cloudwatch.html).
+- ``StopQueryExecution`` cancels a running query.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from moto.athena import models as athena_models
+from moto.athena import responses as athena_responses
+from moto.glue.models import glue_backends
+from moto.s3.models import FakeKey, s3_backends
+
+from labkit import facts
+from labkit.services.athena import sim_execution
+from labkit.services.athena.sim_catalog import table_def
+from labkit.services.athena.sim_engine import QueryError, QueryOutcome, TableDef, run_query
+from labkit.services.athena.sim_execution import QueryRecord
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
+
+#: The attribute of moto's AthenaBackend holding the sandbox's query records.
+RECORDS = "_labkit_queries"
+_READ_LOCK = threading.Lock()
+
+
+def records(backend: Any) -> dict[str, QueryRecord]:
+    """The query records kept on a moto Athena backend (made on first use)."""
+    found: dict[str, QueryRecord] | None = backend.__dict__.get(RECORDS)
+    if found is None:
+        found = {}
+        backend.__dict__[RECORDS] = found
+    return found
+
+
+class S3Store:
+    """moto's S3 objects of one account, as the engine's :class:`~.sim_lakefs.ObjectStore`."""
+
+    def __init__(self, account_id: str) -> None:
+        self._backend = s3_backends[account_id]["aws"]
+
+    def _key(self, bucket: str, key: str) -> FakeKey:
+        found = self._backend.buckets[bucket].keys.get(key)
+        if not isinstance(found, FakeKey):
+            raise KeyError(key)
+        return found
+
+    def size(self, bucket: str, key: str) -> int:
+        return int(self._key(bucket, key).size)
+
+    def read(self, bucket: str, key: str, start: int, end: int) -> bytes:
+        fake = self._key(bucket, key)
+        # One buffer per object, shared by DuckDB's threads: seek and read together.
+        with _READ_LOCK:
+            buffer = fake._value_buffer
+            buffer.seek(start)
+            data: bytes = buffer.read(max(0, end - start))
+        return data
+
+    def list(self, bucket: str, prefix: str) -> list[tuple[str, int]]:
+        store = self._backend.buckets[bucket].keys
+        found = []
+        for name in list(dict.keys(store)):
+            if not name.startswith(prefix):
+                continue
+            fake = store.get(name)
+            if isinstance(fake, FakeKey):
+                found.append((name, int(fake.size)))
+        return sorted(found)
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        self._backend.put_object(bucket_name=bucket, key_name=key, value=body)
+
+
+def _glue(account_id: str, region: str) -> Any:
+    return glue_backends[account_id][region]
+
+
+def catalog_for(account_id: str, region: str) -> tuple[Any, Any]:
+    """``(find_table, database_exists)`` over the Glue Data Catalog of an account and Region."""
+    glue = _glue(account_id, region)
+
+    def find(database: str, name: str) -> TableDef | None:
+        db = glue.databases.get(database)
+        if db is None or name not in db.tables:
+            return None
+        table = db.tables[name]
+        return table_def(
+            database, table.as_dict(), [p.as_dict() for p in table.partitions.values()]
+        )
+
+    def exists(database: str) -> bool:
+        return database in glue.databases
+
+    return find, exists
+
+
+def _workgroup_config(backend: Any, name: str) -> dict[str, Any]:
+    group = backend.work_groups.get(name)
+    return dict(group.configuration or {}) if group is not None else {}
+
+
+def _error(code: str, message: str) -> tuple[str, dict[str, int]]:
+    return json.dumps({"__type": code, "Message": message}), {"status": 400}
+
+
+def _split_s3(url: str) -> tuple[str, str]:
+    bucket, _, key = url[len("s3://") :].partition("/")
+    return bucket, key
+
+
+def install(sandbox: Sandbox, stack: ExitStack) -> None:
+    """Run Athena's queries for real while ``sandbox`` runs."""
+    stack.enter_context(_patched(sandbox))
+
+
+@contextmanager
+def _patched(sandbox: Sandbox) -> Iterator[None]:
+    response_cls = athena_responses.AthenaResponse
+    originals = {
+        name: getattr(response_cls, name)
+        for name in (
+            "start_query_execution",
+            "get_query_execution",
+            "get_query_results",
+            "stop_query_execution",
+        )
+    }
+
+    def now() -> float:
+        return sandbox.clock.timestamp
+
+    def start_query_execution(self: Any) -> Any:
+        backend = self.athena_backend
+        query = self._get_param("QueryString") or ""
+        context = self._get_param("QueryExecutionContext") or {}
+        config = dict(self._get_param("ResultConfiguration") or {})
+        workgroup = self._get_param("WorkGroup") or "primary"
+        group = backend.work_groups.get(workgroup)
+        if group is None:
+            return _error("InvalidRequestException", f"WorkGroup {workgroup} is not found.")
+        if str(group.state).upper() == "DISABLED":
+            return _error("InvalidRequestException", f"WorkGroup {workgroup} is disabled.")
+        group_config = _workgroup_config(backend, workgroup)
+        group_output = (group_config.get("ResultConfiguration") or {}).get("OutputLocation")
+        output = config.get("OutputLocation")
+        if group_config.get("EnforceWorkGroupConfiguration") or not output:
+            output = group_output or (
+                None if group_config.get("EnforceWorkGroupConfiguration") else output
+            )
+        if not output:
+            return _error(
+                "InvalidRequestException",
+                "No output location provided. An output location is required either through "
+                "the Workgroup result configuration setting or as an API input.",
+            )
+        if not str(output).startswith("s3://"):
+            return _error("InvalidRequestException", f"{output} is not a valid S3 location")
+        raw = originals["start_query_execution"](self)
+        if isinstance(raw, tuple):
+            return raw
+        execution_id = json.loads(raw)["QueryExecutionId"]
+        database = str(context.get("Database") or "default").lower()
+        find, exists = catalog_for(backend.account_id, backend.region_name)
+        store = S3Store(backend.account_id)
+        cutoff = group_config.get("BytesScannedCutoffPerQuery")
+        outcome = run_query(
+            query,
+            database=database,
+            catalog=find,
+            database_exists=exists,
+            store=store,
+            scan_limit=int(cutoff) if cutoff else None,
+        )
+        location = str(output).rstrip("/") + "/"
+        record = QueryRecord(
+            execution_id=execution_id,
+            query=query,
+            database=database,
+            workgroup=workgroup,
+            output_location=f"{location}{execution_id}.csv",
+            submitted=now(),
+            outcome=outcome,
+        )
+        if outcome.error is None:
+            bucket, key = _split_s3(record.output_location or "")
+            try:
+                store.put(bucket, key, sim_execution.results_csv(outcome))
+                record.result_key = (bucket, key)
+            except Exception as err:
+                outcome.error = QueryError(
+                    "PERMISSION_DENIED",
+                    f"Unable to write the query results to {record.output_location}: {err}",
+                    category=2,
+                    error_type=401,
+                )
+        records(backend)[execution_id] = record
+        return json.dumps({"QueryExecutionId": execution_id})
+
+    def get_query_execution(self: Any) -> Any:
+        backend = self.athena_backend
+        execution_id = self._get_param("QueryExecutionId")
+        record = records(backend).get(execution_id)
+        if record is None:
+            if execution_id not in backend.executions:
+                return _error(
+                    "InvalidRequestException", f"QueryExecution {execution_id} was not found"
+                )
+            return originals["get_query_execution"](self)
+        record.polls += 1
+        at = now()
+        state = record.state(at)
+        status: dict[str, Any] = {"State": state, "SubmissionDateTime": record.submitted}
+        completed = record.completed(at)
+        if completed is not None:
+            status["CompletionDateTime"] = completed
+        error = record.outcome.error
+        if state in ("FAILED", "CANCELLED") and error is not None:
+            status["StateChangeReason"] = error.reason
+            status["AthenaError"] = {
+                "ErrorCategory": error.category,
+                "ErrorType": error.error_type,
+                "Retryable": False,
+                "ErrorMessage": error.reason,
+            }
+        finished = completed is not None
+        millis = int(record.run_seconds * 1000)
+        statistics = {
+            "EngineExecutionTimeInMillis": millis if finished else 0,
+            "DataScannedInBytes": record.outcome.bytes_scanned if finished else 0,
+            "TotalExecutionTimeInMillis": millis + int(sim_execution.QUEUE_SECONDS * 1000)
+            if finished
+            else 0,
+            "QueryQueueTimeInMillis": int(sim_execution.QUEUE_SECONDS * 1000),
+            "ServicePreProcessingTimeInMillis": 0,
+            "QueryPlanningTimeInMillis": 0,
+            "ServiceProcessingTimeInMillis": 0,
+            "ResultReuseInformation": {"ReusedPreviousResult": False},
+        }
+        result_config: dict[str, Any] = {"OutputLocation": record.output_location}
+        body = {
+            "QueryExecution": {
+                "QueryExecutionId": execution_id,
+                "Query": record.query,
+                "StatementType": record.outcome.statement_type,
+                "ResultConfiguration": result_config,
+                "QueryExecutionContext": {"Database": record.database, "Catalog": "AwsDataCatalog"},
+                "Status": status,
+                "Statistics": statistics,
+                "WorkGroup": record.workgroup,
+                "EngineVersion": {
+                    "SelectedEngineVersion": "AUTO",
+                    "EffectiveEngineVersion": "Athena engine version 3",
+                },
+            }
+        }
+        return json.dumps(body)
+
+    def get_query_results(self: Any) -> Any:
+        backend = self.athena_backend
+        execution_id = self._get_param("QueryExecutionId")
+        record = records(backend).get(execution_id)
+        if record is None:
+            return originals["get_query_results"](self)
+        state = record.state(now())
+        if state in ("QUEUED", "RUNNING"):
+            return _error(
+                "InvalidRequestException", f"Query has not yet finished. Current state: {state}"
+            )
+        if state != "SUCCEEDED":
+            reason = record.outcome.error.reason if record.outcome.error else state
+            return _error("InvalidRequestException", reason)
+        limit = int(facts.fact("athena.get_query_results_max_results").value)
+        max_results = int(self._get_param("MaxResults") or limit)
+        if not 1 <= max_results <= limit:
+            return _error(
+                "InvalidRequestException",
+                f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to "
+                f"satisfy constraint: Member must have value less than or equal to {limit}",
+            )
+        start = int(self._get_param("NextToken") or 0)
+        outcome = record.outcome
+        # Row 0 is the header (column names), as Athena returns it for a SELECT.
+        header = [{"Data": [{"VarCharValue": name} for name, _ in outcome.columns]}]
+        first = max(0, start - 1)
+        chosen = outcome.rows[first : first + max_results - (1 if start == 0 else 0)]
+        page = (header if start == 0 else []) + [
+            {"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in chosen
+        ]
+        total = len(outcome.rows) + 1
+        body: dict[str, Any] = {
+            "UpdateCount": 0,
+            "ResultSet": {
+                "Rows": page,
+                "ResultSetMetadata": {
+                    "ColumnInfo": [_column_info(name, kind) for name, kind in outcome.columns]
+                },
+            },
+        }
+        if start + max_results < total:
+            body["NextToken"] = str(start + max_results)
+        return json.dumps(body)
+
+    def stop_query_execution(self: Any) -> Any:
+        backend = self.athena_backend
+        execution_id = self._get_param("QueryExecutionId")
+        record = records(backend).get(execution_id)
+        if record is None:
+            return originals["stop_query_execution"](self)
+        if record.state(now()) in ("QUEUED", "RUNNING"):
+            record.stopped_at = now()
+        return json.dumps({})
+
+    replacements = {
+        "start_query_execution": start_query_execution,
+        "get_query_execution": get_query_execution,
+        "get_query_results": get_query_results,
+        "stop_query_execution": stop_query_execution,
+    }
+    for name, function in replacements.items():
+        setattr(response_cls, name, function)
+    try:
+        yield
+    finally:
+        for name, function in originals.items():
+            setattr(response_cls, name, function)
+
+
+def _column_info(name: str, kind: str) -> dict[str, Any]:
+    return {
+        "CatalogName": "hive",
+        "SchemaName": "",
+        "TableName": "",
+        "Name": name,
+        "Label": name,
+        "Type": kind,
+        "Precision": 0,
+        "Scale": 0,
+        "Nullable": "UNKNOWN",
+        "CaseSensitive": kind == "varchar",
+    }
+
+
+def outcome_of(backend: Any, execution_id: str) -> QueryOutcome | None:
+    """The engine's outcome of a query (for views and checks), if the sandbox ran it."""
+    record = records(backend).get(execution_id)
+    return record.outcome if record is not None else None
+
+
+__all__ = ["S3Store", "athena_models", "catalog_for", "install", "records"]

@@ -1,0 +1,608 @@
+"""Athena's query engine in the sandbox: catalog tables read by DuckDB from the sandbox's S3.
+
+A query names tables of the Glue Data Catalog. For each table it names, the engine lists the
+objects the table covers (under its ``Location``; for a partitioned table, under each partition
+the catalog holds, so objects of unregistered partitions are not read, as in Athena) and gives
+them to DuckDB as a view of the table's declared columns, read by the table's format (CSV through
+the text SerDe, JSON lines, Parquet). Partition values come from the catalog; DuckDB prunes
+partitions on them before opening a file, and reads only the columns and row groups a Parquet
+query needs. What DuckDB reads is counted by :mod:`.sim_lakefs`: that is ``DataScannedInBytes``.
+
+Athena runs Trino SQL; the sandbox runs DuckDB's. Where they differ (the lesson says so):
+
+- ``/`` on integers divides as Trino does (``5 / 2`` is ``2``): DuckDB's ``integer_division``.
+- Text formats: a value that does not parse as its column's type reads as NULL in both (the
+  sandbox casts with ``TRY_CAST``); quoted CSV fields are unquoted by DuckDB, while Athena's
+  ``LazySimpleSerDe`` keeps the quotes (``OpenCSVSerde`` removes them).
+- Trino-only functions (``date_parse``, ``from_iso8601_timestamp``, ``approx_distinct``,
+  ``element_at`` on maps...) fail here with ``FUNCTION_NOT_FOUND``; DuckDB-only ones
+  (``strptime``, ``list_*``) work here and fail on Athena.
+- Trino refuses to compare a varchar with an integer (``TYPE_MISMATCH``); DuckDB casts.
+- Table functions (``read_csv``, ``read_parquet``...) are DuckDB's, not Athena's: refused.
+
+Errors are reported as Athena words them: ``SYNTAX_ERROR``, ``TABLE_NOT_FOUND``,
+``SCHEMA_NOT_FOUND``, ``COLUMN_NOT_FOUND``, ``FUNCTION_NOT_FOUND``, ``NOT_SUPPORTED``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from labkit.services.athena.sim_lakefs import (
+    LakeFileSystem,
+    ObjectStore,
+    ScanCounter,
+    ScanLimitExceeded,
+    object_of,
+    virtual_path,
+)
+
+FORMATS = ("csv", "json", "parquet")
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One catalog partition: its values (in partition-key order) and its S3 location."""
+
+    values: tuple[str, ...]
+    location: str
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A catalog table as the engine needs it (read from Glue by the patch, or built in tests).
+
+    Attributes:
+        database: The Glue database.
+        name: The table's name.
+        columns: ``(name, Glue type)`` of the data columns, in order.
+        location: ``s3://bucket/prefix/`` of the data.
+        format: ``csv``, ``json`` or ``parquet``.
+        partition_keys: ``(name, Glue type)`` of the partition keys.
+        partitions: The partitions the catalog holds (only these are read).
+        delimiter: The field delimiter of a CSV table.
+        skip_header: Header lines to skip per CSV object (``skip.header.line.count``).
+    """
+
+    database: str
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    location: str
+    format: str
+    partition_keys: tuple[tuple[str, str], ...] = ()
+    partitions: tuple[Partition, ...] = ()
+    delimiter: str = ","
+    skip_header: int = 0
+
+
+@dataclass
+class QueryError(Exception):
+    """A failed query, with Athena's error name, message and AthenaError codes."""
+
+    name: str
+    message: str
+    category: int = 2
+    error_type: int = 1000
+
+    def __post_init__(self) -> None:
+        super().__init__(self.reason)
+
+    @property
+    def reason(self) -> str:
+        """``StateChangeReason`` as Athena words it (``NAME: message``)."""
+        return f"{self.name}: {self.message}"
+
+
+@dataclass
+class TableScan:
+    """What a query read of one table."""
+
+    table: str
+    format: str
+    partitions_total: int
+    partitions_read: int
+    files_total: int
+    files_read: int
+    bytes_total: int
+    bytes_read: int
+
+
+@dataclass
+class QueryOutcome:
+    """A finished query: its result, or its error, and what it read."""
+
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple[str | None, ...]] = field(default_factory=list)
+    bytes_scanned: int = 0
+    scans: list[TableScan] = field(default_factory=list)
+    error: QueryError | None = None
+    cancelled: bool = False
+    statement_type: str = "DML"
+
+
+Catalog = Callable[[str, str], "TableDef | None"]
+DatabaseExists = Callable[[str], bool]
+
+
+# -- types ------------------------------------------------------------------------------------
+_SIMPLE = {
+    "string": "VARCHAR",
+    "varchar": "VARCHAR",
+    "char": "VARCHAR",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "bigint": "BIGINT",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "real": "FLOAT",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "binary": "BLOB",
+}
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "<(":
+            depth += 1
+        elif ch in ">)":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def duckdb_type(glue_type: str) -> str:
+    """The DuckDB type of a Glue type: ``array<struct<a:int>>`` is ``STRUCT(a INTEGER)[]``."""
+    text = glue_type.strip()
+    lower = text.lower()
+    if lower in _SIMPLE:
+        return _SIMPLE[lower]
+    base = lower.split("(", 1)[0].split("<", 1)[0].strip()
+    if base in ("varchar", "char"):
+        return "VARCHAR"
+    if base == "decimal":
+        return text.upper()
+    if base == "array":
+        return duckdb_type(text[text.index("<") + 1 : text.rindex(">")]) + "[]"
+    if base == "map":
+        key, value = _split_top(text[text.index("<") + 1 : text.rindex(">")])
+        return f"MAP({duckdb_type(key)}, {duckdb_type(value)})"
+    if base == "struct":
+        fields = []
+        for item in _split_top(text[text.index("<") + 1 : text.rindex(">")]):
+            name, _, kind = item.partition(":")
+            fields.append(f'"{name.strip()}" {duckdb_type(kind)}')
+        return f"STRUCT({', '.join(fields)})"
+    raise QueryError("HIVE_UNSUPPORTED_FORMAT", f"Unsupported Hive type: {glue_type}")
+
+
+def athena_type(duck: str) -> str:
+    """The type name Athena's ``ColumnInfo`` gives for a DuckDB result type."""
+    upper = duck.upper()
+    table = {
+        "VARCHAR": "varchar",
+        "INTEGER": "integer",
+        "BIGINT": "bigint",
+        "HUGEINT": "bigint",
+        "SMALLINT": "smallint",
+        "TINYINT": "tinyint",
+        "DOUBLE": "double",
+        "FLOAT": "float",
+        "BOOLEAN": "boolean",
+        "DATE": "date",
+        "TIMESTAMP": "timestamp",
+        "BLOB": "varbinary",
+    }
+    if upper in table:
+        return table[upper]
+    if upper.startswith("DECIMAL"):
+        return "decimal"
+    if upper.endswith("[]"):
+        return "array"
+    if upper.startswith("STRUCT"):
+        return "row"
+    if upper.startswith("MAP"):
+        return "map"
+    if upper.startswith("TIMESTAMP"):
+        return "timestamp"
+    return "varchar"
+
+
+def athena_text(value: Any) -> str | None:
+    """A value as ``GetQueryResults`` and the results CSV write it (``None`` for NULL)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+    if isinstance(value, (dt.date, Decimal, int, float)):
+        return str(value)
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=str)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+# -- the query --------------------------------------------------------------------------------
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table_refs(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[tuple[str, str]], bool]:
+    """``(schema, table)`` the query names (not its CTEs), and whether it calls a table function."""
+    try:
+        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
+    except duckdb.Error as err:  # pragma: no cover - json_serialize_sql reports errors in the tree
+        raise QueryError("SYNTAX_ERROR", str(err)) from err
+    if tree.get("error"):
+        raise _syntax_error(sql, str(tree.get("error_message", "")))
+    refs: list[tuple[str, str]] = []
+    ctes: set[str] = set()
+    calls_function = False
+
+    def walk(node: Any) -> None:
+        nonlocal calls_function
+        if isinstance(node, dict):
+            if node.get("type") == "BASE_TABLE":
+                refs.append((str(node.get("schema_name") or ""), str(node.get("table_name"))))
+            if node.get("type") == "TABLE_FUNCTION":
+                calls_function = True
+            cte_map = node.get("cte_map")
+            if isinstance(cte_map, dict):
+                for entry in cte_map.get("map", []):
+                    ctes.add(str(entry.get("key", "")).lower())
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(tree.get("statements", []))
+    kept = [(s, t) for s, t in refs if s or t.lower() not in ctes]
+    return list(dict.fromkeys(kept)), calls_function
+
+
+def _position(sql: str, token: str) -> str:
+    index = sql.find(token) if token else -1
+    if index < 0:
+        return "line 1:1"
+    line = sql.count("\n", 0, index) + 1
+    column = index - (sql.rfind("\n", 0, index) + 1) + 1
+    return f"line {line}:{column}"
+
+
+def _syntax_error(sql: str, message: str) -> QueryError:
+    first = message.split("\n", 1)[0].replace("Parser Error: ", "")
+    near = re.search(r'at or near "([^"]*)"', first)
+    token = near.group(1) if near else ""
+    where = _position(sql, token)
+    text = f"mismatched input '{token}'" if token else first
+    return QueryError("SYNTAX_ERROR", f"{where}: {text}", error_type=1004)
+
+
+def _files(
+    table: TableDef, store: ObjectStore
+) -> tuple[list[str], list[tuple[str, int, str]], dict[str, int]]:
+    """The virtual paths of a table's objects; per object its path, size and partition name."""
+    entries: list[tuple[str, int, str]] = []
+    partition_sizes: dict[str, int] = {}
+    if table.partition_keys:
+        for partition in table.partitions:
+            values = dict(zip([k for k, _ in table.partition_keys], partition.values, strict=False))
+            label = "/".join(f"{k}={v}" for k, v in values.items())
+            partition_sizes.setdefault(label, 0)
+            for bucket, key, size in _objects(partition.location, store):
+                entries.append((virtual_path(bucket, key, values), size, label))
+                partition_sizes[label] += size
+    else:
+        for bucket, key, size in _objects(table.location, store):
+            entries.append((virtual_path(bucket, key), size, ""))
+    return [path for path, _, _ in entries], entries, partition_sizes
+
+
+def _objects(location: str, store: ObjectStore) -> Iterator[tuple[str, str, int]]:
+    if not location.startswith("s3://"):
+        raise QueryError(
+            "HIVE_METASTORE_ERROR", f"Table location is not an S3 location: {location}"
+        )
+    bucket, _, prefix = location[len("s3://") :].partition("/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    try:
+        listed = store.list(bucket, prefix)
+    except KeyError as err:
+        raise QueryError(
+            "HIVE_CANNOT_OPEN_SPLIT",
+            f"The specified bucket does not exist: {bucket}",
+        ) from err
+    for key, size in listed:
+        name = key.rsplit("/", 1)[-1]
+        # Hive (and so Athena) skips files whose names start with _ or . (markers, checksums),
+        # and "folders" (keys ending in /).
+        if not name or name.startswith(("_", ".")) or key.endswith("_$folder$"):
+            continue
+        yield bucket, key, size
+
+
+_SCHEMA_FILES: dict[str, bytes] = {}
+
+
+def _schema_file(table: TableDef) -> bytes:
+    """An empty Parquet file with the table's declared columns.
+
+    DuckDB binds a multi-file Parquet scan to its first file's schema, reading that file's footer
+    before it prunes partitions; Athena plans from the catalog and reads no file to do so. The
+    scan's first file is this one, made in memory and never billed, so every counted byte is one
+    the query needed.
+    """
+    types = ", ".join(f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in table.columns)
+    if types not in _SCHEMA_FILES:
+        import os
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            target = os.path.join(folder, "schema.parquet")
+            con = duckdb.connect(":memory:")
+            try:
+                con.execute(f"COPY (SELECT {types} LIMIT 0) TO '{target}' (FORMAT PARQUET)")
+            finally:
+                con.close()
+            with open(target, "rb") as handle:
+                _SCHEMA_FILES[types] = handle.read()
+    return _SCHEMA_FILES[types]
+
+
+def _view_sql(table: TableDef, paths: list[str]) -> str:
+    files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+    hive = ""
+    if table.partition_keys:
+        types = ", ".join(f"'{k}': '{duckdb_type(t)}'" for k, t in table.partition_keys)
+        hive = f", hive_partitioning = true, hive_types = {{{types}}}, hive_types_autocast = false"
+    else:
+        hive = ", hive_partitioning = false"
+    keys = [_quote(k) for k, _ in table.partition_keys]
+    if table.format == "csv":
+        raw = ", ".join(f"'{c}': 'VARCHAR'" for c, _ in table.columns)
+        header = str(table.skip_header > 0).lower()
+        source = (
+            f"read_csv({files}, columns = {{{raw}}}, header = {header}, "
+            f"delim = '{table.delimiter}', null_padding = true, strict_mode = false, "
+            f"auto_detect = false{hive})"
+        )
+        cols = [
+            f"TRY_CAST({_quote(c)} AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in table.columns
+        ]
+    elif table.format == "json":
+        typed = ", ".join(f"'{c}': '{duckdb_type(t)}'" for c, t in table.columns)
+        source = f"read_json({files}, format = 'newline_delimited', columns = {{{typed}}}{hive})"
+        cols = [_quote(c) for c, _ in table.columns]
+    else:
+        source = f"read_parquet({files}{hive})"
+        cols = [f"CAST({_quote(c)} AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in table.columns]
+    return f"SELECT {', '.join(cols + keys)} FROM {source}"
+
+
+_STATEMENT = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(\w+)", re.IGNORECASE)
+
+
+def _error_from(err: Exception, sql: str, db_names: Sequence[str]) -> QueryError:
+    text = str(err)
+    first = text.split("\n", 1)[0]
+    if isinstance(err, duckdb.ParserException):
+        return _syntax_error(sql, text)
+    column = re.search(r'Referenced column "([^"]+)" not found', first) or re.search(
+        r'column "([^"]+)" (?:not found|does not exist)', first, re.IGNORECASE
+    )
+    if column:
+        name = column.group(1)
+        return QueryError(
+            "COLUMN_NOT_FOUND",
+            f"{_position(sql, name)}: Column '{name}' cannot be resolved or requester is not "
+            "authorized to access requested resources",
+            error_type=1006,
+        )
+    function = re.search(r"Scalar Function with name (\w+) does not exist", first) or re.search(
+        r"Function with name (\w+) does not exist", first
+    )
+    if function:
+        name = function.group(1)
+        return QueryError(
+            "FUNCTION_NOT_FOUND",
+            f"{_position(sql, name)}: Function '{name}' not registered (the sandbox runs DuckDB's "
+            "functions; see the lesson on dialects)",
+            error_type=1006,
+        )
+    if isinstance(err, (duckdb.ConversionException, duckdb.InvalidInputException)):
+        return QueryError("INVALID_CAST_ARGUMENT", first, error_type=1001)
+    if isinstance(err, duckdb.BinderException):
+        return QueryError("TYPE_MISMATCH", first, error_type=1006)
+    return QueryError("GENERIC_USER_ERROR", first)
+
+
+def _connect(fs: LakeFileSystem) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:", config={"threads": 2})
+    con.register_filesystem(fs)
+    # Trino divides integers as integers; the learner's query never touches the local disk
+    # or the network; DuckDB's cache of remote blocks is off so that every read is counted.
+    for setting in (
+        "SET integer_division = true",
+        "SET enable_external_file_cache = false",
+        # DuckDB would push a view's TRY_CAST into the CSV reader as a strict cast, failing a
+        # query on a bad value where Athena's text SerDe reads NULL.
+        "SET disabled_optimizers = 'type_pushdown'",
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        "SET disabled_filesystems = 'LocalFileSystem'",
+    ):
+        try:
+            con.execute(setting)
+        except duckdb.Error:  # pragma: no cover - a setting older DuckDB versions lack
+            continue
+    return con
+
+
+def run_query(
+    sql: str,
+    *,
+    database: str,
+    catalog: Catalog,
+    database_exists: DatabaseExists,
+    store: ObjectStore,
+    scan_limit: int | None = None,
+    catalog_name: str = "awsdatacatalog",
+) -> QueryOutcome:
+    """Run ``sql`` as Athena would, against the catalog's tables and the store's objects.
+
+    Args:
+        sql: The query (one statement, Trino SQL as far as DuckDB shares it).
+        database: The query's default database (``QueryExecutionContext.Database``).
+        catalog: Finds a table by ``(database, name)``; ``None`` if the catalog has none.
+        database_exists: Whether the catalog has a database.
+        store: The S3 objects.
+        scan_limit: The workgroup's ``BytesScannedCutoffPerQuery``: past it the query is cancelled.
+        catalog_name: Named in error messages, as Athena does.
+
+    Returns:
+        The outcome: columns and rows, or the error; bytes scanned in either case.
+    """
+    counter = ScanCounter()
+    fs = LakeFileSystem(store, counter)
+    outcome = QueryOutcome()
+    statement = (_STATEMENT.match(sql) or [None, ""])[1]
+    keyword = str(statement).upper()
+    if keyword not in ("SELECT", "WITH", "VALUES", "TABLE", "("):
+        outcome.error = QueryError(
+            "NOT_SUPPORTED",
+            f"the sandbox's Athena runs queries (SELECT, WITH); {keyword or 'this statement'} "
+            "is not simulated: define tables in the Glue Data Catalog (create_table or a crawler)",
+            error_type=1000,
+        )
+        return outcome
+    con = _connect(fs)
+    try:
+        refs, calls_function = _table_refs(con, sql)
+        if calls_function:
+            raise QueryError(
+                "NOT_SUPPORTED",
+                "table functions (read_csv, read_parquet, ...) are DuckDB's, not Athena's: "
+                "query the catalog's tables",
+            )
+        entries_by_table: dict[
+            str, tuple[TableDef, list[tuple[str, int, str]], dict[str, int]]
+        ] = {}
+        for schema, name in refs:
+            db = (schema or database).lower()
+            if not database_exists(db):
+                raise QueryError(
+                    "SCHEMA_NOT_FOUND",
+                    f"{_position(sql, schema or name)}: Schema '{db}' does not exist",
+                    error_type=1006,
+                )
+            table = catalog(db, name.lower())
+            if table is None:
+                raise QueryError(
+                    "TABLE_NOT_FOUND",
+                    f"{_position(sql, name)}: Table '{catalog_name}.{db}.{name.lower()}' does "
+                    "not exist",
+                    error_type=1006,
+                )
+            paths, entries, partition_sizes = _files(table, store)
+            if table.format == "parquet" and paths:
+                first = dict(
+                    zip(
+                        [k for k, _ in table.partition_keys],
+                        table.partitions[0].values if table.partitions else (),
+                        strict=False,
+                    )
+                )
+                schema_path = virtual_path("-schema-", f"{table.name}.parquet", first)
+                fs.memory[schema_path] = _schema_file(table)
+                paths = [schema_path, *paths]
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(db)}")
+            label = f"{db}.{table.name}"
+            if paths:
+                con.execute(
+                    f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS {_view_sql(table, paths)}"
+                )
+            else:
+                # An empty table (no objects yet): its columns, no rows.
+                cols = ", ".join(
+                    f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}"
+                    for c, t in table.columns + table.partition_keys
+                )
+                con.execute(
+                    f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS SELECT {cols} LIMIT 0"
+                )
+            entries_by_table[label] = (table, entries, partition_sizes)
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database.lower())}")
+        con.execute(f"USE {_quote(database.lower())}")
+        # Creating views reads Parquet footers to bind them: the query itself reads again.
+        counter.reset()
+        counter.limit = scan_limit
+        result = con.execute(sql)
+        description = result.description or []
+        fetched = result.fetchall()
+        outcome.columns = [(str(d[0]), athena_type(str(d[1]))) for d in description]
+        outcome.rows = [tuple(athena_text(v) for v in row) for row in fetched]
+    except QueryError as err:
+        outcome.error = err
+    except ScanLimitExceeded as err:
+        outcome.cancelled = True
+        outcome.error = QueryError(
+            "QUERY_CANCELLED",
+            f"Query cancelled! -- bytes scanned limit was exceeded ({err.limit} bytes)",
+        )
+    except duckdb.Error as err:
+        cause = err.__cause__ or err.__context__
+        if isinstance(cause, ScanLimitExceeded) or "bytes, past the cutoff" in str(err):
+            outcome.cancelled = True
+            limit = scan_limit or 0
+            outcome.error = QueryError(
+                "QUERY_CANCELLED",
+                f"Query cancelled! -- bytes scanned limit was exceeded ({limit} bytes)",
+            )
+        else:
+            outcome.error = _error_from(err, sql, [database])
+    finally:
+        con.close()
+    outcome.bytes_scanned = counter.total
+    read_paths = set(counter.by_path)
+    for label, (table, entries, partition_sizes) in (
+        entries_by_table.items() if "entries_by_table" in locals() else []
+    ):
+        read = [(p, s, part) for p, s, part in entries if p in read_paths]
+        outcome.scans.append(
+            TableScan(
+                table=label,
+                format=table.format,
+                partitions_total=len(partition_sizes),
+                partitions_read=len({part for _, _, part in read if part}),
+                files_total=len(entries),
+                files_read=len(read),
+                bytes_total=sum(s for _, s, _ in entries),
+                bytes_read=sum(counter.by_path.get(p, 0) for p, _, _ in read),
+            )
+        )
+    return outcome
+
+
+def bucket_key(path: str) -> tuple[str, str]:
+    """``(bucket, key)`` behind a path the engine gave DuckDB."""
+    return object_of(path)

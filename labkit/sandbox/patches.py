@@ -178,6 +178,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("ecs", ("ecs",), after=("elbv2",)),
     # Athena's queries run on DuckDB over the Glue catalog and S3 (Glue, S3 backends read too).
     Patch("athena", ("athena",)),
+    # Glue crawlers infer tables and partitions from S3 on the lab clock.
+    Patch("glue", ("glue",)),
 )
 
 

@@ -1,0 +1,1 @@
+"""AWS Glue in the sandbox: moto's Data Catalog, with crawlers that infer tables from S3."""

@@ -1,0 +1,121 @@
+"""Glue crawlers that crawl: ``StartCrawler`` infers tables and partitions from S3 on the lab clock.
+
+moto 5.2.5 records crawlers and their runs and creates no table. While a lab runs,
+``StartCrawler`` lists each S3 target, infers its tables (:mod:`.sim_crawler`), and when the
+crawl ends on the lab clock (:func:`.sim_crawler.crawl_seconds`; ``lab.clock.advance`` gets
+there) writes them to the crawler's database: new tables are created, known tables get their
+columns updated (``SchemaChangePolicy`` ``UPDATE_IN_DATABASE``, the default, or left alone with
+``LOG``) and every new partition added. The crawler reads ``RUNNING`` until then, ``READY``
+after, with ``LastCrawl`` ``SUCCEEDED`` (``FAILED`` with a message when a target's bucket is
+missing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, Any
+
+from moto.glue import models as glue_models
+from moto.moto_api._internal.managed_state_model import ManagedState
+from moto.s3.models import FakeKey, s3_backends
+
+from labkit.services.glue.sim_crawler import InferredTable, crawl, crawl_seconds
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
+
+_RUNNING = "_labkit_running"
+_RESULT = "_labkit_result"
+
+
+def _objects(account_id: str, bucket: str, prefix: str) -> tuple[list[tuple[str, int]], Any]:
+    backend = s3_backends[account_id]["aws"]
+    store = backend.buckets[bucket].keys
+    found = []
+    for name in list(dict.keys(store)):
+        if name.startswith(prefix) and isinstance(store.get(name), FakeKey):
+            found.append((name, int(store.get(name).size)))
+
+    def read(key: str) -> bytes:
+        value: bytes = store.get(key).value
+        return value
+
+    return sorted(found), read
+
+
+def _apply(backend: Any, database: str, tables: list[InferredTable], policy: str) -> None:
+    db = backend.get_database(database)
+    for table in tables:
+        table_input = table.table_input()
+        if table.name not in db.tables:
+            backend.create_table(database, table.name, table_input)
+        elif policy != "LOG":
+            backend.update_table(database, table.name, table_input)
+        existing = db.tables[table.name]
+        for values, location in table.partitions.items():
+            if str(list(values)) in existing.partitions:
+                continue
+            storage = dict(table_input["StorageDescriptor"])
+            storage["Location"] = location
+            existing.create_partition({"Values": list(values), "StorageDescriptor": storage})
+
+
+def install(sandbox: Sandbox, stack: ExitStack) -> None:
+    """Make Glue crawlers crawl while ``sandbox`` runs."""
+    stack.enter_context(_patched(sandbox))
+
+
+@contextmanager
+def _patched(sandbox: Sandbox) -> Iterator[None]:
+    backend_cls = glue_models.GlueBackend
+    crawl_cls = glue_models.FakeCrawl
+    original_start = backend_cls.start_crawler
+    original_status: Any = crawl_cls.__dict__.get("status") or ManagedState.status
+
+    def status(self: Any) -> Any:
+        if self.__dict__.get(_RUNNING):
+            return "RUNNING"
+        if _RESULT in self.__dict__:
+            return self.__dict__[_RESULT]
+        return original_status.fget(self)
+
+    def start_crawler(self: Any, name: str) -> None:
+        original_start(self, name)
+        crawler = self.get_crawler(name)
+        run = crawler.crawls[-1]
+        run.__dict__[_RUNNING] = True
+        tables: list[InferredTable] = []
+        failure = ""
+        count = 0
+        for target in (crawler.targets or {}).get("S3Targets", []):
+            path = str(target.get("Path", ""))
+            bucket, _, prefix = path.removeprefix("s3://").partition("/")
+            try:
+                objects, read = _objects(self.account_id, bucket, prefix)
+            except KeyError:
+                failure = f"The specified bucket does not exist: {bucket}"
+                continue
+            count += len(objects)
+            tables += crawl(bucket, prefix, objects, read, table_prefix=crawler.table_prefix or "")
+        policy = str((crawler.schema_change_policy or {}).get("UpdateBehavior") or "")
+
+        def finish() -> None:
+            run.__dict__[_RUNNING] = False
+            if failure and not tables:
+                run.__dict__[_RESULT] = "FAILED"
+            else:
+                _apply(self, crawler.database_name, tables, policy)
+                run.__dict__[_RESULT] = "COMPLETED"
+            crawler.crawl_elapsed_time = int(crawl_seconds(count) * 1000)
+
+        sandbox.clock.call_later(crawl_seconds(count), finish)
+
+    setattr(backend_cls, "start_crawler", start_crawler)  # noqa: B010 - mypy: a method
+    setattr(crawl_cls, "status", property(status, original_status.fset))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(backend_cls, "start_crawler", original_start)  # noqa: B010
+        if "status" in crawl_cls.__dict__:
+            delattr(crawl_cls, "status")

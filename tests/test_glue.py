@@ -1,0 +1,91 @@
+"""Glue crawlers in the sandbox: tables, formats, schemas and Hive partitions inferred from S3."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from labkit.lab import Lab
+from labkit.services.glue.sim_crawler import crawl
+
+
+def _events(day: str, n: int) -> bytes:
+    return "\n".join(
+        json.dumps({"id": i, "kind": "click", "ms": i * 3, "day_seen": day}) for i in range(n)
+    ).encode()
+
+
+def _crawler(lab: Lab, path: str) -> None:
+    glue = lab.client("glue")
+    glue.create_database(DatabaseInput={"Name": "raw"})
+    glue.create_crawler(
+        Name="lake",
+        Role="arn:aws:iam::123456789012:role/crawler",
+        DatabaseName="raw",
+        Targets={"S3Targets": [{"Path": path}]},
+    )
+
+
+def test_a_crawl_makes_a_partitioned_table_athena_can_query(lab: Lab) -> None:
+    s3 = lab.client("s3")
+    glue = lab.client("glue")
+    s3.create_bucket(Bucket="lake")
+    s3.create_bucket(Bucket="results")
+    for day in ("2024-05-01", "2024-05-02"):
+        s3.put_object(Bucket="lake", Key=f"events/dt={day}/part.json", Body=_events(day, 20))
+    s3.put_object(Bucket="lake", Key="events/_SUCCESS", Body=b"")
+    _crawler(lab, "s3://lake/events/")
+    glue.start_crawler(Name="lake")
+    assert glue.get_crawler(Name="lake")["Crawler"]["State"] == "RUNNING"
+    assert glue.get_tables(DatabaseName="raw")["TableList"] == []  # not before the crawl ends
+    lab.clock.advance(120)
+    assert glue.get_crawler(Name="lake")["Crawler"]["State"] == "READY"
+    table = glue.get_table(DatabaseName="raw", Name="events")["Table"]
+    columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    assert columns == {"id": "bigint", "kind": "string", "ms": "bigint", "day_seen": "string"}
+    assert [k["Name"] for k in table["PartitionKeys"]] == ["dt"]
+    partitions = glue.get_partitions(DatabaseName="raw", TableName="events")["Partitions"]
+    assert sorted(p["Values"][0] for p in partitions) == ["2024-05-01", "2024-05-02"]
+
+    # A new day, a second crawl: the new partition is added.
+    s3.put_object(Bucket="lake", Key="events/dt=2024-05-03/part.json", Body=_events("x", 5))
+    glue.start_crawler(Name="lake")
+    lab.clock.advance(120)
+    partitions = glue.get_partitions(DatabaseName="raw", TableName="events")["Partitions"]
+    assert len(partitions) == 3
+
+    athena = lab.client("athena")
+    qid = athena.start_query_execution(
+        QueryString="SELECT count(*) FROM events WHERE dt > '2024-05-01'",
+        QueryExecutionContext={"Database": "raw"},
+        ResultConfiguration={"OutputLocation": "s3://results/"},
+    )["QueryExecutionId"]
+    lab.clock.advance(10)
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    assert rows[1]["Data"][0]["VarCharValue"] == "25"
+
+
+def test_folders_of_a_prefix_become_tables_and_csv_headers_names() -> None:
+    objects = {
+        "raw/users/u.csv": b"id,name\n1,ana\n2,bo\n",
+        "raw/orders/o.parquet.json": b'{"order": 1, "total": 2.5}\n',
+    }
+    tables = crawl(
+        "b", "raw/", sorted((k, len(v)) for k, v in objects.items()), objects.__getitem__
+    )
+    by_name = {t.name: t for t in tables}
+    assert set(by_name) == {"users", "orders"}
+    assert by_name["users"].columns == [("id", "bigint"), ("name", "string")]
+    assert by_name["users"].table_input()["Parameters"]["skip.header.line.count"] == "1"
+    assert by_name["orders"].format == "json"
+    assert by_name["users"].partition_keys == []
+
+
+def test_a_crawl_of_ten_thousand_objects_is_quick() -> None:
+    body = b'{"a": 1}\n'
+    objects = [(f"big/k={i % 100}/f{i}.json", len(body)) for i in range(10_000)]
+    started = time.perf_counter()
+    tables = crawl("b", "big/", objects, lambda key: body)
+    elapsed = time.perf_counter() - started
+    assert len(tables) == 1 and len(tables[0].partitions) == 100
+    assert elapsed < 5.0, elapsed

@@ -89,3 +89,87 @@ def test_a_crawl_of_ten_thousand_objects_is_quick() -> None:
     elapsed = time.perf_counter() - started
     assert len(tables) == 1 and len(tables[0].partitions) == 100
     assert elapsed < 5.0, elapsed
+
+
+SCRIPT = b"""
+def main(job):
+    objects = job.new_objects(job.args["source"])
+    if not objects:
+        return
+    raw = job.read(objects, "json")
+    daily = job.sql("SELECT id, kind, ms, day_seen AS dt FROM raw", raw=raw)
+    job.write_parquet(daily, job.args["target"], partition_by=["dt"], compression="snappy")
+"""
+
+
+def _job(lab: Lab, bookmarks: str, script: bytes = SCRIPT) -> None:
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="lake")
+    s3.create_bucket(Bucket="code")
+    s3.put_object(Bucket="code", Key="etl.py", Body=script)
+    lab.client("glue").create_job(
+        Name="to-parquet",
+        Role="arn:aws:iam::123456789012:role/etl",
+        Command={"Name": "glueetl", "ScriptLocation": "s3://code/etl.py"},
+        DefaultArguments={
+            "--job-bookmark-option": bookmarks,
+            "--source": "s3://lake/raw/",
+            "--target": "s3://lake/curated/events/",
+        },
+    )
+
+
+def _run(lab: Lab) -> dict[str, object]:
+    glue = lab.client("glue")
+    run_id = glue.start_job_run(JobName="to-parquet")["JobRunId"]
+    assert glue.get_job_run(JobName="to-parquet", RunId=run_id)["JobRun"]["JobRunState"] == (
+        "RUNNING"
+    )
+    lab.clock.advance(300)
+    run: dict[str, object] = glue.get_job_run(JobName="to-parquet", RunId=run_id)["JobRun"]
+    return run
+
+
+def _curated(lab: Lab) -> list[str]:
+    listed = lab.client("s3").list_objects_v2(Bucket="lake", Prefix="curated/")
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def test_a_bookmarked_job_processes_only_new_files(lab: Lab) -> None:
+    _job(lab, "job-bookmark-enable")
+    s3 = lab.client("s3")
+    s3.put_object(Bucket="lake", Key="raw/a.json", Body=_events("2024-05-01", 10))
+    s3.put_object(Bucket="lake", Key="raw/b.json", Body=_events("2024-05-02", 10))
+    assert _run(lab)["JobRunState"] == "SUCCEEDED"
+    first = _curated(lab)
+    assert len(first) == 2
+    assert all(k.endswith(".snappy.parquet") for k in first)
+    assert {k.split("/")[2] for k in first} == {"dt=2024-05-01", "dt=2024-05-02"}
+    body = s3.get_object(Bucket="lake", Key=first[0])["Body"].read()
+    assert body[:4] == b"PAR1"
+
+    s3.put_object(Bucket="lake", Key="raw/c.json", Body=_events("2024-05-03", 4))
+    assert _run(lab)["JobRunState"] == "SUCCEEDED"
+    added = sorted(set(_curated(lab)) - set(first))
+    assert len(added) == 1 and "dt=2024-05-03" in added[0]  # only the new file was processed
+
+
+def test_without_bookmarks_every_run_reprocesses_everything(lab: Lab) -> None:
+    _job(lab, "job-bookmark-disable")
+    lab.client("s3").put_object(Bucket="lake", Key="raw/a.json", Body=_events("d1", 3))
+    _run(lab)
+    _run(lab)
+    assert len(_curated(lab)) == 2  # the same day written twice
+
+
+def test_a_failing_script_fails_the_run_and_commits_no_bookmark(lab: Lab) -> None:
+    broken = SCRIPT.replace(b'partition_by=["dt"]', b'partition_by=["nosuch"]')
+    _job(lab, "job-bookmark-enable", broken)
+    lab.client("s3").put_object(Bucket="lake", Key="raw/a.json", Body=_events("d1", 3))
+    run = _run(lab)
+    assert run["JobRunState"] == "FAILED"
+    assert "nosuch" in str(run["ErrorMessage"])
+    # Fix the script: the file is still new to the bookmark.
+    lab.client("s3").put_object(Bucket="code", Key="etl.py", Body=SCRIPT)
+    assert _run(lab)["JobRunState"] == "SUCCEEDED"
+    assert len(_curated(lab)) == 1

@@ -211,7 +211,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             try:
                 store.put(bucket, key, sim_execution.results_csv(outcome))
                 record.result_key = (bucket, key)
-            except Exception as err:
+            except Exception as err:  # moto raises its own errors for a missing bucket
                 outcome.error = QueryError(
                     "PERMISSION_DENIED",
                     f"Unable to write the query results to {record.output_location}: {err}",

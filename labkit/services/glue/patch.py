@@ -1,4 +1,4 @@
-"""Glue crawlers that crawl: ``StartCrawler`` infers tables and partitions from S3 on the lab clock.
+"""Glue crawlers that crawl and ETL jobs that run, on the lab clock.
 
 moto 5.2.5 records crawlers and their runs and creates no table. While a lab runs,
 ``StartCrawler`` lists each S3 target, infers its tables (:mod:`.sim_crawler`), and when the
@@ -8,6 +8,11 @@ columns updated (``SchemaChangePolicy`` ``UPDATE_IN_DATABASE``, the default, or 
 ``LOG``) and every new partition added. The crawler reads ``RUNNING`` until then, ``READY``
 after, with ``LastCrawl`` ``SUCCEEDED`` (``FAILED`` with a message when a target's bucket is
 missing).
+
+``StartJobRun`` runs the job's script from its ``ScriptLocation`` in S3 (:mod:`.sim_jobs`: a
+``main(job)`` function, with job bookmarks), then reads ``RUNNING`` until the run's modeled
+length has passed on the lab clock, then ``SUCCEEDED`` or ``FAILED`` with the script's error as
+``ErrorMessage``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from moto.glue import models as glue_models
 from moto.moto_api._internal.managed_state_model import ManagedState
 from moto.s3.models import FakeKey, s3_backends
 
+from labkit.services.athena.patch import S3Store
+from labkit.services.glue import sim_jobs
 from labkit.services.glue.sim_crawler import InferredTable, crawl, crawl_seconds
 
 if TYPE_CHECKING:
@@ -27,6 +34,29 @@ if TYPE_CHECKING:
 
 _RUNNING = "_labkit_running"
 _RESULT = "_labkit_result"
+#: Attributes on moto's FakeJob (its bookmark) and FakeJobRun (what the run did).
+BOOKMARK = "_labkit_bookmark"
+REPORT = "_labkit_report"
+
+
+def bookmark_of(job: Any) -> sim_jobs.Bookmark:
+    """A moto Glue job's bookmark (made on first use; ``lab.reset()`` drops it with the job)."""
+    found: sim_jobs.Bookmark | None = job.__dict__.get(BOOKMARK)
+    if found is None:
+        found = sim_jobs.Bookmark()
+        job.__dict__[BOOKMARK] = found
+    return found
+
+
+def _script(account_id: str, location: str) -> str:
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    try:
+        fake = s3_backends[account_id]["aws"].buckets[bucket].keys.get(key)
+    except KeyError:
+        fake = None
+    if not isinstance(fake, FakeKey):
+        raise sim_jobs.JobError(f"the job's ScriptLocation {location} is not an object in S3")
+    return bytes(fake.value).decode("utf-8")
 
 
 def _objects(account_id: str, bucket: str, prefix: str) -> tuple[list[tuple[str, int]], Any]:
@@ -70,7 +100,10 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 def _patched(sandbox: Sandbox) -> Iterator[None]:
     backend_cls = glue_models.GlueBackend
     crawl_cls = glue_models.FakeCrawl
+    run_cls = glue_models.FakeJobRun
     original_start = backend_cls.start_crawler
+    original_start_run = backend_cls.start_job_run
+    original_run_dict = run_cls.as_dict
     original_status: Any = crawl_cls.__dict__.get("status") or ManagedState.status
 
     def status(self: Any) -> Any:
@@ -111,11 +144,59 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
 
         sandbox.clock.call_later(crawl_seconds(count), finish)
 
+    def start_job_run(self: Any, name: str, arguments: Any, *rest: Any, **kwargs: Any) -> str:
+        run_id: str = original_start_run(self, name, arguments, *rest, **kwargs)
+        job = self.get_job(name)
+        run = job.job_runs[-1]
+        args = dict(run.arguments or {})
+        context = sim_jobs.JobContext(
+            run_id=run_id, args=args, store=S3Store(self.account_id), bookmark=bookmark_of(job)
+        )
+        try:
+            source = _script(self.account_id, str((job.command or {}).get("ScriptLocation", "")))
+        except sim_jobs.JobError as err:
+            context.report.error = str(err)
+            context.finish(False)
+            report = context.report
+        else:
+            report = sim_jobs.run_script(source, context)
+        run.__dict__[_RUNNING] = True
+        run.__dict__[REPORT] = report
+
+        def finish() -> None:
+            run.__dict__[_RUNNING] = False
+            run.__dict__[_RESULT] = "FAILED" if report.error else "SUCCEEDED"
+
+        sandbox.clock.call_later(sim_jobs.run_seconds(report), finish)
+        return run_id
+
+    def run_dict(self: Any) -> dict[str, Any]:
+        data: dict[str, Any] = original_run_dict(self)
+        report: sim_jobs.RunReport | None = self.__dict__.get(REPORT)
+        if report is not None:
+            data["ExecutionTime"] = int(sim_jobs.run_seconds(report))
+            if report.error and data.get("JobRunState") == "FAILED":
+                data["ErrorMessage"] = report.error
+        return data
+
+    def run_status(self: Any) -> Any:
+        if self.__dict__.get(_RUNNING):
+            return "RUNNING"
+        if _RESULT in self.__dict__:
+            return self.__dict__[_RESULT]
+        return original_status.fget(self)
+
     setattr(backend_cls, "start_crawler", start_crawler)  # noqa: B010 - mypy: a method
+    setattr(backend_cls, "start_job_run", start_job_run)  # noqa: B010
+    setattr(run_cls, "as_dict", run_dict)  # noqa: B010
     setattr(crawl_cls, "status", property(status, original_status.fset))  # noqa: B010
+    setattr(run_cls, "status", property(run_status, original_status.fset))  # noqa: B010
     try:
         yield
     finally:
         setattr(backend_cls, "start_crawler", original_start)  # noqa: B010
-        if "status" in crawl_cls.__dict__:
-            delattr(crawl_cls, "status")
+        setattr(backend_cls, "start_job_run", original_start_run)  # noqa: B010
+        setattr(run_cls, "as_dict", original_run_dict)  # noqa: B010
+        for cls in (crawl_cls, run_cls):
+            if "status" in cls.__dict__:
+                delattr(cls, "status")

@@ -43,8 +43,7 @@ from labkit.services.athena.sim_execution import QueryRecord
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-#: The attribute of moto's AthenaBackend holding the sandbox's query records.
-RECORDS = "_labkit_queries"
+RECORDS = sim_execution.RECORDS
 _READ_LOCK = threading.Lock()
 
 

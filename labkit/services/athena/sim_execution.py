@@ -27,6 +27,9 @@ SCAN_BYTES_PER_SECOND = 500 * 1024 * 1024
 #: Polls of GetQueryExecution after which a query is reported finished whatever the lab clock says.
 POLLS_TO_FINISH = 3
 
+#: The attribute of moto's AthenaBackend that holds the sandbox's query records (by id).
+RECORDS = "_labkit_queries"
+
 MB = 1024 * 1024
 TB = 1024**4
 

@@ -19,6 +19,9 @@ state that advances on each poll. While a lab runs:
 - A workgroup's ``BytesScannedCutoffPerQuery`` cancels a query that reads past it
   (https://docs.aws.amazon.com/athena/latest/ug/workgroups-setting-control-limits-cloudwatch.html).
 - ``StopQueryExecution`` cancels a running query.
+- A table whose S3 location is registered with Lake Formation shows the caller (the IAM user or
+  assumed role that signed the request) only the columns Lake Formation granted it
+  (:mod:`.sim_grants`).
 """
 
 from __future__ import annotations
@@ -32,13 +35,17 @@ from typing import TYPE_CHECKING, Any
 from moto.athena import models as athena_models
 from moto.athena import responses as athena_responses
 from moto.glue.models import glue_backends
+from moto.iam.models import iam_backends
+from moto.lakeformation.models import lakeformation_backends
 from moto.s3.models import FakeKey, s3_backends
+from moto.sts.models import sts_backends
 
 from labkit import facts
 from labkit.services.athena import sim_execution
 from labkit.services.athena.sim_catalog import table_def
 from labkit.services.athena.sim_engine import QueryError, QueryOutcome, TableDef, run_query
 from labkit.services.athena.sim_execution import QueryRecord
+from labkit.services.athena.sim_grants import governed, granted_columns
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -118,6 +125,35 @@ def catalog_for(account_id: str, region: str) -> tuple[Any, Any]:
     return find, exists
 
 
+def caller_arn(response: Any) -> str:
+    """The IAM principal that signed an Athena request (a user, an assumed role, or the root)."""
+    account = str(response.current_account)
+    key = str(response.get_access_key())
+    access = iam_backends[account]["aws"].access_keys.get(key)
+    if access is not None and getattr(access, "user_name", None):
+        return f"arn:aws:iam::{account}:user/{access.user_name}"
+    assumed = sts_backends[account]["global"].get_assumed_role_from_access_key(key)
+    if assumed is not None:
+        return str(assumed.role_arn)
+    return f"arn:aws:iam::{account}:root"
+
+
+def grants_for(account_id: str, region: str, principal: str, find: Any) -> Any:
+    """Lake Formation's column grants for ``principal``, for the engine."""
+    backend = lakeformation_backends[account_id][region]
+    registered = list(backend.resources)
+    catalog = backend.grants.get(account_id)
+    grants = [p.to_external_form() for p in catalog.permissions] if catalog else []
+
+    def columns(database: str, name: str) -> frozenset[str] | None:
+        table = find(database, name)
+        if table is None or not governed(table.location, registered):
+            return None
+        return granted_columns(table, principal, grants)
+
+    return columns
+
+
 def _workgroup_config(backend: Any, name: str) -> dict[str, Any]:
     group = backend.work_groups.get(name)
     return dict(group.configuration or {}) if group is not None else {}
@@ -194,6 +230,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             database_exists=exists,
             store=store,
             scan_limit=int(cutoff) if cutoff else None,
+            column_grants=grants_for(
+                backend.account_id, backend.region_name, caller_arn(self), find
+            ),
         )
         location = str(output).rstrip("/") + "/"
         record = QueryRecord(

@@ -30,7 +30,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -70,6 +70,7 @@ class TableDef:
         partitions: The partitions the catalog holds (only these are read).
         delimiter: The field delimiter of a CSV table.
         skip_header: Header lines to skip per CSV object (``skip.header.line.count``).
+        hidden_keys: Partition keys the caller may not read (Lake Formation): not in the view.
     """
 
     database: str
@@ -81,6 +82,7 @@ class TableDef:
     partitions: tuple[Partition, ...] = ()
     delimiter: str = ","
     skip_header: int = 0
+    hidden_keys: tuple[str, ...] = ()
 
 
 @dataclass
@@ -130,6 +132,9 @@ class QueryOutcome:
 
 Catalog = Callable[[str, str], "TableDef | None"]
 DatabaseExists = Callable[[str], bool]
+#: The columns the caller may read of ``(database, table)``: ``None`` when Lake Formation does
+#: not govern the table (IAM alone decides), an empty set when the caller has no SELECT on it.
+ColumnGrants = Callable[[str, str], "frozenset[str] | None"]
 
 
 # -- types ------------------------------------------------------------------------------------
@@ -341,6 +346,23 @@ def _objects(location: str, store: ObjectStore) -> Iterator[tuple[str, str, int]
         yield bucket, key, size
 
 
+def _granted(table: TableDef, columns: frozenset[str] | None) -> TableDef:
+    """The table as the caller may see it under Lake Formation's grants."""
+    if columns is None:
+        return table
+    if not columns:
+        raise QueryError(
+            "PERMISSION_DENIED",
+            f"Insufficient Lake Formation permission(s): Required Select on {table.name}",
+            error_type=1000,
+        )
+    return replace(
+        table,
+        columns=tuple(c for c in table.columns if c[0] in columns),
+        hidden_keys=tuple(k for k, _ in table.partition_keys if k not in columns),
+    )
+
+
 _SCHEMA_FILES: dict[str, bytes] = {}
 
 
@@ -377,7 +399,7 @@ def _view_sql(table: TableDef, paths: list[str]) -> str:
         hive = f", hive_partitioning = true, hive_types = {{{types}}}, hive_types_autocast = false"
     else:
         hive = ", hive_partitioning = false"
-    keys = [_quote(k) for k, _ in table.partition_keys]
+    keys = [_quote(k) for k, _ in table.partition_keys if k not in table.hidden_keys]
     if table.format == "csv":
         raw = ", ".join(f"'{c}': 'VARCHAR'" for c, _ in table.columns)
         header = str(table.skip_header > 0).lower()
@@ -467,6 +489,7 @@ def run_query(
     store: ObjectStore,
     scan_limit: int | None = None,
     catalog_name: str = "awsdatacatalog",
+    column_grants: ColumnGrants | None = None,
 ) -> QueryOutcome:
     """Run ``sql`` as Athena would, against the catalog's tables and the store's objects.
 
@@ -478,6 +501,10 @@ def run_query(
         store: The S3 objects.
         scan_limit: The workgroup's ``BytesScannedCutoffPerQuery``: past it the query is cancelled.
         catalog_name: Named in error messages, as Athena does.
+        column_grants: Lake Formation's column grants for the caller: a table it governs shows
+            only the granted columns (``SELECT *`` returns those; naming another column fails
+            with ``COLUMN_NOT_FOUND``, "cannot be resolved or requester is not authorized", as
+            Athena words it); no grant at all fails the query.
 
     Returns:
         The outcome: columns and rows, or the error; bytes scanned in either case.
@@ -523,6 +550,8 @@ def run_query(
                     "not exist",
                     error_type=1006,
                 )
+            if column_grants is not None:
+                table = _granted(table, column_grants(db, table.name))
             paths, entries, partition_sizes = _files(table, store)
             if table.format == "parquet" and paths:
                 first = dict(
@@ -546,6 +575,7 @@ def run_query(
                 cols = ", ".join(
                     f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}"
                     for c, t in table.columns + table.partition_keys
+                    if c not in table.hidden_keys
                 )
                 con.execute(
                     f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS SELECT {cols} LIMIT 0"

@@ -276,3 +276,58 @@ def test_price_has_a_ten_megabyte_minimum() -> None:
     assert query_cost(1) == query_cost(10 * mb)
     assert query_cost(1024**4) == pytest.approx(5.0)
     assert query_cost(1024**4, billed=False) == 0.0
+
+
+def test_ddl_repairs_adds_and_shows_partitions(lab: Lab) -> None:
+    _lake(lab)
+    athena = lab.client("athena")
+
+    def run(sql: str) -> tuple[str, list[str]]:
+        qid = athena.start_query_execution(
+            QueryString=sql,
+            QueryExecutionContext={"Database": "shop"},
+            ResultConfiguration={"OutputLocation": "s3://results/ddl/"},
+        )["QueryExecutionId"]
+        lab.clock.advance(10)
+        execution = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+        if execution["Status"]["State"] != "SUCCEEDED":
+            return execution["Status"]["StateChangeReason"], []
+        kind = "DML" if sql.startswith("SELECT") else "DDL"
+        assert execution["StatementType"] == kind
+        rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+        return "SUCCEEDED", [r["Data"][0].get("VarCharValue", "") for r in rows]
+
+    assert run("SHOW PARTITIONS sales")[1] == [f"dt={d}" for d in DAYS]
+    state, rows = run("MSCK REPAIR TABLE sales")
+    assert state == "SUCCEEDED"
+    assert rows[-1] == "Repair: Added partition to metastore sales:dt=2024-01-04"
+    assert "dt=2024-01-04" in run("SHOW PARTITIONS sales")[1]
+    # The repaired partition is read; an unaliased expression is named _col0, as in Athena.
+    assert run("SELECT count(*) FROM sales WHERE dt = '2024-01-04'")[1] == ["_col0", "10"]
+    state, _ = run("ALTER TABLE events ADD PARTITION (day = '2024-01-09')")
+    assert state == "SUCCEEDED"
+    reason, _ = run("ALTER TABLE events ADD PARTITION (day = '2024-01-09')")
+    assert reason.startswith("ALREADY_EXISTS")
+    assert run("ALTER TABLE events ADD IF NOT EXISTS PARTITION (day = '2024-01-09')")[0] == (
+        "SUCCEEDED"
+    )
+    assert run("SHOW TABLES")[1] == ["events", "people", "sales"]
+    assert run("CREATE DATABASE curated")[0] == "SUCCEEDED"
+    names = [d["Name"] for d in lab.client("glue").get_databases()["DatabaseList"]]
+    assert "curated" in names
+    assert run("CREATE EXTERNAL TABLE t (a int)")[0].startswith("NOT_SUPPORTED")
+
+
+def test_a_poll_loop_that_sleeps_in_real_time_still_ends(lab: Lab) -> None:
+    _lake(lab)
+    athena = lab.client("athena")
+    qid = athena.start_query_execution(
+        QueryString="SELECT count(*) FROM people",
+        QueryExecutionContext={"Database": "shop"},
+        ResultConfiguration={"OutputLocation": "s3://results/"},
+    )["QueryExecutionId"]
+    states = [
+        athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]["State"]
+        for _ in range(4)
+    ]
+    assert states[0] == "QUEUED" and states[-1] == "SUCCEEDED"

@@ -41,7 +41,7 @@ from moto.s3.models import FakeKey, s3_backends
 from moto.sts.models import sts_backends
 
 from labkit import facts
-from labkit.services.athena import sim_execution
+from labkit.services.athena import sim_ddl, sim_execution
 from labkit.services.athena.sim_catalog import table_def
 from labkit.services.athena.sim_engine import QueryError, QueryOutcome, TableDef, run_query
 from labkit.services.athena.sim_execution import QueryRecord
@@ -154,6 +154,90 @@ def grants_for(account_id: str, region: str, principal: str, find: Any) -> Any:
     return columns
 
 
+def _partition_label(keys: list[str], values: Any) -> str:
+    return "/".join(f"{k}={v}" for k, v in zip(keys, values, strict=False))
+
+
+def run_ddl(sql: str, database: str, glue: Any, store: S3Store) -> QueryOutcome:
+    """Run a DDL statement (:mod:`.sim_ddl`) on the Glue Data Catalog."""
+    outcome = QueryOutcome(statement_type="DDL")
+    try:
+        command = sim_ddl.parse(sql, database)
+        if command.action == "create_database":
+            if command.database in glue.databases:
+                if not command.if_not_exists:
+                    raise QueryError(
+                        "ALREADY_EXISTS", f"Database {command.database} already exists"
+                    )
+            else:
+                glue.create_database(command.database, {"Name": command.database})
+            return outcome
+        if command.action == "show_databases":
+            outcome.columns = [("database_name", "varchar")]
+            outcome.rows = [(name,) for name in sorted(glue.databases)]
+            return outcome
+        db = glue.databases.get(command.database)
+        if db is None:
+            raise QueryError("SCHEMA_NOT_FOUND", f"Schema '{command.database}' does not exist")
+        if command.action == "show_tables":
+            outcome.columns = [("tab_name", "varchar")]
+            outcome.rows = [(name,) for name in sorted(db.tables)]
+            return outcome
+        table = db.tables.get(command.table)
+        if table is None:
+            raise QueryError(
+                "TABLE_NOT_FOUND",
+                f"Table 'awsdatacatalog.{command.database}.{command.table}' does not exist",
+            )
+        info = table.as_dict()
+        keys = [str(k["Name"]).lower() for k in info.get("PartitionKeys") or []]
+        storage = dict(info.get("StorageDescriptor") or {})
+        location = str(storage.get("Location") or "").rstrip("/") + "/"
+        if command.action == "show_partitions":
+            outcome.columns = [("partition", "varchar")]
+            outcome.rows = [(_partition_label(keys, p.values),) for p in table.partitions.values()]
+            return outcome
+        if not keys:
+            raise QueryError(
+                "NOT_SUPPORTED", f"Table {command.table} is not partitioned", error_type=1000
+            )
+        added: list[str] = []
+        if command.action == "repair":
+            bucket, _, prefix = location.removeprefix("s3://").partition("/")
+            listed = [k for k, _ in store.list(bucket, prefix)]
+            for values, folder in sorted(sim_ddl.hive_folders(listed, prefix, keys).items()):
+                if str(list(values)) in table.partitions:
+                    continue
+                where = dict(storage, Location=f"s3://{bucket}/{folder}")
+                table.create_partition({"Values": list(values), "StorageDescriptor": where})
+                added.append(_partition_label(keys, list(values)))
+            outcome.columns = [("result", "varchar")]
+            outcome.rows = [(f"Partitions not in metastore:\t{command.table}:{a}",) for a in added]
+            outcome.rows += [
+                (f"Repair: Added partition to metastore {command.table}:{a}",) for a in added
+            ]
+            return outcome
+        for spec, spec_location in command.partitions:
+            if sorted(spec) != sorted(keys):
+                raise QueryError(
+                    "HIVE_METASTORE_ERROR",
+                    f"Partition spec {spec} does not name the partition keys {', '.join(keys)}",
+                )
+            spec_values = [spec[k] for k in keys]
+            if str(spec_values) in table.partitions:
+                if command.if_not_exists:
+                    continue
+                raise QueryError("ALREADY_EXISTS", "Partition already exists.")
+            target = spec_location or location + _partition_label(keys, spec_values) + "/"
+            table.create_partition(
+                {"Values": spec_values, "StorageDescriptor": dict(storage, Location=target)}
+            )
+        return outcome
+    except QueryError as err:
+        outcome.error = err
+        return outcome
+
+
 def _workgroup_config(backend: Any, name: str) -> dict[str, Any]:
     group = backend.work_groups.get(name)
     return dict(group.configuration or {}) if group is not None else {}
@@ -223,16 +307,21 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         find, exists = catalog_for(backend.account_id, backend.region_name)
         store = S3Store(backend.account_id)
         cutoff = group_config.get("BytesScannedCutoffPerQuery")
-        outcome = run_query(
-            query,
-            database=database,
-            catalog=find,
-            database_exists=exists,
-            store=store,
-            scan_limit=int(cutoff) if cutoff else None,
-            column_grants=grants_for(
-                backend.account_id, backend.region_name, caller_arn(self), find
-            ),
+        ddl = sim_ddl.is_ddl(query)
+        outcome = (
+            run_ddl(query, database, _glue(backend.account_id, backend.region_name), store)
+            if ddl
+            else run_query(
+                query,
+                database=database,
+                catalog=find,
+                database_exists=exists,
+                store=store,
+                scan_limit=int(cutoff) if cutoff else None,
+                column_grants=grants_for(
+                    backend.account_id, backend.region_name, caller_arn(self), find
+                ),
+            )
         )
         location = str(output).rstrip("/") + "/"
         record = QueryRecord(
@@ -240,14 +329,20 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             query=query,
             database=database,
             workgroup=workgroup,
-            output_location=f"{location}{execution_id}.csv",
+            # Athena writes a DDL statement's output as text, a query's as CSV.
+            output_location=f"{location}{execution_id}.{'txt' if ddl else 'csv'}",
             submitted=now(),
             outcome=outcome,
         )
         if outcome.error is None:
             bucket, key = _split_s3(record.output_location or "")
             try:
-                store.put(bucket, key, sim_execution.results_csv(outcome))
+                body = (
+                    "".join(f"{row[0]}\n" for row in outcome.rows).encode()
+                    if ddl
+                    else sim_execution.results_csv(outcome)
+                )
+                store.put(bucket, key, body)
                 record.result_key = (bucket, key)
             except Exception as err:  # moto raises its own errors for a missing bucket
                 outcome.error = QueryError(
@@ -342,14 +437,17 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             )
         start = int(self._get_param("NextToken") or 0)
         outcome = record.outcome
-        # Row 0 is the header (column names), as Athena returns it for a SELECT.
-        header = [{"Data": [{"VarCharValue": name} for name, _ in outcome.columns]}]
-        first = max(0, start - 1)
-        chosen = outcome.rows[first : first + max_results - (1 if start == 0 else 0)]
-        page = (header if start == 0 else []) + [
-            {"Data": [{} if v is None else {"VarCharValue": v} for v in row]} for row in chosen
+        # Row 0 is the header (column names), as Athena returns it for a SELECT (not for DDL).
+        dml = outcome.statement_type == "DML"
+        header = [{"Data": [{"VarCharValue": name} for name, _ in outcome.columns]}] if dml else []
+        with_header: list[Any] = header + list(outcome.rows)
+        page = [
+            row
+            if isinstance(row, dict)
+            else {"Data": [{} if v is None else {"VarCharValue": v} for v in row]}
+            for row in with_header[start : start + max_results]
         ]
-        total = len(outcome.rows) + 1
+        total = len(with_header)
         body: dict[str, Any] = {
             "UpdateCount": 0,
             "ResultSet": {

@@ -19,6 +19,9 @@ Athena runs Trino SQL; the sandbox runs DuckDB's. Where they differ (the lesson 
   (``strptime``, ``list_*``) work here and fail on Athena.
 - Trino refuses to compare a varchar with an integer (``TYPE_MISMATCH``); DuckDB casts.
 - Table functions (``read_csv``, ``read_parquet``...) are DuckDB's, not Athena's: refused.
+- An expression without an alias is named ``_col0``, ``_col1``... as Trino names it (DuckDB
+  would name it after its text).
+- DDL is not DuckDB's: the statements a lake needs run on the catalog (:mod:`.sim_ddl`).
 
 Errors are reported as Athena words them: ``SYNTAX_ERROR``, ``TABLE_NOT_FOUND``,
 ``SCHEMA_NOT_FOUND``, ``COLUMN_NOT_FOUND``, ``FUNCTION_NOT_FOUND``, ``NOT_SUPPORTED``.
@@ -421,6 +424,18 @@ def _view_sql(table: TableDef, paths: list[str]) -> str:
     return f"SELECT {', '.join(cols + keys)} FROM {source}"
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _column_name(name: str, index: int) -> str:
+    """Athena's name for a result column: an expression without an alias is ``_col<index>``.
+
+    DuckDB names such a column after its text (``count_star()``, ``sum(amount)``); Trino does
+    not, so a learner's code that reads ``_col0`` works in both.
+    """
+    return name if _IDENTIFIER.fullmatch(name) else f"_col{index}"
+
+
 _STATEMENT = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(\w+)", re.IGNORECASE)
 
 
@@ -589,7 +604,9 @@ def run_query(
         result = con.execute(sql)
         description = result.description or []
         fetched = result.fetchall()
-        outcome.columns = [(str(d[0]), athena_type(str(d[1]))) for d in description]
+        outcome.columns = [
+            (_column_name(str(d[0]), i), athena_type(str(d[1]))) for i, d in enumerate(description)
+        ]
         outcome.rows = [tuple(athena_text(v) for v in row) for row in fetched]
     except QueryError as err:
         outcome.error = err

@@ -331,3 +331,24 @@ def test_a_poll_loop_that_sleeps_in_real_time_still_ends(lab: Lab) -> None:
         for _ in range(4)
     ]
     assert states[0] == "QUEUED" and states[-1] == "SUCCEEDED"
+
+
+def test_json_keys_match_the_catalog_ignoring_case(lab: Lab) -> None:
+    _lake(lab)
+    s3 = lab.client("s3")
+    s3.put_object(
+        Bucket="lake", Key="camel/c.json", Body=b'{"userId": 7, "Kind": "x"}\n{"userId": 8}\n'
+    )
+    lab.client("glue").create_table(
+        DatabaseName="shop",
+        TableInput={
+            "Name": "camel",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "userid", "Type": "int"}, {"Name": "kind", "Type": "string"}],
+                "Location": "s3://lake/camel/",
+            },
+            "Parameters": {"classification": "json"},
+        },
+    )
+    done = _run(lab, "SELECT userid, kind FROM camel ORDER BY userid")
+    assert _rows(lab, done["QueryExecutionId"]) == [["userid", "kind"], ["7", "x"], ["8", None]]

@@ -394,7 +394,38 @@ def _schema_file(table: TableDef) -> bytes:
     return _SCHEMA_FILES[types]
 
 
-def _view_sql(table: TableDef, paths: list[str]) -> str:
+#: Bytes of a JSON table's first object read (unbilled) to learn how its keys are spelled.
+JSON_KEY_SAMPLE = 64 * 1024
+
+
+def json_key_spellings(table: TableDef, store: ObjectStore, first: str | None) -> dict[str, str]:
+    """``column -> key as the data spells it`` for a JSON table.
+
+    The catalog's column names are lower case (Glue lowers them), while the data may say
+    ``userId``; Athena's JSON SerDe matches keys ignoring case, DuckDB's reader does not. A
+    sample of the first object tells the spelling (read outside the query: not billed).
+    """
+    if first is None:
+        return {}
+    bucket, key = object_of(first)
+    try:
+        size = store.size(bucket, key)
+        head = store.read(bucket, key, 0, min(size, JSON_KEY_SAMPLE))
+    except KeyError:
+        return {}
+    spellings: dict[str, str] = {}
+    for line in head.decode("utf-8", "replace").splitlines()[:50]:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            for name in record:
+                spellings.setdefault(str(name).lower(), str(name))
+    return spellings
+
+
+def _view_sql(table: TableDef, paths: list[str], spellings: dict[str, str] | None = None) -> str:
     files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
     hive = ""
     if table.partition_keys:
@@ -415,9 +446,13 @@ def _view_sql(table: TableDef, paths: list[str]) -> str:
             f"TRY_CAST({_quote(c)} AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in table.columns
         ]
     elif table.format == "json":
-        typed = ", ".join(f"'{c}': '{duckdb_type(t)}'" for c, t in table.columns)
+        spelled = {c: (spellings or {}).get(c, c) for c, _ in table.columns}
+        typed = ", ".join(
+            f"'{spelled[c].replace(chr(39), chr(39) * 2)}': '{duckdb_type(t)}'"
+            for c, t in table.columns
+        )
         source = f"read_json({files}, format = 'newline_delimited', columns = {{{typed}}}{hive})"
-        cols = [_quote(c) for c, _ in table.columns]
+        cols = [f"{_quote(spelled[c])} AS {_quote(c)}" for c, _ in table.columns]
     else:
         source = f"read_parquet({files}{hive})"
         cols = [f"CAST({_quote(c)} AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in table.columns]
@@ -568,6 +603,11 @@ def run_query(
             if column_grants is not None:
                 table = _granted(table, column_grants(db, table.name))
             paths, entries, partition_sizes = _files(table, store)
+            spellings = (
+                json_key_spellings(table, store, paths[0] if paths else None)
+                if table.format == "json"
+                else {}
+            )
             if table.format == "parquet" and paths:
                 first = dict(
                     zip(
@@ -583,7 +623,8 @@ def run_query(
             label = f"{db}.{table.name}"
             if paths:
                 con.execute(
-                    f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS {_view_sql(table, paths)}"
+                    f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS "
+                    f"{_view_sql(table, paths, spellings)}"
                 )
             else:
                 # An empty table (no objects yet): its columns, no rows.

@@ -173,3 +173,19 @@ def test_a_failing_script_fails_the_run_and_commits_no_bookmark(lab: Lab) -> Non
     lab.client("s3").put_object(Bucket="code", Key="etl.py", Body=SCRIPT)
     assert _run(lab)["JobRunState"] == "SUCCEEDED"
     assert len(_curated(lab)) == 1
+
+
+def test_the_etl_view_shows_runs_and_what_the_bookmark_remembers(lab: Lab) -> None:
+    from labkit.services.glue import state, view
+
+    _job(lab, "job-bookmark-enable")
+    lab.client("s3").put_object(Bucket="lake", Key="raw/a.json", Body=_events("d1", 3))
+    _run(lab)
+    _run(lab)
+    snapshot = state.etl_snapshot(region=lab.sandbox.region)
+    job = snapshot["jobs"][0]
+    assert job["processed"] == ["s3://lake/raw/a.json"]
+    assert [r["read"] for r in job["runs"]] == [1, 0]  # the second run found nothing new
+    text = view.etl_text(snapshot)
+    assert "bookmark remembers 1 object" in text and "✓ SUCCEEDED" in text
+    assert "labkit-glue-etl" in view.etl_html(snapshot)

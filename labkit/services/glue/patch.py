@@ -35,8 +35,8 @@ if TYPE_CHECKING:
 _RUNNING = "_labkit_running"
 _RESULT = "_labkit_result"
 #: Attributes on moto's FakeJob (its bookmark) and FakeJobRun (what the run did).
-BOOKMARK = "_labkit_bookmark"
-REPORT = "_labkit_report"
+BOOKMARK = sim_jobs.BOOKMARK_ATTR
+REPORT = sim_jobs.REPORT_ATTR
 
 
 def bookmark_of(job: Any) -> sim_jobs.Bookmark:

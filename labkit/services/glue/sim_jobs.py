@@ -38,6 +38,9 @@ from labkit.services.athena.sim_lakefs import LakeFileSystem, ObjectStore, ScanC
 RUN_BASE_SECONDS = 60.0
 BYTES_PER_SECOND = 50 * 1024 * 1024
 COMPRESSIONS = ("snappy", "gzip", "zstd", "uncompressed")
+#: Attributes on moto's FakeJob (its bookmark) and FakeJobRun (what the run did).
+BOOKMARK_ATTR = "_labkit_bookmark"
+REPORT_ATTR = "_labkit_report"
 
 
 class JobError(Exception):

@@ -189,3 +189,15 @@ def test_the_etl_view_shows_runs_and_what_the_bookmark_remembers(lab: Lab) -> No
     text = view.etl_text(snapshot)
     assert "bookmark remembers 1 object" in text and "✓ SUCCEEDED" in text
     assert "labkit-glue-etl" in view.etl_html(snapshot)
+
+
+def test_a_poll_loop_that_sleeps_in_real_time_still_sees_the_crawl_end(lab: Lab) -> None:
+    s3 = lab.client("s3")
+    glue = lab.client("glue")
+    s3.create_bucket(Bucket="lake")
+    s3.put_object(Bucket="lake", Key="events/dt=d1/part.json", Body=_events("d1", 2))
+    _crawler(lab, "s3://lake/events/")
+    glue.start_crawler(Name="lake")
+    states = [glue.get_crawler(Name="lake")["Crawler"]["State"] for _ in range(4)]
+    assert states[0] == "RUNNING" and states[-1] == "READY"
+    assert glue.get_table(DatabaseName="raw", Name="events")["Table"]["Name"] == "events"

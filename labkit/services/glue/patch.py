@@ -13,6 +13,9 @@ missing).
 ``main(job)`` function, with job bookmarks), then reads ``RUNNING`` until the run's modeled
 length has passed on the lab clock, then ``SUCCEEDED`` or ``FAILED`` with the script's error as
 ``ErrorMessage``.
+
+``time.sleep`` does not move the lab clock: a crawl or run polled :data:`POLLS_TO_FINISH` times
+(``GetCrawler``, ``GetJobRun``) ends then, so a loop that sleeps between polls still ends.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from moto.glue import models as glue_models
+from moto.glue import responses as glue_responses
 from moto.moto_api._internal.managed_state_model import ManagedState
 from moto.s3.models import FakeKey, s3_backends
 
@@ -34,6 +38,10 @@ if TYPE_CHECKING:
 
 _RUNNING = "_labkit_running"
 _RESULT = "_labkit_result"
+_PENDING = "_labkit_pending"
+#: Polls of GetCrawler / GetJobRun after which a crawl or run ends whatever the lab clock says:
+#: ``time.sleep`` does not move the lab clock, so a loop that sleeps between polls still ends.
+POLLS_TO_FINISH = 3
 #: Attributes on moto's FakeJob (its bookmark) and FakeJobRun (what the run did).
 BOOKMARK = sim_jobs.BOOKMARK_ATTR
 REPORT = sim_jobs.REPORT_ATTR
@@ -142,7 +150,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                 run.__dict__[_RESULT] = "COMPLETED"
             crawler.crawl_elapsed_time = int(crawl_seconds(count) * 1000)
 
-        sandbox.clock.call_later(crawl_seconds(count), finish)
+        event = sandbox.clock.call_later(crawl_seconds(count), finish)
+        run.__dict__[_PENDING] = [event, finish, 0]
 
     def start_job_run(self: Any, name: str, arguments: Any, *rest: Any, **kwargs: Any) -> str:
         run_id: str = original_start_run(self, name, arguments, *rest, **kwargs)
@@ -167,7 +176,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             run.__dict__[_RUNNING] = False
             run.__dict__[_RESULT] = "FAILED" if report.error else "SUCCEEDED"
 
-        sandbox.clock.call_later(sim_jobs.run_seconds(report), finish)
+        event = sandbox.clock.call_later(sim_jobs.run_seconds(report), finish)
+        run.__dict__[_PENDING] = [event, finish, 0]
         return run_id
 
     def run_dict(self: Any) -> dict[str, Any]:
@@ -186,6 +196,40 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             return self.__dict__[_RESULT]
         return original_status.fget(self)
 
+    response_cls = glue_responses.GlueResponse
+    original_get_crawler = response_cls.get_crawler
+    original_get_job_run = response_cls.get_job_run
+
+    def polled(run: Any) -> None:
+        pending = run.__dict__.get(_PENDING)
+        if not pending or not run.__dict__.get(_RUNNING):
+            return
+        pending[2] += 1
+        if pending[2] >= POLLS_TO_FINISH:
+            pending[0].cancel()
+            pending[1]()
+
+    def get_crawler(self: Any) -> Any:
+        try:
+            crawler = self.glue_backend.get_crawler(self.parameters.get("Name"))
+        except Exception:  # moto's own error answers below
+            crawler = None
+        if crawler is not None and crawler.crawls:
+            polled(crawler.crawls[-1])
+        return original_get_crawler(self)
+
+    def get_job_run(self: Any) -> Any:
+        try:
+            job = self.glue_backend.get_job(self.parameters.get("JobName"))
+        except Exception:  # moto's own error answers below
+            job = None
+        for run in job.job_runs if job is not None else []:
+            if run.job_run_id == self.parameters.get("RunId"):
+                polled(run)
+        return original_get_job_run(self)
+
+    setattr(response_cls, "get_crawler", get_crawler)  # noqa: B010
+    setattr(response_cls, "get_job_run", get_job_run)  # noqa: B010
     setattr(backend_cls, "start_crawler", start_crawler)  # noqa: B010 - mypy: a method
     setattr(backend_cls, "start_job_run", start_job_run)  # noqa: B010
     setattr(run_cls, "as_dict", run_dict)  # noqa: B010
@@ -195,6 +239,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         yield
     finally:
         setattr(backend_cls, "start_crawler", original_start)  # noqa: B010
+        setattr(response_cls, "get_crawler", original_get_crawler)  # noqa: B010
+        setattr(response_cls, "get_job_run", original_get_job_run)  # noqa: B010
         setattr(backend_cls, "start_job_run", original_start_run)  # noqa: B010
         setattr(run_cls, "as_dict", original_run_dict)  # noqa: B010
         for cls in (crawl_cls, run_cls):

@@ -201,3 +201,30 @@ def test_a_poll_loop_that_sleeps_in_real_time_still_sees_the_crawl_end(lab: Lab)
     states = [glue.get_crawler(Name="lake")["Crawler"]["State"] for _ in range(4)]
     assert states[0] == "RUNNING" and states[-1] == "READY"
     assert glue.get_table(DatabaseName="raw", Name="events")["Table"]["Name"] == "events"
+
+
+def test_nested_json_becomes_structs_and_arrays_athena_reads(lab: Lab) -> None:
+    s3 = lab.client("s3")
+    glue = lab.client("glue")
+    s3.create_bucket(Bucket="lake")
+    s3.create_bucket(Bucket="results")
+    body = b'{"user": {"userId": 1, "tags": ["a", "b"]}, "items": [{"price": 1.5}]}\n'
+    s3.put_object(Bucket="lake", Key="orders/o.json", Body=body)
+    _crawler(lab, "s3://lake/orders/")
+    glue.start_crawler(Name="lake")
+    lab.clock.advance(120)
+    table = glue.get_table(DatabaseName="raw", Name="orders")["Table"]
+    columns = {c["Name"]: c["Type"] for c in table["StorageDescriptor"]["Columns"]}
+    assert columns == {
+        "user": "struct<userId:bigint,tags:array<string>>",
+        "items": "array<struct<price:double>>",
+    }
+    athena = lab.client("athena")
+    qid = athena.start_query_execution(
+        QueryString="SELECT user.userId AS uid, items[1].price AS p FROM orders",
+        QueryExecutionContext={"Database": "raw"},
+        ResultConfiguration={"OutputLocation": "s3://results/"},
+    )["QueryExecutionId"]
+    lab.clock.advance(10)
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    assert [d["VarCharValue"] for d in rows[1]["Data"]] == ["1", "1.5"]

@@ -105,9 +105,34 @@ def glue_type(duck: str) -> str:
         return upper.lower()
     if upper.startswith("TIMESTAMP"):
         return "timestamp"
-    if upper.endswith("[]"):
-        return f"array<{glue_type(upper[:-2])}>"
+    text = duck.strip()
+    if text.endswith("[]"):
+        return f"array<{glue_type(text[:-2])}>"
+    if upper.startswith("STRUCT(") and text.endswith(")"):
+        fields = []
+        for item in _split_top(text[len("STRUCT(") : -1]):
+            name, _, kind = item.strip().partition(" ")
+            # Glue keeps a nested field's spelling; Athena's JSON SerDe matches it ignoring case.
+            fields.append(f"{name.strip(chr(34))}:{glue_type(kind)}")
+        return f"struct<{','.join(fields)}>"
+    if upper.startswith("MAP(") and text.endswith(")"):
+        key, value = _split_top(text[len("MAP(") : -1])
+        return f"map<{glue_type(key)},{glue_type(value)}>"
     return "string"
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
 
 
 def file_format(key: str, head: bytes) -> str:

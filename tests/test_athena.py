@@ -352,3 +352,27 @@ def test_json_keys_match_the_catalog_ignoring_case(lab: Lab) -> None:
     )
     done = _run(lab, "SELECT userid, kind FROM camel ORDER BY userid")
     assert _rows(lab, done["QueryExecutionId"]) == [["userid", "kind"], ["7", "x"], ["8", None]]
+
+
+def test_parquet_row_groups_outside_a_filter_are_not_read(lab: Lab) -> None:
+    _lake(lab)
+    day = "dt = '2024-01-01'"
+    every = _run(lab, f"SELECT sum(amount) FROM sales WHERE {day}")
+    # ids rise through the file, 10,000 rows a row group: id < 100 touches the first group only.
+    few = _run(lab, f"SELECT sum(amount) FROM sales WHERE {day} AND id < 100")
+    assert few["Status"]["State"] == "SUCCEEDED"
+    assert few["Statistics"]["DataScannedInBytes"] < every["Statistics"]["DataScannedInBytes"]
+
+
+def test_a_stopped_query_is_cancelled(lab: Lab) -> None:
+    _lake(lab)
+    athena = lab.client("athena")
+    qid = athena.start_query_execution(
+        QueryString="SELECT count(*) FROM sales",
+        QueryExecutionContext={"Database": "shop"},
+        ResultConfiguration={"OutputLocation": "s3://results/"},
+    )["QueryExecutionId"]
+    athena.stop_query_execution(QueryExecutionId=qid)
+    lab.clock.advance(60)
+    status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+    assert status["State"] == "CANCELLED"

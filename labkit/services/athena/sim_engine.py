@@ -573,6 +573,7 @@ def run_query(
         )
         return outcome
     con = _connect(fs)
+    entries_by_table: dict[str, tuple[TableDef, list[tuple[str, int, str]], dict[str, int]]] = {}
     try:
         refs, calls_function = _table_refs(con, sql)
         if calls_function:
@@ -581,9 +582,6 @@ def run_query(
                 "table functions (read_csv, read_parquet, ...) are DuckDB's, not Athena's: "
                 "query the catalog's tables",
             )
-        entries_by_table: dict[
-            str, tuple[TableDef, list[tuple[str, int, str]], dict[str, int]]
-        ] = {}
         for schema, name in refs:
             db = (schema or database).lower()
             if not database_exists(db):
@@ -672,9 +670,7 @@ def run_query(
         con.close()
     outcome.bytes_scanned = counter.total
     read_paths = set(counter.by_path)
-    for label, (table, entries, partition_sizes) in (
-        entries_by_table.items() if "entries_by_table" in locals() else []
-    ):
+    for label, (table, entries, partition_sizes) in entries_by_table.items():
         read = [(p, s, part) for p, s, part in entries if p in read_paths]
         outcome.scans.append(
             TableScan(

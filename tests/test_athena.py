@@ -6,6 +6,8 @@ import csv
 import functools
 import io
 import json
+import os
+import tempfile
 from typing import Any
 
 import duckdb
@@ -20,14 +22,16 @@ DAYS = ("2024-01-01", "2024-01-02", "2024-01-03")
 @functools.cache
 def _parquet(rows: int, seed: int) -> bytes:
     con = duckdb.connect()
-    path = f"/tmp/labkit-athena-test-{seed}.parquet"
-    con.execute(
-        f"COPY (SELECT i AS id, 'user' || (i % 7) AS usr, i * 1.5 + {seed} AS amount, "
-        f"md5(i::VARCHAR) AS note FROM range({rows}) t(i)) TO '{path}' "
-        "(FORMAT PARQUET, ROW_GROUP_SIZE 10000)"
-    )
-    with open(path, "rb") as handle:
-        return handle.read()
+    # A folder of this test's own: xdist workers build the same files at once.
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "sample.parquet")
+        con.execute(
+            f"COPY (SELECT i AS id, 'user' || (i % 7) AS usr, i * 1.5 + {seed} AS amount, "
+            f"md5(i::VARCHAR) AS note FROM range({rows}) t(i)) TO '{path}' "
+            "(FORMAT PARQUET, ROW_GROUP_SIZE 10000)"
+        )
+        with open(path, "rb") as handle:
+            return handle.read()
 
 
 def _lake(lab: Lab) -> dict[str, Any]:

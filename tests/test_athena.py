@@ -319,7 +319,43 @@ def test_ddl_repairs_adds_and_shows_partitions(lab: Lab) -> None:
     assert run("CREATE DATABASE curated")[0] == "SUCCEEDED"
     names = [d["Name"] for d in lab.client("glue").get_databases()["DatabaseList"]]
     assert "curated" in names
-    assert run("CREATE EXTERNAL TABLE t (a int)")[0].startswith("NOT_SUPPORTED")
+    assert run("CREATE EXTERNAL TABLE t (a int)")[0].startswith("SYNTAX_ERROR")  # no LOCATION
+    assert run("CREATE TABLE t (a int)")[0].startswith("NOT_SUPPORTED")  # Athena: Iceberg only
+
+
+def test_create_external_table_then_query_it(lab: Lab) -> None:
+    _lake(lab)
+
+    def run(sql: str) -> dict[str, Any]:
+        return _run(lab, sql)
+
+    created = run(
+        "CREATE EXTERNAL TABLE IF NOT EXISTS shop.ev2 (\n"
+        "  id int COMMENT 'the event',\n  kind string,\n  ms bigint\n)\n"
+        "PARTITIONED BY (day string)\n"
+        "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"
+        "LOCATION 's3://lake/events/'\nTBLPROPERTIES ('has_encrypted_data'='false')"
+    )
+    assert created["Status"]["State"] == "SUCCEEDED", created["Status"]
+    assert created["StatementType"] == "DDL"
+    assert run("MSCK REPAIR TABLE ev2")["Status"]["State"] == "SUCCEEDED"
+    counted = run("SELECT count(*) AS n FROM ev2 WHERE day = '2024-01-02'")
+    assert _rows(lab, counted["QueryExecutionId"]) == [["n"], ["50"]]
+    people = run(
+        "CREATE EXTERNAL TABLE p2 (id int, name string, age int) ROW FORMAT DELIMITED "
+        "FIELDS TERMINATED BY ',' LOCATION 's3://lake/people/' "
+        "TBLPROPERTIES ('skip.header.line.count'='1')"
+    )
+    assert people["Status"]["State"] == "SUCCEEDED"
+    ages = run("SELECT sum(age) AS s FROM p2")
+    assert _rows(lab, ages["QueryExecutionId"]) == [["s"], ["85"]]
+    again = run("CREATE EXTERNAL TABLE p2 (id int) LOCATION 's3://lake/people/'")
+    assert again["Status"]["StateChangeReason"].startswith("ALREADY_EXISTS")
+    assert run("DROP TABLE p2")["Status"]["State"] == "SUCCEEDED"
+    assert run("DROP TABLE IF EXISTS p2")["Status"]["State"] == "SUCCEEDED"
+    assert run("SELECT * FROM p2")["Status"]["StateChangeReason"].startswith("TABLE_NOT_FOUND")
+    # The data stays in S3.
+    assert lab.client("s3").list_objects_v2(Bucket="lake", Prefix="people/")["KeyCount"] == 1
 
 
 def test_a_poll_loop_that_sleeps_in_real_time_still_ends(lab: Lab) -> None:

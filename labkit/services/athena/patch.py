@@ -183,12 +183,30 @@ def run_ddl(sql: str, database: str, glue: Any, store: S3Store) -> QueryOutcome:
             outcome.columns = [("tab_name", "varchar")]
             outcome.rows = [(name,) for name in sorted(db.tables)]
             return outcome
+        if command.action == "create_table":
+            if command.table in db.tables:
+                if not command.if_not_exists:
+                    raise QueryError("ALREADY_EXISTS", f"Table {command.table} already exists")
+            else:
+                glue.create_table(command.database, command.table, command.table_input)
+            return outcome
+        # DROP TABLE IF EXISTS of a missing table (the flag stands for IF EXISTS here).
+        if (
+            command.action == "drop_table"
+            and command.table not in db.tables
+            and command.if_not_exists
+        ):
+            return outcome
         table = db.tables.get(command.table)
         if table is None:
             raise QueryError(
                 "TABLE_NOT_FOUND",
                 f"Table 'awsdatacatalog.{command.database}.{command.table}' does not exist",
             )
+        if command.action == "drop_table":
+            # An external table: the catalog entry goes, the objects in S3 stay.
+            del db.tables[command.table]
+            return outcome
         info = table.as_dict()
         keys = [str(k["Name"]).lower() for k in info.get("PartitionKeys") or []]
         storage = dict(info.get("StorageDescriptor") or {})

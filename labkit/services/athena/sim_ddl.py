@@ -110,9 +110,8 @@ def parse(sql: str, default_database: str) -> Ddl:
     keyword = " ".join(text.split()[:2]).upper()
     raise QueryError(
         "NOT_SUPPORTED",
-        f"{keyword} is not simulated by the sandbox's Athena (it runs CREATE DATABASE, MSCK REPAIR "
-        "TABLE, ALTER TABLE ADD PARTITION and SHOW): define tables with Glue's CreateTable or a "
-        "crawler",
+        f"{keyword} is not simulated by the sandbox's Athena (it runs CREATE DATABASE, CREATE "
+        "EXTERNAL TABLE, DROP TABLE, MSCK REPAIR TABLE, ALTER TABLE ADD PARTITION and SHOW)",
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from labkit.lab import Lab
 from labkit.services.cloudformation.patch_drift import compare
 
@@ -122,3 +124,79 @@ def test_deletion_policy_retain_keeps_the_table(lab: Lab) -> None:
 def test_numbers_and_booleans_compare_by_value() -> None:
     assert compare({"A": 30, "B": "true"}, {"A": "30", "B": True}) == []
     assert [d.kind for d in compare({"A": {"B": 1}}, {"A": {}})] == ["REMOVE"]
+
+
+KEPT = """
+Resources:
+  Kept:
+    Type: AWS::SQS::Queue
+    DeletionPolicy: {policy}
+    Properties: {{QueueName: kept}}
+  Taken:
+    Type: AWS::SNS::Topic
+    DependsOn: Kept
+    Properties: {{TopicName: {topic}}}
+"""
+
+
+def queue_names(lab: Lab) -> list[str]:
+    urls = lab.client("sqs").list_queues().get("QueueUrls", [])
+    return [u.rsplit("/", 1)[-1] for u in urls]
+
+
+@pytest.mark.parametrize("policy", ["Retain", "RetainExceptOnCreate"])
+def test_kept_resources_are_skipped_on_delete(lab: Lab, policy: str) -> None:
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="k", TemplateBody=KEPT.format(policy=policy, topic="t"))
+    stack_id = cfn.describe_stacks(StackName="k")["Stacks"][0]["StackId"]
+    cfn.delete_stack(StackName="k")
+    assert queue_names(lab) == ["kept"]
+    assert lab.client("sns").list_topics()["Topics"] == []
+    events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
+    assert ("Kept", "DELETE_SKIPPED") in [
+        (e["LogicalResourceId"], e["ResourceStatus"]) for e in events
+    ]
+
+
+@pytest.mark.parametrize(("policy", "left"), [("Retain", ["kept"]), ("RetainExceptOnCreate", [])])
+def test_a_rollback_keeps_retain_but_not_retain_except_on_create(
+    lab: Lab, policy: str, left: list[str]
+) -> None:
+    cfn = lab.client("cloudformation")
+    # An SNS topic name with a space is refused: the stack fails after the queue was made.
+    cfn.create_stack(StackName="k", TemplateBody=KEPT.format(policy=policy, topic="'bad name'"))
+    assert cfn.describe_stacks(StackName="k")["Stacks"][0]["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert queue_names(lab) == left
+
+
+DATABASE = """
+Resources:
+  Db:
+    Type: AWS::RDS::DBInstance
+    {policy}
+    Properties:
+      DBInstanceIdentifier: orders-db
+      Engine: mysql
+      DBInstanceClass: db.t3.micro
+      AllocatedStorage: '20'
+      MasterUsername: admin1
+      MasterUserPassword: secret-password-1
+"""
+
+
+@pytest.mark.parametrize(
+    ("policy", "snapshots"),
+    [("DeletionPolicy: Snapshot", 1), ("", 1), ("DeletionPolicy: Delete", 0)],
+)
+def test_snapshot_takes_a_final_snapshot_and_is_rds_default(
+    lab: Lab, policy: str, snapshots: int
+) -> None:
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="db", TemplateBody=DATABASE.format(policy=policy))
+    cfn.delete_stack(StackName="db")
+    rds = lab.client("rds")
+    assert rds.describe_db_instances()["DBInstances"] == []
+    found = rds.describe_db_snapshots()["DBSnapshots"]
+    assert len(found) == snapshots
+    if snapshots:
+        assert found[0]["DBInstanceIdentifier"] == "orders-db"

@@ -25,6 +25,13 @@ keeps that. What it gets wrong, this patch fixes while a sandbox runs:
   stack is ``CREATE_FAILED``; with ``OnFailure=DELETE`` the stack is deleted. Moto lets the
   error escape ``CreateStack`` and leaves half a stack behind.
 
+- **deletion policies**: deleting a stack skips ``Retain`` and ``RetainExceptOnCreate`` resources
+  (event ``DELETE_SKIPPED``; moto keeps only ``Retain``), snapshots ``Snapshot`` resources before
+  deleting them (an RDS DB instance or cluster gets a manual snapshot; ``Snapshot`` is also the
+  default for ``AWS::RDS::DBCluster`` and for an ``AWS::RDS::DBInstance`` outside a cluster,
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html),
+  and records each resource's ``DELETE_IN_PROGRESS``/``DELETE_COMPLETE``.
+
 State lives on moto's ``Stack`` objects (``labkit_resources``), so ``lab.reset()`` covers it.
 """
 
@@ -43,6 +50,7 @@ from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.utils import utcnow
+from moto.moto_api._internal import mock_random
 
 from labkit.services.cloudformation import sim_changes, sim_lint
 
@@ -339,6 +347,7 @@ def cloudformation_fidelity() -> Iterator[None]:
     patch(response_cls, "RESPONSE_KEY_PATH_TO_TRANSFORMER", transformers)
     patch(cfn_parsing, "parse_and_create_resource", create_resource)
     patch(stack_cls, "create_resources", create_resources)
+    patch(stack_cls, "delete", delete_stack)
     patch(change_set_cls, "diff", diff)
     patch(cfn_responses.StackResourceDTO, "__init__", stack_resource_dto_init)
     try:
@@ -361,6 +370,86 @@ class _FailedResource:
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Nothing exists to delete."""
+
+
+_KEPT = ("Retain", "RetainExceptOnCreate")
+
+
+def deletion_policy(body: dict[str, Any]) -> str:
+    """The resource's ``DeletionPolicy``, with AWS's defaults for RDS."""
+    policy = body.get("DeletionPolicy")
+    if policy:
+        return str(policy)
+    kind = body.get("Type")
+    props = body.get("Properties") or {}
+    if kind == "AWS::RDS::DBCluster" or (
+        kind == "AWS::RDS::DBInstance" and not props.get("DBClusterIdentifier")
+    ):
+        return "Snapshot"
+    return "Delete"
+
+
+def _snapshot(stack: Any, logical_id: str, resource: Any) -> None:
+    """A final manual snapshot of ``resource`` before its deletion (RDS instances, clusters)."""
+    from moto.rds.models import rds_backends
+
+    name = f"{stack.name}-{logical_id}-{str(mock_random.uuid4())[:12]}".lower()
+    backend = rds_backends[stack.account_id][stack.region_name]
+    instance = getattr(resource, "db_instance_identifier", None)
+    if instance:
+        backend.create_db_snapshot(db_instance_identifier=instance, db_snapshot_identifier=name)
+        return
+    cluster = getattr(resource, "db_cluster_identifier", None)
+    if cluster:
+        backend.create_db_cluster_snapshot(
+            db_cluster_identifier=cluster, db_cluster_snapshot_identifier=name
+        )
+
+
+def delete_stack(stack: Any) -> None:
+    """Delete a stack's resources as its deletion policies say (see the module's docstring)."""
+    stack._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+    resource_map = stack.resource_map
+    templates = resource_map._resource_json_map
+    parsed = resource_map._parsed_resources
+    records = records_of(stack)
+    created = [k for k in records if k in parsed] + [
+        k for k in templates if k in parsed and k not in records
+    ]
+    remaining: list[str] = []
+    for logical_id in reversed(created):
+        resource = parsed[logical_id]
+        if resource is None or isinstance(resource, str):
+            continue
+        body = templates.get(logical_id) or {}
+        resource_type = str(body.get("Type"))
+        policy = deletion_policy(body)
+        if policy in _KEPT:
+            _set(stack, logical_id, resource_type, "DELETE_SKIPPED")
+            continue
+        _set(stack, logical_id, resource_type, "DELETE_IN_PROGRESS")
+        if policy == "Snapshot":
+            _snapshot(stack, logical_id, resource)
+        remaining.append(logical_id)
+    # Like moto: a resource another still needs fails to delete; try again while any progress.
+    progress = True
+    while remaining and progress:
+        progress = False
+        for logical_id in list(remaining):
+            body = templates.get(logical_id) or {}
+            try:
+                resource_map._delete_resource(parsed[logical_id], body)
+            except Exception:
+                continue
+            parsed.pop(logical_id, None)
+            remaining.remove(logical_id)
+            _set(stack, logical_id, str(body.get("Type")), "DELETE_COMPLETE")
+            progress = True
+    for logical_id in remaining:
+        body = templates.get(logical_id) or {}
+        _set(stack, logical_id, str(body.get("Type")), "DELETE_FAILED")
+    stack.status = "DELETE_FAILED" if remaining else "DELETE_COMPLETE"
+    stack._add_stack_event(stack.status)
 
 
 def _created(stack: Any) -> list[tuple[str, Any]]:
@@ -405,6 +494,12 @@ def _undo(stack: Any, deleting: bool) -> None:
     templates = resource_map._resource_json_map
     for logical_id, resource in reversed(_created(stack)):
         record = records_of(stack)[logical_id]
+        if (templates.get(logical_id) or {}).get("DeletionPolicy") == "Retain":
+            # Retain keeps a resource even when the stack that made it rolls back (unlike
+            # RetainExceptOnCreate, which exists for that difference).
+            _set(stack, logical_id, record.resource_type, "DELETE_SKIPPED")
+            resource_map._parsed_resources.pop(logical_id, None)
+            continue
         _set(stack, logical_id, record.resource_type, "DELETE_IN_PROGRESS")
         try:
             resource_map._delete_resource(resource, templates[logical_id])

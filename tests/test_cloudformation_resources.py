@@ -121,3 +121,54 @@ def test_topic_and_bucket_policies_are_set(lab: Lab, document_as_text: bool) -> 
     attributes = sns.get_topic_attributes(TopicArn=topic["TopicArn"])["Attributes"]
     assert "111122223333" in attributes["Policy"]
     assert "111122223333" in s3.get_bucket_policy(Bucket="site-bucket")["Policy"]
+
+
+WORKER = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole]
+  Queue: {Type: AWS::SQS::Queue, Properties: {QueueName: jobs}}
+  Done:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: done
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Worker:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code:
+        ZipFile: |
+          import boto3
+          def handler(event, context):
+              table = boto3.resource("dynamodb").Table("done")
+              for record in event["Records"]:
+                  table.put_item(Item={"id": record["body"]})
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties: {FunctionName: !Ref Worker, EventSourceArn: !GetAtt Queue.Arn, BatchSize: 5}
+  Clicks: {Type: AWS::Kinesis::Stream, Properties: {Name: clicks, ShardCount: 2}}
+"""
+
+
+def test_a_function_and_its_queue_mapping_from_a_template_work_as_by_hand(lab: Lab) -> None:
+    # The stack is the first to touch Lambda: its patch must be in place before the mapping.
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="worker", TemplateBody=WORKER, Capabilities=["CAPABILITY_IAM"])
+    assert cfn.describe_stacks(StackName="worker")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    sqs = lab.client("sqs")
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="jobs")["QueueUrl"], MessageBody="job-1")
+    lab.clock.advance(5)
+    assert lab.client("dynamodb").scan(TableName="done")["Items"] == [{"id": {"S": "job-1"}}]
+    summary = lab.client("kinesis").describe_stream_summary(StreamName="clicks")
+    assert summary["StreamDescriptionSummary"]["OpenShardCount"] == 2

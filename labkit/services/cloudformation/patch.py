@@ -128,6 +128,40 @@ def lint_or_refuse(template: Any, region: str) -> None:
         raise ValidationError(message=sim_lint.describe_findings(findings))
 
 
+#: moto's backend of each resource namespace of the earlier labs. moto's CloudFormation imports
+#: the services' models directly, so without this a stack could create, say, a Lambda event
+#: source mapping before labkit's Lambda patch is installed (it installs when moto first loads
+#: a backend through ``get_backend``), and the mapping would not behave as one made by hand.
+_BACKENDS = {
+    "AWS::SQS::": "sqs",
+    "AWS::SNS::": "sns",
+    "AWS::Lambda::": "lambda",
+    "AWS::DynamoDB::": "dynamodb",
+    "AWS::Kinesis::": "kinesis",
+    "AWS::KinesisFirehose::": "firehose",
+    "AWS::S3::": "s3",
+    "AWS::IAM::": "iam",
+    "AWS::ApiGateway::": "apigateway",
+    "AWS::ApiGatewayV2::": "apigatewayv2",
+    "AWS::StepFunctions::": "stepfunctions",
+    "AWS::RDS::": "rds",
+    "AWS::ElastiCache::": "elasticache",
+    "AWS::CloudFront::": "cloudfront",
+    "AWS::ElasticLoadBalancingV2::": "elbv2",
+    "AWS::Cognito::UserPool": "cognito-idp",
+}
+
+
+def _load_service(resource_type: str) -> None:
+    """Load the moto backend of ``resource_type``'s service (installing labkit's patch for it)."""
+    import moto.backends
+
+    for prefix, backend in _BACKENDS.items():
+        if resource_type.startswith(prefix):
+            moto.backends.get_backend(backend)  # type: ignore[call-overload]
+            return
+
+
 def _stack_of(resources_map: Any) -> Any:
     backend = cfn_models.cloudformation_backends[resources_map._account_id][
         resources_map._region_name
@@ -263,6 +297,7 @@ def cloudformation_fidelity() -> Iterator[None]:
             # creates nothing more, and what was rolled back stays deleted.
             return None
         resource_type = str(resource_json.get("Type"))
+        _load_service(resource_type)
         _set(stack, logical_id, resource_type, "CREATE_IN_PROGRESS")
         try:
             resource = original_create_resource(

@@ -281,3 +281,76 @@ def test_a_role_that_does_not_trust_ecs_tasks_is_refused(lab: Lab) -> None:
             },
         )
     assert "ECS was unable to assume the role" in str(refused.value)
+
+
+def test_the_task_role_decides_sqs_and_dynamodb_calls_too(lab: Lab) -> None:
+    sqs = lab.client("sqs")
+    orders = sqs.create_queue(QueueName="orders")["QueueUrl"]
+    payments = sqs.create_queue(QueueName="payments")["QueueUrl"]
+    lab.client("dynamodb").create_table(
+        TableName="stock",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": "arn:aws:sqs:us-east-1:123456789012:orders",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "dynamodb:GetItem",
+                "Resource": "arn:aws:dynamodb:us-east-1:123456789012:table/stock",
+            },
+        ],
+    }
+
+    def worker() -> int:
+        import os
+
+        import boto3
+
+        queue = boto3.client("sqs")
+        queue.send_message(QueueUrl=os.environ["ORDERS"], MessageBody="one")
+        for call in (
+            lambda: queue.send_message(QueueUrl=os.environ["PAYMENTS"], MessageBody="two"),
+            lambda: boto3.client("dynamodb").put_item(TableName="stock", Item={"id": {"S": "a"}}),
+        ):
+            try:
+                call()
+            except queue.exceptions.ClientError as denied:
+                print(denied.response["Error"]["Code"], denied.response["Error"]["Message"])
+        boto3.client("dynamodb").get_item(TableName="stock", Key={"id": {"S": "a"}})
+        return 0
+
+    lab.client("logs").create_log_group(logGroupName="/ecs/jobs")
+    task_def = fargate_definition(
+        lab,
+        image(lab, worker, repository="jobs"),
+        family="worker",
+        port=None,
+        task_role=role(lab, "worker-task", policy),
+        execution_role=role(lab, "exec", EXECUTION),
+        environment=[{"name": "ORDERS", "value": orders}, {"name": "PAYMENTS", "value": payments}],
+        log_group="/ecs/jobs",
+    )
+    task = _run(lab, task_def)[0]
+    session = (
+        f"arn:aws:sts::123456789012:assumed-role/worker-task/{task['taskArn'].rsplit('/', 1)[-1]}"
+    )
+    assert _log(lab, "/ecs/jobs", task["taskArn"]) == [
+        f"AccessDenied User: {session} is not authorized to perform: sqs:SendMessage on "
+        "resource: arn:aws:sqs:us-east-1:123456789012:payments because no identity-based "
+        "policy allows the sqs:SendMessage action",
+        f"AccessDeniedException User: {session} is not authorized to perform: "
+        "dynamodb:PutItem on resource: arn:aws:dynamodb:us-east-1:123456789012:table/stock "
+        "because no identity-based policy allows the dynamodb:PutItem action",
+    ]
+    assert _describe(lab, task["taskArn"])["containers"][0]["exitCode"] == 0
+    received = sqs.receive_message(QueueUrl=orders)["Messages"]
+    assert [m["Body"] for m in received] == ["one"]
+    assert "Messages" not in sqs.receive_message(QueueUrl=payments)

@@ -50,6 +50,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from labkit.services.ecs import sim_fargate
+from labkit.services.ecs.patch_identity import guard
 from labkit.services.ecs.patch_start import (
     LogTarget,
     StartFailure,
@@ -244,6 +245,7 @@ def _start(run: TaskRun, task_def: Any) -> None:
             region_name=region,
         )
         run.task.labkit_credentials = held
+        guard(role_session, held.access_key_id, region)
     environ = {
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,

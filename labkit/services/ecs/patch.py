@@ -14,11 +14,12 @@ CPU and memory pass for Fargate. While a sandbox runs, labkit:
   the response), then starts it: pulls each image from ECR (as the execution role on Fargate),
   resolves ``secrets`` from SSM Parameter Store and Secrets Manager (as the execution role),
   opens the ``awslogs`` streams, and starts the containers (:mod:`labkit.services.ecs.sim_tasks`)
-  with the task role's credentials. A failure stops the task with AWS's reason
+  with the task role's credentials (its calls decided by the policy engine:
+  :mod:`labkit.services.ecs.patch_identity`). A failure stops the task with AWS's reason
   (``CannotPullContainerError``, ``ResourceInitializationError``);
 - **a container that exits** stops its task when it is essential ("Essential container in task
   exited"), with its exit code; **StopTask** stops it ("Task stopped by user" without a reason);
-- **services**: the scheduler keeps ``desiredCount`` tasks running, replaces stopped ones on the
+- **services** (:mod:`labkit.services.ecs.patch_services`): the scheduler keeps ``desiredCount`` tasks running, replaces stopped ones on the
   clock, records "unable to place a task" events while none fits, registers each task with the
   service's target groups (an IP target on ``awsvpc``, the instance and a dynamic host port on
   ``bridge``), and replaces a task whose target fails the load balancer's health checks ("Task

@@ -227,9 +227,18 @@ def schedule(backend: Any, service: Any, delay: float) -> None:
     def run() -> None:
         service.labkit_pending = False
         if alive(backend, service):
-            reconcile(backend, service)
+            _quietly(backend, service)
 
     clock.call_later(delay, run, label=f"ecs service {service.name}")
+
+
+def _quietly(backend: Any, service: Any) -> None:
+    """Reconcile from a clock event: a failure (its task definition deregistered, its cluster
+    deleted) becomes a service event instead of an error in whatever advanced the clock."""
+    try:
+        reconcile(backend, service)
+    except Exception as failed:  # moto's exceptions share no base class worth naming
+        event(service, f"was unable to start tasks: {getattr(failed, 'message', failed)}")
 
 
 def alive(backend: Any, service: Any) -> bool:
@@ -247,7 +256,7 @@ def watch(backend: Any, service: Any) -> None:
             service.labkit_watch.cancel()  # deleted, or gone with lab.reset()
             return
         if service.status == "ACTIVE":
-            reconcile(backend, service)
+            _quietly(backend, service)
 
     service.labkit_watch = _Env.clock().every(
         SCHEDULER_SECONDS, tick, label=f"ecs scheduler {service.name}"

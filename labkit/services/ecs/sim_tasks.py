@@ -7,12 +7,15 @@ There is no Docker in the sandbox. An image is a Python callable pushed to ECR
   start; a callable of none is the image's command, run when the container starts, in the
   container's environment. If it returns a callable, that is the WSGI app the container serves
   (so clients made in it are made with the task role's credentials, as in a real container);
-  otherwise the container has exited, with the returned ``int`` as exit code (``None`` is 0),
+  if it returns a generator, that is a long-running command stepped on the lab clock (each
+  ``yield`` says how many seconds to wait; its ``return`` value is the exit code); otherwise
+  the container has exited, with the returned ``int`` as exit code (``None`` is 0),
   ``SystemExit``'s code, or 1 for an exception (its traceback goes to the log, as Python prints
   it to stderr);
 - **environment**: the container definition's ``environment`` and the resolved ``secrets`` are
-  in ``os.environ`` while the container's code runs, with ``ECS_CONTAINER_METADATA_URI_V4``'s
-  neighbours ``AWS_REGION`` and ``AWS_EXECUTION_ENV`` (``AWS_ECS_FARGATE`` or ``AWS_ECS_EC2``);
+  in ``os.environ`` while the container's code runs, with the variables ECS sets:
+  ``AWS_REGION``, ``AWS_EXECUTION_ENV`` (``AWS_ECS_FARGATE`` or ``AWS_ECS_EC2``) and
+  ``ECS_CONTAINER_METADATA_URI_V4`` (its address names the task; the endpoint is not served);
 - **identity**: the task role's credentials (issued by the sandbox) are the default boto3
   session's and the environment's while its code runs, so ``boto3.client(...)`` in the app acts
   as the task role, and the one policy engine decides what that role may do;

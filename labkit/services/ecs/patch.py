@@ -19,11 +19,12 @@ CPU and memory pass for Fargate. While a sandbox runs, labkit:
   (``CannotPullContainerError``, ``ResourceInitializationError``);
 - **a container that exits** stops its task when it is essential ("Essential container in task
   exited"), with its exit code; **StopTask** stops it ("Task stopped by user" without a reason);
-- **services** (:mod:`labkit.services.ecs.patch_services`): the scheduler keeps ``desiredCount`` tasks running, replaces stopped ones on the
-  clock, records "unable to place a task" events while none fits, registers each task with the
-  service's target groups (an IP target on ``awsvpc``, the instance and a dynamic host port on
-  ``bridge``), and replaces a task whose target fails the load balancer's health checks ("Task
-  failed ELB health checks in (target-group ...)").
+- **services** (:mod:`labkit.services.ecs.patch_services`): the scheduler keeps
+  ``desiredCount`` tasks running, replaces stopped ones on the clock, records "unable to place
+  a task" events while none fits, registers each task with the service's target groups (an IP
+  target on ``awsvpc``, the instance and a dynamic host port on ``bridge``), and replaces a task
+  whose target fails the load balancer's health checks ("Task failed ELB health checks in
+  (target-group ...)").
 
 Everything labkit adds lives on moto's objects (``labkit_*`` attributes), so ``lab.reset()`` and a
 check's isolated world cover it. Sources:

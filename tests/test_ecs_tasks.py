@@ -354,3 +354,17 @@ def test_the_task_role_decides_sqs_and_dynamodb_calls_too(lab: Lab) -> None:
     received = sqs.receive_message(QueueUrl=orders)["Messages"]
     assert [m["Body"] for m in received] == ["one"]
     assert "Messages" not in sqs.receive_message(QueueUrl=payments)
+
+
+def test_an_image_deleted_from_ecr_can_no_longer_be_pulled(lab: Lab) -> None:
+    uri = image(lab, report, repository="jobs", tag="v1")
+    push_image(report, repository="jobs", tag="stable")  # the same image under a second tag
+    ecr = lab.client("ecr")
+    tags = ecr.describe_images(repositoryName="jobs")["imageDetails"][0]["imageTags"]
+    assert sorted(tags) == ["stable", "v1"]
+    ecr.batch_delete_image(repositoryName="jobs", imageIds=[{"imageTag": "v1"}])
+    ecr.batch_delete_image(repositoryName="jobs", imageIds=[{"imageTag": "stable"}])
+    task = _run(lab, fargate_definition(lab, uri, family="job", port=None))[0]
+    described = _describe(lab, task["taskArn"])
+    assert described["stoppedReason"].startswith("CannotPullContainerError")
+    assert described["stoppedReason"].endswith(f"{uri}: not found")

@@ -7,6 +7,7 @@ Prints:
   and out), and its ratio to the direct call;
 - raw moto in the same run: ``requests.get`` of an S3 object (what an in-process HTTP request to
   moto costs; moto serves nothing at a load balancer's DNS name);
+- the same without ``requests`` (labkit's own share: listener, rule, target, WSGI call);
 - 1,000 requests through the ALB spread over four tasks (all answered, each task's share);
 - one hour of lab time for a service of four tasks (health checks every 30 s, the scheduler's
   look every 15 s).
@@ -101,6 +102,13 @@ def labkit_alb(calls: int, batches: int) -> dict[str, float]:
         figures: dict[str, float] = {}
         assert requests.get(url + "orders").status_code == 200
         figures["alb_request"] = per_call(lambda i: requests.get(url + "orders"), calls, batches)
+        from labkit.services.elbv2 import patch as alb
+
+        prepared = requests.Request("GET", url + "orders").prepare()
+        host = url.split("/")[2]
+        figures["alb_direct"] = per_call(
+            lambda i: alb.serve(alb.alb_request(prepared), host), calls, batches
+        )
         session = requests.Session()
         figures["alb_session"] = per_call(lambda i: session.get(url + "orders"), calls, batches)
         t = time.perf_counter()
@@ -145,6 +153,12 @@ def main() -> None:
         f"{figures['alb_request'] / raw:.2f}x raw moto's S3 GET)",
     )
     row("ALB → Fargate task's app, one requests.Session", figures["alb_session"], "ms/request")
+    row(
+        "ALB → task without the HTTP stack (listener to WSGI)",
+        figures["alb_direct"],
+        "ms/request",
+        "(labkit's own share of a request)",
+    )
     row(
         "1,000 requests through the ALB over 4 tasks",
         figures["thousand_s"],

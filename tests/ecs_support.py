@@ -84,12 +84,13 @@ def fargate_definition(
     cpu: str = "256",
     memory: str = "512",
     task_role: str | None = None,
-    execution_role: str | None = None,
+    execution_role: str | None = "",
     environment: list[dict[str, str]] | None = None,
     secrets: list[dict[str, str]] | None = None,
     log_group: str | None = None,
 ) -> str:
-    """A Fargate task definition of one container running ``uri``; its ARN."""
+    """A Fargate task definition of one container running ``uri``; its ARN (with an execution
+    role that may pull and log unless ``execution_role`` names one, or is ``None``: none)."""
     container: dict[str, Any] = {"name": "app", "image": uri, "essential": True}
     if port is not None:
         container["portMappings"] = [{"containerPort": port, "protocol": "tcp"}]
@@ -116,6 +117,8 @@ def fargate_definition(
     }
     if task_role:
         args["taskRoleArn"] = task_role
+    if execution_role == "":  # by default, a role that may pull images and write logs
+        execution_role = role(lab, f"{family}-exec", EXECUTION)
     if execution_role:
         args["executionRoleArn"] = execution_role
     ecs = lab.client("ecs")

@@ -93,7 +93,7 @@ def test_register_refuses_a_size_fargate_lacks(lab: Lab) -> None:
     )
 
 
-def test_register_refuses_bridge_mode_and_awslogs_without_execution_role(lab: Lab) -> None:
+def test_register_refuses_bridge_mode_and_no_execution_role_for_logs_or_images(lab: Lab) -> None:
     uri = image(lab, _ok)
     ecs = lab.client("ecs")
     with pytest.raises(ClientError) as bridge:
@@ -107,8 +107,11 @@ def test_register_refuses_bridge_mode_and_awslogs_without_execution_role(lab: La
         )
     assert "Fargate only supports network mode 'awsvpc'." in str(bridge.value)
     with pytest.raises(ClientError) as logs:
-        fargate_definition(lab, uri, log_group="/ecs/web")
+        fargate_definition(lab, uri, log_group="/ecs/web", execution_role=None)
     assert "execution role ARN to support log driver awslogs" in str(logs.value)
+    with pytest.raises(ClientError) as pull:
+        fargate_definition(lab, uri, execution_role=None)
+    assert "execution role ARN to support ECR images." in str(pull.value)
     fargate_definition(lab, uri, log_group="/ecs/web", execution_role=role(lab, "exec"))
 
 

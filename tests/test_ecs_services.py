@@ -105,6 +105,12 @@ def test_an_unhealthy_task_is_taken_out_and_replaced(lab: Lab) -> None:
     stopped = _tasks(lab, cluster, "STOPPED")
     assert len(stopped) == 1
     assert stopped[0]["stoppedReason"] == f"Task failed ELB health checks in (target-group {group})"
+    task_id = stopped[0]["taskArn"].rsplit("/", 1)[-1]
+    events = lab.client("ecs").describe_services(cluster=cluster, services=["web"])["services"][0]
+    assert (
+        f"(service web) (task {task_id}) (port 8080) is unhealthy in (target-group tg-web) due "
+        "to (reason Health checks failed with these codes: [500])"
+    ) in [e["message"] for e in events["events"]]
     assert all(requests.get(url).text != sick for _ in range(4))
     lab.clock.advance(30)
     assert len(_tasks(lab, cluster)) == 2

@@ -130,7 +130,6 @@ def test_a_command_that_raises_exits_1_with_its_traceback_logged(lab: Lab) -> No
     [
         ("no log group", "The specified log group does not exist"),
         ("no ssm permission", "is not authorized to perform: ssm:GetParameters"),
-        ("no execution role for secrets", "has no execution role"),
         ("tag never pushed", "CannotPullContainerError"),
         ("no ecr permission", "is not authorized to perform: ecr:GetAuthorizationToken"),
     ],
@@ -154,8 +153,6 @@ def test_a_task_that_cannot_start_says_why(lab: Lab, case: str, reason: str) -> 
         "secrets": [{"name": "DB_PASSWORD", "valueFrom": "/jobs/db"}],
         "log_group": "/ecs/jobs",
     }
-    if case == "no execution role for secrets":
-        args.update(execution_role=None, log_group=None)
     if case == "tag never pushed":
         uri = uri.replace(":v1", ":v2")
     task = _run(lab, fargate_definition(lab, uri, **args))[0]

@@ -51,6 +51,7 @@ from moto.ecs.models import Container as MotoContainer
 from moto.ecs.models import EC2ContainerServiceBackend, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
+from labkit.services.ecr.deploy import ECR_URI
 from labkit.services.ecs import sim_fargate
 from labkit.services.ecs.patch_identity import guard
 from labkit.services.ecs.patch_start import (
@@ -202,6 +203,11 @@ def _check_definition(params: dict[str, Any]) -> None:
             raise EcsClientException(
                 "Fargate requires task definition to have execution role ARN to support log "
                 "driver awslogs."
+            )
+        # Fargate pulls a private ECR image as the execution role: without one it cannot.
+        if ECR_URI.match(str(container.get("image", ""))) and not params.get("execution_role_arn"):
+            raise EcsClientException(
+                "Fargate requires task definition to have execution role ARN to support ECR images."
             )
 
 

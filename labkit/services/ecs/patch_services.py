@@ -131,6 +131,17 @@ def on_health(group: Any, target: TargetState, before: str) -> None:
             and run.service is not None
             and (group.arn, target.target_id, target.port) in run.targets
         ):
+            # The service event ECS writes first (service-unhealthy-event-messages.html).
+            where = (
+                f"(port {target.port})"
+                if run.launch_type == "FARGATE"
+                else f"(instance {target.target_id}) (port {target.port})"
+            )
+            event(
+                run.service,
+                f"(task {run.task_id}) {where} is unhealthy in (target-group {group.name}) "
+                f"due to (reason {target.description or target.reason})",
+            )
             _stop(
                 run,
                 f"Task failed ELB health checks in (target-group {group.arn})",

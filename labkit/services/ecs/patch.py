@@ -6,8 +6,9 @@ CPU and memory pass for Fargate. While a sandbox runs, labkit:
 
 - **RegisterTaskDefinition** (Fargate): refuses sizes outside AWS's table
   (:mod:`labkit.services.ecs.sim_fargate`), a network mode other than ``awsvpc`` ("Fargate only
-  supports network mode 'awsvpc'."), and ``awslogs`` without an execution role ("Fargate
-  requires task definition to have execution role ARN to support log driver awslogs.");
+  supports network mode 'awsvpc'."), and ``awslogs`` or an ECR image without an execution role
+  ("Fargate requires task definition to have execution role ARN to support log driver
+  awslogs." / "... to support ECR images.");
 - **RunTask**: checks that a task role trusts ``ecs-tasks.amazonaws.com`` (else AWS's "ECS was
   unable to assume the role ..."), places each task (Fargate: its own ENI and address; EC2: an
   instance with room, :mod:`labkit.services.ecs.sim_placement`, or a failure ``RESOURCE:*`` in

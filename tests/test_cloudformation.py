@@ -236,3 +236,39 @@ def test_added_and_removed_resources() -> None:
         ("Add", "B"),
         ("Remove", "A"),
     ]
+
+
+# -- update rollback -----------------------------------------------------------------------------
+ONE = "Resources:\n  A: {Type: AWS::SQS::Queue, Properties: {QueueName: a}}\n"
+TWO = ONE + (
+    "  B: {Type: AWS::SQS::Queue, Properties: {QueueName: b}}\n"
+    "  C: {Type: AWS::SQS::Queue, DependsOn: B, Properties: {QueueName: taken, "
+    "VisibilityTimeout: 9}}\n"
+)
+
+
+def queue_names(lab: Lab) -> list[str]:
+    return sorted(u.rsplit("/", 1)[-1] for u in queues(lab))
+
+
+@pytest.mark.parametrize("how", ["update_stack", "change_set"])
+def test_a_failed_update_rolls_back_to_the_previous_template(lab: Lab, how: str) -> None:
+    lab.client("sqs").create_queue(QueueName="taken", Attributes={"VisibilityTimeout": "5"})
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="s", TemplateBody=ONE)
+    if how == "update_stack":
+        cfn.update_stack(StackName="s", TemplateBody=TWO)
+    else:
+        cfn.create_change_set(StackName="s", ChangeSetName="more", TemplateBody=TWO)
+        cfn.execute_change_set(StackName="s", ChangeSetName="more")
+        described = cfn.describe_change_set(StackName="s", ChangeSetName="more")
+        assert described["ExecutionStatus"] == "EXECUTE_FAILED"
+    stack = cfn.describe_stacks(StackName="s")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert "[C]" in stack["StackStatusReason"]
+    assert queue_names(lab) == ["a", "taken"]  # B, which the update added, is gone
+    assert ("B", "DELETE_COMPLETE") in events(cfn, "s")
+    assert "QueueName: b" not in cfn.get_template(StackName="s")["TemplateBody"]
+    # The stack can be updated again.
+    cfn.update_stack(StackName="s", TemplateBody=ONE + "  D: {Type: AWS::SQS::Queue}\n")
+    assert cfn.describe_stacks(StackName="s")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"

@@ -25,6 +25,12 @@ keeps that. What it gets wrong, this patch fixes while a sandbox runs:
   stack is ``CREATE_FAILED``; with ``OnFailure=DELETE`` the stack is deleted. Moto lets the
   error escape ``CreateStack`` and leaves half a stack behind.
 
+- **update rollback**: when a resource fails while a stack updates (``UpdateStack`` or an
+  executed change set), the resources that update added are deleted, the stack goes back to its
+  previous template and ends in ``UPDATE_ROLLBACK_COMPLETE`` (for a change set that created the
+  stack, ``ROLLBACK_COMPLETE``), as AWS rolls back a failed update; moto let the error escape
+  the call and kept the half-made update. Not simulated: properties an update had already
+  changed in place are not changed back;
 - **deletion policies**: deleting a stack skips ``Retain`` and ``RetainExceptOnCreate`` resources
   (event ``DELETE_SKIPPED``; moto keeps only ``Retain``), snapshots ``Snapshot`` resources before
   deleting them (an RDS DB instance or cluster gets a manual snapshot; ``Snapshot`` is also the
@@ -325,6 +331,26 @@ def cloudformation_fidelity() -> Iterator[None]:
         except ResourceCreationFailed as failure:
             _fail_creation(self, failure, getattr(_options, "on_failure", None) or "ROLLBACK")
 
+    original_update = stack_cls.update
+    original_execute = backend_cls.execute_change_set
+
+    def update(self: Any, *args: Any, **kwargs: Any) -> None:
+        before = _before_update(self)
+        try:
+            original_update(self, *args, **kwargs)
+        except ResourceCreationFailed as failure:
+            _roll_back_update(self, failure, before, "UPDATE")
+
+    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.describe_change_set(change_set_name)
+        stack = self.stacks[change_set.stack_id]
+        before = _before_update(stack)
+        try:
+            original_execute(self, change_set_name, stack_name)
+        except ResourceCreationFailed as failure:
+            change_set.execution_status = "EXECUTE_FAILED"
+            _roll_back_update(stack, failure, before, change_set.change_set_type)
+
     def diff(self: Any) -> list[Any]:
         if self.change_set_type != "UPDATE" or not self.stack.template_dict:
             return list(original_diff(self))
@@ -383,6 +409,8 @@ def cloudformation_fidelity() -> Iterator[None]:
     patch(cfn_parsing, "parse_and_create_resource", create_resource)
     patch(stack_cls, "create_resources", create_resources)
     patch(stack_cls, "delete", delete_stack)
+    patch(stack_cls, "update", update)
+    patch(backend_cls, "execute_change_set", execute_change_set)
     patch(change_set_cls, "diff", diff)
     patch(cfn_responses.StackResourceDTO, "__init__", stack_resource_dto_init)
     try:
@@ -405,6 +433,53 @@ class _FailedResource:
 
     def delete(self, account_id: str, region_name: str) -> None:
         """Nothing exists to delete."""
+
+
+@dataclass(frozen=True)
+class _Before:
+    template: Any
+    parsed: frozenset[str]
+
+
+def _before_update(stack: Any) -> _Before:
+    return _Before(stack.template, frozenset(stack.resource_map._parsed_resources))
+
+
+def _roll_back_update(
+    stack: Any, failure: ResourceCreationFailed, before: _Before, kind: str
+) -> None:
+    """Undo a failed update: delete what it added, return to the previous template."""
+    reason = f"The following resource(s) failed to create: [{failure.logical_id}]. "
+    prefix = "UPDATE_ROLLBACK" if kind == "UPDATE" else "ROLLBACK"
+    stack.status_reason = reason
+    stack.status = f"{prefix}_IN_PROGRESS"
+    stack._add_stack_event(stack.status, resource_status_reason=reason)
+    resource_map = stack.resource_map
+    parsed = resource_map._parsed_resources
+    added = [k for k in records_of(stack) if k in parsed and k not in before.parsed]
+    for logical_id in reversed(added):
+        resource = parsed[logical_id]
+        if resource is None or isinstance(resource, str):
+            continue
+        body = resource_map._resource_json_map.get(logical_id) or {}
+        resource_type = str(body.get("Type"))
+        _set(stack, logical_id, resource_type, "DELETE_IN_PROGRESS")
+        try:
+            resource_map._delete_resource(resource, body)
+        except Exception as error:
+            _set(stack, logical_id, resource_type, "DELETE_FAILED", reason=_reason(error))
+            continue
+        parsed.pop(logical_id, None)
+        _set(stack, logical_id, resource_type, "DELETE_COMPLETE")
+    stack.template = before.template
+    if before.template:
+        stack._parse_template()
+        resource_map._template = stack.template_dict
+        resource_map._resource_json_map = stack.template_dict.get("Resources", {})
+        stack.output_map = stack._create_output_map()
+    stack.labkit_failed = False
+    stack.status = f"{prefix}_COMPLETE"
+    stack._add_stack_event(stack.status)
 
 
 _KEPT = ("Retain", "RetainExceptOnCreate")

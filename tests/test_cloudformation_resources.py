@@ -172,3 +172,56 @@ def test_a_function_and_its_queue_mapping_from_a_template_work_as_by_hand(lab: L
     assert lab.client("dynamodb").scan(TableName="done")["Items"] == [{"id": {"S": "job-1"}}]
     summary = lab.client("kinesis").describe_stream_summary(StreamName="clicks")
     assert summary["StreamDescriptionSummary"]["OpenShardCount"] == 2
+
+
+ARCHIVE = """
+Resources:
+  Bucket: {Type: AWS::S3::Bucket, Properties: {BucketName: click-archive}}
+  Clicks: {Type: AWS::Kinesis::Stream, Properties: {Name: clicks, ShardCount: 1}}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - {Effect: Allow, Principal: {Service: firehose.amazonaws.com}, Action: sts:AssumeRole}
+  Hose:
+    Type: AWS::KinesisFirehose::DeliveryStream
+    Properties:
+      DeliveryStreamName: archive
+      DeliveryStreamType: KinesisStreamAsSource
+      KinesisStreamSourceConfiguration:
+        KinesisStreamARN: !GetAtt Clicks.Arn
+        RoleARN: !GetAtt Role.Arn
+      ExtendedS3DestinationConfiguration:
+        BucketARN: !GetAtt Bucket.Arn
+        RoleARN: !GetAtt Role.Arn
+        BufferingHints: {IntervalInSeconds: 60, SizeInMBs: 1}
+        CompressionFormat: GZIP
+Outputs:
+  HoseArn: {Value: !GetAtt Hose.Arn}
+"""
+
+
+def test_a_firehose_from_a_template_buffers_a_stream_into_s3(lab: Lab) -> None:
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="archive", TemplateBody=ARCHIVE, Capabilities=["CAPABILITY_IAM"])
+    stack = cfn.describe_stacks(StackName="archive")["Stacks"][0]
+    assert stack["Outputs"][0]["OutputValue"].endswith(":deliverystream/archive")
+    lab.client("kinesis").put_record(StreamName="clicks", Data=b"click-1\n", PartitionKey="u")
+    s3 = lab.client("s3")
+    assert s3.list_objects_v2(Bucket="click-archive").get("Contents", []) == []
+    lab.clock.advance(61)  # the buffer's interval, on the lab clock
+    (obj,) = s3.list_objects_v2(Bucket="click-archive")["Contents"]
+    assert obj["Key"].endswith(".gz")
+    cfn.delete_stack(StackName="archive")
+    assert lab.client("firehose").list_delivery_streams()["DeliveryStreamNames"] == []
+
+
+def test_a_rolled_back_stack_has_no_outputs_instead_of_failing(lab: Lab) -> None:
+    lab.client("kinesis").create_stream(StreamName="clicks", ShardCount=1)
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="archive", TemplateBody=ARCHIVE, Capabilities=["CAPABILITY_IAM"])
+    stack = cfn.describe_stacks(StackName="archive")["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert "Outputs" not in stack

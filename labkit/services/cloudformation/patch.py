@@ -408,6 +408,16 @@ def cloudformation_fidelity() -> Iterator[None]:
     patch(response_cls, "RESPONSE_KEY_PATH_TO_TRANSFORMER", transformers)
     patch(cfn_parsing, "parse_and_create_resource", create_resource)
     patch(stack_cls, "create_resources", create_resources)
+    original_outputs = stack_cls.__dict__["outputs"]
+
+    def outputs(self: Any) -> Any:
+        # A stack whose creation failed has no outputs (its resources are gone, so reading a
+        # GetAtt of one would fail the DescribeStacks call itself).
+        if self.status in ("ROLLBACK_COMPLETE", "ROLLBACK_IN_PROGRESS", "CREATE_FAILED"):
+            return None
+        return original_outputs.fget(self)
+
+    patch(stack_cls, "outputs", property(outputs))
     patch(stack_cls, "delete", delete_stack)
     patch(stack_cls, "update", update)
     patch(backend_cls, "execute_change_set", execute_change_set)

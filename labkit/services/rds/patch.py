@@ -48,7 +48,7 @@ from moto.rds.exceptions import (
 
 from labkit import facts
 from labkit.sandbox import netguard
-from labkit.services.rds import sim_engine
+from labkit.services.rds import sim_capacity, sim_engine
 from labkit.services.rds.sim_backups import ReplicaFeed, RestoreWindowError, WalHistory
 from labkit.services.rds.sim_instance import InstanceRuntime
 
@@ -96,6 +96,16 @@ class _EndpointRoute:
         return runtime.target(port, self._sandbox.clock.timestamp)
 
 
+def _max_connections(backend: Any, database: Any) -> int:
+    """The instance's ``max_connections``: its DB parameter group's, else its class's default."""
+    group = backend.db_parameter_groups.get(database.db_parameter_group_name or "")
+    if group is not None:
+        value = group.parameters.get("max_connections", {}).get("ParameterValue")
+        if value is not None and str(value).isdigit():
+            return min(int(value), sim_capacity.ENGINE_CONNECTIONS_CAP)
+    return sim_capacity.engine_connections(str(database.db_instance_class))
+
+
 def _failover_seconds() -> float:
     return float(facts.fact("rds.multi_az_failover_seconds").value)
 
@@ -138,12 +148,16 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         restore, pending[:] = list(pending), []
         database = originals["create_db_instance"](self, db_kwargs)
         if str(database.engine).lower() in POSTGRES_ENGINES:
+            # The class's documented default max_connections: the engine refuses the next one.
+            limit = _max_connections(self, database)
             if restore:
                 source, segment = restore[0]
                 # The master user and its password come back with the data, as on AWS.
-                server = sim_engine.PostgresServer.recover(source.segments(segment), standby=False)
+                server = sim_engine.PostgresServer.recover(
+                    source.segments(segment), standby=False, max_connections=limit
+                )
             else:
-                server = sim_engine.PostgresServer.create()
+                server = sim_engine.PostgresServer.create(max_connections=limit)
                 server.provision(
                     database.master_username,
                     db_kwargs.get("master_user_password") or "",
@@ -185,7 +199,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             now = sandbox.clock.timestamp
             segment = source.history.segment_at(now, now)
             server = sim_engine.PostgresServer.recover(
-                source.server.segments(segment), standby=True
+                source.server.segments(segment),
+                standby=True,
+                max_connections=sim_capacity.engine_connections(str(replica.db_instance_class)),
             )
             servers.append(server)
             server.ship(source.server.segments(segment))

@@ -152,6 +152,7 @@ PATCHES: tuple[Patch, ...] = (
     # A real PostgreSQL behind each RDS instance's endpoint (reached through the network guard).
     Patch("rds", ("rds",)),
     Patch("rds_proxy", ("rds",), after=("rds",), module="labkit.services.rds.patch_proxy"),
+    Patch("rds_aurora", ("rds",), after=("rds",), module="labkit.services.rds.patch_aurora"),
     # A Redis engine (fakeredis) behind each ElastiCache endpoint, for the real redis client.
     Patch("elasticache", ("elasticache",)),
     # A pool's domain serves its hosted UI and OAuth endpoints, with the pool's own tokens.

@@ -46,6 +46,7 @@ from labkit import policy as engine
 from labkit.sandbox import netguard, signers
 from labkit.sandbox.environment import FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY
 from labkit.services.rds import patch as rds_patch
+from labkit.services.rds import patch_aurora, sim_capacity
 from labkit.services.rds.sim_proxy import PoolProxy
 
 if TYPE_CHECKING:
@@ -347,7 +348,12 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                 )
             runtime = rds_patch.runtime_of(database)
             if runtime is None:
-                raise ConnectionRefusedError(f"{database.db_instance_identifier} runs no engine")
+                writer = patch_aurora.writer_target(sandbox, database)
+                if writer is None:
+                    raise ConnectionRefusedError(
+                        f"{database.db_instance_identifier} runs no engine"
+                    )
+                return writer
             return runtime.target(int(database.port), sandbox.clock.timestamp)
 
         def pool_size() -> int:
@@ -355,10 +361,19 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             if database is None:
                 return 1
             runtime = rds_patch.runtime_of(database)
-            limit = runtime.server.max_connections if runtime is not None else 100
+            cluster_id = getattr(database, "db_cluster_identifier", None)
+            cluster = proxy.backend.clusters.get(cluster_id) if cluster_id else None
+            aurora = patch_aurora.cluster_runtime(cluster) if cluster is not None else None
+            if runtime is not None:
+                limit = runtime.server.max_connections
+            elif aurora is not None:
+                limit = sim_capacity.max_connections(str(database.db_instance_class))
+                limit = min(limit, aurora.server.max_connections)
+            else:
+                limit = 100
             percent = float(proxy.proxy_target_groups["default"].max_connections)
             # The engine keeps superuser_reserved_connections (3) to itself, and labkit one.
-            return max(1, min(math.floor(limit * percent / 100), limit - 4))
+            return int(max(1, min(math.floor(limit * percent / 100), limit - 4)))
 
         def credentials(user: str) -> str | None:
             for entry in _auth_entries(proxy):

@@ -121,7 +121,10 @@ class CapacityModel:
         if need >= self.current:
             new = need
         else:
-            new = max(need, half_step(self.current - (self.current - need) / 2))
+            # Half the way down each move, by at least half an ACU.
+            new = max(
+                need, min(self.current - 0.5, half_step(self.current - (self.current - need) / 2))
+            )
         if new != self.current:
             self.current = new
             self.history.append((now, new))

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
 RUNTIME = "_labkit_cluster"
+#: Stands for "the volume as it is now" where a restore names a WAL segment.
+_CLONE = "clone"
 AURORA_ENGINES = ("aurora-postgresql",)
 #: Every running cluster's routes (one sandbox at a time runs the RDS patches).
 _ROUTES: list[_Routes] = []
@@ -211,9 +213,13 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         source_id = None
         if restore:
             server_src, segment, source_id = restore[0]
-            server = sim_engine.PostgresServer.recover(
-                server_src.segments(segment), standby=False, max_connections=limit
-            )
+            if segment == _CLONE:
+                # Copy-on-write clone of the volume as it is now: a physical copy, no replay.
+                server = sim_engine.PostgresServer.copy_of(server_src, max_connections=limit)
+            else:
+                server = sim_engine.PostgresServer.recover(
+                    server_src.segments(segment), standby=False, max_connections=limit
+                )
         elif cluster.global_cluster_identifier and not cluster.master_username:
             return cluster  # a global database's secondary: no engine in the sandbox yet
         else:
@@ -326,7 +332,11 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                 raise InvalidParameterValue(
                     f"RestoreToTime must be within the restorable window of {source_id}."
                 )
-            pending[:] = [(runtime.server, runtime.history.segment_at(moment, now), source_id)]
+            if str(self.params.get("RestoreType", "full-copy")) == "copy-on-write":
+                pending[:] = [(runtime.server, _CLONE, source_id)]
+            else:
+                segment = runtime.history.segment_at(moment, now)
+                pending[:] = [(runtime.server, segment, source_id)]
         try:
             return saved_pitr(self)
         finally:

@@ -90,6 +90,7 @@ class ReplicaRelay:
         except BlockingIOError:
             return
         sock.setblocking(True)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._pending[sock] = bytearray()
         self._selector.register(sock, selectors.EVENT_READ, None)
 

@@ -216,3 +216,19 @@ def test_session_state_pins_a_client_to_its_connection(lab: Lab) -> None:
         assert pool is not None
         assert pool.stats.pinned == 1
         assert [c.pinned_by != "" for c in pool.clients].count(True) == 1
+
+
+def test_a_pool_full_of_pinned_sessions_refuses_the_next_client(lab: Lab) -> None:
+    vpc, subnets = network(lab)
+    database(lab, max_connections=6)  # the proxy may hold 6 - 4 = 2 connections
+    endpoint = proxy(lab, subnets)["Endpoint"]
+    with patch_proxy.inside_vpc(vpc):
+        held = []
+        for _ in range(2):
+            conn = connect(endpoint)
+            conn.cursor().execute("SET application_name TO 'pinned'")
+            conn.commit()
+            held.append(conn)
+        late = connect(endpoint)  # logging in to the proxy costs no database connection
+        with pytest.raises(pg8000.DatabaseError, match="2 pinned"):
+            late.cursor().execute("SELECT 1")

@@ -33,6 +33,7 @@ import selectors
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,9 @@ _SSL_REQUEST = 80877103
 _GSS_REQUEST = 80877104
 _CANCEL_REQUEST = 80877102
 _PROTOCOL_3 = 196608
+
+#: Wall seconds a client waits for a pooled connection before the proxy refuses it.
+BORROW_WAIT = 2.0
 
 #: Statements that change session state: the client is pinned (rds-proxy-pinning).
 _PINNING = re.compile(
@@ -103,6 +107,7 @@ class ClientSession:
     server: ServerConnection | None = None
     pinned_by: str = ""
     waiting: bool = False
+    waiting_since: float = 0.0
 
 
 #: ``login(user, password, database)``: ``None`` to let the client in, or why not.
@@ -194,7 +199,9 @@ class PoolProxy:
     # -- the loop -----------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping:
-            for key, _mask in self._selector.select(timeout=0.5):
+            with self._lock:
+                self._expire_waits()
+            for key, _mask in self._selector.select(timeout=0.1 if self._queue else 0.5):
                 kind, owner = key.data
                 with self._lock:
                     try:
@@ -354,6 +361,7 @@ class PoolProxy:
             if idle is None:
                 if not client.waiting:
                     client.waiting = True
+                    client.waiting_since = time.monotonic()
                     self.stats.waits += 1
                     self._queue.append(client)
                 return False
@@ -364,6 +372,35 @@ class PoolProxy:
             return False
         self._lend(opened, client)
         return True
+
+    def _expire_waits(self) -> None:
+        """Refuse clients that waited :data:`BORROW_WAIT` wall seconds for a connection.
+
+        RDS Proxy refuses after ``ConnectionBorrowTimeout`` (120 s by default). Here the learner's
+        code runs in one thread: a client that waits is usually waiting for connections that
+        other sessions of that same thread hold (pinned, or in an open transaction), which no
+        amount of waiting frees; so the wait is short, in wall time, and the refusal says why.
+        """
+        now = time.monotonic()
+        for client in list(self._queue):
+            if now - client.waiting_since < BORROW_WAIT:
+                continue
+            pinned = sum(1 for s in self.servers if s.client is not None and s.client.pinned_by)
+            self.stats.refused.append(f"{client.user}: timed out waiting for a connection")
+            self._queue.remove(client)
+            client.waiting = False
+            client.pending.clear()  # the statement is not run; the session stays open
+            message = (
+                f"timed out waiting to acquire a database connection: all {len(self.servers)} "
+                f"of the proxy's connections are lent ({pinned} pinned to their clients by "
+                "session state, the others in open transactions)"
+            )
+            try:
+                client.sock.sendall(
+                    error_response("08006", message, "ERROR") + _message(b"Z", b"I")
+                )
+            except OSError:
+                self._close_client(client)
 
     def _lend(self, server: ServerConnection, client: ClientSession) -> None:
         server.client = client

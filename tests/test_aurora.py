@@ -201,3 +201,33 @@ def test_backtrack_is_aurora_mysql_only_and_bounded_by_its_window(lab: Lab) -> N
         rds.backtrack_db_cluster(
             DBClusterIdentifier="legacy", BacktrackTo=lab.clock.now - timedelta(hours=2)
         )
+
+
+def test_rds_proxy_in_front_of_a_cluster_follows_its_writer(lab: Lab) -> None:
+    import json
+
+    from labkit.services.rds import patch_proxy
+
+    cluster(lab)
+    instance(lab, "w", 1, "us-east-1a")
+    instance(lab, "r", 0, "us-east-1b")
+    ec2 = lab.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    secret = lab.client("secretsmanager").create_secret(
+        Name="orders", SecretString=json.dumps({"username": USER, "password": PASSWORD})
+    )["ARN"]
+    rds = lab.client("rds")
+    endpoint = rds.create_db_proxy(
+        DBProxyName="orders-proxy",
+        EngineFamily="POSTGRESQL",
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": secret, "IAMAuth": "DISABLED"}],
+        RoleArn="arn:aws:iam::123456789012:role/proxy",
+        VpcSubnetIds=[subnet],
+    )["DBProxy"]["Endpoint"]
+    rds.register_db_proxy_targets(DBProxyName="orders-proxy", DBClusterIdentifiers=["orders"])
+    with patch_proxy.inside_vpc(vpc):
+        assert one(connect(endpoint), "SELECT aurora_db_instance_identifier()")[0] == "w"
+        rds.failover_db_cluster(DBClusterIdentifier="orders")
+        lab.clock.advance(facts.value("aurora.failover_seconds"))
+        assert one(connect(endpoint), "SELECT aurora_db_instance_identifier()")[0] == "r"

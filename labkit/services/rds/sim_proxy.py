@@ -429,6 +429,8 @@ class PoolProxy:
             }
         sock: socket.socket = driver._usock
         sock.setblocking(True)
+        with contextlib.suppress(OSError):  # a Unix socket has no Nagle to turn off
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server = ServerConnection(user, database, sock, driver)
         self.servers.append(server)
         self.stats.server_connections = len(self.servers)

@@ -145,6 +145,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     original_from_snapshot = response_cls.restore_db_instance_from_db_snapshot
 
     def create_db_instance(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        watch_current_clock()
         restore, pending[:] = list(pending), []
         database = originals["create_db_instance"](self, db_kwargs)
         if str(database.engine).lower() in POSTGRES_ENGINES:
@@ -362,7 +363,19 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     backend_cls.create_db_snapshot = create_db_snapshot  # type: ignore[method-assign]
     response_cls.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
     response_cls.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot  # type: ignore[method-assign]
-    unwatch = sandbox.lab_clock.watch(on_move)
+    # A check's isolated world runs on a clock of its own: watch whichever clock the sandbox
+    # follows when an instance is created there, so that its WAL is cut on that clock too.
+    # (The clocks are kept, so that an id is never reused by another clock.)
+    watched = {id(sandbox.lab_clock): (sandbox.lab_clock, sandbox.lab_clock.watch(on_move))}
+
+    def watch_current_clock() -> None:
+        clock = sandbox.clock
+        if id(clock) not in watched:
+            watched[id(clock)] = (clock, clock.watch(on_move))
+
+    def unwatch() -> None:
+        for _clock, stop in watched.values():
+            stop()
 
     def on_reset() -> None:
         # lab.reset() wiped every instance (and snapshot): their servers go too.

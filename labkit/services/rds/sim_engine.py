@@ -362,7 +362,13 @@ class PostgresServer:
         if platform.system() == "Windows":
             archive = f'copy "%p" "{self.archive}\\%f"'
         else:
-            archive = f'test ! -f "{self.archive}/%f" && cp "%p" "{self.archive}/%f"'
+            # Copy under a temporary name, then rename: cut() waits for the segment's name, and
+            # a reader must never see half a segment (under load one was shipped truncated and
+            # the standby waited for the rest of it for good).
+            archive = (
+                f'test ! -f "{self.archive}/%f" && cp "%p" "{self.archive}/%f.tmp" '
+                f'&& mv "{self.archive}/%f.tmp" "{self.archive}/%f"'
+            )
         options = [f"-h 127.0.0.1 -p {self.port}", f"-c max_connections={self.max_connections}"]
         options += ["-c shared_buffers=16MB", "-c fsync=off", "-c full_page_writes=off"]
         options += ["-c archive_mode=on", "-c wal_retrieve_retry_interval=10ms"]

@@ -6,10 +6,11 @@ distinction, never colour: ``✓ works`` or ``✗ broke`` and the reasons in wor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from labkit.services.dbchoice.sim_workloads import Verdict, duration
+from labkit.services.dbchoice.sim_workloads import WORKLOADS, Verdict, duration, evaluate
 from labkit.views.base import Column, Group, panel_html, panel_text, table_html, text_table
 
 _COLUMNS = (Column("service"), Column("result"), Column("what happened"))
@@ -72,3 +73,9 @@ class Report:
         return report_text(self.verdicts)
 
     __repr__ = __str__
+
+
+def which_db(assignment: Mapping[str, Any]) -> Report:
+    """Run the course's workloads against the services ``assignment`` gives them (any left
+    out are reported as unassigned)."""
+    return Report(evaluate(WORKLOADS, assignment))

@@ -1,0 +1,354 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Databases: RDS, replicas, failover, backups, ElastiCache, and which database
+#
+# **Amazon RDS** runs a relational database engine for you (PostgreSQL, MySQL, MariaDB, Oracle,
+# SQL Server, Db2; **Aurora** is AWS's own PostgreSQL- and MySQL-compatible engine): AWS patches
+# it, backs it up, replaces failed hosts and keeps a standby in another Availability Zone. You
+# still write the schema and the SQL, and you still decide where each read goes.
+#
+# In this sandbox every RDS instance has a **real PostgreSQL** behind its endpoint, so the SQL
+# in this lesson is **PostgreSQL's dialect** (`SERIAL`, `RETURNING`, `ON CONFLICT`, `now()`). Your
+# code reaches it with the `pg8000` driver, exactly as it would reach RDS. ElastiCache clusters
+# have a real Redis-compatible engine behind theirs, for the `redis` client.
+#
+# You will see:
+#
+# 1. an instance, its endpoint and real SQL;
+# 2. a **read replica**, and the stale read right after a write;
+# 3. **Multi-AZ failover**: dropped connections, no lost commit;
+# 4. **point-in-time restore** to the second before a mistake;
+# 5. **ElastiCache**: cache-aside against write-through, a session store, a leaderboard, and
+#    why ElastiCache needs code changes where DAX needs none;
+# 6. **which database** for which workload, tried on working models.
+
+# %%
+import pg8000
+import redis
+from IPython.display import HTML
+
+import labkit
+from labkit.facts import fact
+from labkit.services.dbchoice import sim_engines as engines
+from labkit.services.dbchoice.sim_workloads import WORKLOADS
+from labkit.services.dbchoice.view import which_db
+from labkit.services.elasticache import state as cache_state
+from labkit.services.elasticache import view as cache_view
+
+lab = labkit.start("databases")
+rds = lab.client("rds")
+
+# %% [markdown]
+# ## 1. An instance, its endpoint, real SQL
+#
+# `create_db_instance` takes the engine, the instance class, storage and the master user.
+# `MultiAZ=True` adds a synchronous standby in a second Availability Zone, and
+# `BackupRetentionPeriod` (days) turns on automated backups.
+
+# %%
+instance = rds.create_db_instance(
+    DBInstanceIdentifier="shop",
+    Engine="postgres",
+    DBInstanceClass="db.t3.micro",
+    AllocatedStorage=20,
+    MasterUsername="shopadmin",
+    MasterUserPassword="correct-horse-1",
+    DBName="shop",
+    MultiAZ=True,
+    BackupRetentionPeriod=7,
+)["DBInstance"]
+endpoint = instance["Endpoint"]
+print(endpoint, instance["AvailabilityZone"], "standby in", instance["SecondaryAvailabilityZone"])
+
+
+def connect(info):
+    """A new connection to an instance's endpoint, as the master user."""
+    return pg8000.connect(
+        host=info["Endpoint"]["Address"],
+        port=info["Endpoint"]["Port"],
+        user="shopadmin",
+        password="correct-horse-1",
+        database="shop",
+    )
+
+
+def query(conn, sql, *params):
+    """Run one statement; return its rows (if any) and end the transaction."""
+    cursor = conn.cursor()
+    cursor.execute(sql, params) if params else cursor.execute(sql)
+    found = cursor.fetchall() if cursor.description else []
+    conn.commit()
+    return [tuple(row) for row in found]
+
+
+primary = connect(instance)
+print(query(primary, "SELECT version()")[0][0][:40])
+
+# %%
+query(
+    primary,
+    "CREATE TABLE orders (id SERIAL PRIMARY KEY, customer TEXT NOT NULL, "
+    "total_cents INTEGER NOT NULL, placed_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+)
+print(
+    query(
+        primary,
+        "INSERT INTO orders (customer, total_cents) VALUES (%s, %s) RETURNING id",
+        "ana",
+        1250,
+    )
+)
+print(query(primary, "SELECT customer, SUM(total_cents) FROM orders GROUP BY customer"))
+
+# %% [markdown]
+# ## 2. A read replica, and the read right after a write
+#
+# A **read replica** is another instance that replays the primary's write-ahead log
+# **asynchronously**: it takes reads off the primary (reports, dashboards), but it is always a
+# little behind (CloudWatch's `ReplicaLag`). Here the lag is a few seconds of lab time.
+
+# %%
+replica_info = rds.create_db_instance_read_replica(
+    DBInstanceIdentifier="shop-reports", SourceDBInstanceIdentifier="shop"
+)["DBInstance"]
+replica = connect(replica_info)
+print("replica:", query(replica, "SELECT COUNT(*) FROM orders"))
+
+query(primary, "INSERT INTO orders (customer, total_cents) VALUES ('ben', 3999)")
+print("right after the write, the primary:", query(primary, "SELECT COUNT(*) FROM orders"))
+print("right after the write, the replica:", query(replica, "SELECT COUNT(*) FROM orders"))
+
+# %%
+lab.clock.advance(10)
+print("10 s later, the replica:", query(replica, "SELECT COUNT(*) FROM orders"))
+try:
+    query(replica, "INSERT INTO orders (customer, total_cents) VALUES ('cai', 1)")
+except pg8000.DatabaseError as error:
+    replica.rollback()
+    print("a replica is read-only:", error.args[0]["M"])
+
+# %% [markdown]
+# So: send **reports** to the replica; read a user's **own** just-written data from the
+# primary, or they will not see the order they just placed.
+#
+# ## 3. Multi-AZ failover
+#
+# The standby is **synchronous**: a transaction is committed only once the standby has it, so a
+# failover loses no committed transaction. What it does lose is every **open connection**, and
+# the endpoint answers nothing until the failover completes (typically 60 to 120 seconds):
+
+# %%
+print(fact("rds.multi_az_failover_seconds"))
+rds.reboot_db_instance(DBInstanceIdentifier="shop", ForceFailover=True)
+try:
+    query(primary, "SELECT 1")
+except pg8000.InterfaceError as error:
+    print("the open connection:", type(error).__name__)
+try:
+    connect(instance)
+except pg8000.InterfaceError as error:
+    print("a new connection, now:", str(error)[:90])
+
+# %%
+lab.clock.advance(fact("rds.multi_az_failover_seconds").value)
+after = rds.describe_db_instances(DBInstanceIdentifier="shop")["DBInstances"][0]
+primary = connect(instance)  # the same endpoint name, now served from the other AZ
+print(after["AvailabilityZone"], query(primary, "SELECT COUNT(*) FROM orders"))
+
+# %% [markdown]
+# An application survives this by **retrying**: catch the driver's error, wait, open a new
+# connection and run the whole transaction again. And since a commit can succeed while its
+# acknowledgement is lost, the retry must be **idempotent** (`INSERT ... ON CONFLICT DO
+# NOTHING` on a key the client chose).
+#
+# ## 4. Point-in-time restore
+#
+# With automated backups on, RDS keeps daily snapshots and the transaction log, and can restore
+# to **any second** of the retention period (up to `rds.backup_retention_max` days) into a **new
+# instance**. Here is a bad migration, and the way back:
+
+# %%
+lab.clock.advance(60)
+before_migration = lab.clock.now
+lab.clock.advance(1)
+query(primary, "UPDATE orders SET total_cents = 0")  # the bad migration
+lab.clock.advance(600)  # ten minutes until someone notices
+
+restored_info = rds.restore_db_instance_to_point_in_time(
+    SourceDBInstanceIdentifier="shop",
+    TargetDBInstanceIdentifier="shop-restored",
+    RestoreTime=before_migration,
+)["DBInstance"]
+print("now:     ", query(primary, "SELECT customer, total_cents FROM orders ORDER BY id"))
+print(
+    "restored:",
+    query(connect(restored_info), "SELECT customer, total_cents FROM orders ORDER BY id"),
+)
+print(fact("rds.backup_retention_max"))
+
+# %% [markdown]
+# Writes made **during** the second you restore to are included: to undo something that ran at
+# `bad_at`, restore to `bad_at - timedelta(seconds=1)`.
+#
+# ## 5. ElastiCache: a cache, a session store, a leaderboard
+#
+# An ElastiCache cluster's endpoint speaks Redis's protocol; the standard `redis` client talks to
+# it. Expiries run on the lab clock.
+
+# %%
+ec = lab.client("elasticache")
+ec.create_cache_cluster(
+    CacheClusterId="shop-cache", Engine="redis", CacheNodeType="cache.t3.micro", NumCacheNodes=1
+)
+node = ec.describe_cache_clusters(CacheClusterId="shop-cache", ShowCacheNodeInfo=True)
+node_endpoint = node["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
+cache = redis.Redis(
+    host=node_endpoint["Address"], port=node_endpoint["Port"], decode_responses=True
+)
+print(cache.ping(), fact("elasticache.default_maxmemory_policy"))
+
+# %% [markdown]
+# **Cache-aside (lazy loading)**: read the cache; on a miss read the database and fill the
+# cache with a TTL. Only what is read gets cached, and a change made elsewhere shows after at
+# most the TTL. **Write-through**: every write updates the database *and* the cache, so the
+# cache is fresh for writes made through your code (and holds data nobody may read).
+
+
+# %%
+def total_cache_aside(order_id):
+    key = f"order:{order_id}:total"
+    cached = cache.get(key)
+    if cached is not None:
+        return int(cached), "hit"
+    total = query(primary, "SELECT total_cents FROM orders WHERE id = %s", order_id)[0][0]
+    cache.set(key, total, ex=60)
+    return total, "miss: read the database"
+
+
+def set_total_write_through(order_id, cents):
+    query(primary, "UPDATE orders SET total_cents = %s WHERE id = %s", cents, order_id)
+    cache.set(f"order:{order_id}:total", cents, ex=60)
+
+
+print(total_cache_aside(1), total_cache_aside(1))
+query(primary, "UPDATE orders SET total_cents = 1300 WHERE id = 1")  # a change made elsewhere
+print("stale until the TTL:", total_cache_aside(1))
+lab.clock.advance(61)
+print("after the TTL:", total_cache_aside(1))
+set_total_write_through(1, 1400)
+print("written through:", total_cache_aside(1))
+
+# %% [markdown]
+# A **session store** is a hash per session with a TTL that each request renews; a
+# **leaderboard** is a sorted set, whose rank and top N Redis answers at once.
+
+# %%
+cache.hset("session:s-1", mapping={"user": "ana", "cart": "2 items"})
+cache.expire("session:s-1", 1800)
+lab.clock.advance(1799)
+print(cache.hgetall("session:s-1"), cache.ttl("session:s-1"))
+lab.clock.advance(2)
+print("30 minutes without a request:", cache.hgetall("session:s-1"))
+
+cache.zadd("leaderboard", {"ana": 120, "ben": 300, "cai": 200})
+cache.zincrby("leaderboard", 150, "ana")
+print(
+    cache.zrevrange("leaderboard", 0, 2, withscores=True),
+    "cai is #",
+    cache.zrevrank("leaderboard", "cai") + 1,
+)
+
+# %%
+HTML(cache_view.render_html(cache_state.snapshot(cache_state.find("shop-cache"))))
+
+# %% [markdown]
+# **ElastiCache needs code changes; DAX does not.** Everything above is code you write: where to
+# look first, what to store, when to expire or delete. DAX is a cache that speaks DynamoDB's own
+# API: you swap the client and keep every call (lesson 06). But DAX caches only DynamoDB's
+# reads; ElastiCache caches anything, from any source (an RDS query, a computed leaderboard).
+
+# %%
+print(fact("dax.elasticache_use"))
+
+# %% [markdown]
+# ## 6. Which database?
+#
+# Each AWS database has a data model, and the model decides which operations are cheap. The
+# course keeps a **working model** of each, with real engines where one embeds faithfully:
+
+# %%
+kv = engines.KeyValueEngine()
+kv.create_table("orders", "customer", "order_id")
+kv.put("orders", {"customer": "ana", "order_id": "2026-12-07#1", "total": 1250})
+print("DynamoDB Query on one partition key:", kv.query("orders", "ana"))
+try:
+    kv.join("orders", "customers", on="customer")
+except engines.EngineRefused as refusal:
+    print(refusal.message)
+
+cql = engines.CqlEngine()
+cql.execute(
+    "CREATE TABLE readings (device text, day text, at int, value double, "
+    "PRIMARY KEY ((device, day), at))"
+)
+cql.execute("INSERT INTO readings (device, day, at, value) VALUES ('d1', '2026-12-07', 1, 0.5)")
+print(cql.execute("SELECT * FROM readings WHERE device = 'd1' AND day = '2026-12-07'"))
+try:
+    cql.execute("SELECT * FROM readings WHERE value > 0.1")
+except engines.CqlInvalidRequest as refusal:
+    print("Keyspaces:", refusal.reason)
+
+graph = engines.GraphEngine()
+for a, b in [("ana", "ben"), ("ben", "cai"), ("cai", "dan"), ("ana", "eve")]:
+    graph.add_edge(a, "follows", b)
+print("Neptune-like, 3 hops:", graph.V("ana").repeat_out("follows", 3).to_list())
+
+docs = engines.document_store()
+docs.products.insert_one({"sku": "tee", "variants": [{"size": "M", "color": "red"}]})
+print("DocumentDB (MongoDB API):", docs.products.find_one({"variants.size": "M"})["sku"])
+
+# %% [markdown]
+# The graph engine's steps are named as Gremlin's, but it is a small traversal over `networkx`,
+# not Gremlin, openCypher or SPARQL (Neptune's languages). **QLDB** is not among the choices any
+# more:
+
+# %%
+print(fact("qldb.end_of_support"))
+print(fact("dbchoice.qldb_recommendation"))
+
+# %% [markdown]
+# A **workload** is a stream of operations with requirements. Run the course's workloads
+# against a first guess, and read what broke:
+
+# %%
+for workload in list(WORKLOADS.values())[:3]:
+    print(f"- {workload.name}: {workload.describe()}\n")
+
+which_db({"orders": "dynamodb", "sales_analytics": "rds", "social_graph": "aurora"})
+
+# %% [markdown]
+# A join on DynamoDB, an ad-hoc scan of terabytes on a transactional database, a three-hop
+# traversal as self-joins: each breaks for the reason it would in production. The exercise asks
+# you to place all ten workloads.
+#
+# ## Summary
+#
+# - RDS runs a real engine (here PostgreSQL, so PostgreSQL's SQL); you connect to its endpoint
+#   with an ordinary driver.
+# - Read replicas are asynchronous: reports go there, a user's own fresh data comes from the
+#   primary.
+# - Multi-AZ keeps a synchronous standby: a failover loses no commit but drops connections for a
+#   minute or two; retry on a new connection, idempotently.
+# - Point-in-time restore creates a new instance at any second of the backup window; backups
+#   must be on before the accident.
+# - ElastiCache (Redis) caches anything with code you write: cache-aside with a TTL, or
+#   write-through; sessions as hashes with TTLs, leaderboards as sorted sets. DAX caches
+#   DynamoDB with no code change.
+# - Choose a database by its data model: run the workload's operations against it.

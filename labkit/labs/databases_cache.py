@@ -26,6 +26,7 @@ from typing import Any
 from labkit.grading.checks import CheckContext, short
 from labkit.labs.databases_support import (
     CountingConnection,
+    Opened,
     create_postgres,
     execute,
     raw_connect,
@@ -79,12 +80,17 @@ def _allowed(history: list[tuple[float, int]], now: float) -> set[int]:
 
 def check_cache(ctx: CheckContext) -> None:
     """Fresh enough, and the database spared."""
+    with Opened() as opened:
+        _check(ctx, opened)
+
+
+def _check(ctx: CheckContext, opened: Opened) -> None:
     import redis
 
     get_price = ctx.function("get_price")
     set_price = ctx.function("set_price")
     instance = create_postgres(ctx, INSTANCE)
-    admin = raw_connect(instance)
+    admin = opened.add(raw_connect(instance))
     price = {_sku(n): 1000 + 50 * n for n in range(PRODUCTS)}
     execute(
         admin,
@@ -97,8 +103,8 @@ def check_cache(ctx: CheckContext) -> None:
     )
     node = ec.describe_cache_clusters(CacheClusterId=CLUSTER, ShowCacheNodeInfo=True)
     endpoint = node["CacheClusters"][0]["CacheNodes"][0]["Endpoint"]
-    cache = redis.Redis(host=endpoint["Address"], port=endpoint["Port"])
-    db = CountingConnection(raw_connect(instance), "primary")
+    cache = opened.add(redis.Redis(host=endpoint["Address"], port=endpoint["Port"]))
+    db = CountingConnection(opened.add(raw_connect(instance)), "primary")
 
     rng = random.Random(18)
     # (sku) -> [(since, cents)]: every price each product has had, for the staleness bound.

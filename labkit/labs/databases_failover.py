@@ -33,6 +33,7 @@ from labkit import facts
 from labkit.grading.checks import CheckContext, CheckFailed, short
 from labkit.labs.databases_support import (
     CountingConnection,
+    Opened,
     create_postgres,
     execute,
     raw_connect,
@@ -68,10 +69,15 @@ class _GiveUp(BaseException):
 
 def check_failover(ctx: CheckContext) -> None:
     """Every order committed exactly once through two failovers."""
+    with Opened() as opened:
+        _check(ctx, opened)
+
+
+def _check(ctx: CheckContext, opened: Opened) -> None:
     save_order = ctx.function("save_order")
     rds = ctx.client("rds")
     instance = create_postgres(ctx, INSTANCE, MultiAZ=True)
-    admin = raw_connect(instance)
+    admin = opened.add(raw_connect(instance))
     execute(
         admin,
         "CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer TEXT NOT NULL, "
@@ -112,7 +118,7 @@ def check_failover(ctx: CheckContext) -> None:
             )
         state["opened"] += 1
         return CountingConnection(
-            raw_connect(instance),
+            opened.add(raw_connect(instance)),
             "primary",
             before_commit=before_commit,
             after_commit=after_commit,
@@ -146,7 +152,7 @@ def check_failover(ctx: CheckContext) -> None:
         save(order, arm)
         ctx.clock.advance(1)
     ctx.clock.advance(outage)
-    check = raw_connect(instance)
+    check = opened.add(raw_connect(instance))
     found = Counter(
         {r[0]: r[1] for r in rows(check, "SELECT order_id, COUNT(*) FROM orders GROUP BY 1")}
     )

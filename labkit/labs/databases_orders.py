@@ -29,7 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from labkit.grading.checks import CheckContext, short
-from labkit.labs.databases_support import CountingConnection, create_postgres, raw_connect
+from labkit.labs.databases_support import (
+    CountingConnection,
+    Opened,
+    create_postgres,
+    raw_connect,
+)
 
 PRIMARY = "shop"
 REPLICA = "shop-reports"
@@ -73,19 +78,24 @@ def _cents(value: Any) -> int | None:
 
 def check_orders_replica(ctx: CheckContext) -> None:
     """The user's page reads fresh from the primary; the report reads the replica."""
+    with Opened() as opened:
+        _check(ctx, opened)
+
+
+def _check(ctx: CheckContext, opened: Opened) -> None:
     create_schema = ctx.function("create_schema")
     place_order = ctx.function("place_order")
     my_orders = ctx.function("my_orders")
     sales_report = ctx.function("sales_report")
     rds = ctx.client("rds")
     instance = create_postgres(ctx, PRIMARY, BackupRetentionPeriod=1)
-    primary = CountingConnection(raw_connect(instance), "primary")
+    primary = CountingConnection(opened.add(raw_connect(instance)), "primary")
     ctx.call(create_schema, primary)
     primary.commit()  # a schema left uncommitted would not reach the replica
     info = rds.create_db_instance_read_replica(
         DBInstanceIdentifier=REPLICA, SourceDBInstanceIdentifier=PRIMARY
     )["DBInstance"]
-    replica = CountingConnection(raw_connect(info), "replica")
+    replica = CountingConnection(opened.add(raw_connect(info)), "replica")
     placed: dict[str, list[str]] = {}
     revenue: Counter[str] = Counter()
     for customer, spec in ORDERS:

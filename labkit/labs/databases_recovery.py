@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from labkit.grading.checks import CheckContext, short
-from labkit.labs.databases_support import create_postgres, execute, raw_connect, rows
+from labkit.labs.databases_support import Opened, create_postgres, execute, raw_connect, rows
 
 INSTANCE = "ledger"
 ENTRIES = 24
@@ -40,11 +40,16 @@ def _identifier(returned: Any) -> str | None:
 
 def check_pitr(ctx: CheckContext) -> None:
     """The restored instance holds the ledger as it was the second before the migration."""
+    with Opened() as opened:
+        _check(ctx, opened)
+
+
+def _check(ctx: CheckContext, opened: Opened) -> None:
     protect = ctx.function("protect")
     recover = ctx.function("recover")
     rds = ctx.client("rds")
     instance = create_postgres(ctx, INSTANCE, BackupRetentionPeriod=0)
-    conn = raw_connect(instance)
+    conn = opened.add(raw_connect(instance))
     execute(conn, "CREATE TABLE entries (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)")
     ctx.call(protect, rds, INSTANCE)
     expected: dict[int, int] = {}
@@ -84,7 +89,7 @@ def check_pitr(ctx: CheckContext) -> None:
             f"`recover` returned `{INSTANCE}` itself, which still holds the migration's damage.",
             hint="A point-in-time restore creates a new instance: return that one.",
         )
-    restored = raw_connect(known[target])
+    restored = opened.add(raw_connect(known[target]))
     try:
         found = dict(rows(restored, "SELECT id, amount FROM entries"))
     except Exception as error:  # the table may be missing: PostgreSQL's own error

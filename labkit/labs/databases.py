@@ -28,6 +28,10 @@ from labkit.labs.databases_orders import check_orders_replica
 from labkit.labs.databases_recovery import check_pitr
 from labkit.labs.spec import LabSpec
 
+#: Wall seconds a check that starts PostgreSQL servers may take (10-20 s here on a loaded
+#: two-core machine; a laptop starting its first server also builds the template, about 4 s).
+ENGINE_CHECK_TIMEOUT = 240.0
+
 LAB = LabSpec(
     id="databases",
     title="Databases: RDS, read replicas, failover, PITR, ElastiCache and choosing a database",
@@ -46,7 +50,7 @@ LAB = LabSpec(
             hint="Write on the primary and commit; read a user's own orders from the primary; "
             "run reports on the replica.",
             isolated=True,
-            timeout=60.0,
+            timeout=ENGINE_CHECK_TIMEOUT,
         ),
         Check(
             name="failover",
@@ -56,7 +60,7 @@ LAB = LabSpec(
             hint="Retry the whole transaction on a new connection after waiting on the lab "
             "clock, and make the insert idempotent (ON CONFLICT DO NOTHING).",
             isolated=True,
-            timeout=60.0,
+            timeout=ENGINE_CHECK_TIMEOUT,
         ),
         Check(
             name="pitr",
@@ -67,7 +71,7 @@ LAB = LabSpec(
             hint="Automated backups on (BackupRetentionPeriod 1-35), then "
             "restore_db_instance_to_point_in_time to bad_at minus one second.",
             isolated=True,
-            timeout=60.0,
+            timeout=ENGINE_CHECK_TIMEOUT,
         ),
         Check(
             name="cache",
@@ -78,7 +82,7 @@ LAB = LabSpec(
             hint=f"Cache-aside with a TTL of at most {STALE_BOUND} s, and set_price deletes "
             "the cached entry after updating the database.",
             isolated=True,
-            timeout=90.0,
+            timeout=ENGINE_CHECK_TIMEOUT,
         ),
         Check(
             name="db_choice",

@@ -126,7 +126,9 @@ lab.check("orders_replica")
 # - `order` is `{"order_id": ..., "customer": ..., "total_cents": ...}`, to insert into the
 #   existing table `orders (order_id TEXT PRIMARY KEY, customer TEXT, total_cents INTEGER)`.
 #
-# Return once the order is committed. The check plays two failovers in the middle of a save: one
+# Return once the order is committed. A dropped connection shows as `pg8000.InterfaceError`,
+# `pg8000.DatabaseError`, or a socket's `ConnectionResetError` (an `OSError`) that pg8000 can
+# let through. The check plays two failovers in the middle of a save: one
 # just **after** the server committed (the commit raises, though the order is in), one just
 # **before**. Every order must end up in the table exactly once.
 

@@ -53,7 +53,8 @@ MAX_WAIT = 900.0
 RETRY_HINT = (
     "A failover drops every open connection and the endpoint refuses new ones until it "
     "completes (up to two minutes): catch the driver's error (`pg8000.InterfaceError`, "
-    "`pg8000.DatabaseError`), wait (`clock.advance(5)`), open a **new** connection with "
+    "`pg8000.DatabaseError`, and a socket's `ConnectionResetError`, which pg8000 can let "
+    "through), wait (`clock.advance(5)`), open a **new** connection with "
     "`connect()`, and run the whole transaction again."
 )
 IDEMPOTENT_HINT = (

@@ -1,0 +1,133 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   labkit:
+#     lab: databases
+#     role: exercise
+# ---
+
+# %% [markdown]
+# Correct in yet another way: one table with the lines as JSONB, a retry that upserts, the
+# restored instance's ARN returned, cache-aside with a 30 s TTL that deletes before and after
+# a price change, and choices written with options.
+
+# %%
+import json
+from datetime import timedelta
+
+import labkit
+
+lab = labkit.start("databases")
+
+
+# %%
+def create_schema(conn):
+    conn.cursor().execute(
+        "CREATE TABLE orders (id UUID PRIMARY KEY DEFAULT gen_random_uuid(), "
+        "customer TEXT NOT NULL, lines JSONB NOT NULL)"
+    )
+    conn.commit()
+
+
+def place_order(conn, customer, items):
+    cur = conn.cursor()
+    cur.execute(
+        "INSERT INTO orders (customer, lines) VALUES (%s, %s::jsonb) RETURNING id",
+        (customer, json.dumps(items)),
+    )
+    order_id = str(cur.fetchone()[0])
+    conn.commit()
+    return order_id
+
+
+def my_orders(primary, replica, customer):
+    cur = primary.cursor()
+    cur.execute("SELECT id::text FROM orders WHERE customer = %s", (customer,))
+    rows = cur.fetchall()
+    primary.commit()
+    return [r[0] for r in rows]
+
+
+def sales_report(primary, replica):
+    cur = replica.cursor()
+    cur.execute(
+        "SELECT line->>'sku', SUM((line->>'qty')::int * (line->>'price_cents')::int) "
+        "FROM orders, jsonb_array_elements(lines) AS line GROUP BY 1"
+    )
+    report = {row[0]: row[1] for row in cur.fetchall()}
+    replica.commit()
+    return report
+
+
+# %%
+def save_order(connect, clock, order):
+    for _ in range(60):  # the failover takes up to two minutes: keep trying past that
+        conn = None
+        try:
+            conn = connect()
+            cur = conn.cursor()
+            cur.execute(
+                "INSERT INTO orders (order_id, customer, total_cents) VALUES (%s, %s, %s) "
+                "ON CONFLICT (order_id) DO UPDATE SET total_cents = EXCLUDED.total_cents",
+                (order["order_id"], order["customer"], order["total_cents"]),
+            )
+            conn.commit()
+            conn.close()
+            return True
+        except Exception:
+            clock.advance(3)
+    raise RuntimeError("database unreachable")
+
+
+# %%
+def protect(rds, instance_id):
+    rds.modify_db_instance(
+        DBInstanceIdentifier=instance_id, BackupRetentionPeriod=1, ApplyImmediately=True
+    )
+
+
+def recover(rds, instance_id, bad_at):
+    answer = rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier=instance_id,
+        TargetDBInstanceIdentifier=instance_id + "-pitr",
+        RestoreTime=(bad_at - timedelta(milliseconds=1000)).isoformat(),
+    )
+    return answer["DBInstance"]["DBInstanceArn"]
+
+
+# %%
+def get_price(db, cache, sku):
+    value = cache.get(f"price#{sku}")
+    if value is None:
+        cur = db.cursor()
+        cur.execute("SELECT price_cents FROM products WHERE sku = %s", (sku,))
+        value = cur.fetchone()[0]
+        db.commit()
+        cache.set(f"price#{sku}", value, ex=30)
+    return int(value)
+
+
+def set_price(db, cache, sku, cents):
+    cache.delete(f"price#{sku}")
+    cur = db.cursor()
+    cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
+    db.commit()
+    cache.delete(f"price#{sku}")
+
+
+# %%
+assignment = {
+    "orders": {"service": "aurora-postgresql"},
+    "sales_analytics": "Amazon Redshift",
+    "social_graph": "neptune",
+    "leaderboard": "valkey",
+    "sensor_metrics": "timestream",
+    "product_catalog": "Amazon DocumentDB",
+    "product_search": "opensearch",
+    "user_uploads": "s3",
+    "audit_archive": ("s3", {"storage_class": "DEEP_ARCHIVE"}),
+    "payments_ledger": "rds",
+}

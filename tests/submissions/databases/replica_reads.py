@@ -1,0 +1,117 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   labkit:
+#     lab: databases
+#     role: exercise
+# ---
+
+# %% [markdown]
+# Plausible mistakes: every read from the replica ("it is there to take reads"), an order
+# writer with no retry, backups never turned on, a cache without a TTL (deleted on our own
+# changes only), and DynamoDB for the relational orders.
+
+# %%
+from datetime import timedelta
+
+import labkit
+
+lab = labkit.start("databases")
+
+
+# %%
+def create_schema(conn):
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE orders (id SERIAL PRIMARY KEY, customer TEXT)")
+    cur.execute("CREATE TABLE lines (order_id INT, sku TEXT, qty INT, price_cents INT)")
+    conn.commit()
+
+
+def place_order(conn, customer, items):
+    cur = conn.cursor()
+    cur.execute("INSERT INTO orders (customer) VALUES (%s) RETURNING id", (customer,))
+    order_id = cur.fetchone()[0]
+    for i in items:
+        cur.execute(
+            "INSERT INTO lines VALUES (%s, %s, %s, %s)",
+            (order_id, i["sku"], i["qty"], i["price_cents"]),
+        )
+    conn.commit()
+    return order_id
+
+
+def my_orders(primary, replica, customer):
+    cur = replica.cursor()
+    cur.execute("SELECT id FROM orders WHERE customer = %s", (customer,))
+    ids = [r[0] for r in cur.fetchall()]
+    replica.commit()
+    return ids
+
+
+def sales_report(primary, replica):
+    cur = replica.cursor()
+    cur.execute("SELECT sku, SUM(qty * price_cents) FROM lines GROUP BY sku")
+    report = dict(cur.fetchall())
+    replica.commit()
+    return report
+
+
+# %%
+def save_order(connect, clock, order):
+    conn = connect()
+    conn.cursor().execute(
+        "INSERT INTO orders VALUES (%s, %s, %s)",
+        (order["order_id"], order["customer"], order["total_cents"]),
+    )
+    conn.commit()
+
+
+# %%
+def protect(rds, instance_id):
+    rds.create_db_snapshot(DBInstanceIdentifier=instance_id, DBSnapshotIdentifier="safety")
+
+
+def recover(rds, instance_id, bad_at):
+    rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier=instance_id,
+        TargetDBInstanceIdentifier="ledger-2",
+        RestoreTime=bad_at - timedelta(seconds=1),
+    )
+    return "ledger-2"
+
+
+# %%
+def get_price(db, cache, sku):
+    if cache.exists(sku):
+        return int(cache.get(sku))
+    cur = db.cursor()
+    cur.execute("SELECT price_cents FROM products WHERE sku = %s", (sku,))
+    cents = cur.fetchone()[0]
+    db.commit()
+    cache.set(sku, cents)
+    return cents
+
+
+def set_price(db, cache, sku, cents):
+    cur = db.cursor()
+    cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
+    db.commit()
+    cache.delete(sku)
+
+
+# %%
+assignment = {
+    "orders": "dynamodb",
+    "sales_analytics": "redshift",
+    "social_graph": "neptune",
+    "leaderboard": "elasticache",
+    "sensor_metrics": "timestream",
+    "product_catalog": "documentdb",
+    "product_search": "opensearch",
+    "user_uploads": "s3",
+    "audit_archive": "S3 Glacier Deep Archive",
+    "payments_ledger": "aurora",
+}

@@ -1,0 +1,123 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   labkit:
+#     lab: databases
+#     role: exercise
+# ---
+
+# %% [markdown]
+# Plausible mistakes: the report on the primary ("it has the freshest data"), a retry that
+# inserts again after a commit that went through unheard, a restore to the latest time, an
+# hour-long cache TTL, and ad-hoc analytics on the transactional database.
+
+# %%
+import pg8000
+
+import labkit
+
+lab = labkit.start("databases")
+
+
+# %%
+def create_schema(conn):
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE orders (id SERIAL PRIMARY KEY, customer TEXT)")
+    cur.execute("CREATE TABLE lines (order_id INT, sku TEXT, qty INT, price_cents INT)")
+    conn.commit()
+
+
+def place_order(conn, customer, items):
+    cur = conn.cursor()
+    cur.execute("INSERT INTO orders (customer) VALUES (%s) RETURNING id", (customer,))
+    order_id = cur.fetchone()[0]
+    for i in items:
+        cur.execute(
+            "INSERT INTO lines VALUES (%s, %s, %s, %s)",
+            (order_id, i["sku"], i["qty"], i["price_cents"]),
+        )
+    conn.commit()
+    return order_id
+
+
+def my_orders(primary, replica, customer):
+    cur = primary.cursor()
+    cur.execute("SELECT id FROM orders WHERE customer = %s", (customer,))
+    ids = [r[0] for r in cur.fetchall()]
+    primary.commit()
+    return ids
+
+
+def sales_report(primary, replica):
+    cur = primary.cursor()
+    cur.execute("SELECT sku, SUM(qty * price_cents) FROM lines GROUP BY sku")
+    report = dict(cur.fetchall())
+    primary.commit()
+    return report
+
+
+# %%
+def save_order(connect, clock, order):
+    while True:
+        try:
+            conn = connect()
+            conn.cursor().execute(
+                "INSERT INTO orders VALUES (%s, %s, %s)",
+                (order["order_id"], order["customer"], order["total_cents"]),
+            )
+            conn.commit()
+            return
+        except pg8000.InterfaceError:
+            clock.advance(5)
+
+
+# %%
+def protect(rds, instance_id):
+    rds.modify_db_instance(DBInstanceIdentifier=instance_id, BackupRetentionPeriod=7)
+
+
+def recover(rds, instance_id, bad_at):
+    rds.restore_db_instance_to_point_in_time(
+        SourceDBInstanceIdentifier=instance_id,
+        TargetDBInstanceIdentifier="ledger-latest",
+        UseLatestRestorableTime=True,
+    )
+    return "ledger-latest"
+
+
+# %%
+def get_price(db, cache, sku):
+    cached = cache.get(f"price:{sku}")
+    if cached is not None:
+        return int(cached)
+    cur = db.cursor()
+    cur.execute("SELECT price_cents FROM products WHERE sku = %s", (sku,))
+    cents = cur.fetchone()[0]
+    db.commit()
+    cache.set(f"price:{sku}", cents, ex=3600)
+    return cents
+
+
+def set_price(db, cache, sku, cents):
+    cur = db.cursor()
+    cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
+    db.commit()
+    cache.delete(f"price:{sku}")
+
+
+# %%
+assignment = {
+    "orders": "aurora",
+    "sales_analytics": "rds",
+    "social_graph": "neptune",
+    "leaderboard": "elasticache",
+    "sensor_metrics": "timestream",
+    "product_catalog": "documentdb",
+    "product_search": "opensearch",
+    "user_uploads": "s3",
+    "audit_archive": "S3 Glacier Deep Archive",
+    "payments_ledger": "aurora",
+}

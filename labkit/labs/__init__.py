@@ -19,6 +19,7 @@ LAB_MODULES = (
     "labkit.labs.dynamodb",
     "labkit.labs.stepfunctions",
     "labkit.labs.serverless_api",
+    "labkit.labs.capstone",
     "labkit.labs.databases",
 )
 

@@ -407,8 +407,14 @@ def check_accelerated_upload(ctx: CheckContext) -> None:
     bucket = uploads_bucket(system)
     key = "photos/ana/beach.jpg"
     seen = len(uploads(bucket))
-    with edge.viewer(UPLOADER):
-        ctx.call(upload_photo, Builder(ctx.sandbox), bucket, key, b"\xff" * PHOTO_SIZE)
+    try:
+        with edge.viewer(UPLOADER):
+            ctx.call(upload_photo, Builder(ctx.sandbox), bucket, key, b"\xff" * PHOTO_SIZE)
+    except CheckFailed as failure:
+        cause = failure.__cause__
+        if isinstance(cause, ClientError) and "Acceleration" in str(cause):
+            ctx.fail(f"`upload_photo` was refused: {cause}", hint=ACCELERATE_HINT)
+        raise
     made = [u for u in uploads(bucket)[seen:] if u.key == key]
     if not made:
         ctx.fail(

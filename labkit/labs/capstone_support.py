@@ -78,7 +78,18 @@ class System:
         """What ``build`` returned for ``key`` (a whole response reduced to its id)."""
         value = self.returned.get(key)
         if isinstance(value, Mapping):
-            for inner in ("Id", "id", "ARN", "Arn", "TableName", "ClusterName", "Name", "Bucket"):
+            for inner in (
+                "Id",
+                "id",
+                "ClientId",
+                "UserPoolId",
+                "ARN",
+                "Arn",
+                "TableName",
+                "ClusterName",
+                "Name",
+                "Bucket",
+            ):
                 if inner in value:
                     return value[inner]
             nested = [v for v in value.values() if isinstance(v, Mapping)]

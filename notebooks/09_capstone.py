@@ -372,6 +372,13 @@ shop_map
 print(shop_map.to_text())
 
 # %% [markdown]
+# Every email the shop sent so far, Cognito's codes and SES's welcome alike: a live view, which
+# keeps up as more are sent.
+
+# %%
+lab.mailbox_view()
+
+# %% [markdown]
 # ## 7. Judging a design: cost and latency
 #
 # An architecture also has a bill and a speed. The bill of a serverless design is mostly per

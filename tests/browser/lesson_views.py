@@ -150,6 +150,15 @@ LESSONS = {
             live_now=("API trace: shop", "POST /events"),
             live_before=("stage prod: 1 request",),  # "the two requests above, one on each stage"
         ),
+        Lesson(
+            "notebooks/09_capstone.ipynb",
+            held=(
+                ("Welcome to the shop", "welcome@shop.example"),  # Ana's welcome email arrived
+                ("accelerated via SYD",),  # the photo from Sydney went through the edge
+                ("Architecture map", "event source mapping", "S3 (OAC)"),  # the shop's wiring
+            ),
+            live_now=("Mailbox", "Your verification code", "Welcome to the shop"),
+        ),
     ]
 }
 

@@ -678,7 +678,9 @@ def test_public_uploads_are_anyones_photos(capstone: Lab) -> None:
 
 
 # -- the website and the design --------------------------------------------------------------
-def website_with(aws: Any, *, public: bool = False, policy: bool = True, **config: Any) -> str:
+def website_with(
+    aws: Any, *, public: bool = False, policy: bool = True, oac: bool = True, **config: Any
+) -> str:
     """The reference website, its bucket also public, or without CloudFront's statement, or
     with other distribution settings."""
     s3, cf = aws.client("s3"), aws.client("cloudfront")
@@ -704,7 +706,7 @@ def website_with(aws: Any, *, public: bool = False, policy: bool = True, **confi
                         "Id": "files",
                         "DomainName": f"site-files.s3.{REGION}.amazonaws.com",
                         "S3OriginConfig": {"OriginAccessIdentity": ""},
-                        "OriginAccessControlId": control,
+                        "OriginAccessControlId": control if oac else "",
                     }
                 ],
             },
@@ -820,3 +822,39 @@ def test_a_one_node_cache_is_a_single_point_of_failure(capstone: Lab) -> None:
     assert status == "failed"
     assert "has 1 node; when it fails" in text
     assert "ReplicationFactor=3" in text
+
+
+def read_order_consistent(dax: Any, order_id: str) -> Any:
+    """Strongly consistent: DAX passes every read to DynamoDB."""
+    found = dax.Table("orders").get_item(Key={"order_id": order_id}, ConsistentRead=True)
+    return found.get("Item")
+
+
+def get_order_response(regions: Any, order_id: str) -> Any:
+    for resource in regions.values():
+        try:
+            return resource.Table("orders").get_item(Key={"order_id": order_id})
+        except EndpointConnectionError:
+            continue
+    return None
+
+
+def test_strongly_consistent_reads_pass_dax_by(capstone: Lab) -> None:
+    status, text = check_with(capstone, "dax_reads", swap(read_order=read_order_consistent))
+    assert status == "failed"
+    assert "DAX served none of them" in text
+    assert "ConsistentRead=True" in text
+
+
+def test_the_whole_get_item_response_is_not_the_order_after_failover(capstone: Lab) -> None:
+    status, text = check_with(capstone, "region_failure", swap(get_order=get_order_response))
+    assert status == "failed"
+    assert "not the order placed before the failure" in text
+
+
+def test_without_an_origin_access_control_cloudfront_asks_s3_unsigned(capstone: Lab) -> None:
+    namespace = swap(create_website=lambda aws: website_with(aws, oac=False))
+    status, text = check_with(capstone, "website", namespace)
+    assert status == "failed"
+    assert "CloudFront could not read the page" in text
+    assert "origin access control" in text

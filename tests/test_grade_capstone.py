@@ -858,3 +858,19 @@ def test_without_an_origin_access_control_cloudfront_asks_s3_unsigned(capstone: 
     assert status == "failed"
     assert "CloudFront could not read the page" in text
     assert "origin access control" in text
+
+
+def test_a_shop_that_trusts_too_much_fails_every_check_with_its_hint(
+    graded: dict[str, Submission],
+) -> None:
+    sub = graded["trusts_too_much"]
+    assert statuses(sub) == dict.fromkeys(CHECKS, "failed"), sub.text()
+    assert "signed in, read ana@example.com's order" in said(sub, "sign_up_and_order")
+    assert "not allowed ses:SendEmail" in said(sub, "welcome_email")
+    assert "the whole `get_item` response" in said(sub, "dax_reads")
+    assert "raised EndpointConnectionError" in said(sub, "region_failure")
+    assert "not configured on this bucket" in said(sub, "accelerated_upload")
+    assert "CloudFront could not read the page" in said(sub, "website")
+    assert "PAY_PER_REQUEST" in said(sub, "monthly_cost")
+    assert "got 403" in said(sub, "slowest_user")
+    assert "has 1 node; when it fails" in said(sub, "no_weak_spots")

@@ -182,6 +182,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("athena", ("athena",)),
     # Glue crawlers infer tables and partitions from S3 on the lab clock.
     Patch("glue", ("glue",)),
+    # Transfer Family servers speak real SFTP on a loopback port, storing files in the sandbox's S3.
+    Patch("transfer", ("transfer",)),
 )
 
 

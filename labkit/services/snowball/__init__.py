@@ -1,0 +1,1 @@
+"""AWS Snowball Edge: import and export jobs on the lab clock, and network-or-device sizing."""

@@ -184,6 +184,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("glue", ("glue",)),
     # Transfer Family servers speak real SFTP on a loopback port, storing files in the sandbox's S3.
     Patch("transfer", ("transfer",)),
+    # DataSync task executions copy a local folder (NFS/SMB location) to S3, only what changed.
+    Patch("datasync", ("datasync",)),
 )
 
 

@@ -298,3 +298,23 @@ def test_logical_mappings_resolve_like_transfer_family() -> None:
     assert reports is not None and reports.children == ("2026",)
     assert home.place("/etc/passwd") is None
     assert home.place("../../in/x") is not None  # ".." never climbs above "/"
+
+
+def test_the_view_shows_where_paths_landed_and_why_a_request_was_refused(
+    lab: Lab, server: str, keys: dict[str, paramiko.PKey]
+) -> None:
+    from labkit.services.transfer import view
+    from labkit.services.transfer.state import snapshot
+
+    assert "No client has connected yet." in view.render_text(snapshot(server))
+    chrooted(lab, server, "ana", keys["ana"], role(lab))
+    connect(server, "ana", keys["ana"]).putfo(io.BytesIO(b"12345"), "report.csv")
+    with pytest.raises(paramiko.AuthenticationException):
+        connect(server, "ana", keys["bob"])
+    state = snapshot(server)
+    text = view.render_text(state)
+    assert f"s3://{BUCKET}/ana/report.csv" in text and "✓ done, 5 bytes" in text
+    assert "✗ refused: the key offered" in text
+    assert "1 successful sign-in (ana), 1 refused sign-in" in text
+    html = view.render_html(state)
+    assert f"s3://{BUCKET}/ana/report.csv" in html and "✗ refused" in html

@@ -100,3 +100,26 @@ def sftp_endpoint(server_id: str) -> SftpEndpoint:
 def events(server_id: str) -> list[Event]:
     """What the server's clients did, oldest first (logins, uploads, denials...)."""
     return list(service(server_id).log)
+
+
+def snapshot(server_id: str) -> dict[str, Any]:
+    """What the transfer view shows: the endpoint and every client event, as plain data."""
+    running = service(server_id)
+    endpoint = sftp_endpoint(server_id)
+    return {
+        "server_id": running.server_id,
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "events": [
+            {
+                "user": e.user,
+                "operation": e.operation,
+                "path": e.path,
+                "s3": f"s3://{e.bucket}/{e.key}" if e.bucket else "",
+                "ok": e.ok,
+                "detail": e.detail,
+                "size": e.size,
+            }
+            for e in running.log
+        ],
+    }

@@ -274,6 +274,14 @@ class Lab:
 
         return cluster_view(cluster, self.clock.timestamp)
 
+    def sftp_endpoint(self, server: str) -> Any:
+        """Where an SFTP client connects to a Transfer Family server (id or ARN): ``host, port =
+        lab.sftp_endpoint(server_id)``, the server's AWS host name (it resolves inside this lab)
+        and 22; ``.loopback`` is the address for a client outside Python (the ``sftp`` command)."""
+        from labkit.services.transfer.state import sftp_endpoint
+
+        return sftp_endpoint(server)
+
     def table_view(self, table: str | None = None, *, hold: bool = False) -> TableView:
         """A live view of a DynamoDB table: consumed against provisioned capacity per second
         with throttles, its partitions and which keys live where, indexes, TTL and stream.

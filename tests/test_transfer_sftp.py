@@ -12,6 +12,7 @@ import botocore.exceptions
 import paramiko
 import pytest
 
+from labkit.errors import LabkitError
 from labkit.lab import Lab
 from labkit.services.transfer.sim_paths import HomeMap
 from labkit.services.transfer.state import events, service, sftp_endpoint
@@ -318,3 +319,10 @@ def test_the_view_shows_where_paths_landed_and_why_a_request_was_refused(
     assert "1 successful sign-in (ana), 1 refused sign-in" in text
     html = view.render_html(state)
     assert f"s3://{BUCKET}/ana/report.csv" in html and "✗ refused" in html
+
+
+def test_the_lab_tells_where_to_connect(lab: Lab, server: str) -> None:
+    host, port = lab.sftp_endpoint(f"arn:aws:transfer:us-east-1:123456789012:server/{server}")
+    assert (host, port) == (f"{server}.server.transfer.us-east-1.amazonaws.com", 22)
+    with pytest.raises(LabkitError, match="'s-nope' serving SFTP"):
+        lab.sftp_endpoint("s-nope")

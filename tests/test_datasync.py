@@ -107,7 +107,9 @@ def test_a_bandwidth_limit_stretches_the_execution_on_the_lab_clock(
     assert ds.describe_task_execution(TaskExecutionArn=execution)["Status"] == "TRANSFERRING"
     lab.clock.advance(9)
     assert ds.describe_task_execution(TaskExecutionArn=execution)["Status"] == "TRANSFERRING"
+    assert keys(lab) == []  # nothing has reached S3 before the transfer ends
     lab.clock.advance(1)
+    assert keys(lab) == ["share/big.bin"]
     done = ds.describe_task_execution(TaskExecutionArn=execution)
     assert done["Status"] == "SUCCESS" and done["Result"]["VerifyStatus"] == "SUCCESS"
 
@@ -148,3 +150,20 @@ def test_ten_thousand_files_with_one_percent_changed_sync_in_under_5_seconds(
     elapsed = time.perf_counter() - started
     assert (report["FilesTransferred"], report["FilesSkipped"]) == (100, 9_900)
     print(f"10,000 files, 1 % changed: {elapsed:.2f} s")
+
+
+def test_an_smb_location_is_a_local_folder_too(lab: Lab, tmp_path: Path) -> None:
+    share(tmp_path, files=2)
+    lab.client("s3").create_bucket(Bucket="nightly")
+    ds = lab.client("datasync")
+    source = ds.create_location_smb(
+        ServerHostname="fileserver.corp.example",
+        Subdirectory=str(tmp_path),
+        User="backup",
+        Password="not-a-real-password",
+        AgentArns=AGENT["AgentArns"],
+    )["LocationArn"]
+    target = ds.create_location_s3(S3BucketArn="arn:aws:s3:::nightly", S3Config=ROLE)["LocationArn"]
+    arn = ds.create_task(SourceLocationArn=source, DestinationLocationArn=target)["TaskArn"]
+    assert execute(lab, arn)["FilesTransferred"] == 3
+    assert keys(lab) == ["deep/er/notes.txt", "report-0.csv", "report-1.csv"]

@@ -9,8 +9,9 @@ walks an execution's status one step per ``DescribeTaskExecution`` call. Here:
   :func:`.sim_sync.run` with the task's ``Options``: only changed files move (size and
   modification time), then verification; files land in the sandbox's S3 with their modification
   time and checksum as object metadata; with ``BytesPerSecond`` the execution is
-  ``TRANSFERRING`` for ``bytes / BytesPerSecond`` seconds of lab time (the files are written at
-  the start: a simplification), then ``SUCCESS`` (or ``ERROR`` when verification failed);
+  ``TRANSFERRING`` for ``bytes / BytesPerSecond`` seconds of lab time (what will move is worked
+  out at the start; the files reach S3 at the end), then ``SUCCESS`` (or ``ERROR`` when
+  verification failed);
 - ``DescribeTaskExecution`` reports AWS's counters (``FilesTransferred``, ``FilesSkipped``,
   ``FilesDeleted``, ``FilesVerified``, ``BytesTransferred``) and ``Result``;
 - ``CreateTask(Schedule={"ScheduleExpression": "rate(24 hours)"})`` starts an execution every
@@ -47,7 +48,8 @@ from labkit.services.datasync.sim_sync import (
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-#: Attribute of a moto TaskExecution holding ``(report, started, ends, options)``.
+#: Attribute of a moto TaskExecution holding ``[report, started, ends, options]`` (the report
+#: is the estimate until the transfer has run).
 RUN = "_labkit_run"
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT = {"minute": 60, "hour": 3600, "day": 86_400}
@@ -96,6 +98,22 @@ class _S3Destination:
 
     def delete(self, path: str) -> None:
         _s3().delete_object(self.bucket, self.prefix + path)
+
+
+class _Preview:
+    """A destination that records what would be written and writes nothing (PREPARING)."""
+
+    def __init__(self, real: _S3Destination) -> None:
+        self._entries = real.entries()
+
+    def entries(self) -> dict[str, FileEntry]:
+        return self._entries
+
+    def write(self, entry: FileEntry, data: bytes) -> None:
+        self._entries[entry.path] = entry
+
+    def delete(self, path: str) -> None:
+        self._entries.pop(path, None)
 
 
 def _folder(location: Any) -> Path:
@@ -225,12 +243,25 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         try:
             options = Options.from_api((task.metadata or {}).get("Options"))
             bucket, prefix = _s3_target(target)
-            report = run(_folder(source), _S3Destination(sandbox, bucket, prefix), options)
+            destination = _S3Destination(sandbox, bucket, prefix)
+            # PREPARING: what would move, without moving it; the copy happens when the
+            # bandwidth limit says it is done (at once without a limit).
+            estimate = run(_folder(source), _Preview(destination), options)
         except SyncOptionError as error:
             task.status = "AVAILABLE"
             raise InvalidRequestException(str(error)) from None
         execution = self.task_executions[arn]
-        setattr(execution, RUN, (report, now, now + report.seconds, options))
+        ends = now + estimate.seconds
+        setattr(execution, RUN, [estimate, now, ends, options])
+        root = _folder(source)
+
+        def transfer() -> None:
+            getattr(execution, RUN)[0] = run(root, destination, options)
+
+        if estimate.seconds > 0:
+            sandbox.clock.call_at(ends, transfer)
+        else:
+            transfer()
         return arn
 
     def describe_task_execution(self: Any) -> str:

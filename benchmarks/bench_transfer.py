@@ -6,6 +6,9 @@ engine's answer for ``s3:PutObject`` and storing the object in the sandbox's S3.
 writes to a temporary folder. Stock moto has no SFTP endpoint at all.
 
 Prints median wall seconds of 5 uploads each, and the ratio. Target (issue 21): within 2x.
+
+Also DataSync: an execution over a local folder of 10,000 files of which 1 % changed, to the
+sandbox's S3 (the first, full run too). Target (issue 21): under 5 s. Stock moto copies nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import statistics
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -99,6 +103,35 @@ def upload_times(host: str, port: int, key: paramiko.PKey, user: str) -> list[fl
     return times
 
 
+def datasync_times(lab: Any) -> tuple[float, float]:
+    """Wall seconds of a full and of an incremental (1 % changed) DataSync execution."""
+    ds = lab.client("datasync")
+    lab.client("s3").create_bucket(Bucket="nightly")
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for i in range(10_000):
+            (root / f"f{i:05d}.dat").write_bytes(b"d" * 64)
+        source = ds.create_location_nfs(
+            ServerHostname="nas.example",
+            Subdirectory=folder,
+            OnPremConfig={"AgentArns": ["arn:aws:datasync:us-east-1:123456789012:agent/agent-1"]},
+        )["LocationArn"]
+        target = ds.create_location_s3(
+            S3BucketArn="arn:aws:s3:::nightly",
+            S3Config={"BucketAccessRoleArn": "arn:aws:iam::123456789012:role/ds"},
+        )["LocationArn"]
+        task = ds.create_task(SourceLocationArn=source, DestinationLocationArn=target)["TaskArn"]
+        started = time.perf_counter()
+        ds.start_task_execution(TaskArn=task)
+        first = time.perf_counter() - started
+        for i in range(0, 10_000, 100):
+            (root / f"f{i:05d}.dat").write_bytes(b"changed")
+            os.utime(root / f"f{i:05d}.dat", (2_000_000_000, 2_000_000_000))
+        started = time.perf_counter()
+        ds.start_task_execution(TaskArn=task)
+        return first, time.perf_counter() - started
+
+
 def main() -> None:
     import labkit
     from labkit.services.transfer.state import sftp_endpoint
@@ -140,10 +173,13 @@ def main() -> None:
     )
     host, port = sftp_endpoint(server)
     sandbox = statistics.median(upload_times(host, port, key, "partner"))
+    first, incremental = datasync_times(lab)
     lab.stop()
     print(f"SFTP upload of 10 MB, plain paramiko server on a temp dir: {plain:.3f} s (median)")
     print(f"SFTP upload of 10 MB, Transfer Family server in the sandbox: {sandbox:.3f} s (median)")
     print(f"ratio sandbox/plain: {sandbox / plain:.2f}x (target: within 2x)")
+    print(f"DataSync, 10,000 files, first full run: {first:.2f} s")
+    print(f"DataSync, 10,000 files, 1 % changed: {incremental:.2f} s (target: under 5 s)")
 
 
 if __name__ == "__main__":

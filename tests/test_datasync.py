@@ -167,3 +167,20 @@ def test_an_smb_location_is_a_local_folder_too(lab: Lab, tmp_path: Path) -> None
     arn = ds.create_task(SourceLocationArn=source, DestinationLocationArn=target)["TaskArn"]
     assert execute(lab, arn)["FilesTransferred"] == 3
     assert keys(lab) == ["deep/er/notes.txt", "report-0.csv", "report-1.csv"]
+
+
+def test_the_view_shows_each_execution_and_what_was_skipped(lab: Lab, tmp_path: Path) -> None:
+    from labkit.services.datasync import view
+    from labkit.services.datasync.state import snapshot
+
+    assert "No DataSync task" in view.render_text(snapshot(lab.clock.timestamp))
+    arn = task(lab, share(tmp_path), Schedule={"ScheduleExpression": "rate(24 hours)"})
+    execute(lab, arn)
+    touch(tmp_path / "report-1.csv", "late change")
+    lab.clock.advance(24 * 3600)
+    state = snapshot(lab.clock.timestamp)
+    runs = state["tasks"][0]["executions"]
+    assert [(r["transferred"], r["skipped"]) for r in runs] == [(6, 0), (1, 5)]
+    text = view.render_text(state)
+    assert "rate(24 hours)" in text and "✓ SUCCESS" in text and "2 executions" in text
+    assert "skipped as unchanged" in view.render_html(state)

@@ -44,13 +44,11 @@ from labkit.services.datasync.sim_sync import (
     SyncOptionError,
     run,
 )
+from labkit.services.datasync.state import RUN
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-#: Attribute of a moto TaskExecution holding ``[report, started, ends, options]`` (the report
-#: is the estimate until the transfer has run).
-RUN = "_labkit_run"
 _RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
 _UNIT = {"minute": 60, "hour": 3600, "day": 86_400}
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -439,8 +440,6 @@ class _Files(paramiko.SFTPServerInterface):  # type: ignore[misc]
     lstat = stat
 
     def open(self, path: str, flags: int, attr: Any) -> Any:
-        import os
-
         writing = bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC))
 
         def body() -> paramiko.SFTPHandle:

@@ -874,3 +874,26 @@ def test_a_shop_that_trusts_too_much_fails_every_check_with_its_hint(
     assert "PAY_PER_REQUEST" in said(sub, "monthly_cost")
     assert "got 403" in said(sub, "slowest_user")
     assert "has 1 node; when it fails" in said(sub, "no_weak_spots")
+
+
+def test_a_distribution_that_caches_nothing_sends_sydney_to_virginia(capstone: Lab) -> None:
+    # The managed CachingDisabled policy: every request goes back to the bucket's Region.
+    uncached = {
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "files",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+        }
+    }
+    namespace = swap(create_website=lambda aws: website_with(aws, **uncached))
+    status, text = check_with(capstone, "slowest_user", namespace)
+    assert status == "failed", text
+    assert "The slowest user, in" in text and "CloudFront said Miss" in text
+    assert "CachingDisabled" in text
+
+
+def test_a_public_website_bucket_is_a_weak_spot(capstone: Lab) -> None:
+    namespace = swap(create_website=lambda aws: website_with(aws, public=True))
+    status, text = check_with(capstone, "no_weak_spots", namespace)
+    assert status == "failed", text
+    assert "site-files" in text and "public" in text

@@ -178,6 +178,12 @@ PATCHES: tuple[Patch, ...] = (
     Patch("cloudformation", ("cloudformation",)),
     # ECS tasks run learner apps from ECR images; services register them as ALB targets.
     Patch("ecs", ("ecs",), after=("elbv2",)),
+    Patch(
+        "ecs_scaling",
+        ("applicationautoscaling", "cloudwatch"),
+        after=("ecs",),
+        module="labkit.services.ecs.patch_scaling",
+    ),
     # Athena's queries run on DuckDB over the Glue catalog and S3 (Glue, S3 backends read too).
     Patch("athena", ("athena",)),
     # Glue crawlers infer tables and partitions from S3 on the lab clock.

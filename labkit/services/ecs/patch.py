@@ -92,6 +92,8 @@ class TaskRun:
     started: float = 0.0
     stopped: float | None = None
     targets: list[tuple[str, str, int]] = field(default_factory=list)
+    #: CPU seconds its apps used so far (:mod:`labkit.services.ecs.sim_scaling`'s model).
+    cpu_seconds: float = 0.0
 
     @property
     def task_id(self) -> str:

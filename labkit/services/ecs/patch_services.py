@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from labkit.services.ecs.patch import TaskRun, _after_exit, _Env, _stop, launch, runs_of
+from labkit.services.ecs.sim_scaling import request_cost
 from labkit.services.ecs.sim_tasks import Container, ContainerExit, wsgi_environ
 from labkit.services.elbv2 import patch_targets
 from labkit.services.elbv2.sim_lambda import AlbResponse, error_page
@@ -107,6 +108,8 @@ def _server(run: TaskRun, container: Container) -> Callable[[AlbRequest], AlbRes
             port=container.spec.container_port or 80,
             remote_addr=patch_targets.LB_ADDRESS,
         )
+        # The request's CPU, as the app declares it (service auto scaling reads it).
+        run.cpu_seconds += request_cost(container.spec.entry)
         try:
             answer = container.serve(environ)
         except ContainerExit:

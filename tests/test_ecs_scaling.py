@@ -282,3 +282,36 @@ def test_utilization_counts_what_the_tasks_reserve() -> None:
     assert sim_scaling.utilization([15.0, 0.0], [256, 256], 60) == 50.0
     assert sim_scaling.utilization([99.0], [256], 60) == 100.0  # a task cannot use more than all
     assert sim_scaling.utilization([], [], 60) == 0.0
+
+
+def test_the_cluster_view_lists_the_scaling_changes(lab: Lab) -> None:
+    cluster = _worker_service(lab)
+    sqs = lab.client("sqs")
+    queue = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+    aas = _target(lab, "service/jobs/worker", 1, 5)
+    out = _step_policy(
+        aas,
+        "backlog-out",
+        [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 2}],
+        "ChangeInCapacity",
+    )
+    lab.client("cloudwatch").put_metric_alarm(
+        AlarmName="backlog-high",
+        Namespace="AWS/SQS",
+        MetricName="ApproximateNumberOfMessagesVisible",
+        Dimensions=[{"Name": "QueueName", "Value": "jobs"}],
+        Statistic="Average",
+        Period=60,
+        ComparisonOperator="GreaterThanThreshold",
+        Threshold=0,
+        EvaluationPeriods=1,
+        AlarmActions=[out],
+    )
+    sqs.send_message(QueueUrl=queue, MessageBody="job")
+    lab.clock.advance(60)
+    view = lab.cluster_view(cluster)
+    text = str(view)
+    assert "Scaling over lab time:" in text
+    assert "worker: scale-out 1 → 3 tasks by backlog-out" in text
+    assert "ApproximateNumberOfMessagesVisible 1" in text
+    assert "scale-out 1 → 3" in view._repr_html_()

@@ -56,6 +56,19 @@ class TargetInfo:
 
 
 @dataclass(frozen=True)
+class ScalingInfo:
+    """One auto scaling change of a service's desired count (oldest first in a snapshot)."""
+
+    at: float
+    service: str
+    policy: str
+    direction: str
+    old: int
+    new: int
+    cause: str
+
+
+@dataclass(frozen=True)
 class ClusterSnapshot:
     """One cluster at one lab moment."""
 
@@ -66,6 +79,7 @@ class ClusterSnapshot:
     tasks: tuple[TaskInfo, ...]
     targets: tuple[TargetInfo, ...]
     events: tuple[str, ...]
+    scaling: tuple[ScalingInfo, ...] = ()
 
 
 def _backend(cluster: str, account: str) -> tuple[str, Any] | None:
@@ -163,6 +177,15 @@ def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> Clu
         if service.cluster_name == name
         for e in service.events[:5]
     )
+    scaling = sorted(
+        (
+            ScalingInfo(a.at, str(service.name), a.policy, a.direction, a.old, a.new, a.cause)
+            for service in backend.services.values()
+            if service.cluster_name == name
+            for a in getattr(service, "labkit_scaling", None) or ()
+        ),
+        key=lambda s: s.at,
+    )
     return ClusterSnapshot(
         name,
         region,
@@ -171,12 +194,14 @@ def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> Clu
         tuple(sorted(tasks, key=lambda t: (t.status != "RUNNING", t.started))),
         tuple(targets),
         events,
+        tuple(scaling),
     )
 
 
 __all__ = [
     "ClusterSnapshot",
     "InstanceInfo",
+    "ScalingInfo",
     "TargetInfo",
     "TaskInfo",
     "cluster_names",

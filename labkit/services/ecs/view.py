@@ -5,6 +5,8 @@ colour alone): ``● RUNNING``, ``○ STOPPED``, ``✓ healthy``, ``✗ unhealth
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from labkit.errors import LabkitError
 from labkit.services.ecs.state import ClusterSnapshot, cluster_names, snapshot
 from labkit.views.base import (
@@ -25,6 +27,9 @@ _SYMBOL = {
     "unhealthy": "✗ unhealthy",
     "initial": "… initial",
 }
+#: The newest scaling changes the view lists.
+MAX_SCALING_LINES = 12
+
 INSTANCE_COLUMNS = (
     Column("instance", mono=True),
     Column("zone"),
@@ -106,6 +111,16 @@ def _heading(snap: ClusterSnapshot) -> str:
     return f"ECS cluster {snap.cluster}: {plural(running, 'running task')}"
 
 
+def _scaling_lines(snap: ClusterSnapshot) -> list[str]:
+    """Each auto scaling change as a line: lab time, service, old → new count, why (words, so
+    the direction never rests on colour or an arrow alone)."""
+    return [
+        f"{datetime.fromtimestamp(s.at, timezone.utc):%H:%M:%S} {s.service}: {s.direction} "
+        f"{s.old} → {s.new} tasks by {s.policy} ({s.cause})"
+        for s in snap.scaling[-MAX_SCALING_LINES:]
+    ]
+
+
 def render_html(snap: ClusterSnapshot) -> str:
     """The cluster as HTML."""
     instances, tasks, targets = _groups(snap)
@@ -115,6 +130,8 @@ def render_html(snap: ClusterSnapshot) -> str:
     body += table_html(TASK_COLUMNS, tasks) if tasks else lines_html(["No tasks yet."])
     if targets:
         body += table_html(TARGET_COLUMNS, targets)
+    if snap.scaling:
+        body += lines_html(["Scaling over lab time:", *_scaling_lines(snap)])
     if snap.events:
         body += lines_html(["Recent service events:", *snap.events])
     return panel_html(kind="ecs-cluster", heading=_heading(snap), subheading=snap.region, body=body)
@@ -129,6 +146,8 @@ def render_text(snap: ClusterSnapshot) -> str:
     lines += text_table(TASK_COLUMNS, tasks, group_label="tasks") if tasks else ["No tasks yet."]
     if targets:
         lines += text_table(TARGET_COLUMNS, targets, group_label="target group")
+    if snap.scaling:
+        lines += ["Scaling over lab time:", *(f"  {line}" for line in _scaling_lines(snap))]
     if snap.events:
         lines += ["Recent service events:", *(f"  {e}" for e in snap.events)]
     return panel_text(_heading(snap), lines, subheading=snap.region)

@@ -10,10 +10,13 @@ Prints:
 - the same without ``requests`` (labkit's own share: listener, rule, target, WSGI call);
 - 1,000 requests through the ALB spread over four tasks (all answered, each task's share);
 - one hour of lab time for a service of four tasks (health checks every 30 s, the scheduler's
-  look every 15 s).
+  look every 15 s);
+- an hour of service auto scaling: a web service under target tracking on CPU (a burst of
+  requests for 20 minutes, then idle) and a worker service under step scaling from an alarm on
+  its queue's backlog (messages for 20 minutes, drained by the workers), minute by minute.
 
 Targets (issue 17): a request through the ALB under 3 ms of wall time warm; 1,000 requests over
-four tasks under 2 s.
+four tasks under 2 s; an hour of lab time of a scaling scenario under 5 s.
 """
 
 from __future__ import annotations
@@ -132,6 +135,155 @@ def labkit_alb(calls: int, batches: int) -> dict[str, float]:
         lab.stop()
 
 
+def busy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """A web app whose requests cost a vCPU-second each."""
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"ok"]
+
+
+busy.cpu_seconds_per_request = 1.0  # type: ignore[attr-defined]
+
+
+def worker() -> Any:
+    """A queue worker's long-running command."""
+    while True:
+        yield 60
+
+
+def scaling_hour() -> dict[str, float]:
+    """An hour of lab time with both kinds of ECS service auto scaling (wall seconds, changes)."""
+    from ecs_support import fargate_definition, image, network, web_service
+
+    import labkit
+    from labkit.services.elbv2 import patch as alb
+
+    lab = labkit.start(quiet=True)
+    try:
+        url, _group, _cluster = web_service(lab, busy, count=1, name="web")
+        subnets, sg = network(lab)
+        ecs = lab.client("ecs")
+        ecs.create_cluster(clusterName="jobs")
+        ecs.create_service(
+            cluster="jobs",
+            serviceName="worker",
+            taskDefinition=fargate_definition(
+                lab, image(lab, worker, repository="worker"), family="worker", port=None
+            ),
+            desiredCount=1,
+            launchType="FARGATE",
+            networkConfiguration={
+                "awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}
+            },
+        )
+        aas = lab.client("application-autoscaling")
+        for resource in ("service/apps/web", "service/jobs/worker"):
+            aas.register_scalable_target(
+                ServiceNamespace="ecs",
+                ResourceId=resource,
+                ScalableDimension="ecs:service:DesiredCount",
+                MinCapacity=1,
+                MaxCapacity=8,
+            )
+        aas.put_scaling_policy(
+            PolicyName="cpu50",
+            ServiceNamespace="ecs",
+            ResourceId="service/apps/web",
+            ScalableDimension="ecs:service:DesiredCount",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 50.0,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+                },
+                "ScaleOutCooldown": 60,
+                "ScaleInCooldown": 60,
+            },
+        )
+        arns = {}
+        for name, steps in (
+            ("out", [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 2}]),
+            ("in", [{"MetricIntervalUpperBound": 0, "ScalingAdjustment": -1}]),
+        ):
+            arns[name] = aas.put_scaling_policy(
+                PolicyName=name,
+                ServiceNamespace="ecs",
+                ResourceId="service/jobs/worker",
+                ScalableDimension="ecs:service:DesiredCount",
+                PolicyType="StepScaling",
+                StepScalingPolicyConfiguration={
+                    "AdjustmentType": "ChangeInCapacity",
+                    "StepAdjustments": steps,
+                    "Cooldown": 60,
+                },
+            )["PolicyARN"]
+        sqs = lab.client("sqs")
+        queue = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        cw = lab.client("cloudwatch")
+        for name, operator, threshold, periods in (
+            ("out", "GreaterThanThreshold", 40, 1),
+            ("in", "LessThanOrEqualToThreshold", 0, 3),
+        ):
+            cw.put_metric_alarm(
+                AlarmName=f"backlog-{name}",
+                Namespace="AWS/SQS",
+                MetricName="ApproximateNumberOfMessagesVisible",
+                Dimensions=[{"Name": "QueueName", "Value": "jobs"}],
+                Statistic="Average",
+                Period=60,
+                ComparisonOperator=operator,
+                Threshold=threshold,
+                EvaluationPeriods=periods,
+                AlarmActions=[arns[name]],
+            )
+        prepared = requests.Request("GET", url).prepare()
+        host = url.split("/")[2]
+        t = time.perf_counter()
+        peak = {"web": 0, "worker": 0}
+        in_advance = 0.0
+        for minute in range(60):
+            if minute < 20:
+                for _ in range(60):  # 60 CPU-seconds a minute: four 0.25-vCPU tasks' worth
+                    alb.serve(alb.alb_request(prepared), host)
+                for _ in range(5):  # 50 jobs a minute
+                    sqs.send_message_batch(
+                        QueueUrl=queue,
+                        Entries=[{"Id": str(i), "MessageBody": "job"} for i in range(10)],
+                    )
+            workers = ecs.describe_services(cluster="jobs", services=["worker"])["services"][0]
+            for _ in range(int(workers["runningCount"])):  # each worker: 10 messages a minute
+                got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)
+                if got.get("Messages"):
+                    sqs.delete_message_batch(
+                        QueueUrl=queue,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                            for i, m in enumerate(got["Messages"])
+                        ],
+                    )
+            ticked = time.perf_counter()
+            lab.clock.advance(60)
+            in_advance += time.perf_counter() - ticked
+            for cluster, name in (("apps", "web"), ("jobs", "worker")):
+                found = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
+                peak[name] = max(peak[name], int(found["desiredCount"]))
+        figures: dict[str, float] = {
+            "scaling_hour_s": time.perf_counter() - t,
+            "scaling_advance_s": in_advance,
+        }
+        from labkit.services.ecs.state import snapshot
+
+        changes = 0
+        for cluster in ("apps", "jobs"):
+            snap = snapshot(cluster, lab.clock.timestamp)
+            changes += len(snap.scaling) if snap else 0
+        figures["scaling_changes"] = changes
+        figures["web_peak"] = peak["web"]
+        figures["worker_peak"] = peak["worker"]
+        return figures
+    finally:
+        lab.stop()
+
+
 def row(label: str, value: float, unit: str, note: str = "") -> None:
     """One line of the report."""
     print(f"  {label:<56} {value:8.3f} {unit}{'  ' + note if note else ''}")
@@ -140,6 +292,7 @@ def row(label: str, value: float, unit: str, note: str = "") -> None:
 def main() -> None:
     calls, batches = 200, 5
     figures = labkit_alb(calls, batches)
+    figures.update(scaling_hour())
     floor = direct(calls, batches)
     raw = raw_moto_s3_get(calls, batches)
     print("ECS benchmarks (median of batches; wall time)")
@@ -172,6 +325,15 @@ def main() -> None:
         figures["hour_s"],
         "s",
         f"({int(figures['running_after_hour'])} tasks running after it)",
+    )
+
+    row(
+        "an hour of service auto scaling (target tracking + step)",
+        figures["scaling_hour_s"],
+        "s",
+        f"(target < 5 s; {figures['scaling_advance_s']:.2f} s of it in the clock's advances; "
+        f"{int(figures['scaling_changes'])} scaling changes; peaks: web "
+        f"{int(figures['web_peak'])}, worker {int(figures['worker_peak'])} tasks)",
     )
 
 

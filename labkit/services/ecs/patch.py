@@ -53,6 +53,7 @@ from moto.ecs.models import EC2ContainerServiceBackend, Task
 from moto.ecs.responses import EC2ContainerServiceResponse
 
 from labkit.services.ecr.deploy import ECR_URI
+from labkit.services.ecs import patch_volumes as volumes
 from labkit.services.ecs import sim_fargate
 from labkit.services.ecs.patch_identity import guard
 from labkit.services.ecs.patch_start import (
@@ -278,6 +279,7 @@ def _start(run: TaskRun, task_def: Any) -> None:
             )
             env = {str(e["name"]): str(e["value"]) for e in definition.get("environment") or []}
             env.update(secrets(definition, account, region, exec_session, exec_role or ""))
+            env.update(volumes.environment(task_def, definition, run.task_id, account, region))
             log = log_target(
                 definition, run.task_id, account, region, exec_session, exec_role or ""
             )
@@ -539,6 +541,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
     _Env.sandbox = sandbox
     stack.callback(setattr, _Env, "sandbox", None)
+    stack.callback(volumes.cleanup)  # the folders EFS and bind mounts used
     backend_cls = EC2ContainerServiceBackend
     register = backend_cls.register_task_definition
     stop_task = backend_cls.stop_task

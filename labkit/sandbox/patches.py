@@ -54,6 +54,7 @@ PATCHES: tuple[Patch, ...] = (
     # Requests to *.cloudfront.net and to the Global Accelerator API reach no moto backend.
     Patch("edge"),
     Patch("globalaccelerator"),
+    Patch("apprunner"),  # no moto backend: App Runner's API and service URLs
     # AWS managed policies, built on demand; Lambda's models reach IAM's backends directly, so
     # the Lambda patch brings this one along.
     Patch("iam", ("iam",)),

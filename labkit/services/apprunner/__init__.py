@@ -1,0 +1,1 @@
+"""AWS App Runner: services from an ECR image that answer at an HTTPS URL, scaled by concurrency."""

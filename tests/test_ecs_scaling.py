@@ -315,3 +315,46 @@ def test_the_cluster_view_lists_the_scaling_changes(lab: Lab) -> None:
     assert "worker: scale-out 1 → 3 tasks by backlog-out" in text
     assert "ApproximateNumberOfMessagesVisible 1" in text
     assert "scale-out 1 → 3" in view._repr_html_()
+
+
+def cruncher() -> Iterator[int]:
+    """A long-running command that keeps a quarter vCPU busy (it says so)."""
+    while True:
+        yield 60
+
+
+cruncher.cpu_seconds_per_minute = 15.0  # type: ignore[attr-defined]
+
+
+def test_a_command_declaring_its_cpu_drives_target_tracking(lab: Lab) -> None:
+    subnets, sg = network(lab)
+    ecs = lab.client("ecs")
+    ecs.create_cluster(clusterName="jobs")
+    task_def = fargate_definition(
+        lab, image(lab, cruncher, repository="cruncher"), family="cruncher", port=None
+    )
+    ecs.create_service(
+        cluster="jobs",
+        serviceName="worker",
+        taskDefinition=task_def,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [sg]}},
+    )
+    aas = _target(lab, "service/jobs/worker", 1, 4)
+    aas.put_scaling_policy(
+        PolicyName="cpu50",
+        ServiceNamespace="ecs",
+        ResourceId="service/jobs/worker",
+        ScalableDimension="ecs:service:DesiredCount",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 50.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ECSServiceAverageCPUUtilization"
+            },
+            "ScaleOutCooldown": 60,
+        },
+    )
+    lab.clock.advance(3 * 60)  # 15 of 15 CPU-seconds: 100 % for three minutes
+    assert _service(lab, "jobs", "worker")["desiredCount"] == 2

@@ -6,7 +6,8 @@ ever scales and no alarm is evaluated. While a sandbox runs, labkit:
 - runs each **target tracking** policy on an ECS service's ``ecs:service:DesiredCount`` with
   ``ECSServiceAverageCPUUtilization`` once a minute of lab time: it reads the CPU the service's
   running tasks used in the minute (:mod:`labkit.services.ecs.sim_scaling`'s model: each request
-  costs what the app declares) and applies :func:`~labkit.services.ecs.sim_scaling.track`;
+  costs what the app declares, a long-running command what it declares per minute) and
+  applies :func:`~labkit.services.ecs.sim_scaling.track`;
 - evaluates each **CloudWatch alarm on an SQS queue metric**
   (``ApproximateNumberOfMessagesVisible``, ``...NotVisible``, ``...Delayed``, dimension
   ``QueueName``) every ``Period`` (at least a minute: SQS sends its metrics once a minute),
@@ -189,6 +190,12 @@ def _tracker(
         runs = service_runs(ecs, service)
         if not runs:
             return  # no data: target tracking neither scales out nor in
+        for run in runs:  # long-running commands use what they declare, minute by minute
+            run.cpu_seconds += sum(
+                sim_scaling.command_cost(c.spec.entry) * PERIOD / 60
+                for c in run.containers
+                if c.worker is not None
+            )
         used = [r.cpu_seconds - used_before.get(r.task_id, 0.0) for r in runs]
         for run in runs:
             used_before[run.task_id] = run.cpu_seconds

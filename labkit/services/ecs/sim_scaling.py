@@ -5,7 +5,8 @@ and applies what it returns as the service's ``desiredCount``.
 
 **CPU model** (there are no real processes to measure). A task's CPU use is what its apps
 declare: each request a container's WSGI app answers costs the app's ``cpu_seconds_per_request``
-attribute (if the image's callable has one) or :data:`REQUEST_CPU_SECONDS` of one vCPU. The
+attribute (if the image's callable has one) or :data:`REQUEST_CPU_SECONDS` of one vCPU, and a
+long-running command uses its callable's ``cpu_seconds_per_minute`` (default 0) while it runs. The
 service's ``CPUUtilization`` for a minute is, as ECS defines it, the CPU its tasks used over the
 CPU they reserve: ``sum(cpu seconds used) / sum(task vCPUs x 60) x 100``, at most 100 per task.
 So 600 requests a minute at 0.05 s on one 0.25-vCPU task is 30 CPU-seconds of 15: 100 %.
@@ -55,6 +56,15 @@ def request_cost(entry: Any) -> float:
     if isinstance(declared, int | float) and not isinstance(declared, bool) and declared >= 0:
         return float(declared)
     return REQUEST_CPU_SECONDS
+
+
+def command_cost(entry: Any) -> float:
+    """CPU seconds a minute the long-running command ``entry`` declares (0 when it declares
+    none)."""
+    declared = getattr(entry, "cpu_seconds_per_minute", None)
+    if isinstance(declared, int | float) and not isinstance(declared, bool) and declared >= 0:
+        return float(declared)
+    return 0.0
 
 
 def utilization(used_seconds: Sequence[float], units: Sequence[int], seconds: float) -> float:
@@ -225,6 +235,7 @@ __all__ = [
     "StepResult",
     "alarm_state",
     "breaches",
+    "command_cost",
     "request_cost",
     "step",
     "track",

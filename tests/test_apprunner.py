@@ -100,7 +100,7 @@ def test_pause_stops_answering_and_resume_brings_it_back(lab: Lab) -> None:
 
 def test_what_app_runner_refuses(lab: Lab) -> None:
     client = lab.client("apprunner")
-    with pytest.raises(client.exceptions.InvalidRequestException, match="code repository"):
+    with pytest.raises(client.exceptions.InvalidRequestException, match="publish_source"):
         client.create_service(
             ServiceName="from-source",
             SourceConfiguration={
@@ -167,3 +167,37 @@ def test_reset_removes_the_services(lab: Lab) -> None:
     assert lab.client("apprunner").list_services()["ServiceSummaryList"] == []
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"https://{service['ServiceUrl']}/", timeout=5)
+
+
+def test_a_service_from_source(lab: Lab) -> None:
+    url = apprunner.publish_source(api, "orders")
+    client = lab.client("apprunner")
+    service = client.create_service(
+        ServiceName="from-source",
+        SourceConfiguration={
+            "CodeRepository": {
+                "RepositoryUrl": url,
+                "SourceCodeVersion": {"Type": "BRANCH", "Value": "main"},
+                "CodeConfiguration": {
+                    "ConfigurationSource": "API",
+                    "CodeConfigurationValues": {
+                        "Runtime": "PYTHON_3",
+                        "BuildCommand": "pip install -r requirements.txt",
+                        "StartCommand": "python app.py",
+                        "Port": "8000",
+                        "RuntimeEnvironmentVariables": {"GREETING": "from source"},
+                    },
+                },
+            },
+            "AutoDeploymentsEnabled": False,
+        },
+    )["Service"]
+    answer = requests.get(f"https://{service['ServiceUrl']}/", timeout=5).json()
+    assert answer["greeting"] == "from source"
+    with pytest.raises(client.exceptions.InvalidRequestException, match="exactly one"):
+        client.create_service(ServiceName="neither", SourceConfiguration={})
+
+
+def test_a_bad_repository_name_is_a_clear_error() -> None:
+    with pytest.raises(apprunner.SourceNameError, match="cannot name a repository"):
+        apprunner.publish_source(api, "no spaces")

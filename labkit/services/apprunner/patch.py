@@ -8,8 +8,9 @@ botocore's model and the API reference give:
   with :func:`labkit.services.ecr.deploy.push_image`: the app is the image's WSGI callable) gives
   a service whose ``ServiceUrl`` ``<id>.<region>.awsapprunner.com`` answers HTTPS requests in the
   sandbox (``requests`` and ``urllib``) with the app, in its ``RuntimeEnvironmentVariables`` and
-  with the instance role's credentials. A source code repository cannot be built here: it is
-  refused with a message saying so. The service is ``RUNNING`` at once (AWS takes minutes);
+  with the instance role's credentials; or from source (``CodeRepository``): an app made a
+  repository with :func:`publish_source` (no connection to GitHub is needed or checked, and
+  nothing is built). The service is ``RUNNING`` at once (AWS takes minutes);
 - ``DescribeService``, ``ListServices``, ``DeleteService``, ``PauseService`` (the URL stops
   answering: 503 in the sandbox), ``ResumeService``;
 - ``CreateAutoScalingConfiguration`` / ``DescribeAutoScalingConfiguration`` /
@@ -44,6 +45,7 @@ from moto.core.responses import BaseResponse
 from moto.moto_api._internal import mock_random
 
 from labkit import facts
+from labkit.errors import LabkitError
 from labkit.sandbox import hosts
 from labkit.services.apprunner import sim_scaling
 from labkit.services.ecs.patch_start import StartFailure, pull
@@ -52,6 +54,33 @@ from labkit.services.ecs.sim_tasks import Container, ContainerSpec, wsgi_environ
 if TYPE_CHECKING:
     from labkit.clock import Clock
     from labkit.sandbox.session import Sandbox
+
+
+class SourceNameError(LabkitError):
+    """:func:`publish_source` was given a name no repository can have."""
+
+    code = "InvalidSourceName"
+
+
+#: Source repositories in the sandbox: their URL and the app they build to.
+SOURCES: dict[str, Any] = {}
+
+
+def publish_source(app: Any, name: str) -> str:
+    """Make ``app`` (a WSGI callable) a source code repository App Runner can build from.
+
+    There is no GitHub and no build in the sandbox: the repository URL this returns stands for
+    the app's code, and ``CreateService`` with ``CodeRepository.RepositoryUrl`` set to it
+    serves ``app`` (AWS would build it with the runtime and commands given).
+    """
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name):
+        raise SourceNameError(
+            f"{name!r} cannot name a repository: use letters, digits, '.', '_' or '-'."
+        )
+    url = f"https://github.com/labkit-sandbox/{name}"
+    SOURCES[url] = app
+    return url
+
 
 _ENDPOINT = re.compile(r"^https?://apprunner\.([a-z0-9-]+)\.amazonaws\.com(?:[:/]|$)")
 _SERVICE_HOST = re.compile(r"^[a-z0-9]+\.[a-z0-9-]+\.awsapprunner\.com$")
@@ -233,23 +262,7 @@ class AppRunnerBackend(BaseBackend):
         if any(s.name == name for s in self.services.values()):
             raise InvalidRequestException(f"Service with the provided name already exists: {name}")
         source = dict(p.get("SourceConfiguration") or {})
-        repo = source.get("ImageRepository")
-        if not repo:
-            raise InvalidRequestException(
-                "labkit cannot build a code repository: push the app as an image "
-                "(labkit.services.ecr.deploy.push_image) and give ImageRepository."
-            )
-        if repo.get("ImageRepositoryType") != "ECR":
-            raise InvalidRequestException(
-                "The sandbox serves ECR images only (ImageRepositoryType ECR)."
-            )
-        try:
-            entry = pull(
-                str(repo.get("ImageIdentifier", "")), self.account_id, self.region_name, None, ""
-            )
-        except StartFailure as failed:
-            raise InvalidRequestException(str(failed)) from None
-        config = repo.get("ImageConfiguration") or {}
+        entry, identifier, config = self._source(source)
         env = {str(k): str(v) for k, v in (config.get("RuntimeEnvironmentVariables") or {}).items()}
         port = int(config.get("Port") or 8080)
         env.setdefault("PORT", str(port))
@@ -269,7 +282,7 @@ class AppRunnerBackend(BaseBackend):
         service_id = mock_random.uuid4().hex
         session = _role_session(instance.get("InstanceRoleArn"), service_id, self.region_name)
         container = Container(
-            ContainerSpec(name, str(repo.get("ImageIdentifier")), entry, True, env, port),
+            ContainerSpec(name, identifier, entry, True, env, port),
             {"AWS_REGION": self.region_name, "AWS_DEFAULT_REGION": self.region_name},
             session,
             lambda line: None,
@@ -277,7 +290,7 @@ class AppRunnerBackend(BaseBackend):
         container.start()
         if container.app is None:
             raise InvalidRequestException(
-                f"The image {repo.get('ImageIdentifier')} is not a web app (a WSGI callable): "
+                f"The source {identifier} is not a web app (a WSGI callable): "
                 "App Runner serves web applications."
             )
         source.setdefault("AutoDeploymentsEnabled", False)
@@ -296,6 +309,43 @@ class AppRunnerBackend(BaseBackend):
         if self.clock is not None:
             _watch(self, service)
         return {"Service": service.describe(), "OperationId": mock_random.uuid4().hex}
+
+    def _source(self, source: dict[str, Any]) -> tuple[Any, str, dict[str, Any]]:
+        """The app, its identifier and its configuration (environment, port) of a
+        ``SourceConfiguration``: an ECR image, or a source repository :func:`publish_source`
+        made."""
+        repo: Any = source.get("ImageRepository")
+        code: Any = source.get("CodeRepository")
+        if bool(repo) == bool(code):
+            raise InvalidRequestException(
+                "SourceConfiguration needs exactly one of ImageRepository and CodeRepository."
+            )
+        if code:
+            url = str(code.get("RepositoryUrl") or "")
+            entry = SOURCES.get(url)
+            if entry is None:
+                raise InvalidRequestException(
+                    f"No source repository at {url} in the sandbox: publish the app with "
+                    "labkit.services.apprunner.patch.publish_source(app, name) first."
+                )
+            if not (code.get("SourceCodeVersion") or {}).get("Value"):
+                raise InvalidRequestException("CodeRepository needs a SourceCodeVersion.")
+            given = code.get("CodeConfiguration") or {}
+            if given.get("ConfigurationSource") not in ("API", "REPOSITORY"):
+                raise InvalidRequestException(
+                    "CodeConfiguration.ConfigurationSource must be API or REPOSITORY."
+                )
+            return entry, url, dict(given.get("CodeConfigurationValues") or {})
+        if repo.get("ImageRepositoryType") != "ECR":
+            raise InvalidRequestException(
+                "The sandbox serves ECR images only (ImageRepositoryType ECR)."
+            )
+        identifier = str(repo.get("ImageIdentifier", ""))
+        try:
+            entry = pull(identifier, self.account_id, self.region_name, None, "")
+        except StartFailure as failed:
+            raise InvalidRequestException(str(failed)) from None
+        return entry, identifier, dict(repo.get("ImageConfiguration") or {})
 
     def _get(self, p: dict[str, Any]) -> Service:
         arn = str(p.get("ServiceArn") or "")
@@ -490,6 +540,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     AppRunnerBackend.clock = sandbox.clock
     stack.callback(setattr, AppRunnerBackend, "clock", None)
     stack.enter_context(api_answered())
+    stack.callback(SOURCES.clear)
     hosts.serve(stack, _SERVICE_HOST, handle)
 
 
@@ -518,4 +569,5 @@ __all__ = [
     "backend",
     "install",
     "instances",
+    "publish_source",
 ]

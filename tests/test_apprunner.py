@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from ecs_support import image
+from ecs_support import image, role
 
 import labkit
 from labkit.lab import Lab
@@ -201,3 +201,47 @@ def test_a_service_from_source(lab: Lab) -> None:
 def test_a_bad_repository_name_is_a_clear_error() -> None:
     with pytest.raises(apprunner.SourceNameError, match="cannot name a repository"):
         apprunner.publish_source(api, "no spaces")
+
+
+def lister(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """Lists the account's buckets with the instance role's credentials."""
+    import boto3
+    import botocore.exceptions
+
+    try:
+        names = [b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]]
+    except botocore.exceptions.ClientError as refused:
+        start_response("403 Forbidden", [])
+        return [refused.response["Error"]["Code"].encode()]
+    start_response("200 OK", [])
+    return [",".join(names).encode()]
+
+
+def test_the_app_acts_as_the_instance_role(lab: Lab) -> None:
+    lab.client("s3").create_bucket(Bucket="reports")
+    allowed = role(
+        lab,
+        "may-list",
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+        },
+    )
+    nothing = role(lab, "may-nothing")
+    client = lab.client("apprunner")
+    urls = {}
+    for name, arn in (("lister-yes", allowed), ("lister-no", nothing)):
+        urls[name] = client.create_service(
+            ServiceName=name,
+            SourceConfiguration={
+                "ImageRepository": {
+                    "ImageIdentifier": image(lab, lister, repository=name),
+                    "ImageRepositoryType": "ECR",
+                }
+            },
+            InstanceConfiguration={"InstanceRoleArn": arn},
+        )["Service"]["ServiceUrl"]
+    yes = requests.get(f"https://{urls['lister-yes']}/", timeout=5)
+    assert (yes.status_code, yes.text) == (200, "reports")
+    no = requests.get(f"https://{urls['lister-no']}/", timeout=5)
+    assert (no.status_code, no.text) == (403, "AccessDenied")

@@ -388,15 +388,18 @@ def _role_session(role: Any, name: str, region: str) -> Any:
         return None
     import boto3
 
+    from labkit.services.ecs.patch_identity import guard
     from labkit.services.ecs.patch_start import session_of
 
     held = session_of(str(role), f"apprunner-{name[:16]}", region)
-    return boto3.session.Session(
+    session = boto3.session.Session(
         aws_access_key_id=held.access_key_id,
         aws_secret_access_key=held.secret_access_key,
         aws_session_token=held.session_token,
         region_name=region,
     )
+    guard(session, held.access_key_id, region)  # the policy engine decides its calls
+    return session
 
 
 @cache

@@ -263,9 +263,6 @@ def scaling_hour() -> dict[str, float]:
             ticked = time.perf_counter()
             lab.clock.advance(60)
             in_advance += time.perf_counter() - ticked
-            for cluster, name in (("apps", "web"), ("jobs", "worker")):
-                found = ecs.describe_services(cluster=cluster, services=[name])["services"][0]
-                peak[name] = max(peak[name], int(found["desiredCount"]))
         figures: dict[str, float] = {
             "scaling_hour_s": time.perf_counter() - t,
             "scaling_advance_s": in_advance,
@@ -275,7 +272,9 @@ def scaling_hour() -> dict[str, float]:
         changes = 0
         for cluster in ("apps", "jobs"):
             snap = snapshot(cluster, lab.clock.timestamp)
-            changes += len(snap.scaling) if snap else 0
+            for change in snap.scaling if snap else ():
+                changes += 1
+                peak[change.service] = max(peak[change.service], change.new)
         figures["scaling_changes"] = changes
         figures["web_peak"] = peak["web"]
         figures["worker_peak"] = peak["worker"]

@@ -19,6 +19,16 @@ policy engine reads the policy a stack set), with the properties of the template
   (``Bucket`` is a bucket name).
 
 Deleting the stack removes the subscription or the policy, as AWS does.
+
+Moto's ``AWS::DynamoDB::Table`` has no update at all (a changed table is left as it was and the
+stack forgets it): :class:`DynamoDbTable` updates it as the template reference says
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html):
+``BillingMode``, ``ProvisionedThroughput``, ``AttributeDefinitions`` and
+``GlobalSecondaryIndexes`` change in place (items kept); a new ``TableName`` or ``KeySchema``
+requires replacement: a new table, the old one deleted with its items, and, when the name stays
+the same, the update fails ("CloudFormation cannot update a stack when a custom-named resource
+requires replacing",
+https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html).
 """
 
 from __future__ import annotations
@@ -29,6 +39,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from moto.cloudformation import parsing as cfn_parsing
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import Table
 from moto.moto_api._internal import mock_random
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
@@ -304,13 +316,69 @@ class FirehoseDeliveryStream(_Deployed):
             backend.delete_delivery_stream(self.physical_resource_id)
 
 
+class DynamoDbTable(Table):
+    """moto's table, with the update moto lacks (see the module docstring)."""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        """Update ``original_resource`` in place, or replace it when its name or key changes."""
+        from labkit.services.cloudformation.patch import ResourceCreationFailed
+
+        backend = dynamodb_backends[account_id][region_name]
+        properties = cloudformation_json.get("Properties", {})
+        key_changed = properties.get("KeySchema") not in (None, original_resource.schema)
+        if new_resource_name != original_resource.name or key_changed:
+            if new_resource_name == original_resource.name:
+                raise ResourceCreationFailed(
+                    str(getattr(original_resource, "logical_resource_id", original_resource.name)),
+                    "CloudFormation cannot update a stack when a custom-named resource requires "
+                    f"replacing. Rename {original_resource.name} and update the stack again.",
+                )
+            table = Table.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+            backend.delete_table(name=original_resource.name)
+            return table
+        billing = (
+            "PAY_PER_REQUEST"
+            if properties.get("BillingMode") == "PAY_PER_REQUEST"
+            else "PROVISIONED"
+        )
+        table = original_resource
+        table.billing_mode = billing
+        table.throughput = (
+            properties.get("ProvisionedThroughput") or {}
+            if billing == "PROVISIONED"
+            else {"ReadCapacityUnits": 0, "WriteCapacityUnits": 0}
+        )
+        if properties.get("AttributeDefinitions"):
+            table.attr = properties["AttributeDefinitions"]
+        wanted = {g["IndexName"]: g for g in properties.get("GlobalSecondaryIndexes") or []}
+        present = {g.name for g in table.global_indexes}
+        updates: list[dict[str, Any]] = [
+            {"Delete": {"IndexName": name}} for name in sorted(present - set(wanted))
+        ]
+        updates += [{"Create": wanted[name]} for name in wanted if name not in present]
+        if updates:
+            backend.update_table_global_indexes(table, updates)
+        return table
+
+
 #: The resource types this module adds, by CloudFormation type.
-TYPES: dict[str, type[_Deployed]] = {
+TYPES: dict[str, type[Any]] = {
     "AWS::SNS::Subscription": SnsSubscription,
     "AWS::SQS::QueuePolicy": SqsQueuePolicy,
     "AWS::SNS::TopicPolicy": SnsTopicPolicy,
     "AWS::S3::BucketPolicy": S3BucketPolicy,
     "AWS::KinesisFirehose::DeliveryStream": FirehoseDeliveryStream,
+    "AWS::DynamoDB::Table": DynamoDbTable,
 }
 
 

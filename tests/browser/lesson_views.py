@@ -159,6 +159,17 @@ LESSONS = {
             ),
             live_now=("Mailbox", "Your verification code", "Welcome to the shop"),
         ),
+        Lesson(
+            "notebooks/13_iac.ipynb",
+            held=(
+                ("ROLLBACK_COMPLETE", "CREATE_FAILED", "DELETE_COMPLETE"),  # undone by rollback
+                ("✎ MODIFIED", "/VisibilityTimeout: 120 → 5"),  # changed by hand
+                ("1 of 4 done, 1 running",),  # "a minute in, one instance is done"
+                ("4 of 4 done, 0 running",),  # the clock ran the operation to its end
+            ),
+            live_now=("Stack shop", "UPDATE_COMPLETE", "in sync at the last detection"),
+            live_before=("Drift: not checked yet",),  # just created, before the drift section
+        ),
     ]
 }
 

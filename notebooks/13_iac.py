@@ -197,7 +197,8 @@ print(
 # you give. An **operation** works Region by Region (in `RegionOrder`), on
 # `MaxConcurrentCount` accounts at a time (default below), and stops once more than
 # `FailureToleranceCount` accounts of a Region fail; it then attempts no later Region.
-# Instances take time: the lab clock runs them.
+# Instances take time, and the lab clock runs them: the sandbox gives each one a minute of lab
+# time (a model, not an AWS figure: a real instance takes as long as its stack).
 
 # %%
 print(fact("cloudformation.stackset_max_concurrent_default"))

@@ -131,7 +131,22 @@ def check_pipeline(ctx: CheckContext) -> None:
             f"CloudFormation refused the template: {error.response['Error']['Message']}",
             hint="Fix what the linter names (each finding says the line), then deploy again.",
         )
-    _stack_failed(ctx, cfn, PIPELINE_STACK, ENDPOINT_HINT)
+    events = cfn.describe_stack_events(StackName=PIPELINE_STACK)["StackEvents"]
+    refused = [
+        e
+        for e in events
+        if e.get("ResourceStatus") == "CREATE_FAILED"
+        and e.get("ResourceType") == "AWS::SNS::Subscription"
+        and "endpoint" in str(e.get("ResourceStatusReason", "")).lower()
+    ]
+    _stack_failed(
+        ctx,
+        cfn,
+        PIPELINE_STACK,
+        ENDPOINT_HINT
+        if refused
+        else "The failed resource's reason says what AWS refused; fix it and deploy again.",
+    )
     topics = _resources(cfn, PIPELINE_STACK, "AWS::SNS::Topic")
     queues = _resources(cfn, PIPELINE_STACK, "AWS::SQS::Queue")
     if len(topics) != 1 or len(queues) < 2:
@@ -190,7 +205,7 @@ def check_pipeline(ctx: CheckContext) -> None:
         if _drain(sqs, queue):
             ctx.fail(
                 f"A message published to {who}, `{other}`, reached the order queue: its policy "
-                f"lets any topic send, not only `{topic}`.",
+                f"lets that topic send too, not only `{topic}`.",
                 hint=ONLY_TOPIC_HINT,
             )
     policy = _attributes(sqs, queue).get("Policy")

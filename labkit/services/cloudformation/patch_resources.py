@@ -34,6 +34,7 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-prope
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -63,8 +64,10 @@ def _policy_text(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-class _Deployed:
-    """Base of the resources below: what moto's stack code asks of a resource."""
+class _Deployed(ABC):
+    """Base of the resources below: what moto's stack code asks of a resource. Each resource
+    says how it is made (:meth:`create_from_cloudformation_json`) and unmade (:meth:`delete`)
+    through the same backend calls as the service's API."""
 
     cloudformation_type_name = ""
 
@@ -85,8 +88,9 @@ class _Deployed:
 
         raise UnformattedGetAttTemplateException()
 
+    @abstractmethod
     def delete(self, account_id: str, region_name: str) -> None:
-        raise NotImplementedError
+        """Undo what :meth:`create_from_cloudformation_json` made."""
 
     @classmethod
     def update_from_cloudformation_json(
@@ -104,6 +108,7 @@ class _Deployed:
         )
 
     @classmethod
+    @abstractmethod
     def create_from_cloudformation_json(
         cls,
         resource_name: str,
@@ -112,7 +117,7 @@ class _Deployed:
         region_name: str,
         **kwargs: Any,
     ) -> Any:
-        raise NotImplementedError
+        """Make the resource from its template ``Properties``; return it."""
 
 
 class SnsSubscription(_Deployed):

@@ -448,10 +448,10 @@ def invoke_refusal(
         else "lambda add-permission with principal apigateway.amazonaws.com and a source ARN "
         f"matching {source_arn}"
     )
+    reason = decision.reason.rstrip(".")
     return (
         "Execution failed due to configuration error: Invalid permissions on Lambda function "
-        f"{fn.function_name}: {whose} does not let API Gateway invoke it ({decision.reason}; "
-        f"{fix})"
+        f"{fn.function_name}: {whose} does not let API Gateway invoke it ({reason}; {fix})"
     )
 
 

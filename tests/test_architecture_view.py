@@ -13,7 +13,15 @@ from architecture_support import queue_to_function, topic_to_queue
 from traitlets import TraitError
 
 from labkit.lab import Lab
-from labkit.views.architecture import as_state, layout, render_html, render_text, svg
+from labkit.views.architecture import (
+    NODE_H,
+    NODE_W,
+    as_state,
+    layout,
+    render_html,
+    render_text,
+    svg,
+)
 from labkit.widgets.architecture_view import MapView, check_map
 
 
@@ -83,8 +91,11 @@ def test_the_svg_is_the_same_for_the_same_sandbox() -> None:
 def test_nodes_stand_in_their_groups_left_to_right() -> None:
     placed = layout(SAMPLE)
     x = {n["name"]: placed.places[n["id"]][0] for n in SAMPLE["nodes"]}
-    assert x["site"] < x["shop"] < x["worker"] < x["orders"]
+    y = {n["name"]: placed.places[n["id"]][1] for n in SAMPLE["nodes"]}
+    assert x["shop"] < x["worker"] < x["orders"]
     assert x["orders"] < x["billing"]  # a topic feeding a queue of its tier stands left of it
+    assert y["site"] < y["replica"] < y["shop"]  # the edge band above the Regions
+    assert x["replica"] > x["billing"]  # the data tier stands right of integration in every Region
     titles = [b.title for b in placed.boxes]
     assert titles[0] == "AWS Cloud · account 123456789012"
     assert {"Edge locations (global)", "Region us-east-1", "Region eu-west-1"} <= set(titles)
@@ -204,3 +215,62 @@ def test_holding_a_live_map_keeps_that_moment(lab: Lab) -> None:
     live.refresh()
     held.refresh()
     assert "1 delivered" in live.to_text() and "0 delivered" in held.to_text()
+
+
+CAPSTONE_LIKE = state(
+    [
+        node("d1.cloudfront.net", "CloudFront", "distribution", "edge", "global"),
+        node("shop", "API Gateway", "REST API", "front door"),
+        node("shop-users", "Cognito", "user pool", "front door"),
+        node("orders", "Lambda", "function", "compute"),
+        node("welcome", "Lambda", "function", "compute"),
+        node("welcome@shop.example", "SES", "email identity", "integration"),
+        node("site", "S3", "bucket", "data"),
+        node("orders-table", "DynamoDB", "table", "data"),
+        node("orders stream", "DynamoDB", "stream", "data"),
+        node("orders-eu", "DynamoDB", "table", "data", "eu-west-1"),
+    ],
+    [
+        link("d1.cloudfront.net", "site"),
+        link("shop", "shop-users"),
+        link("shop", "orders"),
+        link("orders", "orders-table"),
+        link("orders-table", "orders stream"),
+        link("orders stream", "welcome"),
+        link("orders-table", "orders-eu"),
+    ],
+)
+
+
+def _segments(path: str) -> list[tuple[float, float, float, float]]:
+    """The straight segments of an SVG path made of M, H and V commands."""
+    x = y = 0.0
+    found = []
+    for command, value in re.findall(r"([MHV])([-\d.,]+)", path):
+        if command == "M":
+            x, y = (float(v) for v in value.split(","))
+            continue
+        nx, ny = (float(value), y) if command == "H" else (x, float(value))
+        found.append((x, y, nx, ny))
+        x, y = nx, ny
+    return found
+
+
+def test_an_edge_that_skips_columns_crosses_no_node() -> None:
+    placed = layout(CAPSTONE_LIKE)
+    drawn = svg(CAPSTONE_LIKE)
+    paths = re.findall(r'<path d="(M[-\d.,]+(?: [HV][-\d.]+)+)"', drawn)
+    # The API to its function (Cognito stands between), the stream back to the welcome function,
+    # and the distribution down to its bucket go around: three paths of straight runs.
+    assert len(paths) >= 3
+    for path in paths:
+        for x1, y1, x2, y2 in _segments(path):
+            for nx, ny in placed.places.values():
+                inside_x = min(x1, x2) < nx + NODE_W - 1 and max(x1, x2) > nx + 1
+                inside_y = min(y1, y2) < ny + NODE_H - 1 and max(y1, y2) > ny + 1
+                assert not (inside_x and inside_y), f"{path} crosses the node at {nx},{ny}"
+
+
+def test_a_replica_in_another_region_stands_in_the_same_column() -> None:
+    placed = layout(CAPSTONE_LIKE)
+    assert placed.places["id:orders-eu"][0] == placed.places["id:orders-table"][0]

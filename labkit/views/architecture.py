@@ -4,19 +4,22 @@ Plain functions over a snapshot: an :class:`~labkit.sandbox.architecture.Archite
 same as plain values (what the widget keeps). Nothing here reads AWS.
 
 The layout is deterministic (the same sandbox draws the same picture, byte for byte): AWS
-diagrams' grouping, outside-in from left to right. Endpoints outside AWS stand left of the AWS
-Cloud box; inside it, the account's edge services (CloudFront, Global Accelerator) come first,
-then one box per Region, stacked, each with its front door, compute, integration and data
-columns. Nodes keep the snapshot's order within a column. Colour never carries meaning: a broken
-edge is dashed and marked ✗ with its status in words, a missing resource is a dashed box that
-says so, and the table and the text form under the picture list every edge with its reason.
+diagrams' grouping, outside-in from top to bottom. Endpoints outside AWS stand in a band above
+the AWS Cloud box; inside it, the account's edge services (CloudFront, Global Accelerator) stand in
+a band across the top, then one box per Region, stacked, each with its front door, compute,
+integration and data columns, at the same x in every Region. Nodes are ordered within a column to
+keep wired nodes level, and an edge that skips a column runs through the gaps between nodes.
+Colour never carries meaning: a broken edge is dashed and marked ✗ with its status in words, a
+missing resource is a dashed box that says so, and the table and the text form under the picture
+list every edge with its reason.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from labkit.views.base import (
@@ -47,9 +50,12 @@ STATUS_MARKS: Mapping[str, tuple[str, str, bool]] = {
 #: The columns of a Region box, left to right.
 REGION_TIERS: tuple[str, ...] = ("front door", "compute", "integration", "data")
 
-NODE_W, NODE_H = 168, 46
-COL_GAP, ROW_GAP = 56, 14
+# Sized so that a Region with every tier, two of them split, fits a notebook's ~1,000 pixels.
+NODE_W, NODE_H = 140, 54
+COL_GAP, SUB_GAP, ROW_GAP, BAND_GAP = 44, 32, 14, 26
 PAD, HEAD = 14, 24
+#: Characters of a name on one line of a node (11 px monospace in NODE_W less its margins).
+NAME_CHARS = 18
 
 COLUMNS: tuple[Column, ...] = (
     Column("from", mono=True),
@@ -114,12 +120,15 @@ class Box:
 
 @dataclass(frozen=True)
 class Layout:
-    """Where everything stands: each node's top-left corner by id, the group boxes, the size."""
+    """Where everything stands: each node's top-left corner by id, the group boxes, the size, and
+    the nodes standing in a band across the top (outside AWS, edge locations) with the y of the
+    lane under each band that their edges follow."""
 
     places: dict[str, tuple[float, float]]
     boxes: tuple[Box, ...]
     width: float
     height: float
+    lanes: dict[str, float] = field(default_factory=dict)
 
 
 def _column_height(count: int) -> float:
@@ -183,58 +192,87 @@ def columns(state: Mapping[str, Any], sweeps: int = 2) -> dict[ColumnKey, list[M
     return {key: found[key] for key in sorted(found)}
 
 
+def _band(
+    nodes: Sequence[Mapping[str, Any]], x: float, y: float, title: str, *, dashed: bool
+) -> tuple[dict[str, tuple[float, float]], Box]:
+    """A row of nodes in a titled box whose top-left corner is ``(x, y)``."""
+    places = {n["id"]: (x + PAD + i * (NODE_W + COL_GAP), y + HEAD) for i, n in enumerate(nodes)}
+    wide = len(nodes) * (NODE_W + COL_GAP) - COL_GAP + 2 * PAD
+    return places, Box(x, y, max(wide, 190.0), HEAD + NODE_H + PAD, title, dashed)
+
+
 def layout(state: Mapping[str, Any]) -> Layout:
     """Place every node: a pure function of the snapshot (its nodes, and its edges to untangle
-    them)."""
+    them).
+
+    Endpoints outside AWS stand in a band above the AWS Cloud box, and the edge locations in a
+    band across its top, so that the Regions below have the picture's whole width: a notebook is
+    about 1,000 pixels wide and a Region with every tier fills most of it.
+    """
     by_column = columns(state)
     outside = by_column.get((0, "", 0, 0), [])
     edge = by_column.get((1, "", 0, 0), [])
     regions = sorted({key[1] for key in by_column if key[0] == 2})
     places: dict[str, tuple[float, float]] = {}
+    lanes: dict[str, float] = {}
     boxes: list[Box] = []
-    x: float = PAD
-    top: float = PAD + HEAD
+    right: float = 0.0
+    y: float = PAD
     if outside:
-        for i, node in enumerate(outside):
-            places[node["id"]] = (x, top + HEAD + i * (NODE_H + ROW_GAP))
-        height = HEAD + _column_height(len(outside)) + 10
-        boxes.append(Box(x - 6, top, NODE_W + 12, height, "Outside AWS", dashed=True))
-        x += NODE_W + COL_GAP
-    cloud_x = x
-    x += PAD
-    inner_top = top + HEAD
+        found, box = _band(outside, PAD, y, "Outside AWS", dashed=True)
+        places.update(found)
+        boxes.append(box)
+        lanes.update(dict.fromkeys(found, box.y + box.h + BAND_GAP / 2))
+        right = box.x + box.w
+        y = box.y + box.h + BAND_GAP
+    cloud_top = y
+    inner_x = PAD + PAD
+    y += HEAD
     if edge:
-        for i, node in enumerate(edge):
-            places[node["id"]] = (x + PAD, inner_top + HEAD + i * (NODE_H + ROW_GAP))
-        height = HEAD + _column_height(len(edge)) + PAD
-        boxes.append(Box(x, inner_top, NODE_W + 2 * PAD, height, "Edge locations (global)"))
-        x += NODE_W + 2 * PAD + COL_GAP
-    region_x = x
-    y: float = inner_top
-    widest: float = 0.0
+        found, box = _band(edge, inner_x, y, "Edge locations (global)", dashed=False)
+        places.update(found)
+        boxes.append(box)
+        lanes.update(dict.fromkeys(found, box.y + box.h + BAND_GAP / 2))
+        right = max(right, box.x + box.w + PAD)
+        y = box.y + box.h + BAND_GAP
+    # One set of columns for every Region: a tier stands at the same x in each, so an edge between
+    # Regions (a table and its replica) runs down its own column instead of across the picture.
+    # The two halves of a split tier stand closer than two tiers do.
+    column_x: dict[tuple[int, int], float] = {}
+    cx = inner_x + PAD
+    previous: tuple[int, int] | None = None
+    for tier, sub in sorted({(key[2], key[3]) for key in by_column if key[0] == 2}):
+        if previous is not None:
+            cx += NODE_W + (SUB_GAP if previous[0] == tier else COL_GAP)
+        column_x[tier, sub] = cx
+        previous = (tier, sub)
+    width = cx + NODE_W + PAD - inner_x if column_x else 0.0
     for region in regions:
         tallest: float = 0.0
-        cx = region_x + PAD
+        tiers: dict[int, list[tuple[float, float]]] = {}
         for key, column in by_column.items():
             if key[0] != 2 or key[1] != region:
                 continue
+            x = column_x[key[2], key[3]]
             for i, node in enumerate(column):
-                places[node["id"]] = (cx, y + 2 * HEAD + i * (NODE_H + ROW_GAP))
-            title = REGION_TIERS[key[2]] if key[2] < len(REGION_TIERS) else "other"
-            height = HEAD + _column_height(len(column))
-            boxes.append(Box(cx - 4, y + HEAD + 2, NODE_W + 8, height, title, dashed=True))
+                places[node["id"]] = (x, y + 2 * HEAD + i * (NODE_H + ROW_GAP))
+            tiers.setdefault(key[2], []).append((x, _column_height(len(column))))
             tallest = max(tallest, _column_height(len(column)))
-            cx += NODE_W + COL_GAP
-        width = cx - COL_GAP + PAD - region_x
+        for tier, spans in tiers.items():
+            # A tier split in two (a topic and the queues it feeds) keeps one box around both.
+            title = REGION_TIERS[tier] if tier < len(REGION_TIERS) else "other"
+            left = min(x for x, _ in spans)
+            wide = max(x for x, _ in spans) + NODE_W - left
+            high = HEAD + max(h for _, h in spans)
+            boxes.append(Box(left - 4, y + HEAD + 2, wide + 8, high, title, dashed=True))
         height = 2 * HEAD + tallest + PAD + 6
-        boxes.append(Box(region_x, y, width, height, f"Region {region}"))
-        widest = max(widest, width)
+        boxes.append(Box(inner_x, y, width, height, f"Region {region}"))
+        right = max(right, inner_x + width + PAD)
         y += height + PAD
-    right = max(region_x + widest, x - COL_GAP if not regions else 0) + PAD
-    bottom = max([y] + [b.y + b.h + PAD for b in boxes])
+    right = max(right, inner_x + 260)  # room for the Cloud box's title
     account = state["account"]
-    cloud = Box(cloud_x, top, right - cloud_x, bottom - top, f"AWS Cloud · account {account}")
-    return Layout(places, (cloud, *boxes), right + PAD, bottom + PAD)
+    cloud = Box(PAD, cloud_top, right - PAD, y - cloud_top, f"AWS Cloud · account {account}")
+    return Layout(places, (cloud, *boxes), right + PAD, y + PAD, lanes)
 
 
 # -- SVG ------------------------------------------------------------------------------------------
@@ -248,61 +286,148 @@ def _box_svg(box: Box) -> str:
     )
 
 
+def _wrap(text: str, width: int = NAME_CHARS) -> tuple[str, str]:
+    """A name on two lines of ``width`` characters, broken after a separator where one is near."""
+    text = clean(text)
+    if len(text) <= width:
+        return text, ""
+    cut = max((text.rfind(sep, 0, width) for sep in "-_.@/:· "), default=-1) + 1
+    if cut < width // 2:
+        cut = width
+    return text[:cut], _short(text[cut:], width)
+
+
 def _node_svg(node: Mapping[str, Any], x: float, y: float) -> str:
     missing = bool(node.get("missing"))
     dash = ' stroke-dasharray="5 3"' if missing else ""
     title = f"{_label(node)} in {node['region']}" + (": not in the sandbox" if missing else "")
-    second = ("✗ missing: " if missing else "") + str(node["name"])
+    first, second = _wrap(("✗ missing: " if missing else "") + str(node["name"]))
+    name = f'<tspan x="{x + 8:.0f}" dy="0">{esc(first)}</tspan>'
+    if second:
+        name += f'<tspan x="{x + 8:.0f}" dy="14">{esc(second)}</tspan>'
     return (
         f'<g class="labkit-map-node"><title>{esc(title)}</title>'
         f'<rect x="{x:.0f}" y="{y:.0f}" width="{NODE_W}" height="{NODE_H}" rx="4" '
         f'fill="{SHADE}" stroke="currentColor" stroke-opacity="0.6"{dash}/>'
-        f'<text x="{x + 8:.0f}" y="{y + 17:.0f}" font-size="11" fill="currentColor" '
-        f'opacity="0.8">{esc(_short(node["service"] + " · " + node["kind"], 26))}</text>'
-        f'<text x="{x + 8:.0f}" y="{y + 35:.0f}" font-size="12" fill="currentColor" '
-        f'style="{MONO}">{esc(_short(second))}</text></g>'
+        f'<text x="{x + 8:.0f}" y="{y + 16:.0f}" font-size="10.5" fill="currentColor" '
+        f'opacity="0.8">{esc(_short(node["service"] + " · " + node["kind"], 23))}</text>'
+        f'<text x="{x + 8:.0f}" y="{y + 33:.0f}" font-size="11" fill="currentColor" '
+        f'style="{MONO}">{name}</text></g>'
     )
 
 
-def _edge_svg(
-    edge: Mapping[str, Any], a: tuple[float, float], b: tuple[float, float], arrow: str, lane: int
-) -> str:
-    symbol, words, dashed = mark(edge["status"])
-    ax, ay = a
-    bx, by = b
-    # Leave from the side facing the target; enter the target's facing side.
-    if bx >= ax + NODE_W:
-        x1, x2 = ax + NODE_W, bx
-    elif bx + NODE_W <= ax:
-        x1, x2 = ax, bx + NODE_W
-    else:  # same column: leave and enter on the right, bowing outwards
-        x1 = x2 = ax + NODE_W
-    y1, y2 = ay + NODE_H / 2 + (lane % 3 - 1) * 6, by + NODE_H / 2
-    bow = 40 + 12 * (lane % 3) if x1 == x2 else 0
-    mx = (x1 + x2) / 2 + bow
-    path = f"M{x1:.0f},{y1:.0f} C{mx:.0f},{y1:.0f} {mx:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
-    ly = (y1 + y2) / 2 - 4
-    if abs(x2 - x1) > NODE_W + 2 * COL_GAP:
-        # It skips a column: arc over the boxes between, through the gap above their row.
-        over = min(y1, y2) - NODE_H - (lane % 3) * 4
-        step = COL_GAP if x2 > x1 else -COL_GAP
-        path = (
-            f"M{x1:.0f},{y1:.0f} C{x1 + step:.0f},{over:.0f} {x2 - step:.0f},{over:.0f} "
-            f"{x2:.0f},{y2:.0f}"
-        )
-        ly = over + NODE_H / 4
-    dash = ' stroke-dasharray="6 4"' if dashed else ""
+def _tag(edge: Mapping[str, Any]) -> tuple[str, str]:
+    """The words on an edge (its symbol and count, or its status) and its tooltip."""
+    symbol, words, _ = mark(edge["status"])
     count = edge.get("count")
     tag = symbol + (f" {count}" if count is not None and edge["status"] == "ok" else "")
     if edge["status"] != "ok":
         tag = f"{symbol} {words.lower()}"
-    title = f"{edge['kind']} {edge['label']}: {words}. {edge['flow']}. {edge['reason']}"
-    lx = (x1 + x2) / 2 + bow * 0.75
+    return tag, f"{edge['kind']} {edge['label']}: {words}. {edge['flow']}. {edge['reason']}"
+
+
+def _lane_path(
+    a: tuple[float, float], b: tuple[float, float], lane: float, down: bool
+) -> tuple[str, float, float]:
+    """A path between a node in a top band and one below it, through the gaps: along the lane
+    under the band, then down (or up) the gap beside the lower node, never across another node.
+    Returns the path and where its label goes."""
+    if down:  # a stands in the band: leave from its bottom, enter b from its left side
+        sx, sy = a[0] + NODE_W / 2, a[1] + NODE_H
+        gx = b[0] - SUB_GAP / 2
+        ty = b[1] + NODE_H / 2
+        path = f"M{sx:.0f},{sy:.0f} V{lane:.0f} H{gx:.0f} V{ty:.0f} H{b[0]:.0f}"
+        return path, sx + 4, lane - 4
+    sy = a[1] + NODE_H / 2  # b stands in the band: leave a's right side, enter b's bottom
+    gx = a[0] + NODE_W + SUB_GAP / 2
+    tx, ty = b[0] + NODE_W / 2, b[1] + NODE_H
+    path = f"M{a[0] + NODE_W:.0f},{sy:.0f} H{gx:.0f} V{lane:.0f} H{tx:.0f} V{ty:.0f}"
+    return path, tx + 4, lane - 4
+
+
+def _free_level(y1: float, y2: float, blocked: Sequence[tuple[float, float]]) -> float:
+    """The height for a horizontal run that crosses none of the ``blocked`` spans of y: ``y1`` or
+    ``y2`` when free (one bend fewer), else the middle of the free gap with the least climb."""
+    spans = sorted(blocked)
+    merged: list[list[float]] = []
+    for top, bottom in spans:
+        if merged and top <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], bottom)
+        else:
+            merged.append([top, bottom])
+
+    def free(y: float) -> bool:
+        return all(not top <= y <= bottom for top, bottom in merged)
+
+    for y in (y1, y2):
+        if free(y):
+            return y
+    # Between two rows, or under the lowest; above the highest only at a cost, since the tiers'
+    # titles stand there.
+    gaps = [((a[1] + b[0]) / 2, 0.0) for a, b in itertools.pairwise(merged)]
+    if merged:
+        gaps += [(merged[0][0] - ROW_GAP / 2, float(HEAD)), (merged[-1][1] + ROW_GAP / 2, 0.0)]
+    best = min(gaps, key=lambda g: (abs(g[0] - y1) + abs(g[0] - y2) + g[1], g[0]))
+    return best[0]
+
+
+def _gap_path(
+    start: tuple[float, float], end: tuple[float, float], placed: Layout
+) -> tuple[str, float, float]:
+    """An edge from ``start`` to ``end`` (points on the facing sides of two nodes columns apart):
+    out into the gap beside its node, up or down that gap to a height where no node stands in the
+    columns between, across, and in. Returns the path and where its label goes."""
+    (x1, y1), (x2, y2) = start, end
+    low, high = min(x1, x2), max(x1, x2)
+    between = [(y - 3, y + NODE_H + 3) for x, y in placed.places.values() if low < x < high]
+    level = _free_level(y1, y2, between)
+    step = SUB_GAP / 2 if x2 > x1 else -SUB_GAP / 2
+    path = f"M{x1:.0f},{y1:.0f} H{x1 + step:.0f} V{level:.0f} H{x2 - step:.0f} V{y2:.0f} H{x2:.0f}"
+    return path, (x1 + x2) / 2, level - 4
+
+
+def _edge_svg(
+    edge: Mapping[str, Any],
+    a: tuple[float, float],
+    b: tuple[float, float],
+    arrow: str,
+    lane: int,
+    placed: Layout,
+) -> str:
+    _, _, dashed = mark(edge["status"])
+    tag, title = _tag(edge)
+    ax, ay = a
+    bx, by = b
+    band_a, band_b = placed.lanes.get(edge["source"]), placed.lanes.get(edge["target"])
+    anchor = "middle"
+    if band_a is not None and (band_b is None or by > ay + NODE_H):
+        path, lx, ly = _lane_path(a, b, band_a + (lane % 3 - 1) * 5, down=True)
+        anchor = "start"
+    elif band_b is not None and band_a is None:
+        path, lx, ly = _lane_path(a, b, band_b + (lane % 3 - 1) * 5, down=False)
+        anchor = "start"
+    else:
+        # Leave from the side facing the target; enter the target's facing side.
+        if bx >= ax + NODE_W:
+            x1, x2 = ax + NODE_W, bx
+        elif bx + NODE_W <= ax:
+            x1, x2 = ax, bx + NODE_W
+        else:  # same column: leave and enter on the right, bowing outwards
+            x1 = x2 = ax + NODE_W
+        y1, y2 = ay + NODE_H / 2 + (lane % 3 - 1) * 6, by + NODE_H / 2
+        bow = 30 + 8 * (lane % 3) if x1 == x2 else 0
+        mx = (x1 + x2) / 2 + bow
+        path = f"M{x1:.0f},{y1:.0f} C{mx:.0f},{y1:.0f} {mx:.0f},{y2:.0f} {x2:.0f},{y2:.0f}"
+        lx, ly = (x1 + x2) / 2 + bow * 0.75, (y1 + y2) / 2 - 4
+        if abs(x2 - x1) > COL_GAP + 1:
+            # It skips a column: a path through the gaps, never across the nodes between.
+            path, lx, ly = _gap_path((x1, y1), (x2, y2), placed)
+    dash = ' stroke-dasharray="6 4"' if dashed else ""
     return (
         f'<g class="labkit-map-edge" data-status="{esc(edge["status"])}"><title>{esc(title)}'
         f'</title><path d="{path}" fill="none" stroke="currentColor" stroke-width="1.4"{dash} '
         f'marker-end="url(#{arrow})"/>'
-        f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="11" text-anchor="middle" '
+        f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="11" text-anchor="{anchor}" '
         'fill="currentColor">'
         f"{esc(tag)}</text></g>"
     )
@@ -317,7 +442,7 @@ def svg(state: Mapping[str, Any]) -> str:
     for lane, edge in enumerate(state["edges"]):
         a, b = placed.places.get(edge["source"]), placed.places.get(edge["target"])
         if a is not None and b is not None:
-            parts.append(_edge_svg(edge, a, b, arrow, lane))
+            parts.append(_edge_svg(edge, a, b, arrow, lane, placed))
     for node in state["nodes"]:
         if node["id"] in placed.places:
             parts.append(_node_svg(node, *placed.places[node["id"]]))
@@ -330,7 +455,9 @@ def svg(state: Mapping[str, Any]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{esc(summary)}" '
         f'width="{placed.width:.0f}" height="{placed.height:.0f}" '
         f'viewBox="0 0 {placed.width:.0f} {placed.height:.0f}" '
-        'style="font-family:inherit;color:inherit">'
+        # Shrinks to a narrow notebook, down to 80 % (then it scrolls): text stays readable.
+        f'style="font-family:inherit;color:inherit;max-width:100%;height:auto;'
+        f'min-width:{placed.width * 0.8:.0f}px">'
         f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
         'fill="currentColor"/></marker></defs>'

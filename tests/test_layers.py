@@ -170,3 +170,27 @@ def test_what_the_rules_allow_passes(tmp_path: Path, path: str, source: str) -> 
     file.parent.mkdir(parents=True, exist_ok=True)
     file.write_text(source)
     assert violations(tmp_path) == []
+
+
+#: DEVELOPERS.md: a module per concept, no file past about 800 lines.
+MAX_LINES = 800
+
+
+def too_long(root: Path, limit: int = MAX_LINES) -> list[str]:
+    """The modules under ``root`` longer than ``limit`` lines, with their length."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        count = len(path.read_text(encoding="utf-8").splitlines())
+        if count > limit:
+            found.append(f"{path.relative_to(root)}: {count} lines")
+    return found
+
+
+def test_every_module_stays_under_the_size_limit() -> None:
+    assert too_long(PACKAGE) == [], "split these modules by concept"
+
+
+def test_a_planted_long_module_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "short.py").write_text("x = 1\n" * MAX_LINES)
+    (tmp_path / "long.py").write_text("x = 1\n" * (MAX_LINES + 1))
+    assert too_long(tmp_path) == [f"long.py: {MAX_LINES + 1} lines"]

@@ -193,6 +193,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("transfer", ("transfer",)),
     # DataSync task executions copy a local folder (NFS/SMB location) to S3, only what changed.
     Patch("datasync", ("datasync",)),
+    # DMS tasks move rows from an RDS instance's PostgreSQL to S3, Kinesis or DynamoDB.
+    Patch("dms", ("dms",)),
 )
 
 

@@ -274,6 +274,13 @@ class Lab:
 
         return cluster_view(cluster, self.clock.timestamp)
 
+    def dms_view(self, task: str | None = None) -> Any:
+        """A DMS replication task now: status, replication lag, rows moved by table, CDC batches
+        (``task``: identifier or ARN; the only task when there is one)."""
+        from labkit.services.dms.view import dms_view
+
+        return dms_view(task, self.clock.timestamp)
+
     def sftp_endpoint(self, server: str) -> Any:
         """Where an SFTP client connects to a Transfer Family server (id or ARN): ``host, port =
         lab.sftp_endpoint(server_id)``, the server's AWS host name (it resolves inside this lab)

@@ -418,3 +418,22 @@ def _write_temp(data: bytes) -> str:
     with tempfile.NamedTemporaryFile(suffix=".parquet", delete=False) as handle:
         handle.write(data)
         return handle.name
+
+
+def test_the_view_shows_lag_and_rows_by_table_in_words(lab: Lab) -> None:
+    instance, conn = database(lab)
+    arn = task(lab, source_endpoint(lab, instance), s3_endpoint(lab))
+    lab.client("dms").start_replication_task(
+        ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+    )
+    conn.cursor().execute("INSERT INTO orders VALUES (7, 'seven', 7)")
+    lab.clock.advance(20)
+    text = str(lab.dms_view("move-orders"))
+    assert "▶ running (full-load-and-cdc)" in text
+    assert "Replication lag: 20 s (1 change waiting" in text
+    html = lab.dms_view()._repr_html_()
+    assert "labkit-dms" in html and "public.orders" in html
+    lab.clock.advance(40)
+    text = str(lab.dms_view(arn))
+    assert "Replication lag: 0 s" in text
+    assert "4 rows in the full load, 1 change since, over 2 tables" in text

@@ -195,6 +195,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("datasync", ("datasync",)),
     # DMS tasks move rows from an RDS instance's PostgreSQL to S3, Kinesis or DynamoDB.
     Patch("dms", ("dms",)),
+    # FSx for Lustre file systems linked to S3 (lazy load, export) as a folder on this machine.
+    Patch("fsx", ("fsx",)),
 )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from labkit import facts
 from labkit.lab import Lab
 from labkit.services.fsx.sim_lustre import LustreError, throughput_mbps
 from labkit.services.fsx.state import mount
@@ -113,7 +114,8 @@ def test_auto_export_and_auto_import_on_the_lab_clock(lab: Lab) -> None:
 
 
 def test_throughput_per_tib_by_deployment_type() -> None:
-    assert throughput_mbps("SCRATCH_2", 2400) == pytest.approx(200 * 2400 / 1024)
+    scratch = facts.fact("fsx.lustre_scratch_throughput_per_tib").value
+    assert throughput_mbps("SCRATCH_2", 2400) == pytest.approx(scratch * 2400 / 1024)
     assert throughput_mbps("PERSISTENT_2", 1200, 1000) == pytest.approx(1000 * 1200 / 1024)
     with pytest.raises(LustreError, match="125, 250, 500, 1000"):
         throughput_mbps("PERSISTENT_2", 1200, 200)

@@ -45,6 +45,7 @@ from moto.dms.exceptions import (
     ResourceNotFoundFault,
 )
 
+from labkit import facts
 from labkit.services.dms import sim_formats
 from labkit.services.dms.sim_mappings import MappingError, Mappings, TablePlan
 from labkit.services.dms.sim_replication import MIGRATION_TYPES, Replication, TaskStateError
@@ -54,9 +55,6 @@ from labkit.services.dms.state import RUNTIME
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-#: DMS's documented defaults for the lag model (see :mod:`.sim_replication`).
-S3_CDC_MAX_BATCH_INTERVAL = 60
-COMMIT_TIMEOUT = 1
 _POSTGRES = ("postgres", "aurora-postgresql")
 
 
@@ -104,7 +102,8 @@ class _S3Target:
         self.op_in_load = _flag(settings.get("IncludeOpForFullLoad", False))
         self.delimiter = str(settings.get("CsvDelimiter") or ",")
         self.row_delimiter = str(settings.get("CsvRowDelimiter") or "\n")
-        self.interval = float(settings.get("CdcMaxBatchInterval") or S3_CDC_MAX_BATCH_INTERVAL)
+        default = facts.fact("dms.s3_cdc_max_batch_interval").value
+        self.interval = float(settings.get("CdcMaxBatchInterval") or default)
 
     def _put(self, plan: TablePlan, name: str, columns: list[str], rows: list[list[Any]]) -> None:
         if self.bucket not in self._s3.buckets:
@@ -269,7 +268,7 @@ def _lag(target: Any, settings_json: str | None) -> float:
     except json.JSONDecodeError:
         settings = {}
     tuning = settings.get("ChangeProcessingTuning") or {}
-    return float(tuning.get("CommitTimeout") or COMMIT_TIMEOUT)
+    return float(tuning.get("CommitTimeout") or facts.fact("dms.commit_timeout").value)
 
 
 def _runtime(backend: Any, task: Any) -> Replication:

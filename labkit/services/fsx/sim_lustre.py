@@ -36,13 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from labkit import facts
 from labkit.errors import LabkitError
 
-#: Documented baseline throughput per TiB of storage (MB/s/TiB) where the deployment type fixes
-#: it; persistent types take ``PerUnitStorageThroughput`` (facts ``fsx.lustre_*``).
-SCRATCH_MBPS_PER_TIB = 200
-PERSISTENT_1_CHOICES = (50, 100, 200)
-PERSISTENT_2_CHOICES = (125, 250, 500, 1000)
 DEPLOYMENT_TYPES = ("SCRATCH_1", "SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2")
 EVENTS = ("NEW", "CHANGED", "DELETED")
 
@@ -63,16 +59,17 @@ def throughput_mbps(deployment: str, capacity_gib: int, per_unit: int | None = N
     """The file system's baseline throughput in MB/s: MB/s per TiB times TiB of storage.
 
     Raises :class:`LustreError` for a ``PerUnitStorageThroughput`` the deployment type does not
-    offer (scratch types have a fixed 200; persistent types must choose).
+    offer (scratch types have a fixed rate; persistent types must choose one).
     """
     if deployment not in DEPLOYMENT_TYPES:
         raise LustreError(f"DeploymentType must be one of {', '.join(DEPLOYMENT_TYPES)}")
     if deployment.startswith("SCRATCH"):
         if per_unit is not None:
             raise LustreError("PerUnitStorageThroughput is only for PERSISTENT deployment types")
-        rate = SCRATCH_MBPS_PER_TIB
+        rate = int(facts.fact("fsx.lustre_scratch_throughput_per_tib").value)
     else:
-        choices = PERSISTENT_1_CHOICES if deployment == "PERSISTENT_1" else PERSISTENT_2_CHOICES
+        name = "1" if deployment == "PERSISTENT_1" else "2"
+        choices = tuple(facts.fact(f"fsx.lustre_persistent_{name}_throughput_per_tib").value)
         if per_unit is None or per_unit not in choices:
             raise LustreError(
                 f"{deployment} needs PerUnitStorageThroughput of "

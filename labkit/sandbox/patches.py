@@ -197,6 +197,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("dms", ("dms",)),
     # FSx for Lustre file systems linked to S3 (lazy load, export) as a folder on this machine.
     Patch("fsx", ("fsx",)),
+    # Redshift's Data API runs SQL on a DuckDB database per cluster; snapshots carry the data.
+    Patch("redshift", ("redshift", "redshiftdata")),
 )
 
 

@@ -35,7 +35,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -48,68 +47,16 @@ from labkit import facts
 from labkit.services.athena.patch import S3Store, catalog_for
 from labkit.services.redshift import access
 from labkit.services.redshift.sim_sql import split_statements
-from labkit.services.redshift.sim_warehouse import Context, Outcome, Warehouse
+from labkit.services.redshift.sim_statements import StatementRecord, SubStatement, statements
+from labkit.services.redshift.sim_warehouse import Context, Warehouse
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-#: Where the cluster's database and a statement's records live on moto's objects.
+#: Where the cluster's database lives on moto's cluster (and snapshot) objects.
 WAREHOUSE = "_labkit_warehouse"
-STATEMENTS = "_labkit_statements"
 #: Records a GetStatementResult page holds (AWS pages by size, up to 100 MB).
 PAGE_ROWS = 10_000
-
-
-@dataclass
-class SubStatement:
-    """One statement of a request, with what it did."""
-
-    id: str
-    sql: str
-    outcome: Outcome | None = None
-    status: str = "SUBMITTED"
-    duration_ns: int = 0
-    query_id: int = 0
-
-
-@dataclass
-class StatementRecord:
-    """A Data API request: one statement, or a batch."""
-
-    id: str
-    cluster: str
-    database: str
-    db_user: str | None
-    secret_arn: str | None
-    name: str | None
-    created: float
-    batch: bool
-    parts: list[SubStatement] = field(default_factory=list)
-    parameters: list[dict[str, str]] = field(default_factory=list)
-    slices: int = 1
-
-    @property
-    def status(self) -> str:
-        """The request's status: FAILED if a statement failed, else FINISHED."""
-        states = {p.status for p in self.parts}
-        return "FAILED" if "FAILED" in states else "FINISHED"
-
-    @property
-    def error(self) -> str | None:
-        """The first failure's ``ERROR:`` line."""
-        for part in self.parts:
-            if part.outcome is not None and part.outcome.error:
-                return part.outcome.error
-        return None
-
-
-def statements(backend: Any) -> dict[str, StatementRecord]:
-    """The statement records kept on a moto Data API backend."""
-    found: dict[str, StatementRecord] | None = backend.__dict__.get(STATEMENTS)
-    if found is None:
-        found = {}
-        backend.__dict__[STATEMENTS] = found
-    return found
 
 
 def warehouse_of(cluster: Any) -> Warehouse:
@@ -130,8 +77,9 @@ def slices_per_node(node_type: str) -> int:
         return 2
 
 
-def _error(code: str, message: str, status: int = 400) -> tuple[int, dict[str, str], str]:
-    return status, {}, json.dumps({"__type": code, "message": message, "Message": message})
+def _error(code: str, message: str, status: int = 400) -> tuple[str, dict[str, int]]:
+    # moto takes a handler's status from the "status" header.
+    return json.dumps({"__type": code, "message": message}), {"status": status}
 
 
 def _literal(value: str) -> str:
@@ -266,6 +214,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         warehouse = warehouse_of(cluster)
         ctx = context(account, region, cluster)
         record.slices = ctx.slices
+        record.slices_per_node = ctx.slices_per_node
         # Redshift's query ids grow with every statement a cluster runs.
         first_id = sum(len(r.parts) for r in statements(self.redshiftdata_backend).values())
         for index, sql in enumerate(sqls, start=1):
@@ -403,9 +352,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         prefix = self._get_param("StatementName")
         limit = int(self._get_param("MaxResults") or 100)
         start_at = int(self._get_param("NextToken") or 0)
-        found = sorted(
-            statements(self.redshiftdata_backend).values(), key=lambda r: r.created, reverse=True
-        )
+        # Newest first; statements of the same lab instant in the order they ran, reversed.
+        found = sorted(statements(self.redshiftdata_backend).values(), key=lambda r: r.created)
+        found.reverse()
         rows = []
         for record in found:
             if wanted != "ALL" and record.status != wanted:

@@ -76,6 +76,7 @@ class Copy:
     format: str
     delimiter: str
     ignore_header: int
+    empty_as_null: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,7 @@ def _copy(text: str) -> Copy:
         format=fmt,
         delimiter=_string(delimiter.group(1)) if delimiter else ("," if fmt == "csv" else "|"),
         ignore_header=int(header.group(1)) if header else 0,
+        empty_as_null=bool(re.search(r"\b(EMPTYASNULL|BLANKSASNULL)\b", options, re.I)),
     )
 
 

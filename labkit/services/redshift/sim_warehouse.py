@@ -291,10 +291,18 @@ class Warehouse:
         else:
             raw = ", ".join(f"'{c}': 'VARCHAR'" for c in columns)
             delimiter = command.delimiter.replace("'", "''")
+            # Redshift's NULL string is \N; an empty field is an empty string for a text
+            # column (unless EMPTYASNULL) and NULL for any other.
+            picked = ", ".join(
+                quote(c)
+                if types.get(c, "VARCHAR") == "VARCHAR" and not command.empty_as_null
+                else f"NULLIF({quote(c)}, '') AS {quote(c)}"
+                for c in columns
+            )
             source = (
-                f"SELECT {names} FROM read_csv({paths}, columns = {{{raw}}}, "
+                f"SELECT {picked} FROM read_csv({paths}, columns = {{{raw}}}, "
                 f"header = false, skip = {command.ignore_header}, delim = '{delimiter}', "
-                "auto_detect = false, quote = '\"')"
+                "auto_detect = false, quote = '\"', nullstr = '\\N')"
             )
         before = self._rows(target)
         try:

@@ -199,6 +199,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("fsx", ("fsx",)),
     # Redshift's Data API runs SQL on a DuckDB database per cluster; snapshots carry the data.
     Patch("redshift", ("redshift", "redshiftdata")),
+    # Managed Service for Apache Flink: applications start, run their job on the lab clock, stop.
+    Patch("flink", ("kinesisanalyticsv2",), after=("kinesis",)),
 )
 
 

@@ -1,0 +1,1 @@
+"""Amazon Managed Service for Apache Flink: windows over streams, on the lab clock."""

@@ -32,7 +32,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit.services.flink.sim_time import MAX_TIMESTAMP, MIN_TIMESTAMP, FlinkArgumentError
-from labkit.services.flink.sim_windows import TimeWindow, WindowAssigner, _Session
+from labkit.services.flink.sim_windows import (
+    MissingTimestampError,
+    TimeWindow,
+    WindowAssigner,
+    _Session,
+    _Tumbling,
+)
 
 
 class OutputTag:
@@ -191,6 +197,8 @@ class WindowContext:
 
 
 _MISSING = object()
+# Building a window straight from the tuple type skips the NamedTuple's Python-level __new__.
+_new_tuple = tuple.__new__
 _ALL = object()  # the one key of a window_all
 
 
@@ -260,6 +268,9 @@ class WindowOperator(Node):
         self.late_dropped = 0
         self.late_to_side = 0
         self.elements = 0
+        self._tumbling: tuple[int, int] | None = None
+        if isinstance(assigner, _Tumbling) and assigner.event_time:
+            self._tumbling = (assigner.size, assigner.offset)
         self._setup(kind, function)
 
     # -- the function -------------------------------------------------------------------------
@@ -331,15 +342,38 @@ class WindowOperator(Node):
     def process(self, value: Any, timestamp: int) -> None:
         self.elements += 1
         key = self.key_selector(value) if self.key_selector is not None else _ALL
+        wm = self.watermark
+        lateness = self.allowed_lateness
+        per = self.state.get(key)
+        tumbling = self._tumbling
+        if tumbling is not None:
+            # The common case, inlined: one window per element (same rules as the loop below).
+            if timestamp == MIN_TIMESTAMP:
+                raise MissingTimestampError()
+            size, offset = tumbling
+            start = timestamp - (timestamp - offset) % size
+            last = start + size - 1
+            if last + lateness <= wm:
+                if timestamp + lateness <= wm:
+                    self._late(key, value, timestamp)
+                return
+            window = _new_tuple(TimeWindow, (start, start + size))
+            if per is None:
+                per = self.state[key] = {}
+            acc = per.get(window, _MISSING)
+            if acc is _MISSING:
+                acc = self._create()
+                self._register(key, window)
+            per[window] = self._add(value, acc)
+            if last <= wm:
+                self._fire(key, window)
+            return
         event_time = self.assigner.event_time
         if not event_time:
             timestamp = int(self.runtime.now_ms())
         if self.assigner.merging:
             self._process_merging(key, value, timestamp)
             return
-        wm = self.watermark
-        lateness = self.allowed_lateness
-        per = self.state.get(key)
         skipped = True
         for window in self.assigner.assign_windows(timestamp):
             last = window.end - 1

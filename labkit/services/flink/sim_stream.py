@@ -109,10 +109,18 @@ class SourceNode(Node):
         else:
             assert self.strategy is not None
             assign = self.strategy.assigner
+            emit = self.emit
+            # The watermark is emitted after the poll, so each split's largest timestamp in the
+            # batch is all its generator needs (one call per split, not per record).
+            highest: dict[str, int] = {}
+            get = highest.get
             for value, stamp, split in batch:
                 ts = int(assign(value, stamp)) if assign is not None else stamp
+                if ts > get(split, MIN_TIMESTAMP):
+                    highest[split] = ts
+                emit(value, ts)
+            for split, ts in highest.items():
                 marks.on_event(split, ts, now)
-                self.emit(value, ts)
 
     def periodic(self, emit_watermarks: bool) -> None:
         """The periodic watermark (and the final one after a bounded source's last record)."""

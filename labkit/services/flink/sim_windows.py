@@ -21,8 +21,7 @@ and the assigners' code it describes:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from labkit.services.flink.sim_time import MIN_TIMESTAMP, FlinkArgumentError, Time, millis
 
@@ -41,9 +40,8 @@ class MissingTimestampError(FlinkArgumentError):
         )
 
 
-@dataclass(frozen=True, order=True)
-class TimeWindow:
-    """The window ``[start, end)`` in epoch milliseconds."""
+class TimeWindow(NamedTuple):
+    """The window ``[start, end)`` in epoch milliseconds (a tuple: cheap to build and hash)."""
 
     start: int
     end: int
@@ -59,9 +57,6 @@ class TimeWindow:
     def cover(self, other: TimeWindow) -> TimeWindow:
         """The smallest window holding both."""
         return TimeWindow(min(self.start, other.start), max(self.end, other.end))
-
-    def __repr__(self) -> str:
-        return f"TimeWindow(start={self.start}, end={self.end})"
 
 
 def window_start(timestamp: int, offset: int, size: int) -> int:
@@ -122,8 +117,9 @@ class _Sliding(WindowAssigner):
         size, slide = self.size, self.slide
         start = timestamp - (timestamp - self.offset) % slide
         windows = []
+        new = tuple.__new__  # skips the NamedTuple's Python-level __new__ (hot path)
         while start > timestamp - size:
-            windows.append(TimeWindow(start, start + size))
+            windows.append(new(TimeWindow, (start, start + size)))
             start -= slide
         return windows
 

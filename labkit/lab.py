@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from labkit.services.cognitoidp.state import TokenSnapshot
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
+    from labkit.services.flink.widget import WindowView
     from labkit.services.kinesis.widget import StreamView
     from labkit.services.ses.widget import MailboxView
     from labkit.services.sns.widget import TopicView
@@ -266,6 +267,19 @@ class Lab:
         from labkit.services.dax.widget import dax_view
 
         return dax_view(self.sandbox, cluster, hold=hold)
+
+    def window_view(self, application: str | None = None, *, hold: bool = False) -> WindowView:
+        """A live view of a Managed Flink application's windows: each source's watermark (per
+        shard), open windows per key, late elements (dropped or sent to a side output), firings
+        and late firings, and a plot of the results its sinks emitted.
+
+        Args:
+            application: The application's name or ARN; the only application when there is one.
+            hold: Keep the moment of this call (a view that never refreshes).
+        """
+        from labkit.services.flink.widget import window_view
+
+        return window_view(self.sandbox, application, hold=hold)
 
     def cluster_view(self, cluster: str | None = None) -> Any:
         """An ECS cluster now: instances and free capacity, tasks and their state, ALB targets

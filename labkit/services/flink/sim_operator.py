@@ -514,13 +514,14 @@ class WindowOperator(Node):
             self.emit(result, stamp)
 
     # -- looking inside -----------------------------------------------------------------------
-    def open_windows(self) -> list[tuple[Any, TimeWindow, int]]:
-        """``(key, window, elements or 1)`` for every window that holds state now."""
+    def open_windows(self) -> list[tuple[Any, TimeWindow, int, int]]:
+        """``(key, window, elements or 1, times fired)`` for every window holding state now."""
         out = []
         for key, per in self.state.items():
             for window, acc in per.items():
                 size = len(acc) if isinstance(acc, list) else 1
-                out.append((None if key is _ALL else key, window, size))
+                fired = self._fired.get((key, window), 0)
+                out.append((None if key is _ALL else key, window, size, fired))
         out.sort(key=lambda item: (item[1].start, str(item[0])))
         return out
 

@@ -28,8 +28,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from labkit.clock import Clock
 from labkit.errors import LabkitError
-from labkit.services.flink.sim_stream import SourceNode
+from labkit.services.flink.sim_stream import SourceNode, clock_provider
 from labkit.services.kinesis.patch import add_record_listener, remove_record_listener
 
 _BATCH = 500
@@ -48,6 +49,19 @@ def _sandbox() -> Any:
     if sandbox is None:
         raise ConnectorError("Start a lab first (labkit.start(...)): connectors use its AWS.")
     return sandbox
+
+
+def _lab_clock() -> Clock | None:
+    from labkit.sandbox.session import running_sandbox
+
+    sandbox = running_sandbox()
+    return sandbox.clock if sandbox is not None else None
+
+
+# A job defined in a notebook runs on the lab's clock, once anything of the sandbox's connectors
+# is imported (the Managed Flink patch registers the same for applications' code).
+if _lab_clock not in clock_provider:
+    clock_provider.append(_lab_clock)
 
 
 class SimpleStringSchema:

@@ -201,6 +201,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("redshift", ("redshift", "redshiftdata")),
     # Managed Service for Apache Flink: applications start, run their job on the lab clock, stop.
     Patch("flink", ("kinesisanalyticsv2",), after=("kinesis",)),
+    Patch("kafka", ("kafka",)),  # MSK clusters run an embedded Kafka broker on loopback
 )
 
 

@@ -450,6 +450,8 @@ class KafkaCluster:
             self._close(conn)
             return
         request = request_cls.decode(frame, version=version, header=True)
+        # The lab clock may have jumped since the last request: retention first, then answer.
+        self.expire()
         name = request_cls.__name__.removesuffix("Request")
         self.requests[name] = self.requests.get(name, 0) + 1
         handler = getattr(self, f"_on_{name.lower()}")

@@ -1,0 +1,289 @@
+"""MSK in the sandbox: the real kafka-python client against the embedded brokers.
+
+Each test builds its own cluster (the sandbox stops after every test); consumers that must poll
+together run in threads, and every wait is bounded by a deadline, never a sleep-and-assert.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
+from kafka.errors import (
+    InvalidPartitionsError,
+    InvalidReplicationFactorError,
+    NotEnoughReplicasError,
+    TopicAlreadyExistsError,
+)
+
+from labkit.lab import Lab
+
+SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
+
+
+def cluster(lab: Lab, brokers: int = 3, transit: str = "TLS_PLAINTEXT") -> str:
+    """A provisioned cluster's plaintext bootstrap string."""
+    kafka = lab.client("kafka")
+    arn = kafka.create_cluster(
+        ClusterName="orders",
+        KafkaVersion="3.6.0",
+        NumberOfBrokerNodes=brokers,
+        BrokerNodeGroupInfo={"InstanceType": "kafka.m5.large", "ClientSubnets": SUBNETS},
+        EncryptionInfo={"EncryptionInTransit": {"ClientBroker": transit}},
+    )["ClusterArn"]
+    return str(kafka.get_bootstrap_brokers(ClusterArn=arn)["BootstrapBrokerString"])
+
+
+def topic(boot: str, name: str, partitions: int, replicas: int = 3, **configs: str) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=boot)
+    try:
+        admin.create_topics([NewTopic(name, partitions, replicas, topic_configs=configs)])
+    finally:
+        admin.close()
+
+
+def until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    """Wait (real time, bounded) for the client's own threads to reach ``condition``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the consumer group"
+        time.sleep(0.02)
+
+
+def consumer(boot: str, **kwargs: Any) -> KafkaConsumer:
+    settings: dict[str, Any] = {
+        "bootstrap_servers": boot,
+        "group_id": "billing",
+        "auto_offset_reset": "earliest",
+        "enable_auto_commit": False,
+        "heartbeat_interval_ms": 100,
+        "session_timeout_ms": 6000,
+    }
+    settings.update(kwargs)
+    return KafkaConsumer(**settings)
+
+
+def test_bootstrap_strings_follow_the_cluster_settings(lab: Lab) -> None:
+    kafka = lab.client("kafka")
+    default = kafka.create_cluster(
+        ClusterName="tls-only",
+        KafkaVersion="3.6.0",
+        NumberOfBrokerNodes=3,
+        BrokerNodeGroupInfo={"InstanceType": "kafka.m5.large", "ClientSubnets": SUBNETS},
+    )["ClusterArn"]
+    assert kafka.describe_cluster(ClusterArn=default)["ClusterInfo"]["State"] == "ACTIVE"
+    strings = kafka.get_bootstrap_brokers(ClusterArn=default)
+    # AWS's default in-transit encryption is TLS: no plaintext string.
+    assert "BootstrapBrokerString" not in strings
+    hosts = strings["BootstrapBrokerStringTls"].split(",")
+    assert len(hosts) == 3 and all(h.endswith(".amazonaws.com:9094") for h in hosts)
+
+    serverless = kafka.create_cluster_v2(
+        ClusterName="events",
+        Serverless={
+            "VpcConfigs": [{"SubnetIds": SUBNETS}],
+            "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": True}}},
+        },
+    )
+    strings = kafka.get_bootstrap_brokers(ClusterArn=serverless["ClusterArn"])
+    strings.pop("ResponseMetadata")
+    assert list(strings) == ["BootstrapBrokerStringSaslIam"]
+    assert strings["BootstrapBrokerStringSaslIam"].endswith(
+        ".kafka-serverless.us-east-1.amazonaws.com:9098"
+    )
+    # The Serverless bootstrap name reaches a broker: a topic can be created through it.
+    topic(strings["BootstrapBrokerStringSaslIam"], "clicks", 2)
+
+
+def test_keys_keep_their_partition_and_order(lab: Lab) -> None:
+    boot = cluster(lab)
+    topic(boot, "orders", 6)
+    producer = KafkaProducer(
+        bootstrap_servers=boot, acks="all", enable_idempotence=True, linger_ms=5
+    )
+    sent = [(f"customer-{i % 8}", i) for i in range(400)]
+    for key, i in sent:
+        producer.send("orders", key=key.encode(), value=str(i).encode())
+    producer.flush()
+    producer.close()
+
+    reader = KafkaConsumer(bootstrap_servers=boot, auto_offset_reset="earliest")
+    parts = [TopicPartition("orders", p) for p in range(6)]
+    reader.assign(parts)
+    ends = reader.end_offsets(parts)
+    assert sum(ends.values()) == 400
+    seen: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    until(lambda: sum(len(v) for v in seen.values()) == 400 or bool(_drain(reader, seen)))
+    reader.close()
+    for key, records in seen.items():
+        assert len({p for p, _, _ in records}) == 1, f"{key} landed on several partitions"
+        values = [v for _, _, v in records]
+        assert values == sorted(values), f"{key}'s records came back out of order"
+        offsets = [o for _, o, _ in records]
+        assert offsets == sorted(offsets)
+    assert len({records[0][0] for records in seen.values()}) > 1  # keys spread over partitions
+
+
+def _drain(reader: KafkaConsumer, seen: dict[str, list[tuple[int, int, int]]]) -> bool:
+    for tp, records in reader.poll(timeout_ms=200).items():
+        for r in records:
+            seen[r.key.decode()].append((tp.partition, r.offset, int(r.value)))
+    return False
+
+
+def test_create_topics_refusals_carry_kafkas_error_names(lab: Lab) -> None:
+    boot = cluster(lab)
+    topic(boot, "orders", 3)
+    admin = KafkaAdminClient(bootstrap_servers=boot)
+    try:
+        with pytest.raises(InvalidReplicationFactorError, match="larger than available brokers: 3"):
+            admin.create_topics([NewTopic("wide", 1, 4)])
+        with pytest.raises(TopicAlreadyExistsError):
+            admin.create_topics([NewTopic("orders", 3, 3)])
+        with pytest.raises(InvalidPartitionsError):
+            admin.create_topics([NewTopic("empty", 0, 1)])
+        assert "wide" not in admin.list_topics()
+    finally:
+        admin.close()
+
+
+def test_acks_zero_one_and_all(lab: Lab) -> None:
+    boot = cluster(lab)
+    topic(boot, "strict", 1, 2, **{"min.insync.replicas": "3"})
+    topic(boot, "events", 1, 3)
+    fire = KafkaProducer(bootstrap_servers=boot, acks=0)
+    fire.send("events", b"a")
+    fire.flush()  # acks=0: the broker answers nothing; the record is on its way
+    leader = KafkaProducer(bootstrap_servers=boot, acks=1)
+    until(lambda: _end(boot, "events") == 1)  # "a" arrived all the same
+    assert leader.send("events", b"b").get(timeout=10).offset == 1
+    strict = KafkaProducer(bootstrap_servers=boot, acks="all", retries=0)
+    with pytest.raises(NotEnoughReplicasError):
+        strict.send("strict", b"c").get(timeout=10)
+    # acks=1 does not wait for replicas: the same topic takes it.
+    assert leader.send("strict", b"d").get(timeout=10).offset == 0
+    for p in (fire, leader, strict):
+        p.close()
+
+
+def test_retention_by_time_follows_the_lab_clock(lab: Lab) -> None:
+    boot = cluster(lab)
+    topic(boot, "clicks", 1, 1, **{"retention.ms": "60000"})
+    producer = KafkaProducer(bootstrap_servers=boot)
+    for i in range(5):
+        producer.send("clicks", str(i).encode())
+    producer.flush()
+    tp = TopicPartition("clicks", 0)
+    reader = KafkaConsumer(bootstrap_servers=boot)
+    assert reader.beginning_offsets([tp])[tp] == 0
+    lab.clock.advance(30)
+    assert reader.beginning_offsets([tp])[tp] == 0
+    producer.send("clicks", b"late").get(timeout=10)
+    lab.clock.advance(31)  # the first five are 61 s old, "late" 31 s
+    assert reader.beginning_offsets([tp])[tp] == 5
+    assert reader.end_offsets([tp])[tp] == 6
+    reader.assign([tp])
+    reader.seek_to_beginning(tp)
+    got: list[bytes] = []
+
+    def polled() -> bool:
+        got.extend(r.value for records in reader.poll(200).values() for r in records)
+        return bool(got)
+
+    until(polled)
+    assert got == [b"late"]  # the expired five are gone; a consumer from the start gets "late"
+    producer.close()
+    reader.close()
+
+
+def _end(boot: str, name: str) -> int:
+    reader = KafkaConsumer(bootstrap_servers=boot)
+    tp = TopicPartition(name, 0)
+    try:
+        return int(reader.end_offsets([tp])[tp])
+    finally:
+        reader.close()
+
+
+def _run(
+    c: KafkaConsumer, stop: threading.Event, out: list[tuple[int, int, bytes]], commit: bool
+) -> None:
+    while not stop.is_set():
+        batch = c.poll(timeout_ms=100)
+        for tp, records in batch.items():
+            out.extend((tp.partition, r.offset, r.value) for r in records)
+        if commit and batch:
+            c.commit()  # after processing: what was committed was processed
+
+
+@pytest.mark.parametrize("assignor", ["range", "roundrobin"])
+def test_three_consumers_split_six_partitions(lab: Lab, assignor: str) -> None:
+    from kafka.coordinator.assignors.range import RangePartitionAssignor
+    from kafka.coordinator.assignors.roundrobin import RoundRobinPartitionAssignor
+
+    strategy = RangePartitionAssignor if assignor == "range" else RoundRobinPartitionAssignor
+    boot = cluster(lab)
+    topic(boot, "orders", 6)
+    stop = threading.Event()
+    members = [consumer(boot, partition_assignment_strategy=[strategy]) for _ in range(3)]
+    for m in members:
+        m.subscribe(["orders"])
+    threads = [threading.Thread(target=_run, args=(m, stop, [], False)) for m in members]
+    for t in threads:
+        t.start()
+    try:
+        until(lambda: sorted(len(m.assignment()) for m in members) == [2, 2, 2])
+        owned = [p for m in members for p in m.assignment()]
+        assert sorted(tp.partition for tp in owned) == list(range(6))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        for m in members:
+            m.close()
+
+
+def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: Lab) -> None:
+    boot = cluster(lab)
+    topic(boot, "payments", 4)
+    producer = KafkaProducer(bootstrap_servers=boot, acks="all")
+    first, second = consumer(boot), consumer(boot)
+    first.subscribe(["payments"])
+    second.subscribe(["payments"])
+    got_first: list[tuple[int, int, bytes]] = []
+    got_second: list[tuple[int, int, bytes]] = []
+    stop_first, stop_second = threading.Event(), threading.Event()
+    t1 = threading.Thread(target=_run, args=(first, stop_first, got_first, True))
+    t2 = threading.Thread(target=_run, args=(second, stop_second, got_second, True))
+    t1.start()
+    t2.start()
+    try:
+        until(lambda: sorted(len(m.assignment()) for m in (first, second)) == [2, 2])
+        for i in range(200):
+            producer.send("payments", key=str(i % 13).encode(), value=str(i).encode())
+        producer.flush()
+        until(lambda: len(got_first) + len(got_second) == 200)
+        stop_first.set()
+        t1.join()
+        first.close()  # LeaveGroup: the second consumer takes all four partitions
+        until(lambda: len(second.assignment()) == 4)
+        for i in range(200, 400):
+            producer.send("payments", key=str(i % 13).encode(), value=str(i).encode())
+        producer.flush()
+        until(lambda: len(got_first) + len(got_second) == 400)
+    finally:
+        stop_first.set()
+        stop_second.set()
+        t1.join()
+        t2.join()
+        second.close()
+        producer.close()
+    values = sorted(int(v) for _, _, v in got_first + got_second)
+    assert values == list(range(400)), "records were lost or processed twice"
+    assert {p for p, _, _ in got_second} == {0, 1, 2, 3}

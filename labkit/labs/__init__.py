@@ -21,6 +21,7 @@ LAB_MODULES = (
     "labkit.labs.serverless_api",
     "labkit.labs.capstone",
     "labkit.labs.databases",
+    "labkit.labs.containers",
     "labkit.labs.iac",
 )
 

@@ -42,7 +42,15 @@ def check_app_runner(ctx: CheckContext) -> None:
     apps.reset()
     image = push(ctx.sandbox, apps.shop_api, "shop-api")
     client = ctx.client("apprunner")
-    ctx.call(ctx.function("deploy_api"), client, image)
+    ctx.call(
+        ctx.function("deploy_api"),
+        client,
+        image,
+        hints={
+            botocore.exceptions.ClientError: "The image is in your account's private ECR: "
+            "ImageRepository with ImageIdentifier=image and ImageRepositoryType 'ECR'."
+        },
+    )
     listed = client.list_services()["ServiceSummaryList"]
     ctx.expect(
         listed,
@@ -85,7 +93,18 @@ def check_long_job(ctx: CheckContext) -> None:
     network = make_network(aws)
     image = push(aws, apps.index_job, "index-job")
     ctx.client("ecs").create_cluster(clusterName="jobs")
-    made = ctx.call(ctx.function("deploy_index_job"), aws, image, network, returns=str)
+    made = ctx.call(
+        ctx.function("deploy_index_job"),
+        aws,
+        image,
+        network,
+        returns=str,
+        hints={
+            botocore.exceptions.ClientError: "A Fargate task definition pulls its image with "
+            "an execution role (executionRoleArn with AmazonECSTaskExecutionRolePolicy) and "
+            "takes cpu and memory from Fargate's table."
+        },
+    )
     limit = int(facts.value("lambda.timeout_max"))
     function = _function(ctx, made)
     if function is not None:

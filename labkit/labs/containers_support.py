@@ -51,8 +51,11 @@ def push(aws: Any, app: Callable[..., Any], repository: str, tag: str = "v1") ->
 
 
 def execution_role(aws: Any, name: str = "lab-task-execution") -> str:
-    """A task execution role with AWS's managed execution policy; its ARN."""
+    """A task execution role with AWS's managed execution policy (made on the first call); its
+    ARN."""
     iam = aws.client("iam")
+    with contextlib.suppress(iam.exceptions.NoSuchEntityException):
+        return str(iam.get_role(RoleName=name)["Role"]["Arn"])
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(ECS_TASKS_TRUST))[
         "Role"
     ]["Arn"]

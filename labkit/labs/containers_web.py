@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labkit.grading.checks import CheckContext
+from labkit.grading.checks import CheckContext, CheckFailed
 from labkit.labs import containers_apps as apps
 from labkit.labs.containers_support import (
     execution_role,
@@ -46,7 +46,17 @@ def check_web_service(ctx: CheckContext) -> None:
     aws = ctx.sandbox
     network = make_network(aws)
     image = push(aws, apps.shop_api, "shop-api")
-    ctx.call(ctx.function("deploy_web"), aws, image, network)
+    try:
+        ctx.call(ctx.function("deploy_web"), aws, image, network)
+    except CheckFailed as refused:
+        if "Container Instances" not in refused.message:
+            raise
+        raise CheckFailed(
+            refused.message,
+            hint="The EC2 launch type runs tasks on container instances you register and "
+            "manage; this cluster has none. launchType='FARGATE' runs each task on capacity "
+            "AWS provides.",
+        ) from None
     service, url = _web_service(ctx)
     ctx.expect(
         service.get("launchType") == "FARGATE"
@@ -264,6 +274,26 @@ def check_queue_workers(ctx: CheckContext) -> None:
             ServiceNamespace="ecs", ResourceId="service/orders/worker"
         )["ScalingPolicies"]
         kinds = sorted({p["PolicyType"] for p in policies}) or ["none"]
+        arns = {p["PolicyARN"] for p in policies}
+        alarms = [
+            a
+            for a in ctx.client("cloudwatch").describe_alarms()["MetricAlarms"]
+            if arns & set(a.get("AlarmActions") or [])
+        ]
+        if "StepScaling" in kinds:
+            watched = "; ".join(
+                f"{a['AlarmName']} on {a.get('MetricName')} "
+                f"{[d['Value'] for d in a.get('Dimensions') or []]}"
+                for a in alarms
+            )
+            ctx.fail(
+                f"{BACKLOG} orders waited in the queue `orders` for {SCALE_OUT_MINUTES} minutes "
+                f"and the service stayed at {counts[-1]} task: no alarm on that queue's backlog "
+                f"ran a scaling policy (alarms with a policy: {watched or 'none'}).",
+                hint="The alarm's Dimensions name the queue by its name, not its URL: "
+                "[{'Name': 'QueueName', 'Value': 'orders'}], with the scale-out policy's ARN "
+                "in AlarmActions.",
+            )
         ctx.fail(
             f"{BACKLOG} orders waited in the queue for {SCALE_OUT_MINUTES} minutes and the "
             f"service stayed at {counts[-1]} task (scaling policies: {', '.join(kinds)}). "

@@ -241,6 +241,18 @@ def _set_status(task: Any, status: str) -> None:
     task.status = status
 
 
+def _no_credentials(region: str) -> boto3.session.Session:
+    """A boto3 session that finds no credentials (its clients raise NoCredentialsError)."""
+    import botocore.credentials
+    import botocore.session
+
+    core = botocore.session.Session()
+    core.register_component(
+        "credential_provider", botocore.credentials.CredentialResolver(providers=[])
+    )
+    return boto3.session.Session(botocore_session=core, region_name=region)
+
+
 def _start(run: TaskRun, task_def: Any) -> None:
     """Pull, resolve and start every container of ``run``; stop it with AWS's reason on failure."""
     task = run.task
@@ -263,12 +275,17 @@ def _start(run: TaskRun, task_def: Any) -> None:
         )
         run.task.labkit_credentials = held
         guard(role_session, held.access_key_id, region)
+    elif run.launch_type == "FARGATE":
+        # No task role on Fargate: the app's code has no credentials at all (no instance role
+        # to fall back on); its calls fail with NoCredentialsError, not as the notebook's user.
+        # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/security-iam-roles.html
+        role_session = _no_credentials(region)
     environ = {
         "AWS_REGION": region,
         "AWS_DEFAULT_REGION": region,
         "AWS_EXECUTION_ENV": f"AWS_ECS_{'FARGATE' if run.launch_type == 'FARGATE' else 'EC2'}",
     }
-    if role_session is not None:
+    if role_session is not None and task_role:
         creds = run.task.labkit_credentials
         environ.update(
             AWS_ACCESS_KEY_ID=creds.access_key_id,

@@ -31,7 +31,7 @@ from labkit.labs.containers_support import (
 )
 
 #: Lab seconds of requests after the crash (the replacement must be in service by then).
-AFTER_CRASH = 90
+AFTER_CRASH = 45
 #: Orders in the backlog the check sends, and the lab minutes it gives each phase.
 BACKLOG = 500
 SCALE_OUT_MINUTES = 10

@@ -285,8 +285,13 @@ class Lab:
         """An ECS cluster now: instances and free capacity, tasks and their state, ALB targets
         and their health (``cluster``: name or ARN; the only cluster when there is one)."""
         from labkit.services.ecs.view import cluster_view
+    def cluster_view(self, cluster: str | None = None, *, hold: bool = False) -> Any:
+        """A live view of an ECS cluster: instances and free capacity, tasks and their state,
+        ALB targets and their health, scaling over lab time (``cluster``: name or ARN; the only
+        cluster when there is one; ``hold``: keep the moment of this call)."""
+        from labkit.services.ecs.widget import cluster_view
 
-        return cluster_view(cluster, self.clock.timestamp)
+        return cluster_view(self.sandbox, cluster, hold=hold)
 
     def dms_view(self, task: str | None = None) -> Any:
         """A DMS replication task now: status, replication lag, rows moved by table, CDC batches

@@ -152,11 +152,12 @@ for event in service["events"][:3]:
 
 # %% [markdown]
 # The **cluster view** shows the tasks and their state, the targets and their health, and
-# (further down) scaling over lab time. It tells states apart by words and symbols.
+# scaling over lab time; it tells states apart by words and symbols. This one is **held** at
+# this moment: the crashed task stopped (its exit code and AWS's reason), its replacement and
+# the other task running.
 
 # %%
-view = lab.cluster_view("shop")
-view
+lab.cluster_view("shop", hold=True)
 
 # %% [markdown]
 # ## 3. Workers that scale on the backlog
@@ -226,6 +227,15 @@ for start in range(0, 100, 10):
 for _ in range(3):
     lab.clock.advance(60)
     print(ecs.describe_services(cluster="shop", services=["worker"])["services"][0]["desiredCount"])
+
+# %% [markdown]
+# A **live** cluster view follows the lab: after each cell it reads the cluster again (its
+# step control goes back to earlier states). Here it lists the scaling changes the alarm made;
+# the tasks the next sections run appear in it as they start.
+
+# %%
+cluster = lab.cluster_view("shop")
+cluster
 
 # %% [markdown]
 # ## 4. The task role: what the app may do

@@ -48,7 +48,7 @@ def test_view_of_a_service_behind_a_load_balancer(lab: Lab) -> None:
     assert 'class="labkit-view labkit-ecs-cluster"' in html
     assert "✓ healthy" in html and "○ STOPPED" in html
     assert "color:" not in html.replace("border", "")  # states carry words, not colour
-    snap = view.snapshot
+    snap = view.snap  # the live view keeps its snapshot in `snap`
     assert [t.status for t in snap.tasks] == ["RUNNING", "STOPPED"]
     assert snap.tasks[0].cost > 0  # Fargate bills from the start, a minute at least
     with pytest.raises(UnknownClusterError, match="no ECS cluster 'nope'"):

@@ -160,6 +160,15 @@ LESSONS = {
             live_now=("Mailbox", "Your verification code", "Welcome to the shop"),
         ),
         Lesson(
+            "notebooks/11_containers.ipynb",
+            held=(
+                # "the crashed task stopped (its exit code and AWS's reason), ... running"
+                ("○ STOPPED", "Essential container in task exited", "2 running tasks"),
+            ),
+            live_now=("8 running tasks", "family:note-writer", "scale-out 3 → 4"),
+            live_before=("6 running tasks",),  # when first shown, before the later sections
+        ),
+        Lesson(
             "notebooks/13_iac.ipynb",
             held=(
                 ("ROLLBACK_COMPLETE", "CREATE_FAILED", "DELETE_COMPLETE"),  # undone by rollback

@@ -121,8 +121,8 @@ def _scaling_lines(snap: ClusterSnapshot) -> list[str]:
     ]
 
 
-def render_html(snap: ClusterSnapshot) -> str:
-    """The cluster as HTML."""
+def render_html(snap: ClusterSnapshot, *, notice: str = "", hint: str = "") -> str:
+    """The cluster as HTML (``notice`` and ``hint``: a live view's lines)."""
     instances, tasks, targets = _groups(snap)
     body = ""
     if snap.instances:
@@ -134,11 +134,18 @@ def render_html(snap: ClusterSnapshot) -> str:
         body += lines_html(["Scaling over lab time:", *_scaling_lines(snap)])
     if snap.events:
         body += lines_html(["Recent service events:", *snap.events])
-    return panel_html(kind="ecs-cluster", heading=_heading(snap), subheading=snap.region, body=body)
+    return panel_html(
+        kind="ecs-cluster",
+        heading=_heading(snap),
+        subheading=snap.region,
+        body=body,
+        notice=notice,
+        hint=hint,
+    )
 
 
-def render_text(snap: ClusterSnapshot) -> str:
-    """The cluster as plain text."""
+def render_text(snap: ClusterSnapshot, *, notice: str = "", hint: str = "") -> str:
+    """The cluster as plain text (``notice`` and ``hint``: a live view's lines)."""
     instances, tasks, targets = _groups(snap)
     lines: list[str] = []
     if snap.instances:
@@ -150,7 +157,7 @@ def render_text(snap: ClusterSnapshot) -> str:
         lines += ["Scaling over lab time:", *(f"  {line}" for line in _scaling_lines(snap))]
     if snap.events:
         lines += ["Recent service events:", *(f"  {e}" for e in snap.events)]
-    return panel_text(_heading(snap), lines, subheading=snap.region)
+    return panel_text(_heading(snap), lines, subheading=snap.region, notice=notice, hint=hint)
 
 
 class ClusterView:
@@ -177,6 +184,14 @@ class UnknownClusterError(LabkitError):
 
 def cluster_view(cluster: str | None, now: float) -> ClusterView:
     """The view of ``cluster`` (its name or ARN; the only cluster when there is one)."""
+    name = resolve_cluster(cluster, now)
+    snap = snapshot(name, now)
+    assert snap is not None  # resolve_cluster found it
+    return ClusterView(snap)
+
+
+def resolve_cluster(cluster: str | None, now: float) -> str:
+    """The cluster ``cluster`` names (name or ARN; the only one when ``None``), as given."""
     names = cluster_names()
     if cluster is None:
         if len(names) != 1:
@@ -185,12 +200,18 @@ def cluster_view(cluster: str | None, now: float) -> ClusterView:
                 + (f"{len(names)} clusters ({', '.join(names)})." if names else "none yet.")
             )
         cluster = names[0]
-    snap = snapshot(cluster, now)
-    if snap is None:
+    if snapshot(cluster, now) is None:
         raise UnknownClusterError(
             f"There is no ECS cluster {cluster!r} (clusters: {', '.join(names) or 'none'})."
         )
-    return ClusterView(snap)
+    return cluster
 
 
-__all__ = ["ClusterView", "UnknownClusterError", "cluster_view", "render_html", "render_text"]
+__all__ = [
+    "ClusterView",
+    "UnknownClusterError",
+    "cluster_view",
+    "render_html",
+    "render_text",
+    "resolve_cluster",
+]

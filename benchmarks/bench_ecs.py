@@ -13,7 +13,8 @@ Prints:
   look every 15 s);
 - an hour of service auto scaling: a web service under target tracking on CPU (a burst of
   requests for 20 minutes, then idle) and a worker service under step scaling from an alarm on
-  its queue's backlog (messages for 20 minutes, drained by the workers), minute by minute.
+  its queue's backlog (messages for 20 minutes, drained by the workers), minute by minute;
+- each check of lab 11 (containers) run on its worked solution (aim: under 10 s each).
 
 Targets (issue 17): a request through the ALB under 3 ms of wall time warm; 1,000 requests over
 four tasks under 2 s; an hour of lab time of a scaling scenario under 5 s.
@@ -283,6 +284,31 @@ def scaling_hour() -> dict[str, float]:
         lab.stop()
 
 
+def lab_checks() -> dict[str, float]:
+    """Wall seconds of each check of lab 11 (containers) run on its worked solution."""
+    import jupytext
+
+    from labkit.labs import get_lab
+
+    source = Path(__file__).resolve().parent.parent / "solutions" / "11_containers.py"
+    cells = [c.source for c in jupytext.read(source).cells if c.cell_type == "code"]
+    # The solution's definitions, without its check and score cells (timed here instead).
+    code = "\n".join(c for c in cells if not c.startswith(("lab.check", "lab.score")))
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(source), "exec"), namespace)  # the course's own solution
+    lab = namespace["lab"]
+    timings: dict[str, float] = {}
+    try:
+        for check in get_lab("containers").checks:
+            t = time.perf_counter()
+            result = lab.check(check.name, namespace)
+            timings[check.name] = time.perf_counter() - t
+            timings[f"{check.name}_passed"] = float(result.status == "passed")
+    finally:
+        lab.stop()
+    return timings
+
+
 def row(label: str, value: float, unit: str, note: str = "") -> None:
     """One line of the report."""
     print(f"  {label:<56} {value:8.3f} {unit}{'  ' + note if note else ''}")
@@ -334,6 +360,10 @@ def main() -> None:
         f"{int(figures['scaling_changes'])} scaling changes; peaks: web "
         f"{int(figures['web_peak'])}, worker {int(figures['worker_peak'])} tasks)",
     )
+    checks = lab_checks()
+    for name in [k for k in checks if not k.endswith("_passed")]:
+        passed = "passed" if checks[f"{name}_passed"] else "FAILED"
+        row(f"lab 11 check {name} on the solution", checks[name], "s", f"({passed}; aim < 10 s)")
 
 
 if __name__ == "__main__":

@@ -281,10 +281,6 @@ class Lab:
 
         return window_view(self.sandbox, application, hold=hold)
 
-    def cluster_view(self, cluster: str | None = None) -> Any:
-        """An ECS cluster now: instances and free capacity, tasks and their state, ALB targets
-        and their health (``cluster``: name or ARN; the only cluster when there is one)."""
-        from labkit.services.ecs.view import cluster_view
     def cluster_view(self, cluster: str | None = None, *, hold: bool = False) -> Any:
         """A live view of an ECS cluster: instances and free capacity, tasks and their state,
         ALB targets and their health, scaling over lab time (``cluster``: name or ARN; the only

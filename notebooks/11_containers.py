@@ -313,8 +313,10 @@ for _task, what in apps.SEEN["report_reader"]:
 # A task's own disk is gone when it stops, and no other task sees it. An **EFS** file system
 # is a network file system that tasks mount: a task definition's `volumes` names it
 # (`efsVolumeConfiguration`) and each container's `mountPoints` say where it appears. Two
-# tasks mounting it see each other's files. **S3 cannot be mounted**: it is an API of objects
-# (`get_object`, `put_object`), and ECS has no S3 volume type.
+# tasks mounting it see each other's files. **A bucket is not a volume**: S3 is an API of
+# objects (`get_object`, `put_object`). (AWS's newer **S3 Files** puts a file system in front
+# of a bucket, and ECS can mount that file system with `s3filesVolumeConfiguration`; it is a
+# separate resource, not the bucket, and the sandbox does not simulate it.)
 
 # %%
 efs = lab.client("efs")
@@ -391,6 +393,6 @@ print(fact("fargate.price_per_vcpu_hour"))
 #   on CPU.
 # - The task role is what the app's own calls may do; the execution role is ECS's (pull,
 #   logs, secrets).
-# - EFS is a folder tasks share; S3 is an API, not a mount.
+# - EFS is a folder tasks share; a bucket is an API of objects, not a mount.
 # - App Runner runs an image behind an HTTPS URL with less to build; Lambda stops at 15
 #   minutes, so long jobs run as Fargate tasks.

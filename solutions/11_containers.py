@@ -246,8 +246,8 @@ lab.check("task_role")
 # The note writer writes `/mnt/shared/notes.txt` every minute; the note reader reads it. Write
 # `share_notes(aws, cluster, file_system_id, writer_image, reader_image, network)`: run each
 # image as a **service** on Fargate in `cluster`, both mounting the EFS file system
-# `file_system_id` at **`/mnt/shared`**. (An S3 bucket is not an option: S3 is an API, not a
-# file system a task can mount.)
+# `file_system_id` at **`/mnt/shared`**. (A bucket is not an option: S3 is an API of objects,
+# not a volume a task definition can name.)
 
 
 # %%
@@ -360,6 +360,6 @@ lab.score()
 #   scaling), not on CPU, and come back in when the queue is empty.
 # - The task role is what the app's calls may do; the execution role is what ECS does for it
 #   (pull, logs, secrets). Least privilege: the actions the app needs on the one bucket.
-# - EFS is a file system both services mount; S3 is an API.
+# - EFS is a file system both services mount; a bucket is an API of objects.
 # - App Runner runs the same image with less to build; Lambda stops at 15 minutes, so long
 #   jobs run as Fargate tasks, sized to what they need because Fargate bills per second.

@@ -173,10 +173,14 @@ def _said(outcomes: dict[str, str]) -> str:
 
 
 # -- shared_files -------------------------------------------------------------------------------
+#: A bucket is no volume type. (Amazon S3 Files, a file system in front of a bucket, is one:
+#: s3filesVolumeConfiguration, https://docs.aws.amazon.com/AmazonECS/latest/developerguide/
+#: specify-s3files-config.html; a separate resource the sandbox does not simulate.)
 S3_HINT = (
-    "S3 is an API (get_object, put_object), not a file system: ECS cannot mount a bucket. "
-    "Mount the EFS file system: a volume with efsVolumeConfiguration={'fileSystemId': ...} "
-    f"and a mountPoint at {apps.SHARED_PATH} in both task definitions."
+    "S3 is an API (get_object, put_object), not a file system: a task definition cannot "
+    "mount a bucket. Mount the EFS file system: a volume with "
+    "efsVolumeConfiguration={'fileSystemId': ...} and a mountPoint at "
+    f"{apps.SHARED_PATH} in both task definitions."
 )
 
 

@@ -166,7 +166,7 @@ LESSONS = {
                 ("○ STOPPED", "Essential container in task exited", "2 running tasks"),
             ),
             live_now=("8 running tasks", "family:note-writer", "scale-out 3 → 4"),
-            live_before=("6 running tasks",),  # when first shown, before the later sections
+            live_before=("6 running tasks",),  # before the EFS section started its two tasks
         ),
         Lesson(
             "notebooks/13_iac.ipynb",

@@ -233,7 +233,9 @@ class Runtime:
         self.sources = [n for n in nodes if isinstance(n, SourceNode)]
         self.periodic_nodes = [n for n in nodes if isinstance(n, (SourceNode, TimestampsNode))]
         self._poll_at: float | None = None
-        self._events: list[Any] = []
+        # Pending clock events only (each leaves the set when it runs), so a job that runs for
+        # days of lab time keeps no record of every poll it made.
+        self._events: dict[int, Any] = {}
         self.sinks = [n for n in nodes if isinstance(n, SinkNode)]
         self.cancelled = False
         #: ``raise``: a failing user function raises out of the clock (tests, a notebook job);
@@ -257,7 +259,7 @@ class Runtime:
         if self._poll_at is not None and self._poll_at <= at:
             return
         self._poll_at = at
-        self._events.append(self.clock.call_at(at / 1000, self.tick, label="flink poll"))
+        self._schedule(at, self.tick, "flink poll")
 
     def tick(self) -> None:
         """Read every source's inbox, then emit periodic watermarks in dataflow order."""
@@ -285,7 +287,7 @@ class Runtime:
         at = self.now_ms() + idleness
         if self._poll_at is None or self._poll_at > at:
             self._poll_at = at
-            self._events.append(self.clock.call_at(at / 1000, self.tick, label="flink idle"))
+            self._schedule(at, self.tick, "flink idle")
 
     def processing_timer(self, at_ms: int, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the lab clock reaches ``at_ms``."""
@@ -295,7 +297,15 @@ class Runtime:
                 self._guarded(callback)
                 self._flush()
 
-        self._events.append(self.clock.call_at(at_ms / 1000, run, label="flink timer"))
+        self._schedule(at_ms, run, "flink timer")
+
+    def _schedule(self, at_ms: int, callback: Callable[[], None], label: str) -> None:
+        def run() -> None:
+            self._events.pop(event.seq, None)
+            callback()
+
+        event = self.clock.call_at(at_ms / 1000, run, label=label)
+        self._events[event.seq] = event
 
     def _flush(self) -> None:
         for node in self.sinks:
@@ -317,7 +327,7 @@ class Runtime:
     def cancel(self) -> None:
         """Stop the job: no more polls or timers; its sources stop."""
         self.cancelled = True
-        for event in self._events:
+        for event in self._events.values():
             event.cancel()
         self._events.clear()
         for source in self.sources:

@@ -21,6 +21,9 @@ from labkit.services.flink.sim_time import MAX_TIMESTAMP, MIN_TIMESTAMP
 
 #: How many recent late elements, firings and emitted values a snapshot keeps.
 RECENT = 50
+#: Numbers at least this large in a result are taken for epoch milliseconds (2001 onwards), not
+#: for the metric the plot shows.
+_EPOCH_MS_FLOOR = 1e12
 #: How many open windows a snapshot lists.
 OPEN_SHOWN = 60
 
@@ -176,8 +179,10 @@ def _key(key: Any) -> str:
 def point_of(value: Any, at: int) -> Point | None:
     """A plottable point from an emitted value: a number, or a record with a number in it.
 
-    A dict (or JSON object text) gives its first number and, as the series, its first text
-    field; a tuple likewise. Anything else is not plotted.
+    A dict (or JSON object text) or a tuple gives its last number that is not an epoch
+    timestamp in milliseconds (results put the metric after the window's bounds, e.g.
+    ``{"sensor": ..., "minute": ..., "avg": ...}``) and, as the series, its first text field.
+    Anything else is not plotted.
     """
     if isinstance(value, str):
         try:
@@ -195,13 +200,12 @@ def point_of(value: Any, at: int) -> Point | None:
         items = list(value)
     else:
         return None
-    number = next(
-        (v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)), None
-    )
-    if number is None:
+    numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    metrics = [v for v in numbers if abs(v) < _EPOCH_MS_FLOOR] or numbers
+    if not metrics:
         return None
     series = next((v for v in items if isinstance(v, str)), "value")
-    return Point(series, at, float(number))
+    return Point(series, at, float(metrics[-1]))
 
 
 def _source(node: SourceNode) -> SourceInfo:

@@ -105,10 +105,12 @@ def summary_lines(state: Row) -> list[str]:
     if state["failure"]:
         lines.append(f"✗ FAILED: {state['failure']} (the job stopped; fix the code and restart).")
     for source in state["sources"]:
-        line = (
-            f"Source {source['label']}: {plural(source['records'], 'record')} read · "
+        mark = (
             f"watermark {clock(source['watermark'])}"
+            if source["splits"]
+            else "its timestamps and watermarks are assigned after it"
         )
+        line = f"Source {source['label']}: {plural(source['records'], 'record')} read · {mark}"
         if source["splits"]:
             parts = []
             for split, mark in sorted(source["splits"].items()):

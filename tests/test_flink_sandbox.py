@@ -446,3 +446,32 @@ def test_a_failing_job_stops_and_says_why(lab: Lab) -> None:
     snap = application_snapshot("bad", now=lab.clock.timestamp)
     assert snap.failure is not None and snap.failure.startswith("JSONDecodeError")
     assert "✗ FAILED" in lab.window_view("bad", hold=True).to_text()
+
+
+def test_trim_horizon_reads_what_the_stream_already_holds_and_the_view_follows(lab: Lab) -> None:
+    kinesis = lab.client("kinesis")
+    kinesis.create_stream(StreamName="backlog", ShardCount=1)
+    t = now_ms(lab)
+    for n in range(3):
+        kinesis.put_record(
+            StreamName="backlog", Data=json.dumps({"n": n, "ts": t + n}), PartitionKey="k"
+        )
+    seen: dict[str, list[int]] = {"LATEST": [], "TRIM_HORIZON": []}
+    for position, got in seen.items():
+
+        def main(position: str = position, got: list[int] = got) -> None:
+            env = StreamExecutionEnvironment.get_execution_environment()
+            consumer = FlinkKinesisConsumer(
+                "backlog", SimpleStringSchema(), {"flink.stream.initpos": position}
+            )
+            env.add_source(consumer).map(json.loads).add_sink(lambda e: got.append(e["n"]))
+            env.execute("backlog")
+
+        run_app(lab, f"backlog-{position.lower().replace('_', '-')}", main)
+    view = lab.window_view("backlog-latest")  # live: refreshed on demand here
+    kinesis.put_record(StreamName="backlog", Data=json.dumps({"n": 3, "ts": t}), PartitionKey="k")
+    lab.clock.advance(1)
+    view.refresh()
+    assert "1 record read" in view.to_text()
+    view.close()
+    assert seen == {"LATEST": [3], "TRIM_HORIZON": [0, 1, 2, 3]}

@@ -561,6 +561,8 @@ class DataStream:
     def add_sink(self, sink_func: Any) -> DataStream:
         """Send every element to ``sink_func`` (a function or an object with ``invoke``)."""
         label = getattr(sink_func, "label", None) or getattr(sink_func, "__name__", "sink")
+        if label == "<lambda>":
+            label = "a function (lambda)"
         return self._then(SinkNode(sink_func, str(label)))
 
     def sink_to(self, sink: Any) -> DataStream:

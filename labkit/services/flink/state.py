@@ -182,7 +182,7 @@ def point_of(value: Any, at: int) -> Point | None:
     A dict (or JSON object text) or a tuple gives its last number that is not an epoch
     timestamp in milliseconds (results put the metric after the window's bounds, e.g.
     ``{"sensor": ..., "minute": ..., "avg": ...}``) and, as the series, its first text field.
-    Anything else is not plotted.
+    Anything else, or a record whose only numbers are timestamps, is not plotted.
     """
     if isinstance(value, str):
         try:
@@ -201,8 +201,8 @@ def point_of(value: Any, at: int) -> Point | None:
     else:
         return None
     numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    metrics = [v for v in numbers if abs(v) < _EPOCH_MS_FLOOR] or numbers
-    if not metrics:
+    metrics = [v for v in numbers if abs(v) < _EPOCH_MS_FLOOR]
+    if not metrics:  # nothing but timestamps (a ranking, say): nothing to plot
         return None
     series = next((v for v in items if isinstance(v, str)), "value")
     return Point(series, at, float(metrics[-1]))

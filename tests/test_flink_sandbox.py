@@ -475,3 +475,35 @@ def test_trim_horizon_reads_what_the_stream_already_holds_and_the_view_follows(l
     assert "1 record read" in view.to_text()
     view.close()
     assert seen == {"LATEST": [3], "TRIM_HORIZON": [0, 1, 2, 3]}
+
+
+def test_a_shard_closed_by_resharding_no_longer_holds_the_watermark(lab: Lab) -> None:
+    kinesis = lab.client("kinesis")
+    kinesis.create_stream(StreamName="resharded", ShardCount=1)
+
+    def main() -> None:
+        env = StreamExecutionEnvironment.get_execution_environment()
+        consumer = FlinkKinesisConsumer("resharded", SimpleStringSchema())
+        strategy = WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(
+            lambda e, _t: json.loads(e)["ts"]
+        )
+        env.from_source(consumer, strategy, "resharded").window_all(
+            TumblingEventTimeWindows.of(Time.minutes(1))
+        ).process(lambda context, elements: [len(list(elements))]).add_sink(lambda v: None)
+        env.execute("resharded")
+
+    run_app(lab, "resharded", main)
+    t = now_ms(lab)
+    kinesis.put_record(StreamName="resharded", Data=json.dumps({"ts": t}), PartitionKey="a")
+    lab.clock.advance(1)
+    kinesis.update_shard_count(
+        StreamName="resharded", TargetShardCount=2, ScalingType="UNIFORM_SCALING"
+    )
+    for key in ("a", "b", "c", "d", "e", "f"):  # reaches both new shards
+        kinesis.put_record(
+            StreamName="resharded", Data=json.dumps({"ts": t + 120_000}), PartitionKey=key
+        )
+    lab.clock.advance(1)
+    snap = application_snapshot("resharded", now=lab.clock.timestamp)
+    assert len(snap.sources[0].splits) == 2  # the two open children; the parent has ended
+    assert len(snap.windows[0].firings) == 1

@@ -152,6 +152,13 @@ class FlinkKinesisConsumer:
         def listener(batch: list[tuple[Any, Any, int]]) -> bool:
             if self._stopped:
                 return False
+            # Resharding: shards opened since are new splits, closed ones have ended (records
+            # go to open shards only, so a closed shard has nothing left to read here).
+            for shard in stream.shards.values():
+                if shard.is_open:
+                    feed.add_split(shard.shard_id)
+                else:
+                    feed.remove_split(shard.shard_id)
             feed.offer(
                 (self._decode(record.data), round(record.created_at * 1000), shard.shard_id)
                 for shard, record, _ in batch

@@ -92,6 +92,12 @@ class SourceNode(Node):
         if self.marks is not None:
             self.marks.add_input(split, self.runtime.now_ms())
 
+    def remove_split(self, split: str) -> None:
+        """A split that has ended (a Kinesis shard closed by resharding and read to its end): its
+        watermark no longer holds the others back."""
+        if self.marks is not None:
+            self.marks.remove_input(split)
+
     def finish(self) -> None:
         """The source is bounded and has no more records: end of input after the last poll."""
         self.finished = True

@@ -161,6 +161,12 @@ class InputWatermarks:
             self.generators[name] = self.strategy.create_generator()
             self.last_seen[name] = now
 
+    def remove_input(self, name: str) -> None:
+        """Forget an input that has ended."""
+        self.generators.pop(name, None)
+        self.last_seen.pop(name, None)
+        self.idle.discard(name)
+
     def on_event(self, name: str, timestamp: int, now: int) -> None:
         """Note an element of input ``name``."""
         generator = self.generators.get(name)

@@ -104,6 +104,9 @@ def test_applications_start_stop_and_delete_as_aws_runs_them(lab: Lab) -> None:
         ApplicationConfiguration={"ApplicationCodeConfiguration": code},
     )["ApplicationDetail"]
     assert created["ApplicationStatus"] == "READY"  # stock moto says STARTING forever
+    idle_view = lab.window_view("cp", hold=True)
+    assert "○ not running: start it with start_application" in idle_view.to_text()
+    idle_view.close()
     with pytest.raises(ClientError, match="ResourceInUseException"):
         kda.create_application(
             ApplicationName="cp", RuntimeEnvironment="FLINK-1_20", ServiceExecutionRole=ROLE

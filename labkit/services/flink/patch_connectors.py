@@ -8,12 +8,17 @@ own sink that invokes a function per element through the sandbox's Lambda.
 
 The source reads the records written to a moto stream through the Kinesis patch's record
 listeners (the same machinery Firehose reads a stream with), so each record reaches the job at
-its lab arrival time, carrying its ``ApproximateArrivalTimestamp`` as its record timestamp, as
-Flink's Kinesis consumer gives it; each shard is a split with its own watermark when a strategy
-is given to ``env.from_source`` ("the FlinkKinesisConsumer ... emits watermarks per shard",
-https://nightlies.apache.org/flink/flink-docs-stable/docs/connectors/datastream/kinesis/). A
-listener counts as a consumer of the shard's shared read limits. Starting positions: ``LATEST``
-(the connector's default) and ``TRIM_HORIZON`` (``flink.stream.initpos``).
+its lab arrival time, carrying its ``ApproximateArrivalTimestamp`` as its record timestamp. Each
+open shard is a split; given a strategy through ``env.from_source``, each split has its own
+watermark and the source's is the lowest, so a shard with no records holds the windows back
+unless ``with_idleness`` is set ("Watermarks can only advance when all shards of a subtask
+continuously deliver records", PyFlink's ``FlinkKinesisConsumer`` reference,
+https://nightlies.apache.org/flink/flink-docs-master/api/python/reference/pyflink.datastream/api/pyflink.datastream.connectors.kinesis.FlinkKinesisConsumer.html;
+AWS's "How watermark strategies and idle shards affect time windows",
+https://docs.aws.amazon.com/managed-flink/latest/java/best-practices.html). The consumer follows
+resharding (new shards become splits, closed ones end). A listener counts as a consumer of the
+shard's shared read limits. Starting positions: ``LATEST`` (the connector's default) and
+``TRIM_HORIZON`` (``flink.stream.initpos``).
 
 Sinks buffer what a poll produces and write it after the poll, in batches of the API's maximum
 (500 records for ``PutRecords`` and ``PutRecordBatch``), as Flink's async sinks batch. Records

@@ -14,7 +14,9 @@ and the generators it describes:
 - Periodic generators emit every ``auto_watermark_interval`` of processing time (200 ms by
   default, ``ExecutionConfig.setAutoWatermarkInterval``), not on every element.
 - With several inputs (Kinesis shards, union), an operator's watermark is the minimum of its
-  inputs' ("the operator's current event time is the minimum of its input streams' event times");
+  inputs' (Flink's "Timely Stream Processing" page,
+  https://nightlies.apache.org/flink/flink-docs-stable/docs/concepts/time/: "the operator's
+  current event time is the minimum of the input streams' event times");
   an input idle for longer than ``with_idleness`` is left out of that minimum, so one quiet shard
   does not hold every window open.
 """

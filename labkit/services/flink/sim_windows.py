@@ -10,8 +10,8 @@ and the assigners' code it describes:
   its end timestamp plus the user-specified allowed lateness").
 - Tumbling windows are aligned to the epoch (plus an optional offset): ``start = t - (t - offset)
   mod size``, so ``Time.minutes(1)`` windows run ``[12:00, 12:01)``, ``[12:01, 12:02)``, ...
-- Sliding windows of ``size`` every ``slide`` put one element in ``size / slide`` windows ("an
-  element can be assigned to multiple windows"), newest first, as Flink's assigner lists them.
+- Sliding windows of ``size`` every ``slide`` overlap, so one element is assigned to
+  ``size / slide`` windows, newest first, as Flink's assigner lists them.
 - A session window starts as ``[t, t + gap)`` for each element and merges with every window it
   intersects, so a session closes only after a gap with no element.
 - Processing-time assigners do the same with the operator's current processing time (the lab

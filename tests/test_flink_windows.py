@@ -329,3 +329,28 @@ def test_an_event_time_window_without_timestamps_says_what_is_missing() -> None:
 def test_bad_arguments_get_flink_s_reason(build: Any, words: str) -> None:
     with pytest.raises(FlinkArgumentError, match=words.replace("(", r"\(").replace(")", r"\)")):
         build()
+
+
+def test_a_union_s_watermark_is_the_lowest_of_its_inputs() -> None:
+    clock = Clock()
+    env = StreamExecutionEnvironment(clock)
+    fast = env.from_source(
+        TimedCollectionSource([(0, ("a", 200_000)), (9, ("a", 400_000))]), by_ts(), "fast"
+    )
+    slow = env.from_source(
+        TimedCollectionSource([(0, ("a", 10_000)), (9, ("a", 400_000))]), by_ts(), "slow"
+    )
+    result = (
+        fast.union(slow)
+        .key_by(lambda e: e[0])
+        .window(TumblingEventTimeWindows.of(Time.minutes(1)))
+        .process(count_per_window)
+    )
+    out: list[Any] = []
+    result.add_sink(out.append)
+    job = env.execute_async("union")
+    clock.advance(1)
+    # fast is at 199.999 s, slow at 9.999 s: only windows before 9.999 s could fire (none).
+    assert out == [] and job.window_operators[0].watermark == 9_999
+    clock.advance(10)
+    assert ("a", 0, 1) in out and ("a", 180_000, 1) in out

@@ -13,8 +13,9 @@ As AWS documents them:
 - Kinesis (https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Target.Kinesis.html): one JSON
   record per row, ``{"data": {...}, "metadata": {"timestamp", "record-type": "data",
   "operation": "load" | "insert" | "update" | "delete", "partition-key-type", "schema-name",
-  "table-name", "transaction-id"}}``, partitioned by the primary key (by ``schema.table`` with
-  ``PartitionIncludeSchemaTable``... which prefixes the key with them).
+  "table-name", "transaction-id"}}``, partitioned by the row's primary key (prefixed with
+  ``schema.table.`` when ``PartitionIncludeSchemaTable``; by ``schema.table`` for a table without
+  a primary key).
 - DynamoDB (https://docs.aws.amazon.com/dms/latest/userguide/CHAP_Target.DynamoDB.html): one item
   per row, the source's primary key as the table's key.
 

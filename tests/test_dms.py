@@ -423,3 +423,22 @@ def test_dynamodb_target_keeps_one_item_per_row(lab: Lab) -> None:
     lab.clock.advance(1)
     items = lab.client("dynamodb").scan(TableName="orders")["Items"]
     assert items == [{"id": {"N": "1"}, "item": {"S": "item-1"}, "qty": {"N": "9"}}]
+
+
+def test_test_connection_really_connects(lab: Lab) -> None:
+    instance, _conn = database(lab, rows=1)
+    dms = lab.client("dms")
+    good, bad = source_endpoint(lab, instance), source_endpoint(lab, instance, "bad", "guess")
+    missing = s3_endpoint(lab, "missing", BucketName="no-such-bucket")
+    ri = dms.create_replication_instance(
+        ReplicationInstanceIdentifier="ri", ReplicationInstanceClass="dms.t3.micro"
+    )["ReplicationInstance"]["ReplicationInstanceArn"]
+    outcome = {}
+    for arn in (good, bad, missing, good):  # a second test of the same endpoint works too
+        dms.test_connection(ReplicationInstanceArn=ri, EndpointArn=arn)
+        found = dms.describe_connections(Filters=[{"Name": "endpoint-arn", "Values": [arn]}])
+        outcome[arn] = found["Connections"][0]
+    assert outcome[good]["Status"] == "successful"
+    assert outcome[bad]["Status"] == "failed"
+    assert "password authentication failed" in outcome[bad]["LastFailureMessage"]
+    assert "no-such-bucket does not exist" in outcome[missing]["LastFailureMessage"]

@@ -23,6 +23,9 @@ start, but moves nothing, has no ``DescribeTableStatistics``, ignores
 - ``DescribeReplicationTasks`` reports ``Status``, ``StopReason``, ``LastFailureMessage`` and
   ``ReplicationTaskStats``; ``DescribeTableStatistics`` each table's ``FullLoadRows``,
   ``Inserts``, ``Updates``, ``Deletes`` and ``TableState``;
+- ``TestConnection`` really connects (a source with its user and password; a target's bucket or
+  stream must exist): ``DescribeConnections`` says ``testing``, then ``successful`` or
+  ``failed`` with the reason in ``LastFailureMessage``;
 - ``StopReplicationTask`` stops (``StopReason`` ``STOPPED_BY_USER``); changes not yet applied
   wait at the source for a resume; ``DeleteReplicationTask`` removes the capture triggers.
 """
@@ -49,7 +52,7 @@ from labkit import facts
 from labkit.services.dms import sim_formats
 from labkit.services.dms.sim_mappings import MappingError, Mappings, TablePlan
 from labkit.services.dms.sim_replication import MIGRATION_TYPES, Replication, TaskStateError
-from labkit.services.dms.sim_source import Change, PostgresSource
+from labkit.services.dms.sim_source import Change, PostgresSource, SourceError
 from labkit.services.dms.state import RUNTIME
 
 if TYPE_CHECKING:
@@ -282,18 +285,10 @@ def _runtime(backend: Any, task: Any) -> Replication:
             f"Source engine {source.engine_name!r} is not simulated: the sandbox's DMS reads "
             "PostgreSQL (an RDS instance's endpoint)"
         )
-    settings = _settings(source, "postgre_sql_settings")
     change_table = "awsdms_cdc_" + "".join(ch if ch.isalnum() else "_" for ch in task.id)[:40]
 
     def connect() -> PostgresSource:
-        return PostgresSource(
-            host=str(settings.get("ServerName") or source.server_name or ""),
-            port=int(settings.get("Port") or source.port or 5432),
-            user=str(settings.get("Username") or source.username or ""),
-            password=str(settings.get("Password") or source.password or ""),
-            database=str(settings.get("DatabaseName") or source.database_name or "postgres"),
-            change_table=change_table.lower(),
-        )
+        return _connect(source, change_table.lower())
 
     target = _target(backend, target_endpoint)
     runtime = Replication(
@@ -305,6 +300,38 @@ def _runtime(backend: Any, task: Any) -> Replication:
     )
     setattr(task, RUNTIME, runtime)
     return runtime
+
+
+def _connect(source: Any, change_table: str) -> PostgresSource:
+    """Connect to a PostgreSQL source endpoint (``PostgreSQLSettings`` win over the fields)."""
+    settings = _settings(source, "postgre_sql_settings")
+    return PostgresSource(
+        host=str(settings.get("ServerName") or source.server_name or ""),
+        port=int(settings.get("Port") or source.port or 5432),
+        user=str(settings.get("Username") or source.username or ""),
+        password=str(settings.get("Password") or source.password or ""),
+        database=str(settings.get("DatabaseName") or source.database_name or "postgres"),
+        change_table=change_table,
+    )
+
+
+def _test(backend: Any, endpoint: Any) -> tuple[str, str]:
+    """``TestConnection``'s outcome for an endpoint: ``(status, LastFailureMessage)``."""
+    engine = str(endpoint.engine_name).lower()
+    try:
+        if engine in _POSTGRES:
+            _connect(endpoint, "awsdms_cdc_test").close()
+        elif endpoint.endpoint_type == "target":
+            target = _target(backend, endpoint)
+            if isinstance(target, _S3Target) and target.bucket not in target._s3.buckets:
+                return "failed", f"The bucket {target.bucket} does not exist"
+            if isinstance(target, _KinesisTarget):
+                target._backend.describe_stream(stream_arn=target.arn, stream_name=None)
+    except SourceError as error:
+        return "failed", str(error)
+    except Exception as error:  # moto's own not-found errors, an engine not simulated
+        return "failed", getattr(error, "message", None) or str(error)
+    return "successful", ""
 
 
 def _iso(t: float | None) -> str | None:
@@ -325,6 +352,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     original_delete = backend_cls.delete_replication_task
     original_to_dict = task_cls.to_dict
     original_start = response_cls.start_replication_task
+    original_test = backend_cls.test_connection
+    connection_cls = dms_models.FakeConnection
+    original_connection_dict = connection_cls.to_dict
     original_stop = response_cls.stop_replication_task
     live: list[Replication] = []
     watched: dict[int, tuple[Any, Any]] = {}
@@ -459,6 +489,26 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             table["LastUpdateTime"] = _iso(table["LastUpdateTime"] or None)
         return json.dumps({"ReplicationTaskArn": arn, "TableStatistics": tables})
 
+    def test_connection(self: Any, replication_instance_arn: str, endpoint_arn: str) -> Any:
+        # moto fails on a second test of the same pair (its answer is unbound): test afresh.
+        self.connections = [
+            c
+            for c in self.connections
+            if (c.replication_instance_arn, c.endpoint_arn)
+            != (replication_instance_arn, endpoint_arn)
+        ]
+        connection: Any = original_test(self, replication_instance_arn, endpoint_arn)
+        # Tested now, as AWS does from the replication instance; reported as "testing" first.
+        connection.outcome = _test(self, _endpoint(self, endpoint_arn))
+        return connection
+
+    def connection_dict(self: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = original_connection_dict(self)
+        outcome = getattr(self, "outcome", None)
+        if outcome is not None and answer["Status"] != "testing":
+            answer["Status"], answer["LastFailureMessage"] = outcome
+        return answer
+
     def on_reset() -> None:
         live.clear()
 
@@ -467,6 +517,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     backend_cls.create_replication_task = create_replication_task  # type: ignore[method-assign]
     backend_cls.delete_replication_task = delete_replication_task  # type: ignore[method-assign,assignment]
     task_cls.to_dict = to_dict  # type: ignore[method-assign]
+    backend_cls.test_connection = test_connection  # type: ignore[method-assign]
+    connection_cls.to_dict = connection_dict  # type: ignore[method-assign]
     response_cls.start_replication_task = start_replication_task  # type: ignore[method-assign]
     response_cls.stop_replication_task = stop_replication_task  # type: ignore[method-assign]
     response_cls.describe_replication_tasks = describe_replication_tasks  # type: ignore[method-assign]
@@ -477,6 +529,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         backend_cls.create_replication_task = original_create  # type: ignore[method-assign]
         backend_cls.delete_replication_task = original_delete  # type: ignore[method-assign]
         task_cls.to_dict = original_to_dict  # type: ignore[method-assign]
+        backend_cls.test_connection = original_test  # type: ignore[method-assign]
+        connection_cls.to_dict = original_connection_dict  # type: ignore[method-assign]
         response_cls.start_replication_task = original_start  # type: ignore[method-assign]
         response_cls.stop_replication_task = original_stop  # type: ignore[method-assign]
         response_cls.describe_replication_tasks = original_describe  # type: ignore[method-assign]

@@ -360,6 +360,14 @@ def test_stop_at_cut_over_loses_nothing_and_resume_applies_what_waited(lab: Lab)
     assert applied == [["I", "10", "late", "1"], ["I", "11", "while-stopped", "1"]]
     dms.stop_replication_task(ReplicationTaskArn=arn)
     assert stats(lab, arn)["orders"]["Inserts"] == 2
+    # reload-target: a fresh full load of the table as it is now.
+    dms.start_replication_task(ReplicationTaskArn=arn, StartReplicationTaskType="reload-target")
+    load = rows_of(objects(lab, "raw/public/orders/LOAD")["raw/public/orders/LOAD00000001.csv"])
+    assert [row[0] for row in load] == ["1", "2", "3", "10", "11"]
+    assert (stats(lab, arn)["orders"]["FullLoadRows"], stats(lab, arn)["orders"]["Inserts"]) == (
+        5,
+        0,
+    )
 
 
 def test_cdc_only_moves_only_changes(lab: Lab) -> None:

@@ -163,11 +163,10 @@ class Replication:
         self.stop_reason, self.failure = "", ""
         try:
             self._source = self.connect()
-            if start_type == "resume-processing":
+            if start_type == "resume-processing" and self.cdc:
+                # Carry on from the checkpoint: changes made while stopped are waiting there.
                 self._read_upto = self._checkpoint
                 self.status = "running"
-                if not self.cdc:
-                    self._full_load(now)
                 return
             self._plan()
             if self.migration_type == "cdc":

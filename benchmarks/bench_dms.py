@@ -6,7 +6,7 @@ The source is an RDS instance's PostgreSQL in the sandbox. Measured (wall second
   S3 target (CSV), until ``LOAD00000001.csv`` is in the sandbox's S3;
 - **COPY**: ``COPY orders TO STDOUT WITH CSV`` straight from the same engine (pg8000's
   ``copy``), the floor any export of those rows pays; the ratio is labkit's cost above it
-  (reading rows as JSONB, the mappings, writing the object through moto's S3);
+  (reading rows as JSON, the mappings, writing the object through moto's S3);
 - **CDC**: 10,000 changes (inserts, updates and deletes) made after the load of a
   ``full-load-and-cdc`` task, until its CDC file is in S3 (one ``advance`` of the lab clock by
   the batch interval); the triggers' cost on the writes is measured apart (the same 10,000

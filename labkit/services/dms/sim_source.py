@@ -28,6 +28,7 @@ Plain Python over ``pg8000`` (no moto): the patch builds one :class:`PostgresSou
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,9 +216,14 @@ class PostgresSource:
             self.watermark = self.max_seq() if capture else 0
             for schema, table in tables:
                 _columns, key = self.columns(schema, table)
-                order = " ORDER BY " + ", ".join(_ident(k) for k in key) if key else ""
-                found = self.run(f"SELECT to_jsonb(t) FROM {qualified(schema, table)} t{order}")
-                rows[(schema, table)] = [r[0] for r in found]
+                order = " ORDER BY " + ", ".join(f"t.{_ident(k)}" for k in key) if key else ""
+                # One JSON array, parsed in one call: a hundred times fewer Python-level steps
+                # than a row at a time (the same JSON values as the change table's JSONB).
+                found = self.run(
+                    f"SELECT coalesce(json_agg(t{order}), '[]')::text "
+                    f"FROM {qualified(schema, table)} t"
+                )
+                rows[(schema, table)] = json.loads(found[0][0])
             self.run("COMMIT")
         except SourceError:
             raise

@@ -188,6 +188,7 @@ def test_changes_after_the_load_arrive_in_order_after_the_batch_interval(lab: La
     cur.execute("INSERT INTO orders VALUES (4, 'item-4', 4)")
     cur.execute("UPDATE orders SET qty = 40 WHERE id = 4")
     cur.execute("DELETE FROM orders WHERE id = 1")
+    assert "Replication lag: 0 s (3 changes waiting" in str(lab.dms_view())
     lab.clock.advance(30)
     # S3 writes a CDC file every CdcMaxBatchInterval (60 s): half-way, the changes still wait.
     assert [k for k in objects(lab, "raw/public/orders/") if "LOAD" not in k] == []

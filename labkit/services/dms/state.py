@@ -1,7 +1,8 @@
 """DMS replication tasks over lab time: read-only snapshots for views and checks.
 
 Reads moto's DMS backends through :mod:`labkit.sandbox.backends` (none is created by looking);
-each task the patch started carries its :class:`~.sim_replication.Replication`.
+each task the patch started carries its :class:`~.sim_replication.Replication`. A snapshot of a
+running task first reads the changes waiting at its source (as DMS would by then), applying none.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ def snapshot(task: str | None, now: float) -> dict[str, Any] | None:
     lag = 0.0
     status, reason, failure = str(item.status), "", ""
     if runtime is not None:
+        # DMS reads the source's changes all the time: read what was written since the last
+        # clock move, so the lag shown counts changes just made (nothing is applied here).
+        runtime.capture(now)
         for waiting in runtime.pending:
             where = (waiting.change.schema, waiting.change.table)
             pending[where] = pending.get(where, 0) + 1

@@ -228,6 +228,17 @@ def test_a_wrong_password_fails_the_task_with_postgresqls_reason(lab: Lab) -> No
     assert answer["Status"] == "failed"
     assert "password authentication failed" in answer["LastFailureMessage"]
     assert objects(lab, "raw/") == {}
+    # A target bucket that is not there fails the task too, with the reason.
+    no_bucket = s3_endpoint(lab, "no-bucket", BucketName="gone")
+    arn = task(lab, source_endpoint(lab, instance, "right"), no_bucket, "full-load", name="t2")
+    lab.client("dms").start_replication_task(
+        ReplicationTaskArn=arn, StartReplicationTaskType="start-replication"
+    )
+    answer = describe(lab, arn)
+    assert (answer["Status"], answer["LastFailureMessage"]) == (
+        "failed",
+        "The target bucket gone does not exist",
+    )
 
 
 def test_mapping_rules_select_rename_prefix_and_remove_columns(lab: Lab) -> None:

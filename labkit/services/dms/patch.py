@@ -40,6 +40,7 @@ from contextlib import ExitStack
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from moto.core.exceptions import JsonRESTError
 from moto.dms import models as dms_models
 from moto.dms import responses as dms_responses
 from moto.dms.exceptions import (
@@ -51,7 +52,12 @@ from moto.dms.exceptions import (
 from labkit import facts
 from labkit.services.dms import sim_formats
 from labkit.services.dms.sim_mappings import MappingError, Mappings, TablePlan
-from labkit.services.dms.sim_replication import MIGRATION_TYPES, Replication, TaskStateError
+from labkit.services.dms.sim_replication import (
+    MIGRATION_TYPES,
+    Replication,
+    TargetError,
+    TaskStateError,
+)
 from labkit.services.dms.sim_source import Change, PostgresSource, SourceError
 from labkit.services.dms.state import RUNTIME
 
@@ -110,7 +116,7 @@ class _S3Target:
 
     def _put(self, plan: TablePlan, name: str, columns: list[str], rows: list[list[Any]]) -> None:
         if self.bucket not in self._s3.buckets:
-            raise _InvalidParameterValue(f"The target bucket {self.bucket} does not exist")
+            raise TargetError(f"The target bucket {self.bucket} does not exist")
         if self.parquet:
             data, suffix = sim_formats.parquet_bytes(columns, rows), ".parquet"
         else:
@@ -170,7 +176,10 @@ class _KinesisTarget:
             include_schema_table=self.include,
         )
         encoded = base64.b64encode(record.encode("utf-8")).decode("ascii")
-        self._backend.put_record(self.arn, None, key, None, encoded)
+        try:
+            self._backend.put_record(self.arn, None, key, None, encoded)
+        except JsonRESTError as error:  # moto's StreamNotFound and the like
+            raise TargetError(f"Kinesis refused the record: {error.message}") from None
 
     def load(self, plan: TablePlan, rows: list[dict[str, Any]], at: float) -> None:
         for row in rows:

@@ -42,6 +42,12 @@ class TaskStateError(LabkitError):
     code = "InvalidResourceStateFault"
 
 
+class TargetError(LabkitError):
+    """The target refused a write (a bucket, stream or table that is not there)."""
+
+    code = "TargetError"
+
+
 class Target(Protocol):
     """Where rows go (the patch's S3, Kinesis or DynamoDB writer)."""
 
@@ -176,7 +182,7 @@ class Replication:
                     stats.state = "Table completed"
             else:
                 self._full_load(now)
-        except SourceError as error:
+        except (SourceError, TargetError) as error:
             self.status = "failed"
             self.stop_reason = "Stop Reason FATAL_ERROR"
             self.failure = str(error)
@@ -289,7 +295,16 @@ class Replication:
                 (change, plan.project(change.row))
             )
         for where, changes in by_table.items():
-            self.target.apply(self.plans[where], changes, at)
+            try:
+                self.target.apply(self.plans[where], changes, at)
+            except TargetError as error:
+                # The changes stay at the source (the checkpoint has not moved).
+                self.status, self.failure = "failed", str(error)
+                self.stop_reason = "Stop Reason RECOVERABLE_ERROR"
+                self.pending.clear()
+                self._read_upto = self._checkpoint
+                self._close()
+                return 0
             stats = self.stats[where]
             for change, _row in changes:
                 if change.op == "I":

@@ -519,6 +519,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         return answer
 
     def on_reset() -> None:
+        # lab.reset() wiped every task (and RDS its servers): let go of their connections.
+        for runtime in live:
+            runtime._close()
         live.clear()
 
     original_describe = response_cls.describe_replication_tasks

@@ -27,6 +27,8 @@ import sys
 import time
 from typing import Any
 
+import support
+
 ECHO = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
 
 STOCK = r"""
@@ -61,13 +63,7 @@ with mock_aws():
 
 
 def _batches(call: Any, batches: int = 10, per: int = 100) -> float:
-    times = []
-    for _ in range(batches):
-        t = time.perf_counter()
-        for _ in range(per):
-            call()
-        times.append((time.perf_counter() - t) / per * 1000)
-    return statistics.median(times)
+    return statistics.median(support.timed(lambda _i: call(), per, batches))
 
 
 def labkit_figures() -> dict[str, float]:

@@ -22,6 +22,7 @@ import tempfile
 import time
 
 import duckdb
+import support
 
 import labkit
 
@@ -46,12 +47,7 @@ def _make_files(folder: str, megabytes: int) -> list[str]:
 
 
 def _timed(fn: object, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return statistics.median(support.timed(lambda _i: fn(), 1, repeat, unit=1))  # type: ignore[operator]
 
 
 def bench_query(megabytes: int) -> dict[str, float]:

@@ -24,6 +24,8 @@ import sys
 import time
 from typing import Any
 
+import support
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 BATCHES = 5
@@ -65,9 +67,7 @@ def pipeline_template(tag: int) -> str:
 
 
 def seconds(fn: Any) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
+    return support.timed(lambda _i: fn(), unit=1)[0]
 
 
 def stock(batch: int) -> tuple[float, float]:

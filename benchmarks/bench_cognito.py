@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import support
+
 PASSWORD = "Corr3ct-Horse!"
 BUCKET = "bench-files"
 SUB = "${cognito-identity.amazonaws.com:sub}"
@@ -25,13 +27,7 @@ SUB = "${cognito-identity.amazonaws.com:sub}"
 
 def per_call(fn: Callable[[int], Any], calls: int, batches: int = 5) -> float:
     """Median milliseconds per call over ``batches`` batches of ``calls`` calls."""
-    times = []
-    for b in range(batches):
-        started = time.perf_counter()
-        for i in range(calls):
-            fn(b * calls + i)
-        times.append((time.perf_counter() - started) / calls * 1000)
-    return statistics.median(times)
+    return statistics.median(support.timed(fn, calls, batches))
 
 
 def _pool(idp: Any) -> tuple[str, str]:

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import support
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 CALLS = 300
@@ -33,10 +35,7 @@ SQL = "SELECT item FROM orders WHERE id = %s"
 
 def timed(fn: Callable[[int], Any], calls: int = CALLS) -> float:
     """Milliseconds per call of ``fn(i)``."""
-    t = time.perf_counter()
-    for i in range(calls):
-        fn(i)
-    return (time.perf_counter() - t) / calls * 1000
+    return support.timed(fn, calls)[0]
 
 
 def main() -> int:

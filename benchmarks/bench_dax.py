@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
+
+import support
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -37,10 +38,7 @@ TABLE = {
 
 def timed(fn: Callable[[int], Any]) -> float:
     """Milliseconds per call of ``fn(i)`` over ``CALLS`` calls."""
-    t = time.perf_counter()
-    for i in range(CALLS):
-        fn(i)
-    return (time.perf_counter() - t) / CALLS * 1000
+    return support.timed(fn, CALLS)[0]
 
 
 def stock(batch: int) -> float:

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import support
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 CALLS = 100
@@ -36,10 +38,7 @@ ATTRIBUTES = [{"AttributeName": "pk", "AttributeType": "S"}]
 
 def per_call(fn: Callable[[int], Any]) -> float:
     """Microseconds per call of ``fn(i)`` over ``CALLS`` calls."""
-    t = time.perf_counter()
-    for i in range(CALLS):
-        fn(i)
-    return (time.perf_counter() - t) / CALLS * 1e6
+    return support.timed(fn, CALLS, unit=1e6)[0]
 
 
 def workload(client: Any, table: str) -> tuple[float, float]:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import support
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -48,13 +49,7 @@ def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 def per_call(fn: Callable[[int], Any], calls: int, batches: int) -> float:
     """Median milliseconds per call over ``batches`` batches of ``calls`` calls."""
-    times = []
-    for b in range(batches):
-        t = time.perf_counter()
-        for i in range(calls):
-            fn(b * calls + i)
-        times.append((time.perf_counter() - t) / calls * 1000)
-    return statistics.median(times)
+    return statistics.median(support.timed(fn, calls, batches))
 
 
 def direct(calls: int, batches: int) -> float:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+import support
 
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CITIES = ["Tokyo", "Paris", "New York", "Sydney", "Sao Paulo", "Mumbai", "London", "Berlin"]
@@ -31,13 +32,7 @@ OBJECTS = 50
 
 def per_call(fn: Callable[[int], Any], calls: int, batches: int) -> float:
     """Median milliseconds per call over ``batches`` batches of ``calls`` calls."""
-    times = []
-    for b in range(batches):
-        t = time.perf_counter()
-        for i in range(calls):
-            fn(b * calls + i)
-        times.append((time.perf_counter() - t) / calls * 1000)
-    return statistics.median(times)
+    return statistics.median(support.timed(fn, calls, batches))
 
 
 def _site(s3: Any) -> None:

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import support
+
 RAW_STARTUP = """
 import time; t = time.perf_counter()
 import boto3
@@ -53,13 +55,7 @@ def startup(runs: int) -> tuple[float, float]:
 
 def per_call(fn: Callable[[int], Any], calls: int, batches: int) -> float:
     """Median milliseconds per call over ``batches`` batches of ``calls`` calls."""
-    times = []
-    for b in range(batches):
-        t = time.perf_counter()
-        for i in range(calls):
-            fn(b * calls + i)
-        times.append((time.perf_counter() - t) / calls * 1000)
-    return statistics.median(times)
+    return statistics.median(support.timed(fn, calls, batches))
 
 
 def workloads(sqs: Any, ddb: Any) -> dict[str, Callable[[int], Any]]:

@@ -22,6 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import support
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 CALLS = 20
@@ -31,14 +33,7 @@ RECORDS = [{"Data": b"x" * 100, "PartitionKey": f"key-{i}"} for i in range(500)]
 
 def timed(fn: Callable[[], Any], between: Callable[[], Any] | None = None) -> float:
     """Milliseconds per call of ``fn`` over ``CALLS`` calls (``between`` runs untimed)."""
-    total = 0.0
-    for _ in range(CALLS):
-        if between is not None:
-            between()
-        t = time.perf_counter()
-        fn()
-        total += time.perf_counter() - t
-    return total / CALLS * 1000
+    return support.timed(lambda _i: fn(), CALLS, before=between)[0]
 
 
 def fresh(client: Any, prefix: str, before: Callable[[], Any] | None = None) -> float:

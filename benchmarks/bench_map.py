@@ -22,9 +22,10 @@ import json
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
+
+import support
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
@@ -116,11 +117,7 @@ def build(lab: Any) -> None:
 def timed(call: Callable[[], Any]) -> tuple[float, float]:
     """Median and worst milliseconds of ``call`` over :data:`RUNS` runs (after one warm-up)."""
     call()
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
+    times = support.timed(lambda _i: call(), 1, RUNS)
     return statistics.median(times), max(times)
 
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
+
+import support
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
@@ -31,14 +32,7 @@ REPEATS = 5
 
 def median_ms(fn: Callable[[], Any], before: Callable[[], Any] | None = None) -> float:
     """Median milliseconds of ``fn`` over ``REPEATS`` runs (``before`` runs untimed)."""
-    times = []
-    for _ in range(REPEATS):
-        if before is not None:
-            before()
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return statistics.median(support.timed(lambda _i: fn(), 1, REPEATS, before=before))
 
 
 def fill(kinesis: Any, stream: str, advance: Callable[[], Any]) -> None:

@@ -9,7 +9,11 @@ waits for requests on stdin. For each request it forks a child, which
   and nothing else), and dies with this process;
 - takes the environment, working directory and connection file of the request;
 - becomes an ordinary ipykernel (``IPKernelApp``) on that connection file;
-- arms the grading guard with the request's key before any learner code can run.
+- arms the grading guard with the request's key before any learner code can run;
+- cleans up what it started when it is told to stop (SIGTERM) or its kernel ends: its sandbox
+  (database servers, function folders) and labkit's own exit handlers. A fork ends with
+  ``os._exit``, which runs no ``atexit`` handler: the ones it inherited belong to the template
+  (and must not run twice), so only labkit's are run, on the fork's own state.
 
 A fork shares no state with its siblings: each submission still gets its own process, namespace,
 sandbox and kernel, exactly as if started from scratch, only faster.
@@ -21,6 +25,8 @@ The first line on stdout says whether the template is ready.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ctypes
 import json
 import os
@@ -28,9 +34,15 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+
+#: Exit handlers that labkit's modules registered while the template imported them (such as the
+#: database engine's "stop my servers"): each acts on its own process's state, so a fork runs
+#: them on its way out. Other libraries' handlers (ipykernel's, logging's) are not run in a fork.
+_LABKIT_EXIT_HANDLERS: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
 
 
 def die_with_parent(signum: int) -> None:
@@ -44,11 +56,54 @@ def die_with_parent(signum: int) -> None:
         pass
 
 
+@contextlib.contextmanager
+def _recording_labkit_exit_handlers() -> Iterator[None]:
+    """Note the ``atexit`` handlers labkit's modules register meanwhile (they still register)."""
+    original = atexit.register
+
+    def register(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        if str(getattr(func, "__module__", "")).split(".")[0] == "labkit":
+            _LABKIT_EXIT_HANDLERS.append((func, args, kwargs))
+        return original(func, *args, **kwargs)
+
+    atexit.register = register  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        atexit.register = original
+
+
+def clean_up() -> None:
+    """In a fork: stop what this kernel started (its sandbox, then labkit's exit handlers).
+
+    Best effort and silent: the kernel is on its way out, and whatever is missed here is swept
+    by the next process that needs the same resources (the database engine stops servers whose
+    owner died).
+    """
+    session = sys.modules.get("labkit.sandbox.session")
+    if session is not None:
+        with contextlib.suppress(BaseException):
+            sandbox = session.running_sandbox()
+            if sandbox is not None:
+                sandbox.stop()
+    for func, args, kwargs in reversed(_LABKIT_EXIT_HANDLERS):
+        with contextlib.suppress(BaseException):
+            func(*args, **kwargs)
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM in a fork: clean up, then end at once (no inherited handler runs)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup
+    clean_up()
+    os._exit(0)
+
+
 def _warm(checks: list[str]) -> list[str]:
     """Import everything a grading kernel needs; returns modules that failed to import."""
     from labkit.grading.tamper import load_spec, preload_labkit
 
-    failed = preload_labkit()
+    with _recording_labkit_exit_handlers():
+        failed = preload_labkit()
     for ref in checks:
         load_spec(ref)
     # The kernel's own start-up: the debugger alone (debugpy) is most of a kernel's start time.
@@ -102,6 +157,8 @@ def _become_kernel(request: dict[str, Any], key: str, server_pid: int) -> None:
     assert shell is not None
     arm(key, checks=request.get("checks", []), namespace=shell.user_ns)
     del key
+    # The grader stops a kernel with SIGTERM first (then SIGKILL to its group after a grace).
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     app.start()  # type: ignore[no-untyped-call]
 
 
@@ -134,6 +191,7 @@ def _serve(reply_fd: int) -> None:
                     traceback.print_exc()
                     code = 1
                 finally:
+                    clean_up()
                     os._exit(code)
             del key
             os.write(reply_fd, (json.dumps({"pid": pid}) + "\n").encode())

@@ -37,6 +37,9 @@ from labkit.grading.tamper import KEY_VARIABLE
 STARTUP_TIMEOUT = 120.0
 #: How long a kernel has to answer after an interrupt before it is killed.
 INTERRUPT_GRACE = 5.0
+#: How long a forked kernel has to clean up (stop its database servers, delete its folders) after
+#: SIGTERM before its process group is killed.
+CLEANUP_GRACE = 10.0
 _POLL = 0.25
 
 
@@ -185,8 +188,22 @@ class ForkedKernel(Kernel):
             os.killpg(self.pid, signal.SIGINT)
 
     async def kill(self) -> None:
-        """SIGKILL to the kernel's process group; its files are removed."""
+        """End the kernel: SIGTERM so it cleans up, then SIGKILL to its group; files removed.
+
+        The fork stops what it started on SIGTERM (see :mod:`labkit.grading.forkserver`); after
+        :data:`CLEANUP_GRACE` seconds, or once it has ended, its process group is killed, which
+        also ends whatever the learner's code started and left running.
+        """
         self._close_client()
+        if await self.alive():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGTERM)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + CLEANUP_GRACE
+            pause = 0.005
+            while await self.alive() and loop.time() < deadline:
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _POLL)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, signal.SIGKILL)
         if self._pidfd is not None:

@@ -7,6 +7,9 @@
 - ``lab`` (free play) and ``welcome`` (the welcome lab) start a sandbox and stop it afterwards.
 - Whatever a test does, no sandbox outlives it: the process's clock, network and AWS settings are
   given back before the next test.
+- Grading keeps its kernel template between batches (``LABKIT_GRADE_KEEP_TEMPLATE``): each test
+  module that grades samples would otherwise pay the template's seconds of imports again. Every
+  kernel is still a fresh fork of it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 import labkit
+
+# Set on import, before any test grades: every xdist worker imports this file.
+os.environ.setdefault("LABKIT_GRADE_KEEP_TEMPLATE", "1")
 
 if TYPE_CHECKING:  # importing labkit.lab loads moto: only tests that start a lab pay for it
     from labkit.lab import Lab

@@ -15,17 +15,22 @@ nothing, and stored or printed output can never count.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
 import secrets
 import select
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
+import threading
 from abc import ABC, abstractmethod
 from pathlib import Path
 from queue import Empty
-from typing import Any
+from typing import IO, Any
 
 from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.connect import write_connection_file
@@ -217,14 +222,17 @@ class ForkedKernel(Kernel):
 class ForkServer:
     """The warm template process and the way to ask it for kernels.
 
-    Create with :meth:`start`; close with :meth:`close`.
+    Create with :meth:`start`; close with :meth:`close`. The template is spoken to over plain
+    pipes, one request at a time, from a worker thread: it belongs to no event loop, so a kept
+    template (see :func:`start_launcher`) serves one batch after another.
     """
 
-    def __init__(self, process: asyncio.subprocess.Process, env: dict[str, str]) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], env: dict[str, str]) -> None:
         self._process = process
         self._env = env
-        self._lock = asyncio.Lock()
+        self._lock = threading.Lock()
         self.warmup_seconds = 0.0
+        self.kept = False
 
     @classmethod
     async def start(
@@ -239,10 +247,10 @@ class ForkServer:
         for ref in checks:
             args += ["--checks", ref]
         with open(runtime / "forkserver.log", "wb") as log:
-            process = await asyncio.create_subprocess_exec(
-                *args,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
+            process = subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 stderr=log,
                 env=env,
                 cwd=str(runtime),
@@ -250,7 +258,9 @@ class ForkServer:
         server = cls(process, env)
         assert process.stdout is not None
         try:
-            line = await asyncio.wait_for(process.stdout.readline(), STARTUP_TIMEOUT * 3)
+            line = await asyncio.wait_for(
+                asyncio.to_thread(process.stdout.readline), STARTUP_TIMEOUT * 3
+            )
             ready = json.loads(line) if line else {"ready": False, "why": "it exited"}
         except (asyncio.TimeoutError, ValueError) as exc:
             ready = {"ready": False, "why": f"{type(exc).__name__}"}
@@ -260,6 +270,30 @@ class ForkServer:
             raise KernelError(f"the kernel template did not start: {ready.get('why')}\n{tail}")
         server.warmup_seconds = float(str(ready.get("seconds", 0.0)))
         return server
+
+    @property
+    def running(self) -> bool:
+        """Whether the template process still runs."""
+        return self._process.poll() is None
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request and read its answer (blocking; one at a time)."""
+        stdin: IO[bytes] | None = self._process.stdin
+        stdout: IO[bytes] | None = self._process.stdout
+        assert stdin is not None and stdout is not None
+        with self._lock:
+            if not self.running:
+                return {"error": "the kernel template has stopped"}
+            try:
+                stdin.write((json.dumps(request) + "\n").encode())
+                stdin.flush()
+                line = stdout.readline()
+            except (OSError, ValueError):
+                line = b""
+        answer: dict[str, Any] = (
+            json.loads(line) if line else {"error": "the kernel template has stopped"}
+        )
+        return answer
 
     async def kernel(self, workdir: Path, *, checks: tuple[str, ...] = ()) -> tuple[Kernel, str]:
         """Fork a fresh kernel working in ``workdir``; returns it and its grading key."""
@@ -281,14 +315,7 @@ class ForkServer:
             "checks": list(checks),
             "key": key,
         }
-        assert self._process.stdin is not None and self._process.stdout is not None
-        async with self._lock:
-            if self._process.returncode is not None:
-                raise KernelError("the kernel template has stopped")
-            self._process.stdin.write((json.dumps(request) + "\n").encode())
-            await self._process.stdin.drain()
-            line = await self._process.stdout.readline()
-        answer = json.loads(line) if line else {"error": "the kernel template has stopped"}
+        answer = await asyncio.to_thread(self._ask, request)
         if "pid" not in answer:
             raise KernelError(str(answer.get("error")))
         files = [Path(connection), *(workdir.glob("k-*"))]
@@ -301,17 +328,70 @@ class ForkServer:
             raise KernelError(f"the kernel did not start: {log}") from None
         return kernel, key
 
+    def for_batch(self, env: dict[str, str]) -> ForkServer:
+        """This template, forking kernels with ``env`` (a batch's own folders)."""
+        view = ForkServer(self._process, env)
+        view._lock = self._lock
+        view.warmup_seconds = self.warmup_seconds
+        view.kept = self.kept
+        return view
+
     async def close(self) -> None:
-        """Stop the template (kernels it forked die with it)."""
+        """Stop the template (kernels it forked die with it); a kept template stays."""
+        if not self.kept:
+            await asyncio.to_thread(self.stop)
+
+    def stop(self) -> None:
+        """Stop the template now: its stdin closes, so it returns (killed after 5 s)."""
         if self._process.stdin is not None:
             with contextlib.suppress(Exception):
                 self._process.stdin.close()
-        if self._process.returncode is None:
-            try:
-                await asyncio.wait_for(self._process.wait(), 5)
-            except asyncio.TimeoutError:
-                self._process.kill()
-                await self._process.wait()
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            with contextlib.suppress(Exception):
+                self._process.stdout.close()
+
+
+#: Kept templates, by everything that shapes one (see :func:`start_launcher`).
+_KEPT: dict[tuple[str, ...], ForkServer] = {}
+#: Environment variables of a batch's own that a kept template may differ in.
+_PER_BATCH = ("LABKIT_HOME", "IPYTHONDIR")
+
+
+def _keep_key(env: dict[str, str], checks: tuple[str, ...]) -> tuple[str, ...]:
+    shared = sorted(f"{k}={v}" for k, v in env.items() if k not in _PER_BATCH)
+    return (sys.executable, *checks, "\0", *shared)
+
+
+async def _kept_server(env: dict[str, str], checks: tuple[str, ...]) -> ForkServer:
+    """The kept template for ``env`` and ``checks``, started the first time (or if it died)."""
+    key = _keep_key(env, checks)
+    server = _KEPT.get(key)
+    if server is None or not server.running:
+        # Its own folder and home, outliving every batch; removed when this process exits.
+        home = Path(tempfile.mkdtemp(prefix="labkit-template-"))
+        template_env = dict(env)
+        template_env.update(
+            {"LABKIT_HOME": str(home / "labkit-home"), "IPYTHONDIR": str(home / "ipython")}
+        )
+        try:
+            server = await ForkServer.start(env=template_env, runtime=home, checks=checks)
+        except KernelError:
+            shutil.rmtree(home, ignore_errors=True)
+            raise
+        server.kept = True
+        _KEPT[key] = server
+        atexit.register(_stop_kept, server, home)
+    return server.for_batch(env)
+
+
+def _stop_kept(server: ForkServer, home: Path) -> None:
+    server.stop()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 # -- ordinary kernels ------------------------------------------------------------------------
@@ -410,11 +490,22 @@ async def start_launcher(
     kernel_name: str = "python3",
     checks: tuple[str, ...] = (),
     fork: bool | None = None,
+    keep: bool | None = None,
 ) -> tuple[Launcher, str | None]:
-    """The fastest launcher that works here, and why forking was not used (if it was not)."""
+    """The fastest launcher that works here, and why forking was not used (if it was not).
+
+    With ``keep`` (default: when ``LABKIT_GRADE_KEEP_TEMPLATE`` is ``1``) a kernel template
+    outlives the batch and serves the next batch of this process with the same environment and
+    ``checks`` (each kernel is still a fresh fork): a process that grades many small batches,
+    such as the test suite, warms up once instead of once a batch.
+    """
     use_fork = can_fork(kernel_name) if fork is None else fork
+    if keep is None:
+        keep = os.environ.get("LABKIT_GRADE_KEEP_TEMPLATE") == "1"
     if use_fork:
         try:
+            if keep:
+                return await _kept_server(env, checks), None
             return await ForkServer.start(env=env, runtime=runtime, checks=checks), None
         except KernelError as exc:
             return PlainLauncher(env=env, kernel_name=kernel_name), str(exc)

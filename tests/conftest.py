@@ -7,6 +7,9 @@
 - ``lab`` (free play) and ``welcome`` (the welcome lab) start a sandbox and stop it afterwards.
 - Whatever a test does, no sandbox outlives it: the process's clock, network and AWS settings are
   given back before the next test.
+- The long modules (every lab's notebooks graded: ``test_labs.py``, ``test_grade_*.py``) are
+  collected first, so xdist hands them out first and the short ones fill in around them, rather
+  than a long module starting last and leaving the other worker idle.
 - Grading keeps its kernel template between batches (``LABKIT_GRADE_KEEP_TEMPLATE``): each test
   module that grades samples would otherwise pay the template's seconds of imports again. Every
   kernel is still a fresh fork of it.
@@ -77,3 +80,12 @@ def welcome() -> Iterator[Lab]:
     lab = labkit.start("welcome", quiet=True)
     yield lab
     lab.stop()
+
+
+#: Modules that grade whole notebooks: minutes each, so they are started first.
+LONG_MODULES = ("test_labs.py", "test_grade_*.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long modules first (a stable sort: within a module, and among the rest, order is kept)."""
+    items.sort(key=lambda item: not any(item.path.match(glob) for glob in LONG_MODULES))

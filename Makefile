@@ -10,11 +10,15 @@ STAMP  := $(VENV)/.labkit-installed
 UV_VERSION := 0.13.8
 # pytest-xdist workers for the unit tests: one per core (`make test WORKERS=1` runs them in turn).
 WORKERS ?= auto
-# The stages of `make test`, in order; each is also a target of its own.
-TEST_STAGES := lint unit browser
+# The stages of `make test`, in order; each is also a target of its own. The unit and browser
+# tests run at the same time (unit+browser): the browser tests keep about one core busy with
+# JupyterLab, a kernel and Chromium, and spend much of their time waiting on the page, while the
+# unit tests' workers fill what is left.
+TEST_STAGES := lint unit+browser
 MOTO_NEXT := .venv-moto-next
 
-.PHONY: setup lab test lint unit notebooks bench lock assign browser grade-bench moto-next
+.PHONY: setup lab test lint unit notebooks bench lock assign browser unit+browser grade-bench \
+	moto-next
 
 setup: $(STAMP)
 
@@ -35,10 +39,10 @@ test: setup
 	for stage in $(TEST_STAGES); do \
 	  begin=$$(date +%s.%N); \
 	  $(MAKE) --no-print-directory $$stage || status=$$?; \
-	  times="$$times$$(printf '  %-9s %7.1f s' $$stage $$(echo "$$(date +%s.%N) $$begin" | awk '{print $$1 - $$2}'))\n"; \
+	  times="$$times$$(printf '  %-12s %7.1f s' $$stage $$(echo "$$(date +%s.%N) $$begin" | awk '{print $$1 - $$2}'))\n"; \
 	  [ $$status -eq 0 ] || { times="$$times  ($$stage failed: later stages not run)\n"; break; }; \
 	done; \
-	printf '\nmake test, wall time by stage:\n%b  %-9s %7.1f s\n' "$$times" total \
+	printf '\nmake test, wall time by stage:\n%b  %-12s %7.1f s\n' "$$times" total \
 	  $$(echo "$$(date +%s.%N) $$start" | awk '{print $$1 - $$2}'); \
 	exit $$status
 
@@ -65,6 +69,22 @@ bench: setup
 # artifacts/screenshots/ (one JupyterLab server for the whole run).
 browser: setup
 	$(BIN)/pytest tests/browser -q
+
+# The unit and browser tests at the same time; the browser's output follows the unit tests',
+# then the wall time of each. Fails when either fails.
+unit+browser: setup
+	@log=$$(mktemp); start=$$(date +%s.%N); \
+	( $(MAKE) --no-print-directory browser >$$log 2>&1; status=$$?; \
+	  echo "$$(date +%s.%N) $$start" | awk '{print $$1 - $$2}' >$$log.took; exit $$status ) & \
+	browser=$$!; \
+	status=0; \
+	$(MAKE) --no-print-directory unit || status=$$?; \
+	unit=$$(echo "$$(date +%s.%N) $$start" | awk '{print $$1 - $$2}'); \
+	wait $$browser || status=$$?; \
+	printf '\nbrowser tests (run beside the unit tests):\n'; cat $$log; \
+	printf '\n  %-12s %7.1f s\n  %-12s %7.1f s\n' unit $$unit browser $$(cat $$log.took); \
+	rm -f $$log $$log.took; \
+	exit $$status
 
 # Grading speed: labkit grade against pytest --nbval-lax, and 100 submissions (figures printed).
 grade-bench: setup

@@ -356,8 +356,9 @@ class ForkServer:
                 self._process.stdout.close()
 
 
-#: Kept templates, by everything that shapes one (see :func:`start_launcher`).
-_KEPT: dict[tuple[str, ...], ForkServer] = {}
+#: The kept template (at most one a process, so idle ones never pile up), by everything that
+#: shapes one (see :func:`start_launcher`), with the folder it works in.
+_KEPT: dict[tuple[str, ...], tuple[ForkServer, Path]] = {}
 #: Environment variables of a batch's own that a kept template may differ in.
 _PER_BATCH = ("LABKIT_HOME", "IPYTHONDIR")
 
@@ -368,11 +369,15 @@ def _keep_key(env: dict[str, str], checks: tuple[str, ...]) -> tuple[str, ...]:
 
 
 async def _kept_server(env: dict[str, str], checks: tuple[str, ...]) -> ForkServer:
-    """The kept template for ``env`` and ``checks``, started the first time (or if it died)."""
+    """The kept template for ``env`` and ``checks``, started the first time (or if it died).
+
+    A batch with another environment or other checks replaces the kept template.
+    """
     key = _keep_key(env, checks)
-    server = _KEPT.get(key)
-    if server is None or not server.running:
-        # Its own folder and home, outliving every batch; removed when this process exits.
+    kept = _KEPT.get(key)
+    if kept is None or not kept[0].running:
+        await asyncio.to_thread(_stop_kept)
+        # Its own folder and home, outliving every batch; removed when it is stopped.
         home = Path(tempfile.mkdtemp(prefix="labkit-template-"))
         template_env = dict(env)
         template_env.update(
@@ -384,14 +389,17 @@ async def _kept_server(env: dict[str, str], checks: tuple[str, ...]) -> ForkServ
             shutil.rmtree(home, ignore_errors=True)
             raise
         server.kept = True
-        _KEPT[key] = server
-        atexit.register(_stop_kept, server, home)
-    return server.for_batch(env)
+        kept = _KEPT[key] = (server, home)
+    return kept[0].for_batch(env)
 
 
-def _stop_kept(server: ForkServer, home: Path) -> None:
-    server.stop()
-    shutil.rmtree(home, ignore_errors=True)
+@atexit.register
+def _stop_kept() -> None:
+    """Stop the kept template, if any, and remove its folder."""
+    while _KEPT:
+        _, (server, home) = _KEPT.popitem()
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 # -- ordinary kernels ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from moto.awslambda.models import lambda_backends
+from moto.awslambda.utils import get_backend
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation import responses as cfn_responses
@@ -164,7 +164,9 @@ def _topic(resource: Any, account: str, region: str) -> dict[str, Any] | None:
 
 
 def _function(resource: Any, account: str, region: str) -> dict[str, Any] | None:
-    functions = lambda_backends[account][region]._lambdas
+    # The backend moto itself picks (in a lab, the no-Docker one the stack made the function in;
+    # ``lambda_backends`` is the Docker one, where the function is never found).
+    functions = get_backend(account, region)._lambdas
     try:
         if functions.get_function_by_name_or_arn_with_qualifier(resource.function_name) is None:
             return None

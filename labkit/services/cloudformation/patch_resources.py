@@ -24,11 +24,12 @@ Moto's ``AWS::DynamoDB::Table`` has no update at all (a changed table is left as
 stack forgets it): :class:`DynamoDbTable` updates it as the template reference says
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-dynamodb-table.html):
 ``BillingMode``, ``ProvisionedThroughput``, ``AttributeDefinitions`` and
-``GlobalSecondaryIndexes`` change in place (items kept); a new ``TableName`` or ``KeySchema``
-requires replacement: a new table, the old one deleted with its items, and, when the name stays
-the same, the update fails ("CloudFormation cannot update a stack when a custom-named resource
-requires replacing",
-https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html).
+``GlobalSecondaryIndexes`` change in place (items kept); a new ``TableName``, ``KeySchema`` or
+``LocalSecondaryIndexes`` requires replacement (facts ``cloudformation.dynamodb_table_*``): a
+new table, the old one deleted with its items, and, when the name stays the same, the update
+fails with the reason in fact ``cloudformation.custom_name_replacement_reason``
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html:
+"You can't perform an update that causes a custom-named resource to be replaced").
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ def _policy_text(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-class _Deployed(ABC):
+class Deployed(ABC):
     """Base of the resources below: what moto's stack code asks of a resource. Each resource
     says how it is made (:meth:`create_from_cloudformation_json`) and unmade (:meth:`delete`)
     through the same backend calls as the service's API."""
@@ -120,7 +121,7 @@ class _Deployed(ABC):
         """Make the resource from its template ``Properties``; return it."""
 
 
-class SnsSubscription(_Deployed):
+class SnsSubscription(Deployed):
     """``AWS::SNS::Subscription``: ``SNS.Subscribe`` and its attributes."""
 
     _ATTRIBUTES = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy")
@@ -153,7 +154,7 @@ class SnsSubscription(_Deployed):
         sns_backends[self.account_id][self.region_name].unsubscribe(self.physical_resource_id)
 
 
-class SqsQueuePolicy(_Deployed):
+class SqsQueuePolicy(Deployed):
     """``AWS::SQS::QueuePolicy``: the ``Policy`` attribute of each queue listed."""
 
     def __init__(self, physical_id: str, account_id: str, region_name: str, queues: list[str]):
@@ -196,7 +197,7 @@ class SqsQueuePolicy(_Deployed):
                 backend.set_queue_attributes(name, {"Policy": ""})
 
 
-class SnsTopicPolicy(_Deployed):
+class SnsTopicPolicy(Deployed):
     """``AWS::SNS::TopicPolicy``: the ``Policy`` attribute of each topic listed."""
 
     def __init__(self, physical_id: str, account_id: str, region_name: str, topics: list[str]):
@@ -233,7 +234,7 @@ class SnsTopicPolicy(_Deployed):
                 )
 
 
-class S3BucketPolicy(_Deployed):
+class S3BucketPolicy(Deployed):
     """``AWS::S3::BucketPolicy``: ``PutBucketPolicy`` on the bucket."""
 
     def __init__(self, physical_id: str, account_id: str, region_name: str, bucket: str):
@@ -261,7 +262,7 @@ class S3BucketPolicy(_Deployed):
             backend.delete_bucket_policy(self.bucket)
 
 
-class FirehoseDeliveryStream(_Deployed):
+class FirehoseDeliveryStream(Deployed):
     """``AWS::KinesisFirehose::DeliveryStream``: ``CreateDeliveryStream`` with S3 destinations.
 
     ``Ref`` is the name, ``Fn::GetAtt ... Arn`` the ARN
@@ -339,7 +340,9 @@ class DynamoDbTable(Table):
         backend = dynamodb_backends[account_id][region_name]
         properties = cloudformation_json.get("Properties", {})
         key_changed = properties.get("KeySchema") not in (None, original_resource.schema)
-        if new_resource_name != original_resource.name or key_changed:
+        local_indexes = {i["IndexName"] for i in properties.get("LocalSecondaryIndexes") or []}
+        local_changed = local_indexes != {i.name for i in original_resource.indexes}
+        if new_resource_name != original_resource.name or key_changed or local_changed:
             if new_resource_name == original_resource.name:
                 raise ResourceCreationFailed(
                     str(getattr(original_resource, "logical_resource_id", original_resource.name)),
@@ -387,15 +390,73 @@ TYPES: dict[str, type[Any]] = {
 }
 
 
+class Unsupported:
+    """Stands for a resource type neither moto nor labkit deploys: creating it fails the
+    resource (``CREATE_FAILED``, and the stack rolls back as AWS's does after a failure)
+    where stock moto skipped it with a log line and reported the stack complete."""
+
+    resource_type = ""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        """Refuse: the sandbox cannot make this resource."""
+        raise UnsupportedResourceType(cls.resource_type)
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        """Nothing was made."""
+
+
+class UnsupportedResourceType(Exception):
+    """A template names a resource type the sandbox cannot deploy (its message is the
+    resource's ``CREATE_FAILED`` reason)."""
+
+    def __init__(self, resource_type: str) -> None:
+        self.message = (
+            f"Resource type {resource_type} is not supported by the sandbox "
+            "(labkit deploys the resource types of the course's labs)"
+        )
+        super().__init__(self.message)
+
+
+#: Types moto deliberately makes nothing for (a wait condition has nothing to create).
+_NOTHING_TO_MAKE = frozenset(cfn_parsing.NULL_MODELS)
+
+
+def all_types() -> dict[str, type[Any]]:
+    """Every resource type labkit adds or replaces, by CloudFormation type."""
+    from labkit.services.cloudformation import patch_resources_api, patch_resources_edge
+
+    return {**TYPES, **patch_resources_api.TYPES, **patch_resources_edge.TYPES}
+
+
 @contextmanager
 def more_resource_types() -> Iterator[None]:
-    """Let stacks deploy :data:`TYPES` for the block."""
+    """Let stacks deploy :func:`all_types` for the block; fail every other type moto lacks."""
     original = cfn_parsing.resource_class_from_type
+    added = all_types()
+    unsupported: dict[str, type[Any]] = {}
 
     def resource_class_from_type(resource_type: str) -> Any:
-        if resource_type in TYPES:
-            return TYPES[resource_type]
-        return original(resource_type)
+        if resource_type in added:
+            return added[resource_type]
+        found = original(resource_type)
+        if found is None and resource_type not in _NOTHING_TO_MAKE:
+            if resource_type not in unsupported:
+                unsupported[resource_type] = type(
+                    "Unsupported", (Unsupported,), {"resource_type": resource_type}
+                )
+            return unsupported[resource_type]
+        return found
 
     cfn_parsing.resource_class_from_type = resource_class_from_type
     try:

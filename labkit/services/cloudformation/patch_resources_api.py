@@ -1,0 +1,742 @@
+"""API resource types of the earlier labs, deployed through the same backend calls as by hand.
+
+Stock moto 5.2.5 deploys ``AWS::ApiGateway::RestApi``, ``Resource``, ``Method`` and
+``Deployment`` but skips ``AWS::ApiGateway::Stage`` with a warning, keeps only a method's
+``Type``/``Uri``/``IntegrationHttpMethod`` (no integration responses, credentials, templates),
+deletes none of them with the stack, gives methods and deployments no physical id, and has no
+``AWS::ApiGatewayV2::*`` at all. Its ``AWS::Lambda::Permission`` adds a statement without a
+``Sid``, so the stack cannot remove it. Here each type calls the moto backend methods the API
+handlers call, so labkit's API Gateway patches apply as to an API built by hand: a deployment is
+frozen when it is made, a stage serves its deployment at the invoke URL, and a Lambda
+integration is refused (500) unless the function's policy lets API Gateway invoke it.
+
+Properties and return values follow the template reference:
+
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-restapi.html
+  (``Ref`` the API id, ``GetAtt RootResourceId``);
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-method.html;
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-deployment.html
+  (``Ref`` the deployment id; ``StageName`` creates that stage);
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-stage.html
+  (``Ref`` the stage name; ``MethodSettings`` with ``ResourcePath`` ``/*`` and ``HttpMethod``
+  ``*`` for every method);
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-api.html
+  (``Target`` is quick create: an integration, a ``$default`` route and an auto-deployed
+  ``$default`` stage);
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-stage.html,
+  ``...-apigatewayv2-integration.html``, ``...-apigatewayv2-route.html``,
+  ``...-apigatewayv2-deployment.html``;
+- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-permission.html.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.apigateway.models import apigateway_backends
+from moto.apigatewayv2.models import apigatewayv2_backends
+from moto.moto_api._internal import mock_random
+
+from labkit.services.cloudformation.patch_resources import Deployed
+
+
+def _props(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
+    return dict(cloudformation_json.get("Properties") or {})
+
+
+def _text(value: Any) -> str | None:
+    """A policy or template given as an object in YAML, as the API's JSON string."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
+def _camel(value: Any) -> Any:
+    """CloudFormation's ``PascalCase`` keys as the API's ``camelCase`` (recursively)."""
+    if isinstance(value, dict):
+        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).lower() == "true"
+
+
+# --- REST APIs -------------------------------------------------------------------------------
+
+
+class RestApi(Deployed):
+    """``AWS::ApiGateway::RestApi``: ``CreateRestApi``; deleted with the stack."""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("RootResourceId", "RestApiId")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "RestApiId":
+            return self.physical_resource_id
+        if attribute_name == "RootResourceId":
+            api = apigateway_backends[self.account_id][self.region_name].get_rest_api(
+                self.physical_resource_id
+            )
+            return next(r.id for r in api.resources.values() if not r.parent_id)
+        return super().get_cfn_attribute(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> RestApi:
+        props = _props(cloudformation_json)
+        backend = apigateway_backends[account_id][region_name]
+        config = props.get("EndpointConfiguration")
+        api = backend.create_rest_api(
+            name=str(props.get("Name") or resource_name),
+            description=str(props.get("Description") or ""),
+            api_key_source=props.get("ApiKeySourceType"),
+            endpoint_configuration=_camel(config) if config else None,
+            policy=_text(props.get("Policy")),
+            disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
+        )
+        api.binaryMediaTypes = list(props.get("BinaryMediaTypes") or [])
+        return cls(api.id, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = apigateway_backends[self.account_id][self.region_name]
+        backend.apis.pop(self.physical_resource_id, None)
+
+
+def _rest_api(account_id: str, region_name: str, api_id: str) -> Any:
+    """The REST API, or ``None`` when it is gone (deleted before its parts)."""
+    return apigateway_backends[account_id][region_name].apis.get(api_id)
+
+
+class ApiResource(Deployed):
+    """``AWS::ApiGateway::Resource``: ``CreateResource`` (``ParentId`` may be the API's root)."""
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str, api_id: str):
+        super().__init__(physical_id, account_id, region_name)
+        self.api_id = api_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "ResourceId"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "ResourceId":
+            return self.physical_resource_id
+        return super().get_cfn_attribute(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiResource:
+        props = _props(cloudformation_json)
+        api_id = str(props["RestApiId"])
+        backend = apigateway_backends[account_id][region_name]
+        resource = backend.create_resource(
+            function_id=api_id,
+            parent_resource_id=str(props["ParentId"]),
+            path_part=str(props["PathPart"]),
+        )
+        return cls(resource.id, account_id, region_name, api_id)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = _rest_api(self.account_id, self.region_name, self.api_id)
+        if api is not None:
+            api.resources.pop(self.physical_resource_id, None)
+
+
+class ApiMethod(Deployed):
+    """``AWS::ApiGateway::Method``: ``PutMethod``, ``PutIntegration``, the method and
+    integration responses, as the console or the API would make them."""
+
+    def __init__(
+        self, physical_id: str, account_id: str, region_name: str, where: tuple[str, str, str]
+    ):
+        super().__init__(physical_id, account_id, region_name)
+        self.where = where  # (api id, resource id, HTTP method)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiMethod:
+        props = _props(cloudformation_json)
+        backend = apigateway_backends[account_id][region_name]
+        api_id, resource_id = str(props["RestApiId"]), str(props["ResourceId"])
+        verb = str(props["HttpMethod"]).upper()
+        backend.put_method(
+            function_id=api_id,
+            resource_id=resource_id,
+            method_type=verb,
+            authorization_type=str(props.get("AuthorizationType") or "NONE"),
+            api_key_required=_bool(props.get("ApiKeyRequired", False)),
+            request_parameters=props.get("RequestParameters"),
+            request_models=props.get("RequestModels"),
+            operation_name=props.get("OperationName"),
+            authorizer_id=props.get("AuthorizerId"),
+            authorization_scopes=props.get("AuthorizationScopes"),
+            request_validator_id=props.get("RequestValidatorId"),
+        )
+        for response in props.get("MethodResponses") or []:
+            backend.put_method_response(
+                api_id,
+                resource_id,
+                verb,
+                str(response["StatusCode"]),
+                response.get("ResponseModels"),
+                response.get("ResponseParameters"),
+            )
+        integration = props.get("Integration")
+        if integration:
+            cls._integrate(backend, (api_id, resource_id, verb), integration)
+        return cls(resource_name, account_id, region_name, (api_id, resource_id, verb))
+
+    @staticmethod
+    def _integrate(backend: Any, where: tuple[str, str, str], spec: dict[str, Any]) -> None:
+        api_id, resource_id, verb = where
+        timeout = spec.get("TimeoutInMillis")
+        made = backend.put_integration(
+            function_id=api_id,
+            resource_id=resource_id,
+            method_type=verb,
+            integration_type=str(spec["Type"]),
+            uri=str(spec.get("Uri") or ""),
+            integration_method=spec.get("IntegrationHttpMethod"),
+            credentials=spec.get("Credentials"),
+            request_templates=spec.get("RequestTemplates"),
+            passthrough_behavior=spec.get("PassthroughBehavior"),
+            cache_namespace=spec.get("CacheNamespace"),
+            timeout_in_millis=str(timeout) if timeout is not None else None,
+            request_parameters=spec.get("RequestParameters"),
+            content_handling=spec.get("ContentHandling"),
+            connection_type=spec.get("ConnectionType"),
+        )
+        if spec.get("CacheKeyParameters"):
+            made.cache_key_parameters = [str(k) for k in spec["CacheKeyParameters"]]
+        for response in spec.get("IntegrationResponses") or []:
+            backend.put_integration_response(
+                api_id,
+                resource_id,
+                verb,
+                str(response["StatusCode"]),
+                response.get("SelectionPattern"),
+                response.get("ResponseTemplates"),
+                response.get("ResponseParameters"),
+                response.get("ContentHandling"),
+            )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api_id, resource_id, verb = self.where
+        api = _rest_api(self.account_id, self.region_name, api_id)
+        if api is not None and resource_id in api.resources:
+            api.resources[resource_id].resource_methods.pop(verb, None)
+
+
+class ApiDeployment(Deployed):
+    """``AWS::ApiGateway::Deployment``: ``CreateDeployment`` (with ``StageName``, the stage
+    too); deleting it deletes the stage it created, then the deployment."""
+
+    def __init__(
+        self, physical_id: str, account_id: str, region_name: str, api_id: str, stage: str
+    ):
+        super().__init__(physical_id, account_id, region_name)
+        self.api_id = api_id
+        self.stage = stage
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "DeploymentId"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "DeploymentId":
+            return self.physical_resource_id
+        return super().get_cfn_attribute(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiDeployment:
+        props = _props(cloudformation_json)
+        api_id = str(props["RestApiId"])
+        stage = str(props.get("StageName") or "")
+        described = props.get("StageDescription") or {}
+        backend = apigateway_backends[account_id][region_name]
+        deployment = backend.create_deployment(
+            function_id=api_id,
+            name=stage,
+            description=str(props.get("Description") or ""),
+            stage_variables=described.get("Variables"),
+        )
+        if stage and described:
+            made = backend.get_rest_api(api_id).stages[stage]
+            _configure_stage(backend, api_id, made, described)
+        return cls(deployment.id, account_id, region_name, api_id, stage)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = _rest_api(self.account_id, self.region_name, self.api_id)
+        if api is None:
+            return
+        stage = api.stages.get(self.stage) if self.stage else None
+        if stage is not None and stage.deployment_id == self.physical_resource_id:
+            api.stages.pop(self.stage, None)
+        api.deployments.pop(self.physical_resource_id, None)
+
+
+def _configure_stage(backend: Any, api_id: str, stage: Any, props: dict[str, Any]) -> None:
+    """A stage's cache cluster, tracing and method settings, as ``UpdateStage`` sets them."""
+    if "CacheClusterEnabled" in props:
+        enabled = _bool(props["CacheClusterEnabled"])
+        stage.cache_cluster_enabled = enabled
+        stage.cache_cluster_status = "AVAILABLE" if enabled else "NOT_AVAILABLE"
+    if props.get("CacheClusterSize"):
+        stage.cache_cluster_size = str(props["CacheClusterSize"])
+    if "TracingEnabled" in props:
+        stage.tracing_enabled = _bool(props["TracingEnabled"])
+    fields = {
+        "ThrottlingRateLimit": "throttling/rateLimit",
+        "ThrottlingBurstLimit": "throttling/burstLimit",
+        "CachingEnabled": "caching/enabled",
+        "CacheTtlInSeconds": "caching/ttlInSeconds",
+        "MetricsEnabled": "metrics/enabled",
+        "LoggingLevel": "logging/loglevel",
+    }
+    operations = []
+    for setting in props.get("MethodSettings") or []:
+        path = str(setting.get("ResourcePath") or "/*")
+        # The root resource is "/" in the template and "~1" in UpdateStage's path.
+        prefix = "/~1" if path == "/" else path
+        verb = str(setting.get("HttpMethod") or "*")
+        for name, field in fields.items():
+            if name in setting:
+                value = setting[name]
+                shown = str(value).lower() if isinstance(value, bool) else str(value)
+                operations.append(
+                    {"op": "replace", "path": f"{prefix}/{verb}/{field}", "value": shown}
+                )
+    if operations:
+        backend.update_stage(api_id, stage.name, operations)
+
+
+class ApiStage(Deployed):
+    """``AWS::ApiGateway::Stage``: ``CreateStage`` for a deployment, with its settings."""
+
+    def __init__(self, name: str, account_id: str, region_name: str, api_id: str) -> None:
+        super().__init__(name, account_id, region_name)
+        self.api_id = api_id
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> ApiStage:
+        props = _props(cloudformation_json)
+        api_id = str(props["RestApiId"])
+        name = str(props.get("StageName") or resource_name)
+        backend = apigateway_backends[account_id][region_name]
+        if str(props.get("DeploymentId") or "") not in backend.get_rest_api(api_id).deployments:
+            from moto.apigateway.exceptions import BadRequestException
+
+            raise BadRequestException("Invalid deployment identifier specified")
+        stage = backend.create_stage(
+            function_id=api_id,
+            stage_name=name,
+            deploymentId=str(props["DeploymentId"]),
+            variables=props.get("Variables"),
+            description=str(props.get("Description") or ""),
+            tags={t["Key"]: t["Value"] for t in props.get("Tags") or []},
+        )
+        _configure_stage(backend, api_id, stage, props)
+        return cls(name, account_id, region_name, api_id)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = _rest_api(self.account_id, self.region_name, self.api_id)
+        if api is not None:
+            api.stages.pop(self.physical_resource_id, None)
+
+
+# --- HTTP APIs (API Gateway v2) --------------------------------------------------------------
+
+
+def _v2(account_id: str, region_name: str) -> Any:
+    return apigatewayv2_backends[account_id][region_name]
+
+
+def _v2_api(account_id: str, region_name: str, api_id: str) -> Any:
+    return _v2(account_id, region_name).apis.get(api_id)
+
+
+class HttpApi(Deployed):
+    """``AWS::ApiGatewayV2::Api``: ``CreateApi``; with ``Target``, quick create (an
+    integration, a ``$default`` route, an auto-deployed ``$default`` stage)."""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("ApiEndpoint", "ApiId")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "ApiId":
+            return self.physical_resource_id
+        if attribute_name == "ApiEndpoint":
+            api = _v2(self.account_id, self.region_name).get_api(self.physical_resource_id)
+            return api.api_endpoint
+        return super().get_cfn_attribute(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> HttpApi:
+        props = _props(cloudformation_json)
+        backend = _v2(account_id, region_name)
+        protocol = str(props.get("ProtocolType") or "HTTP")
+        selection = props.get("RouteSelectionExpression")
+        if selection is None and protocol == "HTTP":
+            selection = "${request.method} ${request.path}"
+        api = backend.create_api(
+            api_key_selection_expression=props.get("ApiKeySelectionExpression"),
+            cors_configuration=_camel(props["CorsConfiguration"])
+            if props.get("CorsConfiguration")
+            else None,
+            description=props.get("Description"),
+            disable_schema_validation=props.get("DisableSchemaValidation"),
+            disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
+            name=str(props.get("Name") or resource_name),
+            protocol_type=protocol,
+            route_selection_expression=selection,
+            tags=dict(props.get("Tags") or {}),
+            version=props.get("Version"),
+        )
+        if props.get("Target"):
+            target = str(props["Target"])
+            # A URL makes an HTTP proxy integration, a function ARN a Lambda proxy one.
+            web = target.startswith(("http://", "https://"))
+            integration = _create_integration(
+                backend,
+                api.api_id,
+                {
+                    "IntegrationType": "HTTP_PROXY" if web else "AWS_PROXY",
+                    "IntegrationUri": target,
+                    **({"IntegrationMethod": "ANY"} if web else {}),
+                },
+            )
+            backend.create_route(
+                api_id=api.api_id,
+                api_key_required=False,
+                authorization_scopes=[],
+                authorization_type="NONE",
+                authorizer_id=None,
+                model_selection_expression=None,
+                operation_name=None,
+                request_models=None,
+                request_parameters=None,
+                route_key=str(props.get("RouteKey") or "$default"),
+                route_response_selection_expression=None,
+                target=f"integrations/{integration.id}",
+            )
+            backend.create_stage(api.api_id, {"stageName": "$default", "autoDeploy": True})
+        return cls(api.api_id, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        _v2(self.account_id, self.region_name).apis.pop(self.physical_resource_id, None)
+
+
+def _create_integration(backend: Any, api_id: str, props: dict[str, Any]) -> Any:
+    kind = str(props["IntegrationType"])
+    version = props.get("PayloadFormatVersion")
+    if version is None and kind == "AWS_PROXY":
+        api = backend.get_api(api_id)
+        version = "2.0" if api.protocol_type == "HTTP" else "1.0"
+    timeout = props.get("TimeoutInMillis")
+    return backend.create_integration(
+        api_id=api_id,
+        connection_id=props.get("ConnectionId"),
+        connection_type=props.get("ConnectionType"),
+        content_handling_strategy=props.get("ContentHandlingStrategy"),
+        credentials_arn=props.get("CredentialsArn"),
+        description=props.get("Description"),
+        integration_method=props.get("IntegrationMethod"),
+        integration_subtype=props.get("IntegrationSubtype"),
+        integration_type=kind,
+        integration_uri=props.get("IntegrationUri"),
+        passthrough_behavior=props.get("PassthroughBehavior"),
+        payload_format_version=version,
+        request_parameters=props.get("RequestParameters"),
+        request_templates=props.get("RequestTemplates"),
+        response_parameters=props.get("ResponseParameters"),
+        template_selection_expression=props.get("TemplateSelectionExpression"),
+        timeout_in_millis=str(timeout) if timeout is not None else None,
+        tls_config=props.get("TlsConfig"),
+    )
+
+
+class _HttpApiPart(Deployed):
+    """A part of an HTTP API (integration, route, stage, deployment), kept in the API."""
+
+    #: The API's collection the part lives in.
+    collection = ""
+
+    def __init__(self, physical_id: str, account_id: str, region_name: str, api_id: str):
+        super().__init__(physical_id, account_id, region_name)
+        self.api_id = api_id
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        api = _v2_api(self.account_id, self.region_name, self.api_id)
+        if api is not None:
+            getattr(api, self.collection).pop(self.physical_resource_id, None)
+
+
+class HttpIntegration(_HttpApiPart):
+    """``AWS::ApiGatewayV2::Integration``: ``CreateIntegration`` (``Ref`` its id)."""
+
+    collection = "integrations"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "IntegrationId"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "IntegrationId":
+            return self.physical_resource_id
+        return super().get_cfn_attribute(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> HttpIntegration:
+        props = _props(cloudformation_json)
+        api_id = str(props["ApiId"])
+        made = _create_integration(_v2(account_id, region_name), api_id, props)
+        return cls(made.id, account_id, region_name, api_id)
+
+
+class HttpRoute(_HttpApiPart):
+    """``AWS::ApiGatewayV2::Route``: ``CreateRoute`` (``Target`` ``integrations/{id}``)."""
+
+    collection = "routes"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "RouteId"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "RouteId":
+            return self.physical_resource_id
+        return super().get_cfn_attribute(attribute_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> HttpRoute:
+        props = _props(cloudformation_json)
+        api_id = str(props["ApiId"])
+        route = _v2(account_id, region_name).create_route(
+            api_id=api_id,
+            api_key_required=_bool(props.get("ApiKeyRequired", False)),
+            authorization_scopes=list(props.get("AuthorizationScopes") or []),
+            authorization_type=str(props.get("AuthorizationType") or "NONE"),
+            authorizer_id=props.get("AuthorizerId"),
+            model_selection_expression=props.get("ModelSelectionExpression"),
+            operation_name=props.get("OperationName"),
+            request_models=props.get("RequestModels"),
+            request_parameters=props.get("RequestParameters"),
+            route_key=str(props["RouteKey"]),
+            route_response_selection_expression=props.get("RouteResponseSelectionExpression"),
+            target=props.get("Target"),
+        )
+        return cls(route.route_id, account_id, region_name, api_id)
+
+
+class HttpStage(_HttpApiPart):
+    """``AWS::ApiGatewayV2::Stage``: ``CreateStage`` (``AutoDeploy`` serves the API as it is;
+    otherwise the stage serves ``DeploymentId``). ``Ref`` is the stage name."""
+
+    collection = "stages"
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> HttpStage:
+        props = _props(cloudformation_json)
+        api_id = str(props["ApiId"])
+        name = str(props["StageName"])
+        config: dict[str, Any] = {"stageName": name}
+        for key in (
+            "AutoDeploy",
+            "DeploymentId",
+            "Description",
+            "DefaultRouteSettings",
+            "RouteSettings",
+            "StageVariables",
+            "AccessLogSettings",
+        ):
+            if key in props:
+                value = props[key]
+                if key == "AutoDeploy":
+                    value = _bool(value)
+                elif key in ("DefaultRouteSettings", "AccessLogSettings"):
+                    value = _camel(value)
+                config[key[:1].lower() + key[1:]] = value
+        stage = _v2(account_id, region_name).create_stage(api_id, config)
+        if props.get("DeploymentId"):
+            setattr(stage, "labkit_deployment_id", str(props["DeploymentId"]))  # noqa: B010
+        return cls(name, account_id, region_name, api_id)
+
+
+class HttpDeployment(_HttpApiPart):
+    """``AWS::ApiGatewayV2::Deployment``: freezes the API as ``CreateDeployment`` does (and
+    points ``StageName``'s stage at it). ``Ref`` is the deployment id."""
+
+    collection = ""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> HttpDeployment:
+        from labkit.services.apigatewayv2 import patch as v2
+
+        props = _props(cloudformation_json)
+        api_id = str(props["ApiId"])
+        api = _v2(account_id, region_name).get_api(api_id)
+        deployment_id = "".join(
+            mock_random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6)
+        )
+        shown = {
+            "autoDeployed": False,
+            "deploymentId": deployment_id,
+            "deploymentStatus": "DEPLOYED",
+            "description": str(props.get("Description") or ""),
+        }
+        v2.deployments(api)[deployment_id] = {
+            "shown": shown,
+            "snapshot": v2.snapshot(api, deployment_id),
+        }
+        stage = props.get("StageName")
+        if stage and stage in api.stages:
+            setattr(api.stages[stage], "labkit_deployment_id", deployment_id)  # noqa: B010
+        return cls(deployment_id, account_id, region_name, api_id)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from labkit.services.apigatewayv2 import patch as v2
+
+        api = _v2_api(self.account_id, self.region_name, self.api_id)
+        if api is not None:
+            v2.deployments(api).pop(self.physical_resource_id, None)
+
+
+# --- Lambda permissions ------------------------------------------------------------------------
+
+
+def _lambda_backend(account_id: str, region_name: str) -> Any:
+    # moto's Lambda backend as moto picks it: the stack's function lives in the no-Docker one.
+    from moto.awslambda.utils import get_backend
+
+    return get_backend(account_id, region_name)
+
+
+class LambdaPermission(Deployed):
+    """``AWS::Lambda::Permission``: ``AddPermission`` with a statement id of its own, so
+    deleting the stack removes the statement (``RemovePermission``)."""
+
+    _FIELDS = (
+        "Action",
+        "Principal",
+        "SourceArn",
+        "SourceAccount",
+        "EventSourceToken",
+        "PrincipalOrgID",
+        "FunctionUrlAuthType",
+    )
+
+    def __init__(self, sid: str, account_id: str, region_name: str, function: str) -> None:
+        super().__init__(sid, account_id, region_name)
+        self.function = function
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> LambdaPermission:
+        props = _props(cloudformation_json)
+        function = str(props["FunctionName"])
+        raw = {"StatementId": resource_name}
+        raw.update({k: props[k] for k in cls._FIELDS if k in props})
+        _lambda_backend(account_id, region_name).add_permission(function, None, json.dumps(raw))
+        return cls(resource_name, account_id, region_name, function)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = _lambda_backend(self.account_id, self.region_name)
+        try:
+            backend.remove_permission(self.function, self.physical_resource_id)
+        except Exception:  # the function (or the statement) is already gone
+            return
+
+
+#: The resource types this module adds, by CloudFormation type.
+TYPES: dict[str, type[Any]] = {
+    "AWS::ApiGateway::RestApi": RestApi,
+    "AWS::ApiGateway::Resource": ApiResource,
+    "AWS::ApiGateway::Method": ApiMethod,
+    "AWS::ApiGateway::Deployment": ApiDeployment,
+    "AWS::ApiGateway::Stage": ApiStage,
+    "AWS::ApiGatewayV2::Api": HttpApi,
+    "AWS::ApiGatewayV2::Integration": HttpIntegration,
+    "AWS::ApiGatewayV2::Route": HttpRoute,
+    "AWS::ApiGatewayV2::Stage": HttpStage,
+    "AWS::ApiGatewayV2::Deployment": HttpDeployment,
+    "AWS::Lambda::Permission": LambdaPermission,
+}

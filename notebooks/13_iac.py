@@ -129,6 +129,27 @@ cfn.execute_change_set(StackName="shop", ChangeSetName="longer")
 print(cfn.describe_stacks(StackName="shop")["Stacks"][0]["StackStatus"])
 
 # %% [markdown]
+# An update that changes nothing (the same template, the same parameter values) is refused
+# rather than run; a change set for it is made, and ends `FAILED`, saying why.
+
+# %%
+try:
+    cfn.update_stack(StackName="shop", TemplateBody=longer)
+except ClientError as error:
+    print(error.response["Error"]["Message"])
+
+# %% [markdown]
+# A table is replaced when its name, its key or its local indexes change, and the new table is
+# empty; its billing mode, throughput and global indexes change in place and keep the items.
+# A table with a custom name (`TableName`) cannot be replaced at all while it keeps that name:
+# the update fails and rolls back.
+
+# %%
+print(fact("cloudformation.dynamodb_table_replacement_properties"))
+print(fact("cloudformation.dynamodb_table_in_place_properties"))
+print(fact("cloudformation.custom_name_replacement_reason"))
+
+# %% [markdown]
 # ## 3. Rollback
 #
 # When a resource fails to create, CloudFormation deletes what the stack had created so far
@@ -229,6 +250,7 @@ lab.stack_view("shop-everywhere", hold=True)
 #   order of creation. A stack is one deployment of a template; `cfn-lint` catches typos first.
 # - A change set says what an update would add, modify or replace. Replacement makes a new
 #   resource and deletes the old one with its data; a custom name cannot be replaced in place.
+#   An update that changes nothing is refused ("No updates are to be performed.").
 # - A resource that fails rolls the whole stack back.
 # - Drift detection compares resources with their template; CloudFormation does not repair
 #   drift by itself: put the values back, or change the template and update.

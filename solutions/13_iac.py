@@ -227,8 +227,9 @@ lab.score()
 #
 # - A template is the architecture written down: `!Ref`/`!GetAtt` wire the topic, the queue,
 #   its dead-letter queue and the policy that lets only that topic send.
-# - Some properties update in place (billing mode, indexes); others (a table's name or key)
-#   replace the resource and lose its data: read the change set's `Replacement` first.
+# - Some properties update in place (billing mode, throughput, global indexes); others (a
+#   table's name, key or local indexes) replace the resource and lose its data: read the change
+#   set's `Replacement` first.
 # - A StackSet operation's preferences decide how far a failure goes: Regions one after
 #   another, no failure tolerated, and the first failure stops everything after it.
 # - Drift detection says what changed by hand and what the template expects; CloudFormation

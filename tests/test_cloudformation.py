@@ -272,3 +272,115 @@ def test_a_failed_update_rolls_back_to_the_previous_template(lab: Lab, how: str)
     # The stack can be updated again.
     cfn.update_stack(StackName="s", TemplateBody=ONE + "  D: {Type: AWS::SQS::Queue}\n")
     assert cfn.describe_stacks(StackName="s")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+
+
+# -- nothing to update ---------------------------------------------------------------------------
+def _refused(call: Any, **kwargs: Any) -> str:
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response["Error"]
+    return f"{error['Code']}: {error['Message']}"
+
+
+def test_an_update_that_changes_nothing_is_refused_as_aws_refuses_it(lab: Lab) -> None:
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="plain", TemplateBody=ONE)
+    cfn.create_stack(StackName="tables", TemplateBody=template())
+    nothing = "ValidationError: No updates are to be performed."
+    # The same template (moto updated a stack without parameters), or the previous one.
+    assert _refused(cfn.update_stack, StackName="plain", TemplateBody=ONE) == nothing
+    assert _refused(cfn.update_stack, StackName="plain", UsePreviousTemplate=True) == nothing
+    # The same parameter values, however given: the default, the same value, the previous one.
+    for given in ([], [{"ParameterKey": "Rcu", "ParameterValue": "1"}]):
+        assert (
+            _refused(
+                cfn.update_stack, StackName="tables", TemplateBody=template(), Parameters=given
+            )
+            == nothing
+        )
+    previous = [{"ParameterKey": "Rcu", "UsePreviousValue": True}]
+    assert (
+        _refused(
+            cfn.update_stack, StackName="tables", UsePreviousTemplate=True, Parameters=previous
+        )
+        == nothing
+    )
+    # A new parameter value, or new tags, is an update.
+    cfn.update_stack(
+        StackName="tables",
+        TemplateBody=template(),
+        Parameters=[{"ParameterKey": "Rcu", "ParameterValue": "2"}],
+    )
+    cfn.update_stack(StackName="plain", TemplateBody=ONE, Tags=[{"Key": "team", "Value": "a"}])
+    statuses = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]}
+    assert statuses == {"plain": "UPDATE_COMPLETE", "tables": "UPDATE_COMPLETE"}
+
+
+def test_a_change_set_without_changes_fails_with_aws_reason_and_cannot_run(lab: Lab) -> None:
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="tables", TemplateBody=template())
+    previous = [{"ParameterKey": "Rcu", "UsePreviousValue": True}]
+    # moto refused this call itself; AWS makes the change set, which fails.
+    cfn.create_change_set(
+        StackName="tables", ChangeSetName="same", UsePreviousTemplate=True, Parameters=previous
+    )
+    described = cfn.describe_change_set(StackName="tables", ChangeSetName="same")
+    assert (described["Status"], described["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")
+    assert described["StatusReason"] == (
+        "The submitted information didn't contain changes. "
+        "Submit different information to create a change set."
+    )
+    assert described["Changes"] == []
+    refusal = _refused(cfn.execute_change_set, StackName="tables", ChangeSetName="same")
+    assert refusal.startswith("InvalidChangeSetStatus: ChangeSet [")
+    assert refusal.endswith("cannot be executed in its current execution status of [UNAVAILABLE]")
+    assert cfn.describe_stacks(StackName="tables")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+
+
+# -- table updates that would replace the table --------------------------------------------------
+def test_a_custom_named_table_that_would_be_replaced_fails_to_update_and_keeps_its_items(
+    lab: Lab,
+) -> None:
+    cfn = lab.client("cloudformation")
+    ddb = lab.client("dynamodb")
+    cfn.create_stack(StackName="tables", TemplateBody=template())
+    ddb.put_item(TableName="orders", Item={"id": {"S": "o-1"}})
+    # A new key under the same TableName: a replacement CloudFormation cannot make.
+    cfn.update_stack(StackName="tables", TemplateBody=template(key="pk"))
+    stack = cfn.describe_stacks(StackName="tables")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    # The table was in the stack already: it failed to update (a new resource fails to create).
+    assert stack["StackStatusReason"] == "The following resource(s) failed to update: [Table]."
+    found = cfn.describe_stack_events(StackName="tables")["StackEvents"]
+    (failed,) = [e for e in found if e["ResourceStatus"] == "UPDATE_FAILED"]
+    assert failed["LogicalResourceId"] == "Table"
+    assert failed["ResourceStatusReason"].startswith(
+        "CloudFormation cannot update a stack when a custom-named resource requires replacing."
+    )
+    assert ddb.scan(TableName="orders")["Count"] == 1
+    # A local secondary index added under the same name is a replacement too (moto ignored it).
+    events = """
+Resources:
+  Events:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      TableName: events
+      AttributeDefinitions:
+        - {AttributeName: id, AttributeType: S}
+        - {AttributeName: at, AttributeType: S}
+      KeySchema: [{AttributeName: id, KeyType: HASH}, {AttributeName: at, KeyType: RANGE}]
+      BillingMode: PAY_PER_REQUEST
+"""
+    cfn.create_stack(StackName="events", TemplateBody=events)
+    kind = "        - {AttributeName: kind, AttributeType: S}\n"
+    indexed = events.replace("      KeySchema", kind + "      KeySchema") + (
+        "      LocalSecondaryIndexes:\n"
+        "        - IndexName: by-kind\n"
+        "          KeySchema: [{AttributeName: id, KeyType: HASH}, "
+        "{AttributeName: kind, KeyType: RANGE}]\n"
+        "          Projection: {ProjectionType: KEYS_ONLY}\n"
+    )
+    cfn.update_stack(StackName="events", TemplateBody=indexed)
+    stack = cfn.describe_stacks(StackName="events")["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert stack["StackStatusReason"] == "The following resource(s) failed to update: [Events]."

@@ -18,6 +18,8 @@ leave the stack ``IN_SYNC`` with the template's values, the queue's messages sti
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 from labkit.grading.checks import CheckContext
 
 ACCOUNTS = ["111111111111", "222222222222"]
@@ -177,7 +179,8 @@ DRIFT_HINT = (
     "detect_stack_drift, then describe_stack_resource_drifts(StackResourceDriftStatusFilters="
     "['MODIFIED']): each drift's ExpectedProperties is what the template says. Put those values "
     "back with the service's own API (set_queue_attributes, update_table). An update_stack with "
-    "the same template changes nothing: CloudFormation updates only what the template changes."
+    "the same template changes nothing: CloudFormation updates only what the template changes, "
+    'and refuses an update that changes nothing ("No updates are to be performed.").'
 )
 KEEP_HINT = (
     "Bring the resources back, do not replace them: deleting and re-creating the stack (or the "
@@ -206,7 +209,9 @@ def check_drift(ctx: CheckContext) -> None:
             "WriteCapacityUnits": DRIFTED_CAPACITY,
         },
     )
-    ctx.call(repair, cfn, RUNTIME_STACK)
+    # An update with the stack's own template is refused (ValidationError "No updates are to
+    # be performed."): the drift hint says why that cannot bring anything back.
+    ctx.call(repair, cfn, RUNTIME_STACK, hints={ClientError: DRIFT_HINT})
     stacks = [s["StackName"] for s in cfn.describe_stacks()["Stacks"]]
     if RUNTIME_STACK not in stacks:
         ctx.fail(f"The stack `{RUNTIME_STACK}` is gone.", hint=KEEP_HINT)

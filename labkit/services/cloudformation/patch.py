@@ -14,6 +14,16 @@ keeps that. What it gets wrong, this patch fixes while a sandbox runs:
   moto creates a second stack of the same name instead), and an update's changes come from
   :mod:`.sim_changes`: ``Modify`` with ``Replacement`` ``True``/``False``/``Conditional`` and a
   detail per property, where moto says only ``Add``/``Modify``/``Remove``;
+- **nothing to update**: ``UpdateStack`` with the stack's template and the same parameter
+  values (given, previous or default) and tags is refused with ``ValidationError`` "No updates
+  are to be performed." (moto refused only when parameters were passed); ``CreateChangeSet``
+  for no change makes the change set and it ends ``FAILED`` with "The submitted information
+  didn't contain changes. Submit different information to create a change set." (moto refused
+  the call when parameters were passed), and executing a change set that is not ``AVAILABLE``
+  is refused with ``InvalidChangeSetStatus`` (moto executed it). The wordings are those
+  CloudFormation returns; no AWS page states them, tools that handle them quote them, e.g.
+  https://github.com/ansible-collections/amazon.aws/pull/507 (both no-change messages) and
+  https://github.com/aws/amazon-chime-sdk-js/issues/1089 (``InvalidChangeSetStatus``);
 - **events and resource status**: each resource gets ``CREATE_IN_PROGRESS`` and
   ``CREATE_COMPLETE`` (or ``CREATE_FAILED`` with the reason) events, at the lab clock's time;
   ``DescribeStackResources`` says each resource's own status and time (moto repeats the stack's
@@ -54,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation import responses as cfn_responses
-from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.core.utils import utcnow
 from moto.moto_api._internal import mock_random
 
@@ -208,6 +218,18 @@ def _physical_id(resource: Any) -> str | None:
     return str(value) if value is not None else None
 
 
+class InvalidChangeSetStatus(CloudFormationError):
+    """``ExecuteChangeSet`` on a change set that is not ``AVAILABLE``, in AWS's words."""
+
+    code = "InvalidChangeSetStatus"
+
+    def __init__(self, change_set_id: str, status: str) -> None:
+        super().__init__(
+            f"ChangeSet [{change_set_id}] cannot be executed in its current execution status "
+            f"of [{status}]"
+        )
+
+
 class ResourceCreationFailed(Exception):
     """A resource of a stack failed to create (carries the logical id and AWS's reason)."""
 
@@ -256,7 +278,27 @@ def cloudformation_fidelity() -> Iterator[None]:
 
     def create_change_set(self: Any, *args: Any, **kwargs: Any) -> Any:
         lint_or_refuse(kwargs.get("template"), self.region_name)
-        return original_create_change_set(self, *args, **kwargs)
+        change_set_id, stack_id = original_create_change_set(self, *args, **kwargs)
+        change_set = self.change_sets[change_set_id]
+        stack = change_set.stack
+        # moto compares the parameters as given; a default or a previous value given again is
+        # no change either.
+        if (
+            change_set.change_set_type == "UPDATE"
+            and change_set.status != "FAILED"
+            and kwargs.get("template")
+            and stack.has_template(kwargs["template"])
+            and _effective_parameters(stack.template_dict, kwargs.get("parameters") or {})
+            == _effective_parameters(stack.template_dict, stack.parameters)
+            and (not kwargs.get("tags") or kwargs["tags"] == stack.tags)
+        ):
+            change_set.status = "FAILED"
+            change_set.execution_status = "UNAVAILABLE"
+            change_set.status_reason = (
+                "The submitted information didn't contain changes. "
+                "Submit different information to create a change set."
+            )
+        return change_set_id, stack_id
 
     def validate_template(self: Any, template: str) -> list[Any]:
         lint_or_refuse(template, self.region_name)
@@ -281,7 +323,36 @@ def cloudformation_fidelity() -> Iterator[None]:
             self.querystring["ChangeSetType"] = ["UPDATE"]
             if isinstance(getattr(self, "params", None), dict):
                 self.params["ChangeSetType"] = "UPDATE"
-        return original_response_create_change_set(self)
+        # A change set without changes is made and ends FAILED (moto's backend sets AWS's
+        # reason); only UpdateStack refuses the call.
+        _options.creating_change_set = True
+        try:
+            return original_response_create_change_set(self)
+        finally:
+            _options.creating_change_set = False
+
+    # -- "No updates are to be performed." -------------------------------------------------
+    def validate_different_update(
+        self: Any, incoming: list[dict[str, Any]] | None, body: str, stack: Any
+    ) -> None:
+        if getattr(_options, "creating_change_set", False) or not body:
+            return
+        given = {
+            p["ParameterKey"]: (
+                stack.parameters.get(p["ParameterKey"])
+                if p.get("UsePreviousValue")
+                else p.get("ParameterValue")
+            )
+            for p in incoming or []
+        }
+        tags = {t["Key"]: t["Value"] for t in self._get_param("Tags", [])}
+        if (
+            stack.has_template(body)
+            and _effective_parameters(stack.template_dict, given)
+            == _effective_parameters(stack.template_dict, stack.parameters)
+            and (not tags or tags == stack.tags)
+        ):
+            raise ValidationError(stack.name, message="No updates are to be performed.")
 
     # -- events per resource, and rollback -------------------------------------------------
     def create_resource(
@@ -343,6 +414,9 @@ def cloudformation_fidelity() -> Iterator[None]:
 
     def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         change_set = self.describe_change_set(change_set_name)
+        if change_set.execution_status != "AVAILABLE":
+            # A change set without changes (or one already executed) cannot run; moto ran it.
+            raise InvalidChangeSetStatus(change_set.change_set_id, change_set.execution_status)
         stack = self.stacks[change_set.stack_id]
         before = _before_update(stack)
         try:
@@ -405,6 +479,7 @@ def cloudformation_fidelity() -> Iterator[None]:
     patch(backend_cls, "validate_template", validate_template)
     patch(response_cls, "create_stack", response_create_stack)
     patch(response_cls, "create_change_set", response_create_change_set)
+    patch(response_cls, "_validate_different_update", validate_different_update)
     patch(response_cls, "RESPONSE_KEY_PATH_TO_TRANSFORMER", transformers)
     patch(cfn_parsing, "parse_and_create_resource", create_resource)
     patch(stack_cls, "create_resources", create_resources)
@@ -428,6 +503,14 @@ def cloudformation_fidelity() -> Iterator[None]:
     finally:
         for owner, name, value in reversed(originals):
             setattr(owner, name, value)
+
+
+def _effective_parameters(template: dict[str, Any], given: dict[str, Any]) -> dict[str, str]:
+    """The values a stack's parameters take: the template's defaults, then those given."""
+    declared = template.get("Parameters") or {}
+    values = {k: str(v["Default"]) for k, v in declared.items() if "Default" in (v or {})}
+    values.update({k: str(v) for k, v in given.items() if v is not None})
+    return values
 
 
 class _FailedResource:
@@ -458,8 +541,25 @@ def _before_update(stack: Any) -> _Before:
 def _roll_back_update(
     stack: Any, failure: ResourceCreationFailed, before: _Before, kind: str
 ) -> None:
-    """Undo a failed update: delete what it added, return to the previous template."""
-    reason = f"The following resource(s) failed to create: [{failure.logical_id}]. "
+    """Undo a failed update: delete what it added, return to the previous template.
+
+    A resource the update added and could not make failed "to create"; one the stack already
+    had failed "to update" (its event is ``UPDATE_FAILED`` with the reason), as CloudFormation
+    words the stack's status reason:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-monitor-stack.html
+    """
+    updated = failure.logical_id in before.parsed
+    if updated:
+        body = stack.resource_map._resource_json_map.get(failure.logical_id) or {}
+        _set(
+            stack,
+            failure.logical_id,
+            str(body.get("Type")),
+            "UPDATE_FAILED",
+            reason=failure.reason,
+        )
+    verb = "update" if updated else "create"
+    reason = f"The following resource(s) failed to {verb}: [{failure.logical_id}]."
     prefix = "UPDATE_ROLLBACK" if kind == "UPDATE" else "ROLLBACK"
     stack.status_reason = reason
     stack.status = f"{prefix}_IN_PROGRESS"
@@ -487,6 +587,10 @@ def _roll_back_update(
         resource_map._template = stack.template_dict
         resource_map._resource_json_map = stack.template_dict.get("Resources", {})
         stack.output_map = stack._create_output_map()
+    if updated:
+        # Back to what it was: the failed update of this resource changed nothing.
+        body = stack.resource_map._resource_json_map.get(failure.logical_id) or {}
+        _set(stack, failure.logical_id, str(body.get("Type")), "UPDATE_COMPLETE")
     stack.labkit_failed = False
     stack.status = f"{prefix}_COMPLETE"
     stack._add_stack_event(stack.status)

@@ -11,7 +11,9 @@
 
 # %% [markdown]
 # A correct submission written differently from the solution: the pipeline as a JSON-shaped
-# dict with named resources and an ArnLike condition, the table changed by update_stack with a
+# dict with named resources and an ArnLike condition, with an order-intake REST API in front of
+# the topic (a Lambda proxy that publishes, its permission, a deployment and a stage: types
+# stock moto skipped or left behind), the table changed by update_stack with a
 # template written from scratch (a KEYS_ONLY index), a StackSet with percentages (100 % at once,
 # 0 % tolerated: strict mode runs one at a time), and drift put back through boto3 resources
 # from each property difference.
@@ -63,6 +65,103 @@ PIPELINE_TEMPLATE = {
                             "Condition": {"ArnLike": {"aws:SourceArn": {"Ref": "Topic"}}},
                         }
                     ],
+                },
+            },
+        },
+        # Orders come in through an API: POST /orders runs a function that publishes them.
+        "IntakeRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "publish-orders",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": "sns:Publish",
+                                    "Resource": {"Ref": "Topic"},
+                                }
+                            ],
+                        },
+                    }
+                ],
+            },
+        },
+        "Intake": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": {"Fn::GetAtt": ["IntakeRole", "Arn"]},
+                "Environment": {"Variables": {"TOPIC": {"Ref": "Topic"}}},
+                "Code": {
+                    "ZipFile": "import os, boto3\n"
+                    "def handler(event, context):\n"
+                    "    boto3.client('sns').publish(TopicArn=os.environ['TOPIC'],"
+                    " Message=event['body'])\n"
+                    "    return {'statusCode': 202, 'body': 'accepted'}\n"
+                },
+            },
+        },
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "order-intake"}},
+        "Orders": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "PathPart": "orders",
+            },
+        },
+        "PostOrder": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "ResourceId": {"Ref": "Orders"},
+                "HttpMethod": "POST",
+                "AuthorizationType": "NONE",
+                "Integration": {
+                    "Type": "AWS_PROXY",
+                    "IntegrationHttpMethod": "POST",
+                    "Uri": {
+                        "Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/"
+                        "functions/${Intake.Arn}/invocations"
+                    },
+                },
+            },
+        },
+        "Release": {
+            "Type": "AWS::ApiGateway::Deployment",
+            "DependsOn": "PostOrder",
+            "Properties": {"RestApiId": {"Ref": "Api"}},
+        },
+        "Live": {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {
+                "RestApiId": {"Ref": "Api"},
+                "DeploymentId": {"Ref": "Release"},
+                "StageName": "live",
+            },
+        },
+        "ApiMayInvoke": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": {"Ref": "Intake"},
+                "Action": "lambda:InvokeFunction",
+                "Principal": "apigateway.amazonaws.com",
+                "SourceArn": {
+                    "Fn::Sub": "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${Api}/*"
                 },
             },
         },

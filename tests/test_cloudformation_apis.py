@@ -329,7 +329,23 @@ def test_a_distribution_from_a_template_serves_the_bucket_through_origin_access(
     assert (
         origin["OriginAccessControlId"] == _resources(lab, "site")["Control"]["PhysicalResourceId"]
     )
-    lab.client("cloudformation").delete_stack(StackName="site")
+    # An update changes the distribution in place: the same domain (and ARN) keeps serving.
+    cfn = lab.client("cloudformation")
+    commented = SITE.replace(
+        "DefaultRootObject: index.html", "DefaultRootObject: index.html\n        Comment: shop"
+    )
+    cfn.update_stack(
+        StackName="site",
+        TemplateBody=commented,
+        Parameters=[{"ParameterKey": "Bucket", "UsePreviousValue": True}],
+    )
+    assert _outputs(cfn.describe_stacks(StackName="site")["Stacks"][0])["Domain"] == domain
+    assert (
+        cf.get_distribution(Id=dist["Id"])["Distribution"]["DistributionConfig"]["Comment"]
+        == "shop"
+    )
+    assert requests.get(f"https://{domain}/").status_code == 200
+    cfn.delete_stack(StackName="site")
     assert cf.list_distributions()["DistributionList"]["Quantity"] == 0
     assert cf.list_origin_access_controls()["OriginAccessControlList"]["Quantity"] == 0
 

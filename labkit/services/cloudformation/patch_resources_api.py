@@ -108,6 +108,28 @@ class RestApi(Deployed):
         api.binaryMediaTypes = list(props.get("BinaryMediaTypes") or [])
         return cls(api.id, account_id, region_name)
 
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        """In place, as ``UpdateRestApi`` (the API keeps its id, so its parts keep working)."""
+        props = _props(cloudformation_json)
+        api = apigateway_backends[account_id][region_name].get_rest_api(
+            original_resource.physical_resource_id
+        )
+        api.name = str(props.get("Name") or api.name)
+        api.description = str(props.get("Description") or "")
+        api.policy = _text(props.get("Policy"))
+        api.binaryMediaTypes = list(props.get("BinaryMediaTypes") or [])
+        if props.get("EndpointConfiguration"):
+            api.endpoint_configuration = _camel(props["EndpointConfiguration"])
+        return original_resource
+
     def delete(self, account_id: str, region_name: str) -> None:
         backend = apigateway_backends[self.account_id][self.region_name]
         backend.apis.pop(self.physical_resource_id, None)
@@ -466,6 +488,24 @@ class HttpApi(Deployed):
             )
             backend.create_stage(api.api_id, {"stageName": "$default", "autoDeploy": True})
         return cls(api.api_id, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        """In place, as ``UpdateApi`` (the API keeps its id and endpoint)."""
+        props = _props(cloudformation_json)
+        api = _v2(account_id, region_name).get_api(original_resource.physical_resource_id)
+        api.name = str(props.get("Name") or api.name)
+        api.description = props.get("Description")
+        cors = props.get("CorsConfiguration")
+        api.cors_configuration = _camel(cors) if cors else None
+        return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:
         _v2(self.account_id, self.region_name).apis.pop(self.physical_resource_id, None)

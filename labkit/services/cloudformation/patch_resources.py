@@ -434,9 +434,18 @@ _NOTHING_TO_MAKE = frozenset(cfn_parsing.NULL_MODELS)
 
 def all_types() -> dict[str, type[Any]]:
     """Every resource type labkit adds or replaces, by CloudFormation type."""
-    from labkit.services.cloudformation import patch_resources_api, patch_resources_edge
+    from labkit.services.cloudformation import (
+        patch_resources_api,
+        patch_resources_edge,
+        patch_resources_http,
+    )
 
-    return {**TYPES, **patch_resources_api.TYPES, **patch_resources_edge.TYPES}
+    return {
+        **TYPES,
+        **patch_resources_api.TYPES,
+        **patch_resources_http.TYPES,
+        **patch_resources_edge.TYPES,
+    }
 
 
 @contextmanager

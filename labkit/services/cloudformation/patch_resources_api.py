@@ -1,14 +1,15 @@
-"""API resource types of the earlier labs, deployed through the same backend calls as by hand.
+"""REST API resource types and Lambda permissions, deployed through the same backend calls as
+by hand (HTTP APIs: :mod:`.patch_resources_http`).
 
 Stock moto 5.2.5 deploys ``AWS::ApiGateway::RestApi``, ``Resource``, ``Method`` and
 ``Deployment`` but skips ``AWS::ApiGateway::Stage`` with a warning, keeps only a method's
 ``Type``/``Uri``/``IntegrationHttpMethod`` (no integration responses, credentials, templates),
-deletes none of them with the stack, gives methods and deployments no physical id, and has no
-``AWS::ApiGatewayV2::*`` at all. Its ``AWS::Lambda::Permission`` adds a statement without a
-``Sid``, so the stack cannot remove it. Here each type calls the moto backend methods the API
-handlers call, so labkit's API Gateway patches apply as to an API built by hand: a deployment is
-frozen when it is made, a stage serves its deployment at the invoke URL, and a Lambda
-integration is refused (500) unless the function's policy lets API Gateway invoke it.
+deletes none of them with the stack, and gives methods and deployments no physical id. Its
+``AWS::Lambda::Permission`` adds a statement without a ``Sid``, so the stack cannot remove it.
+Here each type calls the moto backend methods the API handlers call, so labkit's API Gateway
+patches apply as to an API built by hand: a deployment is frozen when it is made, a stage serves
+its deployment at the invoke URL, and a Lambda integration is refused (500) unless the
+function's policy lets API Gateway invoke it.
 
 Properties and return values follow the template reference:
 
@@ -20,12 +21,6 @@ Properties and return values follow the template reference:
 - https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigateway-stage.html
   (``Ref`` the stage name; ``MethodSettings`` with ``ResourcePath`` ``/*`` and ``HttpMethod``
   ``*`` for every method);
-- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-api.html
-  (``Target`` is quick create: an integration, a ``$default`` route and an auto-deployed
-  ``$default`` stage);
-- https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-apigatewayv2-stage.html,
-  ``...-apigatewayv2-integration.html``, ``...-apigatewayv2-route.html``,
-  ``...-apigatewayv2-deployment.html``;
 - https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-permission.html.
 """
 
@@ -35,13 +30,11 @@ import json
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
-from moto.apigatewayv2.models import apigatewayv2_backends
-from moto.moto_api._internal import mock_random
 
 from labkit.services.cloudformation.patch_resources import Deployed
 
 
-def _props(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
+def props_of(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
     return dict(cloudformation_json.get("Properties") or {})
 
 
@@ -52,16 +45,16 @@ def _text(value: Any) -> str | None:
     return json.dumps(value)
 
 
-def _camel(value: Any) -> Any:
+def camel(value: Any) -> Any:
     """CloudFormation's ``PascalCase`` keys as the API's ``camelCase`` (recursively)."""
     if isinstance(value, dict):
-        return {k[:1].lower() + k[1:]: _camel(v) for k, v in value.items()}
+        return {k[:1].lower() + k[1:]: camel(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_camel(v) for v in value]
+        return [camel(v) for v in value]
     return value
 
 
-def _bool(value: Any) -> bool:
+def as_bool(value: Any) -> bool:
     return value if isinstance(value, bool) else str(value).lower() == "true"
 
 
@@ -94,14 +87,14 @@ class RestApi(Deployed):
         region_name: str,
         **kwargs: Any,
     ) -> RestApi:
-        props = _props(cloudformation_json)
+        props = props_of(cloudformation_json)
         backend = apigateway_backends[account_id][region_name]
         config = props.get("EndpointConfiguration")
         api = backend.create_rest_api(
             name=str(props.get("Name") or resource_name),
             description=str(props.get("Description") or ""),
             api_key_source=props.get("ApiKeySourceType"),
-            endpoint_configuration=_camel(config) if config else None,
+            endpoint_configuration=camel(config) if config else None,
             policy=_text(props.get("Policy")),
             disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
         )
@@ -118,7 +111,7 @@ class RestApi(Deployed):
         region_name: str,
     ) -> Any:
         """In place, as ``UpdateRestApi`` (the API keeps its id, so its parts keep working)."""
-        props = _props(cloudformation_json)
+        props = props_of(cloudformation_json)
         api = apigateway_backends[account_id][region_name].get_rest_api(
             original_resource.physical_resource_id
         )
@@ -127,7 +120,7 @@ class RestApi(Deployed):
         api.policy = _text(props.get("Policy"))
         api.binaryMediaTypes = list(props.get("BinaryMediaTypes") or [])
         if props.get("EndpointConfiguration"):
-            api.endpoint_configuration = _camel(props["EndpointConfiguration"])
+            api.endpoint_configuration = camel(props["EndpointConfiguration"])
         return original_resource
 
     def delete(self, account_id: str, region_name: str) -> None:
@@ -165,7 +158,7 @@ class ApiResource(Deployed):
         region_name: str,
         **kwargs: Any,
     ) -> ApiResource:
-        props = _props(cloudformation_json)
+        props = props_of(cloudformation_json)
         api_id = str(props["RestApiId"])
         backend = apigateway_backends[account_id][region_name]
         resource = backend.create_resource(
@@ -200,7 +193,7 @@ class ApiMethod(Deployed):
         region_name: str,
         **kwargs: Any,
     ) -> ApiMethod:
-        props = _props(cloudformation_json)
+        props = props_of(cloudformation_json)
         backend = apigateway_backends[account_id][region_name]
         api_id, resource_id = str(props["RestApiId"]), str(props["ResourceId"])
         verb = str(props["HttpMethod"]).upper()
@@ -209,7 +202,7 @@ class ApiMethod(Deployed):
             resource_id=resource_id,
             method_type=verb,
             authorization_type=str(props.get("AuthorizationType") or "NONE"),
-            api_key_required=_bool(props.get("ApiKeyRequired", False)),
+            api_key_required=as_bool(props.get("ApiKeyRequired", False)),
             request_parameters=props.get("RequestParameters"),
             request_models=props.get("RequestModels"),
             operation_name=props.get("OperationName"),
@@ -301,7 +294,7 @@ class ApiDeployment(Deployed):
         region_name: str,
         **kwargs: Any,
     ) -> ApiDeployment:
-        props = _props(cloudformation_json)
+        props = props_of(cloudformation_json)
         api_id = str(props["RestApiId"])
         stage = str(props.get("StageName") or "")
         described = props.get("StageDescription") or {}
@@ -330,13 +323,13 @@ class ApiDeployment(Deployed):
 def _configure_stage(backend: Any, api_id: str, stage: Any, props: dict[str, Any]) -> None:
     """A stage's cache cluster, tracing and method settings, as ``UpdateStage`` sets them."""
     if "CacheClusterEnabled" in props:
-        enabled = _bool(props["CacheClusterEnabled"])
+        enabled = as_bool(props["CacheClusterEnabled"])
         stage.cache_cluster_enabled = enabled
         stage.cache_cluster_status = "AVAILABLE" if enabled else "NOT_AVAILABLE"
     if props.get("CacheClusterSize"):
         stage.cache_cluster_size = str(props["CacheClusterSize"])
     if "TracingEnabled" in props:
-        stage.tracing_enabled = _bool(props["TracingEnabled"])
+        stage.tracing_enabled = as_bool(props["TracingEnabled"])
     fields = {
         "ThrottlingRateLimit": "throttling/rateLimit",
         "ThrottlingBurstLimit": "throttling/burstLimit",
@@ -378,7 +371,7 @@ class ApiStage(Deployed):
         region_name: str,
         **kwargs: Any,
     ) -> ApiStage:
-        props = _props(cloudformation_json)
+        props = props_of(cloudformation_json)
         api_id = str(props["RestApiId"])
         name = str(props.get("StageName") or resource_name)
         backend = apigateway_backends[account_id][region_name]
@@ -401,317 +394,6 @@ class ApiStage(Deployed):
         api = _rest_api(self.account_id, self.region_name, self.api_id)
         if api is not None:
             api.stages.pop(self.physical_resource_id, None)
-
-
-# --- HTTP APIs (API Gateway v2) --------------------------------------------------------------
-
-
-def _v2(account_id: str, region_name: str) -> Any:
-    return apigatewayv2_backends[account_id][region_name]
-
-
-def _v2_api(account_id: str, region_name: str, api_id: str) -> Any:
-    return _v2(account_id, region_name).apis.get(api_id)
-
-
-class HttpApi(Deployed):
-    """``AWS::ApiGatewayV2::Api``: ``CreateApi``; with ``Target``, quick create (an
-    integration, a ``$default`` route, an auto-deployed ``$default`` stage)."""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("ApiEndpoint", "ApiId")
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "ApiId":
-            return self.physical_resource_id
-        if attribute_name == "ApiEndpoint":
-            api = _v2(self.account_id, self.region_name).get_api(self.physical_resource_id)
-            return api.api_endpoint
-        return super().get_cfn_attribute(attribute_name)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> HttpApi:
-        props = _props(cloudformation_json)
-        backend = _v2(account_id, region_name)
-        protocol = str(props.get("ProtocolType") or "HTTP")
-        selection = props.get("RouteSelectionExpression")
-        if selection is None and protocol == "HTTP":
-            selection = "${request.method} ${request.path}"
-        api = backend.create_api(
-            api_key_selection_expression=props.get("ApiKeySelectionExpression"),
-            cors_configuration=_camel(props["CorsConfiguration"])
-            if props.get("CorsConfiguration")
-            else None,
-            description=props.get("Description"),
-            disable_schema_validation=props.get("DisableSchemaValidation"),
-            disable_execute_api_endpoint=props.get("DisableExecuteApiEndpoint"),
-            name=str(props.get("Name") or resource_name),
-            protocol_type=protocol,
-            route_selection_expression=selection,
-            tags=dict(props.get("Tags") or {}),
-            version=props.get("Version"),
-        )
-        if props.get("Target"):
-            target = str(props["Target"])
-            # A URL makes an HTTP proxy integration, a function ARN a Lambda proxy one.
-            web = target.startswith(("http://", "https://"))
-            integration = _create_integration(
-                backend,
-                api.api_id,
-                {
-                    "IntegrationType": "HTTP_PROXY" if web else "AWS_PROXY",
-                    "IntegrationUri": target,
-                    **({"IntegrationMethod": "ANY"} if web else {}),
-                },
-            )
-            backend.create_route(
-                api_id=api.api_id,
-                api_key_required=False,
-                authorization_scopes=[],
-                authorization_type="NONE",
-                authorizer_id=None,
-                model_selection_expression=None,
-                operation_name=None,
-                request_models=None,
-                request_parameters=None,
-                route_key=str(props.get("RouteKey") or "$default"),
-                route_response_selection_expression=None,
-                target=f"integrations/{integration.id}",
-            )
-            backend.create_stage(api.api_id, {"stageName": "$default", "autoDeploy": True})
-        return cls(api.api_id, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        """In place, as ``UpdateApi`` (the API keeps its id and endpoint)."""
-        props = _props(cloudformation_json)
-        api = _v2(account_id, region_name).get_api(original_resource.physical_resource_id)
-        api.name = str(props.get("Name") or api.name)
-        api.description = props.get("Description")
-        cors = props.get("CorsConfiguration")
-        api.cors_configuration = _camel(cors) if cors else None
-        return original_resource
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        _v2(self.account_id, self.region_name).apis.pop(self.physical_resource_id, None)
-
-
-def _create_integration(backend: Any, api_id: str, props: dict[str, Any]) -> Any:
-    kind = str(props["IntegrationType"])
-    version = props.get("PayloadFormatVersion")
-    if version is None and kind == "AWS_PROXY":
-        api = backend.get_api(api_id)
-        version = "2.0" if api.protocol_type == "HTTP" else "1.0"
-    timeout = props.get("TimeoutInMillis")
-    return backend.create_integration(
-        api_id=api_id,
-        connection_id=props.get("ConnectionId"),
-        connection_type=props.get("ConnectionType"),
-        content_handling_strategy=props.get("ContentHandlingStrategy"),
-        credentials_arn=props.get("CredentialsArn"),
-        description=props.get("Description"),
-        integration_method=props.get("IntegrationMethod"),
-        integration_subtype=props.get("IntegrationSubtype"),
-        integration_type=kind,
-        integration_uri=props.get("IntegrationUri"),
-        passthrough_behavior=props.get("PassthroughBehavior"),
-        payload_format_version=version,
-        request_parameters=props.get("RequestParameters"),
-        request_templates=props.get("RequestTemplates"),
-        response_parameters=props.get("ResponseParameters"),
-        template_selection_expression=props.get("TemplateSelectionExpression"),
-        timeout_in_millis=str(timeout) if timeout is not None else None,
-        tls_config=props.get("TlsConfig"),
-    )
-
-
-class _HttpApiPart(Deployed):
-    """A part of an HTTP API (integration, route, stage, deployment), kept in the API."""
-
-    #: The API's collection the part lives in.
-    collection = ""
-
-    def __init__(self, physical_id: str, account_id: str, region_name: str, api_id: str):
-        super().__init__(physical_id, account_id, region_name)
-        self.api_id = api_id
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        api = _v2_api(self.account_id, self.region_name, self.api_id)
-        if api is not None:
-            getattr(api, self.collection).pop(self.physical_resource_id, None)
-
-
-class HttpIntegration(_HttpApiPart):
-    """``AWS::ApiGatewayV2::Integration``: ``CreateIntegration`` (``Ref`` its id)."""
-
-    collection = "integrations"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "IntegrationId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "IntegrationId":
-            return self.physical_resource_id
-        return super().get_cfn_attribute(attribute_name)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> HttpIntegration:
-        props = _props(cloudformation_json)
-        api_id = str(props["ApiId"])
-        made = _create_integration(_v2(account_id, region_name), api_id, props)
-        return cls(made.id, account_id, region_name, api_id)
-
-
-class HttpRoute(_HttpApiPart):
-    """``AWS::ApiGatewayV2::Route``: ``CreateRoute`` (``Target`` ``integrations/{id}``)."""
-
-    collection = "routes"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "RouteId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "RouteId":
-            return self.physical_resource_id
-        return super().get_cfn_attribute(attribute_name)
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> HttpRoute:
-        props = _props(cloudformation_json)
-        api_id = str(props["ApiId"])
-        route = _v2(account_id, region_name).create_route(
-            api_id=api_id,
-            api_key_required=_bool(props.get("ApiKeyRequired", False)),
-            authorization_scopes=list(props.get("AuthorizationScopes") or []),
-            authorization_type=str(props.get("AuthorizationType") or "NONE"),
-            authorizer_id=props.get("AuthorizerId"),
-            model_selection_expression=props.get("ModelSelectionExpression"),
-            operation_name=props.get("OperationName"),
-            request_models=props.get("RequestModels"),
-            request_parameters=props.get("RequestParameters"),
-            route_key=str(props["RouteKey"]),
-            route_response_selection_expression=props.get("RouteResponseSelectionExpression"),
-            target=props.get("Target"),
-        )
-        return cls(route.route_id, account_id, region_name, api_id)
-
-
-class HttpStage(_HttpApiPart):
-    """``AWS::ApiGatewayV2::Stage``: ``CreateStage`` (``AutoDeploy`` serves the API as it is;
-    otherwise the stage serves ``DeploymentId``). ``Ref`` is the stage name."""
-
-    collection = "stages"
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> HttpStage:
-        props = _props(cloudformation_json)
-        api_id = str(props["ApiId"])
-        name = str(props["StageName"])
-        config: dict[str, Any] = {"stageName": name}
-        for key in (
-            "AutoDeploy",
-            "DeploymentId",
-            "Description",
-            "DefaultRouteSettings",
-            "RouteSettings",
-            "StageVariables",
-            "AccessLogSettings",
-        ):
-            if key in props:
-                value = props[key]
-                if key == "AutoDeploy":
-                    value = _bool(value)
-                elif key in ("DefaultRouteSettings", "AccessLogSettings"):
-                    value = _camel(value)
-                config[key[:1].lower() + key[1:]] = value
-        stage = _v2(account_id, region_name).create_stage(api_id, config)
-        if props.get("DeploymentId"):
-            setattr(stage, "labkit_deployment_id", str(props["DeploymentId"]))  # noqa: B010
-        return cls(name, account_id, region_name, api_id)
-
-
-class HttpDeployment(_HttpApiPart):
-    """``AWS::ApiGatewayV2::Deployment``: freezes the API as ``CreateDeployment`` does (and
-    points ``StageName``'s stage at it). ``Ref`` is the deployment id."""
-
-    collection = ""
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> HttpDeployment:
-        from labkit.services.apigatewayv2 import patch as v2
-
-        props = _props(cloudformation_json)
-        api_id = str(props["ApiId"])
-        api = _v2(account_id, region_name).get_api(api_id)
-        deployment_id = "".join(
-            mock_random.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6)
-        )
-        shown = {
-            "autoDeployed": False,
-            "deploymentId": deployment_id,
-            "deploymentStatus": "DEPLOYED",
-            "description": str(props.get("Description") or ""),
-        }
-        v2.deployments(api)[deployment_id] = {
-            "shown": shown,
-            "snapshot": v2.snapshot(api, deployment_id),
-        }
-        stage = props.get("StageName")
-        if stage and stage in api.stages:
-            setattr(api.stages[stage], "labkit_deployment_id", deployment_id)  # noqa: B010
-        return cls(deployment_id, account_id, region_name, api_id)
-
-    def delete(self, account_id: str, region_name: str) -> None:
-        from labkit.services.apigatewayv2 import patch as v2
-
-        api = _v2_api(self.account_id, self.region_name, self.api_id)
-        if api is not None:
-            v2.deployments(api).pop(self.physical_resource_id, None)
 
 
 # --- Lambda permissions ------------------------------------------------------------------------
@@ -751,7 +433,7 @@ class LambdaPermission(Deployed):
         region_name: str,
         **kwargs: Any,
     ) -> LambdaPermission:
-        props = _props(cloudformation_json)
+        props = props_of(cloudformation_json)
         function = str(props["FunctionName"])
         raw = {"StatementId": resource_name}
         raw.update({k: props[k] for k in cls._FIELDS if k in props})
@@ -773,10 +455,5 @@ TYPES: dict[str, type[Any]] = {
     "AWS::ApiGateway::Method": ApiMethod,
     "AWS::ApiGateway::Deployment": ApiDeployment,
     "AWS::ApiGateway::Stage": ApiStage,
-    "AWS::ApiGatewayV2::Api": HttpApi,
-    "AWS::ApiGatewayV2::Integration": HttpIntegration,
-    "AWS::ApiGatewayV2::Route": HttpRoute,
-    "AWS::ApiGatewayV2::Stage": HttpStage,
-    "AWS::ApiGatewayV2::Deployment": HttpDeployment,
     "AWS::Lambda::Permission": LambdaPermission,
 }

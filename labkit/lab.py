@@ -296,6 +296,14 @@ class Lab:
 
         return dms_view(task, self.clock.timestamp)
 
+    def redshift_view(self, statement: str | None = None) -> Any:
+        """A Redshift Data API statement: its SQL and status, the cluster's nodes and slices, rows
+        each join redistributed, blocks zone maps skipped, Spectrum's bytes, a result preview
+        (``statement``: its ``Id``, ``<id>:<n>`` for a batch's n-th; the latest when omitted)."""
+        from labkit.services.redshift.view import redshift_view
+
+        return redshift_view(statement)
+
     def sftp_endpoint(self, server: str) -> Any:
         """Where an SFTP client connects to a Transfer Family server (id or ARN): ``host, port =
         lab.sftp_endpoint(server_id)``, the server's AWS host name (it resolves inside this lab)

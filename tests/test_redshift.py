@@ -344,3 +344,30 @@ def test_results_page_with_a_next_token(lab: Lab, monkeypatch: pytest.MonkeyPatc
         if not token:
             break
     assert seen == [0, 1, 2, 3, 4]
+
+
+def test_the_view_shows_slices_redistribution_zone_maps_and_a_preview(lab: Lab) -> None:
+    from labkit.services.redshift.state import UnknownStatementError
+
+    roles = _world(lab)
+    with pytest.raises(UnknownStatementError):
+        lab.redshift_view()
+    _ok(lab, "CREATE TABLE sales (id BIGINT, cust INT, amount FLOAT8, paid BOOLEAN) SORTKEY (id)")
+    _ok(lab, "CREATE TABLE cust (id INT DISTKEY, name VARCHAR(20))")
+    _ok(lab, f"COPY sales FROM 's3://lake/sales/' IAM_ROLE '{roles['loader']}' PARQUET")
+    _ok(lab, f"COPY cust FROM 's3://lake/cust/' IAM_ROLE '{roles['loader']}' CSV")
+    described = _ok(
+        lab,
+        "SELECT c.name, count(*) FROM sales s JOIN cust c ON s.cust = c.id "
+        "WHERE s.id BETWEEN 10 AND 20 GROUP BY 1 ORDER BY 1",
+    )
+    view = lab.redshift_view(described["Id"])
+    text = str(view)
+    assert "2 nodes, 4 slices" in text
+    assert "⇄ redistributed (DS_DIST_OUTER)" in text  # sales is EVEN (AUTO): it moves
+    assert "✓ sorted on id" in text
+    assert "first 3 of 3" in text and "NULL" in text
+    html = view._repr_html_()
+    assert "labkit-redshift-query" in html and "DS_DIST_OUTER" in html
+    failed = _run(lab, "SELECT * FROM missing")
+    assert "✗ FAILED" in str(lab.redshift_view()) and failed["Error"] in str(lab.redshift_view())

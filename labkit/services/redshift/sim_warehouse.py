@@ -138,6 +138,10 @@ class Warehouse:
         self.con.register_filesystem(_MEMORY)
         self.layouts: dict[str, Layout] = {}
         self.external: dict[str, sim_sql.ExternalSchema] = {}
+        #: The model's figures, kept until a statement changes data (zone maps are written with
+        #: the blocks; a join's placement changes only with the rows).
+        self._zones: dict[tuple[str, str, int, Layout], list[tuple[Any, Any]]] = {}
+        self._moves: dict[tuple[Any, ...], JoinMove] = {}
         for setting in (
             "CREATE SCHEMA IF NOT EXISTS public",
             "SET schema = 'public'",
@@ -181,6 +185,9 @@ class Warehouse:
         outcome = Outcome()
         try:
             command = sim_sql.parse(sql)
+            if not (isinstance(command, sim_sql.Plain) and _reads_only(command.sql)):
+                self._zones.clear()
+                self._moves.clear()
             if isinstance(command, sim_sql.Copy):
                 outcome.kind = "COPY"
                 outcome.rows_affected = self._copy(command, ctx)
@@ -429,21 +436,25 @@ class Warehouse:
         for (la, lc), (ra, rc) in shape.joins:
             left, right = self._local(shape, la, lc), self._local(shape, ra, rc)
             if left and right and left != right:
-                outcome.joins.append(
-                    sim_layout.join_move(
-                        self.con,
-                        (left, self.layout(left), lc),
-                        (right, self.layout(right), rc),
-                        ctx.slices,
-                        ctx.slices_per_node,
+                sides = ((left, self.layout(left), lc), (right, self.layout(right), rc))
+                key = (*sides, ctx.slices, ctx.slices_per_node)
+                if key not in self._moves:
+                    self._moves[key] = sim_layout.join_move(
+                        self.con, sides[0], sides[1], ctx.slices, ctx.slices_per_node
                     )
-                )
+                outcome.joins.append(self._moves[key])
         for alias, column, low, high, text in shape.ranges:
             table = self._local(shape, alias, column)
             if table:
+                layout = self.layout(table)
+                zone_key = (table, column, ctx.slices, layout)
+                if zone_key not in self._zones:
+                    self._zones[zone_key] = sim_layout.zone_map(
+                        self.con, table, layout, column, ctx.slices
+                    )
                 outcome.blocks.append(
                     sim_layout.block_scan(
-                        self.con, table, self.layout(table), column, (low, high), text, ctx.slices
+                        self.con, table, layout, column, (low, high), text, self._zones[zone_key]
                     )
                 )
 
@@ -479,6 +490,15 @@ class Warehouse:
             if _MEMORY.exists(f"/{folder}"):
                 _MEMORY.rm(f"/{folder}", recursive=True)
         return copy
+
+
+def _reads_only(sql: str) -> bool:
+    """Whether a statement only reads (SELECT, WITH ... SELECT, SHOW)."""
+    first = re.match(r"\s*\(?\s*(\w+)", sql)
+    word = first.group(1).upper() if first else ""
+    if word == "WITH":
+        return not re.search(r"\b(INSERT|UPDATE|DELETE|MERGE)\b", sql, re.IGNORECASE)
+    return word in ("SELECT", "SHOW", "VALUES", "TABLE", "DESCRIBE", "EXPLAIN")
 
 
 def redshift_error(err: duckdb.Error) -> str:

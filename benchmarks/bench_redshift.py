@@ -10,7 +10,9 @@ Prints, for ``--rows`` rows (default 1,000,000) of Parquet in the sandbox's S3:
 The ratios are the figures: what the Data API, the policy engine's S3 checks and the storage model
 cost on top of the engine. A sandbox statement is three boto3 calls (execute, describe, result),
 printed as the floor: it dominates the ratio of a query DuckDB answers in a millisecond. The
-model's figures are computed once per write (zone maps, join placement) and reused after. Run: ``.venv/bin/python benchmarks/bench_redshift.py [--rows N]``.
+model's figures are computed once per write (zone maps, join placement) and reused after.
+
+Run: ``.venv/bin/python benchmarks/bench_redshift.py [--rows N]``.
 """
 
 from __future__ import annotations

@@ -88,7 +88,9 @@ class Index:
         periodic = -math.inf
         if self.refresh_every:
             ticks = math.floor((now - self.created) / self.refresh_every)
-            periodic = self.created + ticks * self.refresh_every
+            # The first periodic refresh comes one interval after the index was made.
+            if ticks >= 1:
+                periodic = self.created + ticks * self.refresh_every
         return max(periodic, self.refreshed_at)
 
 

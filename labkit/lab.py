@@ -304,6 +304,14 @@ class Lab:
 
         return redshift_view(statement)
 
+    def search_view(self, index: str | None = None) -> Any:
+        """An OpenSearch index now: documents and how many are searchable (the rest wait for the
+        next refresh on the lab clock), mappings, the last search with its hits and BM25 scores
+        (``index``: ``domain/index`` or its name; the only index when there is one)."""
+        from labkit.services.opensearch.view import search_view
+
+        return search_view(index, self.clock.timestamp)
+
     def sftp_endpoint(self, server: str) -> Any:
         """Where an SFTP client connects to a Transfer Family server (id or ARN): ``host, port =
         lab.sftp_endpoint(server_id)``, the server's AWS host name (it resolves inside this lab)

@@ -130,3 +130,32 @@ def test_the_access_policy_refuses_anonymous_and_other_callers(lab: Lab) -> None
     lab.client("opensearch").create_domain(DomainName="closed")
     closed = requests.get("https://closed.us-east-1.es.amazonaws.com/", timeout=5)
     assert closed.status_code == 403
+
+
+def test_the_view_shows_documents_waiting_for_refresh_and_the_last_hits(lab: Lab) -> None:
+    from labkit.services.opensearch.state import UnknownIndexError
+
+    base = _domain(lab)
+    try:
+        lab.search_view()
+    except UnknownIndexError as err:
+        assert "none yet" in str(err)
+    else:  # pragma: no cover - the assertion below names the failure
+        raise AssertionError("a view of no index")
+    requests.put(
+        f"{base}/app",
+        json={
+            "settings": {"refresh_interval": "10s"},
+            "mappings": {"properties": {"m": {"type": "text"}}},
+        },
+        timeout=5,
+    )
+    requests.post(f"{base}/app/_doc/a", json={"m": "disk full"}, timeout=5)
+    text = str(lab.search_view())
+    assert "1 documents, 0 searchable · ⏳ 1 waiting for the next refresh" in text
+    assert "next in 10.0 s" in text and "No search yet." in text
+    lab.clock.advance(10)
+    requests.get(f"{base}/app/_search", json={"query": {"match": {"m": "disk"}}}, timeout=5)
+    view = lab.search_view("logs/app")
+    assert "✓ all searchable" in str(view) and "top 1 of 1" in str(view)
+    assert "labkit-opensearch-index" in view._repr_html_()

@@ -36,12 +36,12 @@ from labkit import policy as engine_policy
 from labkit.sandbox import hosts as patch_hosts
 from labkit.sandbox.backends import DEFAULT_ACCOUNT_ID
 from labkit.services.opensearch.sim_engine import Engine, SearchError
+from labkit.services.opensearch.state import ENGINE
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
 HOST = re.compile(r"[a-z0-9][a-z0-9-]*\.[a-z0-9-]+\.es\.amazonaws\.com")
-ENGINE = "_labkit_engine"
 _JSON = {"Content-Type": "application/json; charset=UTF-8"}
 
 

@@ -219,12 +219,17 @@ class Engine:
         where = plan.clause(body.get("query") or {"match_all": {}}, scored=True)
         score = " + ".join(plan.scores) or "0"
         ctes = ", ".join(plan.ctes)
-        matched = (
-            f"{'WITH ' + ctes + ', ' if ctes else 'WITH '}hits AS (SELECT d.rowid AS rid, d.id, "
-            f"d.source, ({score}) AS score FROM docs d {' '.join(plan.joins)} "
-            f"WHERE ({where}) AND d.indexed_at <= ?)"
+        # The matching documents are found once, into a temporary table that the total, the
+        # page of hits and every aggregation read.
+        index.con.execute("DROP TABLE IF EXISTS temp.hits")
+        index.con.execute(
+            f"CREATE TEMP TABLE hits AS {'WITH ' + ctes + ' ' if ctes else ''}"
+            f"SELECT d.rowid AS rid, ({score}) AS score "
+            f"FROM docs d {' '.join(plan.joins)} WHERE ({where}) AND d.indexed_at <= ?",
+            [*plan.params, index.refresh_point(now)],
         )
-        params = [*plan.params, index.refresh_point(now)]
+        matched = ""
+        params: list[Any] = []
         size = int(body.get("size", 10))
         offset = int(body.get("from", 0))
         total_row = index.con.execute(
@@ -232,8 +237,9 @@ class Engine:
         ).fetchone()
         total = int(total_row[0]) if total_row else 0
         rows = index.con.execute(
-            f"{matched} SELECT id, source, score FROM hits ORDER BY score DESC, rid "
-            f"LIMIT ? OFFSET ?",
+            f"{matched} SELECT d.id, d.source, h.score FROM (SELECT rid, score FROM hits "
+            "ORDER BY score DESC, rid LIMIT ? OFFSET ?) h CROSS JOIN docs d ON d.rowid = h.rid "
+            "ORDER BY h.score DESC, h.rid",
             [*params, size, offset],
         ).fetchall()
         max_score = total_row[1] if total_row and total else None
@@ -393,6 +399,9 @@ class _Plan:
         )
 
 
+#: The matching documents of the search being answered, with their sources.
+_HITS = "hits CROSS JOIN docs ON docs.rowid = hits.rid"  # CROSS: SQLite keeps hits outer
+
 _INTERVALS = {
     "minute": "%Y-%m-%dT%H:%M:00",
     "1m": "%Y-%m-%dT%H:%M:00",
@@ -414,7 +423,7 @@ def _aggregate(
     con = index.con
     if kind in ("avg", "sum", "min", "max", "value_count"):
         function = {"value_count": "count"}.get(kind, kind)
-        row = con.execute(f"{matched} SELECT {function}({value}) FROM hits", params).fetchone()
+        row = con.execute(f"{matched} SELECT {function}({value}) FROM {_HITS}", params).fetchone()
         result = row[0] if row else None
         if kind == "sum" and result is None:
             result = 0
@@ -422,12 +431,12 @@ def _aggregate(
     if kind == "terms":
         size = int(body.get("size", 10))
         rows = con.execute(
-            f"{matched} SELECT {value} AS k, count(*) AS n FROM hits WHERE k IS NOT NULL "
+            f"{matched} SELECT {value} AS k, count(*) AS n FROM {_HITS} WHERE k IS NOT NULL "
             "GROUP BY k ORDER BY n DESC, k LIMIT ?",
             [*params, size],
         ).fetchall()
         total = con.execute(
-            f"{matched} SELECT count(*) FROM hits WHERE {value} IS NOT NULL", params
+            f"{matched} SELECT count(*) FROM {_HITS} WHERE {value} IS NOT NULL", params
         ).fetchone()
         shown = sum(int(r[1]) for r in rows)
         return {
@@ -451,7 +460,7 @@ def _aggregate(
                 f"{', '.join(_INTERVALS)})",
             )
         rows = con.execute(
-            f"{matched} SELECT strftime('{pattern}', {value}) AS k, count(*) FROM hits "
+            f"{matched} SELECT strftime('{pattern}', {value}) AS k, count(*) FROM {_HITS} "
             "WHERE k IS NOT NULL GROUP BY k ORDER BY k",
             params,
         ).fetchall()

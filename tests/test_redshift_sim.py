@@ -244,3 +244,17 @@ def test_a_clone_has_the_data_and_layouts_and_is_independent() -> None:
     _ok(warehouse, "DELETE FROM sales", ctx)
     assert copy.tables() == [("cust", 1000), ("sales", 100)]
     assert copy.layout("sales") == Layout("KEY", "cust", ("id",))
+
+
+def test_an_empty_text_field_loads_as_empty_unless_emptyasnull() -> None:
+    store = Store()
+    store.put("lake", "p/a.csv", b"1,\n2,\\N\n,x\n")
+    warehouse, ctx = Warehouse(), _context(store)
+    _ok(warehouse, "CREATE TABLE p (id INT, name VARCHAR(10))", ctx)
+    _ok(warehouse, f"COPY p FROM 's3://lake/p/' IAM_ROLE '{ROLE}' CSV", ctx)
+    rows = _ok(warehouse, "SELECT id, name FROM p ORDER BY id NULLS LAST", ctx).rows
+    assert rows == [(1, ""), (2, None), (None, "x")]
+    _ok(warehouse, "DELETE FROM p", ctx)
+    _ok(warehouse, f"COPY p FROM 's3://lake/p/' IAM_ROLE '{ROLE}' CSV EMPTYASNULL", ctx)
+    rows = _ok(warehouse, "SELECT id, name FROM p ORDER BY id NULLS LAST", ctx).rows
+    assert rows == [(1, None), (2, None), (None, "x")]

@@ -27,9 +27,16 @@
 # 4. **point-in-time restore** to the second before a mistake;
 # 5. **ElastiCache**: cache-aside against write-through, a session store, a leaderboard, and
 #    why ElastiCache needs code changes where DAX needs none;
-# 6. **which database** for which workload, tried on working models.
+# 6. **RDS Proxy**: a burst of Lambda invocations that exhausts a database, and the pool that
+#    serves it;
+# 7. **which database** for which workload, tried on working models.
 
 # %%
+import json
+import os
+import re
+
+import boto3
 import pg8000
 import redis
 from IPython.display import HTML
@@ -41,6 +48,7 @@ from labkit.services.dbchoice.sim_workloads import WORKLOADS
 from labkit.services.dbchoice.view import which_db
 from labkit.services.elasticache import state as cache_state
 from labkit.services.elasticache import view as cache_view
+from labkit.services.rds.patch_proxy import concurrent_invocations, inside_vpc, pool_of
 
 lab = labkit.start("databases")
 rds = lab.client("rds")
@@ -278,7 +286,144 @@ HTML(cache_view.render_html(cache_state.snapshot(cache_state.find("shop-cache"))
 print(fact("dax.elasticache_use"))
 
 # %% [markdown]
-# ## 6. Which database?
+# ## 6. RDS Proxy: Lambda at high concurrency
+#
+# Lambda scales by running more **execution environments**, and each one that keeps a database
+# connection holds it for as long as it lives. A database takes only `max_connections` (for RDS
+# for PostgreSQL, by default `LEAST(memory / rds.max_connections_divisor, 5000)`: 112 on a
+# db.t3.micro); past it, PostgreSQL refuses with "too many clients". **RDS Proxy** sits between:
+# clients connect to the proxy, which lends a small pool of database connections (at most
+# `MaxConnectionsPercent` of `max_connections`) to one client transaction at a time. A proxy is
+# **never public**: only code in its VPC reaches it. With **IAM authentication** a function
+# logs in with a 15-minute token from `generate_db_auth_token` and holds no password; the proxy
+# itself logs in to the database with a Secrets Manager secret.
+#
+# Below, a database that takes 20 connections, and a burst of 30 invocations at once, first
+# straight to the instance, then through a proxy. (On AWS the token goes over TLS, which the
+# proxy then requires; the sandbox's endpoints speak no TLS.)
+
+# %%
+print(fact("rds.max_connections_divisor"))
+print(fact("rds.proxy_publicly_accessible"))
+ec2 = lab.client("ec2")
+vpc_id = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+subnet_ids = [
+    ec2.create_subnet(VpcId=vpc_id, CidrBlock=f"10.1.{i}.0/24", AvailabilityZone=zone)["Subnet"][
+        "SubnetId"
+    ]
+    for i, zone in enumerate(["us-east-1a", "us-east-1b"])
+]
+rds.create_db_parameter_group(
+    DBParameterGroupName="few-connections",
+    DBParameterGroupFamily="postgres16",
+    Description="a small max_connections, to see it run out",
+)
+rds.modify_db_parameter_group(
+    DBParameterGroupName="few-connections",
+    Parameters=[
+        {
+            "ParameterName": "max_connections",
+            "ParameterValue": "20",
+            "ApplyMethod": "pending-reboot",
+        }
+    ],
+)
+burst_db = rds.create_db_instance(
+    DBInstanceIdentifier="orders-db",
+    Engine="postgres",
+    DBInstanceClass="db.t3.micro",
+    AllocatedStorage=20,
+    MasterUsername="shopadmin",
+    MasterUserPassword="correct-horse-1",
+    DBName="shop",
+    DBParameterGroupName="few-connections",
+)["DBInstance"]
+secret_arn = lab.client("secretsmanager").create_secret(
+    Name="orders-db/shopadmin",
+    SecretString=json.dumps({"username": "shopadmin", "password": "correct-horse-1"}),
+)["ARN"]
+proxy = rds.create_db_proxy(
+    DBProxyName="orders-proxy",
+    EngineFamily="POSTGRESQL",
+    Auth=[{"AuthScheme": "SECRETS", "SecretArn": secret_arn, "IAMAuth": "REQUIRED"}],
+    RoleArn="arn:aws:iam::123456789012:role/proxy-reads-secret",
+    VpcSubnetIds=subnet_ids,
+)["DBProxy"]
+rds.register_db_proxy_targets(DBProxyName="orders-proxy", DBInstanceIdentifiers=["orders-db"])
+print(proxy["Endpoint"])
+
+# %% [markdown]
+# One handler for both functions: a connection opened on the environment's first invocation
+# and kept (outside the handler's work, as AWS recommends), with a token when it talks to the
+# proxy and the password when it talks to the instance.
+
+# %%
+_conn = None
+
+
+def count_sessions(event, context):
+    global _conn
+    if _conn is None:
+        host = os.environ["DB_HOST"]
+        password = os.environ.get("DB_PASSWORD") or boto3.client("rds").generate_db_auth_token(
+            DBHostname=host, Port=5432, DBUsername="shopadmin"
+        )
+        _conn = pg8000.connect(
+            host=host, port=5432, user="shopadmin", password=password, database="shop"
+        )
+    cursor = _conn.cursor()
+    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = 'shopadmin'")
+    sessions = cursor.fetchone()[0]
+    _conn.commit()
+    return {"database_sessions": sessions}
+
+
+in_vpc = {"SubnetIds": subnet_ids, "SecurityGroupIds": []}
+for name, variables in [
+    ("direct", {"DB_HOST": burst_db["Endpoint"]["Address"], "DB_PASSWORD": "correct-horse-1"}),
+    ("pooled", {"DB_HOST": proxy["Endpoint"]}),
+]:
+    lab.deploy_function(count_sessions, name, environment=variables, constants={"_conn": None})
+    lab.client("lambda").update_function_configuration(FunctionName=name, VpcConfig=in_vpc)
+
+pooled = concurrent_invocations(lab.sandbox, "pooled", 30)
+pool = pool_of(lab.sandbox.backend("rds").db_proxies["orders-proxy"])
+print(f"through the proxy: {pooled.succeeded} of 30 worked,")
+print(
+    f"their {pool.stats.clients} client connections shared "
+    f"{pool.stats.server_connections_max} database connection(s)"
+)
+
+# %% [markdown]
+# The same burst with each environment keeping its own connection to the instance: the
+# database refuses once its 20 slots (less the 3 PostgreSQL keeps for superusers, and the
+# proxy's) are taken.
+
+# %%
+direct = concurrent_invocations(lab.sandbox, "direct", 30)
+refusal = re.search(r"'M': '([^']*)'", direct.errors[0])  # PostgreSQL's message, in the error
+print(f"straight to the instance: {direct.succeeded} of 30 worked; then:", refusal.group(1))
+
+# %% [markdown]
+# The proxy refuses what it should: the notebook is outside the VPC (as your laptop is), and
+# even inside it, a password is no longer a way in.
+
+# %%
+token = rds.generate_db_auth_token(proxy["Endpoint"], 5432, "shopadmin")
+try:
+    pg8000.connect(host=proxy["Endpoint"], user="shopadmin", password=token, database="shop")
+except pg8000.InterfaceError:
+    print("a good token, from the notebook: refused,", pool.stats.refused[-1])
+with inside_vpc(vpc_id):  # as code on an EC2 instance in the VPC would connect
+    try:
+        pg8000.connect(
+            host=proxy["Endpoint"], user="shopadmin", password="correct-horse-1", database="shop"
+        )
+    except pg8000.DatabaseError as refused:
+        print("the password, inside the VPC, refused:", refused.args[0]["M"])
+
+# %% [markdown]
+# ## 7. Which database?
 #
 # Each AWS database has a data model, and the model decides which operations are cheap. The
 # course keeps a **working model** of each, with real engines where one embeds faithfully:
@@ -351,4 +496,7 @@ which_db({"orders": "dynamodb", "sales_analytics": "rds", "social_graph": "auror
 # - ElastiCache (Redis) caches anything with code you write: cache-aside with a TTL, or
 #   write-through; sessions as hashes with TTLs, leaderboards as sorted sets. DAX caches
 #   DynamoDB with no code change.
+# - Lambda at high concurrency runs out of database connections; RDS Proxy, reachable only in
+#   its VPC, shares a small pool among every invocation, and with IAM authentication the
+#   function logs in with a short-lived token instead of a password.
 # - Choose a database by its data model: run the workload's operations against it.

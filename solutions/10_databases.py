@@ -12,7 +12,8 @@
 # A shop keeps its orders in **Amazon RDS for PostgreSQL**. You write its schema and queries
 # with a **read replica** for the reports, make its order writer survive a **Multi-AZ failover**,
 # undo a bad migration with **point-in-time restore**, put **ElastiCache** in front of the price
-# lookups, and choose a **database for each of ten workloads**.
+# lookups, keep a burst of **Lambda** invocations working through **RDS Proxy**, and choose a
+# **database for each of ten workloads**.
 #
 # The SQL is PostgreSQL's (the sandbox runs a real PostgreSQL behind every RDS endpoint); your
 # code talks to it with the `pg8000` driver (DB-API 2.0: `conn.cursor()`, `cursor.execute(sql,
@@ -20,13 +21,14 @@
 #
 # Write your code where it says `# YOUR CODE HERE` (replace the `...`), run the cell, then run
 # the check below it. Each check calls your functions in an empty sandbox of its own, with a lab
-# clock of its own, and tells you what it found. (Issue 18's RDS Proxy task comes once RDS Proxy
-# is in the sandbox.)
+# clock of its own, and tells you what it found.
 
 # %%
 import contextlib
+import os
 from datetime import timedelta
 
+import boto3
 import pg8000
 
 import labkit
@@ -247,7 +249,96 @@ def set_price(db, cache, sku, cents):
 lab.check("cache")
 
 # %% [markdown]
-# ## Task 5: a database for each workload
+# ## Task 5: a Lambda function at high concurrency, through RDS Proxy
+#
+# A burst of orders arrives as many Lambda invocations at once, more than the database takes
+# connections (`db["max_connections"]`). Write `build_proxy(aws, db)` and the handler it deploys.
+# `aws` makes clients and deploys functions as `lab` does (`aws.client(...)`,
+# `aws.deploy_function(handler, name, environment={...}, constants={...})`). `db` gives what
+# exists: `instance_id`, `secret_arn` (the database user `user`'s password, in Secrets
+# Manager), `proxy_role_arn` (a role the proxy may read the secret with), `vpc_id`,
+# `subnet_ids`, `security_group_id`, `user`, `database`, `max_connections`.
+#
+# - Create an **RDS Proxy** in front of the instance that requires **IAM authentication** (no
+#   password in the function; a token from `generate_db_auth_token`, which lasts
+#   `rds.iam_auth_token_lifetime`).
+# - Deploy a function whose handler inserts its event, `{"order_id": ..., "customer": ...,
+#   "total_cents": ...}`, into the table `orders (order_id, customer, total_cents)` through the
+#   proxy, and put it **in the VPC** (RDS Proxy is never public).
+# - Each execution environment uses at most one connection: opened once and reused, or opened
+#   and closed within the invocation.
+#
+# Return the function (its name, ARN, or the API's answer). The check runs more invocations at
+# once than `max_connections`, then a few in one warm environment, and tries to get into the
+# proxy from outside the VPC, with the secret's password, and with tokens it should refuse.
+
+# %%
+print(fact("rds.iam_auth_token_lifetime"))
+
+# %%
+_connection = None  # one per execution environment, kept between invocations
+
+
+def place_order_handler(event, context):
+    """Insert the event's order through the proxy, on this environment's one connection."""
+    ### BEGIN SOLUTION
+    global _connection
+    if _connection is None:  # a cold start: log in with a fresh IAM token
+        host, user = os.environ["DB_HOST"], os.environ["DB_USER"]
+        token = boto3.client("rds").generate_db_auth_token(
+            DBHostname=host, Port=5432, DBUsername=user
+        )
+        _connection = pg8000.connect(
+            host=host, port=5432, user=user, password=token, database=os.environ["DB_NAME"]
+        )
+    cursor = _connection.cursor()
+    cursor.execute(
+        "INSERT INTO orders (order_id, customer, total_cents) VALUES (%s, %s, %s)",
+        (event["order_id"], event["customer"], event["total_cents"]),
+    )
+    _connection.commit()  # the proxy lends a database connection for one transaction
+    return {"order_id": event["order_id"]}
+    ### END SOLUTION
+
+
+def build_proxy(aws, db):
+    """An RDS Proxy with IAM authentication, and the order function in the VPC behind it."""
+    ### BEGIN SOLUTION
+    rds = aws.client("rds")
+    proxy = rds.create_db_proxy(
+        DBProxyName="orders-proxy",
+        EngineFamily="POSTGRESQL",
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": db["secret_arn"], "IAMAuth": "REQUIRED"}],
+        RoleArn=db["proxy_role_arn"],
+        VpcSubnetIds=db["subnet_ids"],
+        VpcSecurityGroupIds=[db["security_group_id"]],
+    )["DBProxy"]
+    rds.register_db_proxy_targets(
+        DBProxyName="orders-proxy", DBInstanceIdentifiers=[db["instance_id"]]
+    )
+    aws.deploy_function(
+        place_order_handler,
+        "place-order",
+        environment={
+            "DB_HOST": proxy["Endpoint"],
+            "DB_USER": db["user"],
+            "DB_NAME": db["database"],
+        },
+        constants={"_connection": None},
+    )
+    aws.client("lambda").update_function_configuration(
+        FunctionName="place-order",
+        VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
+    )
+    return "place-order"
+    ### END SOLUTION
+
+
+# %%
+lab.check("proxy")
+
+# %% [markdown]
+# ## Task 6: a database for each workload
 #
 # Below are ten workloads, each with its operations and requirements. Give each a service:
 # a name as AWS says it (`"aurora"`, `"Amazon DynamoDB"`, `"S3 Glacier Deep Archive"`), or with
@@ -298,4 +389,7 @@ lab.score()
 # - A cache-aside cache with a TTL bounds staleness even for changes made elsewhere; deleting
 #   the entry on your own writes keeps them fresh at once. ElastiCache needs this code; DAX
 #   does it for DynamoDB with no code change.
+# - Lambda at high concurrency opens more connections than a database takes: RDS Proxy, inside
+#   the VPC, lends a small pool to every invocation. With IAM authentication the function holds
+#   no password, and one connection per execution environment is enough.
 # - Each database has a data model: run a workload's operations against it before choosing.

@@ -22,7 +22,7 @@ from labkit.grading.notebook import Submission
 from labkit.lab import Lab
 
 SAMPLES = Path(__file__).resolve().parent / "submissions" / "databases"
-CHECKS = ("orders_replica", "failover", "pitr", "cache", "db_choice")
+CHECKS = ("orders_replica", "failover", "pitr", "cache", "proxy", "db_choice")
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +35,10 @@ def test_correct_alternatives_pass_every_check(graded: dict[str, Submission], sa
     sub = graded[sample]
     assert sub.error is None and not sub.notes
     assert statuses(sub) == dict.fromkeys(CHECKS, "passed"), [said(sub, name) for name in CHECKS]
-    assert sub.score == sub.max_score == 10
+    assert sub.score == sub.max_score == 12
 
 
-def test_replica_reads_no_retry_no_backups_no_ttl_dynamodb_orders(
+def test_replica_reads_no_retry_no_backups_no_ttl_outside_vpc_dynamodb_orders(
     graded: dict[str, Submission],
 ) -> None:
     sub = graded["replica_reads"]
@@ -49,11 +49,13 @@ def test_replica_reads_no_retry_no_backups_no_ttl_dynamodb_orders(
     assert "open a **new** connection" in said(sub, "failover")
     assert "BackupRetentionPeriod" in said(sub, "pitr")
     assert "the pricing job" in said(sub, "cache")
+    assert "outside the proxy's VPC" in said(sub, "proxy")
+    assert "VpcConfig" in said(sub, "proxy")
     assert "orders on Amazon DynamoDB" in said(sub, "db_choice")
     assert "DynamoDB has no join" in said(sub, "db_choice")
 
 
-def test_report_on_primary_duplicate_retry_latest_restore_hour_ttl_analytics_on_rds(
+def test_report_on_primary_duplicate_retry_latest_restore_hour_ttl_direct_analytics_on_rds(
     graded: dict[str, Submission],
 ) -> None:
     sub = graded["report_on_primary"]
@@ -64,10 +66,13 @@ def test_report_on_primary_duplicate_retry_latest_restore_hour_ttl_analytics_on_
     assert "holds the migration's damage" in said(sub, "pitr")
     assert "UseLatestRestorableTime" in said(sub, "pitr")
     assert "in the last 60 s it was" in said(sub, "cache")
+    assert "straight to the instance" in said(sub, "proxy")
+    assert "max_connections is 20" in said(sub, "proxy")
+    assert "the proxy's endpoint" in said(sub, "proxy")
     assert "sales_analytics on Amazon RDS: analytics_scan" in said(sub, "db_choice")
 
 
-def test_unmultiplied_dead_connection_migration_second_no_cache_sql_graph(
+def test_unmultiplied_dead_connection_migration_second_no_cache_no_iam_sql_graph(
     graded: dict[str, Submission],
 ) -> None:
     sub = graded["unmultiplied"]
@@ -78,10 +83,12 @@ def test_unmultiplied_dead_connection_migration_second_no_cache_sql_graph(
     assert "restored to the migration's second" in said(sub, "pitr")
     assert "reached the database; the target is at most 15%" in said(sub, "cache")
     assert "Cache-aside" in said(sub, "cache")
+    assert "the secret's password (no IAM token) got into the proxy" in said(sub, "proxy")
+    assert "IAMAuth='REQUIRED'" in said(sub, "proxy")
     assert "social_graph on Amazon Aurora: graph_traversal" in said(sub, "db_choice")
 
 
-def test_uncommitted_spinning_retry_old_restore_short_ttl_qldb(
+def test_uncommitted_spinning_retry_old_restore_short_ttl_leak_qldb(
     graded: dict[str, Submission],
 ) -> None:
     sub = graded["uncommitted"]
@@ -91,6 +98,8 @@ def test_uncommitted_spinning_retry_old_restore_short_ttl_qldb(
     assert "clock.advance" in said(sub, "failover")
     assert "are missing" in said(sub, "pitr")
     assert "reached the database" in said(sub, "cache")
+    assert "opened 6 connection(s) to the proxy" in said(sub, "proxy")
+    assert "finally:" in said(sub, "proxy")
     assert "end of support" in said(sub, "db_choice")
     assert "Aurora PostgreSQL" in said(sub, "db_choice")
 

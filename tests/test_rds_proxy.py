@@ -11,7 +11,7 @@ from lambda_support import create as create_function
 
 from labkit import facts
 from labkit.lab import Lab
-from labkit.services.rds import patch_proxy, sim_capacity
+from labkit.services.rds import patch, patch_proxy, sim_capacity
 
 USER, PASSWORD = "app", "secret-pass-1"
 
@@ -124,6 +124,41 @@ def test_a_burst_of_lambdas_exhausts_the_database_directly_and_shares_a_pool_via
     assert pool is not None
     assert pool.stats.clients >= 10  # every environment still holds its proxy connection
     assert pool.stats.server_connections_max < 8  # ... on a few database connections
+    # The instance counts the connections each function opened to it directly: the pooled
+    # function's went through the proxy, none to the instance.
+    runtime = patch.runtime_of(lab.sandbox.backend("rds").databases["shop"])
+    assert runtime is not None
+    assert runtime.lambda_connections.get("direct", 0) == 10
+    assert "pooled" not in runtime.lambda_connections
+
+
+def test_each_invocation_of_a_burst_can_get_its_own_event(lab: Lab) -> None:
+    _vpc, subnets = network(lab)
+    database(lab)
+    endpoint = proxy(lab, subnets)["Endpoint"]
+    create_function(
+        lab,
+        "echo",
+        "def lambda_handler(event, context):\n    return event['n'] * 2\n",
+        Environment={"Variables": {"DB_HOST": endpoint}},
+    )
+    burst = patch_proxy.concurrent_invocations(lab.sandbox, "echo", 3, lambda i: {"n": i})
+    assert [json.loads(r.payload) for r in burst.results] == [0, 2, 4]
+
+
+def test_a_closed_client_is_gone_once_the_proxy_has_settled(lab: Lab) -> None:
+    vpc, subnets = network(lab)
+    database(lab)
+    endpoint = proxy(lab, subnets)["Endpoint"]
+    pool = patch_proxy.pool_of(lab.sandbox.backend("rds").db_proxies["shop-proxy"])
+    assert pool is not None
+    with patch_proxy.inside_vpc(vpc):
+        conn = connect(endpoint)
+        pool.settled()
+        assert len(pool.clients) == 1
+        conn.close()
+        pool.settled()  # the proxy's loop has read the close: no wall-clock wait
+        assert pool.clients == []
 
 
 def test_the_proxy_is_never_public(lab: Lab) -> None:

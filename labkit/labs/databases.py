@@ -11,11 +11,11 @@ Every check calls the learner's functions in an empty world of its own, with its
   (:mod:`labkit.labs.databases_recovery`);
 - ``cache``: ElastiCache in front of RDS, cutting the database's reads while no price is staler
   than a bound (:mod:`labkit.labs.databases_cache`);
+- ``proxy``: a Lambda function at more concurrent invocations than the database's
+  ``max_connections``, every one working through RDS Proxy with IAM authentication; outsiders
+  refused (:mod:`labkit.labs.databases_proxy`);
 - ``db_choice``: each of ten workloads run against the model of the service the learner chose
   (:mod:`labkit.labs.databases_choice`).
-
-Issue 18's task 5 (a Lambda function at high concurrency through RDS Proxy) waits for RDS Proxy
-in the sandbox.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from labkit.labs.databases_cache import MAX_DB_READ_SHARE, STALE_BOUND, check_ca
 from labkit.labs.databases_choice import check_db_choice
 from labkit.labs.databases_failover import check_failover
 from labkit.labs.databases_orders import check_orders_replica
+from labkit.labs.databases_proxy import BURST, MAX_CONNECTIONS, check_proxy
 from labkit.labs.databases_recovery import check_pitr
 from labkit.labs.spec import LabSpec
 
@@ -81,6 +82,19 @@ LAB = LabSpec(
             run=check_cache,
             hint=f"Cache-aside with a TTL of at most {STALE_BOUND} s, and set_price deletes "
             "the cached entry after updating the database.",
+            isolated=True,
+            timeout=ENGINE_CHECK_TIMEOUT,
+        ),
+        Check(
+            name="proxy",
+            title=f"build_proxy: {BURST} concurrent invocations of a Lambda function (the "
+            f"database takes {MAX_CONNECTIONS} connections) all work through RDS Proxy with IAM "
+            "authentication; outsiders are refused",
+            points=2,
+            run=check_proxy,
+            hint="A proxy with IAMAuth 'REQUIRED' in front of the instance, a function in the "
+            "VPC that logs in to the proxy's endpoint with generate_db_auth_token, one "
+            "connection per execution environment.",
             isolated=True,
             timeout=ENGINE_CHECK_TIMEOUT,
         ),

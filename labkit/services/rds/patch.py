@@ -33,6 +33,7 @@ a message that says so (an instructor's real MySQL is future work).
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -93,7 +94,12 @@ class _EndpointRoute:
                 f"{self._identifier} runs {database.engine}: the sandbox runs PostgreSQL only "
                 "(create the instance with Engine='postgres')"
             )
-        return runtime.target(port, self._sandbox.clock.timestamp)
+        where = runtime.target(port, self._sandbox.clock.timestamp)
+        # The Lambda runtime sets AWS_LAMBDA_FUNCTION_NAME while a handler runs.
+        function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        if function_name:
+            runtime.connected_from(function_name)
+        return where
 
 
 def _max_connections(backend: Any, database: Any) -> int:

@@ -123,10 +123,13 @@ class _ProxyRoute:
             )
         vpc, where = _caller_vpc(self._sandbox)
         if vpc != proxy.vpc_id:
-            raise ConnectionRefusedError(
+            reason = (
                 f"the proxy {proxy.db_proxy_name} is reachable only from inside {proxy.vpc_id} "
                 f"(RDS Proxy is never publicly accessible); this connection comes from {where}"
             )
+            # The driver may report only "can't connect": the proxy's record says why.
+            pool.stats.refused.append(reason)
+            raise ConnectionRefusedError(reason)
         return "127.0.0.1", pool.port
 
 
@@ -168,6 +171,11 @@ class TokenVerdict:
     reason: str
     principal: str = ""
 
+
+#: Keys that act as the account itself: labkit's, and the ones moto's mock puts in the process
+#: environment, which code running in a Lambda function signs with (moto answers every call
+#: signed with them as the account, so a token they sign is the account's too).
+_ACCOUNT_KEYS = {FAKE_ACCESS_KEY_ID: FAKE_SECRET_ACCESS_KEY, "FOOBARKEY": "FOOBARSECRET"}
 
 #: botocore signs a token's (empty) body: the SHA-256 of nothing.
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -251,10 +259,10 @@ def check_token(
     principal: engine.Principal
     policies: tuple[Any, ...] = ()
     session = next((s for s in signers._sts_sessions() if s.access_key_id == key), None)
-    if key == FAKE_ACCESS_KEY_ID:
+    if key in _ACCOUNT_KEYS:
         principal, secret = (
             engine.Principal.root(resource_arn.split(":")[4]),
-            FAKE_SECRET_ACCESS_KEY,
+            _ACCOUNT_KEYS[key],
         )
     elif session is not None:
         signer = signers.signer_of({}, "https://x/?X-Amz-Credential=" + quote("/".join(credential)))
@@ -488,6 +496,9 @@ def concurrent_invocations(
     its init code: a connection opened outside the handler stays open) and stays alive until the
     last invocation ends, as ``n`` overlapping invocations would. A handler that opens and closes
     its own connection inside one invocation does not overlap with the others here.
+
+    ``event`` is every invocation's event, or a function of the invocation's index (0 to n-1)
+    that makes each one's.
     """
     from labkit.services.awslambda.patch import (
         function_config,
@@ -509,8 +520,12 @@ def concurrent_invocations(
     try:
         for index, env in enumerate(held):
             env.busy = False
+            if callable(event):
+                payload = event(index)  # each invocation its own event
+            else:
+                payload = event if event is not None else {"burst": index}
             result = env.invoke(
-                event if event is not None else {"burst": index},
+                payload,
                 f"burst-{index}-{os.urandom(4).hex()}",
                 fn.function_arn,
             )

@@ -62,6 +62,13 @@ class InstanceRuntime:
     history: Any = None
     #: A read replica's feed from its source (:class:`~.sim_backups.ReplicaFeed`).
     feed: Any = None
+    #: Connections each Lambda function opened to this endpoint itself (not through a proxy):
+    #: a check tells "through RDS Proxy" from "straight to the instance" by these.
+    lambda_connections: dict[str, int] = field(default_factory=dict)
+
+    def connected_from(self, function_name: str) -> None:
+        """Count one connection opened by code running in the Lambda function ``function_name``."""
+        self.lambda_connections[function_name] = self.lambda_connections.get(function_name, 0) + 1
 
     def __deepcopy__(self, memo: dict[int, Any]) -> None:
         # moto deep-copies an instance's attributes into a restored one: the restore gets its own

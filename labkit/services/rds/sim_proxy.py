@@ -173,6 +173,7 @@ class PoolProxy:
         self._selector.register(self._listener, selectors.EVENT_READ, ("listen", None))
         self._selector.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
         self._lock = threading.RLock()
+        self._settle_waiters: list[threading.Event] = []
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=f"rds-proxy-{name}", daemon=True)
         self._thread.start()
@@ -188,6 +189,20 @@ class PoolProxy:
             with contextlib.suppress(OSError):
                 sock.close()
 
+    def settled(self, timeout: float = 5.0) -> None:
+        """Return once the proxy's loop has handled everything its sockets held when called.
+
+        A client that closes its connection has its end-of-file waiting on the proxy's socket at
+        once (loopback); the loop reads it on its next round. A check that counts open client
+        sessions calls this first, so the count never depends on the loop's timing.
+        """
+        done = threading.Event()
+        with self._lock:
+            self._settle_waiters.append(done)
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"s")
+        done.wait(timeout)
+
     def drop_all(self) -> None:
         """End every client and database connection (the database failed over or went away)."""
         with self._lock:
@@ -201,6 +216,9 @@ class PoolProxy:
         while not self._stopping:
             with self._lock:
                 self._expire_waits()
+            with self._lock:
+                # Waiters that asked before this round: its select sees what they wait for.
+                waiters, self._settle_waiters = self._settle_waiters, []
             for key, _mask in self._selector.select(timeout=0.1 if self._queue else 0.5):
                 kind, owner = key.data
                 with self._lock:
@@ -225,6 +243,8 @@ class PoolProxy:
                             self._refuse(owner, "XX000", f"proxy error: {error!r}")
                         elif kind == "server":
                             self._server_lost(owner)
+            for waiter in waiters:
+                waiter.set()
         with self._lock:
             self.drop_all()
             with contextlib.suppress(Exception):

@@ -12,7 +12,8 @@
 # %% [markdown]
 # Correct in yet another way: one table with the lines as JSONB, a retry that upserts, the
 # restored instance's ARN returned, cache-aside with a 30 s TTL that deletes before and after
-# a price change, and choices written with options.
+# a price change, a function that opens and closes one connection per invocation
+# behind a proxy given half the database's connections, and choices written with options.
 
 # %%
 import json
@@ -116,6 +117,71 @@ def set_price(db, cache, sku, cents):
     cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
     db.commit()
     cache.delete(f"price#{sku}")
+
+
+# %%
+import contextlib
+import os
+
+import boto3
+import pg8000
+
+
+def orders_fn(event, context):
+    endpoint = os.environ["ENDPOINT"]
+    rds = boto3.client("rds", region_name=os.environ["AWS_REGION"])
+    password = rds.generate_db_auth_token(endpoint, 5432, os.environ["USER_NAME"])
+    conn = pg8000.connect(
+        user=os.environ["USER_NAME"],
+        host=endpoint,
+        password=password,
+        database=os.environ["DATABASE"],
+    )
+    with contextlib.closing(conn):  # one connection per invocation, always closed
+        conn.cursor().execute(
+            "INSERT INTO orders (total_cents, customer, order_id) VALUES (%s, %s, %s)",
+            (event["total_cents"], event["customer"], event["order_id"]),
+        )
+        conn.commit()
+    return {"saved": event["order_id"]}
+
+
+def build_proxy(aws, db):
+    rds = aws.client("rds")
+    proxy = rds.create_db_proxy(
+        DBProxyName="orders",
+        EngineFamily="POSTGRESQL",
+        Auth=[
+            {
+                "AuthScheme": "SECRETS",
+                "SecretArn": db["secret_arn"],
+                "IAMAuth": "REQUIRED",
+                "ClientPasswordAuthType": "POSTGRES_SCRAM_SHA_256",
+            }
+        ],
+        RoleArn=db["proxy_role_arn"],
+        VpcSubnetIds=list(reversed(db["subnet_ids"])),
+        VpcSecurityGroupIds=[db["security_group_id"]],
+    )["DBProxy"]
+    # Half the database's connections for the proxy: the rest stay for admins and jobs.
+    rds.modify_db_proxy_target_group(
+        DBProxyName="orders",
+        TargetGroupName="default",
+        ConnectionPoolConfig={"MaxConnectionsPercent": 50},
+    )
+    rds.register_db_proxy_targets(DBProxyName="orders", DBInstanceIdentifiers=[db["instance_id"]])
+    aws.deploy_function(
+        orders_fn,
+        environment={
+            "ENDPOINT": proxy["Endpoint"],
+            "USER_NAME": db["user"],
+            "DATABASE": db["database"],
+        },
+    )
+    return aws.client("lambda").update_function_configuration(
+        FunctionName="orders_fn",
+        VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
+    )
 
 
 # %%

@@ -12,7 +12,7 @@
 # %% [markdown]
 # Plausible mistakes: every read from the replica ("it is there to take reads"), an order
 # writer with no retry, backups never turned on, a cache without a TTL (deleted on our own
-# changes only), and DynamoDB for the relational orders.
+# changes only), a function left outside the proxy's VPC, and DynamoDB for the relational orders.
 
 # %%
 from datetime import timedelta
@@ -100,6 +100,60 @@ def set_price(db, cache, sku, cents):
     cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
     db.commit()
     cache.delete(sku)
+
+
+# %%
+import os
+
+import boto3
+import pg8000
+
+_conn = None
+
+
+def order_handler(event, context):
+    global _conn
+    if _conn is None:
+        token = boto3.client("rds").generate_db_auth_token(
+            DBHostname=os.environ["DB_HOST"], Port=5432, DBUsername=os.environ["DB_USER"]
+        )
+        _conn = pg8000.connect(
+            host=os.environ["DB_HOST"],
+            user=os.environ["DB_USER"],
+            password=token,
+            database=os.environ["DB_NAME"],
+        )
+    cur = _conn.cursor()
+    cur.execute(
+        "INSERT INTO orders VALUES (%s, %s, %s)",
+        (event["order_id"], event["customer"], event["total_cents"]),
+    )
+    _conn.commit()
+    return event["order_id"]
+
+
+def build_proxy(aws, db):
+    # Mistake: the function is never put in the VPC ("Lambda reaches everything").
+    rds = aws.client("rds")
+    proxy = rds.create_db_proxy(
+        DBProxyName="orders-proxy",
+        EngineFamily="POSTGRESQL",
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": db["secret_arn"], "IAMAuth": "REQUIRED"}],
+        RoleArn=db["proxy_role_arn"],
+        VpcSubnetIds=db["subnet_ids"],
+    )["DBProxy"]
+    rds.register_db_proxy_targets(
+        DBProxyName="orders-proxy", DBInstanceIdentifiers=[db["instance_id"]]
+    )
+    return aws.deploy_function(
+        order_handler,
+        environment={
+            "DB_HOST": proxy["Endpoint"],
+            "DB_USER": db["user"],
+            "DB_NAME": db["database"],
+        },
+        constants={"_conn": None},
+    )
 
 
 # %%

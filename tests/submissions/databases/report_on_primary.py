@@ -12,7 +12,8 @@
 # %% [markdown]
 # Plausible mistakes: the report on the primary ("it has the freshest data"), a retry that
 # inserts again after a commit that went through unheard, a restore to the latest time, an
-# hour-long cache TTL, and ad-hoc analytics on the transactional database.
+# hour-long cache TTL, a function that connects to the instance's endpoint instead of the
+# proxy's, and ad-hoc analytics on the transactional database.
 
 # %%
 import pg8000
@@ -106,6 +107,67 @@ def set_price(db, cache, sku, cents):
     cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
     db.commit()
     cache.delete(f"price:{sku}")
+
+
+# %%
+import json
+import os
+
+_conn = None
+
+
+def order_handler(event, context):
+    global _conn
+    if _conn is None:
+        _conn = pg8000.connect(
+            host=os.environ["DB_HOST"],
+            user=os.environ["DB_USER"],
+            password=os.environ["DB_PASSWORD"],
+            database=os.environ["DB_NAME"],
+        )
+    cur = _conn.cursor()
+    cur.execute(
+        "INSERT INTO orders VALUES (%s, %s, %s)",
+        (event["order_id"], event["customer"], event["total_cents"]),
+    )
+    _conn.commit()
+    return event["order_id"]
+
+
+def build_proxy(aws, db):
+    # Mistake: the proxy is made, but the function connects to the instance's own endpoint
+    # with the secret's password ("fewer hops").
+    rds = aws.client("rds")
+    rds.create_db_proxy(
+        DBProxyName="orders-proxy",
+        EngineFamily="POSTGRESQL",
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": db["secret_arn"], "IAMAuth": "REQUIRED"}],
+        RoleArn=db["proxy_role_arn"],
+        VpcSubnetIds=db["subnet_ids"],
+    )
+    rds.register_db_proxy_targets(
+        DBProxyName="orders-proxy", DBInstanceIdentifiers=[db["instance_id"]]
+    )
+    instance = rds.describe_db_instances(DBInstanceIdentifier=db["instance_id"])["DBInstances"][0]
+    secret = json.loads(
+        aws.client("secretsmanager").get_secret_value(SecretId=db["secret_arn"])["SecretString"]
+    )
+    aws.deploy_function(
+        order_handler,
+        "orders",
+        environment={
+            "DB_HOST": instance["Endpoint"]["Address"],
+            "DB_USER": secret["username"],
+            "DB_PASSWORD": secret["password"],
+            "DB_NAME": db["database"],
+        },
+        constants={"_conn": None},
+    )
+    aws.client("lambda").update_function_configuration(
+        FunctionName="orders",
+        VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
+    )
+    return "orders"
 
 
 # %%

@@ -12,7 +12,7 @@
 # %% [markdown]
 # Plausible mistakes: orders never committed (the same connection sees them, nobody else
 # does), a retry loop that never waits, a restore to two minutes before the migration, a
-# 2-second cache TTL, and QLDB for the ledger.
+# 2-second cache TTL, a new connection per query never closed, and QLDB for the ledger.
 
 # %%
 from datetime import timedelta
@@ -105,6 +105,70 @@ def set_price(db, cache, sku, cents):
     cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
     db.commit()
     cache.delete(f"price:{sku}")
+
+
+# %%
+import os
+
+import boto3
+import pg8000
+
+
+def new_connection():
+    host = os.environ["DB_HOST"]
+    token = boto3.client("rds").generate_db_auth_token(
+        DBHostname=host, Port=5432, DBUsername=os.environ["DB_USER"]
+    )
+    return pg8000.connect(
+        host=host, user=os.environ["DB_USER"], password=token, database=os.environ["DB_NAME"]
+    )
+
+
+def order_handler(event, context):
+    # Mistake: a new connection for each query, never closed.
+    reader = new_connection()
+    cur = reader.cursor()
+    cur.execute("SELECT count(*) FROM orders WHERE order_id = %s", (event["order_id"],))
+    seen = cur.fetchone()[0]
+    reader.commit()
+    if seen:
+        return "duplicate"
+    writer = new_connection()
+    writer.cursor().execute(
+        "INSERT INTO orders VALUES (%s, %s, %s)",
+        (event["order_id"], event["customer"], event["total_cents"]),
+    )
+    writer.commit()
+    return "saved"
+
+
+def build_proxy(aws, db):
+    rds = aws.client("rds")
+    proxy = rds.create_db_proxy(
+        DBProxyName="orders-proxy",
+        EngineFamily="POSTGRESQL",
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": db["secret_arn"], "IAMAuth": "REQUIRED"}],
+        RoleArn=db["proxy_role_arn"],
+        VpcSubnetIds=db["subnet_ids"],
+    )["DBProxy"]
+    rds.register_db_proxy_targets(
+        DBProxyName="orders-proxy", DBInstanceIdentifiers=[db["instance_id"]]
+    )
+    aws.deploy_function(
+        order_handler,
+        "orders",
+        environment={
+            "DB_HOST": proxy["Endpoint"],
+            "DB_USER": db["user"],
+            "DB_NAME": db["database"],
+        },
+        helpers=[new_connection],
+    )
+    aws.client("lambda").update_function_configuration(
+        FunctionName="orders",
+        VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
+    )
+    return "orders"
 
 
 # %%

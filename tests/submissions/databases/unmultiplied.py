@@ -12,7 +12,8 @@
 # %% [markdown]
 # Plausible mistakes: revenue summed over prices without the quantity, a retry that keeps the
 # dropped connection, a restore to the migration's own second, no cache at all ("PostgreSQL
-# is fast"), and a three-hop graph walked as self-joins in Aurora.
+# is fast"), a proxy that takes the secret's password (no IAM authentication), and a
+# three-hop graph walked as self-joins in Aurora.
 
 # %%
 import pg8000
@@ -104,6 +105,66 @@ def set_price(db, cache, sku, cents):
     cur = db.cursor()
     cur.execute("UPDATE products SET price_cents = %s WHERE sku = %s", (cents, sku))
     db.commit()
+
+
+# %%
+import json
+import os
+
+_conn = None
+
+
+def order_handler(event, context):
+    global _conn
+    if _conn is None:
+        _conn = pg8000.connect(
+            host=os.environ["DB_HOST"],
+            user=os.environ["DB_USER"],
+            password=os.environ["DB_PASSWORD"],
+            database=os.environ["DB_NAME"],
+        )
+    cur = _conn.cursor()
+    cur.execute(
+        "INSERT INTO orders VALUES (%s, %s, %s)",
+        (event["order_id"], event["customer"], event["total_cents"]),
+    )
+    _conn.commit()
+    return event["order_id"]
+
+
+def build_proxy(aws, db):
+    # Mistake: the proxy takes the secret's password (IAM authentication left DISABLED), and
+    # the function carries that password.
+    rds = aws.client("rds")
+    proxy = rds.create_db_proxy(
+        DBProxyName="orders-proxy",
+        EngineFamily="POSTGRESQL",
+        Auth=[{"AuthScheme": "SECRETS", "SecretArn": db["secret_arn"], "IAMAuth": "DISABLED"}],
+        RoleArn=db["proxy_role_arn"],
+        VpcSubnetIds=db["subnet_ids"],
+    )["DBProxy"]
+    rds.register_db_proxy_targets(
+        DBProxyName="orders-proxy", DBInstanceIdentifiers=[db["instance_id"]]
+    )
+    secret = json.loads(
+        aws.client("secretsmanager").get_secret_value(SecretId=db["secret_arn"])["SecretString"]
+    )
+    aws.deploy_function(
+        order_handler,
+        "orders",
+        environment={
+            "DB_HOST": proxy["Endpoint"],
+            "DB_USER": secret["username"],
+            "DB_PASSWORD": secret["password"],
+            "DB_NAME": db["database"],
+        },
+        constants={"_conn": None},
+    )
+    aws.client("lambda").update_function_configuration(
+        FunctionName="orders",
+        VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
+    )
+    return "orders"
 
 
 # %%

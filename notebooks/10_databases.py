@@ -29,7 +29,8 @@
 #    why ElastiCache needs code changes where DAX needs none;
 # 6. **RDS Proxy**: a burst of Lambda invocations that exhausts a database, and the pool that
 #    serves it;
-# 7. **which database** for which workload, tried on working models.
+# 7. an **Aurora global database**: a secondary Region under a second behind, and switchover;
+# 8. **which database** for which workload, tried on working models.
 
 # %%
 import json
@@ -423,7 +424,82 @@ with inside_vpc(vpc_id):  # as code on an EC2 instance in the VPC would connect
         print("the password, inside the VPC, refused:", refused.args[0]["M"])
 
 # %% [markdown]
-# ## 7. Which database?
+# ## 7. Aurora global database: a second Region
+#
+# An **Aurora global database** is one primary cluster that takes writes and up to
+# `aurora.global_secondary_regions_max` read-only **secondary** clusters in other Regions. The
+# storage layer ships the primary's log to them, typically in under a second: readers far away
+# read locally, and a secondary can take over if the primary's Region fails. In the sandbox the
+# secondary replays the primary's real PostgreSQL log `aurora.global_replication_lag_sandbox`
+# seconds of lab time late. (A secondary is created with no master user: it gets the primary's
+# data, users included.)
+
+# %%
+print(fact("aurora.global_replication_lag_typical"))
+home = rds.create_db_cluster(
+    DBClusterIdentifier="catalog",
+    Engine="aurora-postgresql",
+    MasterUsername="shopadmin",
+    MasterUserPassword="correct-horse-1",
+    DatabaseName="shop",
+)["DBCluster"]
+rds.create_db_instance(
+    DBInstanceIdentifier="catalog-1",
+    DBClusterIdentifier="catalog",
+    Engine="aurora-postgresql",
+    DBInstanceClass="db.r6g.large",
+)
+catalog = pg8000.connect(
+    host=home["Endpoint"], user="shopadmin", password="correct-horse-1", database="shop"
+)
+query(catalog, "CREATE TABLE products (sku TEXT PRIMARY KEY, price_cents INTEGER)")
+query(catalog, "INSERT INTO products VALUES ('tee', 1500)")
+rds.create_global_cluster(
+    GlobalClusterIdentifier="catalog-global", SourceDBClusterIdentifier=home["DBClusterArn"]
+)
+rds_eu = lab.client("rds", region_name="eu-west-1")
+away = rds_eu.create_db_cluster(
+    DBClusterIdentifier="catalog-eu",
+    Engine="aurora-postgresql",
+    GlobalClusterIdentifier="catalog-global",
+)["DBCluster"]
+rds_eu.create_db_instance(
+    DBInstanceIdentifier="catalog-eu-1",
+    DBClusterIdentifier="catalog-eu",
+    Engine="aurora-postgresql",
+    DBInstanceClass="db.r6g.large",
+)
+reader_eu = pg8000.connect(
+    host=away["ReaderEndpoint"], user="shopadmin", password="correct-horse-1", database="shop"
+)
+query(catalog, "UPDATE products SET price_cents = 1200 WHERE sku = 'tee'")
+print("in Ireland, the same instant:", query(reader_eu, "SELECT price_cents FROM products"))
+lab.clock.advance(1)
+print("one lab second later:", query(reader_eu, "SELECT price_cents FROM products"))
+
+# %% [markdown]
+# **Switchover** (`switchover_global_cluster`, planned: a Region rotation) first gives the
+# secondary every committed write, then promotes it: it becomes the writer and the former
+# primary a read-only secondary. **Failover** (`failover_global_cluster`) is for a primary
+# Region that is down: with `AllowDataLoss=True` the secondary is promoted with what it has
+# replicated, losing what the lag had not shipped yet; without it, it is a switchover. (The
+# sandbox does not resynchronize the former primary: it stays read-only with the data it had.)
+
+# %%
+print(fact("aurora.global_switchover_loses_data"))
+query(catalog, "INSERT INTO products VALUES ('cap', 900)")  # committed, not yet replicated
+rds.switchover_global_cluster(
+    GlobalClusterIdentifier="catalog-global", TargetDbClusterIdentifier=away["DBClusterArn"]
+)
+for member in rds.describe_global_clusters()["GlobalClusters"][0]["GlobalClusterMembers"]:
+    print(member["DBClusterArn"].split(":")[3], "writer" if member["IsWriter"] else "reader")
+writer_eu = pg8000.connect(
+    host=away["Endpoint"], user="shopadmin", password="correct-horse-1", database="shop"
+)
+print("the new writer has every commit:", query(writer_eu, "SELECT sku FROM products ORDER BY sku"))
+
+# %% [markdown]
+# ## 8. Which database?
 #
 # Each AWS database has a data model, and the model decides which operations are cheap. The
 # course keeps a **working model** of each, with real engines where one embeds faithfully:
@@ -499,4 +575,6 @@ which_db({"orders": "dynamodb", "sales_analytics": "rds", "social_graph": "auror
 # - Lambda at high concurrency runs out of database connections; RDS Proxy, reachable only in
 #   its VPC, shares a small pool among every invocation, and with IAM authentication the
 #   function logs in with a short-lived token instead of a password.
+# - An Aurora global database replicates to other Regions in under a second; a switchover
+#   promotes a secondary without losing a commit, a failover with data loss does not wait.
 # - Choose a database by its data model: run the workload's operations against it.

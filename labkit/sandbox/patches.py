@@ -154,6 +154,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("rds", ("rds",)),
     Patch("rds_proxy", ("rds",), after=("rds",), module="labkit.services.rds.patch_proxy"),
     Patch("rds_aurora", ("rds",), after=("rds",), module="labkit.services.rds.patch_aurora"),
+    Patch("rds_global", ("rds",), after=("rds_aurora",), module="labkit.services.rds.patch_global"),
     # A Redis engine (fakeredis) behind each ElastiCache endpoint, for the real redis client.
     Patch("elasticache", ("elasticache",)),
     # A pool's domain serves its hosted UI and OAuth endpoints, with the pool's own tokens.

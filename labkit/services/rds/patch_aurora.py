@@ -42,7 +42,7 @@ from moto.rds.exceptions import InvalidParameterValue, RDSClientError
 
 from labkit import facts
 from labkit.sandbox import netguard
-from labkit.services.rds import sim_capacity, sim_engine
+from labkit.services.rds import patch_global, sim_capacity, sim_engine
 from labkit.services.rds.sim_aurora import ClusterRuntime, ClusterVolume, Member, failover_target
 from labkit.services.rds.sim_backups import WalHistory
 from labkit.services.rds.sim_relay import ReplicaRelay
@@ -170,7 +170,8 @@ def _set_writer(runtime: ClusterRuntime, identifier: str) -> None:
     runtime.server.query("SELECT pg_reload_conf()")
 
 
-def _set_read_only(runtime: ClusterRuntime, read_only: bool) -> None:
+def set_read_only(runtime: ClusterRuntime, read_only: bool) -> None:
+    """Make the cluster's engine refuse writes (or take them again); drops its sessions."""
     if runtime.read_only == read_only:
         return
     runtime.read_only = read_only
@@ -221,7 +222,11 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                     server_src.segments(segment), standby=False, max_connections=limit
                 )
         elif cluster.global_cluster_identifier and not cluster.master_username:
-            return cluster  # a global database's secondary: no engine in the sandbox yet
+            # A global database's secondary: a standby of the primary's volume, fed late.
+            secondary = patch_global.secondary_runtime(sandbox, cluster, limit)
+            if secondary is None:
+                return cluster
+            return _serve(cluster, secondary)
         else:
             server = sim_engine.PostgresServer.create(max_connections=limit)
             for database in ("template1", "postgres"):
@@ -239,6 +244,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             history=WalHistory(server, created=sandbox.clock.timestamp),
             source=source_id,
         )
+        return _serve(cluster, runtime)
+
+    def _serve(cluster: Any, runtime: ClusterRuntime) -> Any:
         setattr(cluster, RUNTIME, runtime)
         route_set = _Routes(sandbox, cluster, runtime)
         routes.append(route_set)
@@ -381,6 +389,11 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             runtime = route_set.runtime
             if runtime.server._running and runtime.history is not None:
                 runtime.history.moved(now)
+        for route_set in routes:  # secondaries after every primary has cut its log
+            if route_set.runtime.feed is not None and route_set.runtime.server._running:
+                patch_global.feed(route_set.runtime, now)
+        for route_set in routes:
+            runtime = route_set.runtime
             if runtime.capacity and runtime.server._running:
                 _sample(runtime, now)
 
@@ -492,7 +505,7 @@ def zone_outage(sandbox: Sandbox, zone: str) -> list[str]:
             )
             if chosen is not None:
                 backend.failover_db_cluster(cluster.db_cluster_identifier, chosen.identifier)
-        _set_read_only(runtime, not runtime.volume.can_write())
+        set_read_only(runtime, not runtime.volume.can_write())
     return hit
 
 
@@ -502,7 +515,7 @@ def lose_copies(sandbox: Sandbox, cluster_identifier: str, count: int) -> str:
     if runtime is None:
         raise ValueError(f"{cluster_identifier} is not an Aurora PostgreSQL cluster")
     runtime.volume.lose_copies(count)
-    _set_read_only(runtime, not runtime.volume.can_write())
+    set_read_only(runtime, not runtime.volume.can_write())
     return runtime.volume.text()
 
 
@@ -511,7 +524,7 @@ def repair(sandbox: Sandbox, cluster_identifier: str) -> None:
     runtime = cluster_runtime(sandbox.backend("rds").clusters[cluster_identifier])
     if runtime is not None:
         runtime.volume.repair()
-        _set_read_only(runtime, False)
+        set_read_only(runtime, False)
 
 
 def clone_pages(sandbox: Sandbox, clone_identifier: str, database: str) -> dict[str, int]:

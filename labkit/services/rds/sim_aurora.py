@@ -137,6 +137,8 @@ class ClusterRuntime:
     last_sample: float | None = None
     source: str | None = None
     writer: str = ""
+    #: A global database's secondary: its feed of the primary's log (a ReplicaFeed).
+    feed: Any = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> None:
         # moto copies a cluster's attributes into a restored one: it gets its own runtime.

@@ -1,0 +1,203 @@
+"""Aurora global databases on moto's control plane: a secondary Region's cluster that replays the
+primary's log under a second late, and managed switchover and failover.
+
+moto 5.2.5 records global clusters and their member clusters (``CreateGlobalCluster``, a
+``CreateDBCluster`` with ``GlobalClusterIdentifier`` in another Region) but leaves the source
+cluster's ``IsWriter`` false, runs no engine for a secondary, and has no
+``FailoverGlobalCluster`` or ``SwitchoverGlobalCluster``. Here
+(https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database.html):
+
+- the cluster a global cluster is created from is its writer (``IsWriter`` true);
+- a secondary cluster (created with ``GlobalClusterIdentifier`` and no master user, as AWS
+  requires) gets its own engine: a hot standby of the primary's volume fed its log
+  ``aurora.global_replication_lag_sandbox`` seconds of lab time late, under the "typically under
+  a second" AWS documents (``aurora.global_replication_lag_typical``). Its endpoints answer
+  reads; a write fails with PostgreSQL's own "read-only transaction" (no write forwarding);
+- ``SwitchoverGlobalCluster`` (planned, no data lost) ships the secondary everything the primary
+  committed, then promotes it: it becomes the writer, and the former primary is read-only;
+- ``FailoverGlobalCluster`` (unplanned, the primary Region is gone): with
+  ``AllowDataLoss=True`` the secondary is promoted with what it has replayed; without it, AWS
+  runs a managed failover that waits for the secondary to catch up, which is a switchover.
+
+The former primary is not resynchronized from the new writer in the sandbox: it stays
+read-only, with the data it had at the switch (on AWS it becomes a secondary and catches up).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
+
+from moto.core.responses import ActionResult
+from moto.rds import models as rds_models
+from moto.rds import responses as rds_responses
+from moto.rds.exceptions import InvalidParameterValue, RDSClientError
+
+from labkit import facts
+from labkit.services.rds import sim_engine
+from labkit.services.rds.sim_aurora import ClusterRuntime, ClusterVolume
+from labkit.services.rds.sim_backups import ReplicaFeed, WalHistory
+
+if TYPE_CHECKING:
+    from labkit.sandbox.session import Sandbox
+
+
+def replication_lag() -> float:
+    """Seconds of lab time a secondary Region runs behind its primary in the sandbox."""
+    return float(facts.value("aurora.global_replication_lag_sandbox"))
+
+
+def _global_of(cluster: Any) -> Any:
+    """The moto GlobalCluster that ``cluster`` is a member of, in any Region."""
+    from moto.rds.models import rds_backends
+
+    for account in list(dict.values(rds_backends)):
+        for backend in list(dict.values(account)):
+            for found in list(backend.global_clusters.values()):
+                if cluster in found.members:
+                    return found
+    return None
+
+
+def _global_named(identifier: str) -> Any:
+    from moto.rds.models import rds_backends
+
+    name = identifier.rsplit(":", 1)[-1].lower()
+    for account in list(dict.values(rds_backends)):
+        for backend in list(dict.values(account)):
+            for found in list(backend.global_clusters.values()):
+                if found.global_cluster_identifier == name:
+                    return found
+    return None
+
+
+def secondary_runtime(sandbox: Sandbox, cluster: Any, limit: int) -> ClusterRuntime | None:
+    """The engine of a secondary cluster: a standby of its global cluster's writer volume."""
+    from labkit.services.rds.patch_aurora import cluster_runtime
+
+    found = _global_of(cluster)
+    writer = next((m for m in found.members if m.is_writer), None) if found else None
+    primary = cluster_runtime(writer) if writer is not None else None
+    if primary is None or primary.history is None:
+        return None
+    now = sandbox.clock.timestamp
+    segment = primary.history.segment_at(now, now)
+    server = sim_engine.PostgresServer.recover(
+        primary.server.segments(segment), standby=True, max_connections=limit
+    )
+    server.ship(primary.server.segments(segment))
+    zones = list(cluster.availability_zones or [])[:3]
+    runtime = ClusterRuntime(cluster.db_cluster_identifier, server, ClusterVolume(zones))
+    runtime.feed = ReplicaFeed(primary.history, lag=replication_lag(), shipped=segment)
+    runtime.writer = primary.writer
+    return runtime
+
+
+def feed(runtime: ClusterRuntime, now: float, *, everything: bool = False) -> None:
+    """Ship a secondary what its primary's log has due by ``now`` (all of it with
+    ``everything``)."""
+    replica_feed = runtime.feed
+    if replica_feed is None:
+        return
+    history = replica_feed.history
+    if everything:
+        due: str | None = history.segment_at(now, now)
+        if due is not None and due <= replica_feed.shipped:
+            due = None
+    else:
+        due = replica_feed.due(now)
+    if due is None:
+        return
+    runtime.server.ship(history.server.segments(due))
+    replica_feed.shipped = due
+
+
+def _promote(sandbox: Sandbox, found: Any, target_arn: str, *, catch_up: bool) -> None:
+    from labkit.services.rds.patch_aurora import cluster_runtime
+
+    target = next((m for m in found.members if m.db_cluster_arn == target_arn), None)
+    if target is None:
+        identifier = target_arn.rsplit(":", 1)[-1]
+        target = next((m for m in found.members if m.db_cluster_identifier == identifier), None)
+    if target is None:
+        raise InvalidParameterValue(
+            f"{target_arn} is not a secondary cluster of {found.global_cluster_identifier}"
+        )
+    if target.is_writer:
+        raise RDSClientError(
+            "InvalidDBClusterStateFault",
+            f"{target.db_cluster_identifier} is already the writer of the global database",
+        )
+    old = next((m for m in found.members if m.is_writer), None)
+    now = sandbox.clock.timestamp
+    runtime, old_runtime = cluster_runtime(target), cluster_runtime(old) if old else None
+    if runtime is not None and runtime.feed is not None:
+        if catch_up:
+            feed(runtime, now, everything=True)  # the secondary gets every commit first
+        runtime.server.promote()
+        runtime.feed = None
+        runtime.history = WalHistory(runtime.server, created=now)
+        runtime.read_only = False
+    if old is not None:
+        old.is_writer = False
+        if old_runtime is not None:
+            from labkit.services.rds.patch_aurora import set_read_only
+
+            set_read_only(old_runtime, True)  # a read-only secondary now
+            old_runtime.history = None
+            old_runtime.failovers.append(
+                (now, old.db_cluster_identifier, target.db_cluster_identifier)
+            )
+    target.is_writer = True
+    found.members.sort(key=lambda m: not m.is_writer)
+
+
+def install(sandbox: Sandbox, stack: ExitStack) -> None:
+    """Give global databases a secondary that replicates, and managed failover/switchover."""
+    stack.enter_context(_patched(sandbox))
+
+
+@contextlib.contextmanager
+def _patched(sandbox: Sandbox) -> Iterator[None]:
+    backend_cls = rds_models.RDSBackend
+    response_cls = rds_responses.RDSResponse
+    original_create = backend_cls.create_global_cluster
+
+    def create_global_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
+        found = original_create(self, *args, **kwargs)
+        if found.members:
+            found.members[0].is_writer = True  # the source cluster is the global writer
+        return found
+
+    def _switch(response: Any, *, catch_up: bool) -> ActionResult:
+        params = response.params
+        found = _global_named(str(params.get("GlobalClusterIdentifier", "")))
+        if found is None:
+            raise RDSClientError(
+                "GlobalClusterNotFoundFault",
+                f"Global cluster {params.get('GlobalClusterIdentifier')} not found",
+            )
+        _promote(
+            sandbox, found, str(params.get("TargetDbClusterIdentifier", "")), catch_up=catch_up
+        )
+        return ActionResult({"GlobalCluster": found})
+
+    def failover_global_cluster(response: Any) -> ActionResult:
+        allow_loss = str(response.params.get("AllowDataLoss", "false")).lower() == "true"
+        return _switch(response, catch_up=not allow_loss)
+
+    def switchover_global_cluster(response: Any) -> ActionResult:
+        return _switch(response, catch_up=True)
+
+    backend_cls.create_global_cluster = create_global_cluster  # type: ignore[method-assign]
+    response_cls.failover_global_cluster = failover_global_cluster  # type: ignore[attr-defined]
+    response_cls.switchover_global_cluster = switchover_global_cluster  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        backend_cls.create_global_cluster = original_create  # type: ignore[method-assign]
+        for name in ("failover_global_cluster", "switchover_global_cluster"):
+            with contextlib.suppress(AttributeError):
+                delattr(response_cls, name)

@@ -34,7 +34,9 @@ if TYPE_CHECKING:
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
     from labkit.services.flink.widget import WindowView
+    from labkit.services.elasticache.widget import CacheView
     from labkit.services.kinesis.widget import StreamView
+    from labkit.services.rds.widget import DbView
     from labkit.services.ses.widget import MailboxView
     from labkit.services.sns.widget import TopicView
     from labkit.services.sqs.widget import QueueView
@@ -272,6 +274,36 @@ class Lab:
         """A live view of a Managed Flink application's windows: each source's watermark (per
         shard), open windows per key, late elements (dropped or sent to a side output), firings
         and late firings, and a plot of the results its sinks emitted.
+    def cache_view(self, cache: str | None = None, *, hold: bool = False) -> CacheView:
+        """A live view of an ElastiCache cluster's Redis engine: keys with their type, value and
+        the TTL they have left, hits and misses, evictions and the key evicted next.
+
+        Args:
+            cache: The cluster's (or replication group's) id or ARN; the only one when there is
+                one.
+            hold: Keep the moment of this call instead of following the lab.
+        """
+        from labkit.services.elasticache.widget import cache_view
+
+        return cache_view(self.sandbox, cache, hold=hold)
+
+    def db_view(self, name: str | None = None, *, hold: bool = False) -> DbView:
+        """A live view of an RDS DB instance (endpoint, Multi-AZ standby, failovers, replicas
+        and their lag, backups, connections) or an Aurora cluster (writer and readers, the
+        six-copy volume, failovers, Serverless v2 capacity).
+
+        Args:
+            name: The instance's or cluster's identifier or ARN; the only one when there is one.
+            hold: Keep the moment of this call instead of following the lab.
+        """
+        from labkit.services.rds.widget import db_view
+
+        return db_view(self.sandbox, name, hold=hold)
+
+    def cluster_view(self, cluster: str | None = None) -> Any:
+        """An ECS cluster now: instances and free capacity, tasks and their state, ALB targets
+        and their health (``cluster``: name or ARN; the only cluster when there is one)."""
+        from labkit.services.ecs.view import cluster_view
 
         Args:
             application: The application's name or ARN; the only application when there is one.

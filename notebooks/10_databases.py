@@ -40,15 +40,12 @@ import re
 import boto3
 import pg8000
 import redis
-from IPython.display import HTML
 
 import labkit
 from labkit.facts import fact
 from labkit.services.dbchoice import sim_engines as engines
 from labkit.services.dbchoice.sim_workloads import WORKLOADS
 from labkit.services.dbchoice.view import which_db
-from labkit.services.elasticache import state as cache_state
-from labkit.services.elasticache import view as cache_view
 from labkit.services.rds.patch_proxy import concurrent_invocations, inside_vpc, pool_of
 
 lab = labkit.start("databases")
@@ -117,6 +114,14 @@ print(
 print(query(primary, "SELECT customer, SUM(total_cents) FROM orders GROUP BY customer"))
 
 # %% [markdown]
+# `lab.db_view("shop")` shows the instance as it is now, and follows it through this lesson:
+# its endpoint, where the primary and its standby run, connections against `max_connections`,
+# failovers, replicas and backups (its step control goes back to earlier moments).
+
+# %%
+lab.db_view("shop")
+
+# %% [markdown]
 # ## 2. A read replica, and the read right after a write
 #
 # A **read replica** is another instance that replays the primary's write-ahead log
@@ -142,6 +147,7 @@ try:
 except pg8000.DatabaseError as error:
     replica.rollback()
     print("a replica is read-only:", error.args[0]["M"])
+lab.db_view("shop-reports", hold=True)  # the replica: its source, and the lag it replays at
 
 # %% [markdown]
 # So: send **reports** to the replica; read a user's **own** just-written data from the
@@ -170,6 +176,7 @@ lab.clock.advance(fact("rds.multi_az_failover_seconds").value)
 after = rds.describe_db_instances(DBInstanceIdentifier="shop")["DBInstances"][0]
 primary = connect(instance)  # the same endpoint name, now served from the other AZ
 print(after["AvailabilityZone"], query(primary, "SELECT COUNT(*) FROM orders"))
+lab.db_view("shop", hold=True)  # the primary now runs in the standby's former AZ
 
 # %% [markdown]
 # An application survives this by **retrying**: catch the driver's error, wait, open a new
@@ -275,7 +282,7 @@ print(
 )
 
 # %%
-HTML(cache_view.render_html(cache_state.snapshot(cache_state.find("shop-cache"))))
+lab.cache_view("shop-cache", hold=True)  # keys, the TTL each has left, hits and misses
 
 # %% [markdown]
 # **ElastiCache needs code changes; DAX does not.** Everything above is code you write: where to

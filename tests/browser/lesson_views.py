@@ -160,6 +160,16 @@ LESSONS = {
             live_now=("Mailbox", "Your verification code", "Welcome to the shop"),
         ),
         Lesson(
+            "notebooks/10_databases.ipynb",
+            held=(
+                ("read replica shop-reports (of shop)", "5 s of lab time late"),  # its lag
+                ("primary in us-east-1b", "failover @"),  # after the Multi-AZ failover
+                ("leaderboard", "4 hits, 3 misses"),  # the cache after section 5's reads
+            ),
+            live_now=("RDS DB instance shop", "failover @"),
+            live_before=("primary in us-east-1a",),  # as first shown, before the failover
+        ),
+        Lesson(
             "notebooks/11_containers.ipynb",
             held=(
                 # "the crashed task stopped (its exit code and AWS's reason), ... running"

@@ -9,8 +9,10 @@ never colour: ``✎ writer`` / ``◇ reader``, a copy ``● ok`` / ``✗ LOST``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from labkit.views.base import Column, Group, esc, panel_html, panel_text, table_html, text_table
 
@@ -121,17 +123,19 @@ def _lines(snapshot: ClusterSnapshot) -> list[str]:
     return lines
 
 
-def render_text(snapshot: ClusterSnapshot) -> str:
+def render_text(snapshot: ClusterSnapshot, *, notice: str = "", hint: str = "") -> str:
     """The cluster as plain text."""
     table = text_table(COLUMNS, _rows(snapshot))
     return panel_text(
         f"Aurora cluster {snapshot.identifier}",
         [*table, *_lines(snapshot)],
         subheading=f"{snapshot.engine} · {snapshot.status} · lab time {_time(snapshot.now)}",
+        notice=notice,
+        hint=hint,
     )
 
 
-def render_html(snapshot: ClusterSnapshot) -> str:
+def render_html(snapshot: ClusterSnapshot, *, notice: str = "", hint: str = "") -> str:
     """The cluster as HTML."""
     body = table_html(COLUMNS, _rows(snapshot))
     body += "".join(f"<div>{esc(line)}</div>" for line in _lines(snapshot))
@@ -140,4 +144,23 @@ def render_html(snapshot: ClusterSnapshot) -> str:
         heading=f"Aurora cluster {snapshot.identifier}",
         subheading=f"{snapshot.engine} · {snapshot.status} · lab time {_time(snapshot.now)}",
         body=body,
+        notice=notice,
+        hint=hint,
     )
+
+
+def as_dict(snapshot: ClusterSnapshot) -> dict[str, Any]:
+    """The snapshot as plain data (what a widget syncs)."""
+    return asdict(snapshot)
+
+
+def from_dict(data: Mapping[str, Any]) -> ClusterSnapshot:
+    """A snapshot back from :func:`as_dict`'s plain data."""
+    values = dict(data)
+    values["instances"] = tuple(InstanceRow(**row) for row in values["instances"])
+    for name in ("copies", "failovers", "notes"):
+        values[name] = tuple(tuple(x) if isinstance(x, list) else x for x in values[name])
+    values["acu_history"] = tuple(
+        (name, tuple(tuple(step) for step in steps)) for name, steps in values["acu_history"]
+    )
+    return ClusterSnapshot(**values)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pg8000
@@ -148,3 +151,21 @@ def test_reset_stops_the_servers_of_the_wiped_instances(lab: Lab) -> None:
     assert not folder.exists()
     with pytest.raises(pg8000.InterfaceError):
         connect(instance)
+
+
+def test_a_server_folder_comes_from_a_spare_of_this_process_only(tmp_path: Path) -> None:
+    from labkit.services.rds import sim_engine
+
+    foreign = tmp_path / "parent-spare"  # what a forked process inherits from its parent
+    with sim_engine._spare_lock:
+        sim_engine._spares.append((os.getpid() + 1, foreign))
+    try:
+        root = sim_engine._take_root()
+        assert root != foreign and (root / "data" / "PG_VERSION").exists()
+        assert (root / "archive").is_dir() and (root / "shipped").is_dir()
+        with sim_engine._spare_lock:
+            assert all(pid == os.getpid() for pid, _ in sim_engine._spares)
+        shutil.rmtree(root, ignore_errors=True)
+    finally:
+        with sim_engine._spare_lock:
+            sim_engine._spares[:] = [s for s in sim_engine._spares if s[1] != foreign]

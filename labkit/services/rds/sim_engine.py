@@ -207,6 +207,63 @@ def template() -> Path:
         return path
 
 
+def _fresh_root() -> Path:
+    """A new server folder: a copy of the template as ``data``, empty ``archive`` and
+    ``shipped``, owned by the user the server runs as."""
+    root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
+    (root / "owner.pid").write_text(str(os.getpid()), encoding="ascii")
+    shutil.copytree(template(), root / "data")
+    (root / "archive").mkdir()
+    (root / "shipped").mkdir()
+    os.chmod(root, 0o755)
+    binaries().own(root)
+    return root
+
+
+#: Server folders copied ahead of need, with the process that made each (a list, mutated: see
+#: :func:`binaries` on globals). Copying the template's thousand files was most of a restore's
+#: wall time on a loaded machine (0.8 of 2 s); a spare made in the background while the learner
+#: works takes none of it. A forked process (the grader forks kernels) inherits the list but
+#: never uses its parent's spares: two children would otherwise share one data folder.
+_spares: list[tuple[int, Path]] = []
+#: The process whose thread is making spares now, if any (a list, mutated, for the same reason).
+_filling: list[int] = []
+_spare_lock = threading.Lock()
+#: How many spares to keep: a restore, a replica and a new instance in a row find one each.
+SPARES = 2
+
+
+def _fill_spares() -> None:
+    try:
+        while True:
+            with _spare_lock:
+                if sum(1 for pid, _ in _spares if pid == os.getpid()) >= SPARES:
+                    return
+            root = _fresh_root()
+            with _spare_lock:
+                _spares.append((os.getpid(), root))
+    except Exception:  # a spare is an optimisation: the next server copies the template itself
+        return
+    finally:
+        with _spare_lock:
+            _filling.clear()
+
+
+def _take_root() -> Path:
+    """A server folder: a spare when one is ready, else a copy made now; then more spares are
+    made in the background."""
+    me = os.getpid()
+    with _spare_lock:
+        _spares[:] = [(pid, path) for pid, path in _spares if pid == me]
+        root = _spares.pop()[1] if _spares else None
+        start = me not in _filling
+        if start:
+            _filling[:] = [me]
+    if start:
+        threading.Thread(target=_fill_spares, name="labkit-pg-spares", daemon=True).start()
+    return root if root is not None else _fresh_root()
+
+
 @dataclass
 class PostgresServer:
     """One instance's PostgreSQL: its own data directory and ``postgres`` on a loopback port.
@@ -247,15 +304,8 @@ class PostgresServer:
     @classmethod
     def _new(cls, max_connections: int) -> PostgresServer:
         _sweep_orphans()
-        root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
-        (root / "owner.pid").write_text(str(os.getpid()), encoding="ascii")
-        data = root / "data"
-        shutil.copytree(template(), data)
-        (root / "archive").mkdir()
-        (root / "shipped").mkdir()
-        os.chmod(root, 0o755)
-        binaries().own(root)
-        return cls(data=data, port=_free_port(), max_connections=max_connections)
+        root = _take_root()
+        return cls(data=root / "data", port=_free_port(), max_connections=max_connections)
 
     @classmethod
     def create(cls, *, max_connections: int = 100) -> PostgresServer:
@@ -293,11 +343,24 @@ class PostgresServer:
             # pg_ctl returns once the server takes connections, which a hot standby does while
             # still replaying: wait for the end of recovery (the promotion).
             deadline = time.monotonic() + 60
-            while server.query("SELECT pg_is_in_recovery()")[0][0]:
+            while server._recovering():
                 if time.monotonic() > deadline:
                     raise EngineError(f"the restore did not finish in 60 s: {server.log_tail()}")
                 time.sleep(0.005)
         return server
+
+    def _recovering(self) -> bool:
+        """Whether the server still replays its log. A probe during replay can be cancelled
+        (SQLSTATE 40001, "conflict with recovery", when replay removes row versions): then it
+        is still recovering."""
+        import pg8000
+
+        try:
+            return bool(self.query("SELECT pg_is_in_recovery()")[0][0])
+        except pg8000.DatabaseError as error:
+            if "conflict with recovery" in str(error):
+                return True
+            raise
 
     @classmethod
     def copy_of(cls, source: PostgresServer, *, max_connections: int = 100) -> PostgresServer:
@@ -600,3 +663,8 @@ def _sweep_orphans() -> None:
 def _stop_all() -> None:
     for server in list(_live):
         server.destroy()
+    with _spare_lock:
+        spares = [path for pid, path in _spares if pid == os.getpid()]
+        _spares.clear()
+    for root in spares:  # one still being made is swept by the next process (its owner died)
+        shutil.rmtree(root, ignore_errors=True)

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from labkit.services.cognitoidp.state import TokenSnapshot
     from labkit.services.dax.widget import DaxView
     from labkit.services.dynamodb.widget import TableView
-    from labkit.services.flink.widget import WindowView
     from labkit.services.elasticache.widget import CacheView
+    from labkit.services.flink.widget import WindowView
     from labkit.services.kinesis.widget import StreamView
     from labkit.services.rds.widget import DbView
     from labkit.services.ses.widget import MailboxView
@@ -274,6 +274,15 @@ class Lab:
         """A live view of a Managed Flink application's windows: each source's watermark (per
         shard), open windows per key, late elements (dropped or sent to a side output), firings
         and late firings, and a plot of the results its sinks emitted.
+
+        Args:
+            application: The application's name or ARN; the only application when there is one.
+            hold: Keep the moment of this call (a view that never refreshes).
+        """
+        from labkit.services.flink.widget import window_view
+
+        return window_view(self.sandbox, application, hold=hold)
+
     def cache_view(self, cache: str | None = None, *, hold: bool = False) -> CacheView:
         """A live view of an ElastiCache cluster's Redis engine: keys with their type, value and
         the TTL they have left, hits and misses, evictions and the key evicted next.
@@ -299,19 +308,6 @@ class Lab:
         from labkit.services.rds.widget import db_view
 
         return db_view(self.sandbox, name, hold=hold)
-
-    def cluster_view(self, cluster: str | None = None) -> Any:
-        """An ECS cluster now: instances and free capacity, tasks and their state, ALB targets
-        and their health (``cluster``: name or ARN; the only cluster when there is one)."""
-        from labkit.services.ecs.view import cluster_view
-
-        Args:
-            application: The application's name or ARN; the only application when there is one.
-            hold: Keep the moment of this call (a view that never refreshes).
-        """
-        from labkit.services.flink.widget import window_view
-
-        return window_view(self.sandbox, application, hold=hold)
 
     def cluster_view(self, cluster: str | None = None, *, hold: bool = False) -> Any:
         """A live view of an ECS cluster: instances and free capacity, tasks and their state,

@@ -125,7 +125,13 @@ def check_pipeline(ctx: CheckContext) -> None:
         )
     cfn = ctx.client("cloudformation")
     try:
-        cfn.create_stack(StackName=PIPELINE_STACK, TemplateBody=body)
+        # The check deploys the learner's template, so it acknowledges IAM resources as whoever
+        # deploys a template must (AWS refuses them without the capability).
+        cfn.create_stack(
+            StackName=PIPELINE_STACK,
+            TemplateBody=body,
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
     except ClientError as error:
         ctx.fail(
             f"CloudFormation refused the template: {error.response['Error']['Message']}",

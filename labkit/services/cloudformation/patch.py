@@ -76,9 +76,15 @@ if TYPE_CHECKING:
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Install the CloudFormation patches for ``sandbox``."""
-    from labkit.services.cloudformation import patch_drift, patch_resources, patch_stacksets
+    from labkit.services.cloudformation import (
+        patch_capabilities,
+        patch_drift,
+        patch_resources,
+        patch_stacksets,
+    )
 
     stack.enter_context(cloudformation_fidelity())
+    patch_capabilities.install(stack)
     patch_drift.install(stack)
     patch_resources.install(stack)
     patch_stacksets.install(lambda: sandbox.clock, stack)

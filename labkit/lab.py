@@ -340,6 +340,14 @@ class Lab:
 
         return search_view(index, self.clock.timestamp)
 
+    def kafka_view(self, cluster: str | None = None) -> Any:
+        """An MSK cluster's Kafka side now: each topic's partitions (leader, replicas, log start
+        and end offsets), each consumer group's owners, committed offsets and lag, and its
+        rebalances over lab time (``cluster``: name or ARN; the only cluster when there is one)."""
+        from labkit.services.kafka.view import kafka_view
+
+        return kafka_view(cluster)
+
     def sftp_endpoint(self, server: str) -> Any:
         """Where an SFTP client connects to a Transfer Family server (id or ARN): ``host, port =
         lab.sftp_endpoint(server_id)``, the server's AWS host name (it resolves inside this lab)

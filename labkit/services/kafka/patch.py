@@ -40,12 +40,11 @@ from moto.kafka.exceptions import NotFoundException
 from labkit import facts
 from labkit.sandbox import netguard
 from labkit.services.kafka.sim_broker import ClusterSettings, KafkaCluster
+from labkit.services.kafka.state import RUNTIME
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
-#: The attribute of a moto MSK cluster that holds its running Kafka cluster.
-RUNTIME = "_labkit_kafka"
 #: The attribute that holds the cluster's bootstrap host for MSK Serverless.
 BOOTSTRAP = "_labkit_bootstrap"
 SERVERLESS_BROKERS = 3

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,7 +137,8 @@ class Coordinator:
             return
         lab, real = self._lab_now(), self._real_now()
         if not member_id:
-            member_id = f"{client_id or 'consumer'}-{uuid.UUID(int=next(self._ids))}"
+            # Kafka's ids are client id + a UUID; a counter keeps them short in views.
+            member_id = f"{client_id or 'consumer'}-{next(self._ids)}"
             member = Member(
                 member_id,
                 client_id,

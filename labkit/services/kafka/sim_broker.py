@@ -207,7 +207,9 @@ class KafkaCluster:
         self.coordinator = Coordinator(lab_now)
         self.cluster_id = f"labkit-{name}"[:22]
         self.nodes: list[BrokerNode] = []
+        #: Requests answered, by API name, and the broker's own seconds spent answering them.
         self.requests: dict[str, int] = {}
+        self.busy_seconds = 0.0
         self._producer_ids = itertools.count(1000)
         self._parked: list[_Parked] = []
         self._selector = selectors.DefaultSelector()
@@ -393,8 +395,10 @@ class KafkaCluster:
                 return
             frame = bytes(conn.inbuf[4 : 4 + size])
             del conn.inbuf[: 4 + size]
+            started = time.perf_counter()
             with self.lock:
                 self._handle(conn, frame)
+            self.busy_seconds += time.perf_counter() - started
 
     def _send(self, conn: _Conn, response: Any, version: int, correlation_id: int) -> None:
         if conn.closed:

@@ -287,3 +287,22 @@ def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: La
     values = sorted(int(v) for _, _, v in got_first + got_second)
     assert values == list(range(400)), "records were lost or processed twice"
     assert {p for p, _, _ in got_second} == {0, 1, 2, 3}
+
+
+def test_brokers_answer_only_on_their_ports_and_stop_with_a_reset(lab: Lab) -> None:
+    import socket
+
+    from labkit.services.kafka.patch import find_cluster, runtime_of
+
+    boot = cluster(lab)
+    host, port = boot.split(",")[0].rsplit(":", 1)
+    socket.create_connection((host, int(port)), timeout=5).close()
+    with pytest.raises(ConnectionRefusedError, match="not 9200"):
+        socket.create_connection((host, 9200), timeout=5)
+    runtime = runtime_of(find_cluster("orders"))
+    assert runtime is not None
+    lab.reset()
+    with pytest.raises(ConnectionRefusedError, match="no MSK cluster"):
+        socket.create_connection((host, int(port)), timeout=5)
+    with pytest.raises(OSError):  # the brokers' own loopback ports are closed too
+        socket.create_connection(("127.0.0.1", runtime.nodes[0].real_port), timeout=5)

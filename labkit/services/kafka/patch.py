@@ -218,6 +218,16 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                 answer[key] = ",".join(f"{node.host}:{port}" for node in runtime.nodes)
         return json.dumps(answer)
 
+    def after_reset() -> None:
+        # lab.reset() deleted the clusters: stop their brokers (their names already refuse).
+        for runtime in list(runtimes):
+            if not any(
+                runtime_of(c) is runtime for b in _all_backends() for c in b.clusters.values()
+            ):
+                runtime.stop()
+                runtimes.remove(runtime)
+
+    sandbox.on_reset(after_reset)
     backend_cls.create_cluster = create_cluster  # type: ignore[method-assign]
     backend_cls.create_cluster_v2 = create_cluster_v2  # type: ignore[method-assign]
     backend_cls.delete_cluster = delete_cluster  # type: ignore[method-assign]

@@ -805,10 +805,12 @@ class KafkaCluster:
             conn.waiting = False
             self._process(conn)
 
+        # Kafka names a member after the client's client.id (the request header carries it).
+        client_id = (req.header.client_id if req.header is not None else None) or "consumer"
         self.coordinator.join(
             req.group_id,
             req.member_id,
-            "consumer",
+            client_id,
             req.session_timeout_ms,
             req.rebalance_timeout_ms if v >= 1 else req.session_timeout_ms,
             req.protocol_type,

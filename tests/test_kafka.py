@@ -306,3 +306,34 @@ def test_brokers_answer_only_on_their_ports_and_stop_with_a_reset(lab: Lab) -> N
         socket.create_connection((host, int(port)), timeout=5)
     with pytest.raises(OSError):  # the brokers' own loopback ports are closed too
         socket.create_connection(("127.0.0.1", runtime.nodes[0].real_port), timeout=5)
+
+
+def test_api_versions_are_kafka_2_8s_and_a_too_new_request_is_answered_in_v0(lab: Lab) -> None:
+    import socket
+
+    from kafka.protocol.metadata import ApiVersionsRequest, ApiVersionsResponse
+
+    from labkit.services.kafka.sim_broker import SUPPORTED
+
+    host, port = cluster(lab).split(",")[0].rsplit(":", 1)
+
+    def ask(version: int, answer_version: int) -> Any:
+        request = ApiVersionsRequest(
+            version=version, client_software_name="t", client_software_version="1"
+        )
+        request.with_header(correlation_id=7, client_id="test")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(request.encode(header=True, framed=True))
+            size = int.from_bytes(sock.recv(4), "big")
+            data = b""
+            while len(data) < size:
+                data += sock.recv(size - len(data))
+        return ApiVersionsResponse.decode(data, version=answer_version, header=True)
+
+    ok = ask(3, 3)
+    assert ok.error_code == 0
+    assert {k.api_key: (k.min_version, k.max_version) for k in ok.api_keys} == SUPPORTED
+    assert SUPPORTED[0] == (0, 9) and SUPPORTED[1] == (0, 12)  # Produce v9, Fetch v12: Kafka 2.8
+    too_new = ask(4, 0)  # kafka-python's newest: Kafka answers in v0 with its own list
+    assert too_new.error_code == 35  # UNSUPPORTED_VERSION
+    assert too_new.header.correlation_id == 7 and len(too_new.api_keys) == len(SUPPORTED)

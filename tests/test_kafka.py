@@ -337,3 +337,21 @@ def test_api_versions_are_kafka_2_8s_and_a_too_new_request_is_answered_in_v0(lab
     too_new = ask(4, 0)  # kafka-python's newest: Kafka answers in v0 with its own list
     assert too_new.error_code == 35  # UNSUPPORTED_VERSION
     assert too_new.header.correlation_id == 7 and len(too_new.api_keys) == len(SUPPORTED)
+
+
+def test_a_garbled_request_closes_its_connection_and_the_broker_goes_on(lab: Lab) -> None:
+    import socket
+
+    from labkit.services.kafka.patch import find_cluster, runtime_of
+
+    boot = cluster(lab)
+    host, port = boot.split(",")[0].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        # A Metadata v11 request header followed by bytes that are no Metadata request.
+        body = (3).to_bytes(2, "big") + (11).to_bytes(2, "big") + (1).to_bytes(4, "big")
+        body += b"\xff" * 3
+        sock.sendall(len(body).to_bytes(4, "big") + body)
+        assert sock.recv(16) == b""  # closed, as a Kafka broker does
+    runtime = runtime_of(find_cluster("orders"))
+    assert runtime is not None and runtime.errors
+    topic(boot, "still-serving", 1)

@@ -210,6 +210,8 @@ class KafkaCluster:
         #: Requests answered, by API name, and the broker's own seconds spent answering them.
         self.requests: dict[str, int] = {}
         self.busy_seconds = 0.0
+        #: Requests that failed to decode or to be answered (their connection was closed).
+        self.errors: list[str] = []
         self._producer_ids = itertools.count(1000)
         self._parked: list[_Parked] = []
         self._selector = selectors.DefaultSelector()
@@ -350,10 +352,13 @@ class KafkaCluster:
                         self._accept(data)
                     else:
                         self._serve(data, events)
-                with self.lock:
-                    self.coordinator.tick()
-                    self.expire()
-                    self._retry_parked(force_expired=True)
+                try:
+                    with self.lock:
+                        self.coordinator.tick()
+                        self.expire()
+                        self._retry_parked(force_expired=True)
+                except Exception as error:  # a bug in one answer must not stop the broker
+                    self.errors.append(f"{type(error).__name__}: {error}")
         finally:
             for key in list(self._selector.get_map().values()):
                 with contextlib.suppress(OSError):
@@ -396,8 +401,14 @@ class KafkaCluster:
             frame = bytes(conn.inbuf[4 : 4 + size])
             del conn.inbuf[: 4 + size]
             started = time.perf_counter()
-            with self.lock:
-                self._handle(conn, frame)
+            try:
+                with self.lock:
+                    self._handle(conn, frame)
+            except Exception as error:  # one bad request must not stop the broker
+                # A request the codec cannot read (or a handler's bug): Kafka closes the
+                # connection; the broker goes on serving the others.
+                self.errors.append(f"{type(error).__name__}: {error}")
+                self._close(conn)
             self.busy_seconds += time.perf_counter() - started
 
     def _send(self, conn: _Conn, response: Any, version: int, correlation_id: int) -> None:

@@ -57,6 +57,18 @@ def test_the_view_shows_offsets_committed_offsets_lag_and_rebalances(lab: Lab) -
     html = view._repr_html_()
     assert "2 behind" in html and "orders-1" in html
 
+    admin = KafkaAdminClient(bootstrap_servers=boot)  # what the group APIs say agrees
+    assert [g["group_id"] for g in admin.list_groups()] == ["billing"]
+    described = admin.describe_groups(["billing"])["billing"]
+    assert described["group_state"] == "Stable"
+    (member,) = described["members"]
+    assert member["member_assignment"]["assigned_partitions"] == [
+        {"topic": "orders", "partitions": [0, 1]}
+    ]
+    offsets = admin.list_group_offsets("billing")["billing"]
+    assert {tp.partition: m.offset for tp, m in offsets.items()} == {0: 3}
+    admin.close()
+
     reader.close()  # the member leaves: the group is empty, its committed offsets stay
     (group,) = lab.kafka_view(arn).snapshot.groups
     assert group.state == "Empty" and "left" in group.rebalances[-1].reason

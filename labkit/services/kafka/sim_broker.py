@@ -955,5 +955,7 @@ class KafkaCluster:
         groups = [
             cls.ListedGroup(group_id=g.group_id, protocol_type=g.protocol_type, group_state=g.state)
             for g in self.coordinator.groups.values()
+            # Each broker lists the groups it coordinates (the admin client asks every broker).
+            if self._coordinator_node(g.group_id) is conn.node
         ]
         self._send(conn, cls(version=v, throttle_time_ms=0, error_code=0, groups=groups), v, cid)

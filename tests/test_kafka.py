@@ -48,11 +48,16 @@ def topic(boot: str, name: str, partitions: int, replicas: int = 3, **configs: s
         admin.close()
 
 
-def until(condition: Callable[[], bool], seconds: float = 20) -> None:
+def until(
+    condition: Callable[[], bool], seconds: float = 30, explain: Callable[[], str] | None = None
+) -> None:
     """Wait (real time, bounded) for the client's own threads to reach ``condition``."""
     deadline = time.monotonic() + seconds
     while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the consumer group"
+        if time.monotonic() > deadline:
+            pytest.fail(
+                "timed out waiting for the consumer group\n" + (explain() if explain else "")
+            )
         time.sleep(0.02)
 
 
@@ -264,7 +269,10 @@ def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: La
     t1.start()
     t2.start()
     try:
-        until(lambda: sorted(len(m.assignment()) for m in (first, second)) == [2, 2])
+        until(
+            lambda: sorted(len(m.assignment()) for m in (first, second)) == [2, 2],
+            explain=lambda: str(lab.kafka_view()),
+        )
         for i in range(200):
             producer.send("payments", key=str(i % 13).encode(), value=str(i).encode())
         producer.flush()

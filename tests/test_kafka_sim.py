@@ -119,3 +119,25 @@ def test_a_join_makes_the_others_rejoin_and_an_old_generation_is_refused() -> No
     assert len(a[1]["members"]) == 2  # the leader gets everyone's subscriptions
     assert c.commit("g", one, 1, [("t", 0, 6, None)]) == ILLEGAL_GENERATION
     assert c.committed("g", "t", 0) == 5
+
+
+def test_a_member_dropped_while_it_waits_for_its_assignment_is_answered() -> None:
+    clocks = Clocks()
+    c = Coordinator(lambda: clocks.lab, lambda: clocks.real)
+    a: list[dict[str, Any]] = []
+    b: list[dict[str, Any]] = []
+    join(c, answers=a)
+    leader = a[0]["member_id"]
+    c.sync("g", leader, 1, {leader: b""}, lambda _: None)
+    join(c, answers=b)
+    join(c, leader, a)
+    follower = b[0]["member_id"]
+    waiting: list[dict[str, Any]] = []
+    c.sync("g", follower, 2, {}, waiting.append)  # waits for the leader's assignment
+    assert waiting == []
+    clocks.real += 10.5
+    c.heartbeat("g", leader, 2)  # the leader is alive (its assignment is still coming) ...
+    clocks.real += 0.6  # ... the follower's session (10 s) ends while it waits
+    c.tick()
+    assert leader in c.groups["g"].members and follower not in c.groups["g"].members
+    assert waiting and waiting[0]["error_code"] == 25  # UNKNOWN_MEMBER_ID, not silence

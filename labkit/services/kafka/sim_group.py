@@ -216,7 +216,7 @@ class Coordinator:
         group = self.group(group_id)
         out: dict[str, int] = {}
         for member_id in member_ids:
-            if group.members.pop(member_id, None) is None:
+            if self._drop(group, member_id) is None:
                 out[member_id] = UNKNOWN_MEMBER_ID
                 continue
             out[member_id] = NONE
@@ -274,15 +274,26 @@ class Coordinator:
                 silent_real = real - member.last_seen_real
                 silent_lab = lab - member.last_seen_lab
                 if silent_real > timeout or (silent_lab > timeout and silent_real > LIVE_GRACE):
-                    group.members.pop(member.member_id, None)
+                    self._drop(group, member.member_id)
                     self._after_removal(group, f"{member.member_id}'s session expired")
             if group.state == "PreparingRebalance" and real > group.deadline:
                 for member in list(group.members.values()):
                     if member.join is None:
-                        group.members.pop(member.member_id, None)
+                        self._drop(group, member.member_id)
                 self._try_complete_join(group, forced=True)
 
     # -- internals ----------------------------------------------------------------------------
+    def _drop(self, group: Group, member_id: str) -> Member | None:
+        """Remove a member; a JoinGroup or SyncGroup it still waits on is answered, so that the
+        connection it came on is not held for ever (a broker answers every request)."""
+        member = group.members.pop(member_id, None)
+        if member is not None:
+            for answer in (member.join, member.sync):
+                if answer is not None:
+                    answer({"error_code": UNKNOWN_MEMBER_ID, "member_id": member_id})
+            member.join = member.sync = None
+        return member
+
     def _seen(self, member: Member) -> None:
         member.last_seen_real, member.last_seen_lab = self._real_now(), self._lab_now()
 

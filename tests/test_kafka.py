@@ -68,7 +68,12 @@ def consumer(boot: str, **kwargs: Any) -> KafkaConsumer:
         "auto_offset_reset": "earliest",
         "enable_auto_commit": False,
         "heartbeat_interval_ms": 100,
-        "session_timeout_ms": 6000,
+        # Long: under a loaded CI machine heartbeats were once 6 s apart and a live member's
+        # session ended; these tests are about joins and leaves (sessions: test_kafka_sim.py).
+        "session_timeout_ms": 30000,
+        # The rebalance timeout: a member that has not rejoined within it is dropped and joins
+        # again (Kafka's rule), so a rebalance never waits kafka-python's default 5 minutes.
+        "max_poll_interval_ms": 4000,
     }
     settings.update(kwargs)
     return KafkaConsumer(**settings)
@@ -243,7 +248,10 @@ def test_three_consumers_split_six_partitions(lab: Lab, assignor: str) -> None:
     for t in threads:
         t.start()
     try:
-        until(lambda: sorted(len(m.assignment()) for m in members) == [2, 2, 2])
+        until(
+            lambda: sorted(len(m.assignment()) for m in members) == [2, 2, 2],
+            explain=lambda: str(lab.kafka_view()) + str([m.assignment() for m in members]),
+        )
         owned = [p for m in members for p in m.assignment()]
         assert sorted(tp.partition for tp in owned) == list(range(6))
     finally:

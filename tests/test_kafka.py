@@ -279,7 +279,7 @@ def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: La
     try:
         until(
             lambda: sorted(len(m.assignment()) for m in (first, second)) == [2, 2],
-            explain=lambda: str(lab.kafka_view()),
+            explain=lambda: str(lab.kafka_view()) + str([m.assignment() for m in (first, second)]),
         )
         for i in range(200):
             producer.send("payments", key=str(i % 13).encode(), value=str(i).encode())

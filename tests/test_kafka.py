@@ -212,6 +212,13 @@ def test_retention_by_time_follows_the_lab_clock(lab: Lab) -> None:
     reader.close()
 
 
+def _errors() -> str:
+    from labkit.services.kafka.patch import find_cluster, runtime_of
+
+    runtime = runtime_of(find_cluster("orders"))
+    return f"\nbroker errors: {runtime.errors if runtime else None}"
+
+
 def _end(boot: str, name: str) -> int:
     reader = KafkaConsumer(bootstrap_servers=boot)
     tp = TopicPartition(name, 0)
@@ -250,7 +257,9 @@ def test_three_consumers_split_six_partitions(lab: Lab, assignor: str) -> None:
     try:
         until(
             lambda: sorted(len(m.assignment()) for m in members) == [2, 2, 2],
-            explain=lambda: str(lab.kafka_view()) + str([m.assignment() for m in members]),
+            explain=lambda: (
+                str(lab.kafka_view()) + str([m.assignment() for m in members]) + _errors()
+            ),
         )
         owned = [p for m in members for p in m.assignment()]
         assert sorted(tp.partition for tp in owned) == list(range(6))

@@ -228,6 +228,12 @@ def _end(boot: str, name: str) -> int:
         reader.close()
 
 
+def know_partitions(c: KafkaConsumer, name: str, count: int) -> None:
+    """Wait until the client's metadata has the topic's partitions: a group leader that joins
+    before it knows them assigns nothing and relies on a later metadata refresh to rejoin."""
+    until(lambda: len(c.partitions_for_topic(name) or ()) == count)
+
+
 def _run(
     c: KafkaConsumer, stop: threading.Event, out: list[tuple[int, int, bytes]], commit: bool
 ) -> None:
@@ -250,6 +256,7 @@ def test_three_consumers_split_six_partitions(lab: Lab, assignor: str) -> None:
     stop = threading.Event()
     members = [consumer(boot, partition_assignment_strategy=[strategy]) for _ in range(3)]
     for m in members:
+        know_partitions(m, "orders", 6)
         m.subscribe(["orders"])
     threads = [threading.Thread(target=_run, args=(m, stop, [], False)) for m in members]
     for t in threads:
@@ -276,6 +283,8 @@ def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: La
     topic(boot, "payments", 4)
     producer = KafkaProducer(bootstrap_servers=boot, acks="all")
     first, second = consumer(boot), consumer(boot)
+    for m in (first, second):
+        know_partitions(m, "payments", 4)
     first.subscribe(["payments"])
     second.subscribe(["payments"])
     got_first: list[tuple[int, int, bytes]] = []

@@ -233,13 +233,22 @@ _spare_lock = threading.Lock()
 SPARES = 2
 
 
+#: Set at exit: the thread making spares stops, and deletes the one it was copying.
+_stopping = threading.Event()
+#: The thread making spares (joined at exit, so no half-made folder outlives the process).
+_filler: list[threading.Thread] = []
+
+
 def _fill_spares() -> None:
     try:
-        while True:
+        while not _stopping.is_set():
             with _spare_lock:
                 if sum(1 for pid, _ in _spares if pid == os.getpid()) >= SPARES:
                     return
             root = _fresh_root()
+            if _stopping.is_set():
+                shutil.rmtree(root, ignore_errors=True)
+                return
             with _spare_lock:
                 _spares.append((os.getpid(), root))
     except Exception:  # a spare is an optimisation: the next server copies the template itself
@@ -260,7 +269,9 @@ def _take_root() -> Path:
         if start:
             _filling[:] = [me]
     if start:
-        threading.Thread(target=_fill_spares, name="labkit-pg-spares", daemon=True).start()
+        filler = threading.Thread(target=_fill_spares, name="labkit-pg-spares", daemon=True)
+        _filler[:] = [filler]
+        filler.start()
     return root if root is not None else _fresh_root()
 
 
@@ -661,10 +672,14 @@ def _sweep_orphans() -> None:
 
 @atexit.register
 def _stop_all() -> None:
+    _stopping.set()
+    for filler in _filler:  # a forked process sees its parent's thread as not alive
+        if filler.is_alive():
+            filler.join(timeout=30)
     for server in list(_live):
         server.destroy()
     with _spare_lock:
         spares = [path for pid, path in _spares if pid == os.getpid()]
         _spares.clear()
-    for root in spares:  # one still being made is swept by the next process (its owner died)
+    for root in spares:
         shutil.rmtree(root, ignore_errors=True)

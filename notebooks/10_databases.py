@@ -17,7 +17,8 @@
 # In this sandbox every RDS instance has a **real PostgreSQL** behind its endpoint, so the SQL
 # in this lesson is **PostgreSQL's dialect** (`SERIAL`, `RETURNING`, `ON CONFLICT`, `now()`). Your
 # code reaches it with the `pg8000` driver, exactly as it would reach RDS. ElastiCache clusters
-# have a real Redis-compatible engine behind theirs, for the `redis` client.
+# have a real Redis-compatible engine behind theirs, for the `redis` client. (In a workshop your
+# instructor may point the instances at a PostgreSQL server of theirs: the SQL is the same.)
 #
 # You will see:
 #

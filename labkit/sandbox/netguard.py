@@ -72,6 +72,32 @@ def serve_endpoint(name: str, route: Route) -> Callable[[], None]:
     return withdraw
 
 
+#: Servers outside this machine the course was told to use (an instructor's PostgreSQL, named by
+#: ``LABKIT_POSTGRES_URL``): the one exception to "nothing leaves the machine", made by whoever
+#: runs the course, never by a learner's code. (host lowercased, port).
+_remote: set[tuple[str, int]] = set()
+
+
+def allow_remote(host: str, port: int) -> Callable[[], None]:
+    """Let the lab reach ``host:port`` and look ``host`` up; returns what withdraws that."""
+    key = (host.lower(), int(port))
+    _remote.add(key)
+
+    def withdraw() -> None:
+        _remote.discard(key)
+
+    return withdraw
+
+
+def _remote_allowed(host: object, port: int | None = None) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    name = host.lower()
+    return any(h == name and (port is None or p == port) for h, p in _remote)
+
+
 def _routed(host: object) -> str | None:
     """The endpoint name ``host`` stands for (the name itself or its placeholder), if served."""
     if isinstance(host, bytes):
@@ -125,7 +151,7 @@ def network_guard() -> Iterator[None]:
         if sock.family not in (socket.AF_INET, socket.AF_INET6):
             return  # Unix sockets and the like never leave the machine.
         host, port = _address_host(address)
-        if not is_local_host(host):
+        if not is_local_host(host) and not _remote_allowed(host, port):
             raise NetworkBlockedError(str(host), port, via=via)
 
     def translate(sock: socket.socket, address: Any) -> Any:
@@ -166,7 +192,7 @@ def network_guard() -> Iterator[None]:
             name = _routed(host)
             if name is not None:
                 host = _placeholders[name]
-            if not is_local_host(host):
+            if not is_local_host(host) and not _remote_allowed(host):
                 raise NetworkBlockedError(str(host), via="name lookup")
             return real(host, *args)
 
@@ -176,7 +202,7 @@ def network_guard() -> Iterator[None]:
         name = _routed(host)
         if name is not None:
             host = _placeholders[name]
-        if not is_local_host(host):
+        if not is_local_host(host) and not _remote_allowed(host):
             raise NetworkBlockedError(
                 str(host), port if isinstance(port, int) else None, via="name lookup"
             )

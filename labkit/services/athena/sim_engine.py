@@ -305,7 +305,7 @@ def _syntax_error(sql: str, message: str) -> QueryError:
     return QueryError("SYNTAX_ERROR", f"{where}: {text}", error_type=1004)
 
 
-def _files(
+def table_files(
     table: TableDef, store: ObjectStore
 ) -> tuple[list[str], list[tuple[str, int, str]], dict[str, int]]:
     """The virtual paths of a table's objects; per object its path, size and partition name."""
@@ -369,7 +369,7 @@ def _granted(table: TableDef, columns: frozenset[str] | None) -> TableDef:
 _SCHEMA_FILES: dict[str, bytes] = {}
 
 
-def _schema_file(table: TableDef) -> bytes:
+def schema_file(table: TableDef) -> bytes:
     """An empty Parquet file with the table's declared columns.
 
     DuckDB binds a multi-file Parquet scan to its first file's schema, reading that file's footer
@@ -425,7 +425,7 @@ def json_key_spellings(table: TableDef, store: ObjectStore, first: str | None) -
     return spellings
 
 
-def _view_sql(table: TableDef, paths: list[str], spellings: dict[str, str] | None = None) -> str:
+def view_sql(table: TableDef, paths: list[str], spellings: dict[str, str] | None = None) -> str:
     files = "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
     hive = ""
     if table.partition_keys:
@@ -600,7 +600,7 @@ def run_query(
                 )
             if column_grants is not None:
                 table = _granted(table, column_grants(db, table.name))
-            paths, entries, partition_sizes = _files(table, store)
+            paths, entries, partition_sizes = table_files(table, store)
             spellings = (
                 json_key_spellings(table, store, paths[0] if paths else None)
                 if table.format == "json"
@@ -615,14 +615,14 @@ def run_query(
                     )
                 )
                 schema_path = virtual_path("-schema-", f"{table.name}.parquet", first)
-                fs.memory[schema_path] = _schema_file(table)
+                fs.memory[schema_path] = schema_file(table)
                 paths = [schema_path, *paths]
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(db)}")
             label = f"{db}.{table.name}"
             if paths:
                 con.execute(
                     f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS "
-                    f"{_view_sql(table, paths, spellings)}"
+                    f"{view_sql(table, paths, spellings)}"
                 )
             else:
                 # An empty table (no objects yet): its columns, no rows.

@@ -31,10 +31,10 @@ import fsspec  # type: ignore[import-untyped]
 from labkit.services.athena.sim_engine import (
     QueryError,
     TableDef,
-    _files,
-    _schema_file,
-    _view_sql,
     json_key_spellings,
+    schema_file,
+    table_files,
+    view_sql,
 )
 from labkit.services.athena.sim_lakefs import (
     LakeFileSystem,
@@ -390,7 +390,7 @@ class Warehouse:
                 raise RedshiftSqlError(f'ERROR: relation "{full}" does not exist')
             self._ensure_lake(ctx)
             assert self.lake is not None
-            paths, entries, _ = _files(table, ctx.store)
+            paths, entries, _ = table_files(table, ctx.store)
             for path, _, _ in entries:
                 bucket, _, key = path.split("/-/", 1)[1].partition("/")
                 self._refuse(external.role, "s3:GetObject", bucket, key, ctx)
@@ -408,12 +408,12 @@ class Warehouse:
                     )
                 )
                 schema_path = virtual_path("-schema-", f"{table.name}.parquet", first)
-                self.lake.memory[schema_path] = _schema_file(table)
+                self.lake.memory[schema_path] = schema_file(table)
                 paths = [schema_path, *paths]
             if not paths:
                 raise RedshiftSqlError(f"ERROR: Spectrum Scan Error: {full} has no objects in S3")
             self.con.execute(
-                f"CREATE OR REPLACE VIEW {quote(full)} AS {_view_sql(table, paths, spellings)}"
+                f"CREATE OR REPLACE VIEW {quote(full)} AS {view_sql(table, paths, spellings)}"
             )
 
     # ---- the model -------------------------------------------------------------------------

@@ -15,6 +15,8 @@ but no engine, and a cache cluster has no node endpoints. Here:
 - ``maxmemory`` is the node type's memory less the parameter group's ``reserved-memory-percent``
   (25 % by default), evicting by its ``maxmemory-policy`` (``volatile-lru`` by default); groups
   are in :mod:`.patch_parameters`, and changing one changes its clusters' engines at once;
+- a replication group's replicas and cluster-mode shards each get an engine of their own
+  (:mod:`.patch_cluster`);
 - ``LABKIT_ELASTICACHE_REDIS=host:port`` sends every endpoint to a real Redis or Valkey server
   instead (an instructor's; the data of all clusters then share it).
 """
@@ -32,7 +34,7 @@ import redis.connection
 from moto.elasticache import models as ec_models
 
 from labkit import facts
-from labkit.services.elasticache import patch_parameters
+from labkit.services.elasticache import patch_cluster, patch_parameters
 from labkit.services.elasticache.sim_cache import DEFAULT_POLICY, CacheEngine
 from labkit.services.elasticache.state import ENGINE_ATTRIBUTE
 
@@ -67,6 +69,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Put Redis engines behind ElastiCache endpoints while ``sandbox`` runs."""
     stack.enter_context(_patched(sandbox))
     patch_parameters.install(sandbox, stack, apply_group)
+    patch_cluster.install(stack, _serve)
 
 
 def _configure(engine: CacheEngine, node_type: str | None, params: dict[str, str]) -> None:
@@ -79,9 +82,14 @@ def apply_group(backend: Any, group: str) -> None:
     params = patch_parameters.parameters_for(backend, group)
     owners = [*backend.cache_clusters.values(), *backend.replication_groups.values()]
     for owner in owners:
+        if getattr(owner, "cache_parameter_group_name", None) != group:
+            continue
+        engines = {id(e): e for e in getattr(owner, patch_cluster.MEMBER_ENGINES, {}).values()}
         engine = engine_for(owner)
-        if engine is not None and getattr(owner, "cache_parameter_group_name", None) == group:
-            _configure(engine, owner.cache_node_type, params)
+        if engine is not None:
+            engines[id(engine)] = engine
+        for each in engines.values():
+            _configure(each, owner.cache_node_type, params)
 
 
 def _new_engine(
@@ -136,6 +144,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
 
     def create_replication_group(self: Any, *args: Any, **kwargs: Any) -> Any:
         patch_parameters.require(self, kwargs.get("cache_parameter_group_name"))
+        patch_cluster.check_sizes(kwargs)
+        patch_cluster.normalise(kwargs)
         group = original_group(self, *args, **kwargs)
         if str(group.engine or "redis").lower() not in REDIS_ENGINES:
             return group
@@ -149,22 +159,14 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             sandbox.seed,
         )
         setattr(group, ENGINE, engine)
-        tls = bool(group.transit_encryption_enabled)
-        if getattr(group, "configuration_endpoint", None):
-            config = group.configuration_endpoint
-            _serve(config["address"], config["port"], engine, tls)
-        for node_group in getattr(group, "node_groups", []) or []:
-            for key in ("primary_endpoint", "reader_endpoint"):
-                endpoint = node_group.get(key) if isinstance(node_group, dict) else None
-                if endpoint:
-                    _serve(endpoint["address"], endpoint["port"], engine, tls)
-            members = (
-                node_group.get("node_group_members", []) if isinstance(node_group, dict) else []
-            )
-            for member in members:
-                endpoint = member.get("read_endpoint")
-                if endpoint:
-                    _serve(endpoint["address"], endpoint["port"], engine, tls)
+
+        def node_engine(name: str) -> CacheEngine:
+            return _new_engine(
+                self, name, group.cache_node_type, group.cache_parameter_group_name, token,
+                sandbox.seed,
+            )  # fmt: skip
+
+        patch_cluster.wire(group, engine, node_engine, _serve)
         return group
 
     def pool_init(

@@ -122,6 +122,10 @@ class CacheEngine:
         # never push it over maxmemory, so they skip the (linear) memory estimate.
         self._dirty = False
         self._random = random.Random(seed)
+        # The replica set this engine belongs to (sim_replicas.ReplicaSet), and a router that
+        # answers for a cluster-mode shard (sim_cluster): hooks around each command.
+        self.replication: Any = None
+        self.router: Any = None
 
     # -- what the view and the checks read ------------------------------------------------
     def _db(self, number: int = 0) -> Any:
@@ -182,6 +186,8 @@ class CacheEngine:
                 victim = self._victim(db)
                 if victim is not None:
                     del db._dict[victim]
+                    if self.replication is not None:
+                        self.replication.evicted(self, victim, number)
                     self._last_used.pop(victim, None)
                     self._uses.pop(victim, None)
                     self.stats.evictions += 1
@@ -283,6 +289,9 @@ class _EngineSocket(FakeSocket):
                 return
             self._labkit_authed = True
         self._labkit_command = command
+        hooked = engine.replication is not None or engine.router is not None
+        if hooked and not self._labkit_hooks_allow(engine, command, fields):
+            return
         if command not in _UNCOUNTED:
             if engine._dirty:
                 try:
@@ -297,9 +306,27 @@ class _EngineSocket(FakeSocket):
             elif len(fields) > 1:
                 engine.touched(fields[1:2])
         super()._process_command(fields)
+        if engine.replication is not None:
+            engine.replication.after(engine, id(self), command, fields)
         if command not in _READS and command not in _MULTI_READS:
             engine._dirty = True
         self._labkit_command = ""
+
+    def _labkit_hooks_allow(self, engine: CacheEngine, command: str, fields: list[bytes]) -> bool:
+        """Run the router's and the replica set's checks; False once one has answered."""
+        if engine.router is not None:
+            answer = engine.router.before(engine, self, command, fields)
+            if answer is not None:
+                self._labkit_command = ""
+                self.put_response(answer)
+                return False
+        if engine.replication is not None:
+            refused = engine.replication.before(engine, command)
+            if refused is not None:
+                self._labkit_command = ""
+                self.put_response(refused)
+                return False
+        return True
 
     def put_response(self, msg: Any) -> None:
         command = self._labkit_command

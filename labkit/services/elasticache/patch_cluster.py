@@ -76,6 +76,9 @@ def normalise(kwargs: dict[str, Any]) -> None:
     """
     if cluster_mode(kwargs):
         kwargs["cluster_mode"] = "enabled"
+        configured = kwargs.get("node_group_configuration") or []
+        if configured and not kwargs.get("num_node_groups"):
+            kwargs["num_node_groups"] = len(configured)  # moto counts node groups from this only
     elif kwargs.get("num_cache_clusters") and not kwargs.get("replicas_per_node_group"):
         kwargs["replicas_per_node_group"] = int(kwargs["num_cache_clusters"]) - 1
 

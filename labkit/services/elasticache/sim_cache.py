@@ -318,7 +318,8 @@ class _EngineSocket(FakeSocket):
             answer = engine.router.before(engine, self, command, fields)
             if answer is not None:
                 self._labkit_command = ""
-                self.put_response(answer)
+                is_error = isinstance(answer, Exception)
+                self.put_response(answer if is_error else self._decode_result(answer))
                 return False
         if engine.replication is not None:
             refused = engine.replication.before(engine, command)

@@ -36,6 +36,27 @@ from labkit.services.elasticache.sim_replicas import (
 SLOTS = 16384
 CROSSSLOT_MESSAGE = "CROSSSLOT Keys in request don't hash to the same slot"
 _NUMKEYS = frozenset({"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+# (first, last, step) of multi-key commands as Redis's COMMAND has them: fakeredis's table stops
+# at the first key for some (MSET: 1, 1, 2), which would hide a CROSSSLOT.
+_KEY_SPECS = {
+    **dict.fromkeys(
+        ("del", "unlink", "exists", "mget", "touch", "watch", "sinter", "sunion", "sdiff",
+         "sinterstore", "sunionstore", "sdiffstore", "pfcount", "pfmerge"),
+        (1, -1, 1),
+    ),
+    **dict.fromkeys(("mset", "msetnx"), (1, -1, 2)),
+    **dict.fromkeys(
+        ("rename", "renamenx", "smove", "rpoplpush", "lmove", "blmove", "brpoplpush", "copy"),
+        (1, 2, 1),
+    ),
+    **dict.fromkeys(("blpop", "brpop", "bzpopmin", "bzpopmax"), (1, -2, 1)),
+}  # fmt: skip
+# Commands whose key count is an argument: position of numkeys, and of a destination key before it.
+_COUNTED = {
+    "zunionstore": (2, 1), "zinterstore": (2, 1), "zdiffstore": (2, 1),
+    "zunion": (1, None), "zinter": (1, None), "zdiff": (1, None), "sintercard": (1, None),
+    "zintercard": (1, None), "lmpop": (1, None), "zmpop": (1, None),
+}  # fmt: skip
 
 
 def even_slots(shards: int) -> list[tuple[int, int]]:
@@ -60,6 +81,16 @@ def command_keys(command: str, fields: list[bytes]) -> list[bytes]:
         if len(fields) > 2 and fields[2].isdigit():
             return fields[3 : 3 + int(fields[2])]
         return []
+    if command in _COUNTED:
+        at, destination = _COUNTED[command]
+        if len(fields) <= at or not fields[at].isdigit():
+            return []
+        keys = list(fields[at + 1 : at + 1 + int(fields[at])])
+        return [fields[destination], *keys] if destination else keys
+    if command in _KEY_SPECS:
+        first, last, step = _KEY_SPECS[command]
+        end = last + 1 if last > 0 else len(fields) + last + 1
+        return fields[first:end:step]
     table = command_table()
     info = None
     if len(fields) > 1:

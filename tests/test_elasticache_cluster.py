@@ -137,6 +137,7 @@ def test_replicas_serve_reads_only_after_readonly_and_after_the_lag(lab: Lab) ->
     [
         ({"NumNodeGroups": 2}, [[(0, 8191)], [(8192, 16383)]]),
         ({"ClusterMode": "enabled", "NumNodeGroups": 1}, [[(0, 16383)]]),
+        ({"CacheParameterGroupName": "default.redis7.cluster.on"}, [[(0, 16383)]]),
         (
             {
                 "NodeGroupConfiguration": [
@@ -164,8 +165,13 @@ def test_every_way_of_asking_for_cluster_mode_gives_a_configuration_endpoint(
     assert sorted(slots) == [r for rs in expected for r in rs]
 
 
-def test_redis_cluster_on_a_cluster_mode_disabled_group_fails(lab: Lab) -> None:
-    group = sharded(lab, "plain", NumCacheClusters=2)
+@pytest.mark.parametrize("group_name", ["default.redis7", None])
+def test_redis_cluster_on_a_cluster_mode_disabled_group_fails(
+    lab: Lab, group_name: str | None
+) -> None:
+    extra = {"CacheParameterGroupName": group_name} if group_name else {}
+    group = sharded(lab, "plain", NumCacheClusters=2, **extra)
+    assert "ConfigurationEndpoint" not in group
     endpoint = group["NodeGroups"][0]["PrimaryEndpoint"]
     with pytest.raises(RedisClusterException, match="Cluster mode is not enabled"):
         RedisCluster(host=endpoint["Address"], port=endpoint["Port"])
@@ -187,6 +193,29 @@ def test_a_shard_failover_moves_its_slots_to_the_promoted_replica(lab: Lab) -> N
     assert fresh.get("k1") == "before"
     fresh.set("k1", "after")
     assert fresh.get("k1") == "after"
+
+
+def test_a_custom_group_with_cluster_enabled_yes_turns_cluster_mode_on(lab: Lab) -> None:
+    ec = lab.client("elasticache")
+    ec.create_cache_parameter_group(
+        CacheParameterGroupName="sharded",
+        CacheParameterGroupFamily="redis7",
+        Description="cluster mode",
+    )
+    ec.modify_cache_parameter_group(
+        CacheParameterGroupName="sharded",
+        ParameterNameValues=[{"ParameterName": "cluster-enabled", "ParameterValue": "yes"}],
+    )
+    group = sharded(lab, CacheParameterGroupName="sharded", ReplicasPerNodeGroup=1)
+    assert group["ClusterEnabled"] is True
+    client = cluster_client(group)
+    client.set("k", "v")
+    assert client.get("k") == "v"
+    with pytest.raises(ClientError, match="not yes or no"):
+        ec.modify_cache_parameter_group(
+            CacheParameterGroupName="sharded",
+            ParameterNameValues=[{"ParameterName": "cluster-enabled", "ParameterValue": "on"}],
+        )
 
 
 def test_cluster_mode_allows_only_database_zero_and_too_many_shards_are_refused(lab: Lab) -> None:

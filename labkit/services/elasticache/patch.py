@@ -145,7 +145,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     def create_replication_group(self: Any, *args: Any, **kwargs: Any) -> Any:
         patch_parameters.require(self, kwargs.get("cache_parameter_group_name"))
         patch_cluster.check_sizes(kwargs)
-        patch_cluster.normalise(kwargs)
+        params = patch_parameters.parameters_for(self, kwargs.get("cache_parameter_group_name"))
+        patch_cluster.normalise(kwargs, params)
         group = original_group(self, *args, **kwargs)
         if str(group.engine or "redis").lower() not in REDIS_ENGINES:
             return group

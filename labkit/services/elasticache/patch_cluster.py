@@ -9,10 +9,11 @@ nothing behind them, has no ``TestFailover``, and its ``ModifyReplicationGroup``
   own engine that follows the primary (:mod:`.sim_replicas`), served at its ``ReadEndpoint``;
   the reader endpoint serves the first replica (the primary when there is none, as on AWS:
   https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Endpoints.html).
-- **Cluster mode enabled** (``ClusterMode="enabled"``, or ``NumNodeGroups`` > 1 or several
-  ``NodeGroupConfiguration`` entries, which AWS only accepts for cluster mode): each node group is
-  a shard with its own primary engine and replicas, owning a range of the 16384 hash slots (an
-  even split, or each configuration's ``Slots``); every node has an endpoint
+- **Cluster mode enabled** (``ClusterMode="enabled"``, a parameter group with
+  ``cluster-enabled`` ``yes`` such as ``default.redis7.cluster.on``, or ``NumNodeGroups`` > 1 or
+  several ``NodeGroupConfiguration`` entries, which AWS only accepts for cluster mode): each
+  node group is a shard with its own primary engine and replicas, owning a range of the 16384
+  hash slots (an even split, or each configuration's ``Slots``); every node has an endpoint
   ``<member id>.<group domain>`` (what ``DescribeCacheClusters`` would show), and the
   configuration endpoint answers like any node. :mod:`.sim_cluster` answers ``CLUSTER SLOTS``,
   ``MOVED`` and ``CROSSSLOT``.
@@ -59,22 +60,24 @@ class _Error(ElastiCacheException):
         super().__init__(code, message)
 
 
-def cluster_mode(kwargs: dict[str, Any]) -> bool:
-    """Whether ``CreateReplicationGroup``'s arguments ask for cluster mode enabled."""
+def cluster_mode(kwargs: dict[str, Any], params: dict[str, str]) -> bool:
+    """Whether ``CreateReplicationGroup``'s arguments (and parameter group) ask for cluster mode."""
     if str(kwargs.get("cluster_mode") or "").lower() == "enabled":
+        return True
+    if params.get("cluster-enabled") == "yes":
         return True
     if int(kwargs.get("num_node_groups") or 1) > 1:
         return True
     return len(kwargs.get("node_group_configuration") or []) > 1
 
 
-def normalise(kwargs: dict[str, Any]) -> None:
+def normalise(kwargs: dict[str, Any], params: dict[str, str]) -> None:
     """Fill the gaps moto leaves in ``CreateReplicationGroup``'s arguments, in place.
 
     Cluster mode is set when the arguments ask for it; moto builds cluster-mode-disabled replicas
     from ``ReplicasPerNodeGroup`` only, so ``NumCacheClusters`` (primary and replicas) becomes it.
     """
-    if cluster_mode(kwargs):
+    if cluster_mode(kwargs, params):
         kwargs["cluster_mode"] = "enabled"
         configured = kwargs.get("node_group_configuration") or []
         if configured and not kwargs.get("num_node_groups"):

@@ -8,9 +8,12 @@ https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ParameterGroups.Engine.h
 - ``CreateCacheParameterGroup``, ``DescribeCacheParameterGroups``, ``DescribeCacheParameters``,
   ``ModifyCacheParameterGroup``, ``ResetCacheParameterGroup`` and ``DeleteCacheParameterGroup``;
 - ``default.<family>`` groups exist for every family and cannot be modified or deleted, as on
-  AWS; a group that a cluster uses cannot be deleted;
+  AWS, and so do ``default.<family>.cluster.on`` (``cluster-enabled`` ``yes``: a replication
+  group using one is in cluster mode, :mod:`.patch_cluster`); a group that a cluster uses cannot
+  be deleted;
 - ``maxmemory-policy`` (default ``volatile-lru``) and ``reserved-memory-percent`` (default 25)
-  apply at once to every cluster that uses the group (both are "immediate" changes); other
+  apply at once to every cluster that uses the group (both are "immediate" changes);
+  ``cluster-enabled`` (``yes``/``no``) counts only when a replication group is created; other
   parameter names are refused.
 """
 
@@ -43,6 +46,7 @@ def defaults() -> dict[str, str]:
         "reserved-memory-percent": str(
             facts.fact("elasticache.reserved_memory_percent_default").value
         ),
+        "cluster-enabled": "no",
     }
 
 
@@ -56,6 +60,11 @@ _DESCRIPTIONS = {
         "The percent of memory reserved for non-cache memory usage.",
         "integer",
         "0-100",
+    ),
+    "cluster-enabled": (
+        "Enable cluster mode.",
+        "string",
+        "yes,no",
     ),
 }
 
@@ -77,6 +86,14 @@ def groups(backend: Any) -> dict[str, dict[str, Any]]:
             }
             for family in FAMILIES
         }
+        for family in FAMILIES:
+            found[f"default.{family}.cluster.on"] = {
+                "family": family,
+                "description": (
+                    f"Customized default parameter group for {family} with cluster mode on"
+                ),
+                "params": {**defaults(), "cluster-enabled": "yes"},
+            }
         setattr(backend, GROUPS, found)
     return found
 
@@ -122,6 +139,11 @@ def _check(name: str, value: str) -> None:
         raise _Error(
             "InvalidParameterValue",
             f"Value {value} for parameter maxmemory-policy is not one of {', '.join(POLICIES)}.",
+        )
+    if name == "cluster-enabled" and value not in ("yes", "no"):
+        raise _Error(
+            "InvalidParameterValue",
+            f"Value {value} for parameter cluster-enabled is not yes or no.",
         )
     if name == "reserved-memory-percent" and (not value.isdigit() or int(value) > 100):
         raise _Error(
@@ -192,7 +214,7 @@ def _patched(apply: Any) -> Iterator[None]:
                 "AllowedValues": _DESCRIPTIONS[key][2],
                 "IsModifiable": True,
                 "MinimumEngineVersion": "2.8.6",
-                "ChangeType": "immediate",
+                "ChangeType": "requires-reboot" if key == "cluster-enabled" else "immediate",
             }
             for key, value in group["params"].items()
         ]

@@ -225,3 +225,18 @@ def test_cluster_mode_allows_only_database_zero_and_too_many_shards_are_refused(
         redis.Redis(host=host, port=6379, db=1).ping()
     with pytest.raises(ClientError, match="NumNodeGroups must be 1 to 500"):
         sharded(lab, "huge", NumNodeGroups=501)
+
+
+def test_the_cache_view_lists_the_shards_and_their_keys(lab: Lab) -> None:
+    from labkit.services.elasticache import state, view
+
+    group = sharded(lab)
+    client = cluster_client(group)
+    for n in range(30):
+        client.set(f"k{n}", n)
+    text = view.render_text(state.snapshot(state.find("catalog")))
+    assert "Cluster mode: 3 shards over 16384 slots" in text
+    shard_keys = [len(redis.Redis(host=p.host, port=p.port).keys()) for p in client.get_primaries()]
+    assert sum(shard_keys) == 30
+    for node_group in group["NodeGroups"]:
+        assert f"{node_group['NodeGroupId']} slots {node_group['Slots']}" in text

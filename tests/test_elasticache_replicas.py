@@ -181,3 +181,25 @@ def test_a_key_the_primary_evicts_is_deleted_on_its_replicas() -> None:
     assert replicas.pending(replica) == 0
     assert reader.exists(*evicted) == 0
     assert replica.stats.evictions == 0  # the replica deleted them because the primary said so
+
+
+def test_the_cache_view_says_how_far_behind_each_replica_is(lab: Lab) -> None:
+    from labkit.services.elasticache import state, view
+
+    group = replicated(lab)
+    primary, _ = endpoints(group)
+    primary.set("a", "1")
+    primary.set("b", "2")
+    text = view.render_text(state.snapshot(state.find("sessions")))
+    assert "this node is the primary" in text
+    assert "sessions-002 2 writes behind" in text
+    lab.clock.advance(LAG / 2)
+    primary.set("c", "3")
+    text = view.render_text(state.snapshot(state.find("sessions")))
+    assert "sessions-002 3 writes behind" in text
+    lab.clock.advance(LAG / 2 + 0.01)  # a and b have arrived, c has not
+    text = view.render_text(state.snapshot(state.find("sessions")))
+    assert "sessions-002 1 write behind" in text
+    assert "sessions-003 1 write behind" in text
+    members = group["NodeGroups"][0]["NodeGroupMembers"]
+    assert client(members[1]["ReadEndpoint"]).mget("a", "b", "c") == ["1", "2", None]

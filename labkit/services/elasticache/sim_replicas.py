@@ -104,10 +104,15 @@ class ReplicaSet:
         return [replica.engine for replica in self._replicas]
 
     def pending(self, engine: CacheEngine) -> int:
-        """How many of the primary's writes ``engine`` (a replica) has not applied yet."""
+        """How many of the primary's writes are still on their way to ``engine`` (a replica).
+
+        Writes older than the lag count as arrived: a replica applies them before its next
+        command, so no client can tell them from applied ones.
+        """
+        horizon = time.time() - self.lag
         for replica in self._replicas:
             if replica.engine is engine:
-                return len(self.log) - replica.applied
+                return sum(1 for at, _, _ in self.log[replica.applied :] if at > horizon)
         return 0
 
     # -- hooks the engine's sockets call ---------------------------------------------------

@@ -115,4 +115,36 @@ def snapshot(engine: CacheEngine, now: float | None = None) -> dict[str, Any]:
         "evictions": stats.evictions,
         "evicted_keys": list(stats.evicted_keys[-10:]),
         "keys": keys,
+        "replication": _replication(engine),
+        "shards": _shards(engine),
     }
+
+
+def _replication(engine: CacheEngine) -> dict[str, Any] | None:
+    """This node's role, and each replica's writes not yet applied (``None``: no replicas)."""
+    replicas = engine.replication
+    if replicas is None or not replicas.replicas:
+        return None
+    return {
+        "role": "primary" if replicas.primary is engine else "replica",
+        "primary": replicas.primary.name,
+        "lag": replicas.lag,
+        "replicas": [{"name": r.name, "pending": replicas.pending(r)} for r in replicas.replicas],
+    }
+
+
+def _shards(engine: CacheEngine) -> list[dict[str, Any]]:
+    """Each shard of this node's cluster (cluster mode): slots, primary, keys held."""
+    router = engine.router
+    if router is None:
+        return []
+    return [
+        {
+            "id": shard.shard_id,
+            "slots": ",".join(f"{start}-{end}" for start, end in shard.ranges),
+            "primary": shard.replica_set.primary.name,
+            "keys": len(shard.replica_set.primary.live_items()),
+            "here": engine in shard.engines,
+        }
+        for shard in router.shards
+    ]

@@ -76,6 +76,31 @@ def summary_lines(state: Row) -> list[str]:
         + (f" (latest: {', '.join(state['evicted_keys'])})." if state["evicted_keys"] else "."),
         "AUTH: a token is required." if state["auth"] else "AUTH: none (any client may connect).",
     ]
+    lines += _topology_lines(state)
+    return lines
+
+
+def _topology_lines(state: Row) -> list[str]:
+    """Replicas (how far behind each is) and cluster-mode shards, when there are any."""
+    lines: list[str] = []
+    replication = state.get("replication")
+    if replication:
+        behind = ", ".join(
+            f"{r['name']} {plural(r['pending'], 'write')} behind" for r in replication["replicas"]
+        )
+        lines.append(
+            f"Replication: this node is the {replication['role']}; primary "
+            f"{replication['primary']}; replicas apply its writes {replication['lag']:g} s "
+            f"(lab time) later: {behind}."
+        )
+    shards = state.get("shards") or []
+    if shards:
+        parts = ", ".join(
+            f"{s['id']} slots {s['slots']} ({plural(s['keys'], 'key')}"
+            + (", shown here)" if s["here"] else ")")
+            for s in shards
+        )
+        lines.append(f"Cluster mode: {plural(len(shards), 'shard')} over 16384 slots: {parts}.")
     return lines
 
 

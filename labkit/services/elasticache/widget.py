@@ -32,6 +32,8 @@ _STATE_KEYS = frozenset(
         "evictions",
         "evicted_keys",
         "keys",
+        "replication",
+        "shards",
     }
 )
 

@@ -203,3 +203,18 @@ def test_the_cache_view_says_how_far_behind_each_replica_is(lab: Lab) -> None:
     assert "sessions-003 1 write behind" in text
     members = group["NodeGroups"][0]["NodeGroupMembers"]
     assert client(members[1]["ReadEndpoint"]).mget("a", "b", "c") == ["1", "2", None]
+
+
+def test_the_replication_log_keeps_only_what_a_replica_has_not_applied() -> None:
+    primary = CacheEngine("p", maxmemory=10**9)
+    replicas = [CacheEngine("r1", maxmemory=10**9), CacheEngine("r2", maxmemory=10**9)]
+    replica_set = ReplicaSet(primary, replicas, lag=0)
+    writer = primary.client()
+    for n in range(600):
+        writer.set(f"k{n}", n)
+    replicas[0].client().ping()  # r1 catches up; r2 has applied nothing
+    assert len(replica_set.log) == 600
+    replicas[1].client().ping()
+    assert len(replica_set.log) < 256
+    assert replicas[1].client().get("k599") == b"599"
+    assert replicas[0].client().get("k599") == b"599"

@@ -40,6 +40,8 @@ from labkit.services.elasticache.sim_cache import CacheEngine
 READONLY_MESSAGE = "READONLY You can't write against a read only replica."
 # Commands that shape how later writes replay (a transaction, the database they go to).
 _STREAM_COMMANDS = frozenset({"multi", "exec", "discard", "select", "swapdb"})
+# Applied log entries are dropped in batches of at least this many.
+_TRIM_AT = 256
 
 
 @functools.cache
@@ -151,6 +153,15 @@ class ReplicaSet:
                 break
             self._apply(replica, at, stream, fields)
             replica.applied += 1
+        self._trim()
+
+    def _trim(self) -> None:
+        """Forget the entries every replica has applied (the log would otherwise only grow)."""
+        done = min(r.applied for r in self._replicas)
+        if done >= _TRIM_AT:
+            del self.log[:done]
+            for r in self._replicas:
+                r.applied -= done
 
     def _apply(self, replica: _Replica, at: float, stream: int, fields: list[bytes]) -> None:
         sock = replica.streams.get(stream)

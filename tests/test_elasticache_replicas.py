@@ -218,3 +218,15 @@ def test_the_replication_log_keeps_only_what_a_replica_has_not_applied() -> None
     assert len(replica_set.log) < 256
     assert replicas[1].client().get("k599") == b"599"
     assert replicas[0].client().get("k599") == b"599"
+
+
+def test_publish_on_the_primary_reaches_subscribers_of_a_replica(lab: Lab) -> None:
+    primary, reader = endpoints(replicated(lab))
+    listener = reader.pubsub()
+    listener.subscribe("orders")
+    assert listener.get_message(timeout=0)["type"] == "subscribe"
+    primary.publish("orders", "order-1")
+    lab.clock.advance(LAG + 0.1)
+    reader.ping()  # the replica applies what has arrived before its next command
+    message = listener.get_message(timeout=0)
+    assert message is not None and message["data"] == "order-1"

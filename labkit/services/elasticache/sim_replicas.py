@@ -6,7 +6,8 @@ replicas afterwards, so a read on a replica just after a write can return the ol
 reader endpoint serves such reads,
 https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Replication.Redis.Groups.html). Here:
 
-- the primary's write commands (Redis's ``write`` flag, as fakeredis's command table has it, and
+- the primary's write commands (Redis's ``write`` or ``may_replicate`` flag, as fakeredis's
+  command table has it, and
   MULTI/EXEC/DISCARD/SELECT so transactions and databases replay as they ran) go to a log with
   the lab-clock time they ran at, and evictions go as ``DEL``;
 - before each command a replica applies the entries older than the lag
@@ -40,6 +41,9 @@ from labkit.services.elasticache.sim_cache import CacheEngine
 READONLY_MESSAGE = "READONLY You can't write against a read only replica."
 # Commands that shape how later writes replay (a transaction, the database they go to).
 _STREAM_COMMANDS = frozenset({"multi", "exec", "discard", "select", "swapdb"})
+# Redis's may_replicate commands, which fakeredis's table does not flag: a script's writes (replayed
+# by running it again: the same effects unless it draws random numbers) and PUBLISH.
+_MAY_REPLICATE = frozenset({"eval", "evalsha", "fcall", "publish", "spublish"})
 # Applied log entries are dropped in batches of at least this many.
 _TRIM_AT = 256
 
@@ -53,12 +57,18 @@ def command_table() -> dict[str, list[Any]]:
 
 
 def is_write(command: str) -> bool:
-    """Whether Redis marks ``command`` (lower case) as one that writes (or may replicate)."""
+    """Whether Redis marks ``command`` (lower case) as one that writes: a replica refuses it."""
     info = command_table().get(command)
-    if info is None:
-        return False
-    flags = info[2]
-    return "write" in flags or "may_replicate" in flags
+    return info is not None and "write" in info[2]
+
+
+def is_replicated(command: str) -> bool:
+    """Whether the primary sends ``command`` to its replicas (a write, or ``may_replicate``:
+    PUBLISH, EVAL, ...)."""
+    if command in _MAY_REPLICATE:
+        return True
+    info = command_table().get(command)
+    return info is not None and ("write" in info[2] or "may_replicate" in info[2])
 
 
 class _FixedTime:
@@ -129,7 +139,7 @@ class ReplicaSet:
 
     def after(self, engine: CacheEngine, stream: int, command: str, fields: list[bytes]) -> None:
         """Log a command that ran on the primary if replicas must replay it."""
-        replayed = is_write(command) or command in _STREAM_COMMANDS
+        replayed = is_replicated(command) or command in _STREAM_COMMANDS
         if replayed and engine is self.primary and self._replicas:
             self.log.append((time.time(), stream, list(fields)))
 

@@ -230,3 +230,14 @@ def test_publish_on_the_primary_reaches_subscribers_of_a_replica(lab: Lab) -> No
     reader.ping()  # the replica applies what has arrived before its next command
     message = listener.get_message(timeout=0)
     assert message is not None and message["data"] == "order-1"
+
+
+def test_failover_requests_that_name_nothing_get_clear_errors(lab: Lab) -> None:
+    ec = lab.client("elasticache")
+    replicated(lab)
+    with pytest.raises(ClientError, match="ReplicationGroupNotFound"):
+        ec.test_failover(ReplicationGroupId="nope", NodeGroupId="0001")
+    with pytest.raises(ClientError, match="NodeGroupNotFound"):
+        ec.test_failover(ReplicationGroupId="sessions", NodeGroupId="0009")
+    with pytest.raises(ClientError, match="not a member of sessions"):
+        ec.modify_replication_group(ReplicationGroupId="sessions", PrimaryClusterId="other-002")

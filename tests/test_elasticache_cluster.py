@@ -240,3 +240,15 @@ def test_the_cache_view_lists_the_shards_and_their_keys(lab: Lab) -> None:
     assert sum(shard_keys) == 30
     for node_group in group["NodeGroups"]:
         assert f"{node_group['NodeGroupId']} slots {node_group['Slots']}" in text
+
+
+def test_each_shard_s_node_has_its_own_view_by_member_id(lab: Lab) -> None:
+    from labkit.services.elasticache import state
+
+    group = sharded(lab)
+    client = cluster_client(group)
+    client.set("k1", "v")
+    owner = client.get_node_from_key("k1").host.split(".")[0]  # catalog-000N-001
+    assert [k["key"] for k in state.snapshot(state.find(owner))["keys"]] == ["k1"]
+    others = {"catalog-0001-001", "catalog-0002-001", "catalog-0003-001"} - {owner}
+    assert all(state.snapshot(state.find(o))["keys"] == [] for o in others)

@@ -43,11 +43,12 @@ from labkit.services.elasticache.sim_cluster import (
     parse_slots,
 )
 from labkit.services.elasticache.sim_replicas import ReplicaSet
+from labkit.services.elasticache.state import MEMBER_ENGINES_ATTRIBUTE
 
 #: Attribute of a moto replication group: ``{node group id: ReplicaSet}``.
 REPLICA_SETS = "_labkit_replica_sets"
 #: Attribute of a moto replication group: ``{member cache cluster id: engine}``.
-MEMBER_ENGINES = "_labkit_member_engines"
+MEMBER_ENGINES = MEMBER_ENGINES_ATTRIBUTE
 #: Attribute of a moto replication group: its :class:`ClusterRouter` in cluster mode.
 ROUTER = "_labkit_cluster_router"
 

@@ -16,6 +16,8 @@ from labkit.services.elasticache.sim_cache import CacheEngine
 
 #: The attribute of a moto cluster or replication group that holds its engine (see the patch).
 ENGINE_ATTRIBUTE = "_labkit_engine"
+#: The attribute of a moto replication group that maps member ids to engines (patch_cluster).
+MEMBER_ENGINES_ATTRIBUTE = "_labkit_member_engines"
 #: How many characters of a value a snapshot keeps.
 PREVIEW = 40
 
@@ -43,11 +45,15 @@ def engines() -> dict[str, CacheEngine]:
             engine = getattr(owner, ENGINE_ATTRIBUTE, None)
             if isinstance(engine, CacheEngine):
                 found[engine.name] = engine
+            # each node of a replication group (replicas, cluster-mode shards) by member id
+            for member, node in getattr(owner, MEMBER_ENGINES_ATTRIBUTE, {}).items():
+                if isinstance(node, CacheEngine):
+                    found.setdefault(member, node)
     return found
 
 
 def find(name: str) -> CacheEngine:
-    """The engine of cluster or replication group ``name`` (an id, any case, or an ARN)."""
+    """The engine of cluster, replication group or group member ``name`` (id, any case, or ARN)."""
     key = name.rsplit(":", 1)[-1].lower()
     everything = engines()
     for found, engine in everything.items():

@@ -241,3 +241,14 @@ def test_failover_requests_that_name_nothing_get_clear_errors(lab: Lab) -> None:
         ec.test_failover(ReplicationGroupId="sessions", NodeGroupId="0009")
     with pytest.raises(ClientError, match="not a member of sessions"):
         ec.modify_replication_group(ReplicationGroupId="sessions", PrimaryClusterId="other-002")
+
+
+def test_spop_removes_the_same_members_on_the_replicas(lab: Lab) -> None:
+    primary, reader = endpoints(replicated(lab))
+    primary.sadd("raffle", *[f"ticket-{n}" for n in range(50)])
+    popped = set(primary.spop("raffle", 10) or [])
+    popped.add(str(primary.spop("raffle")))
+    lab.clock.advance(LAG + 0.1)
+    assert reader.smembers("raffle") == primary.smembers("raffle")
+    assert not popped & reader.smembers("raffle")
+    assert reader.scard("raffle") == 39

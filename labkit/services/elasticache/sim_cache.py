@@ -267,6 +267,7 @@ class _EngineSocket(FakeSocket):
     engine: CacheEngine
 
     _labkit_authed = False
+    _labkit_reply: Any = None
     _labkit_command = ""
 
     def _process_command(self, fields: list[bytes]) -> None:
@@ -307,7 +308,7 @@ class _EngineSocket(FakeSocket):
                 engine.touched(fields[1:2])
         super()._process_command(fields)
         if engine.replication is not None:
-            engine.replication.after(engine, id(self), command, fields)
+            engine.replication.after(engine, id(self), command, fields, self._labkit_reply)
         if command not in _READS and command not in _MULTI_READS:
             engine._dirty = True
         self._labkit_command = ""
@@ -333,6 +334,7 @@ class _EngineSocket(FakeSocket):
         command = self._labkit_command
         if command:
             self.engine.counted(command, msg)
+        self._labkit_reply = msg  # what a replica must copy when a command drew at random (SPOP)
         super().put_response(msg)
 
 

@@ -137,11 +137,24 @@ class ReplicaSet:
             return redis_error(READONLY_MESSAGE)
         return None
 
-    def after(self, engine: CacheEngine, stream: int, command: str, fields: list[bytes]) -> None:
-        """Log a command that ran on the primary if replicas must replay it."""
+    def after(
+        self, engine: CacheEngine, stream: int, command: str, fields: list[bytes], reply: Any = None
+    ) -> None:
+        """Log a command that ran on the primary if replicas must replay it.
+
+        SPOP picks members at random: Redis sends its replicas the effect (``SREM`` of the
+        members it popped, from ``reply``), not the command, and so does this.
+        """
         replayed = is_replicated(command) or command in _STREAM_COMMANDS
-        if replayed and engine is self.primary and self._replicas:
-            self.log.append((time.time(), stream, list(fields)))
+        if not (replayed and engine is self.primary and self._replicas):
+            return
+        if command == "spop" and len(fields) > 1:
+            popped = reply if isinstance(reply, list) else [reply]
+            members = [m for m in popped if isinstance(m, bytes)]
+            if not members:
+                return
+            fields = [b"SREM", fields[1], *members]
+        self.log.append((time.time(), stream, list(fields)))
 
     def evicted(self, engine: CacheEngine, key: bytes, db: int) -> None:
         """The primary evicted ``key``: Redis sends replicas a ``DEL``."""

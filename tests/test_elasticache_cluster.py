@@ -252,3 +252,20 @@ def test_each_shard_s_node_has_its_own_view_by_member_id(lab: Lab) -> None:
     assert [k["key"] for k in state.snapshot(state.find(owner))["keys"]] == ["k1"]
     others = {"catalog-0001-001", "catalog-0002-001", "catalog-0003-001"} - {owner}
     assert all(state.snapshot(state.find(o))["keys"] == [] for o in others)
+
+
+@pytest.mark.parametrize(
+    ("shape", "says"),
+    [
+        ({"ClusterMode": "disabled", "NumNodeGroups": 2}, "allows one node group"),
+        (
+            {"NodeGroupConfiguration": [{"NodeGroupId": "0001", "ReplicaCount": 6}] * 2},
+            "at most 5 replicas",
+        ),
+    ],
+)
+def test_shapes_elasticache_refuses_are_refused_with_what_is_wrong(
+    lab: Lab, shape: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ClientError, match=says):
+        sharded(lab, "wrong", **shape)

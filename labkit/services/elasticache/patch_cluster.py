@@ -101,6 +101,21 @@ def check_sizes(kwargs: dict[str, Any]) -> None:
             f"A shard has one primary and at most {most_replicas} replicas "
             f"(ReplicasPerNodeGroup {replicas}, NumCacheClusters {clusters}).",
         )
+    for config in kwargs.get("node_group_configuration") or []:
+        count = config.get("ReplicaCount")
+        if count is not None and int(count) > most_replicas:
+            raise _Error(
+                "InvalidParameterValue",
+                f"A shard has one primary and at most {most_replicas} replicas "
+                f"(NodeGroupConfiguration {config.get('NodeGroupId')} ReplicaCount {count}).",
+            )
+    several = int(kwargs.get("num_node_groups") or 1) > 1
+    if several and str(kwargs.get("cluster_mode") or "").lower() == "disabled":
+        raise _Error(
+            "InvalidParameterCombination",
+            "ClusterMode disabled allows one node group: NumNodeGroups > 1 needs cluster mode "
+            "(ClusterMode enabled, or a parameter group with cluster-enabled yes).",
+        )
     shards = kwargs.get("num_node_groups")
     if shards is not None and not 1 <= int(shards) <= most_shards:
         raise _Error(

@@ -193,6 +193,11 @@ def test_a_shard_failover_moves_its_slots_to_the_promoted_replica(lab: Lab) -> N
     assert fresh.get("k1") == "before"
     fresh.set("k1", "after")
     assert fresh.get("k1") == "after"
+    # The client from before: its connection to the restarted node dropped, it asked for the
+    # slots again and follows the promoted replica.
+    assert client.get("k1") == "after"
+    client.set("k1", "again")
+    assert fresh.get("k1") == "again"
 
 
 def test_a_custom_group_with_cluster_enabled_yes_turns_cluster_mode_on(lab: Lab) -> None:

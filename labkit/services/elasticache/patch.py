@@ -199,7 +199,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                 for key in list(kwargs):
                     if key.startswith("ssl"):
                         del kwargs[key]
-                connection_class = engine.connection_class()
+                # resolved at each connection: after a failover the name reaches the new node
+                connection_class = engine.connection_class(lambda: _endpoints.get(host, served)[1])
         original_pool_init(self, connection_class=connection_class, **kwargs)
 
     backend_cls.create_cache_cluster = create_cache_cluster  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +126,8 @@ class CacheEngine:
         # The replica set this engine belongs to (sim_replicas.ReplicaSet), and a router that
         # answers for a cluster-mode shard (sim_cluster): hooks around each command.
         self.replication: Any = None
+        # Moves on when the node restarts (a demoted primary): its clients' connections drop.
+        self.generation = 0
         self.router: Any = None
 
     # -- what the view and the checks read ------------------------------------------------
@@ -228,28 +231,60 @@ class CacheEngine:
             self.stats.hits += len(result) - misses
 
     # -- clients -----------------------------------------------------------------------------
-    def connection_class(self) -> type[Any]:
-        """A redis-py connection class whose connections reach this engine."""
-        engine = self
+    def socket_class(self) -> type[Any]:
+        """fakeredis's socket class for this engine (made once)."""
+        made: type[Any] | None = getattr(self, "_socket_class", None)
+        if made is None:
+            made = type("EngineSocket", (_EngineSocket,), {"engine": self})
+            self._socket_class = made
+        return made
 
-        class EngineSocket(_EngineSocket):
-            pass
+    def connection_class(self, resolve: Callable[[], CacheEngine] | None = None) -> type[Any]:
+        """A redis-py connection class whose connections reach this engine.
 
-        EngineSocket.engine = engine
+        With ``resolve``, each (re)connection reaches the engine it returns then: the node an
+        endpoint name points at now, as DNS would answer after a failover. A connection to a
+        node that has since restarted (its ``generation`` moved on: a demoted primary) is
+        closed by the server on its next command; redis-py's retry then reconnects.
+        """
+        home = self
+
+        def target() -> CacheEngine:
+            return resolve() if resolve is not None else home
 
         class EngineConnection(FakeRedisConnection):
+            _labkit_engine: CacheEngine = home
+            _labkit_generation = 0
+
             def __init__(self, **kwargs: Any) -> None:
-                kwargs["server"] = engine.server
+                kwargs["server"] = target().server
                 super().__init__(**kwargs)
 
             def _connect(self) -> Any:
-                return EngineSocket(
+                engine = target()
+                self._server = engine.server
+                self._labkit_engine = engine
+                self._labkit_generation = engine.generation
+                return engine.socket_class()(
                     engine.server,
                     client_class=self._client_class,
                     db=self.db,
                     lua_modules=self._lua_modules,
                     client_info=self._client_info,
                 )
+
+            def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+                if self._sock is not None and (
+                    self._labkit_engine.generation != self._labkit_generation
+                ):
+                    import redis
+
+                    self.disconnect()
+                    raise redis.ConnectionError(
+                        f"Connection closed by server: node {self._labkit_engine.name} "
+                        "restarted (failover)."
+                    )
+                super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
 
         return EngineConnection
 

@@ -17,7 +17,8 @@ https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Replication.Redis.Groups
   only replica.``;
 - :meth:`ReplicaSet.failover` promotes a replica: it keeps what it had applied (writes still in
   the lag are lost, as in a real failure of an asynchronous primary), and the old primary
-  becomes a replica of it, resynchronised with a full copy.
+  restarts (its clients' connections drop; redis-py reconnects, by the endpoint's name, to the
+  node now behind it) as a replica of it, resynchronised with a full copy.
 
 Plain Python (no moto, no Jupyter).
 """
@@ -217,6 +218,7 @@ class ReplicaSet:
             raise ValueError(f"{chosen.name} is not a replica of {self.primary.name}")
         self.catch_up(chosen)
         old = self.primary
+        old.generation += 1  # the failed primary restarts as a replica: its connections drop
         followers = [r.engine for r in self._replicas if r is not promoted] + [old]
         self.primary = chosen
         self._replicas = []

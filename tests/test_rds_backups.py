@@ -155,3 +155,32 @@ def test_a_manual_snapshot_restores_the_data_of_its_moment(lab: Lab) -> None:
         DBInstanceIdentifier="from-snapshot", DBSnapshotIdentifier="before"
     )["DBInstance"]
     assert rows(connect(restored)) == [1]
+
+
+def test_a_snapshot_copied_to_another_region_restores_there(lab: Lab) -> None:
+    rds = lab.client("rds")
+    primary = connect(create(lab))
+    write(primary, "CREATE TABLE orders (id INT PRIMARY KEY)", "INSERT INTO orders VALUES (1)")
+    arn = rds.create_db_snapshot(DBInstanceIdentifier="shop", DBSnapshotIdentifier="nightly")[
+        "DBSnapshot"
+    ]["DBSnapshotArn"]
+    write(primary, "INSERT INTO orders VALUES (2)")
+    west = lab.client("rds", region_name="us-west-2")
+    # Disaster recovery: the copy is made from the destination Region, naming the source's ARN.
+    west.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=arn,
+        TargetDBSnapshotIdentifier="nightly-dr",
+        SourceRegion="us-east-1",
+    )
+    names = [s["DBSnapshotIdentifier"] for s in west.describe_db_snapshots()["DBSnapshots"]]
+    assert "nightly-dr" in names
+    restored = west.restore_db_instance_from_db_snapshot(
+        DBInstanceIdentifier="shop-dr", DBSnapshotIdentifier="nightly-dr"
+    )["DBInstance"]
+    assert ".us-west-2." in restored["Endpoint"]["Address"]
+    assert rows(connect(restored)) == [1]  # the data of the snapshot's moment, in us-west-2
+    # A second copy under the same name is refused, as on AWS.
+    with pytest.raises(ClientError, match="already exists"):
+        west.copy_db_snapshot(
+            SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="nightly-dr"
+        )

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from moto.rds import models as rds_models
 from moto.rds import responses as rds_responses
 from moto.rds.exceptions import (
+    DBSnapshotAlreadyExistsError,
     InvalidParameterCombination,
     InvalidParameterValue,
     RDSClientError,
@@ -148,6 +149,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         "create_db_instance_read_replica": backend_cls.create_db_instance_read_replica,
         "promote_read_replica": backend_cls.promote_read_replica,
         "create_db_snapshot": backend_cls.create_db_snapshot,
+        "copy_db_snapshot": backend_cls.copy_db_snapshot,
     }
     original_pitr = response_cls.restore_db_instance_to_point_in_time
     original_from_snapshot = response_cls.restore_db_instance_from_db_snapshot
@@ -264,6 +266,35 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             now = sandbox.clock.timestamp
             setattr(snapshot, CUT, (runtime.server, runtime.history.segment_at(now, now)))
         return snapshot
+
+    def copy_db_snapshot(
+        self: Any, source_db_snapshot_identifier: str, target_db_snapshot_identifier: str, **kw: Any
+    ) -> Any:
+        # A copy restores to the same data (its cut of the source's WAL). moto looked a source
+        # ARN of another Region up in the target Region and found nothing: a copy to another
+        # Region (disaster recovery) is looked up where the ARN says.
+        source, source_backend = _snapshot_by_arn(source_db_snapshot_identifier)
+        if source is None:
+            copy = more["copy_db_snapshot"](
+                self, source_db_snapshot_identifier, target_db_snapshot_identifier, **kw
+            )
+            source = self.get_db_snapshot(source_db_snapshot_identifier)
+        else:
+            del source_backend
+            if target_db_snapshot_identifier in self.database_snapshots:
+                raise DBSnapshotAlreadyExistsError(target_db_snapshot_identifier)
+            tags = kw.get("tags") or (source.tags if kw.get("copy_tags") else None) or []
+            copy = rds_models.DBSnapshot(
+                self,
+                source.database,
+                target_db_snapshot_identifier,
+                tags=tags,
+                original_created_at=source.original_snapshot_create_time,
+            )
+            self.database_snapshots[target_db_snapshot_identifier] = copy
+        if getattr(source, CUT, None) is not None:
+            setattr(copy, CUT, getattr(source, CUT))
+        return copy
 
     def restore_db_instance_to_point_in_time(self: Any) -> Any:
         source_id = self.params.get("SourceDBInstanceIdentifier")
@@ -385,6 +416,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     backend_cls.create_db_instance_read_replica = create_db_instance_read_replica  # type: ignore[method-assign]
     backend_cls.promote_read_replica = promote_read_replica  # type: ignore[method-assign]
     backend_cls.create_db_snapshot = create_db_snapshot  # type: ignore[method-assign]
+    backend_cls.copy_db_snapshot = copy_db_snapshot  # type: ignore[method-assign,assignment]
     response_cls.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time  # type: ignore[method-assign]
     response_cls.restore_db_instance_from_db_snapshot = restore_db_instance_from_db_snapshot  # type: ignore[method-assign]
     # A check's isolated world runs on a clock of its own: watch whichever clock the sandbox
@@ -436,6 +468,19 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             withdraw()
         for server in servers:
             server.destroy()
+
+
+def _snapshot_by_arn(identifier: str) -> tuple[Any, Any]:
+    """The snapshot an ARN names, and its backend, when the ARN is another Region's or account's
+    (``(None, None)`` for a plain name: the caller's own backend has it)."""
+    from moto.rds.models import rds_backends
+
+    parts = identifier.split(":")
+    if not identifier.startswith("arn:aws:rds:") or len(parts) < 7:
+        return None, None
+    region, account, name = parts[3], parts[4], parts[-1]
+    backend = rds_backends[account][region]
+    return backend.database_snapshots.get(name), backend
 
 
 def _refuse_external(runtime: InstanceRuntime | None, what: str) -> None:

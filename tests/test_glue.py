@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from labkit.lab import Lab
 from labkit.services.glue.sim_crawler import crawl
@@ -81,14 +80,12 @@ def test_folders_of_a_prefix_become_tables_and_csv_headers_names() -> None:
     assert by_name["users"].partition_keys == []
 
 
-def test_a_crawl_of_ten_thousand_objects_is_quick() -> None:
+def test_a_crawl_of_ten_thousand_objects_finds_one_table_of_a_hundred_partitions() -> None:
+    # Its speed (target < 5 s) is a benchmark figure: benchmarks/bench_athena.py.
     body = b'{"a": 1}\n'
     objects = [(f"big/k={i % 100}/f{i}.json", len(body)) for i in range(10_000)]
-    started = time.perf_counter()
     tables = crawl("b", "big/", objects, lambda key: body)
-    elapsed = time.perf_counter() - started
     assert len(tables) == 1 and len(tables[0].partitions) == 100
-    assert elapsed < 5.0, elapsed
 
 
 SCRIPT = b"""

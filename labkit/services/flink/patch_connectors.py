@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -180,8 +181,9 @@ class FlinkKinesisConsumer:
 
 
 # -- sinks --------------------------------------------------------------------------------------
-class _BufferedSink:
-    """Collects a poll's elements and writes them in batches after it (Flink's async sink)."""
+class _BufferedSink(ABC):
+    """Collects a poll's elements and writes them in batches after it (Flink's async sink).
+    Each sink writes a batch its own way (:meth:`_write`)."""
 
     label = "sink"
 
@@ -201,8 +203,9 @@ class _BufferedSink:
         for start in range(0, len(batch), _BATCH):
             self._write(batch[start : start + _BATCH])
 
+    @abstractmethod
     def _write(self, batch: list[Any]) -> None:
-        raise NotImplementedError
+        """Send ``batch`` to the sink's destination, counting what was sent and refused."""
 
     def _note(self, error: str) -> None:
         self.errors.append(error)

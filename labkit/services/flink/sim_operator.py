@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -126,49 +127,50 @@ class Node:
 
 
 # -- window functions ---------------------------------------------------------------------------
-class ReduceFunction:
-    """Combines two elements into one (``reduce(value1, value2)``)."""
+class ReduceFunction(ABC):
+    """Combines two elements into one (``reduce(value1, value2)``): subclass it, as in PyFlink."""
 
+    @abstractmethod
     def reduce(self, value1: Any, value2: Any) -> Any:
         """The combination of two elements."""
-        raise NotImplementedError
 
 
-class AggregateFunction:
-    """Incremental aggregation with an accumulator (PyFlink's ``AggregateFunction``)."""
+class AggregateFunction(ABC):
+    """Incremental aggregation with an accumulator (PyFlink's ``AggregateFunction``): subclass it
+    and give all four methods."""
 
+    @abstractmethod
     def create_accumulator(self) -> Any:
         """A new, empty accumulator."""
-        raise NotImplementedError
 
+    @abstractmethod
     def add(self, value: Any, accumulator: Any) -> Any:
         """The accumulator with ``value`` added."""
-        raise NotImplementedError
 
+    @abstractmethod
     def get_result(self, accumulator: Any) -> Any:
         """The window's result from its accumulator."""
-        raise NotImplementedError
 
+    @abstractmethod
     def merge(self, acc_a: Any, acc_b: Any) -> Any:
         """Two accumulators as one (session windows merge them)."""
-        raise NotImplementedError
 
 
-class ProcessWindowFunction:
+class ProcessWindowFunction(ABC):
     """Sees all of a window's elements (or its one pre-aggregated result) with its context."""
 
+    @abstractmethod
     def process(self, key: Any, context: WindowContext, elements: Iterable[Any]) -> Iterable[Any]:
         """Results for one window: return or ``yield`` them; ``yield tag, value`` for a side
         output."""
-        raise NotImplementedError
 
 
-class ProcessAllWindowFunction:
+class ProcessAllWindowFunction(ABC):
     """``process(context, elements)`` for a non-keyed (``window_all``) window."""
 
+    @abstractmethod
     def process(self, context: WindowContext, elements: Iterable[Any]) -> Iterable[Any]:
         """Results for one window."""
-        raise NotImplementedError
 
 
 @dataclass

@@ -24,18 +24,19 @@ and the generators it describes:
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
 from labkit.services.flink.sim_time import MIN_TIMESTAMP, FlinkArgumentError, millis
 
 
-class TimestampAssigner:
+class TimestampAssigner(ABC):
     """Gives an element its event time (override ``extract_timestamp``)."""
 
+    @abstractmethod
     def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
         """The element's event time in epoch milliseconds."""
-        raise NotImplementedError
 
 
 def _as_assigner(assigner: Any) -> Callable[[Any, int], int]:

@@ -20,6 +20,7 @@ and the assigners' code it describes:
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -64,19 +65,19 @@ def window_start(timestamp: int, offset: int, size: int) -> int:
     return timestamp - (timestamp - offset) % size
 
 
-class WindowAssigner:
+class WindowAssigner(ABC):
     """Puts an element into zero or more windows."""
 
     event_time = True
     merging = False
 
+    @abstractmethod
     def assign_windows(self, timestamp: int) -> list[TimeWindow]:
         """The windows of an element with ``timestamp`` (event or processing time)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def describe(self) -> str:
         """A short description for views."""
-        raise NotImplementedError
 
 
 class _Tumbling(WindowAssigner):

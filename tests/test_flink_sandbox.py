@@ -252,8 +252,16 @@ def test_per_minute_average_per_sensor_stays_right_with_events_up_to_30_s_late(l
     snap = application_snapshot("averages", now=lab.clock.timestamp)
     assert snap.windows[0].late_dropped == 1 and snap.windows[0].late[0].timestamp == too_late["ts"]
 
+    # -- example 2: top five products per five-minute sliding window -------------------------------
+    # The window view of this job (it was a separate test reading this one's application).
+    view = lab.window_view("averages", hold=True)
+    text, page = view.to_text(), view.to_html()
+    view.close()
+    assert "Watermark" in text and "✗ dropped" in text and "● on time" in text
+    assert "Emitted results" in text and "● s1:" in text  # the plot's points, as text
+    assert "<svg" in page and "labkit-flink" in page and "■ s2" in page  # shapes, not colour
 
-# -- example 2: top five products per five-minute sliding window -------------------------------
+
 class CountPerProduct(AggregateFunction):
     def create_accumulator(self) -> int:
         return 0
@@ -421,15 +429,6 @@ def test_late_readings_reach_a_lambda_function_through_the_side_output(lab: Lab)
     text = view.to_text()
     assert "→ side output 'late'" in text and "1 → side output" in text
     view.close()
-
-
-def test_the_window_view_shows_watermark_windows_late_events_and_a_plot(lab: Lab) -> None:
-    view = lab.window_view("averages", hold=True)
-    text, page = view.to_text(), view.to_html()
-    view.close()
-    assert "Watermark" in text and "✗ dropped" in text and "● on time" in text
-    assert "Emitted results" in text and "● s1:" in text  # the plot's points, as text
-    assert "<svg" in page and "labkit-flink" in page and "■ s2" in page  # shapes, not colour
 
 
 def test_a_failing_job_stops_and_says_why(lab: Lab) -> None:

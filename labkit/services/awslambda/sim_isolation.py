@@ -2,7 +2,9 @@
 
 A handler runs in the notebook's own process (there is no Docker here), so labkit fences it in:
 
-- **Wall-time limit.** In the main thread (a Jupyter kernel, pytest) a real-time interval timer
+- **Time limit.** It counts the handler's running time (:mod:`labkit.running_time`: wall time
+  less the time a busy machine kept the thread waiting for a CPU, so sleeping still counts). In
+  the main thread (a Jupyter kernel, pytest) a real-time interval timer
   interrupts anything, ``time.sleep`` included; in another thread an asynchronous exception is
   injected instead (it interrupts Python code, not a blocking C call). Limits nest: a handler that
   invokes another function, or a check's own time limit around a handler, keep working because each
@@ -36,6 +38,8 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any, NoReturn, TextIO
 
+from labkit.running_time import RunningTime
+
 #: Handlers run one at a time in this process: the module, environment and stream swaps below are
 #: process-wide. Re-entrant, because a handler may invoke another function (a nested invocation).
 RUN_LOCK = threading.RLock()
@@ -57,7 +61,7 @@ class HandlerTimeout(BaseException):
 
 
 class WallLimit:
-    """Raise :class:`HandlerTimeout` in the running code after ``seconds`` of wall time.
+    """Raise :class:`HandlerTimeout` in the running code after ``seconds`` of running time.
 
     Use ``arm()`` before the code and ``disarm()`` after it (in ``finally``), then check
     :meth:`owns` on a caught :class:`HandlerTimeout`: an outer limit's timeout is not ours and must
@@ -75,6 +79,7 @@ class WallLimit:
         self._previous_remaining = 0.0
         self._previous_interval = 0.0
         self._start = 0.0
+        self._running: RunningTime | None = None
         self._done: threading.Event | None = None
         self._watcher: threading.Thread | None = None
         self._exc_type: type[HandlerTimeout] | None = None
@@ -86,6 +91,7 @@ class WallLimit:
     def arm(self) -> None:
         """Start the clock."""
         self._start = time.monotonic()
+        self._running = RunningTime()
         self._armed = True
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
             self._signal = True
@@ -100,13 +106,17 @@ class WallLimit:
 
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
         now = time.monotonic()
-        if self._armed and now - self._start >= self.seconds - 1e-3:
+        if self._armed and self._due():
             raise HandlerTimeout(self.token)
         # Not ours (yet): the level outside may be due.
         if self._previous_remaining > 0 and now - self._start >= self._previous_remaining - 1e-3:
             previous = self._previous_handler
             if callable(previous):
                 previous(signum, frame)
+
+    def _due(self) -> bool:
+        running = self._running
+        return running is not None and running.elapsed() >= self.seconds - 1e-3
 
     def _start_watchdog(self) -> None:
         target = threading.get_ident()
@@ -118,6 +128,9 @@ class WallLimit:
         def watch() -> None:
             if done.wait(self.seconds):
                 return
+            while not self._due():
+                if done.wait(self._REPEAT):
+                    return
             while not done.is_set():
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(
                     ctypes.c_ulong(target), ctypes.py_object(exc_type)

@@ -25,8 +25,9 @@ What an :class:`ExecutionEnvironment` reproduces (Python runtime, text log forma
   environment is thrown away, so the next invocation is a cold start.
   https://docs.aws.amazon.com/lambda/latest/dg/python-exceptions.html
 
-Time: log timestamps come from ``now()`` (the lab clock inside a lab); durations and the timeout are
-wall time, because that is what learner code really spends.
+Time: log timestamps come from ``now()`` (the lab clock inside a lab); durations are wall time,
+because that is what learner code really spends, and the timeout counts running time (wall time
+less the time a busy machine kept the handler waiting for a CPU: :mod:`labkit.running_time`).
 """
 
 from __future__ import annotations

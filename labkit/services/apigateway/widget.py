@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import Unicode
 
 from labkit.services.apigateway.view import render_html, render_text, trace_state
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _STATE_KEYS = frozenset({"api_id", "name", "region", "now", "total", "stages", "requests"})
 
 
-class ApiTraceView(LiveView):
+class ApiTraceView(StateView):
     """A REST API's request trace, refreshed after every cell.
 
     Args:
@@ -32,8 +32,11 @@ class ApiTraceView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    #: The snapshot (see :func:`labkit.services.apigateway.view.trace_state`).
-    state = Dict().tag(sync=True)
+    shows = "the requests it last saw"
+    title = "API trace"
+    css_class = "labkit-api-trace-view"
+    state_keys = _STATE_KEYS
+
     #: The API shown (its id).
     api = Unicode("").tag(sync=True)
 
@@ -46,52 +49,25 @@ class ApiTraceView(LiveView):
         auto_refresh: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._sandbox = sandbox
         self._api = api
         self._region = region
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.api = self._api
-        self.add_class("labkit-api-trace-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and set(value) != _STATE_KEYS:
-            raise TraitError(f"state has the wrong keys: {sorted(value)}.")
-        return value
-
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The API's trace, read now."""
         from labkit.services.apigateway.state import api_trace
 
         trace = api_trace(self._api, region=self._region)
-        return {"state": trace_state(trace, self._sandbox.clock.timestamp)}
+        return trace_state(trace, self._sandbox.clock.timestamp)
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the requests it last saw."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The trace as self-contained HTML."""
-        if not self.state:
-            return ""
-        return render_html(self.state, notice=self.notice, hint=self._hint())
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The trace as plain text."""
-        if not self.state:
-            return "API trace (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def api_trace_view(

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import TraitError, Unicode
 
 from labkit.services.cloudformation.view import cloudformation_state, render_html, render_text
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView, check_keys
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
 
-class StackView(LiveView):
+class StackView(StateView):
     """A stack or a StackSet, refreshed after every cell.
 
     Args:
@@ -31,61 +31,43 @@ class StackView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    #: The snapshot (see :func:`labkit.services.cloudformation.view.cloudformation_state`).
-    state = Dict().tag(sync=True)
+    shows = "the stack as it last saw it"
+    title = "Stack view"
+    css_class = "labkit-stack-view"
+
     #: The stack or StackSet shown.
     name = Unicode("").tag(sync=True)
 
     def __init__(
         self, sandbox: Sandbox, name: str, kind: str, *, auto_refresh: bool = True, **kwargs: Any
     ) -> None:
-        self._sandbox = sandbox
         self._name = name
         self._kind = kind
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.name = name
-        self.add_class("labkit-stack-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and value.get("kind") not in ("stack", "stackset"):
+    def check(self, value: Any) -> dict[str, Any]:
+        """A stack's or a StackSet's snapshot (``kind`` says which), or ``{}``."""
+        state = check_keys(value, None)
+        if state and state.get("kind") not in ("stack", "stackset"):
             raise TraitError("state must be a stack's or a StackSet's snapshot.")
-        return value
+        return state
 
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The stack or StackSet, read now."""
         from labkit.services.cloudformation.state import stack_snapshot, stackset_snapshot
 
         now = self._sandbox.clock.timestamp
         read = stackset_snapshot if self._kind == "stackset" else stack_snapshot
-        return {"state": cloudformation_state(read(self._name, now=now))}
+        return cloudformation_state(read(self._name, now=now))
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the stack as it last saw it."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The view as self-contained HTML."""
-        if not self.state:
-            return ""
-        return render_html(self.state, notice=self.notice, hint=self._hint())
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The view as plain text."""
-        if not self.state:
-            return "Stack view (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def stack_view(sandbox: Sandbox, name: str, *, hold: bool = False) -> StackView:

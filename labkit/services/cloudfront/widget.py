@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import Unicode
 
 from labkit.services.cloudfront.view import distribution_state, render_html, render_text
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -42,26 +42,7 @@ _DISTRIBUTION_KEYS = frozenset(
 )
 
 
-def check_state(value: Any, keys: frozenset[str], what: str) -> dict[str, Any]:
-    """``value`` if it is a dict with exactly ``keys`` (an empty dict before the first read).
-
-    Raises:
-        TraitError: Saying what is missing or unexpected.
-    """
-    if not isinstance(value, dict):
-        raise TraitError(f"{what} must be a dict, not {type(value).__name__}.")
-    if value and set(value) != keys:
-        missing = ", ".join(sorted(keys - set(value))) or "none"
-        extra = ", ".join(sorted(map(str, set(value) - keys))) or "none"
-        raise TraitError(f"{what} has the wrong keys (missing: {missing}; unexpected: {extra}).")
-    return value
-
-
-def _running(sandbox: Sandbox) -> bool:
-    return sandbox.running
-
-
-class CacheView(LiveView):
+class CacheView(StateView):
     """A distribution's edge caches by region, its viewers, its latest requests and the traced
     requests handed to it.
 
@@ -75,8 +56,11 @@ class CacheView(LiveView):
         **kwargs: Passed to ``ipywidgets.VBox``.
     """
 
-    #: The snapshot (see :func:`labkit.services.cloudfront.view.distribution_state`).
-    state = Dict().tag(sync=True)
+    shows = "the caches as it last saw them"
+    title = "CloudFront cache view"
+    css_class = "labkit-cache-view"
+    state_keys = _DISTRIBUTION_KEYS
+
     #: The distribution shown.
     distribution_id = Unicode("").tag(sync=True)
 
@@ -90,32 +74,18 @@ class CacheView(LiveView):
         auto_refresh: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._sandbox = sandbox
         self._viewers = list(viewers)
         self._traces = list(traces)
         self._id = distribution_id
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.distribution_id = distribution_id
-        self.add_class("labkit-cache-view")
-
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        return check_state(proposal["value"], _DISTRIBUTION_KEYS, "state")
 
     def add_trace(self, report: Any) -> None:
         """Show the requests of another trace report too, and refresh."""
         self._traces.append(report)
         self.refresh()
 
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return _running(self._sandbox)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return self._sandbox.clock.timestamp
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The distribution's caches and traffic, read now."""
         from labkit.services.cloudfront.state import distribution_snapshot
 
@@ -125,23 +95,15 @@ class CacheView(LiveView):
             traces=self._traces,
             now=self._sandbox.clock.timestamp,
         )
-        return {"state": distribution_state(snap)}
+        return distribution_state(snap)
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the caches as it last saw them."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The caches as self-contained HTML."""
-        if not self.state:
-            return ""
-        return render_html(self.state, notice=self.notice, hint=self._hint())
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The caches as plain text."""
-        if not self.state:
-            return "CloudFront cache view (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def running_sandbox(sandbox: Sandbox | None) -> Sandbox:
@@ -168,4 +130,4 @@ def cache_view(
     )
 
 
-__all__ = ["CacheView", "cache_view", "check_state", "running_sandbox"]
+__all__ = ["CacheView", "cache_view", "running_sandbox"]

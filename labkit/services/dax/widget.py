@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import Unicode
 
 from labkit.services.dax.view import dax_state, render_html, render_text
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -40,7 +40,7 @@ _STATE_KEYS = frozenset(
 )
 
 
-class DaxView(LiveView):
+class DaxView(StateView):
     """A DAX cluster's caches, refreshed after every cell.
 
     Args:
@@ -50,8 +50,11 @@ class DaxView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    #: The snapshot (see :func:`labkit.services.dax.view.dax_state`).
-    state = Dict().tag(sync=True)
+    shows = "the caches as it last saw them"
+    title = "DAX cache view"
+    css_class = "labkit-dax-view"
+    state_keys = _STATE_KEYS
+
     #: The cluster shown.
     cluster = Unicode("").tag(sync=True)
 
@@ -63,51 +66,24 @@ class DaxView(LiveView):
         auto_refresh: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._sandbox = sandbox
         self._cluster = cluster
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.cluster = self._cluster
-        self.add_class("labkit-dax-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and set(value) != _STATE_KEYS:
-            raise TraitError(f"state has the wrong keys: {sorted(value)}.")
-        return value
-
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The cluster's caches, read now."""
         from labkit.services.dax.state import cluster_snapshot
 
         snap = cluster_snapshot(self._cluster, now=self._sandbox.clock.timestamp)
-        return {"state": dax_state(snap)}
+        return dax_state(snap)
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the caches as it last saw them."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The caches as self-contained HTML."""
-        if not self.state:
-            return ""
-        return render_html(self.state, notice=self.notice, hint=self._hint())
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The caches as plain text."""
-        if not self.state:
-            return "DAX cache view (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def dax_view(sandbox: Sandbox, cluster: str | None = None, *, hold: bool = False) -> DaxView:

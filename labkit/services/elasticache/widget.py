@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import Unicode
 
 from labkit.services.elasticache.view import render_html, render_text
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -38,7 +38,7 @@ _STATE_KEYS = frozenset(
 )
 
 
-class CacheView(LiveView):
+class CacheView(StateView):
     """An ElastiCache cluster's keys and statistics, refreshed after every cell.
 
     Args:
@@ -48,58 +48,34 @@ class CacheView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    #: The snapshot (see :func:`labkit.services.elasticache.state.snapshot`).
-    state = Dict().tag(sync=True)
+    shows = "the cache as it last saw it"
+    title = "ElastiCache view"
+    css_class = "labkit-cache-view"
+    state_keys = _STATE_KEYS
+
     #: The cluster shown.
     cache = Unicode("").tag(sync=True)
 
     def __init__(
         self, sandbox: Sandbox, cache: str, *, auto_refresh: bool = True, **kwargs: Any
     ) -> None:
-        self._sandbox = sandbox
         self._cache = cache
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.cache = self._cache
-        self.add_class("labkit-cache-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and set(value) != _STATE_KEYS:
-            raise TraitError(f"state has the wrong keys: {sorted(value)}.")
-        return value
-
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The cache's keys and statistics, read now on the lab clock."""
         from labkit.services.elasticache.state import find, snapshot
 
-        return {"state": snapshot(find(self._cache), now=self._sandbox.clock.timestamp)}
+        return snapshot(find(self._cache), now=self._sandbox.clock.timestamp)
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the cache as it last saw it."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The cache as self-contained HTML."""
-        if not self.state:
-            return ""
-        return render_html(self.state, notice=self.notice, hint=self._hint())
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The cache as plain text."""
-        if not self.state:
-            return "ElastiCache view (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def cache_view(sandbox: Sandbox, cache: str | None = None, *, hold: bool = False) -> CacheView:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import Unicode
 
 from labkit.services.flink.view import flink_state, render_html, render_text
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -24,7 +24,7 @@ _STATE_KEYS = frozenset(
 )
 
 
-class WindowView(LiveView):
+class WindowView(StateView):
     """A Managed Flink application's windows, refreshed after every cell.
 
     Args:
@@ -35,59 +35,35 @@ class WindowView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    #: The snapshot (see :func:`labkit.services.flink.view.flink_state`).
-    state = Dict().tag(sync=True)
+    shows = "the windows as it last saw them"
+    title = "Flink window view"
+    css_class = "labkit-flink-view"
+    state_keys = _STATE_KEYS
+
     #: The application shown.
     application = Unicode("").tag(sync=True)
 
     def __init__(
         self, sandbox: Sandbox, application: str, *, auto_refresh: bool = True, **kwargs: Any
     ) -> None:
-        self._sandbox = sandbox
         self._application = application
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.application = self._application
-        self.add_class("labkit-flink-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and set(value) != _STATE_KEYS:
-            raise TraitError(f"state has the wrong keys: {sorted(value)}.")
-        return value
-
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The application and its job, read now."""
         from labkit.services.flink.state import application_snapshot
 
         snap = application_snapshot(self._application, now=self._sandbox.clock.timestamp)
-        return {"state": flink_state(snap)}
+        return flink_state(snap)
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the windows as it last saw them."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The windows as self-contained HTML."""
-        if not self.state:
-            return ""
-        return render_html(self.state, notice=self.notice, hint=self._hint())
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The windows as plain text."""
-        if not self.state:
-            return "Flink window view (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def window_view(

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, Unicode, validate
+from traitlets import Unicode
 
-from labkit.services.cloudfront.widget import check_state, running_sandbox
+from labkit.services.cloudfront.widget import running_sandbox
 from labkit.services.globalaccelerator.view import (
     accelerator_html,
     accelerator_state,
     accelerator_text,
 )
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -29,7 +29,7 @@ _ACCELERATOR_KEYS = frozenset(
 )
 
 
-class AcceleratorView(LiveView):
+class AcceleratorView(StateView):
     """An accelerator's endpoint groups with their health now, and where viewers go.
 
     Args:
@@ -40,8 +40,11 @@ class AcceleratorView(LiveView):
         **kwargs: Passed to ``ipywidgets.VBox``.
     """
 
-    #: The snapshot (see :func:`labkit.services.globalaccelerator.view.accelerator_state`).
-    state = Dict().tag(sync=True)
+    shows = "the accelerator as it last saw it"
+    title = "Global Accelerator view"
+    css_class = "labkit-accelerator-view"
+    state_keys = _ACCELERATOR_KEYS
+
     #: The accelerator shown.
     accelerator_arn = Unicode("").tag(sync=True)
 
@@ -54,26 +57,12 @@ class AcceleratorView(LiveView):
         auto_refresh: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._sandbox = sandbox
         self._viewers = list(viewers)
         self._arn = accelerator_arn
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.accelerator_arn = accelerator_arn
-        self.add_class("labkit-accelerator-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        return check_state(proposal["value"], _ACCELERATOR_KEYS, "state")
-
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return self._sandbox.running
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return self._sandbox.clock.timestamp
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The accelerator's health and routes, read now."""
         from labkit.services.globalaccelerator.state import accelerator_snapshot
 
@@ -83,23 +72,15 @@ class AcceleratorView(LiveView):
             now=self._sandbox.clock.timestamp,
             sandbox=self._sandbox,
         )
-        return {"state": accelerator_state(snap)}
+        return accelerator_state(snap)
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the accelerator as it last saw it."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The accelerator as self-contained HTML."""
-        if not self.state:
-            return ""
-        return accelerator_html(self.state, notice=self.notice, hint=self._hint())
+        return accelerator_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The accelerator as plain text."""
-        if not self.state:
-            return "Global Accelerator view (not read yet)"
-        return accelerator_text(self.state, notice=self.notice, hint=self._hint())
+        return accelerator_text(state, notice=notice, hint=hint)
 
 
 def accelerator_view(

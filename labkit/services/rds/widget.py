@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import TraitError, Unicode
 
 from labkit.services.rds import view_cluster, view_instance
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView, check_keys
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
 
 
-class DbView(LiveView):
+class DbView(StateView):
     """A DB instance or an Aurora cluster, refreshed after every cell.
 
     Args:
@@ -31,8 +31,10 @@ class DbView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    #: The snapshot, as plain data (with ``kind``).
-    state = Dict().tag(sync=True)
+    shows = "the database as it last saw it"
+    title = "Database view"
+    css_class = "labkit-db-view"
+
     #: The database shown.
     database = Unicode("").tag(sync=True)
 
@@ -45,31 +47,19 @@ class DbView(LiveView):
         auto_refresh: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._sandbox = sandbox
         self._kind = kind
         self._identifier = identifier
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.database = identifier
-        self.add_class("labkit-db-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and value.get("kind") not in ("instance", "cluster"):
+    def check(self, value: Any) -> dict[str, Any]:
+        """An instance's or a cluster's snapshot (``kind`` says which), or ``{}``."""
+        state = check_keys(value, None)
+        if state and state.get("kind") not in ("instance", "cluster"):
             raise TraitError("state must say whether it shows an instance or a cluster.")
-        return value
+        return state
 
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The database, read now on the lab clock."""
         if self._kind == "cluster":
             from labkit.services.rds.patch_aurora import snapshot
@@ -79,31 +69,23 @@ class DbView(LiveView):
             from labkit.services.rds.state import instance_snapshot
 
             data = instance_snapshot(self._identifier, self._sandbox.clock.timestamp)
-        return {"state": {"kind": self._kind, **data}}
+        return {"kind": self._kind, **data}
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the database as it last saw it."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The database as self-contained HTML."""
-        if not self.state:
-            return ""
-        data = {k: v for k, v in self.state.items() if k != "kind"}
-        if self.state["kind"] == "cluster":
+        data = {k: v for k, v in state.items() if k != "kind"}
+        if state["kind"] == "cluster":
             cluster = view_cluster.from_dict(data)
-            return view_cluster.render_html(cluster, notice=self.notice, hint=self._hint())
-        return view_instance.render_html(data, notice=self.notice, hint=self._hint())
+            return view_cluster.render_html(cluster, notice=notice, hint=hint)
+        return view_instance.render_html(data, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The database as plain text."""
-        if not self.state:
-            return "Database view (not read yet)"
-        data = {k: v for k, v in self.state.items() if k != "kind"}
-        if self.state["kind"] == "cluster":
+        data = {k: v for k, v in state.items() if k != "kind"}
+        if state["kind"] == "cluster":
             cluster = view_cluster.from_dict(data)
-            return view_cluster.render_text(cluster, notice=self.notice, hint=self._hint())
-        return view_instance.render_text(data, notice=self.notice, hint=self._hint())
+            return view_cluster.render_text(cluster, notice=notice, hint=hint)
+        return view_instance.render_text(data, notice=notice, hint=hint)
 
 
 def db_view(sandbox: Sandbox, name: str | None = None, *, hold: bool = False) -> DbView:

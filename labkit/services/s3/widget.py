@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import Unicode
 
 from labkit.services.s3.view_acceleration import acceleration_state, render_html, render_text
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -30,7 +30,7 @@ _STATE_KEYS = frozenset(
 )
 
 
-class AccelerationView(LiveView):
+class AccelerationView(StateView):
     """A bucket's Transfer Acceleration, refreshed after every cell.
 
     Args:
@@ -41,7 +41,11 @@ class AccelerationView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    state = Dict().tag(sync=True)
+    shows = "the bucket as it last saw it"
+    title = "Transfer Acceleration view"
+    css_class = "labkit-acceleration-view"
+    state_keys = _STATE_KEYS
+
     bucket = Unicode("").tag(sync=True)
 
     def __init__(
@@ -53,32 +57,13 @@ class AccelerationView(LiveView):
         size: int = DEFAULT_SIZE,
         **kwargs: Any,
     ) -> None:
-        self._sandbox = sandbox
         self._bucket = bucket
         self._cities = tuple(cities)
         self._size = int(size)
-        super().__init__(**kwargs)
+        super().__init__(sandbox, **kwargs)
         self.bucket = bucket
-        self.add_class("labkit-acceleration-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and set(value) != _STATE_KEYS:
-            raise TraitError(f"state has the wrong keys: {sorted(value)}.")
-        return value
-
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The bucket's setting, the comparison and its uploads, read now."""
         from labkit.services.s3.sim_acceleration import upload_estimate
         from labkit.services.s3.state import bucket_acceleration, uploads
@@ -92,21 +77,15 @@ class AccelerationView(LiveView):
             size=self._size,
             now=self._sandbox.clock.timestamp,
         )
-        return {"state": state}
+        return state
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the bucket as it last saw it."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The view as self-contained HTML."""
-        return render_html(self.state, notice=self.notice, hint=self._hint()) if self.state else ""
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The view as plain text."""
-        if not self.state:
-            return "Transfer Acceleration view (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def acceleration_view(

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Dict, TraitError, Unicode, validate
+from traitlets import Unicode
 
 from labkit.services.ses.view import mailbox_state, render_html, render_text
-from labkit.widgets.base import LiveView
+from labkit.widgets.state_view import StateView
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _STATE_KEYS = frozenset({"now", "to", "messages"})
 
 
-class MailboxView(LiveView):
+class MailboxView(StateView):
     """The sandbox's mailbox, refreshed after every cell.
 
     Args:
@@ -31,8 +31,11 @@ class MailboxView(LiveView):
         **kwargs: Passed to ``LiveView`` (``hold=True`` keeps this moment).
     """
 
-    #: The snapshot (see :func:`labkit.services.ses.view.mailbox_state`).
-    state = Dict().tag(sync=True)
+    shows = "the mailbox as it last saw it"
+    title = "Mailbox view"
+    css_class = "labkit-mailbox-view"
+    state_keys = _STATE_KEYS
+
     #: The address shown (empty: all).
     address = Unicode("").tag(sync=True)
 
@@ -44,52 +47,25 @@ class MailboxView(LiveView):
         auto_refresh: bool = True,
         **kwargs: Any,
     ) -> None:
-        self._sandbox = sandbox
         self._to = (to or "").strip()
-        super().__init__(auto_refresh=auto_refresh, **kwargs)
+        super().__init__(sandbox, auto_refresh=auto_refresh, **kwargs)
         self.address = self._to
-        self.add_class("labkit-mailbox-view")
 
-    @validate("state")
-    def _validate_state(self, proposal: Any) -> dict[str, Any]:
-        value = proposal["value"]
-        if not isinstance(value, dict):
-            raise TraitError(f"state must be a dict, not {type(value).__name__}.")
-        if value and set(value) != _STATE_KEYS:
-            raise TraitError(f"state has the wrong keys: {sorted(value)}.")
-        return value
-
-    def is_live(self) -> bool:
-        """Whether the sandbox still runs."""
-        return bool(self._sandbox.running)
-
-    def lab_now(self) -> float:
-        """The lab clock now (epoch seconds)."""
-        return float(self._sandbox.clock.timestamp)
-
-    def snapshot(self) -> dict[str, Any]:
+    def read(self) -> dict[str, Any]:
         """The mailbox, read now."""
         from labkit.sandbox.mailbox import mailbox
 
         box = mailbox(self._sandbox)
         messages = box.messages(self._to or None)
-        return {"state": mailbox_state(messages, now=self._sandbox.clock.timestamp, to=self._to)}
+        return mailbox_state(messages, now=self._sandbox.clock.timestamp, to=self._to)
 
-    def stopped_notice(self) -> str:
-        """What a view of a stopped lab says."""
-        return "This lab has stopped: the view shows the mailbox as it last saw it."
-
-    def to_html(self) -> str:
+    def html_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The mailbox as self-contained HTML."""
-        if not self.state:
-            return ""
-        return render_html(self.state, notice=self.notice, hint=self._hint())
+        return render_html(state, notice=notice, hint=hint)
 
-    def to_text(self) -> str:
+    def text_of(self, state: dict[str, Any], *, notice: str, hint: str) -> str:
         """The mailbox as plain text."""
-        if not self.state:
-            return "Mailbox view (not read yet)"
-        return render_text(self.state, notice=self.notice, hint=self._hint())
+        return render_text(state, notice=notice, hint=hint)
 
 
 def mailbox_view(sandbox: Sandbox, to: str | None = None, *, hold: bool = False) -> MailboxView:

@@ -81,9 +81,11 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         patch_drift,
         patch_resources,
         patch_stacksets,
+        patch_updates,
     )
 
     stack.enter_context(cloudformation_fidelity())
+    stack.enter_context(patch_updates.update_fidelity())
     patch_capabilities.install(stack)
     patch_drift.install(stack)
     patch_resources.install(stack)

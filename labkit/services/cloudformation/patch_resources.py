@@ -342,7 +342,10 @@ class DynamoDbTable(Table):
         key_changed = properties.get("KeySchema") not in (None, original_resource.schema)
         local_indexes = {i["IndexName"] for i in properties.get("LocalSecondaryIndexes") or []}
         local_changed = local_indexes != {i.name for i in original_resource.indexes}
-        if new_resource_name != original_resource.name or key_changed or local_changed:
+        # A table without a TableName keeps its generated name unless it is replaced (moto
+        # generates a new name on every update).
+        renamed = "TableName" in properties and new_resource_name != original_resource.name
+        if renamed or key_changed or local_changed:
             if new_resource_name == original_resource.name:
                 raise ResourceCreationFailed(
                     str(getattr(original_resource, "logical_resource_id", original_resource.name)),

@@ -155,3 +155,27 @@ def test_references_reads_ref_getatt_and_sub() -> None:
         "Y",
         "Other",
     }
+
+
+def test_a_parameter_without_a_name_gets_one_and_keeps_it_through_updates(lab: Lab) -> None:
+    def body(value: str) -> str:
+        return json.dumps(
+            {
+                "Resources": {
+                    "Setting": {
+                        "Type": "AWS::SSM::Parameter",
+                        "Properties": {"Type": "String", "Value": value},
+                    }
+                }
+            }
+        )
+
+    cfn, ssm = lab.client("cloudformation"), lab.client("ssm")
+    cfn.create_stack(StackName="app", TemplateBody=body("blue"))
+    (resource,) = cfn.describe_stack_resources(StackName="app")["StackResources"]
+    name = resource["PhysicalResourceId"]
+    assert "Setting" in name and ssm.get_parameter(Name=name)["Parameter"]["Value"] == "blue"
+    cfn.update_stack(StackName="app", TemplateBody=body("green"))
+    parameter = ssm.get_parameter(Name=name)["Parameter"]
+    assert (parameter["Value"], parameter["Version"]) == ("green", 2)  # the same one, updated
+    assert [p["Name"] for p in ssm.describe_parameters()["Parameters"]] == [name]

@@ -30,6 +30,14 @@ new table, the old one deleted with its items, and, when the name stays the same
 fails with the reason in fact ``cloudformation.custom_name_replacement_reason``
 (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html:
 "You can't perform an update that causes a custom-named resource to be replaced").
+
+Moto's ``AWS::SSM::Parameter`` fails without a ``Name`` ("'NoneType' object has no attribute
+'lower'") and deletes and re-creates the parameter on every update. :class:`SsmParameter` takes
+the stack's generated name when ``Name`` is absent, as AWS does ("If you don't specify a name,
+CloudFormation generates a unique physical ID",
+https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ssm-parameter.html),
+updates the value in place (a new version of the same parameter), and replaces it only when the
+``Name`` changes.
 """
 
 from __future__ import annotations
@@ -47,6 +55,7 @@ from moto.moto_api._internal import mock_random
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+from moto.ssm.models import Parameter, ssm_backends
 
 
 def install(stack: ExitStack) -> None:
@@ -383,6 +392,53 @@ class DynamoDbTable(Table):
 
 
 #: The resource types this module adds, by CloudFormation type.
+class SsmParameter(Parameter):
+    """moto's parameter, named when the template does not name it, updated in place."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        """Create the parameter, under ``resource_name`` (generated) when ``Name`` is absent."""
+        properties = dict(cloudformation_json.get("Properties") or {})
+        properties["Name"] = properties.get("Name") or resource_name
+        named = {**cloudformation_json, "Properties": properties}
+        return Parameter.create_from_cloudformation_json(
+            resource_name, named, account_id, region_name, **kwargs
+        )
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        """A new version of the same parameter; a new one (the old deleted) for a new ``Name``."""
+        backend = ssm_backends[account_id][region_name]
+        properties = dict(cloudformation_json.get("Properties") or {})
+        name = properties.get("Name") or original_resource.name
+        if name != original_resource.name:
+            created = cls.create_from_cloudformation_json(
+                name, cloudformation_json, account_id, region_name
+            )
+            backend.delete_parameter(original_resource.name)
+            return created
+        # PutParameter refuses Tags with Overwrite: a tag change is not a new value.
+        properties.pop("Tags", None)
+        properties.update(Name=name, Overwrite=True)
+        return Parameter.create_from_cloudformation_json(
+            name, {**cloudformation_json, "Properties": properties}, account_id, region_name
+        )
+
+
 TYPES: dict[str, type[Any]] = {
     "AWS::SNS::Subscription": SnsSubscription,
     "AWS::SQS::QueuePolicy": SqsQueuePolicy,
@@ -390,6 +446,7 @@ TYPES: dict[str, type[Any]] = {
     "AWS::S3::BucketPolicy": S3BucketPolicy,
     "AWS::KinesisFirehose::DeliveryStream": FirehoseDeliveryStream,
     "AWS::DynamoDB::Table": DynamoDbTable,
+    "AWS::SSM::Parameter": SsmParameter,
 }
 
 

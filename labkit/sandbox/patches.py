@@ -188,6 +188,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     # Athena's queries run on DuckDB over the Glue catalog and S3 (Glue, S3 backends read too).
     Patch("athena", ("athena",)),
+    Patch("lakeformation", ("lakeformation",)),  # data cells filters (row filters)
     # Glue crawlers infer tables and partitions from S3 on the lab clock.
     Patch("glue", ("glue",)),
     # Transfer Family servers speak real SFTP on a loopback port, storing files in the sandbox's S3.

@@ -45,7 +45,9 @@ from labkit.services.athena import sim_ddl, sim_execution
 from labkit.services.athena.sim_catalog import table_def
 from labkit.services.athena.sim_engine import QueryError, QueryOutcome, TableDef, run_query
 from labkit.services.athena.sim_execution import QueryRecord
-from labkit.services.athena.sim_grants import governed, granted_columns
+from labkit.services.athena.sim_federation import LambdaConnector, connector_functions
+from labkit.services.athena.sim_grants import governed, granted_columns, table_access
+from labkit.services.lakeformation.patch import account_filters
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
@@ -152,6 +154,76 @@ def grants_for(account_id: str, region: str, principal: str, find: Any) -> Any:
         return granted_columns(table, principal, grants)
 
     return columns
+
+
+def access_for(account_id: str, region: str, principal: str, find: Any) -> Any:
+    """Lake Formation's grants for ``principal``, data cells filters included, for the engine."""
+    backend = lakeformation_backends[account_id][region]
+    registered = list(backend.resources)
+    catalog = backend.grants.get(account_id)
+    grants = [p.to_external_form() for p in catalog.permissions] if catalog else []
+    filters = account_filters(account_id, region)
+
+    def access(database: str, name: str) -> Any:
+        table = find(database, name)
+        if table is None or not governed(table.location, registered):
+            return None
+        return table_access(table, principal, grants, filters)
+
+    return access
+
+
+def invoke_connector(function_arn: str, event: dict[str, Any]) -> tuple[bytes, bool]:
+    """Invoke a connector function of the sandbox synchronously: ``(payload, failed)``."""
+    from labkit.services.awslambda.patch import (
+        TooManyRequestsException,
+        lambda_backend,
+        run_invocation,
+    )
+
+    parts = function_arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda":
+        raise QueryError("GENERIC_USER_ERROR", f"Invalid Lambda function ARN: {function_arn}")
+    backend = lambda_backend(parts[4], parts[3])
+    try:
+        fn = backend.get_function(function_arn)
+    except Exception:
+        raise QueryError("GENERIC_USER_ERROR", f"Function not found: {function_arn}") from None
+    try:
+        result = run_invocation(backend, fn, event, source="athena")
+    except TooManyRequestsException as err:
+        raise QueryError(
+            "GENERIC_USER_ERROR", f"Rate exceeded invoking {function_arn}: {err.reason}"
+        ) from None
+    return bytes(result.payload or b""), bool(result.function_error)
+
+
+def federated_catalogs(backend: Any, principal: str, query_id: str) -> dict[str, LambdaConnector]:
+    """The account's data catalogs of type LAMBDA, as connectors the engine can read."""
+    found: dict[str, LambdaConnector] = {}
+    identity = {
+        "id": principal.rsplit("/", 1)[-1],
+        "principal": principal.rsplit("/", 1)[-1],
+        "account": str(backend.account_id),
+        "arn": principal,
+        "tags": {},
+        "groups": [],
+    }
+    for name, catalog in backend.data_catalogs.items():
+        if str(catalog.type).upper() != "LAMBDA":
+            continue
+        functions = connector_functions(dict(catalog.parameters or {}))
+        if functions is None:
+            continue
+        found[str(name).lower()] = LambdaConnector(
+            catalog=str(name),
+            metadata_function=functions[0],
+            record_function=functions[1],
+            invoke=invoke_connector,
+            identity=identity,
+            query_id=query_id,
+        )
+    return found
 
 
 def _partition_label(keys: list[str], values: Any) -> str:
@@ -326,6 +398,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         store = S3Store(backend.account_id)
         cutoff = group_config.get("BytesScannedCutoffPerQuery")
         ddl = sim_ddl.is_ddl(query)
+        caller = caller_arn(self)
+        connectors = federated_catalogs(backend, caller, execution_id)
         outcome = (
             run_ddl(query, database, _glue(backend.account_id, backend.region_name), store)
             if ddl
@@ -336,9 +410,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                 database_exists=exists,
                 store=store,
                 scan_limit=int(cutoff) if cutoff else None,
-                column_grants=grants_for(
-                    backend.account_id, backend.region_name, caller_arn(self), find
-                ),
+                table_access=access_for(backend.account_id, backend.region_name, caller, find),
+                federated=connectors,
+                default_catalog=str(context.get("Catalog") or "awsdatacatalog"),
             )
         )
         location = str(output).rstrip("/") + "/"
@@ -352,6 +426,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             submitted=now(),
             outcome=outcome,
         )
+        record.extra["catalog"] = str(context.get("Catalog") or "AwsDataCatalog")
+        record.extra["connector_calls"] = [c for con in connectors.values() for c in con.calls]
         if outcome.error is None:
             bucket, key = _split_s3(record.output_location or "")
             try:
@@ -419,7 +495,10 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                 "Query": record.query,
                 "StatementType": record.outcome.statement_type,
                 "ResultConfiguration": result_config,
-                "QueryExecutionContext": {"Database": record.database, "Catalog": "AwsDataCatalog"},
+                "QueryExecutionContext": {
+                    "Database": record.database,
+                    "Catalog": str(record.extra.get("catalog", "AwsDataCatalog")),
+                },
                 "Status": status,
                 "Statistics": statistics,
                 "WorkGroup": record.workgroup,

@@ -29,13 +29,11 @@ Errors are reported as Athena words them: ``SYNTAX_ERROR``, ``TABLE_NOT_FOUND``,
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -47,6 +45,12 @@ from labkit.services.athena.sim_lakefs import (
     object_of,
     virtual_path,
 )
+
+# Re-exported: these lived here before the split, and callers import them from the engine.
+from labkit.services.athena.sim_types import QueryError as QueryError
+from labkit.services.athena.sim_types import athena_text as athena_text
+from labkit.services.athena.sim_types import athena_type as athena_type
+from labkit.services.athena.sim_types import duckdb_type as duckdb_type
 
 FORMATS = ("csv", "json", "parquet")
 
@@ -89,24 +93,6 @@ class TableDef:
 
 
 @dataclass
-class QueryError(Exception):
-    """A failed query, with Athena's error name, message and AthenaError codes."""
-
-    name: str
-    message: str
-    category: int = 2
-    error_type: int = 1000
-
-    def __post_init__(self) -> None:
-        super().__init__(self.reason)
-
-    @property
-    def reason(self) -> str:
-        """``StateChangeReason`` as Athena words it (``NAME: message``)."""
-        return f"{self.name}: {self.message}"
-
-
-@dataclass
 class TableScan:
     """What a query read of one table."""
 
@@ -140,112 +126,51 @@ DatabaseExists = Callable[[str], bool]
 ColumnGrants = Callable[[str, str], "frozenset[str] | None"]
 
 
-# -- types ------------------------------------------------------------------------------------
-_SIMPLE = {
-    "string": "VARCHAR",
-    "varchar": "VARCHAR",
-    "char": "VARCHAR",
-    "int": "INTEGER",
-    "integer": "INTEGER",
-    "bigint": "BIGINT",
-    "smallint": "SMALLINT",
-    "tinyint": "TINYINT",
-    "double": "DOUBLE",
-    "float": "FLOAT",
-    "real": "FLOAT",
-    "boolean": "BOOLEAN",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "binary": "BLOB",
-}
+@dataclass(frozen=True)
+class CellGrant:
+    """One Lake Formation grant's share of a table, as the engine applies it.
+
+    Attributes:
+        columns: The columns (partition keys included) the grant covers.
+        rows: The rows it covers, as a DuckDB predicate (a data cells filter's row filter);
+            ``None`` for every row (a grant on the table, or ``AllRowsWildcard``).
+    """
+
+    columns: frozenset[str]
+    rows: str | None = None
 
 
-def _split_top(text: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch in "<(":
-            depth += 1
-        elif ch in ">)":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]
+#: Lake Formation's grants to the caller on ``(database, table)``: ``None`` when Lake Formation
+#: does not govern the table (IAM alone decides), an empty tuple when the caller holds none.
+TableAccess = Callable[[str, str], "tuple[CellGrant, ...] | None"]
 
 
-def duckdb_type(glue_type: str) -> str:
-    """The DuckDB type of a Glue type: ``array<struct<a:int>>`` is ``STRUCT(a INTEGER)[]``."""
-    text = glue_type.strip()
-    lower = text.lower()
-    if lower in _SIMPLE:
-        return _SIMPLE[lower]
-    base = lower.split("(", 1)[0].split("<", 1)[0].strip()
-    if base in ("varchar", "char"):
-        return "VARCHAR"
-    if base == "decimal":
-        return text.upper()
-    if base == "array":
-        return duckdb_type(text[text.index("<") + 1 : text.rindex(">")]) + "[]"
-    if base == "map":
-        key, value = _split_top(text[text.index("<") + 1 : text.rindex(">")])
-        return f"MAP({duckdb_type(key)}, {duckdb_type(value)})"
-    if base == "struct":
-        fields = []
-        for item in _split_top(text[text.index("<") + 1 : text.rindex(">")]):
-            name, _, kind = item.partition(":")
-            fields.append(f'"{name.strip()}" {duckdb_type(kind)}')
-        return f"STRUCT({', '.join(fields)})"
-    raise QueryError("HIVE_UNSUPPORTED_FORMAT", f"Unsupported Hive type: {glue_type}")
+@dataclass
+class FederatedTable:
+    """A table a federated catalog's connector returned: its columns, rows and bytes read.
+
+    Attributes:
+        columns: ``(name, Glue type)`` in the connector's order.
+        rows: One dict per row (column name -> JSON value).
+        bytes_read: What Athena counts as scanned from the source for this table.
+        source: Where the rows came from (for the query view: ``lambda:<function>``).
+    """
+
+    columns: tuple[tuple[str, str], ...]
+    rows: list[dict[str, Any]]
+    bytes_read: int
+    source: str = ""
 
 
-def athena_type(duck: str) -> str:
-    """The type name Athena's ``ColumnInfo`` gives for a DuckDB result type."""
-    upper = duck.upper()
-    table = {
-        "VARCHAR": "varchar",
-        "INTEGER": "integer",
-        "BIGINT": "bigint",
-        "HUGEINT": "bigint",
-        "SMALLINT": "smallint",
-        "TINYINT": "tinyint",
-        "DOUBLE": "double",
-        "FLOAT": "float",
-        "BOOLEAN": "boolean",
-        "DATE": "date",
-        "TIMESTAMP": "timestamp",
-        "BLOB": "varbinary",
-    }
-    if upper in table:
-        return table[upper]
-    if upper.startswith("DECIMAL"):
-        return "decimal"
-    if upper.endswith("[]"):
-        return "array"
-    if upper.startswith("STRUCT"):
-        return "row"
-    if upper.startswith("MAP"):
-        return "map"
-    if upper.startswith("TIMESTAMP"):
-        return "timestamp"
-    return "varchar"
+class FederatedSource(Protocol):
+    """A data source connection of an Athena data catalog (a Lambda connector)."""
 
+    def table(self, schema: str, name: str) -> FederatedTable | None:
+        """The table ``schema.name`` with its rows, or ``None`` when the source has no such table.
 
-def athena_text(value: Any) -> str | None:
-    """A value as ``GetQueryResults`` and the results CSV write it (``None`` for NULL)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
-    if isinstance(value, (dt.date, Decimal, int, float)):
-        return str(value)
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, default=str)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
+        Raises:
+            QueryError: The connector failed (its message becomes the query's error).
+        """
 
 
 # -- the query --------------------------------------------------------------------------------
@@ -253,15 +178,18 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _table_refs(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[tuple[str, str]], bool]:
-    """``(schema, table)`` the query names (not its CTEs), and whether it calls a table function."""
+def _table_refs(
+    con: duckdb.DuckDBPyConnection, sql: str
+) -> tuple[list[tuple[str, str, str]], bool]:
+    """``(catalog, schema, table)`` the query names (not its CTEs), and whether it calls a table
+    function; the catalog and schema are empty where the query leaves them out."""
     try:
         tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
     except duckdb.Error as err:  # pragma: no cover - json_serialize_sql reports errors in the tree
         raise QueryError("SYNTAX_ERROR", str(err)) from err
     if tree.get("error"):
         raise _syntax_error(sql, str(tree.get("error_message", "")))
-    refs: list[tuple[str, str]] = []
+    refs: list[tuple[str, str, str]] = []
     ctes: set[str] = set()
     calls_function = False
 
@@ -269,7 +197,13 @@ def _table_refs(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[tuple[st
         nonlocal calls_function
         if isinstance(node, dict):
             if node.get("type") == "BASE_TABLE":
-                refs.append((str(node.get("schema_name") or ""), str(node.get("table_name"))))
+                refs.append(
+                    (
+                        str(node.get("catalog_name") or ""),
+                        str(node.get("schema_name") or ""),
+                        str(node.get("table_name")),
+                    )
+                )
             if node.get("type") == "TABLE_FUNCTION":
                 calls_function = True
             cte_map = node.get("cte_map")
@@ -283,7 +217,7 @@ def _table_refs(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[tuple[st
                 walk(child)
 
     walk(tree.get("statements", []))
-    kept = [(s, t) for s, t in refs if s or t.lower() not in ctes]
+    kept = [(c, s, t) for c, s, t in refs if c or s or t.lower() not in ctes]
     return list(dict.fromkeys(kept)), calls_function
 
 
@@ -364,6 +298,50 @@ def _granted(table: TableDef, columns: frozenset[str] | None) -> TableDef:
         columns=tuple(c for c in table.columns if c[0] in columns),
         hidden_keys=tuple(k for k, _ in table.partition_keys if k not in columns),
     )
+
+
+def restricted_view(table: TableDef, grants: Sequence[CellGrant], inner: str) -> str:
+    """The view of ``table`` a caller holding ``grants`` sees, over ``inner`` (the whole table).
+
+    Lake Formation's grants add up: a column shows if some grant covers it, a row if some grant
+    covers it, and a cell only if one grant covers both its column and its row (other cells of a
+    visible row read NULL): the sandbox's reading of cell-level security
+    (https://docs.aws.amazon.com/lake-formation/latest/dg/data-filtering.html). No grant with a
+    column fails the query as Athena does.
+    """
+    every = [c for c, _ in table.columns] + [k for k, _ in table.partition_keys]
+    visible = [c for c in every if any(c in g.columns for g in grants)]
+    if not visible:
+        raise QueryError(
+            "PERMISSION_DENIED",
+            f"Insufficient Lake Formation permission(s): Required Select on {table.name}",
+            error_type=1000,
+        )
+    exprs = []
+    for column in visible:
+        covering = [g for g in grants if column in g.columns]
+        if any(g.rows is None for g in covering):
+            exprs.append(_quote(column))
+        else:
+            rows = " OR ".join(f"({g.rows})" for g in covering)
+            exprs.append(f"CASE WHEN {rows} THEN {_quote(column)} END AS {_quote(column)}")
+    counted = [g for g in grants if g.columns]
+    where = ""
+    if not any(g.rows is None for g in counted):
+        where = " WHERE " + " OR ".join(f"({g.rows})" for g in counted)
+    return f"SELECT {', '.join(exprs)} FROM ({inner}) AS lf_table{where}"
+
+
+def federated_view(table: FederatedTable, path: str) -> str:
+    """A view over a federated table's rows, written as JSON lines at ``path`` (engine-made)."""
+    if not table.rows:
+        cols = ", ".join(f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}" for c, t in table.columns)
+        return f"SELECT {cols} LIMIT 0"
+    typed = ", ".join(
+        f"'{c.replace(chr(39), chr(39) * 2)}': '{duckdb_type(t)}'" for c, t in table.columns
+    )
+    source = f"read_json(['{path}'], format = 'newline_delimited', columns = {{{typed}}})"
+    return f"SELECT {', '.join(_quote(c) for c, _ in table.columns)} FROM {source}"
 
 
 _SCHEMA_FILES: dict[str, bytes] = {}
@@ -530,6 +508,15 @@ def _connect(fs: LakeFileSystem) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def _empty_view(table: TableDef) -> str:
+    cols = ", ".join(
+        f"CAST(NULL AS {duckdb_type(t)}) AS {_quote(c)}"
+        for c, t in table.columns + table.partition_keys
+        if c not in table.hidden_keys
+    )
+    return f"SELECT {cols} LIMIT 0"
+
+
 def run_query(
     sql: str,
     *,
@@ -540,6 +527,9 @@ def run_query(
     scan_limit: int | None = None,
     catalog_name: str = "awsdatacatalog",
     column_grants: ColumnGrants | None = None,
+    table_access: TableAccess | None = None,
+    federated: Mapping[str, FederatedSource] | None = None,
+    default_catalog: str | None = None,
 ) -> QueryOutcome:
     """Run ``sql`` as Athena would, against the catalog's tables and the store's objects.
 
@@ -555,6 +545,12 @@ def run_query(
             only the granted columns (``SELECT *`` returns those; naming another column fails
             with ``COLUMN_NOT_FOUND``, "cannot be resolved or requester is not authorized", as
             Athena words it); no grant at all fails the query.
+        table_access: Lake Formation's grants for the caller, data cells filters included
+            (:func:`restricted_view`); used instead of ``column_grants`` when given.
+        federated: The data catalogs of type LAMBDA by lower-case name: a table named
+            ``"catalog"."schema"."table"`` is read through its connector.
+        default_catalog: The catalog of a table named without one
+            (``QueryExecutionContext.Catalog``); ``catalog_name`` by default.
 
     Returns:
         The outcome: columns and rows, or the error; bytes scanned in either case.
@@ -573,6 +569,10 @@ def run_query(
         )
         return outcome
     con = _connect(fs)
+    glue_catalog = catalog_name.lower()
+    sources = {k.lower(): v for k, v in (federated or {}).items()}
+    default = (default_catalog or glue_catalog).lower()
+    federated_bytes: dict[str, int] = {}
     entries_by_table: dict[str, tuple[TableDef, list[tuple[str, int, str]], dict[str, int]]] = {}
     try:
         refs, calls_function = _table_refs(con, sql)
@@ -582,8 +582,39 @@ def run_query(
                 "table functions (read_csv, read_parquet, ...) are DuckDB's, not Athena's: "
                 "query the catalog's tables",
             )
-        for schema, name in refs:
+        con.execute(f"ATTACH ':memory:' AS {_quote(glue_catalog)}")
+        for source_name in sources:
+            con.execute(f"ATTACH ':memory:' AS {_quote(source_name)}")
+        for catalog_ref, schema, name in refs:
             db = (schema or database).lower()
+            in_catalog = (catalog_ref or default).lower()
+            if in_catalog != glue_catalog:
+                if in_catalog not in sources:
+                    raise QueryError(
+                        "CATALOG_NOT_FOUND",
+                        f"{_position(sql, catalog_ref or name)}: Catalog '{in_catalog}' does not "
+                        "exist",
+                        error_type=1006,
+                    )
+                if f"{in_catalog}.{db}.{name.lower()}" in federated_bytes:
+                    continue  # named twice: one call of the connector
+                found = sources[in_catalog].table(db, name.lower())
+                if found is None:
+                    raise QueryError(
+                        "TABLE_NOT_FOUND",
+                        f"{_position(sql, name)}: Table '{in_catalog}.{db}.{name.lower()}' does "
+                        "not exist",
+                        error_type=1006,
+                    )
+                full = f"{_quote(in_catalog)}.{_quote(db)}.{_quote(name.lower())}"
+                path = virtual_path("-federated-", f"{in_catalog}/{db}/{name.lower()}.json")
+                fs.memory[path] = "".join(
+                    json.dumps(row, default=str) + "\n" for row in found.rows
+                ).encode()
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(in_catalog)}.{_quote(db)}")
+                con.execute(f"CREATE OR REPLACE VIEW {full} AS {federated_view(found, path)}")
+                federated_bytes[f"{in_catalog}.{db}.{name.lower()}"] = found.bytes_read
+                continue
             if not database_exists(db):
                 raise QueryError(
                     "SCHEMA_NOT_FOUND",
@@ -598,7 +629,10 @@ def run_query(
                     "not exist",
                     error_type=1006,
                 )
-            if column_grants is not None:
+            if f"{db}.{table.name}" in entries_by_table:
+                continue  # named twice (with and without its catalog): one view
+            grants = table_access(db, table.name) if table_access is not None else None
+            if grants is None and column_grants is not None:
                 table = _granted(table, column_grants(db, table.name))
             paths, entries, partition_sizes = table_files(table, store)
             spellings = (
@@ -617,13 +651,14 @@ def run_query(
                 schema_path = virtual_path("-schema-", f"{table.name}.parquet", first)
                 fs.memory[schema_path] = schema_file(table)
                 paths = [schema_path, *paths]
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(db)}")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(glue_catalog)}.{_quote(db)}")
             label = f"{db}.{table.name}"
-            if paths:
-                con.execute(
-                    f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS "
-                    f"{view_sql(table, paths, spellings)}"
-                )
+            target = f"{_quote(glue_catalog)}.{_quote(db)}.{_quote(table.name)}"
+            if grants is not None:
+                inner = view_sql(table, paths, spellings) if paths else _empty_view(table)
+                con.execute(f"CREATE VIEW {target} AS {restricted_view(table, grants, inner)}")
+            elif paths:
+                con.execute(f"CREATE VIEW {target} AS {view_sql(table, paths, spellings)}")
             else:
                 # An empty table (no objects yet): its columns, no rows.
                 cols = ", ".join(
@@ -631,15 +666,16 @@ def run_query(
                     for c, t in table.columns + table.partition_keys
                     if c not in table.hidden_keys
                 )
-                con.execute(
-                    f"CREATE VIEW {_quote(db)}.{_quote(table.name)} AS SELECT {cols} LIMIT 0"
-                )
+                con.execute(f"CREATE VIEW {target} AS SELECT {cols} LIMIT 0")
             entries_by_table[label] = (table, entries, partition_sizes)
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(database.lower())}")
-        con.execute(f"USE {_quote(database.lower())}")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(default)}.{_quote(database.lower())}")
+        con.execute(f"USE {_quote(default)}.{_quote(database.lower())}")
         # Creating views reads Parquet footers to bind them: the query itself reads again.
         counter.reset()
         counter.limit = scan_limit
+        # What the connectors returned counts as scanned, with the lake's bytes (and the cutoff).
+        for label, size in federated_bytes.items():
+            counter.add(f"federated://{label}", size, size)
         result = con.execute(sql)
         description = result.description or []
         fetched = result.fetchall()
@@ -669,6 +705,19 @@ def run_query(
     finally:
         con.close()
     outcome.bytes_scanned = counter.total
+    for label, size in federated_bytes.items():
+        outcome.scans.append(
+            TableScan(
+                table=label,
+                format="lambda",
+                partitions_total=0,
+                partitions_read=0,
+                files_total=1,
+                files_read=1,
+                bytes_total=size,
+                bytes_read=counter.by_path.get(f"federated://{label}", 0),
+            )
+        )
     read_paths = set(counter.by_path)
     for label, (table, entries, partition_sizes) in entries_by_table.items():
         read = [(p, s, part) for p, s, part in entries if p in read_paths]

@@ -38,10 +38,10 @@ What is simplified, and how:
   schema or table fails as ``SCHEMA_NOT_FOUND`` / ``TABLE_NOT_FOUND``), ``GetTable``, then
   ``ReadRecords``; each is one invocation, in the function's logs.
 
-Bytes: Athena bills a federated query for the bytes it scans "aggregated across all data
-sources" (``athena.federated_bytes_billed``); from a connector, that is what the connector
-returns to Athena, so the sandbox counts the bytes of each ``ReadRecordsResponse`` payload. The
-Lambda invocations are billed by Lambda, separately.
+Bytes: Athena bills a federated query for the bytes it scans aggregated across all data sources,
+with the minimum per query of any query (``athena.federated_min_billed_per_query``); from a
+connector, that is what the connector returns to Athena, so the sandbox counts the bytes of each
+``ReadRecordsResponse`` payload. The Lambda invocations are billed by Lambda, separately.
 
 A connector that raises fails the query with ``GENERIC_USER_ERROR`` and its message, in the form
 Athena reports a connector's exception (``Encountered an exception[<type>] from your

@@ -26,8 +26,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-#: The expression must be shorter than this (PartiQL support page; RowFilter's maximum is 2048).
-MAX_LENGTH = 2048
+from labkit import facts
+
+
+def max_length() -> int:
+    """A row filter expression must be shorter than this many characters (a fact)."""
+    return int(facts.value("lakeformation.row_filter_expression_max_chars"))
+
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -255,9 +260,9 @@ def compile_filter(
     Raises:
         RowFilterError: The expression is outside the documented subset (the message says how).
     """
-    if len(expression) >= MAX_LENGTH:
+    if len(expression) >= max_length():
         raise RowFilterError(
-            f"The row filter expression must be shorter than {MAX_LENGTH} characters"
+            f"The row filter expression must be shorter than {max_length()} characters"
         )
     tokens = _tokens(expression)
     if not tokens:
@@ -273,4 +278,4 @@ def compile_filter(
     return sql
 
 
-__all__ = ["MAX_LENGTH", "RowFilterError", "compile_filter"]
+__all__ = ["RowFilterError", "compile_filter", "max_length"]

@@ -123,12 +123,16 @@ def _scan_rows(query: Row) -> tuple[tuple[str, ...], ...]:
         total = scan["partitions_total"]
         read = scan["partitions_read"]
         parts = f"● {read} of {total} read, ○ {total - read} pruned" if total else "not partitioned"
+        files = f"{scan['files_read']} of {scan['files_total']}"
+        if scan["format"] == "lambda":
+            # A federated table: no files, the rows its connector's ReadRecords returned.
+            parts, files = "federated: read by its Lambda connector", "ReadRecords response"
         rows.append(
             (
                 scan["table"],
                 scan["format"],
                 parts,
-                f"{scan['files_read']} of {scan['files_total']}",
+                files,
                 f"{size_text(scan['bytes_read'])} of {size_text(scan['bytes_total'])}",
             )
         )

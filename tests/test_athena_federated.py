@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from labkit.lab import Lab
+from labkit.services.athena import state, view
 from labkit.services.athena.connectors import dynamodb_connector, sdk
 
 ORDERS = [
@@ -65,6 +66,7 @@ def _query(lab: Lab, sql: str, **context: str) -> dict[str, Any]:
     )["QueryExecutionId"]
     lab.clock.advance(10)
     execution: dict[str, Any] = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+    execution["id"] = qid
     if execution["Status"]["State"] == "SUCCEEDED":
         rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
         execution["rows"] = [[d.get("VarCharValue") for d in r["Data"]] for r in rows]
@@ -109,6 +111,14 @@ def test_a_dynamodb_table_joins_the_lake_and_its_bytes_are_counted(lab: Lab) -> 
     returned = len(read_records["Payload"].read())
     scanned = joined["Statistics"]["DataScannedInBytes"]
     assert scanned == lake_only["Statistics"]["DataScannedInBytes"] + returned
+    # The query view tells the federated table from the lake's.
+    snapshot = state.query_snapshot(joined["id"], lab.clock.timestamp, region=lab.sandbox.region)
+    shown = view.query_text(snapshot)
+    assert "ddb.default.customers" in shown
+    assert "read by its Lambda connector" in shown
+    assert "read by its Lambda connector" not in view.query_text(
+        state.query_snapshot(lake_only["id"], lab.clock.timestamp, region=lab.sandbox.region)
+    )
     # Every request Athena sent is an invocation in the function's logs.
     logs = lab.client("logs")
     group = "/aws/lambda/ddb-connector"

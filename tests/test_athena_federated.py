@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from labkit.lab import Lab
 from labkit.services.athena import state, view
 from labkit.services.athena.connectors import dynamodb_connector, sdk
@@ -188,6 +191,17 @@ def test_connectors_written_by_hand_and_their_failures(lab: Lab) -> None:
     assert reason.startswith("GENERIC_USER_ERROR")
     assert "inventory database refused the connection" in reason
     assert "ConnectionError" in reason
+
+    # A LAMBDA catalog names its function(s) as CreateDataCatalog documents, or is refused.
+    for parameters in (
+        {},
+        {"metadata-function": arn},
+        {"function": arn, "record-function": arn},
+        {"function": "stock-connector"},
+    ):
+        with pytest.raises(ClientError) as refused:
+            athena.create_data_catalog(Name="bad", Type="LAMBDA", Parameters=parameters)
+        assert refused.value.response["Error"]["Code"] == "InvalidRequestException"
 
     wrong = _query(lab, 'SELECT * FROM "raw"."inventory"."stock"')
     assert wrong["Status"]["StateChangeReason"].startswith("GENERIC_INTERNAL_ERROR")

@@ -251,6 +251,21 @@ def test_the_filter_api_checks_what_aws_checks(lab: Lab) -> None:
         account, "x", RowFilter={"AllRowsWildcard": {}}, ColumnNames=["order_id", "nope"]
     )
     assert refused(unknown_column) == "InvalidInputException"
+    granted_to = f"arn:aws:iam::{account}:user/analyst"
+    _grant_filter(lab, account, granted_to, "fr")
+    listed_grants = lf.list_permissions(
+        Resource={
+            "DataCellsFilter": {
+                "TableCatalogId": account,
+                "DatabaseName": "shop",
+                "TableName": "orders",
+                "Name": "fr",
+            }
+        }
+    )["PrincipalResourcePermissions"]
+    assert [
+        (g["Principal"]["DataLakePrincipalIdentifier"], g["Permissions"]) for g in listed_grants
+    ] == [(granted_to, ["SELECT"])]
     with pytest.raises(ClientError) as missing:
         _grant_filter(lab, account, f"arn:aws:iam::{account}:user/x", "no-such-filter")
     assert missing.value.response["Error"]["Code"] == "EntityNotFoundException"

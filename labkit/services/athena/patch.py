@@ -198,6 +198,31 @@ def invoke_connector(function_arn: str, event: dict[str, Any]) -> tuple[bytes, b
     return bytes(result.payload or b""), bool(result.function_error)
 
 
+def lambda_parameters_refused(parameters: dict[str, Any]) -> str | None:
+    """Why a LAMBDA data catalog's ``Parameters`` are refused, or ``None`` when they are right.
+
+    https://docs.aws.amazon.com/athena/latest/APIReference/API_CreateDataCatalog.html: either
+    ``function=lambda_arn``, or both ``metadata-function`` and ``record-function``, not both sets.
+    """
+    keys = {str(k).lower() for k in parameters}
+    one = "function" in keys
+    two = {"metadata-function", "record-function"} & keys
+    if one and two:
+        return (
+            "A LAMBDA data catalog takes either function or metadata-function and "
+            "record-function, not both"
+        )
+    if not one and two != {"metadata-function", "record-function"}:
+        return (
+            "A LAMBDA data catalog needs Parameters function=<lambda arn>, or both "
+            "metadata-function=<lambda arn> and record-function=<lambda arn>"
+        )
+    for key, value in parameters.items():
+        if str(key).lower().endswith("function") and not str(value).startswith("arn:"):
+            return f"{key} must be a Lambda function ARN, not {value!r}"
+    return None
+
+
 def federated_catalogs(backend: Any, principal: str, query_id: str) -> dict[str, LambdaConnector]:
     """The account's data catalogs of type LAMBDA, as connectors the engine can read."""
     found: dict[str, LambdaConnector] = {}
@@ -357,6 +382,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             "get_query_execution",
             "get_query_results",
             "stop_query_execution",
+            "create_data_catalog",
         )
     }
 
@@ -568,7 +594,17 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             record.stopped_at = now()
         return json.dumps({})
 
+    def create_data_catalog(self: Any) -> Any:
+        # A LAMBDA catalog takes "function", or "metadata-function" and "record-function", not
+        # both (CreateDataCatalog's Parameters); moto keeps whatever it is given.
+        if str(self._get_param("Type") or "").upper() == "LAMBDA":
+            refused = lambda_parameters_refused(dict(self._get_param("Parameters") or {}))
+            if refused:
+                return _error("InvalidRequestException", refused)
+        return originals["create_data_catalog"](self)
+
     replacements = {
+        "create_data_catalog": create_data_catalog,
         "start_query_execution": start_query_execution,
         "get_query_execution": get_query_execution,
         "get_query_results": get_query_results,

@@ -13,7 +13,9 @@ API_CreateDataCellsFilter.html and its Get/List/Update/Delete siblings):
   (``InvalidInputException``, :mod:`.sim_rowfilter`).
 - ``GetDataCellsFilter``, ``ListDataCellsFilter`` (all, or one ``Table``'s; ``MaxResults`` /
   ``NextToken``), ``UpdateDataCellsFilter``, ``DeleteDataCellsFilter``.
-- ``GrantPermissions`` on a ``DataCellsFilter`` resource refuses a filter that does not exist.
+- ``GrantPermissions`` on a ``DataCellsFilter`` resource refuses a filter that does not exist;
+  ``ListPermissions`` with a ``DataCellsFilter`` resource lists the grants on that filter (moto
+  refuses a resource without a catalog, database, table or location).
 
 Athena applies the filters granted to the caller (``labkit.services.athena.sim_grants``). The
 filters live on moto's Lake Formation backend, so ``lab.reset()`` removes them.
@@ -143,6 +145,7 @@ def _patched() -> Iterator[None]:
     response_cls: Any = LakeFormationResponse
     original_list = response_cls.list_data_cells_filter
     original_grant = response_cls.grant_permissions
+    original_list_permissions = response_cls.list_permissions
 
     def account_region(self: Any) -> tuple[str, str]:
         return str(self.current_account), str(self.region)
@@ -217,6 +220,35 @@ def _patched() -> Iterator[None]:
             _find(self, wanted)
         return original_grant(self)
 
+    def list_permissions(self: Any) -> Any:
+        wanted = _filter_resource(self._get_param("Resource"))
+        if wanted is None:
+            return original_list_permissions(self)
+        account, _ = account_region(self)
+        catalog_id = str(self._get_param("CatalogId") or account)
+        principal = self._get_param("Principal")
+        key = _key(
+            str(wanted.get("TableCatalogId") or account),
+            str(wanted.get("DatabaseName") or ""),
+            str(wanted.get("TableName") or ""),
+            str(wanted.get("Name") or ""),
+        )
+        found = []
+        catalog = self.lakeformation_backend.grants.get(catalog_id)
+        for permission in catalog.permissions if catalog else []:
+            held = _filter_resource(permission.resource)
+            if held is None or principal not in (None, permission.principal):
+                continue
+            held_key = _key(
+                str(held.get("TableCatalogId") or account),
+                str(held.get("DatabaseName") or ""),
+                str(held.get("TableName") or ""),
+                str(held.get("Name") or ""),
+            )
+            if held_key == key:
+                found.append(permission.to_external_form())
+        return json.dumps({"PrincipalResourcePermissions": found})
+
     methods = {
         "create_data_cells_filter": create_data_cells_filter,
         "get_data_cells_filter": get_data_cells_filter,
@@ -230,6 +262,7 @@ def _patched() -> Iterator[None]:
         setattr(response_cls, name, function)
     response_cls.list_data_cells_filter = list_data_cells_filter
     response_cls.grant_permissions = grant_permissions
+    response_cls.list_permissions = list_permissions
     try:
         yield
     finally:
@@ -239,6 +272,7 @@ def _patched() -> Iterator[None]:
             delattr(response_cls, name)
         response_cls.list_data_cells_filter = original_list
         response_cls.grant_permissions = original_grant
+        response_cls.list_permissions = original_list_permissions
 
 
 __all__ = ["FILTERS", "account_filters", "filters_of", "install", "validate"]

@@ -132,8 +132,21 @@ def test_a_row_filter_shows_its_rows_and_columns_only(lab: Lab) -> None:
             ColumnNames=["order_id", "day"],
         )
     )
+    # A filter may select rows by a column it does not show.
+    lf.create_data_cells_filter(
+        TableData=_filter(
+            account,
+            "big-orders",
+            RowFilter={"FilterExpression": "amount >= 10"},
+            ColumnNames=["order_id"],
+        )
+    )
+    big, big_arn = _user(lab, "big")
     _grant_filter(lab, account, france_arn, "france")
     _grant_filter(lab, account, columns_arn, "ids")
+    _grant_filter(lab, account, big_arn, "big-orders")
+    big_orders = _query(lab, big, "SELECT * FROM orders ORDER BY order_id")
+    assert big_orders["rows"] == [["order_id"], ["1"], ["2"]]
 
     seen = _query(lab, france, "SELECT * FROM orders ORDER BY order_id")
     # 'fr' is not 'FR': string comparisons in row filters are case-sensitive.

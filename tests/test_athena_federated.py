@@ -114,6 +114,16 @@ def test_a_dynamodb_table_joins_the_lake_and_its_bytes_are_counted(lab: Lab) -> 
     returned = len(read_records["Payload"].read())
     scanned = joined["Statistics"]["DataScannedInBytes"]
     assert scanned == lake_only["Statistics"]["DataScannedInBytes"] + returned
+    # Only the columns a query names are asked of the connector, and billed.
+    every_column = _query(lab, 'SELECT * FROM "ddb"."default"."customers"')
+    one_column = _query(lab, 'SELECT tier FROM "ddb"."default"."customers"')
+    assert len(every_column["rows"][0]) == 3
+    assert sorted(one_column["rows"][1:]) == [
+        ["gold"],
+        ["silver"],
+    ]
+    every_scanned = every_column["Statistics"]["DataScannedInBytes"]
+    assert 0 < one_column["Statistics"]["DataScannedInBytes"] < every_scanned
     # The query view tells the federated table from the lake's.
     snapshot = state.query_snapshot(joined["id"], lab.clock.timestamp, region=lab.sandbox.region)
     shown = view.query_text(snapshot)

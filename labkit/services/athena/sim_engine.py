@@ -165,8 +165,13 @@ class FederatedTable:
 class FederatedSource(Protocol):
     """A data source connection of an Athena data catalog (a Lambda connector)."""
 
-    def table(self, schema: str, name: str) -> FederatedTable | None:
+    def table(
+        self, schema: str, name: str, wanted: frozenset[str] | None = None
+    ) -> FederatedTable | None:
         """The table ``schema.name`` with its rows, or ``None`` when the source has no such table.
+
+        ``wanted`` names the columns the query may use (``None``: every column): Athena asks a
+        connector for those only, so the columns left out are neither read nor billed.
 
         Raises:
             QueryError: The connector failed (its message becomes the query's error).
@@ -180,9 +185,10 @@ def _quote(name: str) -> str:
 
 def _table_refs(
     con: duckdb.DuckDBPyConnection, sql: str
-) -> tuple[list[tuple[str, str, str]], bool]:
-    """``(catalog, schema, table)`` the query names (not its CTEs), and whether it calls a table
-    function; the catalog and schema are empty where the query leaves them out."""
+) -> tuple[list[tuple[str, str, str]], bool, frozenset[str] | None]:
+    """``(catalog, schema, table)`` the query names (not its CTEs), whether it calls a table
+    function, and every name its column references use (``None`` when it selects a ``*``); the
+    catalog and schema are empty where the query leaves them out."""
     try:
         tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])  # type: ignore[index]
     except duckdb.Error as err:  # pragma: no cover - json_serialize_sql reports errors in the tree
@@ -192,10 +198,16 @@ def _table_refs(
     refs: list[tuple[str, str, str]] = []
     ctes: set[str] = set()
     calls_function = False
+    names: set[str] = set()
+    star = False
 
     def walk(node: Any) -> None:
-        nonlocal calls_function
+        nonlocal calls_function, star
         if isinstance(node, dict):
+            if node.get("class") == "COLUMN_REF":
+                names.update(str(n).lower() for n in node.get("column_names") or [])
+            if node.get("class") == "STAR":
+                star = True
             if node.get("type") == "BASE_TABLE":
                 refs.append(
                     (
@@ -218,7 +230,7 @@ def _table_refs(
 
     walk(tree.get("statements", []))
     kept = [(c, s, t) for c, s, t in refs if c or s or t.lower() not in ctes]
-    return list(dict.fromkeys(kept)), calls_function
+    return list(dict.fromkeys(kept)), calls_function, None if star else frozenset(names)
 
 
 def _position(sql: str, token: str) -> str:
@@ -575,7 +587,7 @@ def run_query(
     federated_bytes: dict[str, int] = {}
     entries_by_table: dict[str, tuple[TableDef, list[tuple[str, int, str]], dict[str, int]]] = {}
     try:
-        refs, calls_function = _table_refs(con, sql)
+        refs, calls_function, referenced = _table_refs(con, sql)
         if calls_function:
             raise QueryError(
                 "NOT_SUPPORTED",
@@ -598,7 +610,7 @@ def run_query(
                     )
                 if f"{in_catalog}.{db}.{name.lower()}" in federated_bytes:
                     continue  # named twice: one call of the connector
-                found = sources[in_catalog].table(db, name.lower())
+                found = sources[in_catalog].table(db, name.lower(), referenced)
                 if found is None:
                     raise QueryError(
                         "TABLE_NOT_FOUND",

@@ -33,7 +33,8 @@ What is simplified, and how:
   (``{"spillLocation": null, "properties": {}}``), so those two requests are not sent.
 - Constraints: the SDK pushes the query's predicates down in ``constraints``; here
   ``constraints`` is ``{"summary": {}}`` (nothing pushed down: the connector returns every row
-  and the engine filters), and ``schema`` asks for every column of the table.
+  and the engine filters). Projection is pushed down: ``schema`` lists the columns the query
+  names (every column for a ``*``; the first one when it names none, as ``count(*)``).
 - The order of calls is the sandbox's: ``ListSchemas`` and ``ListTables`` (so that a missing
   schema or table fails as ``SCHEMA_NOT_FOUND`` / ``TABLE_NOT_FOUND``), ``GetTable``, then
   ``ReadRecords``; each is one invocation, in the function's logs.
@@ -178,8 +179,11 @@ class LambdaConnector:
             )
         return tuple(columns)
 
-    def table(self, schema: str, name: str) -> FederatedTable | None:
-        """The table with its rows (the engine's ``FederatedSource``)."""
+    def table(
+        self, schema: str, name: str, wanted: frozenset[str] | None = None
+    ) -> FederatedTable | None:
+        """The table with its rows (the engine's ``FederatedSource``), reading only the
+        ``wanted`` columns (``None``: all)."""
         schemas = {s.lower(): s for s in self.schemas()}
         if schema.lower() not in schemas:
             raise QueryError(
@@ -193,6 +197,8 @@ class LambdaConnector:
             return None
         real_name = tables[name.lower()]
         columns = self.columns(real_schema, real_name)
+        if wanted is not None:
+            columns = tuple(c for c in columns if c[0] in wanted) or columns[:1]
         schema_json = {"fields": [{"name": c, "type": t} for c, t in columns]}
         body, size = self.call(
             "ReadRecordsRequest",
@@ -207,8 +213,8 @@ class LambdaConnector:
                 "GENERIC_INTERNAL_ERROR",
                 "The connector's ReadRecordsResponse records.rows is not a list of objects",
             )
-        wanted = [c for c, _ in columns]
-        kept = [{c: _lower_keys(row).get(c) for c in wanted} for row in rows]
+        names = [c for c, _ in columns]
+        kept = [{c: _lower_keys(row).get(c) for c in names} for row in rows]
         function = self.record_function.rsplit(":", 1)[-1]
         return FederatedTable(columns, kept, size, source=f"lambda:{function}")
 

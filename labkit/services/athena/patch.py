@@ -20,8 +20,12 @@ state that advances on each poll. While a lab runs:
   (https://docs.aws.amazon.com/athena/latest/ug/workgroups-setting-control-limits-cloudwatch.html).
 - ``StopQueryExecution`` cancels a running query.
 - A table whose S3 location is registered with Lake Formation shows the caller (the IAM user or
-  assumed role that signed the request) only the columns Lake Formation granted it
-  (:mod:`.sim_grants`).
+  assumed role that signed the request) only the columns Lake Formation granted it, and of a
+  data cells filter granted to it only the filter's rows and columns (:mod:`.sim_grants`).
+- A data catalog of type ``LAMBDA`` is read through its connector function
+  (:mod:`.sim_federation`): ``"catalog"."schema"."table"`` in a query, or a table named without
+  a catalog when ``QueryExecutionContext.Catalog`` names it; ``CreateDataCatalog`` refuses a
+  LAMBDA catalog whose ``Parameters`` do not name its function(s).
 """
 
 from __future__ import annotations

@@ -595,8 +595,12 @@ def run_query(
                 "query the catalog's tables",
             )
         con.execute(f"ATTACH ':memory:' AS {_quote(glue_catalog)}")
-        for source_name in sources:
-            con.execute(f"ATTACH ':memory:' AS {_quote(source_name)}")
+        # A federated catalog is attached only when the query names it: a catalog that shares a
+        # name with a Glue database would otherwise make ``shop.orders`` ambiguous to DuckDB.
+        attached = {glue_catalog}
+        if default not in attached and default in sources:
+            con.execute(f"ATTACH ':memory:' AS {_quote(default)}")
+            attached.add(default)
         for catalog_ref, schema, name in refs:
             db = (schema or database).lower()
             in_catalog = (catalog_ref or default).lower()
@@ -618,6 +622,9 @@ def run_query(
                         "not exist",
                         error_type=1006,
                     )
+                if in_catalog not in attached:
+                    con.execute(f"ATTACH ':memory:' AS {_quote(in_catalog)}")
+                    attached.add(in_catalog)
                 full = f"{_quote(in_catalog)}.{_quote(db)}.{_quote(name.lower())}"
                 path = virtual_path("-federated-", f"{in_catalog}/{db}/{name.lower()}.json")
                 fs.memory[path] = "".join(

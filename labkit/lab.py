@@ -356,6 +356,27 @@ class Lab:
 
         return sftp_endpoint(server)
 
+    def transfer_view(self, server: str | None = None) -> Any:
+        """A Transfer Family server's SFTP activity now: sign-ins, uploads and refusals, and
+        where each path landed in S3 (``server``: id or ARN; the only server when there is one)."""
+        from labkit.services.transfer.view import transfer_view
+
+        return transfer_view(server)
+
+    def sync_view(self, task: str | None = None) -> Any:
+        """DataSync tasks now: each execution over lab time, files moved and skipped as
+        unchanged, bytes, verification (``task``: name or ARN; every task when omitted)."""
+        from labkit.services.datasync.view import sync_view
+
+        return sync_view(task, self.clock.timestamp)
+
+    def fsx_view(self, file_system: str | None = None) -> Any:
+        """An FSx for Lustre file system now: each file loaded or metadata only, what loaded
+        lazily from S3, what was exported back (``file_system``: id or ARN; the only one)."""
+        from labkit.services.fsx.view import fsx_view
+
+        return fsx_view(file_system)
+
     def table_view(self, table: str | None = None, *, hold: bool = False) -> TableView:
         """A live view of a DynamoDB table: consumed against provisioned capacity per second
         with throttles, its partitions and which keys live where, indexes, TTL and stream.

@@ -105,3 +105,29 @@ def render_text(state: Row, *, notice: str = "", hint: str = "") -> str:
         notice=notice,
         hint=hint,
     )
+
+
+class SyncView:
+    """DataSync tasks at one moment, shown as HTML in Jupyter and as text elsewhere."""
+
+    def __init__(self, state: Row) -> None:
+        self.state = state
+
+    def _repr_html_(self) -> str:
+        return render_html(self.state)
+
+    def __str__(self) -> str:
+        return render_text(self.state)
+
+    def __repr__(self) -> str:
+        return render_text(self.state)
+
+
+def sync_view(task: str | None, now: float) -> SyncView:
+    """Every task's executions as of ``now``; only ``task`` (name or ARN) when given."""
+    from labkit.services.datasync.state import snapshot
+
+    state = dict(snapshot(now))
+    if task is not None:
+        state["tasks"] = [t for t in state["tasks"] if task in (t["name"], t["arn"])]
+    return SyncView(state)

@@ -64,6 +64,9 @@ def snapshot() -> list[dict[str, Any]]:
                     },
                     "loads": len(lustre.loads),
                     "exported": len(lustre.exported),
+                    # For the FSx view: each lazy load and each exported path, oldest first.
+                    "load_log": [(load.path, load.size, load.seconds) for load in lustre.loads],
+                    "exported_paths": list(lustre.exported),
                 }
             )
     return found

@@ -123,3 +123,12 @@ def snapshot(server_id: str) -> dict[str, Any]:
             for e in running.log
         ],
     }
+
+
+def servers_serving() -> list[str]:
+    """The id of every server that serves SFTP in the sandbox."""
+    return [
+        found
+        for _region, found, server in _servers()
+        if isinstance(getattr(server, SERVICE_ATTRIBUTE, None), SftpService)
+    ]

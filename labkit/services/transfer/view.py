@@ -103,3 +103,31 @@ def render_text(state: Row, *, notice: str = "", hint: str = "") -> str:
     else:
         lines.append("No client has connected yet.")
     return panel_text(heading(state), lines, subheading=subheading(state), notice=notice, hint=hint)
+
+
+class TransferView:
+    """A server's activity at one moment, shown as HTML in Jupyter and as text elsewhere."""
+
+    def __init__(self, state: Row) -> None:
+        self.state = state
+
+    def _repr_html_(self) -> str:
+        return render_html(self.state)
+
+    def __str__(self) -> str:
+        return render_text(self.state)
+
+    def __repr__(self) -> str:
+        return render_text(self.state)
+
+
+def transfer_view(server: str | None = None) -> TransferView:
+    """The view of ``server`` (id or ARN; the only SFTP server when there is one)."""
+    from labkit.services.transfer.state import ServerNotFoundError, servers_serving, snapshot
+
+    if server is None:
+        known = servers_serving()
+        if len(known) != 1:
+            raise ServerNotFoundError("(none named)", known)
+        server = known[0]
+    return TransferView(snapshot(server))

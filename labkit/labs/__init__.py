@@ -23,6 +23,7 @@ LAB_MODULES = (
     "labkit.labs.databases",
     "labkit.labs.containers",
     "labkit.labs.iac",
+    "labkit.labs.migration",
 )
 
 

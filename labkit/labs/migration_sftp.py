@@ -149,7 +149,7 @@ def check_drop_zone(ctx: CheckContext) -> None:
             try:
                 ssh, sftp = _connect(server, name, keys[name])
             except Exception as error:
-                why = _refusal(server, name) or f"{type(error).__name__}: {error}"
+                why = (_refusal(server, name) or f"{type(error).__name__}: {error}").rstrip(".")
                 ctx.fail(
                     f"Partner {name} could not sign in with their key: {why}.", hint=LOGIN_HINT
                 )
@@ -159,7 +159,7 @@ def check_drop_zone(ctx: CheckContext) -> None:
             try:
                 sftp.putfo(io.BytesIO(f"{name},42\n".encode()), upload)
             except Exception as error:
-                why = _refusal(server, name) or str(error)
+                why = (_refusal(server, name) or str(error)).rstrip(".")
                 ctx.fail(
                     f"Partner {name} signed in but could not upload {upload}: {why}.",
                     hint=LOGIN_HINT,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from labkit.grading.checks import CheckContext
+from labkit.views.base import plural
 
 DAY = 86_400
 FILES = 12
@@ -145,7 +146,8 @@ def check_nightly_sync(ctx: CheckContext) -> None:
         if run["transferred"] != expect:
             ctx.fail(
                 f"The night after two files changed and one was added, the execution moved "
-                f"{run['transferred']} files and skipped {run['skipped']}: it should move the "
+                f"{plural(run['transferred'], 'file')} and skipped {run['skipped']}: it should "
+                "move the "
                 f"{expect} that changed and skip the {FILES - len(CHANGED)} others as unchanged.",
                 hint=CHANGED_HINT if run["transferred"] > expect else OVERWRITE_HINT,
             )

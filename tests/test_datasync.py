@@ -129,7 +129,7 @@ def test_a_schedule_runs_the_task_every_interval_of_lab_time(lab: Lab, tmp_path:
 
 def test_bad_options_and_cron_schedules_are_refused(lab: Lab, tmp_path: Path) -> None:
     with pytest.raises(botocore.exceptions.ClientError, match="cron"):
-        task(lab, tmp_path, Schedule={"ScheduleExpression": "cron(0 2 * * ? *)"})
+        task(lab, tmp_path, Schedule={"ScheduleExpression": "cron(0 12 ? * SUN,WED *)"})
     with pytest.raises(SyncOptionError, match="TransferMode"):
         Options.from_api({"TransferMode": "DELTA"})
     with pytest.raises(SyncOptionError, match="-1"):
@@ -184,3 +184,18 @@ def test_the_view_shows_each_execution_and_what_was_skipped(lab: Lab, tmp_path: 
     text = view.render_text(state)
     assert "rate(24 hours)" in text and "✓ SUCCESS" in text and "2 executions" in text
     assert "skipped as unchanged" in view.render_html(state)
+
+
+def test_a_daily_cron_schedule_runs_at_its_utc_time_every_day(lab: Lab, tmp_path: Path) -> None:
+    import itertools
+    from datetime import datetime, timezone
+
+    arn = task(lab, share(tmp_path), Schedule={"ScheduleExpression": "cron(30 2 * * ? *)"})
+    from labkit.services.datasync.state import snapshot
+
+    lab.clock.advance(3 * 86_400)
+    runs = snapshot(lab.clock.timestamp)["tasks"][0]["executions"]
+    times = [datetime.fromtimestamp(r["started"], tz=timezone.utc) for r in runs]
+    assert [(t.hour, t.minute) for t in times] == [(2, 30)] * 3
+    assert [(b - a).total_seconds() for a, b in itertools.pairwise(times)] == [86_400] * 2
+    assert arn == snapshot(lab.clock.timestamp)["tasks"][0]["arn"]

@@ -15,7 +15,8 @@ walks an execution's status one step per ``DescribeTaskExecution`` call. Here:
 - ``DescribeTaskExecution`` reports AWS's counters (``FilesTransferred``, ``FilesSkipped``,
   ``FilesDeleted``, ``FilesVerified``, ``BytesTransferred``) and ``Result``;
 - ``CreateTask(Schedule={"ScheduleExpression": "rate(24 hours)"})`` starts an execution every
-  interval of lab time (``rate(...)`` expressions; ``cron(...)`` is refused as not simulated).
+  interval of lab time (``rate(...)`` expressions, and daily ``cron(M H * * ? *)`` ones at that
+  UTC time; other ``cron(...)`` is refused as not simulated).
 """
 
 from __future__ import annotations
@@ -125,15 +126,44 @@ def _s3_target(location: Any) -> tuple[str, str]:
     return bucket, prefix
 
 
+#: A daily cron expression in EventBridge's syntax, in UTC (``cron(0 2 * * ? *)``: 02:00 every
+#: day), as DataSync takes it (https://docs.aws.amazon.com/datasync/latest/userguide/task-scheduling.html).
+_DAILY_CRON = re.compile(r"^cron\((\d{1,2})\s+(\d{1,2})\s+(?:\*\s+\*\s+\?|\?\s+\*\s+\*)\s+\*\)$")
+
+
+def _daily_cron(expression: str) -> tuple[int, int] | None:
+    """``(hour, minute)`` of a daily cron expression; ``None`` for anything else."""
+    match = _DAILY_CRON.match(expression.strip())
+    if not match or int(match.group(2)) > 23 or int(match.group(1)) > 59:
+        return None
+    return int(match.group(2)), int(match.group(1))
+
+
 def _seconds(expression: str) -> float:
     match = _RATE.match(expression.strip())
     if not match:
+        if _daily_cron(expression) is not None:
+            return 86_400.0
         raise InvalidRequestException(
             f"ScheduleExpression {expression!r}: the sandbox runs rate(N minutes|hours|days) "
-            "schedules; cron(...) is not simulated"
+            "schedules and daily cron(M H * * ? *) ones; other cron(...) is not simulated"
         )
     unit = match.group(2).rstrip("s")
     return int(match.group(1)) * _UNIT[unit]
+
+
+def _first_run(expression: str, now: float, interval: float) -> float:
+    """When a schedule first runs: one interval from now for a rate, the next H:M UTC for a
+    daily cron."""
+    daily = _daily_cron(expression)
+    if daily is None:
+        return now + interval
+    hour, minute = daily
+    today = datetime.fromtimestamp(now, tz=timezone.utc).replace(
+        hour=hour, minute=minute, second=0, microsecond=0
+    )
+    first = today.timestamp()
+    return first if first > now else first + 86_400
 
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
@@ -287,7 +317,14 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
                     with contextlib.suppress(InvalidRequestException):
                         backend.start_task_execution(task_arn)
 
-            schedules.append(sandbox.clock.every(interval, tick, label=f"datasync {task_arn}"))
+            label = f"datasync {task_arn}"
+
+            def first() -> None:
+                tick()
+                schedules.append(sandbox.clock.every(interval, tick, label=label))
+
+            first_at = _first_run(str(expression), sandbox.clock.timestamp, interval)
+            schedules.append(sandbox.clock.call_at(first_at, first, label=label))
         return answer
 
     backend_cls.start_task_execution = start_task_execution  # type: ignore[method-assign]

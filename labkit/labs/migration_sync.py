@@ -10,7 +10,8 @@ lets the next day pass and asks the executions DataSync made in that day (their 
 :mod:`labkit.services.datasync.state`): exactly one ran (a schedule of 24 hours; more than one is
 a shorter interval, none a longer one or none at all), it moved exactly the three changed files
 and skipped the rest as unchanged, and the bucket holds the new contents. Any spelling of the
-schedule AWS accepts for "every day" passes (``rate(24 hours)``, ``rate(1 day)``), with NFS or
+schedule AWS accepts for "every day" passes (``rate(24 hours)``, ``rate(1 day)``, a daily
+``cron(0 2 * * ? *)``), with NFS or
 SMB, at the bucket's top or under a prefix, verifying or not.
 """
 
@@ -33,8 +34,8 @@ ADDED = "sales-new.csv"
 
 SCHEDULE_HINT = (
     "Give the task a schedule when you create it: Schedule={'ScheduleExpression': "
-    "'rate(24 hours)'} (or 'rate(1 day)'); DataSync then starts an execution every 24 hours on "
-    "its own. One start_task_execution runs it once."
+    "'rate(24 hours)'} (or 'rate(1 day)', or 'cron(0 2 * * ? *)' for 02:00 UTC); DataSync then "
+    "starts an execution every 24 hours on its own. One start_task_execution runs it once."
 )
 CHANGED_HINT = (
     "Leave Options' TransferMode at its default, CHANGED: DataSync then compares each file's "

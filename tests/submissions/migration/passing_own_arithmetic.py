@@ -11,8 +11,9 @@
 
 # %% [markdown]
 # Correct, unlike the solution: task 1 in seconds and bits with devices counted; an NFS task
-# with a prefix, no verification and deletions removed; the table renamed by a transformation
-# rule; partners chrooted under `partners/<name>` with keys imported after the users.
+# at 02:00 UTC every night (cron) with a prefix, no verification and deletions removed; the
+# table renamed by a transformation rule; partners chrooted under `partners/<name>` with keys
+# imported after the users.
 
 # %%
 import json
@@ -57,7 +58,7 @@ def nightly_sync(datasync, folder, bucket):
         SourceLocationArn=nas,
         DestinationLocationArn=lake,
         Options={"VerifyMode": "NONE", "PreserveDeletedFiles": "REMOVE"},
-        Schedule={"ScheduleExpression": "rate(24 hours)"},
+        Schedule={"ScheduleExpression": "cron(0 2 * * ? *)"},  # 02:00 UTC every night
     )
 
 

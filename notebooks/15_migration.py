@@ -85,6 +85,15 @@ except SnowballError as error:
     print("refused:", error)
 
 # %% [markdown]
+# The sandbox view lists what the lab holds and follows it after every cell: for now, one
+# bucket (moto has no Snowball, so the job is kept beside the sandbox, not in it). Come back to
+# it at the end: it then lists everything this lesson made, and its "◀ earlier" button steps
+# back to this moment.
+
+# %%
+lab.view()
+
+# %% [markdown]
 # ## 2. DataSync: a share kept in step with S3
 #
 # DataSync copies between an on-premises share (NFS or SMB, through an agent), S3, EFS and FSx.

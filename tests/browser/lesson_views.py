@@ -189,6 +189,12 @@ LESSONS = {
             live_now=("Stack shop", "UPDATE_COMPLETE", "in sync at the last detection"),
             live_before=("Drift: not checked yet",),  # just created, before the drift section
         ),
+        Lesson(
+            "notebooks/15_migration.ipynb",
+            held=(),  # its DataSync, DMS, Transfer and FSx views are panels of one moment each
+            live_now=("shop-lake", "partner-drop", "genomes"),  # every bucket the lesson made
+            live_before=("AWS sandbox: 1 resource in 1 service",),  # "for now, one bucket"
+        ),
     ]
 }
 

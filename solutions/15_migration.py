@@ -22,6 +22,7 @@
 import json
 
 import labkit
+from labkit import facts
 from labkit.services.snowball.sim_jobs import DEFAULT_PHASES
 
 lab = labkit.start("migration")
@@ -57,7 +58,7 @@ def choose_transfer(size_tb, bandwidth_mbps, utilisation, deadline_days):
     network_days = size_tb * 1e12 * 8 / (bandwidth_mbps * 1e6 * utilisation) / day
     if network_days <= deadline_days:
         return "network"
-    per_device_tb = min(size_tb, 210)
+    per_device_tb = min(size_tb, facts.value("snowball.storage_optimized_capacity_tb"))
     p = DEFAULT_PHASES
     fixed_days = 2 * p.order_days + p.prepare_days + 2 * p.ship_days + p.sort_days + p.order_days
     snowball_days = fixed_days + 2 * per_device_tb / p.copy_tb_per_day

@@ -17,6 +17,7 @@ SMB, at the bucket's top or under a prefix, verifying or not.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -60,9 +61,10 @@ def _share(root: Path, when: float) -> None:
     _write(root / "deep" / "ledger.txt", "opening balance 100\n", when)
 
 
-def _files(root: Path) -> dict[str, bytes]:
+def _files(root: Path) -> dict[str, str]:
+    """Each file of the share by relative path, with the MD5 of its bytes."""
     return {
-        p.relative_to(root).as_posix(): p.read_bytes()
+        p.relative_to(root).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
@@ -78,23 +80,23 @@ def _executions(now: float) -> list[dict[str, Any]]:
     ]
 
 
-def _objects(ctx: CheckContext) -> dict[str, bytes]:
+def _objects(ctx: CheckContext) -> dict[str, str]:
+    """Each object of the bucket by key, with its ETag: the MD5 of its bytes (a single-part
+    upload's, as every DataSync write here is), so one listing compares every file."""
     s3 = ctx.client("s3")
-    keys = [
-        o["Key"]
+    return {
+        o["Key"]: o["ETag"].strip('"')
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET)
         for o in page.get("Contents", [])
-    ]
-    return {k: s3.get_object(Bucket=BUCKET, Key=k)["Body"].read() for k in keys}
+    }
 
 
-def _mirror(files: dict[str, bytes], objects: dict[str, bytes]) -> list[str]:
+def _mirror(files: dict[str, str], objects: dict[str, str]) -> list[str]:
     """The share's files missing or stale in the bucket (under the prefix the share landed at)."""
     probe = "sales-00.csv"
     landed = [k for k in objects if k == probe or k.endswith("/" + probe)]
     prefix = landed[0][: -len(probe)] if landed else ""
-    off = [rel for rel, data in files.items() if objects.get(prefix + rel) != data]
-    return off
+    return [rel for rel, digest in files.items() if objects.get(prefix + rel) != digest]
 
 
 def check_nightly_sync(ctx: CheckContext) -> None:

@@ -360,12 +360,14 @@ except transfer.exceptions.InvalidRequestException as error:
 # The seed says Lustre is for "high performance only". It is for high performance, and it is
 # cheap to point at S3: a file system linked to a bucket lists every object at once (metadata
 # only) and loads a file's data on its **first read**; files changed on the file system go back
-# to S3 with an **export** task. Throughput grows with storage: scratch file systems give a
-# fixed figure per TiB.
+# to S3 with an **export** task. Throughput grows with storage: a **scratch** file system
+# (temporary, its data not replicated) gives a fixed figure per TiB; a **persistent** one
+# (replicated within its Availability Zone) lets you choose it.
 
 # %%
 print(fact("fsx.lustre_lazy_load"))
 print(fact("fsx.lustre_scratch_throughput_per_tib"))
+print(fact("fsx.lustre_persistent_2_throughput_per_tib"))
 
 # %%
 s3.create_bucket(Bucket="genomes")

@@ -1,5 +1,5 @@
 """OpenSearch in the sandbox: a domain (moto) answers the REST API at its endpoint for
-``requests``, from SQLite FTS5, refreshing on the lab clock, behind its access policy."""
+``requests``, from tantivy, refreshing on the lab clock, behind its access policy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""OpenSearch's query DSL on SQLite FTS5 (no sandbox): matches ranked by BM25, filters, bool,
+"""OpenSearch's query DSL on tantivy (no sandbox): matches ranked by Lucene's BM25, filters, bool,
 aggregations, and refresh on the lab clock."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""OpenSearch domains answer the REST API at their endpoints, from a real engine (SQLite FTS5).
+"""OpenSearch domains answer the REST API at their endpoints, from a real engine (tantivy).
 
 moto 5.2.5 keeps the OpenSearch Service control plane (``create_domain`` with its
 ``AccessPolicies``, ``Endpoint`` ``<domain>.<region>.es.amazonaws.com``) and nothing answers at

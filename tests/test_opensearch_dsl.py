@@ -218,3 +218,24 @@ def test_a_value_its_field_cannot_hold_refuses_the_document(dated: Engine) -> No
             dated.put("logs", "bad", {field: value}, 0.0)
         assert raised.value.kind == "mapper_parsing_exception" and field in raised.value.message
     assert dated.get("logs", "bad") is None
+
+
+def test_sort_by_a_field_and_source_filtering(dated: Engine) -> None:
+    body = {"sort": [{"ts": {"order": "desc"}}], "size": 2, "_source": ["level", "m*"]}
+    found = dated.search("logs", body, 0.0)["hits"]
+    assert [(h["_id"], h["sort"], h["_score"]) for h in found["hits"]] == [
+        ("3", [1775109600000], None),  # 2026-04-02T06:00Z (08:00+02:00), in milliseconds
+        ("2", [1771072200250], None),
+    ]
+    assert found["max_score"] is None
+    assert found["hits"][0]["_source"] == {"level": "INFO", "ms": 40, "msg": "disk disk disk"}
+    ascending = dated.search("logs", {"sort": "level", "_source": False}, 0.0)["hits"]["hits"]
+    assert [h["_id"] for h in ascending] == ["0", "3", "2", "1"]  # ERROR INFO WARN error
+    assert all("_source" not in h for h in ascending)
+    excluded = {"_source": {"excludes": ["ts", "m*"]}, "query": {"term": {"level": "WARN"}}}
+    hits = dated.search("logs", excluded, 0.0)["hits"]["hits"]
+    assert hits[0]["_source"] == {"level": "WARN", "title": "login"}
+    for wrong, kind in (("msg", "illegal_argument_exception"), ("nope", "query_shard_exception")):
+        with pytest.raises(SearchError) as raised:
+            dated.search("logs", {"sort": [{wrong: "asc"}]}, 0.0)
+        assert raised.value.kind == kind

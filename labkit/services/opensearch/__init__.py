@@ -1,1 +1,1 @@
-"""Amazon OpenSearch Service: domains (moto) answering the REST API from SQLite FTS5."""
+"""Amazon OpenSearch Service: domains (moto) answering the REST API from tantivy (Lucene-like)."""

@@ -33,9 +33,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import tantivy
-from tantivy import Query
+from tantivy import Order, Query
 
-from labkit.services.opensearch import sim_aggs
+from labkit.services.opensearch import sim_aggs, sim_hits
 from labkit.services.opensearch.sim_fields import (
     ANALYZER,
     FIELD_NAMES,
@@ -282,22 +282,38 @@ class Engine:
             )
             query = translator.query(body.get("query") or {"match_all": {}})
             size, offset = _window(body)
-            # Top ``from + size`` by score (block-max WAND skips what cannot get in), counted.
-            found = searcher.search(query, max(offset + size, 1), count=True)
+            order = sim_hits.sort_of(body, store.mappings)
+            if order.field is None:
+                # Top ``from + size`` by score (block-max WAND skips what cannot get in), counted.
+                found = searcher.search(query, max(offset + size, 1), count=True)
+            else:
+                found = searcher.search(
+                    query,
+                    max(offset + size, 1),
+                    count=True,
+                    order_by_field=order.field,
+                    order=Order.Desc if order.descending else Order.Asc,
+                )
             # tantivy-py's stub leaves ``count`` out; it is there when ``count=True``.
             total = int(getattr(found, "count", 0) or 0)
-            hits = []
-            for score, address in found.hits[offset : offset + size] if size else []:
+            hits: list[dict[str, Any]] = []
+            #: The hits with their whole sources, for the view (whatever ``_source`` showed).
+            seen: list[dict[str, Any]] = []
+            shown = body.get("_source")
+            for key, address in found.hits[offset : offset + size] if size else []:
                 doc_id = str(searcher.doc(address).get_first(ID))
-                hits.append(
-                    {
-                        "_index": index.name,
-                        "_id": doc_id,
-                        "_score": round(float(score), 6),
-                        "_source": json.loads(index.sources[doc_id]),
-                    }
-                )
-            best = found.hits[0][0] if found.hits and size else None
+                hit: dict[str, Any] = {"_index": index.name, "_id": doc_id}
+                # Sorted by a field: no score, the field's value as ``sort`` (OpenSearch's shape).
+                hit["_score"] = round(float(key), 6) if order.field is None else None
+                whole = json.loads(index.sources[doc_id])
+                seen.append({"_id": doc_id, "_score": hit["_score"], "_source": whole})
+                source = sim_hits.source_filter(shown, whole)
+                if source is not None:
+                    hit["_source"] = source
+                if order.field is not None:
+                    hit["sort"] = [key]
+                hits.append(hit)
+            best = found.hits[0][0] if found.hits and size and order.field is None else None
             result: dict[str, Any] = {
                 "took": 1,
                 "timed_out": False,
@@ -313,7 +329,7 @@ class Engine:
                 if not isinstance(aggs, dict):
                     raise SearchError(400, "parsing_exception", "aggs is an object of names")
                 result["aggregations"] = sim_aggs.run(searcher, query, aggs, store.mappings)
-            index.last_search = {"query": body.get("query"), "total": total, "hits": hits}
+            index.last_search = {"query": body.get("query"), "total": total, "hits": seen}
             return result
 
     def count(self, index_name: str, body: dict[str, Any], now: float) -> int:

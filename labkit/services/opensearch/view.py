@@ -50,7 +50,8 @@ def _summary(snap: Row) -> list[str]:
 
 def _hits(snap: Row) -> list[Group]:
     rows = tuple(
-        (str(doc_id), f"{score:.4f}", json.dumps(source)[:80])
+        # A search sorted by a field has no scores (None), as in OpenSearch.
+        (str(doc_id), f"{score:.4f}" if score is not None else "-", json.dumps(source)[:80])
         for doc_id, score, source in snap["last_hits"]
     )
     return [Group("last search", f"top {len(rows)} of {snap['last_total']}", rows)] if rows else []

@@ -247,10 +247,11 @@ class Engine:
 
     def counts(self, index_name: str, now: float) -> tuple[int, int]:
         """``(documents, searchable documents)`` of an index at ``now``."""
-        index = self.index_of(index_name)
-        point = index.refresh_point(now)
-        waiting = sum(1 for at, _ in index.pending.values() if at > point)
-        return len(index.sources), len(index.sources) - waiting
+        with self._lock:
+            index = self.index_of(index_name)
+            point = index.refresh_point(now)
+            waiting = sum(1 for at, _ in index.pending.values() if at > point)
+            return len(index.sources), len(index.sources) - waiting
 
     def _searcher(self, index: Index, now: float) -> tuple[_Store, tantivy.Searcher]:
         """The index's tantivy store with every document refreshed by ``now`` in it."""

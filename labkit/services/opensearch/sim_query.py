@@ -4,9 +4,9 @@ Lucene's BM25 (OpenSearch's default similarity) is ``idf * tf / (tf + k1 * (1 - 
 avgdl))`` with ``k1 = 1.2``, ``b = 0.75`` and ``idf = ln(1 + (N - n + 0.5) / (n + 0.5))``;
 tantivy computes the same with the older ``(k1 + 1)`` factor in front (Lucene dropped it in
 version 8), so every BM25-scored leaf is boosted by ``1 / (k1 + 1)``: scores come out as
-OpenSearch's (https://docs.opensearch.org/latest/query-dsl/full-text/match/ and Lucene's
-``BM25Similarity``). Document lengths are quantized to a byte as Lucene does (tantivy's field
-norms use Lucene's encoding).
+OpenSearch's (BM25 is its default: https://docs.opensearch.org/latest/im-plugin/similarity/;
+the formula is Lucene's ``BM25Similarity``). Document lengths are quantized to a byte as
+Lucene does (tantivy's field norms use Lucene's encoding).
 
 As in OpenSearch: ``match`` analyzes its text and ORs (or, with ``"operator": "and"``, ANDs) a
 term query per token; ``multi_match`` (``best_fields``) takes the best field's score;

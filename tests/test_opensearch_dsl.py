@@ -3,6 +3,7 @@ documents only, dates, dynamic mapping, bool's corners and what OpenSearch refus
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -239,3 +240,34 @@ def test_sort_by_a_field_and_source_filtering(dated: Engine) -> None:
         with pytest.raises(SearchError) as raised:
             dated.search("logs", {"sort": [{wrong: "asc"}]}, 0.0)
         assert raised.value.kind == kind
+
+
+def test_bulk_actions_fail_alone_as_opensearch_reports_them() -> None:
+    from labkit.services.opensearch.patch import _bulk
+
+    engine = Engine()
+    engine.create_index("logs", {"mappings": {"properties": {"ms": {"type": "long"}}}}, 0.0)
+    lines = [
+        {"index": {"_id": "1"}},
+        {"ms": 5},
+        {"index": {"_id": "2"}},
+        {"ms": "slow"},  # not a long: this document alone is refused
+        {"create": {"_id": "1"}},
+        {"ms": 6},  # create of an existing id: a conflict
+        {"index": {"_id": "1"}},
+        {"ms": 7},  # index replaces it
+        {"delete": {"_id": "9", "_index": "nope"}},
+    ]
+    raw = "\n".join(json.dumps(line) for line in lines).encode() + b"\n"
+    answer = _bulk(engine, "logs", raw, 0.0)
+    statuses = [(next(iter(i)), next(iter(i.values()))["status"]) for i in answer["items"]]
+    assert statuses == [
+        ("index", 201),
+        ("index", 400),
+        ("create", 409),
+        ("index", 200),
+        ("delete", 404),
+    ]
+    assert answer["errors"] is True
+    assert answer["items"][1]["index"]["error"]["type"] == "mapper_parsing_exception"
+    assert engine.get("logs", "1") == {"ms": 7} and engine.get("logs", "2") is None

@@ -130,6 +130,8 @@ def _body(request: Any) -> Any:
 
 
 def _bulk(search: Engine, default: str | None, raw: bytes, now: float) -> dict[str, Any]:
+    """Run a ``_bulk`` body: each action answers for itself, as in OpenSearch (a document its
+    field types refuse, or a ``create`` of an existing id, fails alone; ``errors`` says so)."""
     lines = [line for line in raw.decode("utf-8").splitlines() if line.strip()]
     items: list[dict[str, Any]] = []
     index = 0
@@ -139,27 +141,53 @@ def _bulk(search: Engine, default: str | None, raw: bytes, now: float) -> dict[s
         target = meta.get("_index") or default
         if not target:
             raise SearchError(400, "action_request_validation_exception", "index is missing")
-        if action == "delete":
-            gone = search.delete(target, str(meta.get("_id")))
+        doc_id = meta.get("_id")
+        try:
+            if action == "delete":
+                index += 1
+                gone = search.delete(target, str(doc_id))
+                items.append(
+                    {
+                        "delete": {
+                            "_index": target,
+                            "_id": doc_id,
+                            "result": "deleted" if gone else "not_found",
+                            "status": 200 if gone else 404,
+                        }
+                    }
+                )
+                continue
+            source = json.loads(lines[index + 1])
+            index += 2
+            existed = (
+                doc_id is not None
+                and target in search.indexes
+                and search.get(target, str(doc_id)) is not None
+            )
+            if action == "create" and existed:
+                raise SearchError(
+                    409,
+                    "version_conflict_engine_exception",
+                    f"[{doc_id}]: version conflict, document already exists",
+                )
+            new_id = search.put(target, doc_id, source, now)
             items.append(
                 {
-                    "delete": {
+                    action: {
                         "_index": target,
-                        "_id": meta.get("_id"),
-                        "result": "deleted" if gone else "not_found",
-                        "status": 200 if gone else 404,
+                        "_id": new_id,
+                        "result": "updated" if existed else "created",
+                        "status": 200 if existed else 201,
                     }
                 }
             )
-            index += 1
-            continue
-        source = json.loads(lines[index + 1])
-        doc_id = search.put(target, meta.get("_id"), source, now)
-        items.append(
-            {action: {"_index": target, "_id": doc_id, "result": "created", "status": 201}}
-        )
-        index += 2
-    return {"took": 1, "errors": False, "items": items}
+        except SearchError as err:
+            error = {"type": err.kind, "reason": err.message}
+            items.append(
+                {action: {"_index": target, "_id": doc_id, "status": err.status, "error": error}}
+            )
+    errors = any("error" in next(iter(item.values())) for item in items)
+    return {"took": 1, "errors": errors, "items": items}
 
 
 def serve(request: Any, now: float) -> patch_hosts.Reply:
@@ -208,8 +236,9 @@ def _route(
         raw = patch_hosts.body_of(getattr(request, "body", None))
         result = _bulk(search, segments[0] if len(segments) > 1 else None, raw, now)
         if refresh:
-            for item in result["items"]:
-                search.refresh(next(iter(item.values()))["_index"], now)
+            for target in {next(iter(item.values()))["_index"] for item in result["items"]}:
+                if target in search.indexes:  # an action on a missing index failed alone
+                    search.refresh(target, now)
         return _reply(200, result)
     name = segments[0]
     if len(segments) == 1:

@@ -35,6 +35,7 @@ from typing import Any
 import tantivy
 from tantivy import Order, Query
 
+from labkit import facts
 from labkit.services.opensearch import sim_aggs, sim_hits
 from labkit.services.opensearch.sim_fields import (
     ANALYZER,
@@ -56,8 +57,6 @@ from labkit.services.opensearch.sim_query import Translator
 
 __all__ = ["NUMERIC_TYPES", "TEXT_TYPES", "Engine", "Index", "SearchError"]
 
-#: OpenSearch's ``index.max_result_window``: ``from + size`` may not go past it.
-MAX_RESULT_WINDOW = 10_000
 #: tantivy's indexing memory per index (its minimum is 15 MB); one indexing thread.
 _WRITER_HEAP = 32_000_000
 #: A document's typed values: ``(field, mapping type, value)``.
@@ -347,12 +346,13 @@ def _window(body: dict[str, Any]) -> tuple[int, int]:
         raise SearchError(400, "parsing_exception", f"size and from are numbers: {err}") from err
     if size < 0 or offset < 0:
         raise SearchError(400, "illegal_argument_exception", "[size] and [from] cannot be < 0")
-    if offset + size > MAX_RESULT_WINDOW:
+    window = int(facts.value("opensearch.max_result_window"))  # index.max_result_window
+    if offset + size > window:
         raise SearchError(
             400,
             "illegal_argument_exception",
             f"Result window is too large, from + size must be less than or equal to: "
-            f"[{MAX_RESULT_WINDOW}] but was [{offset + size}]. See the scroll api for a more "
+            f"[{window}] but was [{offset + size}]. See the scroll api for a more "
             "efficient way to request large data sets.",
         )
     return size, offset

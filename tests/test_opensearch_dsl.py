@@ -108,6 +108,8 @@ def test_dates_compare_as_instants_in_any_spelling(dated: Engine) -> None:
     assert _ids(dated, {"range": {"ts": {"lt": 1769904000000}}}) == ["0"]  # epoch milliseconds
     assert _ids(dated, {"range": {"ts": {"gt": "2026-02-01"}}}) == ["2", "3"]
     assert _ids(dated, {"term": {"ts": end}}) == ["2"]
+    assert _ids(dated, {"term": {"ts": "2026-02-14T12:30:00.25Z"}}) == ["2"]  # same instant
+    assert _ids(dated, {"range": {"ts": {"gte": "2026-04-02T08:00:00+0200"}}}) == ["3"]
     # Date math on the lab clock: now is 2026-04-02T06:30Z.
     now = 1775111400.0
     assert _ids(dated, {"range": {"ts": {"gte": "now-1h"}}}, now=now) == ["3"]

@@ -117,10 +117,18 @@ def epoch_ms(value: Any, now: float | None = None) -> int:
         return int(text)
     if not _ISO_DATE.fullmatch(text):
         raise ValueError(f"failed to parse date field [{text}]")
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(_iso_for_python(text))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return round(moment.timestamp() * 1000)
+
+
+def _iso_for_python(text: str) -> str:
+    """An ISO 8601 date as Python 3.10's ``fromisoformat`` reads it: ``Z`` as ``+00:00``, a
+    fraction of 6 digits, an offset with a colon (3.11 reads them all as they are)."""
+    text = re.sub(r"Z$", "+00:00", text)
+    text = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", text)
+    return re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "000000")[:6], text)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -16,10 +16,12 @@ next refresh (``refresh_interval``, default ``1s``; ``-1`` turns periodic refres
 ``_refresh``, or ``?refresh=true`` on the write
 (https://docs.opensearch.org/latest/api-reference/index-apis/refresh/): documents wait in
 ``pending`` and are added (and committed) when a search comes after their refresh, so that
-BM25's statistics count only searchable documents, as OpenSearch's do. A delete, or the old
-version of a replaced document, leaves the search at once. A field met for the first time is
-mapped dynamically (numbers, booleans, ISO dates; other strings as ``keyword``) and the tantivy
-index is rebuilt with it from the sources.
+BM25's statistics count only searchable documents, as OpenSearch's do (each such search
+commits to tantivy: a few milliseconds). A delete, or the old version of a replaced document,
+leaves the search at once (in OpenSearch at the next refresh; the sandbox has always done so).
+A field met for the first time is mapped dynamically (numbers, booleans, ISO dates; other
+strings as ``keyword``, where OpenSearch makes ``text`` with a ``.keyword`` sub-field) and the
+tantivy index is rebuilt with it from the sources.
 """
 
 from __future__ import annotations

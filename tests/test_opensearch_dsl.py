@@ -273,3 +273,14 @@ def test_bulk_actions_fail_alone_as_opensearch_reports_them() -> None:
     assert answer["errors"] is True
     assert answer["items"][1]["index"]["error"]["type"] == "mapper_parsing_exception"
     assert engine.get("logs", "1") == {"ms": 7} and engine.get("logs", "2") is None
+
+
+def test_ids_prefix_wildcard_and_multi_match_over_field_patterns(dated: Engine) -> None:
+    assert _ids(dated, {"ids": {"values": ["1", "3", "nope"]}}) == ["1", "3"]
+    assert _ids(dated, {"prefix": {"level": "ER"}}) == ["0"]  # keywords: case kept
+    assert _ids(dated, {"prefix": {"msg": {"value": "ti"}}}) == ["1"]  # text: its tokens
+    assert _ids(dated, {"wildcard": {"level": "?ARN"}}) == ["2"]
+    assert _ids(dated, {"wildcard": {"title": "l*n"}}) == ["2"]
+    every = {"multi_match": {"query": "disk", "fields": ["*"]}}
+    assert _ids(dated, every) == ["0", "1", "3"]  # msg and title (text), level (keyword)
+    assert _ids(dated, {"multi_match": {"query": "login", "fields": ["ti*"]}}) == ["2"]

@@ -18,7 +18,9 @@ of ``must_not`` clauses alone matches every other document.
 
 from __future__ import annotations
 
+import fnmatch
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +30,7 @@ from tantivy import FieldType, Occur, Query
 from labkit.services.opensearch.sim_fields import (
     FIELD_NAMES,
     FLOAT_TYPES,
+    ID,
     INTEGER_TYPES,
     KEYWORD_TYPES,
     TEXT_TYPES,
@@ -37,7 +40,10 @@ from labkit.services.opensearch.sim_fields import (
 
 #: Lucene 8+ BM25 without the ``(k1 + 1)`` factor tantivy keeps (k1 = 1.2).
 LUCENE_BM25 = 1 / 2.2
-KNOWN = "match, match_phrase, multi_match, term, terms, range, exists, bool, match_all, match_none"
+KNOWN = (
+    "match, match_phrase, multi_match, term, terms, range, exists, bool, match_all, match_none, "
+    "ids, prefix, wildcard"
+)
 
 
 class Translator:
@@ -195,9 +201,29 @@ class Translator:
             return _boosted(Query.const_score_query(found, 1.0), spec)
         if kind == "bool":
             return self._bool(spec)
+        if kind == "ids":
+            found = Query.term_set_query(self.schema, ID, [str(v) for v in spec["values"]])
+            return _boosted(Query.const_score_query(found, 1.0), spec)
+        if kind in ("prefix", "wildcard"):
+            ((name, value),) = ((k, v) for k, v in spec.items() if k != "boost")
+            options = value if isinstance(value, dict) else {"value": value}
+            return _boosted(self._pattern(str(name), str(options["value"]), kind), options)
         raise SearchError(
             400, "parsing_exception", f"unknown query [{kind}] (the sandbox runs {KNOWN})"
         )
+
+    def _pattern(self, field: str, value: str, kind: str) -> Query:
+        """``prefix`` and ``wildcard`` (``*``, ``?``) over a field's terms (not analyzed: on a
+        text field they meet its lower-cased tokens), scoring a constant 1.0 as OpenSearch."""
+        if self.mappings.get(field) not in (*TEXT_TYPES, *KEYWORD_TYPES):
+            return Query.empty_query()
+        if kind == "prefix":
+            pattern = re.escape(value) + ".*"
+        else:
+            pattern = "".join(
+                ".*" if c == "*" else "." if c == "?" else re.escape(c) for c in value
+            )
+        return Query.const_score_query(Query.regex_query(self.schema, field, pattern), 1.0)
 
     def _terms(self, field: str, values: Any, spec: dict[str, Any]) -> Query:
         kind = self.mappings.get(field)
@@ -223,9 +249,20 @@ class Translator:
         options = {k: v for k, v in spec.items() if k not in ("fields", "type", "tie_breaker")}
         per_field = []
         for entry in fields:
-            name, _, boost = str(entry).partition("^")
-            found = self._match(name, options)
-            per_field.append(Query.boost_query(found, float(boost)) if boost else found)
+            pattern, _, boost = str(entry).partition("^")
+            # ``"fields": ["*"]`` or ``["title*"]``: the text and keyword fields they name.
+            names = (
+                [
+                    f
+                    for f, t in self.mappings.items()
+                    if fnmatch.fnmatchcase(f, pattern) and t in (*TEXT_TYPES, *KEYWORD_TYPES)
+                ]
+                if any(c in pattern for c in "*?")
+                else [pattern]
+            )
+            for name in names:
+                found = self._match(name, options)
+                per_field.append(Query.boost_query(found, float(boost)) if boost else found)
         if not per_field:
             return Query.empty_query()
         tie = spec.get("tie_breaker")

@@ -204,7 +204,7 @@ PATCHES: tuple[Patch, ...] = (
     # Managed Service for Apache Flink: applications start, run their job on the lab clock, stop.
     Patch("flink", ("kinesisanalyticsv2",), after=("kinesis",)),
     Patch("kafka", ("kafka",)),  # MSK clusters run an embedded Kafka broker on loopback
-    # OpenSearch domains answer the REST API at their endpoints from SQLite FTS5.
+    # OpenSearch domains answer the REST API at their endpoints from tantivy.
     Patch("opensearch", ("es", "opensearch")),  # the API host es.<region> loads moto.es
 )
 

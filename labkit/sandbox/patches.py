@@ -206,6 +206,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("kafka", ("kafka",)),  # MSK clusters run an embedded Kafka broker on loopback
     # OpenSearch domains answer the REST API at their endpoints from tantivy.
     Patch("opensearch", ("es", "opensearch")),  # the API host es.<region> loads moto.es
+    Patch("emr", ("emr",)),  # EMR steps run PySpark scripts from S3 on the lab clock
 )
 
 

@@ -348,6 +348,16 @@ class Lab:
 
         return kafka_view(cluster)
 
+    def dashboard_view(
+        self, data_set: str | None = None, *, x: str, y: str, kind: str = "bar"
+    ) -> Any:
+        """A QuickSight visual of a data set (id or ARN; the only one when there is one): ``y``
+        by ``x`` as a ``kind`` chart ("bar" or "line") with its numbers in a table, from the SPICE
+        copy of the newest completed ingestion (or a direct query run now)."""
+        from labkit.services.quicksight.view import dashboard_view
+
+        return dashboard_view(data_set, self.clock.timestamp, x=x, y=y, kind=kind)
+
     def sftp_endpoint(self, server: str) -> Any:
         """Where an SFTP client connects to a Transfer Family server (id or ARN): ``host, port =
         lab.sftp_endpoint(server_id)``, the server's AWS host name (it resolves inside this lab)

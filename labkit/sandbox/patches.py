@@ -207,6 +207,7 @@ PATCHES: tuple[Patch, ...] = (
     # OpenSearch domains answer the REST API at their endpoints from tantivy.
     Patch("opensearch", ("es", "opensearch")),  # the API host es.<region> loads moto.es
     Patch("emr", ("emr",)),  # EMR steps run PySpark scripts from S3 on the lab clock
+    Patch("quicksight"),  # data sets and SPICE ingestions (paths moto does not route) over Athena
 )
 
 

@@ -273,3 +273,16 @@ def test_a_waiter_that_polls_ends_without_the_clock(lab: Lab) -> None:
     assert (
         emr.describe_step(ClusterId=cid, StepId=step_id)["Step"]["Status"]["State"] == "COMPLETED"
     )
+
+
+def test_a_reset_drops_clusters_and_their_pending_steps(lab: Lab) -> None:
+    # Last in this module: it empties the module's world.
+    cluster(
+        lab, [step("daily", "daily.py", "s3://lake/raw/orders/", "s3://lake/r/")], keep_alive=True
+    )
+    lab.reset()
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="lake")
+    lab.clock.advance(START_SECONDS * 2)
+    assert lab.client("emr").list_clusters()["Clusters"] == []
+    assert s3.list_objects_v2(Bucket="lake").get("KeyCount") == 0  # the old step never ran

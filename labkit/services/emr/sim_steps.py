@@ -127,7 +127,15 @@ class ClusterModel:
             START_SECONDS, lambda: self._ready(cluster), label=f"emr {cluster.id} ready"
         )
 
+    @staticmethod
+    def _gone(cluster: Any) -> bool:
+        # lab.reset() empties the backend: an event scheduled before it must not run the step.
+        backend = getattr(cluster, "emr_backend", None)
+        return backend is not None and backend.clusters.get(cluster.id) is not cluster
+
     def _ready(self, cluster: Any) -> None:
+        if self._gone(cluster):
+            return
         run = run_of(cluster)
         run.pending = None
         run.polls = 0
@@ -175,6 +183,8 @@ class ClusterModel:
         )
 
     def _step_ended(self, cluster: Any, step: Any, result: StepResult) -> None:
+        if self._gone(cluster):
+            return
         run = run_of(cluster)
         run.pending = None
         step.end_date_time = self._now()

@@ -348,6 +348,14 @@ class Lab:
 
         return kafka_view(cluster)
 
+    def emr_view(self, cluster: str | None = None) -> Any:
+        """An EMR cluster now: its state, nodes by role (primary, core, task) and its steps in
+        order, each with its state, ActionOnFailure, lab time and the engine that ran it or the
+        reason it failed (``cluster``: id, ARN or name; the newest cluster by default)."""
+        from labkit.services.emr.view import emr_view
+
+        return emr_view(cluster)
+
     def dashboard_view(
         self, data_set: str | None = None, *, x: str, y: str, kind: str = "bar"
     ) -> Any:

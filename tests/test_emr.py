@@ -223,6 +223,15 @@ def test_a_failed_step_says_why_and_its_action_on_failure_is_honoured(
     if action == "TERMINATE_CLUSTER":
         reason = emr.describe_cluster(ClusterId=cid)["Cluster"]["Status"]["StateChangeReason"]
         assert reason["Code"] == "STEP_FAILURE"
+    # The view says the same in words and symbols.
+    view = lab.emr_view(cid)
+    text = str(view)
+    assert "primary 1 × m5.xlarge, core 2 × m5.xlarge" in text
+    assert "✗ FAILED" in text and "RuntimeError: the orders feed is empty" in text
+    symbol = {"COMPLETED": "✓", "CANCELLED": "⊘"}[next_step]
+    assert f"{symbol} {next_step}" in text
+    assert f"{cluster_after}" in text.splitlines()[1]
+    assert 'class="labkit-view labkit-emr-cluster"' in view._repr_html_()
 
 
 def test_a_step_that_cannot_start_fails_with_the_reason(lab: Lab) -> None:

@@ -171,6 +171,22 @@ df.write.json("s3://lake/out/")
     assert sorted(json.loads(line)["sku"] for line in lines) == ["ab", "cd"]
 
 
+def test_a_csv_without_header_reads_as_spark_names_and_types_it() -> None:
+    store = MemoryS3()
+    store.put("lake", "in/a.csv", b"ab,2\ncd,3\n")
+    script = """
+from pyspark.sql import SparkSession
+spark = SparkSession.builder.getOrCreate()
+plain = spark.read.csv("s3://lake/in/")
+inferred = spark.read.csv("s3://lake/in/", inferSchema=True)
+print(plain.columns, [f.dataType.simpleString() for f in plain.schema.fields],
+      [f.dataType.simpleString() for f in inferred.schema.fields])
+"""
+    out = run_script(script, "s3://lake/j.py", [], store)
+    assert out.ok, out.traceback
+    assert "['_c0', '_c1'] ['string', 'string'] ['string', 'bigint']" in out.stdout
+
+
 @pytest.mark.parametrize(
     ("script", "error"),
     [

@@ -198,13 +198,21 @@ class LakeReader(DuckDBDataFrameReader):
                     f"the sandbox's Spark engine does not take the read option {name!r} "
                     f"(it takes header and sep for CSV, multiLine for JSON)"
                 )
+        header = False
         if fmt == "csv":
-            # Spark reads a CSV file's first line as data unless header is true.
-            engine_options.setdefault("header", False)
+            # As Spark: the first line is data unless header is true, and every column is a
+            # string unless inferSchema is true.
+            header = bool(engine_options.setdefault("header", False))
+            if str(merged.get("inferSchema", "false")).lower() != "true" and schema is None:
+                engine_options["all_varchar"] = True
         if hive:
             engine_options["hive_partitioning"] = True
         self.state_options = {}
-        return super().load(path=virtual, format=fmt, schema=schema, **engine_options)
+        loaded = super().load(path=virtual, format=fmt, schema=schema, **engine_options)
+        if fmt == "csv" and not header and schema is None:
+            # Spark names a header-less CSV file's columns _c0, _c1, ...
+            loaded = loaded.toDF(*[f"_c{n}" for n in range(len(loaded.columns))])
+        return loaded
 
 
 class LakeWriter(DuckDBDataFrameWriter):

@@ -195,7 +195,7 @@ def test_a_step_s_parquet_is_what_athena_queries(lab: Lab) -> None:
     [
         ("CONTINUE", "WAITING", "COMPLETED"),
         ("CANCEL_AND_WAIT", "WAITING", "CANCELLED"),
-        ("TERMINATE_CLUSTER", "TERMINATED", "CANCELLED"),
+        ("TERMINATE_CLUSTER", "TERMINATED_WITH_ERRORS", "CANCELLED"),
     ],
 )
 def test_a_failed_step_says_why_and_its_action_on_failure_is_honoured(

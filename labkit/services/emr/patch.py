@@ -234,7 +234,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         data: dict[str, Any] = dict(original_cluster_status.fget(self))
         code = run_of(self).reason_code
         reason: dict[str, str] = {}
-        if code and self.state == "TERMINATED":
+        if code and str(self.state).startswith("TERMINATED"):
             reason = {"Code": code, "Message": str(self.last_state_change_reason or "")}
         data["StateChangeReason"] = reason
         return data

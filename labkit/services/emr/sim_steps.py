@@ -201,7 +201,9 @@ class ClusterModel:
             return
         self._cancel_pending(cluster)
         if action in TERMINATING_ACTIONS:
-            self.terminate(cluster, "STEP_FAILURE", "Shut down as step failed")
+            self.terminate(
+                cluster, "STEP_FAILURE", "Shut down as step failed", "TERMINATED_WITH_ERRORS"
+            )
         else:  # CANCEL_AND_WAIT
             cluster.state = "WAITING"
             self.next_step(cluster)
@@ -212,7 +214,7 @@ class ClusterModel:
                 step.state = "CANCELLED"
                 step.end_date_time = self._now()
 
-    def terminate(self, cluster: Any, code: str, message: str) -> None:
+    def terminate(self, cluster: Any, code: str, message: str, state: str = "TERMINATED") -> None:
         """Shut the cluster down: steps not ended are cancelled, nothing further runs."""
         run = run_of(cluster)
         if run.pending is not None:
@@ -221,7 +223,7 @@ class ClusterModel:
         self._cancel_pending(cluster)
         run.reason_code = code
         cluster.last_state_change_reason = message
-        cluster.state = "TERMINATED"
+        cluster.state = state
         cluster.end_datetime = self._now()
 
     # -- waiting by polling -----------------------------------------------------------------

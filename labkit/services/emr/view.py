@@ -2,7 +2,7 @@
 
 Plain functions over the dict of :func:`.state.cluster_snapshot`. Words and symbols carry every
 distinction, never colour: ``✓ COMPLETED``, ``✗ FAILED`` (with the script's error), ``▶ RUNNING``,
-``… PENDING``, ``⊘ CANCELLED``.
+``… PENDING``, ``⊘ CANCELLED``; a cluster ``■ TERMINATED`` or ``✗ TERMINATED_WITH_ERRORS``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ SYMBOLS = {
     "STARTING": "⏳",
     "WAITING": "⏸",
     "TERMINATED": "■",
+    "TERMINATED_WITH_ERRORS": "✗",
 }
 _STEP_COLUMNS = (
     Column("#"),
@@ -47,7 +48,8 @@ def _state(state: str) -> str:
 
 
 def _summary(snap: Row) -> list[str]:
-    reason = f" ({snap['reason']})" if snap["reason"] and snap["state"] == "TERMINATED" else ""
+    ended = str(snap["state"]).startswith("TERMINATED")
+    reason = f" ({snap['reason']})" if snap["reason"] and ended else ""
     nodes = ", ".join(f"{role} {count} × {kind}" for role, count, kind in snap["nodes"])
     after = (
         "stays up when its steps are done (KeepJobFlowAliveWhenNoSteps)"

@@ -208,7 +208,7 @@ def test_a_failing_script_says_why(script: str, error: str) -> None:
 
 
 def test_spark_submit_arguments_name_the_application() -> None:
-    from labkit.services.emr.patch import StepError, application
+    from labkit.services.emr.sim_steps import StepError, application
 
     assert application(
         "command-runner.jar",

@@ -237,3 +237,43 @@ class ClusterModel:
             event = run.pending
             event.cancel()
             event.callback()
+
+
+#: spark-submit's options that take a value (the first other argument is the application).
+_VALUED = {
+    "--master", "--deploy-mode", "--class", "--name", "--jars", "--packages", "--py-files",
+    "--files", "--conf", "-c", "--properties-file", "--driver-memory", "--driver-cores",
+    "--executor-memory", "--executor-cores", "--num-executors", "--queue", "--archives",
+    "--exclude-packages", "--repositories", "--driver-java-options", "--driver-library-path",
+    "--driver-class-path", "--total-executor-cores", "--principal", "--keytab",
+}  # fmt: skip
+
+
+class StepError(Exception):
+    """A step that cannot start its script (the step fails with this as its reason)."""
+
+
+def application(jar: str, args: list[str]) -> tuple[str, list[str]]:
+    """The script's ``s3://`` URL and its arguments, from a step's jar and arguments."""
+    if jar.endswith("script-runner.jar"):
+        if not args:
+            raise StepError(
+                "script-runner.jar needs the script's S3 location as its first argument"
+            )
+        return args[0], list(args[1:])
+    if jar != "command-runner.jar":
+        raise StepError(
+            f"the sandbox runs command-runner.jar (spark-submit) and script-runner.jar steps, "
+            f"not {jar!r}"
+        )
+    if not args or args[0] != "spark-submit":
+        first = args[0] if args else "nothing"
+        raise StepError(f"command-runner.jar runs spark-submit in the sandbox, not {first!r}")
+    rest = list(args[1:])
+    while rest and rest[0].startswith("-"):
+        option = rest.pop(0)
+        if option in _VALUED and "=" not in option and rest:
+            rest.pop(0)
+    if not rest:
+        raise StepError("spark-submit was given no application (s3://bucket/job.py)")
+    return rest[0], rest[1:]

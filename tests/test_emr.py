@@ -259,6 +259,21 @@ def test_a_step_that_cannot_start_fails_with_the_reason(lab: Lab) -> None:
     assert "not 'hive-script'" in reasons[1]
 
 
+def test_a_log_uri_in_a_missing_bucket_loses_the_logs_not_the_step(lab: Lab) -> None:
+    emr = lab.client("emr")
+    cid = emr.run_job_flow(
+        Name="no-logs",
+        ReleaseLabel="emr-7.5.0",
+        LogUri="s3://no-such-log-bucket/emr/",
+        Instances={"MasterInstanceType": "m5.xlarge", "InstanceCount": 1},
+        JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole",
+        Steps=[step("daily", "daily.py", "s3://lake/raw/orders/", "s3://lake/nolog/")],
+    )["JobFlowId"]
+    lab.clock.advance(START_SECONDS + 120)
+    assert states(lab, cid) == ("TERMINATED", ["COMPLETED"])
+
+
 def test_terminating_a_cluster_cancels_what_has_not_run(lab: Lab) -> None:
     cid = cluster(
         lab, [step("daily", "daily.py", "s3://lake/raw/orders/", "s3://lake/t/")], keep_alive=True

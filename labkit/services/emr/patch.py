@@ -147,9 +147,9 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     original_list = backend_cls.list_steps
     original_step_status = step_cls.__dict__["status"]
     original_cluster_status = cluster_cls.__dict__["status"]
+    # What boto3's EMR waiters poll (cluster_running, step_complete, cluster_terminated).
     originals = {
-        name: getattr(response_cls, name)
-        for name in ("describe_step", "describe_cluster", "list_steps")
+        name: getattr(response_cls, name) for name in ("describe_step", "describe_cluster")
     }
 
     def model_for(backend: Any) -> ClusterModel:

@@ -12,6 +12,7 @@ import pytest
 
 import labkit
 from labkit.lab import Lab
+from labkit.services.emr import sim_spark
 from labkit.services.emr.sim_steps import START_SECONDS
 
 DAILY = b"""
@@ -297,6 +298,25 @@ def test_a_waiter_that_polls_ends_without_the_clock(lab: Lab) -> None:
     assert (
         emr.describe_step(ClusterId=cid, StepId=step_id)["Step"]["Status"]["State"] == "COMPLETED"
     )
+
+
+@pytest.mark.skipif(not sim_spark.available(), reason="real pyspark is not installed here")
+def test_the_same_step_runs_on_real_spark_when_asked(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(sim_spark.ENGINE_ENV, "spark")
+    out = "s3://lake/curated/on-spark/"
+    cid = cluster(
+        lab,
+        [step("daily", "daily.py", "s3://lake/raw/orders/", out), step("total", "total.py", out)],
+        keep_alive=False,
+    )
+    lab.clock.advance(START_SECONDS + 200)
+    assert states(lab, cid) == ("TERMINATED", ["COMPLETED", "COMPLETED"])
+    second = lab.client("emr").list_steps(ClusterId=cid)["Steps"][0]["Id"]
+    prefix = f"s3://emr-logs/clusters/{cid}/steps/{second}/"
+    assert "orders: 60" in log(lab, prefix + "stdout.gz")
+    assert "ran on Apache Spark" in log(lab, prefix + "controller.gz")
 
 
 def test_a_reset_drops_clusters_and_their_pending_steps(lab: Lab) -> None:

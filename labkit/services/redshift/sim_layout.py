@@ -159,7 +159,7 @@ def column_width(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int
     if kind.startswith("DECIMAL"):
         return 8
     row = con.execute(
-        f"SELECT avg(octet_length(CAST({quote(column)} AS VARCHAR))) FROM {quote(table)}"
+        f"SELECT avg(strlen(CAST({quote(column)} AS VARCHAR))) FROM {quote(table)}"
     ).fetchone()
     return max(1, int((row[0] or 0) if row else 0) + 4)
 

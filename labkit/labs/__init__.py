@@ -22,6 +22,7 @@ LAB_MODULES = (
     "labkit.labs.capstone",
     "labkit.labs.databases",
     "labkit.labs.containers",
+    "labkit.labs.analytics",
     "labkit.labs.iac",
     "labkit.labs.migration",
 )

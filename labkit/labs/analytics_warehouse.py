@@ -32,6 +32,13 @@ WAREHOUSE_HINT = (
 )
 
 
+#: The report's join written plainly, for the slice model when REPORT_SQL hides it.
+PROBE_SQL = (
+    "SELECT c.region, count(*) FROM orders o JOIN customers c ON o.customer_id = c.customer_id "
+    "GROUP BY c.region"
+)
+
+
 def _statement(data: Any, sql: str) -> dict[str, Any]:
     sid = data.execute_statement(ClusterIdentifier=CLUSTER, Database="dev", Sql=sql)["Id"]
     return dict(data.describe_statement(Id=sid))
@@ -77,6 +84,17 @@ def _as_number(value: Any) -> float | None:
         return None
 
 
+def _region_revenue(lake: data_set.Lake, *, paid_only: bool) -> dict[str, float]:
+    region = {cid: reg for cid, _, reg in lake.customers}
+    totals: dict[str, float] = {}
+    for day in lake.days:
+        for order in lake.unique(day).values():
+            if order.status == "paid" or not paid_only:
+                where = region[order.customer_id]
+                totals[where] = totals.get(where, 0.0) + order.amount
+    return totals
+
+
 def _same_regions(got: dict[str, float], want: dict[str, float]) -> bool:
     return set(got) == set(want) and all(abs(got[k] - want[k]) < CENT for k in want)
 
@@ -120,19 +138,22 @@ def check_warehouse(ctx: CheckContext) -> None:
         )
     want = lake.region_revenue()
     got = _regions(ctx, data, report["Id"], "REPORT_SQL")
+    every_status = _region_revenue(lake, paid_only=False)
+    refunded = " (refunded orders included)" if _same_regions(got, every_status) else ""
     ctx.expect(
         _same_regions(got, want),
-        f"REPORT_SQL answered {short(got, 200)}; paid revenue per region is {short(want, 200)}.",
+        f"REPORT_SQL answered {short(got, 200)}{refunded}; paid revenue per region is "
+        f"{short(want, 200)}.",
         hint="Join orders to customers on customer_id, keep status = 'paid', sum amount per "
         "region.",
     )
-    snap = statement_snapshot(report["Id"])
-    ctx.expect(
-        snap["joins"],
-        "REPORT_SQL joins no loaded tables: the report is a join of orders and customers.",
-        hint="JOIN customers c ON o.customer_id = c.customer_id",
-    )
-    for join in snap["joins"]:
+    joins = statement_snapshot(report["Id"])["joins"]
+    if not joins:
+        # The sandbox's model reads joins of base tables; one through a CTE or a subquery is
+        # not seen. The distribution is what is graded: the same join, written plainly.
+        probe = _statement(data, PROBE_SQL)
+        joins = statement_snapshot(probe["Id"])["joins"] if probe["Status"] == "FINISHED" else []
+    for join in joins:
         if join["rows_moved"]:
             ctx.fail(
                 f"The join {join['left']} = {join['right']} is {join['strategy']}: "

@@ -39,12 +39,15 @@ class Lesson:
         live_now: Words the lesson's first live view shows at the end.
         live_before: Words of an earlier state the live view's step control goes back to;
             empty when the resource does not change after the view is first shown.
+        panels: For each static view (a panel shown once, not a widget), in the lesson's
+            order, the words it must show; a lesson of static views only has no live view.
     """
 
     path: str
     held: tuple[tuple[str, ...], ...]
     live_now: tuple[str, ...]
     live_before: tuple[str, ...] = ()
+    panels: tuple[tuple[str, ...], ...] = ()
 
 
 LESSONS = {
@@ -190,6 +193,21 @@ LESSONS = {
             live_before=("Drift: not checked yet",),  # just created, before the drift section
         ),
         Lesson(
+            "notebooks/12_analytics.ipynb",
+            held=(),
+            live_now=(),
+            panels=(
+                # "dt=2026-03-04 marked ✗ not in the catalog (Athena skips it)"
+                ("raw.orders", "✓ registered", "dt=2026-03-04", "✗ not in the catalog"),
+                ("● 4 of 4 read, ○ 0 pruned", "deliveries", "billed 10.0 MB"),  # every day
+                ("8", "✓ SUCCEEDED", "bookmark remembers 10 objects"),  # runs of 8, then 2
+                ("● 1 of 5 read, ○ 4 pruned",),  # the cheapest query
+                ("⇄ redistributed", "2 nodes, 4 slices"),  # no keys: the join moves rows
+                ("Spectrum read",),  # the bytes Spectrum read from S3
+                ("✓ all searchable", "→ 23 hits"),  # the incident's search
+            ),
+        ),
+        Lesson(
             "notebooks/15_migration.ipynb",
             held=(),  # its DataSync, DMS, Transfer and FSx views are panels of one moment each
             live_now=("shop-lake", "partner-drop", "genomes"),  # every bucket the lesson made
@@ -209,6 +227,10 @@ _VIEWS = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell.jp-CodeCe
     // What it shows, and the SVG titles a pointer or a screen reader gets (a checkpoint's).
     text: [v.innerText, ...[...v.querySelectorAll('title')].map(t => t.textContent)].join('\\n'),
   })),
+  // Static views: panels shown once (outermost ones, outside any widget).
+  panels: [...cell.querySelectorAll('.jp-OutputArea-output div.labkit-view')]
+    .filter(p => !p.closest('.widget-vbox') && !p.parentElement.closest('.labkit-view'))
+    .map(p => p.innerText),
 }))"""
 
 _LIVE = ".jp-OutputArea-output .widget-vbox.labkit-view:not(.labkit-held)"
@@ -247,7 +269,8 @@ def view_problems(page: Any, path: str) -> list[str]:
     if lesson is None:
         return []
     name = Path(path).stem
-    views = [view for cell in page.evaluate(_VIEWS) for view in cell["views"]]
+    cells = page.evaluate(_VIEWS)
+    views = [view for cell in cells for view in cell["views"]]
     problems: list[str] = []
     held = [view["text"] for view in views if view["held"]]
     if len(held) != len(lesson.held):
@@ -261,7 +284,18 @@ def view_problems(page: Any, path: str) -> list[str]:
             problems.append(f"held view {number} does not show {missing}:\n{text[:1500]}")
     if any(view["history"] for view in views if view["held"]):
         problems.append("a held view has a step control (it has nothing to step through)")
+    panels = [text for cell in cells for text in cell.get("panels", [])]
+    if lesson.panels and len(panels) != len(lesson.panels):
+        problems.append(
+            f"{len(panels)} static views, the lesson's text describes {len(lesson.panels)}"
+        )
+    for number, (text, words) in enumerate(zip(panels, lesson.panels, strict=False), start=1):
+        missing = [word for word in words if word not in text]
+        if missing:
+            problems.append(f"static view {number} does not show {missing}:\n{text[:1500]}")
     live = [view for view in views if not view["held"]]
+    if not live and not lesson.live_now:
+        return problems  # a lesson of static views
     if not live:
         return [*problems, "no live view"]
     now = live[0]["text"]

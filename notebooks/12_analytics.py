@@ -308,7 +308,10 @@ lab.redshift_view(run_sql(REPORT.format(orders="spectrum.orders"))["Id"])
 # ## 6. OpenSearch: the logs of an incident
 #
 # The domain `logs` answers OpenSearch's REST API at its endpoint: index documents, then
-# search them with the query DSL. `term` matches a keyword field exactly (case included),
+# search them with the query DSL. The lab's domain policy allows any caller
+# (`"Principal": {"AWS": "*"}`), so plain unsigned `requests` work; a real domain's policy names
+# your roles, and each request is signed with SigV4 (the sandbox, too, refuses any caller the
+# policy does not allow). `term` matches a keyword field exactly (case included),
 # `range` bounds a date, `match` searches text. A search returns only its first 10 hits
 # unless it sets `size` (or pages with `from`), whatever `hits.total` counts: that is
 # OpenSearch's own default ("If you don't specify size, a search returns 10 hits",

@@ -253,14 +253,17 @@ def parquet_bytes(sql: str, con: duckdb.DuckDBPyConnection | None = None) -> byt
 
 
 def _orders_relation(con: duckdb.DuckDBPyConnection, orders: list[Order]) -> None:
-    con.execute(
-        "CREATE OR REPLACE TABLE o (order_id VARCHAR, customer_id VARCHAR, amount DOUBLE, "
-        "status VARCHAR, ts VARCHAR, note VARCHAR)"
-    )
-    con.executemany(
-        "INSERT INTO o VALUES (?, ?, ?, ?, ?, ?)",
-        [(o.order_id, o.customer_id, o.amount, o.status, o.ts, o.note) for o in orders],
-    )
+    """The table ``o`` of ``orders`` (read from JSON lines: far faster than row inserts)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "orders.json")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(order.as_json() for order in orders) + "\n")
+        con.execute(
+            f"CREATE OR REPLACE TABLE o AS SELECT * FROM read_json('{path}', "
+            "format = 'newline_delimited', columns = {'order_id': 'VARCHAR', "
+            "'customer_id': 'VARCHAR', 'amount': 'DOUBLE', 'status': 'VARCHAR', "
+            "'ts': 'VARCHAR', 'note': 'VARCHAR'})"
+        )
 
 
 def write_curated_day(s3: Any, lake: Lake, day: str) -> int:

@@ -148,3 +148,24 @@ def test_the_lake_query_and_etl_views_show_what_the_lesson_says(lab: Lab) -> Non
     assert "labkit-glue-etl" in etl._repr_html_()
     # The crawl registered the second day: the lake view no longer marks it.
     assert "✗ not in the catalog" not in str(lab.lake_view())
+
+
+def test_a_text_predicate_in_redshift_finishes_and_is_read_against_zone_maps(lab: Lab) -> None:
+    # It failed the whole statement before (DuckDB 2.0 has no octet_length(VARCHAR)).
+    lake = shop.make_lake(8, ["2026-03-01"], per_day=40)
+    role = shop.make_warehouse(lab.client, lake)
+    data = lab.client("redshift-data")
+
+    def run(sql: str) -> dict[str, object]:
+        sid = data.execute_statement(ClusterIdentifier=shop.CLUSTER, Database="dev", Sql=sql)
+        return dict(data.describe_statement(Id=sid["Id"]))
+
+    run(
+        "CREATE TABLE orders (order_id VARCHAR(20), customer_id VARCHAR(8), amount FLOAT8, "
+        "status VARCHAR(10), ts VARCHAR(30)) SORTKEY (status)"
+    )
+    run(f"COPY orders FROM '{shop.WAREHOUSE_ORDERS_URL}' IAM_ROLE '{role}' PARQUET")
+    counted = run("SELECT count(*) FROM orders WHERE status = 'paid'")
+    assert counted["Status"] == "FINISHED", counted.get("Error")
+    text = str(lab.redshift_view(str(counted["Id"])))
+    assert "status = 'paid'" in text and "✓ sorted on status" in text

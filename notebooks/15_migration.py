@@ -85,6 +85,16 @@ except SnowballError as error:
     print("refused:", error)
 
 # %% [markdown]
+# The seed also says an import cannot go straight into Glacier and that a lifecycle rule moves
+# the objects there afterwards. The course found no current AWS page that states the first half,
+# so it does not teach it as a rule; the second half is how an archive is made from an import:
+# a lifecycle rule on the bucket whose transition to a Glacier storage class may take effect
+# after as few days as the fact table says:
+
+# %%
+print(fact("s3.lifecycle_glacier_transition_min_days"))
+
+# %% [markdown]
 # The sandbox view lists what the lab holds and follows it after every cell: for now, one
 # bucket (moto has no Snowball, so the job is kept beside the sandbox, not in it). Come back to
 # it at the end: it then lists everything this lesson made, and its "◀ earlier" button steps

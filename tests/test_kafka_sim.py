@@ -141,3 +141,50 @@ def test_a_member_dropped_while_it_waits_for_its_assignment_is_answered() -> Non
     c.tick()
     assert leader in c.groups["g"].members and follower not in c.groups["g"].members
     assert waiting and waiting[0]["error_code"] == 25  # UNKNOWN_MEMBER_ID, not silence
+
+
+def test_a_known_member_rejoining_rebalances_only_as_kafka_does() -> None:
+    """Kafka's JoinGroup rules for a member the group knows: a follower with unchanged
+    metadata gets the current generation at once (a client that retries a join it had already
+    finished must not restart everyone's rebalance); the leader, or a changed subscription,
+    starts a new rebalance."""
+    clocks = Clocks()
+    c = Coordinator(lambda: clocks.lab, lambda: clocks.real)
+    a: list[dict[str, Any]] = []
+    b: list[dict[str, Any]] = []
+    join(c, answers=a)
+    leader = a[0]["member_id"]
+    c.sync("g", leader, 1, {leader: b""}, lambda _: None)
+    join(c, answers=b)
+    join(c, leader, a)
+    follower = b[0]["member_id"]
+    group = c.groups["g"]
+    assert group.state == "CompletingRebalance" and group.generation == 2
+    # A retried join while the group completes the rebalance: the same generation again,
+    # the leader with everyone's subscriptions.
+    again: list[dict[str, Any]] = []
+    join(c, leader, again)
+    assert again[0]["generation_id"] == 2 and len(again[0]["members"]) == 2
+    c.sync("g", leader, 2, {leader: b"p0", follower: b"p1"}, lambda _: None)
+    assert group.state == "Stable"
+    rebalances = len(group.rebalances)
+
+    retried: list[dict[str, Any]] = []
+    join(c, follower, retried)  # a follower, metadata unchanged
+    assert retried[0]["generation_id"] == 2 and retried[0]["members"] == []
+    assert group.state == "Stable" and len(group.rebalances) == rebalances
+    synced: list[dict[str, Any]] = []
+    c.sync("g", follower, 2, {}, synced.append)
+    assert synced == [{"error_code": 0, "assignment": b"p1"}]
+
+    changed: list[dict[str, Any]] = []
+    c.join("g", follower, "client", 10_000, 10_000, "consumer", [("range", b"v2")], changed.append)
+    assert changed == [] and group.state == "PreparingRebalance"  # waits for the leader
+    join(c, leader, a)
+    assert changed[0]["generation_id"] == 3
+    c.sync("g", leader, 3, {leader: b"p0", follower: b"p1"}, lambda _: None)
+
+    join(c, leader, a)  # the leader rejoins (its topic metadata changed): everyone rejoins
+    assert group.state == "PreparingRebalance"
+    assert "the leader rejoined" in group.pending_reason
+    assert c.heartbeat("g", follower, 3) == REBALANCE_IN_PROGRESS

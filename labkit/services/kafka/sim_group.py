@@ -152,10 +152,26 @@ class Coordinator:
             self._prepare(group, f"{member_id} joined")
         else:
             member = group.members[member_id]
-            member.protocols = protocols
             member.last_seen_real, member.last_seen_lab = real, lab
+            # Kafka's rules for a member the group knows (GroupCoordinator.handleJoinGroup,
+            # https://github.com/apache/kafka/blob/2.8/core/src/main/scala/kafka/coordinator/group/GroupCoordinator.scala):
+            # with its metadata unchanged, a follower of a Stable group, or any member while
+            # the group completes a rebalance, gets the current generation back at once (it
+            # may have missed the first answer, or its client retried a join it had finished);
+            # only the leader (which rejoins to reassign after topic metadata changed) or a
+            # member whose subscription changed starts a rebalance. Rebalancing on every
+            # rejoin would make each retried join restart the whole group's rebalance.
+            same = member.protocols == protocols
+            if same and (
+                group.state == "CompletingRebalance"
+                or (group.state == "Stable" and member_id != group.leader)
+            ):
+                respond(self._join_answer(group, member))
+                return
+            member.protocols = protocols
             if group.state in ("Stable", "CompletingRebalance", "Empty"):
-                self._prepare(group, f"{member_id} rejoined")
+                reason = "the leader rejoined" if member_id == group.leader else "changed"
+                self._prepare(group, f"{member_id} rejoined ({reason})")
         group.protocol_type = protocol_type
         member.join = respond
         self._try_complete_join(group)
@@ -339,19 +355,27 @@ class Coordinator:
         group.rebalances.append(
             Rebalance(self._lab_now(), group.generation, group.pending_reason, list(group.members))
         )
-        metadata = [(m.member_id, dict(m.protocols).get(group.protocol, b"")) for m in members]
         for m in members:
             answer, m.join = m.join, None
             self._seen(m)
             if answer is not None:
-                answer(
-                    {
-                        "error_code": NONE,
-                        "generation_id": group.generation,
-                        "protocol_type": group.protocol_type,
-                        "protocol_name": group.protocol,
-                        "leader": group.leader,
-                        "member_id": m.member_id,
-                        "members": metadata if m.member_id == group.leader else [],
-                    }
-                )
+                answer(self._join_answer(group, m))
+
+    def _join_answer(self, group: Group, member: Member) -> dict[str, Any]:
+        """A JoinGroup answer for the current generation; the leader gets every member's
+        subscription, to compute the assignment from."""
+        members = []
+        if member.member_id == group.leader:
+            members = [
+                (m.member_id, dict(m.protocols).get(group.protocol or "", b""))
+                for m in group.members.values()
+            ]
+        return {
+            "error_code": NONE,
+            "generation_id": group.generation,
+            "protocol_type": group.protocol_type,
+            "protocol_name": group.protocol,
+            "leader": group.leader,
+            "member_id": member.member_id,
+            "members": members,
+        }

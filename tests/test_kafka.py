@@ -6,7 +6,6 @@ together run in threads, and every wait is bounded by a deadline, never a sleep-
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import defaultdict
@@ -229,10 +228,24 @@ def _end(boot: str, name: str) -> int:
         reader.close()
 
 
-def know_partitions(c: KafkaConsumer, name: str, count: int) -> None:
-    """Wait until the client's metadata has the topic's partitions: a group leader that joins
-    before it knows them assigns nothing and relies on a later metadata refresh to rejoin."""
-    until(lambda: len(c.partitions_for_topic(name) or ()) == count)
+def subscribe(c: KafkaConsumer, name: str, count: int) -> None:
+    """Subscribe ``c`` to ``name``, then make one metadata round trip *after* subscribing.
+
+    kafka-python's group leader keeps a snapshot of the subscribed topics' partitions, rebuilt
+    on each metadata answer; after assigning, it rejoins if a later answer differs from the
+    snapshot it assigned with. A snapshot taken before the subscription (``{}``: metadata
+    fetched by ``partitions_for_topic`` before ``subscribe``, whose ``set_topics`` then sends
+    nothing new) makes the leader's first assignment stale and forces such a rejoin, and
+    kafka-python 3.0.12 can lose that rejoin: when a ``poll(timeout_ms=...)`` gives up while
+    the JoinGroup waits for the other members, and the answer arrives before the next poll,
+    ``_perform_assignment`` refreshes the snapshot, ``need_rejoin()`` turns False and the
+    finished join is never applied; the leader keeps its old partitions, stops heartbeating
+    and never rejoins (test_a_leader_rejoin_finished_between_polls_is_lost_by_the_client).
+    ``topics()`` always asks the cluster, so the leader assigns with the real partitions.
+    """
+    c.subscribe([name])
+    assert name in c.topics()
+    assert len(c.partitions_for_topic(name) or ()) == count
 
 
 def _run(
@@ -246,18 +259,6 @@ def _run(
             c.commit()  # after processing: what was committed was processed
 
 
-#: The two consumer-group tests below stall now and then (about one run in ten on a loaded
-#: 2-core machine): the broker holds the group Stable with every partition assigned while the
-#: leader's kafka-python client reports an empty assignment, and its rejoin is never answered.
-#: Until that stall is found they run only when asked (LABKIT_KAFKA_GROUP_TESTS=1), so CI stays
-#: a verdict on answers, not on luck. Issue 20 stays open on it.
-GROUP_STALL = pytest.mark.skipif(
-    os.environ.get("LABKIT_KAFKA_GROUP_TESTS") != "1",
-    reason="known intermittent group stall (see GROUP_STALL); LABKIT_KAFKA_GROUP_TESTS=1 runs it",
-)
-
-
-@GROUP_STALL
 @pytest.mark.parametrize("assignor", ["range", "roundrobin"])
 def test_three_consumers_split_six_partitions(lab: Lab, assignor: str) -> None:
     from kafka.coordinator.assignors.range import RangePartitionAssignor
@@ -269,8 +270,7 @@ def test_three_consumers_split_six_partitions(lab: Lab, assignor: str) -> None:
     stop = threading.Event()
     members = [consumer(boot, partition_assignment_strategy=[strategy]) for _ in range(3)]
     for m in members:
-        know_partitions(m, "orders", 6)
-        m.subscribe(["orders"])
+        subscribe(m, "orders", 6)
     threads = [threading.Thread(target=_run, args=(m, stop, [], False)) for m in members]
     for t in threads:
         t.start()
@@ -291,16 +291,13 @@ def test_three_consumers_split_six_partitions(lab: Lab, assignor: str) -> None:
             m.close()
 
 
-@GROUP_STALL
 def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: Lab) -> None:
     boot = cluster(lab)
     topic(boot, "payments", 4)
     producer = KafkaProducer(bootstrap_servers=boot, acks="all")
     first, second = consumer(boot), consumer(boot)
     for m in (first, second):
-        know_partitions(m, "payments", 4)
-    first.subscribe(["payments"])
-    second.subscribe(["payments"])
+        subscribe(m, "payments", 4)
     got_first: list[tuple[int, int, bytes]] = []
     got_second: list[tuple[int, int, bytes]] = []
     stop_first, stop_second = threading.Event(), threading.Event()
@@ -335,6 +332,77 @@ def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: La
     values = sorted(int(v) for _, _, v in got_first + got_second)
     assert values == list(range(400)), "records were lost or processed twice"
     assert {p for p, _, _ in got_second} == {0, 1, 2, 3}
+
+
+def _group(name: str) -> Any:
+    from labkit.services.kafka.patch import find_cluster, runtime_of
+
+    runtime = runtime_of(find_cluster("orders"))
+    assert runtime is not None
+    return runtime.coordinator.groups.get(name)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="kafka-python 3.0.12 drops a JoinGroup->SyncGroup that finishes between two polls "
+    "once need_rejoin() is False (see subscribe()); strict: remove when the client fixes it",
+)
+def test_a_leader_rejoin_finished_between_polls_is_lost_by_the_client(lab: Lab) -> None:
+    """The group stall of issue 20, made deterministic. The broker does its part (it answers
+    the leader's rejoin, stores its new assignment, the group is Stable); the leader's client
+    never applies that assignment, because the answer came while nobody was inside its
+    ``poll``. Here this thread alone polls, so that moment is chosen, not waited for."""
+    boot = cluster(lab)
+    topic(boot, "orders", 2)
+    leader, follower = consumer(boot), consumer(boot)
+    for c in (leader, follower):
+        c.subscribe(["orders", "later"])  # "later" does not exist yet
+        c.topics()  # a fresh metadata snapshot (see subscribe())
+    stop = threading.Event()
+    try:
+        until(lambda: bool(leader.poll(timeout_ms=100) is not None and leader.assignment()))
+        threads = [
+            threading.Thread(target=_run, args=(c, stop, [], False)) for c in (leader, follower)
+        ]
+        for t in threads:
+            t.start()
+        until(lambda: sorted(len(c.assignment()) for c in (leader, follower)) == [1, 1])
+        stop.set()
+        for t in threads:
+            t.join()
+        group = _group("billing")
+        assert group.state == "Stable" and group.leader.startswith("kafka-python")
+        generation = group.generation
+
+        # A subscribed topic appears: the leader's metadata now differs from the snapshot it
+        # assigned with, so it rejoins to reassign (Kafka rebalances on a leader's rejoin).
+        topic(boot, "later", 1)
+        until(lambda: leader.partitions_for_topic("later") == {0})
+        leader.poll(timeout_ms=200)  # sends JoinGroup, gives up waiting for the follower
+        assert group.state == "PreparingRebalance"
+        # The follower (told by its heartbeat) rejoins: the broker answers both; the leader's
+        # client assigns and syncs on its own network thread, outside any poll.
+        until(
+            lambda: (
+                follower.poll(timeout_ms=100) is not None
+                and group.generation > generation
+                and group.state == "Stable"
+            )
+        )
+        assert all(m.assignment for m in group.members.values())  # the broker's part is done
+
+        def owned() -> set[TopicPartition]:
+            for c in (leader, follower):
+                c.poll(timeout_ms=100)
+            return {tp for c in (leader, follower) for tp in c.assignment()}
+
+        every = {TopicPartition("orders", 0), TopicPartition("orders", 1)}
+        every.add(TopicPartition("later", 0))
+        until(lambda: owned() == every, seconds=5)
+    finally:
+        stop.set()
+        leader.close()
+        follower.close()
 
 
 def test_brokers_answer_only_on_their_ports_and_stop_with_a_reset(lab: Lab) -> None:

@@ -316,8 +316,21 @@ def test_a_consumer_leaving_rebalances_and_nothing_is_lost_or_duplicated(lab: La
         until(lambda: len(got_first) + len(got_second) == 200)
         stop_first.set()
         t1.join()
+        lab.clock.advance(90)  # the view dates rebalances on the lab clock
         first.close()  # LeaveGroup: the second consumer takes all four partitions
         until(lambda: len(second.assignment()) == 4)
+        # The topic view shows that rebalance: when (lab time), why, and who got what.
+        view = lab.kafka_view()
+        (group,) = view.snapshot.groups
+        left, before = group.rebalances[-1], group.rebalances[-2]
+        assert "left" in left.reason and left.members == 1
+        assert [owned for _, owned in left.assignment] == [
+            ("payments-0", "payments-1", "payments-2", "payments-3")
+        ]
+        assert left.at - before.at >= 90
+        line = f"billing generation {left.generation} (1 member): {left.reason}"
+        stamp = time.strftime("%H:%M:%S", time.gmtime(left.at))
+        assert f"{stamp} {line}" in str(view) and line in view._repr_html_()
         for i in range(200, 400):
             producer.send("payments", key=str(i % 13).encode(), value=str(i).encode())
         producer.flush()

@@ -355,7 +355,12 @@ def _group(name: str) -> Any:
     return runtime.coordinator.groups.get(name)
 
 
+class LeaderLostItsAssignment(AssertionError):
+    """The group is Stable on the broker, but the leader's client never took its partitions."""
+
+
 @pytest.mark.xfail(
+    raises=LeaderLostItsAssignment,
     strict=True,
     reason="kafka-python 3.0.12 drops a JoinGroup->SyncGroup that finishes between two polls "
     "once need_rejoin() is False (see subscribe()); strict: remove when the client fixes it",
@@ -367,7 +372,8 @@ def test_a_leader_rejoin_finished_between_polls_is_lost_by_the_client(lab: Lab) 
     ``poll``. Here this thread alone polls, so that moment is chosen, not waited for."""
     boot = cluster(lab)
     topic(boot, "orders", 2)
-    leader, follower = consumer(boot), consumer(boot)
+    # Neither leaves the group for want of polls while this thread attends to the other.
+    leader, follower = (consumer(boot, max_poll_interval_ms=30000) for _ in range(2))
     for c in (leader, follower):
         c.subscribe(["orders", "later"])  # "later" does not exist yet
         c.topics()  # a fresh metadata snapshot (see subscribe())
@@ -384,7 +390,7 @@ def test_a_leader_rejoin_finished_between_polls_is_lost_by_the_client(lab: Lab) 
         for t in threads:
             t.join()
         group = _group("billing")
-        assert group.state == "Stable" and group.leader.startswith("kafka-python")
+        assert group.state == "Stable"
         generation = group.generation
 
         # A subscribed topic appears: the leader's metadata now differs from the snapshot it
@@ -392,7 +398,7 @@ def test_a_leader_rejoin_finished_between_polls_is_lost_by_the_client(lab: Lab) 
         topic(boot, "later", 1)
         until(lambda: leader.partitions_for_topic("later") == {0})
         leader.poll(timeout_ms=200)  # sends JoinGroup, gives up waiting for the follower
-        assert group.state == "PreparingRebalance"
+        until(lambda: group.state == "PreparingRebalance")
         # The follower (told by its heartbeat) rejoins: the broker answers both; the leader's
         # client assigns and syncs on its own network thread, outside any poll.
         until(
@@ -402,7 +408,8 @@ def test_a_leader_rejoin_finished_between_polls_is_lost_by_the_client(lab: Lab) 
                 and group.state == "Stable"
             )
         )
-        assert all(m.assignment for m in group.members.values())  # the broker's part is done
+        broker = {m.member_id: m.assignment for m in group.members.values()}
+        assert all(broker.values())  # the broker's part is done
 
         def owned() -> set[TopicPartition]:
             for c in (leader, follower):
@@ -411,7 +418,11 @@ def test_a_leader_rejoin_finished_between_polls_is_lost_by_the_client(lab: Lab) 
 
         every = {TopicPartition("orders", 0), TopicPartition("orders", 1)}
         every.add(TopicPartition("later", 0))
-        until(lambda: owned() == every, seconds=5)
+        deadline = time.monotonic() + 5
+        while owned() != every:
+            if time.monotonic() > deadline:
+                clients = [c.assignment() for c in (leader, follower)]
+                raise LeaderLostItsAssignment(f"the broker: {broker}; the clients: {clients}")
     finally:
         stop.set()
         leader.close()

@@ -9,7 +9,8 @@
   given back before the next test.
 - The long modules (every lab's notebooks graded: ``test_labs.py``, ``test_grade_*.py``) are
   collected first, so xdist hands them out first and the short ones fill in around them, rather
-  than a long module starting last and leaving the other worker idle.
+  than a long module starting last and leaving the other worker idle; test_labs.py's tests are
+  handed out one by one (``SPREAD_MODULES``), every other module stays one unit of work.
 - Grading keeps its kernel template between batches (``LABKIT_GRADE_KEEP_TEMPLATE``): each test
   module that grades samples would otherwise pay the template's seconds of imports again. Every
   kernel is still a fresh fork of it.
@@ -21,7 +22,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -84,6 +85,29 @@ def welcome() -> Iterator[Lab]:
 
 #: Modules that grade whole notebooks: minutes each, so they are started first.
 LONG_MODULES = ("test_labs.py", "test_grade_*.py")
+#: Modules whose tests share no fixture beyond the session's, so xdist may hand out their tests
+#: one by one. test_labs.py grades each lab's solution and exercise in a test of its own (tens of
+#: seconds each, minutes in all): as one unit of work it kept one worker busy to the end.
+SPREAD_MODULES = ("test_labs.py",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope`` (``make unit``), except that the tests of ``SPREAD_MODULES`` are units
+    of their own: every other module (or class) stays one unit, its module-scoped fixtures built
+    once, on one worker. (``--dist loadgroup`` would say the same with marks, but xdist 3.8 cannot
+    tag pytest 9's node ids with a group, so it runs every test on its own.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SpreadScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if any(Path(nodeid.split("::", 1)[0]).match(glob) for glob in SPREAD_MODULES):
+                return nodeid
+            return super()._split_scope(nodeid)
+
+    return SpreadScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

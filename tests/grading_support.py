@@ -2,10 +2,17 @@
 
 Each sample in ``tests/submissions/<lab>/`` is a jupytext percent file of a notebook a learner
 might hand in; it is written out as a ``.ipynb`` and graded in a fresh kernel.
+
+A sample's cells that only ask for checks (``lab.check("name")``, ``lab.score()``) are left out
+by default: the grader runs every check itself after the notebook's cells and ignores what those
+cells printed, so running them first cost a capstone sample its checks twice more (two thirds of
+its CPU) and changed no grade. That a notebook which runs its check cells before the grader is
+graded the same is proved per lab by ``tests/test_labs.py`` (every solution calls its checks).
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import jupytext
@@ -14,18 +21,56 @@ import pytest
 from labkit.grading.batch import grade_many
 from labkit.grading.notebook import Submission
 
+#: The ``Lab`` methods that only run checks and show their results.
+CHECK_CALLS = frozenset({"check", "check_all", "score"})
 
-def as_notebook(source: Path, into: Path) -> Path:
-    """Write the sample ``source`` as a .ipynb in ``into``."""
+
+def only_asks_for_checks(source: str) -> bool:
+    """Whether a code cell does nothing but call ``<lab>.check(...)`` or ``<lab>.score(...)``."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    return bool(body) and all(
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Call)
+        and isinstance(node.value.func, ast.Attribute)
+        and isinstance(node.value.func.value, ast.Name)
+        and node.value.func.attr in CHECK_CALLS
+        for node in body
+    )
+
+
+def as_notebook(source: Path, into: Path, *, check_cells: bool = True) -> Path:
+    """Write the sample ``source`` as a .ipynb in ``into`` (without its check-only cells unless
+    ``check_cells``)."""
+    notebook = jupytext.read(source)
+    if not check_cells:
+        notebook.cells = [
+            cell
+            for cell in notebook.cells
+            if cell.cell_type != "code" or not only_asks_for_checks(cell.source)
+        ]
     target = into / f"{source.stem}.ipynb"
-    jupytext.write(jupytext.read(source), target, fmt="ipynb")
+    jupytext.write(notebook, target, fmt="ipynb")
     return target
 
 
-def grade_samples(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Submission]:
-    """Every sample in the folder ``samples``, graded, by file stem."""
+def grade_samples(
+    samples: Path, tmp_path_factory: pytest.TempPathFactory, *, check_cells: bool = False
+) -> dict[str, Submission]:
+    """Every sample in the folder ``samples``, graded, by file stem.
+
+    Args:
+        samples: The folder of jupytext percent samples.
+        tmp_path_factory: pytest's, for the notebooks written out.
+        check_cells: Keep the cells that only call ``lab.check``/``lab.score`` (see the module
+            docstring for why they are left out by default).
+    """
     folder = tmp_path_factory.mktemp(f"{samples.name}-samples")
-    paths = [as_notebook(path, folder) for path in sorted(samples.glob("*.py"))]
+    paths = [
+        as_notebook(path, folder, check_cells=check_cells) for path in sorted(samples.glob("*.py"))
+    ]
     # As `labkit grade` grades a class: one kernel template, each sample in a fresh fork of it.
     # One worker: xdist runs the grading modules side by side.
     return {Path(sub.path).stem: sub for sub in grade_many(paths, workers=1, cell_timeout=120)}

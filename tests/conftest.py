@@ -93,13 +93,18 @@ SPREAD_MODULES = ("test_labs.py",)
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadscope`` (``make unit``), except that the tests of ``SPREAD_MODULES`` are units
-    of their own: every other module (or class) stays one unit, its module-scoped fixtures built
-    once, on one worker. (``--dist loadgroup`` would say the same with marks, but xdist 3.8 cannot
-    tag pytest 9's node ids with a group, so it runs every test on its own.)"""
+    """``--dist loadscope`` (``make unit``) in the collection's order, and with the tests of
+    ``SPREAD_MODULES`` as units of their own: every other module (or class) stays one unit, its
+    module-scoped fixtures built once, on one worker. (``--dist loadgroup`` would say this with
+    marks, but xdist 3.8 cannot tag pytest 9's node ids with a group: every test ran alone.)"""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
+
+    # Work is handed out in the order pytest_collection_modifyitems leaves (long modules first).
+    # xdist's default (--loadscope-reorder) sorts units by their number of tests instead, which
+    # put the grading modules (7 to 53 tests, minutes each) among the last of 173 modules.
+    config.option.loadscopereorder = False
 
     class SpreadScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:

@@ -7,22 +7,23 @@
 # ---
 
 # %% [markdown]
-# # Streaming analytics: windows over streams with Managed Service for Apache Flink
-#
-# DRAFT (issue 20, part 1): the engine, sandbox and views exist; the lab's checks, exercise and
-# solution come next. This draft runs in a free-play sandbox.
+# # Streaming analytics: Flink windows over streams, and Kafka on MSK
 #
 # Kinesis Data Streams keeps an ordered log of records (lesson 03). Analytics on that log asks
 # questions over **time**: the average temperature per sensor per minute, the five products
 # ordered most in the last five minutes. This lesson answers them with **Amazon Managed Service
-# for Apache Flink**, AWS's service for running Apache Flink applications. You will see:
+# for Apache Flink**, AWS's service for running Apache Flink applications, then meets the other
+# log AWS runs, **Apache Kafka on Amazon MSK**, and compares the two by trying them. You will see:
 #
 # 1. which service: Kinesis Data Analytics for SQL is retired;
 # 2. a Flink job: source, timestamps and watermarks, keyed windows, a sink;
-# 3. **event time** against **processing time**;
-# 4. **watermarks** and **late events**: dropped, sent to a side output, or allowed;
-# 5. **sliding windows**: the top five products per five minutes;
-# 6. the window view: open windows, the watermark, late events, a live plot.
+# 3. **event time** against **processing time**, **watermarks** and **late events**: dropped,
+#    sent to a side output, or allowed; the window view: open windows, the watermark, late
+#    events, a live plot;
+# 4. **sliding windows**: the top five products per five minutes;
+# 5. **Kafka on MSK**: topics with partitions, keyed producers, a consumer group that commits
+#    after processing and rebalances when a consumer leaves; the topic view;
+# 6. **Kinesis or MSK**: record size, retention, shards against partitions, consumers, measured.
 
 # %%
 import json
@@ -46,7 +47,7 @@ from labkit.services.flink import (
     upload_application,
 )
 
-lab = labkit.start()
+lab = labkit.start("streaming_analytics")
 kinesis = lab.client("kinesis")
 s3 = lab.client("s3")
 flink = lab.client("kinesisanalyticsv2")  # the API kept its old name
@@ -266,6 +267,191 @@ for _ in range(240):  # an order every 2 s for 8 minutes
 lab.window_view("top-products")
 
 # %% [markdown]
+# The window view of `top-products` shows the sliding windows that still hold counts (each
+# order sits in five of them) and the ranking the job wrote for each window that closed.
+#
+# ## 5. Kafka on Amazon MSK
+#
+# **Amazon MSK** runs Apache Kafka: a cluster of brokers (provisioned, you choose how many and
+# how big) or **MSK Serverless** (no brokers to choose; clients must use IAM). The control plane
+# is the `kafka` API; the data plane is Kafka's own protocol, which the real `kafka-python`
+# client speaks here to brokers embedded in the sandbox.
+
+# %%
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+
+msk = lab.client("kafka")
+SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
+cluster_arn = msk.create_cluster(
+    ClusterName="shop",
+    KafkaVersion="3.6.0",
+    NumberOfBrokerNodes=3,
+    BrokerNodeGroupInfo={"InstanceType": "kafka.m5.large", "ClientSubnets": SUBNETS},
+    EncryptionInfo={"EncryptionInTransit": {"ClientBroker": "TLS_PLAINTEXT"}},
+)["ClusterArn"]
+boot = msk.get_bootstrap_brokers(ClusterArn=cluster_arn)["BootstrapBrokerString"]
+serverless = msk.create_cluster_v2(
+    ClusterName="events",
+    Serverless={
+        "VpcConfigs": [{"SubnetIds": SUBNETS}],
+        "ClientAuthentication": {"Sasl": {"Iam": {"Enabled": True}}},
+    },
+)
+print("provisioned:", boot.split(",")[0], "...")
+print("serverless: ", msk.get_bootstrap_brokers(ClusterArn=serverless["ClusterArn"]))
+print(fact("msk.serverless_requires_iam"))
+
+# %% [markdown]
+# A **topic** has **partitions**, each an ordered log replicated to `replication_factor`
+# brokers. A producer sends each record with a **key**; records with the same key go to the
+# same partition, so they stay in order. `acks="all"` waits for every in-sync replica;
+# `enable_idempotence=True` makes a retried send land once.
+
+# %%
+admin = KafkaAdminClient(bootstrap_servers=boot)
+admin.create_topics([NewTopic("clicks", num_partitions=4, replication_factor=3)])
+producer = KafkaProducer(bootstrap_servers=boot, acks="all", enable_idempotence=True)
+for i in range(200):
+    producer.send("clicks", key=f"user-{i % 7}".encode(), value=json.dumps({"n": i}).encode())
+producer.flush()
+
+# %% [markdown]
+# A **consumer group** shares a topic's partitions among its consumers: each partition goes to
+# exactly one consumer of the group, so a group of two reads four partitions two by two, and a
+# fifth consumer would get nothing. Each consumer **commits** the offset it has processed up to;
+# when a consumer leaves, the group **rebalances** and its partitions go to the others, which
+# start at the committed offsets. Commit **after** processing: what was committed was done.
+#
+# Here two consumers of the group `billing` are polled in turn (a real deployment runs each in
+# its own process).
+
+
+# %%
+def consumer():
+    return KafkaConsumer(
+        bootstrap_servers=boot,
+        group_id="billing",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,  # we commit, after processing
+        # Short rebalance and heartbeat intervals: two consumers polled in turn by one loop.
+        max_poll_interval_ms=4000,
+        heartbeat_interval_ms=100,
+        session_timeout_ms=30000,
+    )
+
+
+processed = {"first": [], "second": []}
+members = {"first": consumer(), "second": consumer()}
+for member in members.values():
+    member.subscribe(["clicks"])
+
+
+def poll_round(names):
+    for name in names:
+        batch = members[name].poll(timeout_ms=100)
+        for records in batch.values():
+            processed[name].extend(json.loads(r.value)["n"] for r in records)
+        if batch:
+            members[name].commit()
+
+
+for _ in range(100):
+    poll_round(["first", "second"])
+    if sum(len(v) for v in processed.values()) == 200:
+        break
+for name, member in members.items():
+    print(name, "owns", sorted(tp.partition for tp in member.assignment()))
+print({name: len(values) for name, values in processed.items()}, "records processed")
+
+# %% [markdown]
+# Now the first consumer leaves (it closes, so it tells the group), more records arrive, and
+# the second consumer takes all four partitions from the committed offsets: nothing is read
+# twice and nothing is missed.
+
+# %%
+members["first"].close()
+for i in range(200, 300):
+    producer.send("clicks", key=f"user-{i % 7}".encode(), value=json.dumps({"n": i}).encode())
+producer.flush()
+for _ in range(100):
+    poll_round(["second"])
+    if len(processed["first"]) + len(processed["second"]) == 300:
+        break
+every = sorted(processed["first"] + processed["second"])
+print("second owns", sorted(tp.partition for tp in members["second"].assignment()))
+print("each record processed once:", every == list(range(300)))
+lab.kafka_view("shop")
+
+# %% [markdown]
+# The topic view lists each partition with its leader, replicas and offsets, and each consumer
+# group with the owner of each partition, its committed offset and its **lag** (records not yet
+# processed): 0 everywhere, each marked ✓. Under it, the group's rebalances over lab time: who
+# joined or left, and who got which partitions.
+#
+# ## 6. Kinesis or MSK: measure them
+#
+# Both keep an ordered, replayable log; they differ in limits you can try. Each cell below
+# records what happened in `measured`, and the comparison at the end is built from it.
+
+# %%
+measured = {}
+kinesis.create_stream(StreamName="measure", ShardCount=1)
+try:  # a record just over 1 MiB
+    kinesis.put_record(StreamName="measure", Data=b"x" * (1024 * 1024 + 1), PartitionKey="a")
+    measured["kinesis record over 1 MiB"] = "accepted"
+except kinesis.exceptions.ClientError as error:
+    measured["kinesis record over 1 MiB"] = f"refused: {error.response['Error']['Code']}"
+try:  # keep records a year and a day
+    kinesis.increase_stream_retention_period(StreamName="measure", RetentionPeriodHours=8761)
+    measured["kinesis retention 8761 h"] = "accepted"
+except kinesis.exceptions.InvalidArgumentException as error:
+    measured["kinesis retention 8761 h"] = f"refused: {error.response['Error']['Message']}"
+admin.create_topics(
+    [
+        NewTopic(
+            "scans", num_partitions=2, replication_factor=3, topic_configs={"retention.ms": "-1"}
+        )
+    ]
+)
+measured["kafka topic retention.ms=-1"] = "accepted: kept until deleted"
+kinesis.update_shard_count(StreamName="measure", TargetShardCount=2, ScalingType="UNIFORM_SCALING")
+lab.clock.advance(60)
+kinesis.update_shard_count(StreamName="measure", TargetShardCount=1, ScalingType="UNIFORM_SCALING")
+measured["kinesis shards 1 -> 2 -> 1"] = "accepted both ways"
+for what, result in measured.items():
+    print(f"{what:32} {result}")
+
+# %% [markdown]
+# What you measured, with the numbers behind it:
+#
+# - **Record size**: a Kinesis record is at most 1 MiB by default (a stream can raise it to
+#   10 MiB); a Kafka topic sets its own `max.message.bytes` (MSK Serverless up to 8 MiB).
+# - **Retention**: Kinesis keeps records at most 365 days; a Kafka topic keeps them as long as
+#   `retention.ms` says, without limit if it is -1 (MSK Serverless too).
+# - **Shards and partitions**: a Kinesis stream scales its shards up *and down* (or on its own,
+#   on-demand); a Kafka topic's partitions can only be added (Kafka has no way to remove one),
+#   and on a provisioned cluster the brokers are yours to size.
+# - **Consumers**: all standard consumers of a shard share its read throughput; enhanced
+#   fan-out gives each of a few consumers its own. Every Kafka consumer group reads the whole
+#   topic at its own pace.
+
+# %%
+for key in (
+    "kinesis.max_record_size_default",
+    "kinesis.max_record_size_configurable",
+    "msk.serverless_max_message_bytes",
+    "kinesis.retention_max",
+    "msk.serverless_retention_unlimited",
+    "kinesis.shard_read_bytes_per_second",
+    "kinesis.efo_max_consumers_per_stream",
+):
+    print(fact(key))
+producer.close()
+members["second"].close()
+admin.close()
+
+# %% [markdown]
 # ## Summary
 #
 # - Kinesis Data Analytics for SQL is retired; windowed analytics on AWS streams run on
@@ -279,3 +465,8 @@ lab.window_view("top-products")
 #   `allowed_lateness` keeps a window's state so that a late event fires it again.
 # - **Tumbling** windows partition time; **sliding** windows overlap (an event in size/slide
 #   windows); **session** windows close after a gap.
+# - **MSK** runs Kafka: a topic's partitions are ordered logs; keys keep a customer's records
+#   in one partition; a consumer group gives each partition to one consumer, so consumers beyond
+#   the partitions sit idle; commit **after** processing and a rebalance loses nothing.
+# - **Kinesis or MSK**: decided by what one cannot do: records over 10 MiB, retention past
+#   365 days, brokers to size, partitions that only grow, consumers sharing a shard's reads.

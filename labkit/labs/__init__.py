@@ -24,6 +24,7 @@ LAB_MODULES = (
     "labkit.labs.containers",
     "labkit.labs.analytics",
     "labkit.labs.iac",
+    "labkit.labs.streaming_analytics",
     "labkit.labs.migration",
 )
 

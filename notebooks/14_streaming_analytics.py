@@ -323,19 +323,21 @@ producer.flush()
 # when a consumer leaves, the group **rebalances** and its partitions go to the others, which
 # start at the committed offsets. Commit **after** processing: what was committed was done.
 #
-# Here two consumers of the group `billing` are polled in turn (a real deployment runs each in
-# its own process).
-
+# Here each consumer of the group `billing` runs its loop in a thread of its own (a real
+# deployment runs each in its own process): poll, process, commit.
 
 # %%
+import threading
+import time
+
+
 def consumer():
     return KafkaConsumer(
         bootstrap_servers=boot,
         group_id="billing",
         auto_offset_reset="earliest",
         enable_auto_commit=False,  # we commit, after processing
-        # Short rebalance and heartbeat intervals: two consumers polled in turn by one loop.
-        max_poll_interval_ms=4000,
+        max_poll_interval_ms=4000,  # a rebalance waits at most 4 s for a member
         heartbeat_interval_ms=100,
         session_timeout_ms=30000,
     )
@@ -343,41 +345,53 @@ def consumer():
 
 processed = {"first": [], "second": []}
 members = {"first": consumer(), "second": consumer()}
-for member in members.values():
+stops = {name: threading.Event() for name in members}
+
+
+def run(name):
+    member = members[name]
     member.subscribe(["clicks"])
-
-
-def poll_round(names):
-    for name in names:
-        batch = members[name].poll(timeout_ms=100)
+    while not stops[name].is_set():
+        batch = member.poll(timeout_ms=100)
         for records in batch.values():
             processed[name].extend(json.loads(r.value)["n"] for r in records)
         if batch:
-            members[name].commit()
+            member.commit()  # after processing: what is committed was done
 
 
-for _ in range(100):
-    poll_round(["first", "second"])
-    if sum(len(v) for v in processed.values()) == 200:
-        break
+def wait_for(condition, seconds=30):
+    """Real clients in threads: wait (at most `seconds` of wall time) until `condition()`."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+threads = {name: threading.Thread(target=run, args=(name,)) for name in members}
+for thread in threads.values():
+    thread.start()
+wait_for(
+    lambda: (
+        all(m.assignment() for m in members.values())
+        and sum(len(v) for v in processed.values()) == 200
+    )
+)
 for name, member in members.items():
     print(name, "owns", sorted(tp.partition for tp in member.assignment()))
 print({name: len(values) for name, values in processed.items()}, "records processed")
 
 # %% [markdown]
-# Now the first consumer leaves (it closes, so it tells the group), more records arrive, and
-# the second consumer takes all four partitions from the committed offsets: nothing is read
-# twice and nothing is missed.
+# Now the first consumer leaves (it stops and closes, so it tells the group), more records
+# arrive, and the second consumer takes all four partitions from the committed offsets: nothing
+# is read twice and nothing is missed.
 
 # %%
+stops["first"].set()
+threads["first"].join()
 members["first"].close()
 for i in range(200, 300):
     producer.send("clicks", key=f"user-{i % 7}".encode(), value=json.dumps({"n": i}).encode())
 producer.flush()
-for _ in range(100):
-    poll_round(["second"])
-    if len(processed["first"]) + len(processed["second"]) == 300:
-        break
+wait_for(lambda: len(processed["first"]) + len(processed["second"]) == 300)
 every = sorted(processed["first"] + processed["second"])
 print("second owns", sorted(tp.partition for tp in members["second"].assignment()))
 print("each record processed once:", every == list(range(300)))
@@ -448,6 +462,8 @@ for key in (
 ):
     print(fact(key))
 producer.close()
+stops["second"].set()
+threads["second"].join()
 members["second"].close()
 admin.close()
 

@@ -27,7 +27,7 @@ from labkit.labs.streaming_analytics_windows import (
 )
 
 #: Checks that run a Flink application over minutes of lab time (a few wall seconds).
-WINDOW_CHECK_TIMEOUT = 60.0
+WINDOW_CHECK_TIMEOUT = 120.0
 #: The group check waits (bounded) for real Kafka clients in threads.
 GROUP_CHECK_TIMEOUT = 150.0
 

@@ -1,0 +1,158 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+#   labkit:
+#     lab: streaming_analytics
+#     role: exercise
+# ---
+
+# %% [markdown]
+# Plausible mistakes, one per task: minutes by processing time (when a reading arrived); the
+# top five in tumbling five-minute windows (a new window every five minutes, not every minute);
+# commit right after poll, before processing; Kinesis for two years of history.
+
+# %%
+import json
+
+import labkit
+from labkit.services.flink import (
+    AggregateFunction,
+    Duration,
+    FlinkKinesisConsumer,
+    KinesisStreamsSink,
+    OutputTag,
+    SimpleStringSchema,
+    StreamExecutionEnvironment,
+    Time,
+    TumblingEventTimeWindows,
+    TumblingProcessingTimeWindows,
+    WatermarkStrategy,
+)
+
+lab = labkit.start("streaming_analytics")
+
+
+# %%
+class Mean(AggregateFunction):
+    def create_accumulator(self):
+        return (0.0, 0)
+
+    def add(self, reading, acc):
+        return (acc[0] + reading["value"], acc[1] + 1)
+
+    def get_result(self, acc):
+        return acc[0] / acc[1]
+
+    def merge(self, a, b):
+        return (a[0] + b[0], a[1] + b[1])
+
+
+class Count(AggregateFunction):
+    def create_accumulator(self):
+        return 0
+
+    def add(self, order, acc):
+        return acc + 1
+
+    def get_result(self, acc):
+        return acc
+
+    def merge(self, a, b):
+        return a + b
+
+
+def readings_source(env, seconds):
+    return (
+        env.add_source(FlinkKinesisConsumer("readings", SimpleStringSchema()))
+        .map(json.loads)
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy.for_bounded_out_of_orderness(
+                Duration.of_seconds(seconds)
+            ).with_timestamp_assigner(lambda reading, _: reading["ts"])
+        )
+    )
+
+
+def orders_source(env):
+    return (
+        env.add_source(FlinkKinesisConsumer("orders", SimpleStringSchema()))
+        .map(json.loads)
+        .assign_timestamps_and_watermarks(
+            WatermarkStrategy.for_bounded_out_of_orderness(
+                Duration.of_seconds(10)
+            ).with_timestamp_assigner(lambda order, _: order["ts"])
+        )
+    )
+
+
+def with_start(sensor, context, means):
+    for mean in means:
+        yield json.dumps({"sensor": sensor, "window_start": context.window().start, "avg": mean})
+
+
+def per_window(product, context, counts):
+    for count in counts:
+        yield (context.window().end, product, count)
+
+
+def sink(name):
+    return KinesisStreamsSink.builder().set_stream_name(name).build()
+
+
+# %%
+def sensor_averages():
+    env = StreamExecutionEnvironment.get_execution_environment()
+    late = OutputTag("late")
+    averages = (
+        env.add_source(FlinkKinesisConsumer("readings", SimpleStringSchema()))
+        .map(json.loads)
+        .key_by(lambda reading: reading["sensor"])
+        .window(TumblingProcessingTimeWindows.of(Time.minutes(1)))
+        .side_output_late_data(late)
+        .aggregate(Mean(), with_start)
+    )
+    averages.sink_to(sink("averages"))
+    env.execute("processing time")
+
+
+# %%
+def top_products():
+    env = StreamExecutionEnvironment.get_execution_environment()
+
+    def rank(context, rows):
+        best = sorted(rows, key=lambda row: (-row[2], row[1]))[:5]
+        yield json.dumps({"window_end": context.window().end, "top": [r[1] for r in best]})
+
+    (
+        orders_source(env)
+        .key_by(lambda order: order["product"])
+        .window(TumblingEventTimeWindows.of(Time.minutes(5)))
+        .aggregate(Count(), per_window)
+        .window_all(TumblingEventTimeWindows.of(Time.minutes(5)))
+        .process(rank)
+        .sink_to(sink("top-products"))
+    )
+    env.execute("tumbling")
+
+
+# %%
+CONSUMERS = 5
+
+
+def consume_batch(consumer, process):
+    batch = consumer.poll(timeout_ms=200)
+    if batch:
+        consumer.commit()  # before processing
+    for records in batch.values():
+        for record in records:
+            process(record)
+
+
+# %%
+CHOICES = {
+    "scan_history": ("kinesis", "ordering per patient with a partition key"),
+    "clickstream": ("kinesis", "on-demand scaling"),
+}

@@ -183,10 +183,11 @@ for at in sorted(arrivals):
         Records=[{"Data": json.dumps(r), "PartitionKey": r["sensor"]} for r in arrivals[at]],
     )
 lab.clock.advance(5)
-lab.window_view("averages")
+lab.window_view("averages", hold=True)
 
 # %% [markdown]
-# The view shows each window that still holds state, the watermark, and the late readings: each
+# The view (held: it keeps this moment) shows each window that still holds state, the
+# watermark, and the late readings: each
 # reading that arrived after the watermark passed the end of its minute went to the side output
 # `late-readings` (without `side_output_late_data` Flink drops them). Every result was emitted
 # once, when the watermark reached the window's last millisecond.
@@ -267,8 +268,9 @@ for _ in range(240):  # an order every 2 s for 8 minutes
 lab.window_view("top-products")
 
 # %% [markdown]
-# The window view of `top-products` shows the sliding windows that still hold counts (each
-# order sits in five of them) and the ranking the job wrote for each window that closed.
+# The window view of `top-products` is live: it follows the application as the lab goes on. It
+# shows the sliding windows that still hold counts (each order sits in five of them), the
+# ranking windows, and what the sink wrote for each window that closed.
 #
 # ## 5. Kafka on Amazon MSK
 #

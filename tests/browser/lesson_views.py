@@ -208,6 +208,14 @@ LESSONS = {
             ),
         ),
         Lesson(
+            "notebooks/14_streaming_analytics.ipynb",
+            held=(
+                # "each reading that arrived after the watermark passed ... went to the side output"
+                ("late: 0 ✗ dropped, 6 → side output", "→ side output 'late-readings'"),
+            ),
+            live_now=("Managed Flink application top-products", "sliding 5 min every 1 min"),
+        ),
+        Lesson(
             "notebooks/15_migration.ipynb",
             held=(),  # its DataSync, DMS, Transfer and FSx views are panels of one moment each
             live_now=("shop-lake", "partner-drop", "genomes"),  # every bucket the lesson made

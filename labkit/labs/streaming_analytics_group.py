@@ -245,8 +245,16 @@ def _consumer(boot: str) -> Any:
         session_timeout_ms=30000,
         max_poll_interval_ms=4000,
     )
-    _until(lambda: len(made.partitions_for_topic(TOPIC) or ()) == PARTITIONS, 10)
+    # Subscribe first, then ask the cluster (topics() always does): a metadata snapshot taken
+    # before the subscription makes kafka-python's group leader assign from an empty snapshot
+    # and rejoin, a rejoin kafka-python 3.0.12 can lose (tests/test_kafka.py reproduces it).
     made.subscribe([TOPIC])
+    _until(
+        lambda: (
+            TOPIC in made.topics() and len(made.partitions_for_topic(TOPIC) or ()) == PARTITIONS
+        ),
+        10,
+    )
     return made
 
 

@@ -205,6 +205,14 @@ LESSONS = {
                 ("⇄ redistributed", "2 nodes, 4 slices"),  # no keys: the join moves rows
                 ("Spectrum read",),  # the bytes Spectrum read from S3
                 ("✓ all searchable", "→ 23 hits"),  # the incident's search
+                # QuickSight's first SPICE copy: the five days the curated crawl registered
+                ("QuickSight visual: revenue by dt", "SPICE: ✓ copy from ingestion", "(5 rows)"),
+                # after MSCK REPAIR and a refresh: the sixth day is in
+                ("ingestion after-the-repair", "(6 rows)", "2026-03-06"),
+                # the job's step done, the cluster kept alive for the next step
+                ("⏸ WAITING", "core 2 × m5.xlarge", "✓ COMPLETED", "sqlframe"),
+                # revenue by tier: the DynamoDB table read through its connector
+                ("ddb.default.loyalty", "federated: read by its Lambda connector"),
             ),
         ),
         Lesson(

@@ -319,3 +319,29 @@ def test_the_documented_subset_is_accepted(expression: str, sql: str | None) -> 
 def test_what_is_outside_the_subset_is_refused(expression: str, reason: str) -> None:
     with pytest.raises(RowFilterError, match=reason):
         compile_filter(expression, TYPES, {"day"})
+
+
+def test_deregistering_the_location_hands_the_table_back_to_iam(lab: Lab) -> None:
+    # The lesson ends its Lake Formation section so: queries under IAM alone read every row.
+    account = _setup(lab)
+    lf = lab.client("lakeformation")
+    france, france_arn = _user(lab, "france")
+    outsider, _ = _user(lab, "outsider")
+    lf.create_data_cells_filter(
+        TableData=_filter(
+            account,
+            "france",
+            RowFilter={"FilterExpression": "country = 'FR'"},
+            ColumnWildcard={"ExcludedColumnNames": ["amount"]},
+        )
+    )
+    _grant_filter(lab, account, france_arn, "france")
+    governed = _query(lab, outsider, "SELECT count(*) AS n FROM orders")
+    assert "Insufficient Lake Formation permission" in governed["Status"]["StateChangeReason"]
+
+    lf.deregister_resource(ResourceArn="arn:aws:s3:::lake/orders")
+    every = [["n", "total"], ["4", "38.5"]]
+    sql = "SELECT count(*) AS n, sum(amount) AS total FROM orders"
+    assert _query(lab, outsider, sql)["rows"] == every
+    assert _query(lab, france, sql)["rows"] == every  # its filter no longer narrows anything
+    assert _query(lab, lab.client("athena"), sql)["rows"] == every

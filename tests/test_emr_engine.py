@@ -241,3 +241,43 @@ def test_asking_for_spark_without_pyspark_fails_clearly(monkeypatch: pytest.Monk
     monkeypatch.setenv(sim_spark.PYTHON_ENV, os.path.join(os.sep, "no", "such", "python"))
     out = sim_spark.run_script(DAILY, "s3://lake/j.py", [], lake())
     assert not out.ok and "pyspark is not installed" in out.error
+
+
+DEDUPED = """
+import sys
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+spark = SparkSession.builder.getOrCreate()
+orders = spark.read.json(sys.argv[1])
+paid = orders.dropDuplicates(["order_id"]).where(F.col("status") == "paid")
+daily = paid.groupBy("dt").agg(
+    F.count("*").alias("orders"), F.round(F.sum("amount"), 2).alias("revenue")
+)
+for row in daily.orderBy("dt").collect():
+    print(row["dt"], row["orders"], row["revenue"])
+"""
+
+
+def test_a_partition_folder_is_a_column_and_redeliveries_drop_by_key() -> None:
+    # The lesson's EMR job: raw JSON in dt= folders, delivered at least once (part-1 repeats an
+    # order of part-0), each order counted once and refunds left out.
+    store = MemoryS3()
+    first = [
+        {"order_id": "a", "amount": 10.0, "status": "paid"},
+        {"order_id": "b", "amount": 2.5, "status": "refunded"},
+        {"order_id": "c", "amount": 1.25, "status": "paid"},
+    ]
+    late = {"order_id": "e", "amount": 7.0, "status": "paid"}
+    deliveries = {
+        "2026-03-01": [first, [first[0], {"order_id": "d", "amount": 4.0, "status": "paid"}]],
+        "2026-03-02": [[late], [late, {"order_id": "f", "amount": 3.0, "status": "refunded"}]],
+    }
+    for day, parts in deliveries.items():
+        for n, part in enumerate(parts):
+            body = "\n".join(json.dumps(order) for order in part)
+            store.put("lake", f"raw/orders/dt={day}/part-{n}.json", body.encode())
+    out = run_script(DEDUPED, "s3://lake/jobs/d.py", ["s3://lake/raw/orders/"], store)
+    assert out.ok, out.traceback
+    # Without dropDuplicates: 2026-03-01 4 25.25 (a twice) and 2026-03-02 2 14.0.
+    assert out.stdout.split("\n")[:2] == ["2026-03-01 3 15.25", "2026-03-02 1 7.0"]

@@ -220,3 +220,74 @@ def test_the_view_names_a_missing_column_and_an_unknown_data_set(lab: Lab) -> No
         lab.dashboard_view("cols", x="orders", y="day")
     with pytest.raises(LabkitError, match="No QuickSight data set 'nope'"):
         lab.dashboard_view("nope", x="day", y="orders")
+
+
+def run_athena(lab: Lab, sql: str) -> None:
+    """``sql`` in the database shop, finished."""
+    athena = lab.client("athena")
+    qid = athena.start_query_execution(
+        QueryString=sql,
+        QueryExecutionContext={"Database": "shop"},
+        ResultConfiguration={"OutputLocation": "s3://results/"},
+    )["QueryExecutionId"]
+    lab.clock.advance(5)
+    status = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+    assert status["State"] == "SUCCEEDED", status
+
+
+def test_a_refresh_reads_only_the_partitions_the_catalog_holds(lab: Lab) -> None:
+    # The lesson's dashboard: a new dt= folder shows after MSCK REPAIR and a refresh, not before.
+    s3, qs = lab.client("s3"), lab.client("quicksight")
+
+    def put_partition(day: str, amounts: list[float]) -> None:
+        lines = [json.dumps({"order_id": f"{day}-{n}", "amount": a}) for n, a in enumerate(amounts)]
+        body = "\n".join(lines)
+        s3.put_object(Bucket="lake", Key=f"parts/dt={day}/part-0.json", Body=body.encode())
+
+    put_partition("2026-02-01", [1.0, 2.0])
+    put_partition("2026-02-02", [4.0])
+    run_athena(
+        lab,
+        "CREATE EXTERNAL TABLE parted (order_id string, amount double) PARTITIONED BY (dt string) "
+        "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://lake/parts/'",
+    )
+    run_athena(lab, "MSCK REPAIR TABLE parted")
+    qs.create_data_set(
+        AwsAccountId=ACCOUNT,
+        DataSetId="parted-spice",
+        Name="Revenue per partition",
+        ImportMode="SPICE",
+        PhysicalTableMap={
+            "t": {
+                "CustomSql": {
+                    "DataSourceArn": source_arn(lab),
+                    "Name": "per day",
+                    "SqlQuery": "SELECT dt, sum(amount) AS revenue FROM shop.parted GROUP BY dt",
+                    "Columns": [
+                        {"Name": "dt", "Type": "STRING"},
+                        {"Name": "revenue", "Type": "DECIMAL"},
+                    ],
+                }
+            }
+        },
+    )
+    lab.clock.advance(INGEST_BASE_SECONDS + 1)
+    first = [("2026-02-01", 3.0), ("2026-02-02", 4.0)]
+    assert lab.dashboard_view("parted-spice", x="dt", y="revenue").points == first
+
+    put_partition("2026-02-03", [8.0, 16.0])
+
+    def refresh(ingestion_id: str) -> list[tuple[str, float | None]]:
+        qs.create_ingestion(
+            AwsAccountId=ACCOUNT, DataSetId="parted-spice", IngestionId=ingestion_id
+        )
+        lab.clock.advance(INGEST_BASE_SECONDS + 1)
+        assert ingestion(lab, "parted-spice", ingestion_id)["IngestionStatus"] == "COMPLETED"
+        points: list[tuple[str, float | None]] = lab.dashboard_view(
+            "parted-spice", x="dt", y="revenue"
+        ).points
+        return points
+
+    assert refresh("before-repair") == first  # the folder is in S3, not in the catalog
+    run_athena(lab, "MSCK REPAIR TABLE parted")
+    assert refresh("after-repair") == [*first, ("2026-02-03", 24.0)]

@@ -25,7 +25,7 @@ LAKE_CHECK_TIMEOUT = 90.0
 
 LAB = LabSpec(
     id="analytics",
-    title="Analytics: a data lake with Athena and Glue, Redshift, OpenSearch and a dashboard",
+    title="Analytics: a data lake with Athena, Glue, Redshift, OpenSearch, QuickSight and EMR",
     lesson="notebooks/12_analytics.ipynb",
     lesson_source="notebooks/12_analytics.py",
     exercise="exercises/12_analytics.ipynb",

@@ -3,10 +3,11 @@
 A job is written with a Python API shaped like PyFlink's DataStream API and runs with Flink's
 window semantics (:mod:`.sim_stream`, :mod:`.sim_windows`, :mod:`.sim_watermarks`,
 :mod:`.sim_operator`); connectors read and write the sandbox's Kinesis, Firehose and Lambda
-(:mod:`.patch_connectors`); :func:`.deploy.upload_application` makes a function an application's
-code, and ``kinesisanalyticsv2`` runs it (:mod:`.patch`). Everything a job needs can be imported
-from here: ``from labkit.services.flink import StreamExecutionEnvironment, Time, ...``. Names are
-loaded when first used, so importing one simulator does not load moto.
+(:mod:`.patch_connectors`) and MSK's Kafka topics (:mod:`.patch_kafka`,
+:mod:`.patch_kafka_sink`); :func:`.deploy.upload_application` makes a function an
+application's code, and ``kinesisanalyticsv2`` runs it (:mod:`.patch`). Everything a job needs
+can be imported from here: ``from labkit.services.flink import StreamExecutionEnvironment, Time,
+...``. Names are loaded when first used, so importing one simulator does not load moto.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ _EXPORTS = {
     "LambdaSink": "patch_connectors",
     "PartitionKeyGenerator": "patch_connectors",
     "SimpleStringSchema": "patch_connectors",
+    "KafkaSource": "patch_kafka",
+    "KafkaSink": "patch_kafka_sink",
+    "KafkaOffsetsInitializer": "patch_kafka",
+    "KafkaOffsetResetStrategy": "patch_kafka",
+    "KafkaTopicPartition": "patch_kafka",
+    "KafkaRecordSerializationSchema": "patch_kafka_sink",
+    "DeliveryGuarantee": "patch_kafka_sink",
     "upload_application": "deploy",
 }
 

@@ -220,12 +220,18 @@ class SinkNode(Node):
             )
         self.sink = sink
         self.write = write
+        # A sink that records each element's timestamp (Kafka's record timestamp) takes it too.
+        timed = getattr(sink, "invoke_with_timestamp", None)
+        self.write_timed: Callable[[Any, int], None] | None = timed if callable(timed) else None
         self.label = label
         self.emitted: list[tuple[int, int, Any]] = []
 
     def process(self, value: Any, timestamp: int) -> None:
         self.emitted.append((self.runtime.now_ms(), timestamp, value))
-        self.write(value)
+        if self.write_timed is not None:
+            self.write_timed(value, timestamp)
+        else:
+            self.write(value)
 
 
 # -- the runtime --------------------------------------------------------------------------------

@@ -499,3 +499,83 @@ def test_bad_settings_fail_with_a_message(lab: Lab, boot: str) -> None:
     )
     with pytest.raises(ClientError, match="'missing' does not exist"):
         kda.start_application(ApplicationName="kafka-missing")
+
+
+def test_an_empty_partition_holds_the_windows_until_with_idleness_releases_it(
+    lab: Lab, boot: str
+) -> None:
+    topics(boot, quiet=2)
+    base = now_ms(lab) - now_ms(lab) % MINUTE + 20 * MINUTE
+    producer = KafkaProducer(bootstrap_servers=boot)
+    producer.send("quiet", b"x", partition=0, timestamp_ms=base)  # partition 1 stays empty
+    producer.flush()
+    fired: dict[bool, list[int]] = {}
+    jobs = []
+    for idle in (False, True):
+        strategy = WatermarkStrategy.for_monotonous_timestamps()
+        if idle:
+            strategy = strategy.with_idleness(Duration.of_seconds(10))
+        got = fired[idle] = []
+        env = StreamExecutionEnvironment.get_execution_environment()
+        (
+            env.from_source(source(boot, "quiet", group=f"quiet-{idle}"), strategy, "quiet")
+            .window_all(TumblingEventTimeWindows.of(Time.minutes(1)))
+            .process(lambda context, values: [context.window().start])
+            .add_sink(got.append)
+        )
+        jobs.append(run(env))
+    lab.clock.advance(12)  # partition 1 has been quiet for 12 s: idle
+    producer.send("quiet", b"x", partition=0, timestamp_ms=base + 2 * MINUTE)
+    producer.flush()
+    producer.close()
+    lab.clock.advance(1)
+    assert fired[False] == []  # the empty partition's watermark is the lowest
+    assert fired[True] == [base]  # partition 0's watermark alone counts
+    for job in jobs:
+        job.cancel()
+
+
+def test_a_bounded_source_ends_its_input_and_a_pattern_finds_new_topics(
+    lab: Lab, boot: str
+) -> None:
+    topics(boot, **{"logs-a": 1})
+    producer = KafkaProducer(bootstrap_servers=boot)
+    for i in range(4):
+        producer.send("logs-a", str(i).encode())
+    producer.flush()
+    env = StreamExecutionEnvironment.get_execution_environment()
+    bounded = (
+        KafkaSource.builder()
+        .set_bootstrap_servers(boot)
+        .set_topics("logs-a")
+        .set_bounded(KafkaOffsetsInitializer.latest())
+        .set_value_only_deserializer(SimpleStringSchema())
+        .build()
+    )
+    collected = env.from_source(
+        bounded, WatermarkStrategy.for_monotonous_timestamps(), "logs"
+    ).execute_and_collect()
+    assert list(collected) == ["0", "1", "2", "3"]
+    (node,) = env.job.sources if env.job is not None else []
+    assert node.finished and node.watermark == 2**63 - 1  # end of input: every window fires
+
+    got: list[str] = []
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_source(
+        KafkaSource.builder()
+        .set_bootstrap_servers(boot)
+        .set_topic_pattern("logs-.*")
+        .set_value_only_deserializer(SimpleStringSchema())
+        .build(),
+        WatermarkStrategy.no_watermarks(),
+        "all logs",
+    ).add_sink(got.append)
+    job = run(env)
+    topics(boot, **{"logs-b": 1, "metrics": 1})
+    producer.send("logs-b", b"b0")
+    producer.send("metrics", b"m0")
+    producer.flush()
+    producer.close()
+    lab.clock.advance(1)
+    assert sorted(got) == ["0", "1", "2", "3", "b0"]
+    job.cancel()

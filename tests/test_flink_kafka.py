@@ -579,3 +579,36 @@ def test_a_bounded_source_ends_its_input_and_a_pattern_finds_new_topics(
     lab.clock.advance(1)
     assert sorted(got) == ["0", "1", "2", "3", "b0"]
     job.cancel()
+
+
+def test_records_to_a_missing_topic_are_counted_as_failed_with_the_reason(
+    lab: Lab, boot: str
+) -> None:
+    nowhere = sink(boot, "not-created")
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_collection(["a", "b"]).sink_to(nowhere)
+    env.execute("to nowhere")
+    assert (nowhere.sent, nowhere.failed) == (0, 2)
+    assert "'not-created' does not exist" in nowhere.errors[-1]
+    topics(boot, spread=2)
+    unkeyed = sink(boot, "spread")
+    env = StreamExecutionEnvironment.get_execution_environment()
+    env.from_collection(["n1", "n2"]).sink_to(unkeyed)
+    env.execute("unkeyed")
+    assert unkeyed.sent == 2
+    assert sorted(read_topic_raw(boot, "spread", 2)) == [b"n1", b"n2"]
+
+
+def read_topic_raw(boot: str, topic: str, count: int) -> list[bytes]:
+    reader = KafkaConsumer(bootstrap_servers=boot, auto_offset_reset="earliest")
+    reader.assign([TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or {0}])
+    got: list[bytes] = []
+
+    def drain() -> bool:
+        for records in reader.poll(timeout_ms=100).values():
+            got.extend(r.value for r in records)
+        return len(got) >= count
+
+    until(drain)
+    reader.close()
+    return got

@@ -65,6 +65,7 @@ from labkit.services.kinesis.patch import add_record_listener, patched, remove_r
 
 if TYPE_CHECKING:
     from labkit.sandbox.session import Sandbox
+    from labkit.services.firehose.patch_destinations import Destinations
 
 _MIB = 1024 * 1024
 _KINESIS_SOURCE = "KinesisStreamAsSource"
@@ -73,8 +74,14 @@ _EXTENSIONS = {"GZIP": ".gz", "ZIP": ".zip"}
 
 
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
-    """Install the Firehose patches for ``sandbox``."""
-    stack.enter_context(firehose_fidelity(lambda: sandbox.clock, lambda: sandbox.running))
+    """Install the Firehose patches for ``sandbox`` (S3, then OpenSearch and Redshift)."""
+    # Imported here: patch_destinations builds on this module.
+    from labkit.services.firehose.patch_destinations import destinations
+
+    others = stack.enter_context(destinations(sandbox))
+    stack.enter_context(
+        firehose_fidelity(lambda: sandbox.clock, lambda: sandbox.running, others=others)
+    )
 
 
 class UnsupportedFirehoseFeature(LabkitError):
@@ -394,6 +401,7 @@ def firehose_fidelity(
     clock_of: Callable[[], Clock],
     alive: Callable[[], bool],
     limits: FirehoseLimits | None = None,
+    others: Destinations | None = None,
 ) -> Iterator[None]:
     """Patch moto's Firehose for the ``with`` block.
 
@@ -402,8 +410,15 @@ def firehose_fidelity(
         alive: Whether the sandbox still runs (a pending delivery of a stopped sandbox is
             dropped).
         limits: The numbers to use; AWS's (from ``labkit.facts``) by default.
+        others: The OpenSearch and Redshift destinations (:mod:`.patch_destinations`), which
+            share this buffer and deliver themselves.
     """
     lim = limits or FirehoseLimits.from_facts()
+
+    def buffered(delivery_stream: Any) -> dict[str, Any] | None:
+        """The configuration whose BufferingHints buffer the stream (``None``: moto's way)."""
+        found = s3_destination(delivery_stream)
+        return found if found is not None or others is None else others.buffering(delivery_stream)
 
     def still_there(backend: FirehoseBackend, delivery_stream: Any) -> bool:
         current = firehose_backends[backend.account_id][backend.region_name]
@@ -417,29 +432,37 @@ def firehose_fidelity(
         """Write the buffer as one S3 object; on failure keep it and retry an interval later."""
         buffer = buffer_of(delivery_stream)
         config = s3_destination(delivery_stream)
+        hints = buffered(delivery_stream)
         if buffer.event is not None:
             buffer.event.cancel()
             buffer.event = None
             buffer.flush_at = None
-        if not buffer.records or config is None or buffer.oldest_arrival is None:
+        if not buffer.records or hints is None or buffer.oldest_arrival is None:
             return
         data = b"".join(buffer.records)
-        compression = config.get("CompressionFormat") or "UNCOMPRESSED"
-        key = object_key(delivery_stream, config, buffer.oldest_arrival)
-        body = _compress(data, compression, buffer.oldest_arrival, key.rsplit("/", 1)[-1])
-        bucket = str(config["BucketARN"]).split(":")[-1]
+        key: str | None
         try:
-            s3_backends[backend.account_id][backend.partition].put_object(bucket, key, body)
+            if config is None and others is not None:
+                key = others.deliver(
+                    backend, delivery_stream, buffer.records, buffer.oldest_arrival
+                )
+            else:
+                compression = hints.get("CompressionFormat") or "UNCOMPRESSED"
+                key = object_key(delivery_stream, hints, buffer.oldest_arrival)
+                body = _compress(data, compression, buffer.oldest_arrival, key.rsplit("/", 1)[-1])
+                bucket = str(hints["BucketARN"]).split(":")[-1]
+                s3_backends[backend.account_id][backend.partition].put_object(bucket, key, body)
         except ServiceException as exc:
             # AWS keeps retrying a failing S3 delivery (basic-deliver.html, "Data delivery
             # failure handling"); retry at the next interval.
             buffer.last_error = f"{exc.code}: {exc.message}"
-            schedule(backend, delivery_stream, clock_of().timestamp + _interval(config, 1))
+            schedule(backend, delivery_stream, clock_of().timestamp + _interval(hints, 1))
             return
-        buffer.objects_delivered += 1
         buffer.records_delivered += len(buffer.records)
         buffer.bytes_delivered += len(data)
-        buffer.keys.append(key)
+        if key is not None:
+            buffer.objects_delivered += 1
+            buffer.keys.append(key)
         buffer.last_error = None
         buffer.records = []
         buffer.size = 0
@@ -467,7 +490,7 @@ def firehose_fidelity(
         backend: FirehoseBackend, delivery_stream: Any, items: list[tuple[bytes, float]]
     ) -> None:
         """Add records to the buffer; deliver on size (at once) or interval (clock event)."""
-        config = s3_destination(delivery_stream)
+        config = buffered(delivery_stream)
         if config is None:
             return
         buffer = buffer_of(delivery_stream)
@@ -553,7 +576,7 @@ def firehose_fidelity(
             raise InvalidArgumentException(
                 "This operation is not permitted on KinesisStreamAsSource delivery stream type."
             )
-        if s3_destination(delivery_stream) is None:
+        if buffered(delivery_stream) is None:
             return original_put_record_batch(self, delivery_stream_name, records)
         if len(records) > lim.batch_max_records:
             raise ValidationException(
@@ -633,7 +656,7 @@ def firehose_fidelity(
         # CloudWatch Logs subscription data goes through the buffer like any record (moto wrote
         # it straight to S3).
         delivery_stream = self.lookup_name_from_arn(delivery_stream_arn)
-        if delivery_stream is None or s3_destination(delivery_stream) is None:
+        if delivery_stream is None or buffered(delivery_stream) is None:
             original_log_event(
                 self, delivery_stream_arn, filter_name, log_group_name, log_stream_name, log_events
             )

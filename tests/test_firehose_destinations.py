@@ -314,3 +314,66 @@ def test_describe_shows_the_redshift_destination_without_its_password(lab: Lab) 
     assert described["Username"] == "admin"
     assert "Password" not in described
     assert described["S3DestinationDescription"]["BucketARN"] == "arn:aws:s3:::stage"
+
+
+def test_the_older_elasticsearch_destination_delivers_the_same_way(lab: Lab) -> None:
+    base, arn = _domain(lab)
+    lab.client("s3").create_bucket(Bucket=BUCKET)
+    lab.client("firehose").create_delivery_stream(
+        DeliveryStreamName="old",
+        ElasticsearchDestinationConfiguration={
+            "RoleARN": ROLE,
+            "DomainARN": arn,
+            "IndexName": "legacy",
+            "IndexRotationPeriod": "OneMonth",
+            "BufferingHints": {"IntervalInSeconds": 0, "SizeInMBs": 1},
+            "S3Configuration": {"RoleARN": ROLE, "BucketARN": f"arn:aws:s3:::{BUCKET}"},
+        },
+    )
+    _put(lab, "old", b'{"level": "WARN"}')
+    lab.clock.advance(1)
+    month = datetime.fromtimestamp(lab.clock.timestamp, tz=timezone.utc).strftime("%Y-%m")
+    assert len(_hits(base, f"legacy-{month}", {"term": {"level": "WARN"}})) == 1
+    [destination] = lab.client("firehose").describe_delivery_stream(DeliveryStreamName="old")[
+        "DeliveryStreamDescription"
+    ]["Destinations"]
+    assert destination["ElasticsearchDestinationDescription"]["IndexName"] == "legacy"
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"IndexRotationPeriod": "OneYear"}, "indexRotationPeriod"),
+        ({"S3BackupMode": "Nothing"}, "s3BackupMode"),
+    ],
+)
+def test_an_opensearch_destination_aws_refuses_is_refused_with_what_is_wrong(
+    lab: Lab, config: dict[str, str], words: str
+) -> None:
+    _, arn = _domain(lab)
+    with pytest.raises(ClientError, match=words):
+        _opensearch_stream(lab, {"DomainARN": arn}, **config)
+
+
+def test_a_stream_to_a_cluster_that_does_not_exist_keeps_the_batch_and_says_why(lab: Lab) -> None:
+    lab.client("s3").create_bucket(Bucket="stage")
+    lab.client("firehose").create_delivery_stream(
+        DeliveryStreamName="rows",
+        RedshiftDestinationConfiguration={
+            "RoleARN": ROLE,
+            "ClusterJDBCURL": "jdbc:redshift://gone.abc.us-east-1.redshift.amazonaws.com:5439/dev",
+            "CopyCommand": {"DataTableName": "events"},
+            "Username": "admin",
+            "Password": "Passw0rd1",
+            "S3Configuration": {
+                "RoleARN": ROLE,
+                "BucketARN": "arn:aws:s3:::stage",
+                "BufferingHints": {"IntervalInSeconds": 0, "SizeInMBs": 1},
+            },
+        },
+    )
+    _put(lab, "rows", b"1,click\n")
+    [error] = firehose_destination_log(lab.sandbox, "rows").errors
+    assert "gone.abc" in error
+    assert len(_keys(lab, "stage", "errors/")) == 1
+    assert len(_keys(lab, "stage")) == 2  # the batch stays, beside its error manifest

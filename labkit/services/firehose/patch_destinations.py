@@ -50,7 +50,9 @@ backed up or skipped on the flush that met it. The Firehose role's S3 and ``es:E
 permissions are not asked of the policy engine (the COPY runs with the role's credentials as on
 AWS, so the cluster need not have the role), the ``Username``/``Password`` are stored but not
 checked, the rotation suffix uses the arrival time of the batch's oldest record, and
-``UpdateDestination`` for these destinations is moto's. The path beneath ``errors/`` is labkit's
+``UpdateDestination`` for these destinations is moto's. When the backup bucket is missing, the
+whole batch is retried at the next interval (its good documents are indexed again, under new
+ids), where AWS would retry only the backup write. The path beneath ``errors/`` is labkit's
 (``errors/manifests/<yyyy/MM/dd/HH>/<object name>``).
 """
 

@@ -222,7 +222,9 @@ def _count(lab: Lab, table: str = "events") -> int:
     return int(records[0][0]["longValue"])
 
 
-def _redshift_stream(lab: Lab, table: str = "events", **copy: Any) -> None:
+def _redshift_stream(
+    lab: Lab, table: str = "events", source: dict[str, Any] | None = None, **copy: Any
+) -> None:
     address = lab.client("redshift").create_cluster(
         ClusterIdentifier="dw",
         NodeType="ra3.xlplus",
@@ -234,6 +236,7 @@ def _redshift_stream(lab: Lab, table: str = "events", **copy: Any) -> None:
     lab.client("s3").create_bucket(Bucket="stage")
     lab.client("firehose").create_delivery_stream(
         DeliveryStreamName="rows",
+        **(source or {}),
         RedshiftDestinationConfiguration={
             "RoleARN": ROLE,
             "ClusterJDBCURL": f"jdbc:redshift://{address}:5439/dev",
@@ -266,6 +269,29 @@ def test_rows_reach_redshift_through_the_intermediate_bucket_after_the_interval(
     assert _body(lab, "stage", key) == b"1,click\n2,view\n3,click\n"
     log = firehose_destination_log(lab.sandbox, "rows")
     assert (log.copies, log.rows_loaded, log.errors) == (1, 3, [])
+
+
+def test_rows_from_a_kinesis_data_stream_reach_redshift_through_firehose(lab: Lab) -> None:
+    kinesis = lab.client("kinesis")
+    kinesis.create_stream(StreamName="clicks", ShardCount=1)
+    arn = kinesis.describe_stream_summary(StreamName="clicks")["StreamDescriptionSummary"][
+        "StreamARN"
+    ]
+    _redshift_stream(
+        lab,
+        source={
+            "DeliveryStreamType": "KinesisStreamAsSource",
+            "KinesisStreamSourceConfiguration": {"KinesisStreamARN": arn, "RoleARN": ROLE},
+        },
+    )
+    kinesis.put_records(
+        StreamName="clicks",
+        Records=[{"Data": f"{i},click\n".encode(), "PartitionKey": f"k{i}"} for i in range(4)],
+    )
+    lab.clock.advance(59)
+    assert _count(lab) == 0
+    lab.clock.advance(1)
+    assert _count(lab) == 4
 
 
 def test_json_records_load_with_copy_options_json_auto(lab: Lab) -> None:

@@ -223,7 +223,11 @@ def _count(lab: Lab, table: str = "events") -> int:
 
 
 def _redshift_stream(
-    lab: Lab, table: str = "events", source: dict[str, Any] | None = None, **copy: Any
+    lab: Lab,
+    table: str = "events",
+    source: dict[str, Any] | None = None,
+    compression: str = "UNCOMPRESSED",
+    **copy: Any,
 ) -> None:
     address = lab.client("redshift").create_cluster(
         ClusterIdentifier="dw",
@@ -252,6 +256,7 @@ def _redshift_stream(
                 "RoleARN": ROLE,
                 "BucketARN": "arn:aws:s3:::stage",
                 "BufferingHints": {"IntervalInSeconds": 60, "SizeInMBs": 1},
+                "CompressionFormat": compression,
             },
         },
     )
@@ -292,6 +297,19 @@ def test_rows_from_a_kinesis_data_stream_reach_redshift_through_firehose(lab: La
     assert _count(lab) == 0
     lab.clock.advance(1)
     assert _count(lab) == 4
+
+
+def test_a_gzip_intermediate_object_loads_with_copy_gzip(lab: Lab) -> None:
+    _redshift_stream(lab, compression="GZIP", CopyOptions="CSV GZIP")
+    _put(lab, "rows", b"1,click\n", b"2,view\n")
+    lab.clock.advance(60)
+    [key] = _keys(lab, "stage")
+    assert key.endswith(".gz") and _count(lab) == 2
+
+
+def test_zip_cannot_feed_a_redshift_copy(lab: Lab) -> None:
+    with pytest.raises(ClientError, match="SNAPPY or ZIP"):
+        _redshift_stream(lab, compression="ZIP")
 
 
 def test_json_records_load_with_copy_options_json_auto(lab: Lab) -> None:

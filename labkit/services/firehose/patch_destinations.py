@@ -250,6 +250,15 @@ def prepare_redshift(config: dict[str, Any], where: str, lim: FirehoseLimits) ->
     )
     config.setdefault("S3BackupMode", "Disabled")
     _check_destination(config["S3Configuration"], f"{where}.s3Configuration", lim)
+    if config["S3Configuration"]["CompressionFormat"] not in ("UNCOMPRESSED", "GZIP"):
+        # "The compression formats SNAPPY or ZIP cannot be specified for Amazon Redshift
+        # destinations because they are not supported by the Amazon Redshift COPY operation"
+        # (https://docs.aws.amazon.com/firehose/latest/APIReference/API_S3DestinationConfiguration.html).
+        raise InvalidArgumentException(
+            "The compression formats SNAPPY or ZIP cannot be specified for Amazon Redshift "
+            "destinations: COPY cannot read them. Use GZIP (with GZIP in CopyOptions) or "
+            "UNCOMPRESSED."
+        )
 
 
 # -- delivery -----------------------------------------------------------------------------------

@@ -69,6 +69,12 @@ def _efs_failure(fs_id: str, region: str) -> StartFailure:
     )
 
 
+def efs_folder(fs: Any, account: str, region: str) -> Path:
+    """The real folder behind EFS file system ``fs`` (moto's model), made now if nothing has
+    used it yet: the one every task mounting it sees, and the one DataSync writes into."""
+    return _folder(f"efs/{account}/{region}/{fs.file_system_id}/{id(fs)}")
+
+
 def _efs(config: dict[str, Any], account: str, region: str) -> Path:
     from moto.efs.models import efs_backends
 
@@ -77,7 +83,7 @@ def _efs(config: dict[str, Any], account: str, region: str) -> Path:
     fs = backend.file_systems_by_id.get(fs_id)
     if fs is None or not fs.number_of_mount_targets:
         raise _efs_failure(fs_id, region)
-    root = _folder(f"efs/{account}/{region}/{fs_id}/{id(fs)}")
+    root = efs_folder(fs, account, region)
     access = (config.get("authorizationConfig") or {}).get("accessPointId")
     if access:
         point = backend.access_points.get(str(access))
@@ -116,4 +122,4 @@ def environment(
     return {MOUNTS_VARIABLE: json.dumps(mounts)}
 
 
-__all__ = ["cleanup", "environment"]
+__all__ = ["cleanup", "efs_folder", "environment"]

@@ -5,13 +5,14 @@ walks an execution's status one step per ``DescribeTaskExecution`` call. Here:
 
 - ``CreateLocationNfs`` (and ``CreateLocationSmb``): the on-premises share is a folder on this
   machine, ``Subdirectory`` its path (the agent and server name are kept, not contacted);
-- ``StartTaskExecution`` from an NFS or SMB location to an S3 location runs
+- ``StartTaskExecution`` from an NFS or SMB location to an S3, EFS or FSx for Lustre location
+  (:mod:`.patch_locations`: those file systems' locations) runs
   :func:`.sim_sync.run` with the task's ``Options``: only changed files move (size and
   modification time), then verification; files land in the sandbox's S3 with their modification
-  time and checksum as object metadata; with ``BytesPerSecond`` the execution is
-  ``TRANSFERRING`` for ``bytes / BytesPerSecond`` seconds of lab time (what will move is worked
-  out at the start; the files reach S3 at the end), then ``SUCCESS`` (or ``ERROR`` when
-  verification failed);
+  time and checksum as object metadata (in a file system: with their modification time); with
+  ``BytesPerSecond`` the execution is ``TRANSFERRING`` for ``bytes / BytesPerSecond`` seconds
+  of lab time (what will move is worked out at the start; the files arrive at the end), then
+  ``SUCCESS`` (or ``ERROR`` when verification failed);
 - ``DescribeTaskExecution`` reports AWS's counters (``FilesTransferred``, ``FilesSkipped``,
   ``FilesDeleted``, ``FilesVerified``, ``BytesTransferred``) and ``Result``;
 - ``CreateTask(Schedule={"ScheduleExpression": "rate(24 hours)"})`` starts an execution every
@@ -36,9 +37,11 @@ from moto.datasync import responses as ds_responses
 from moto.datasync.exceptions import InvalidRequestException
 from moto.s3.models import s3_backends
 
+from labkit.services.datasync import patch_locations
 from labkit.services.datasync.sim_sync import (
     CHECKSUM,
     MTIME,
+    Destination,
     FileEntry,
     Options,
     Report,
@@ -102,7 +105,7 @@ class _S3Destination:
 class _Preview:
     """A destination that records what would be written and writes nothing (PREPARING)."""
 
-    def __init__(self, real: _S3Destination) -> None:
+    def __init__(self, real: Destination) -> None:
         self._entries = real.entries()
 
     def entries(self) -> dict[str, FileEntry]:
@@ -124,6 +127,14 @@ def _s3_target(location: Any) -> tuple[str, str]:
     rest = str(location.uri)[len("s3://") :]
     bucket, _, prefix = rest.partition("/")
     return bucket, prefix
+
+
+def _destination(sandbox: Sandbox, location: Any) -> Destination | None:
+    """Where an execution to ``location`` writes; ``None`` for a type not simulated."""
+    if location.typ == "S3":
+        bucket, prefix = _s3_target(location)
+        return _S3Destination(sandbox, bucket, prefix)
+    return patch_locations.destination(location)
 
 
 #: A daily cron expression in EventBridge's syntax, in UTC (``cron(0 2 * * ? *)``: 02:00 every
@@ -169,6 +180,7 @@ def _first_run(expression: str, now: float, interval: float) -> float:
 def install(sandbox: Sandbox, stack: ExitStack) -> None:
     """Make DataSync executions copy files while ``sandbox`` runs."""
     stack.enter_context(_patched(sandbox))
+    patch_locations.install(sandbox, stack)
 
 
 def _report_json(execution: Any, task: Any, now: float) -> dict[str, Any]:
@@ -266,12 +278,12 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         target = self.locations.get(task.destination_location_arn)
         if source is None or target is None or source.typ not in ("NFS", "SMB"):
             return arn
-        if target.typ != "S3":
+        if target.typ not in ("S3", "EFS", "FSX_LUSTRE"):
             return arn
         try:
             options = Options.from_api((task.metadata or {}).get("Options"))
-            bucket, prefix = _s3_target(target)
-            destination = _S3Destination(sandbox, bucket, prefix)
+            destination = _destination(sandbox, target)
+            assert destination is not None  # S3, EFS and FSx for Lustre all have one
             # PREPARING: what would move, without moving it; the copy happens when the
             # bandwidth limit says it is done (at once without a limit).
             estimate = run(_folder(source), _Preview(destination), options)

@@ -13,8 +13,10 @@ As AWS documents (https://docs.aws.amazon.com/datasync/latest/userguide/API_Opti
   takes ``bytes / BytesPerSecond`` seconds of lab time.
 
 Plain Python: the source is a local folder (the on-premises NFS or SMB share), the destination
-a :class:`Destination` the patch provides (the sandbox's S3). Each stored object carries the
-file's modification time and a SHA-256 checksum in its metadata, as DataSync keeps metadata.
+a :class:`Destination` the patch provides: the sandbox's S3, where each stored object carries the
+file's modification time and a SHA-256 checksum in its metadata, as DataSync keeps metadata; or a
+file system's folder (:class:`FolderDestination`, an EFS file system), where each file keeps the
+source's modification time (``Mtime=PRESERVE``, the default of the same page).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class FileEntry:
 
 
 class Destination(Protocol):
-    """Where files go (an S3 location)."""
+    """Where files go (an S3 location, or a file system's folder)."""
 
     def entries(self) -> dict[str, FileEntry]:
         """Every file there now, by relative path (with the metadata it was written with)."""
@@ -63,6 +65,33 @@ class Destination(Protocol):
     def delete(self, path: str) -> None:
         """Remove one file."""
         ...
+
+
+class FolderDestination:
+    """A file system's folder as a destination (an EFS file system, or a folder inside it).
+
+    A file written here keeps the source's modification time, so the next execution compares
+    size and time as it does against S3; there is no stored checksum (verification compares
+    size and modification time, as for S3).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def entries(self) -> dict[str, FileEntry]:
+        """Every file under the folder (none when it does not exist yet)."""
+        return scan(self.root) if self.root.is_dir() else {}
+
+    def write(self, entry: FileEntry, data: bytes) -> None:
+        """Write one file, with the source's modification time."""
+        target = self.root / entry.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        os.utime(target, (entry.mtime, entry.mtime))
+
+    def delete(self, path: str) -> None:
+        """Remove one file."""
+        (self.root / path).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,16 @@ def efs_location(lab: Lab, fs: str, subnet: str, sg: str, **extra: Any) -> str:
     return arn
 
 
+def mount_point(lab: Lab, fs: str) -> Path:
+    """The EFS file system's real folder, as an ECS task's mount finds it."""
+    from moto.efs.models import efs_backends
+
+    from labkit.services.ecs.patch_volumes import efs_folder
+
+    model = efs_backends[ACCOUNT]["us-east-1"].file_systems_by_id[fs]
+    return efs_folder(model, ACCOUNT, "us-east-1")
+
+
 def lustre(lab: Lab, **config: Any) -> str:
     answer = lab.client("fsx").create_file_system(
         FileSystemType="LUSTRE",
@@ -253,3 +263,56 @@ def test_other_fsx_locations_are_refused_as_not_simulated(lab: Lab) -> None:
             SecurityGroupArns=group,
             Protocol={"NFS": {"MountOptions": {"Version": "AUTOMATIC"}}},
         )
+
+
+def test_a_bucket_synced_into_efs_moves_only_changed_objects(lab: Lab) -> None:
+    s3 = lab.client("s3")
+    s3.create_bucket(Bucket="exports")
+    for name in ("a.csv", "b.csv"):
+        s3.put_object(Bucket="exports", Key=f"daily/{name}", Body=name.encode())
+    s3.put_object(Bucket="exports", Key="other/c.csv", Body=b"not under the prefix")
+    source = lab.client("datasync").create_location_s3(
+        S3BucketArn="arn:aws:s3:::exports",
+        Subdirectory="/daily",
+        S3Config={"BucketAccessRoleArn": f"arn:aws:iam::{ACCOUNT}:role/datasync"},
+    )["LocationArn"]
+    fs, subnets, sg = efs(lab)
+    target = efs_location(lab, fs, subnets[0], sg, Subdirectory="/mirror")
+    task, first = execute(lab, source, target)
+    assert (first["FilesTransferred"], first["FilesSkipped"]) == (2, 0)
+    lab.clock.advance(60)  # S3 stamps the rewrite with the lab clock: a newer time, same size
+    s3.put_object(Bucket="exports", Key="daily/b.csv", Body=b"B.CSV")
+    second = run(lab, task)
+    assert (second["FilesTransferred"], second["FilesSkipped"]) == (1, 1)
+    folder = mount_point(lab, fs) / "mirror"
+    assert sorted(p.name for p in folder.iterdir()) == ["a.csv", "b.csv"]
+    assert (folder / "b.csv").read_bytes() == b"B.CSV"
+
+
+def test_deleted_files_are_removed_from_efs_with_remove(lab: Lab, tmp_path: Path) -> None:
+    fs, subnets, sg = efs(lab)
+    ds = lab.client("datasync")
+    task = ds.create_task(
+        SourceLocationArn=nfs(lab, share(tmp_path)),
+        DestinationLocationArn=efs_location(lab, fs, subnets[0], sg),
+        Options={"PreserveDeletedFiles": "REMOVE"},
+    )["TaskArn"]
+    run(lab, task)
+    (tmp_path / "report-0.csv").unlink()
+    again = run(lab, task)
+    assert (again["FilesDeleted"], again["FilesSkipped"]) == (1, 3)
+
+
+def test_the_efs_folder_datasync_made_is_removed_when_the_sandbox_stops(tmp_path: Path) -> None:
+    import labkit
+    from labkit.services.ecs import patch_volumes
+
+    lab = labkit.start(quiet=True)
+    try:
+        fs, subnets, sg = efs(lab)
+        execute(lab, nfs(lab, share(tmp_path)), efs_location(lab, fs, subnets[0], sg))
+        folders = [Path(p) for p in patch_volumes._FOLDERS.values()]
+        assert folders and all((f / "deep" / "notes.txt").exists() for f in folders)
+    finally:
+        lab.stop()
+    assert not any(f.exists() for f in folders)

@@ -5,8 +5,9 @@ walks an execution's status one step per ``DescribeTaskExecution`` call. Here:
 
 - ``CreateLocationNfs`` (and ``CreateLocationSmb``): the on-premises share is a folder on this
   machine, ``Subdirectory`` its path (the agent and server name are kept, not contacted);
-- ``StartTaskExecution`` from an NFS or SMB location to an S3, EFS or FSx for Lustre location
-  (:mod:`.patch_locations`: those file systems' locations) runs
+- ``StartTaskExecution`` from an NFS, SMB or S3 location (a bucket's objects under its prefix,
+  each with the modification time DataSync stored, else its own) to an S3, EFS or FSx for
+  Lustre location (:mod:`.patch_locations`: those file systems' locations) runs
   :func:`.sim_sync.run` with the task's ``Options``: only changed files move (size and
   modification time), then verification; files land in the sandbox's S3 with their modification
   time and checksum as object metadata (in a file system: with their modification time); with
@@ -102,6 +103,38 @@ class _S3Destination:
         _s3().delete_object(self.bucket, self.prefix + path)
 
 
+class _S3Source:
+    """An S3 location as a source: its objects under the prefix, with the modification time
+    DataSync stored with them, or the object's own (its last modification) otherwise."""
+
+    def __init__(self, bucket: str, prefix: str) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def entries(self) -> dict[str, FileEntry]:
+        buckets = _s3().buckets
+        if self.bucket not in buckets:
+            raise SyncOptionError(f"the source bucket {self.bucket} does not exist")
+        found: dict[str, FileEntry] = {}
+        keys = buckets[self.bucket].keys
+        for name in list(keys):
+            if not name.startswith(self.prefix) or name.endswith("/"):
+                continue
+            key = keys[name]
+            stored = key.metadata.get(f"x-amz-meta-{MTIME}")
+            modified = key.last_modified
+            if modified.tzinfo is None:
+                modified = modified.replace(tzinfo=timezone.utc)
+            mtime = int(stored) if stored is not None else int(modified.timestamp())
+            rel = name[len(self.prefix) :]
+            found[rel] = FileEntry(rel, int(key.size), mtime)
+        return found
+
+    def read(self, path: str) -> bytes:
+        data: bytes = _s3().buckets[self.bucket].keys[self.prefix + path].value
+        return data
+
+
 class _Preview:
     """A destination that records what would be written and writes nothing (PREPARING)."""
 
@@ -121,6 +154,13 @@ class _Preview:
 def _folder(location: Any) -> Path:
     subdirectory = str(location.metadata.get("Subdirectory") or "")
     return Path(subdirectory)
+
+
+def _source(location: Any) -> Path | _S3Source:
+    """What an execution reads: the share's folder (NFS, SMB) or the bucket (S3)."""
+    if location.typ == "S3":
+        return _S3Source(*_s3_target(location))
+    return _folder(location)
 
 
 def _s3_target(location: Any) -> tuple[str, str]:
@@ -276,7 +316,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         task = self.tasks[task_arn]
         source = self.locations.get(task.source_location_arn)
         target = self.locations.get(task.destination_location_arn)
-        if source is None or target is None or source.typ not in ("NFS", "SMB"):
+        if source is None or target is None or source.typ not in ("NFS", "SMB", "S3"):
             return arn
         if target.typ not in ("S3", "EFS", "FSX_LUSTRE"):
             return arn
@@ -286,14 +326,14 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
             assert destination is not None  # S3, EFS and FSx for Lustre all have one
             # PREPARING: what would move, without moving it; the copy happens when the
             # bandwidth limit says it is done (at once without a limit).
-            estimate = run(_folder(source), _Preview(destination), options)
+            estimate = run(_source(source), _Preview(destination), options)
         except SyncOptionError as error:
             task.status = "AVAILABLE"
             raise InvalidRequestException(str(error)) from None
         execution = self.task_executions[arn]
         ends = now + estimate.seconds
         setattr(execution, RUN, [estimate, now, ends, options])
-        root = _folder(source)
+        root = _source(source)
 
         def transfer() -> None:
             getattr(execution, RUN)[0] = run(root, destination, options)

@@ -12,7 +12,8 @@ As AWS documents (https://docs.aws.amazon.com/datasync/latest/userguide/API_Opti
 - ``BytesPerSecond`` limits bandwidth (``-1``: as fast as the network allows); the execution
   takes ``bytes / BytesPerSecond`` seconds of lab time.
 
-Plain Python: the source is a local folder (the on-premises NFS or SMB share), the destination
+Plain Python: the source is a local folder (the on-premises NFS or SMB share) or a
+:class:`Source` the patch provides (an S3 location), the destination
 a :class:`Destination` the patch provides: the sandbox's S3, where each stored object carries the
 file's modification time and a SHA-256 checksum in its metadata, as DataSync keeps metadata; or a
 file system's folder (:class:`FolderDestination`, an EFS file system), where each file keeps the
@@ -49,6 +50,35 @@ class FileEntry:
     size: int
     mtime: int
     checksum: str = ""
+
+
+class Source(Protocol):
+    """Where files come from (an S3 location; a folder is a :class:`FolderSource`)."""
+
+    def entries(self) -> dict[str, FileEntry]:
+        """Every file there now, by relative path."""
+        ...
+
+    def read(self, path: str) -> bytes:
+        """One file's data."""
+        ...
+
+
+class FolderSource:
+    """A local folder as a source: the on-premises NFS or SMB share."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def entries(self) -> dict[str, FileEntry]:
+        """Every file under the folder; raises :class:`SyncOptionError` if it is missing."""
+        if not self.root.is_dir():
+            raise SyncOptionError(f"the source location's folder {self.root} does not exist")
+        return scan(self.root)
+
+    def read(self, path: str) -> bytes:
+        """One file's data."""
+        return (self.root / path).read_bytes()
 
 
 class Destination(Protocol):
@@ -187,11 +217,11 @@ def _checksum(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def run(root: Path, destination: Destination, options: Options) -> Report:
-    """Copy ``root`` to ``destination`` as one execution with ``options`` would."""
-    if not root.is_dir():
-        raise SyncOptionError(f"the source location's folder {root} does not exist")
-    source = scan(root)
+def run(root: Path | Source, destination: Destination, options: Options) -> Report:
+    """Copy ``root`` (a folder, or another :class:`Source`) to ``destination`` as one execution
+    with ``options`` would."""
+    origin = FolderSource(root) if isinstance(root, Path) else root
+    source = origin.entries()
     there = destination.entries()
     report = Report()
     for path in sorted(source):
@@ -204,7 +234,7 @@ def run(root: Path, destination: Destination, options: Options) -> Report:
             report.files_skipped += 1
             report.skipped.append(path)
             continue
-        data = (root / path).read_bytes()
+        data = origin.read(path)
         stored = FileEntry(path, len(data), entry.mtime, _checksum(data))
         destination.write(stored, data)
         report.files_transferred += 1

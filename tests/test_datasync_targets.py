@@ -316,3 +316,25 @@ def test_the_efs_folder_datasync_made_is_removed_when_the_sandbox_stops(tmp_path
     finally:
         lab.stop()
     assert not any(f.exists() for f in folders)
+
+
+def test_an_auto_export_policy_takes_what_datasync_wrote_to_s3(lab: Lab, tmp_path: Path) -> None:
+    lab.client("s3").create_bucket(Bucket="results")
+    fs = lustre(lab, DeploymentType="PERSISTENT_2", PerUnitStorageThroughput=250)
+    lab.client("fsx").create_data_repository_association(
+        FileSystemId=fs,
+        FileSystemPath="/ns1",
+        DataRepositoryPath="s3://results/ns1",
+        S3={"AutoExportPolicy": {"Events": ["NEW", "CHANGED"]}},
+    )
+    execute(lab, nfs(lab, share(tmp_path)), lustre_location(lab, fs, "/ns1"))
+    s3 = lab.client("s3")
+    assert s3.list_objects_v2(Bucket="results").get("KeyCount") == 0  # DataSync exports nothing
+    lab.clock.advance(1)  # the file system's automatic export runs as lab time passes
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="results")["Contents"])
+    assert keys == [
+        "ns1/deep/notes.txt",
+        "ns1/report-0.csv",
+        "ns1/report-1.csv",
+        "ns1/report-2.csv",
+    ]

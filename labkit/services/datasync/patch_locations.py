@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -114,8 +115,10 @@ def _subnet_zone(account: str, region: str, subnet_arn: str) -> str:
             f"Ec2Config.SubnetArn {subnet_arn!r} is not a subnet ARN "
             "(arn:aws:ec2:<region>:<account>:subnet/subnet-...)."
         )
+    from moto.ec2.exceptions import InvalidSubnetIdError
+
     for backend in existing_in("ec2", account, region):
-        with contextlib.suppress(Exception):  # moto's InvalidSubnetIdNotFoundError
+        with contextlib.suppress(InvalidSubnetIdError):
             return str(backend.get_subnet(match.group(3)).availability_zone)
     raise _refuse(f"The subnet {match.group(3)} does not exist in {region}.")
 
@@ -246,8 +249,6 @@ class LustreDestination:
 
     def write(self, entry: FileEntry, data: bytes) -> None:
         """Write one file on the file system, with the source's modification time."""
-        import os
-
         full = self._full(entry.path)
         self._lustre.write_bytes(full, data)
         os.utime(self._lustre.root / full, (entry.mtime, entry.mtime))

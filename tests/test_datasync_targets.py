@@ -338,3 +338,18 @@ def test_an_auto_export_policy_takes_what_datasync_wrote_to_s3(lab: Lab, tmp_pat
         "ns1/report-1.csv",
         "ns1/report-2.csv",
     ]
+
+
+def test_an_execution_to_a_deleted_file_system_is_refused(lab: Lab, tmp_path: Path) -> None:
+    fs, subnets, sg = efs(lab)
+    target = efs_location(lab, fs, subnets[0], sg)
+    client = lab.client("efs")
+    for mount_target in client.describe_mount_targets(FileSystemId=fs)["MountTargets"]:
+        client.delete_mount_target(MountTargetId=mount_target["MountTargetId"])
+    client.delete_file_system(FileSystemId=fs)
+    ds = lab.client("datasync")
+    task = ds.create_task(
+        SourceLocationArn=nfs(lab, share(tmp_path)), DestinationLocationArn=target
+    )
+    with pytest.raises(ClientError, match=f"{fs} does not exist"):
+        ds.start_task_execution(TaskArn=task["TaskArn"])

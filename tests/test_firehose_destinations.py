@@ -100,7 +100,7 @@ def test_log_lines_are_searchable_after_the_buffer_interval_and_the_refresh(lab:
     )
     # Rotation makes the index on first delivery, with dynamic mappings: strings are keywords in
     # the sandbox (labkit.services.opensearch.sim_fields.dynamic_type), so ask by term.
-    errors = {"term": {"level": "ERROR"}}
+    errors = {"term": {"level.keyword": "ERROR"}}
     lab.clock.advance(59)
     assert _hits(base, index, errors) == []
     lab.clock.advance(1)  # the buffer flushes: indexed, not yet refreshed
@@ -377,7 +377,7 @@ def test_the_older_elasticsearch_destination_delivers_the_same_way(lab: Lab) -> 
     _put(lab, "old", b'{"level": "WARN"}')
     lab.clock.advance(1)
     month = datetime.fromtimestamp(lab.clock.timestamp, tz=timezone.utc).strftime("%Y-%m")
-    assert len(_hits(base, f"legacy-{month}", {"term": {"level": "WARN"}})) == 1
+    assert len(_hits(base, f"legacy-{month}", {"term": {"level.keyword": "WARN"}})) == 1
     [destination] = lab.client("firehose").describe_delivery_stream(DeliveryStreamName="old")[
         "DeliveryStreamDescription"
     ]["Destinations"]

@@ -186,7 +186,12 @@ def test_dynamic_mapping_flattens_objects_and_grows_with_new_fields() -> None:
     engine.refresh("auto", 0.0)
     found = engine.search("auto", {"query": {"term": {"user.name": "ana"}}}, 0.0)
     assert [h["_id"] for h in found["hits"]["hits"]] == ["a"]
-    assert engine.indexes["auto"].mappings == {"user.name": "keyword", "n": "long", "at": "date"}
+    assert engine.indexes["auto"].mappings == {
+        "user.name": "text",  # a string: text, with a keyword multi-field, as OpenSearch maps it
+        "user.name.keyword": "keyword",
+        "n": "long",
+        "at": "date",
+    }
     engine.put("auto", "b", {"n": 7, "zone": "eu", "tags": ["x", "y"]}, 1.0)
     engine.refresh("auto", 1.0)
     assert engine.count("auto", {"query": {"term": {"zone": "eu"}}}, 1.0) == 1
@@ -195,6 +200,40 @@ def test_dynamic_mapping_flattens_objects_and_grows_with_new_fields() -> None:
     assert engine.count("auto", {"query": {"exists": {"field": "user.name"}}}, 1.0) == 1
     assert engine.delete("auto", "a")
     assert engine.count("auto", {}, 1.0) == 1  # a delete leaves the search at once
+
+
+def test_a_dynamic_string_is_text_with_a_keyword_multi_field() -> None:
+    from labkit.services.opensearch.patch import _properties
+
+    engine = Engine()
+    long_line = "x" * 300
+    engine.put("logs", "a", {"level": "ERROR", "message": "Disk full on node-7"}, 0.0)
+    engine.put("logs", "b", {"level": "WARN", "message": long_line}, 0.0)
+    engine.refresh("logs", 0.0)
+    # text: analyzed words, so a match finds a word and a term finds only a lower-cased token
+    assert engine.count("logs", {"query": {"match": {"message": "DISK"}}}, 0.0) == 1
+    assert engine.count("logs", {"query": {"term": {"level": "ERROR"}}}, 0.0) == 0
+    assert engine.count("logs", {"query": {"term": {"level.keyword": "ERROR"}}}, 0.0) == 1
+    # the keyword multi-field aggregates; a value past ignore_above (256) is not in it
+    found = engine.search(
+        "logs", {"size": 0, "aggs": {"by": {"terms": {"field": "level.keyword"}}}}, 0.0
+    )
+    assert [b["key"] for b in found["aggregations"]["by"]["buckets"]] == ["ERROR", "WARN"]
+    assert engine.count("logs", {"query": {"exists": {"field": "message.keyword"}}}, 0.0) == 1
+    assert _properties(engine.indexes["logs"])["message"] == {
+        "type": "text",
+        "fields": {"keyword": {"type": "keyword", "ignore_above": 256}},
+    }
+
+
+def test_explicit_multi_fields_are_indexed_from_their_field() -> None:
+    engine = Engine()
+    mapping = {"type": "keyword", "fields": {"words": {"type": "text"}}}
+    engine.create_index("shop", {"mappings": {"properties": {"title": mapping}}}, 0.0)
+    engine.put("shop", "1", {"title": "Red Shoes"}, 0.0)
+    engine.refresh("shop", 0.0)
+    assert engine.count("shop", {"query": {"term": {"title": "Red Shoes"}}}, 0.0) == 1
+    assert engine.count("shop", {"query": {"match": {"title.words": "shoes"}}}, 0.0) == 1
 
 
 @pytest.mark.parametrize(

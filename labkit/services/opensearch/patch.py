@@ -251,8 +251,7 @@ def _route(
             return _reply(200, {"acknowledged": True})
         if method in ("GET", "HEAD"):
             index = search.index_of(name)
-            mappings = {f: {"type": t} for f, t in index.mappings.items()}
-            return _reply(200, {name: {"mappings": {"properties": mappings}}})
+            return _reply(200, {name: {"mappings": {"properties": _properties(index)}}})
     action = segments[1]
     if action in ("_search", "_count", "_refresh"):
         if action == "_refresh":
@@ -321,3 +320,19 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
 
 
 __all__ = ["HOST", "engine_of", "find_domain", "install", "serve"]
+
+
+def _properties(index: Any) -> dict[str, Any]:
+    """An index's mappings as OpenSearch shows them: multi-fields under their field's ``fields``."""
+    subs = {f"{parent}.{sub}" for parent, fields in index.multi.items() for sub in fields}
+    shown: dict[str, Any] = {}
+    for name, kind in index.mappings.items():
+        if name in subs:
+            continue
+        shown[name] = {"type": kind}
+        for sub, (sub_kind, above) in (index.multi.get(name) or {}).items():
+            spec: dict[str, Any] = {"type": sub_kind}
+            if above is not None:
+                spec["ignore_above"] = above
+            shown[name].setdefault("fields", {})[sub] = spec
+    return shown

@@ -19,9 +19,11 @@ next refresh (``refresh_interval``, default ``1s``; ``-1`` turns periodic refres
 BM25's statistics count only searchable documents, as OpenSearch's do (each such search
 commits to tantivy: a few milliseconds). A delete, or the old version of a replaced document,
 leaves the search at once (in OpenSearch at the next refresh; the sandbox has always done so).
-A field met for the first time is mapped dynamically (numbers, booleans, ISO dates; other
-strings as ``keyword``, where OpenSearch makes ``text`` with a ``.keyword`` sub-field) and the
-tantivy index is rebuilt with it from the sources.
+A field met for the first time is mapped dynamically as OpenSearch maps it (numbers, booleans,
+ISO dates; other strings as ``text`` with a ``keyword`` multi-field of at most 256 characters,
+so ``match`` finds words and ``term``/aggregations use ``name.keyword``), and the tantivy index
+is rebuilt with it from the sources. Multi-fields of explicit mappings (``"fields"``) are
+indexed from their field's value the same way.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from labkit import facts
 from labkit.services.opensearch import sim_aggs, sim_hits
 from labkit.services.opensearch.sim_fields import (
     ANALYZER,
+    DYNAMIC_STRING_KEYWORD,
     FIELD_NAMES,
     ID,
     INDEXED_TYPES,
@@ -49,6 +52,7 @@ from labkit.services.opensearch.sim_fields import (
     SearchError,
     add_field,
     add_value,
+    all_multi_fields,
     analyzer,
     dynamic_type,
     flatten_mappings,
@@ -134,6 +138,9 @@ class Index:
     last_search: dict[str, Any] = field(default_factory=dict)
     #: The tantivy index of the refreshed documents (``None``: to be rebuilt, mappings grew).
     store: _Store | None = None
+    #: Multi-fields by parent field: ``{"message": {"keyword": ("keyword", 256)}}``; each is
+    #: also in :attr:`mappings` as ``message.keyword`` and indexed from the parent's value.
+    multi: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def text_fields(self) -> list[str]:
@@ -150,27 +157,41 @@ class Index:
         return max(periodic, self.refreshed_at)
 
 
-def _values(mappings: dict[str, str], doc_id: str, source: Any) -> tuple[Values, dict[str, str]]:
-    """A document's typed values and the fields it maps dynamically (a 400 if one cannot be
-    stored as its field's type, as OpenSearch refuses it)."""
+def _values(
+    index: Index, doc_id: str, source: Any
+) -> tuple[Values, dict[str, str], dict[str, dict[str, Any]]]:
+    """A document's typed values, the fields it maps dynamically and their multi-fields (a 400
+    if a value cannot be stored as its field's type, as OpenSearch refuses it)."""
     if not isinstance(source, dict):
         raise SearchError(400, "mapper_parsing_exception", "failed to parse: not a JSON object")
     values: Values = []
     new: dict[str, str] = {}
+    new_multi: dict[str, dict[str, Any]] = {}
     for name, value in leaves(source):
-        kind = mappings.get(name) or new.get(name)
+        kind = index.mappings.get(name) or new.get(name)
         if kind is None:
             kind = new[name] = dynamic_type(value)
-        try:
-            values.append((name, kind, typed(kind, value) if kind in INDEXED_TYPES else value))
-        except ValueError as err:
-            raise SearchError(
-                400,
-                "mapper_parsing_exception",
-                f"failed to parse field [{name}] of type [{kind}] in document with id "
-                f"'{doc_id}'. Preview of field's value: '{value}' ({err})",
-            ) from err
-    return values, new
+            if kind == "text":
+                new_multi[name] = {"keyword": DYNAMIC_STRING_KEYWORD}
+                new[f"{name}.keyword"] = DYNAMIC_STRING_KEYWORD[0]
+        subs = index.multi.get(name) or new_multi.get(name) or {}
+        fields = [(name, kind, None)] + [
+            (f"{name}.{sub}", k, above) for sub, (k, above) in subs.items()
+        ]
+        for field_name, field_kind, above in fields:
+            if above is not None and len(str(value)) > above:
+                continue  # ignore_above: longer strings are not indexed in that multi-field
+            try:
+                typed_value = typed(field_kind, value) if field_kind in INDEXED_TYPES else value
+            except ValueError as err:
+                raise SearchError(
+                    400,
+                    "mapper_parsing_exception",
+                    f"failed to parse field [{field_name}] of type [{field_kind}] in document "
+                    f"with id '{doc_id}'. Preview of field's value: '{value}' ({err})",
+                ) from err
+            values.append((field_name, field_kind, typed_value))
+    return values, new, new_multi
 
 
 class Engine:
@@ -199,7 +220,9 @@ class Engine:
         index_settings = settings.get("index", settings)
         every = _seconds(index_settings.get("refresh_interval", "1s"))
         properties = (body.get("mappings") or {}).get("properties") or {}
-        self.indexes[name] = Index(name, flatten_mappings(properties), now, every)
+        self.indexes[name] = Index(
+            name, flatten_mappings(properties), now, every, multi=all_multi_fields(properties)
+        )
 
     def index_of(self, name: str, create: bool = False, now: float = 0.0) -> Index:
         """The index called ``name`` (made with dynamic mappings when ``create``)."""
@@ -214,9 +237,10 @@ class Engine:
         with self._lock:
             index = self.index_of(index_name, create=True, now=now)
             doc_id = str(doc_id) if doc_id else uuid.uuid4().hex[:20]
-            values, new = _values(index.mappings, doc_id, source)
+            values, new, new_multi = _values(index, doc_id, source)
             if new:
                 index.mappings.update(new)
+                index.multi.update(new_multi)
                 index.store = None  # a new field: the tantivy schema grows (rebuilt on search)
             if doc_id in index.sources:
                 self._unindex(index, doc_id)
@@ -261,7 +285,7 @@ class Engine:
             store = _Store(index.mappings)
             for doc_id, raw in index.sources.items():
                 if doc_id not in index.pending:
-                    store.add(doc_id, _values(index.mappings, doc_id, json.loads(raw))[0])
+                    store.add(doc_id, _values(index, doc_id, json.loads(raw))[0])
             index.store = store
         point = index.refresh_point(now)
         for doc_id in [d for d, (at, _) in index.pending.items() if at <= point]:

@@ -61,16 +61,51 @@ def analyzer() -> tantivy.TextAnalyzer:
 
 
 def flatten_mappings(properties: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """``{"user": {"properties": {"name": ...}}}`` as ``{"user.name": "keyword"}``."""
+    """``{"user": {"properties": {"name": ...}}}`` as ``{"user.name": "keyword"}``; a field's
+    multi-fields (``"fields": {"keyword": {...}}``) are fields of their own, ``name.keyword``."""
     found: dict[str, str] = {}
     for name, spec in properties.items():
         spec = spec if isinstance(spec, dict) else {}
         inner = spec.get("properties")
         if isinstance(inner, dict) and "type" not in spec:
             found.update(flatten_mappings(inner, f"{prefix}{name}."))
-        else:
-            found[f"{prefix}{name}"] = str(spec.get("type", "object"))
+            continue
+        found[f"{prefix}{name}"] = str(spec.get("type", "object"))
+        for sub, (kind, _) in multi_fields(spec).items():
+            found[f"{prefix}{name}.{sub}"] = kind
     return found
+
+
+def multi_fields(spec: dict[str, Any]) -> dict[str, tuple[str, int | None]]:
+    """A field mapping's multi-fields: ``{sub-field: (type, ignore_above)}``."""
+    fields = spec.get("fields") if isinstance(spec, dict) else None
+    if not isinstance(fields, dict):
+        return {}
+    found: dict[str, tuple[str, int | None]] = {}
+    for sub, sub_spec in fields.items():
+        sub_spec = sub_spec if isinstance(sub_spec, dict) else {}
+        above = sub_spec.get("ignore_above")
+        found[str(sub)] = (str(sub_spec.get("type", "keyword")), int(above) if above else None)
+    return found
+
+
+def all_multi_fields(properties: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Every field's multi-fields by its dotted name (see :func:`multi_fields`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, spec in properties.items():
+        spec = spec if isinstance(spec, dict) else {}
+        inner = spec.get("properties")
+        if isinstance(inner, dict) and "type" not in spec:
+            found.update(all_multi_fields(inner, f"{prefix}{name}."))
+        elif multi_fields(spec):
+            found[f"{prefix}{name}"] = multi_fields(spec)
+    return found
+
+
+#: What dynamic mapping gives a string that is not a date: ``text``, with a ``keyword``
+#: multi-field of at most 256 characters
+#: (https://docs.opensearch.org/latest/field-types/mappings/#dynamic-mapping).
+DYNAMIC_STRING_KEYWORD = ("keyword", 256)
 
 
 def leaves(source: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
@@ -89,8 +124,8 @@ def leaves(source: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 def dynamic_type(value: Any) -> str:
     """The type OpenSearch's dynamic mapping gives a first value (date detection included).
 
-    Strings become ``keyword`` here (OpenSearch makes them ``text`` with a ``.keyword``
-    sub-field; the sandbox has always mapped them as keywords), ISO dates ``date``.
+    A string becomes ``text`` (its ``keyword`` multi-field, :data:`DYNAMIC_STRING_KEYWORD`, is
+    added by the engine), an ISO date ``date``.
     """
     if isinstance(value, bool):
         return "boolean"
@@ -100,7 +135,7 @@ def dynamic_type(value: Any) -> str:
         return "float"
     if isinstance(value, str) and _ISO_DATE.fullmatch(value.strip()):
         return "date"
-    return "keyword"
+    return "text"
 
 
 def epoch_ms(value: Any, now: float | None = None) -> int:

@@ -61,6 +61,17 @@ def test_files_appear_with_metadata_and_load_on_first_read(lab: Lab) -> None:
     assert len(files.loads) == 1  # a second read is local
 
 
+def test_a_file_system_linked_to_nothing_keeps_its_own_files(lab: Lab) -> None:
+    fs = lustre(lab)  # no ImportPath, no association: a scratch space of its own
+    files = mount(fs["FileSystemId"])
+    with files.open("/work/out.txt", "w") as out:
+        out.write("result")
+    assert files.read_bytes("/work/out.txt") == b"result"
+    assert files.stat("work/out.txt")["size"] == 6
+    assert files.listdir("/work") == ["out.txt"]
+    assert files.export() == []  # nowhere in S3 to go
+
+
 def test_a_data_repository_task_exports_new_and_changed_files(lab: Lab) -> None:
     bucket(lab, {"in/a.txt": b"old", "in/b.txt": b"same"})
     fs = lustre(lab, DeploymentType="PERSISTENT_2", PerUnitStorageThroughput=250)

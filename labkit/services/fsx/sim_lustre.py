@@ -155,7 +155,7 @@ class FileState:
     size: int
     mtime: float
     loaded: bool
-    link: Link
+    link: Link | None
     key: str = ""
     synced: tuple[int, int] | None = None
 
@@ -234,11 +234,12 @@ class LustreFileSystem:
 
     def _adopt(self, path: str) -> FileState:
         stat = (self.root / path).stat()
-        state = FileState(stat.st_size, stat.st_mtime, True, self._link_for(path))
+        # A file written where no S3 path is linked is the file system's own (never exported).
+        state = FileState(stat.st_size, stat.st_mtime, True, self._find_link(path))
         self.files[path] = state
         return state
 
-    def _link_for(self, path: str) -> Link:
+    def _find_link(self, path: str) -> Link | None:
         best: Link | None = None
         for link in self.links:
             base = link.fs_path.strip("/")
@@ -246,14 +247,13 @@ class LustreFileSystem:
                 best is None or len(base) > len(best.fs_path.strip("/"))
             ):
                 best = link
-        if best is None:
-            raise LustreError(f"/{path} is under no linked file system path")
         return best
 
     def _load(self, path: str) -> Path:
         state = self._state(path)
         local = self.root / path.strip("/")
         if not state.loaded:
+            assert state.link is not None  # a file not loaded came from a link's S3 path
             bucket, _prefix = split_s3(state.link.import_url)
             data = self.repository.get(bucket, state.key)
             local.parent.mkdir(parents=True, exist_ok=True)
@@ -349,6 +349,8 @@ class LustreFileSystem:
             if not state.loaded or not self._dirty(rel, state):
                 continue
             event = "CHANGED" if state.key else "NEW"
+            if state.link is None:
+                continue  # under no linked path: nowhere in S3 to go
             if auto and event not in state.link.auto_export:
                 continue
             bucket, prefix = split_s3(state.link.export_url)

@@ -296,9 +296,6 @@ def check_consumer_group(ctx: CheckContext) -> None:
     members: list[Member] = []
     threads: list[threading.Thread] = []
     try:
-        for i in range(FIRST_WAVE):
-            producer.send(TOPIC, key=f"acct-{i % 17}".encode(), value=str(i).encode())
-        producer.flush()
         members = [
             Member("consumer-1", _consumer(boot), stop_mid_batch=True),
             Member("consumer-2", _consumer(boot)),
@@ -321,6 +318,11 @@ def check_consumer_group(ctx: CheckContext) -> None:
         for member in members:
             start(member)
         _settle(ctx, ledger, members, restart)
+        # The first wave comes once both consumers own partitions: written before, it could be
+        # read whole by the consumer that joined first, leaving the other no second batch.
+        for i in range(FIRST_WAVE):
+            producer.send(TOPIC, key=f"acct-{i % 17}".encode(), value=str(i).encode())
+        producer.flush()
         _run(ctx, producer, ledger, members)
     finally:
         for member in members:

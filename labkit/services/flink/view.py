@@ -116,7 +116,8 @@ def summary_lines(state: Row) -> list[str]:
             for split, mark in sorted(source["splits"].items()):
                 idle = " (idle, left out)" if split in source["idle"] else ""
                 parts.append(f"{split} {clock(mark)}{idle}")
-            line += " = the lowest of its shards': " + ", ".join(parts)
+            # A split is a Kinesis shard or a Kafka partition (Flink's word for both).
+            line += " = the lowest of its splits': " + ", ".join(parts)
         lines.append(line + ".")
     for n, window in enumerate(state["windows"], start=1):
         late = (

@@ -30,6 +30,7 @@ from labkit.sandbox.environment import (
 )
 from labkit.sandbox.netguard import network_guard
 from labkit.sandbox.patches import install_all
+from labkit.sandbox.s3_hosts import buckets_named_like_services
 from labkit.sandbox.timeshift import ProcessTime, process_time
 from labkit.sandbox.unsimulated import not_simulated_errors
 
@@ -106,6 +107,7 @@ class Sandbox:
             stack.enter_context(without_proxies())
             stack.enter_context(network_guard())
             stack.enter_context(not_simulated_errors())
+            stack.enter_context(buckets_named_like_services())
             self._time = stack.enter_context(process_time(self._lab_clock))
             mock = mock_aws(config=MOTO_CONFIG)
             mock.start(reset=True)

@@ -95,3 +95,13 @@ def test_a_view_without_a_renderer_is_refused_when_made() -> None:
 
     with pytest.raises(TypeError, match="text_of"):
         Half(_sandbox())  # type: ignore[abstract]
+
+
+def test_a_panel_shows_html_and_text_of_the_same_moment() -> None:
+    from labkit.views.base import Panel
+
+    panel = Panel({"n": 3}, lambda s: f"<b>{s['n']}</b>", lambda s: f"n = {s['n']}")
+    bundle = panel._repr_mimebundle_()
+    assert bundle == {"text/html": "<b>3</b>", "text/plain": "n = 3"}
+    assert str(panel) == repr(panel) == "n = 3" and panel._repr_html_() == "<b>3</b>"
+    assert panel.state is panel.snapshot

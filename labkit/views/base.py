@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -242,3 +242,37 @@ def text_table(
         return "  ".join(padded).rstrip()
 
     return [line(labels), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+class Panel:
+    """A view of one moment: HTML in Jupyter (with a text form beside it), text elsewhere.
+
+    Args:
+        snapshot: What the view shows (the service view module's plain values or snapshot).
+        html: Renders ``snapshot`` as self-contained HTML.
+        text: Renders ``snapshot`` as plain text.
+    """
+
+    def __init__(
+        self, snapshot: Any, html: Callable[[Any], str], text: Callable[[Any], str]
+    ) -> None:
+        self.snapshot = snapshot
+        self._html = html
+        self._text = text
+
+    @property
+    def state(self) -> Any:
+        """The same as :attr:`snapshot` (the name the views of plain values use)."""
+        return self.snapshot
+
+    def _repr_html_(self) -> str:
+        return self._html(self.snapshot)
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
+        return {"text/html": self._html(self.snapshot), "text/plain": self._text(self.snapshot)}
+
+    def __str__(self) -> str:
+        return self._text(self.snapshot)
+
+    def __repr__(self) -> str:
+        return self._text(self.snapshot)

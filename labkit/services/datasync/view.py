@@ -15,6 +15,7 @@ from typing import Any
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     esc,
     panel_html,
     panel_text,
@@ -107,20 +108,11 @@ def render_text(state: Row, *, notice: str = "", hint: str = "") -> str:
     )
 
 
-class SyncView:
+class SyncView(Panel):
     """DataSync tasks at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, state: Row) -> None:
-        self.state = state
-
-    def _repr_html_(self) -> str:
-        return render_html(self.state)
-
-    def __str__(self) -> str:
-        return render_text(self.state)
-
-    def __repr__(self) -> str:
-        return render_text(self.state)
+        super().__init__(state, render_html, render_text)
 
 
 def sync_view(task: str | None, now: float) -> SyncView:

@@ -18,6 +18,7 @@ from labkit.services.dms.state import snapshot, task_names
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -144,20 +145,11 @@ class UnknownTaskError(LabkitError):
     code = "UnknownReplicationTask"
 
 
-class DmsView:
+class DmsView(Panel):
     """A task at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, state: Row) -> None:
-        self.state = state
-
-    def _repr_html_(self) -> str:
-        return render_html(self.state)
-
-    def __str__(self) -> str:
-        return render_text(self.state)
-
-    def __repr__(self) -> str:
-        return render_text(self.state)
+        super().__init__(state, render_html, render_text)
 
 
 def dms_view(task: str | None, now: float) -> DmsView:

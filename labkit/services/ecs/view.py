@@ -12,6 +12,7 @@ from labkit.services.ecs.state import ClusterSnapshot, cluster_names, snapshot
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -160,20 +161,11 @@ def render_text(snap: ClusterSnapshot, *, notice: str = "", hint: str = "") -> s
     return panel_text(_heading(snap), lines, subheading=snap.region, notice=notice, hint=hint)
 
 
-class ClusterView:
+class ClusterView(Panel):
     """A cluster at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, snap: ClusterSnapshot) -> None:
-        self.snapshot = snap
-
-    def _repr_html_(self) -> str:
-        return render_html(self.snapshot)
-
-    def __str__(self) -> str:
-        return render_text(self.snapshot)
-
-    def __repr__(self) -> str:
-        return render_text(self.snapshot)
+        super().__init__(snap, render_html, render_text)
 
 
 class UnknownClusterError(LabkitError):

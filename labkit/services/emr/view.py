@@ -14,6 +14,7 @@ from labkit.services.emr.state import cluster_snapshot
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -100,20 +101,11 @@ def cluster_text(snap: Row) -> str:
     )
 
 
-class ClusterView:
+class ClusterView(Panel):
     """A cluster at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, snap: Row) -> None:
-        self.snapshot = snap
-
-    def _repr_html_(self) -> str:
-        return cluster_html(self.snapshot)
-
-    def __str__(self) -> str:
-        return cluster_text(self.snapshot)
-
-    def __repr__(self) -> str:
-        return cluster_text(self.snapshot)
+        super().__init__(snap, cluster_html, cluster_text)
 
 
 def emr_view(cluster: str | None = None) -> ClusterView:

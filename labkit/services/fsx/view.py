@@ -16,6 +16,7 @@ from labkit.services.fsx.state import snapshot
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -116,20 +117,11 @@ class UnknownLustreError(LabkitError):
     code = "UnknownFileSystem"
 
 
-class FsxView:
+class FsxView(Panel):
     """A file system at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, state: Row) -> None:
-        self.state = state
-
-    def _repr_html_(self) -> str:
-        return render_html(self.state)
-
-    def __str__(self) -> str:
-        return render_text(self.state)
-
-    def __repr__(self) -> str:
-        return render_text(self.state)
+        super().__init__(state, render_html, render_text)
 
 
 def fsx_view(file_system: str | None = None) -> FsxView:

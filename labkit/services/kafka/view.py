@@ -13,6 +13,7 @@ from labkit.services.kafka.state import KafkaSnapshot, clusters, snapshot
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -138,20 +139,11 @@ def render_text(snap: KafkaSnapshot) -> str:
     return panel_text(_heading(snap), lines, subheading=snap.arn)
 
 
-class KafkaView:
+class KafkaView(Panel):
     """An MSK cluster at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, snap: KafkaSnapshot) -> None:
-        self.snapshot = snap
-
-    def _repr_html_(self) -> str:
-        return render_html(self.snapshot)
-
-    def __str__(self) -> str:
-        return render_text(self.snapshot)
-
-    def __repr__(self) -> str:
-        return render_text(self.snapshot)
+        super().__init__(snap, render_html, render_text)
 
 
 def kafka_view(cluster: str | None = None) -> KafkaView:

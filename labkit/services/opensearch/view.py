@@ -15,6 +15,7 @@ from labkit.services.opensearch.state import index_snapshot
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -82,20 +83,11 @@ def index_text(snap: Row) -> str:
     )
 
 
-class SearchView:
+class SearchView(Panel):
     """An index at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, snap: Row) -> None:
-        self.snapshot = snap
-
-    def _repr_html_(self) -> str:
-        return index_html(self.snapshot)
-
-    def __str__(self) -> str:
-        return index_text(self.snapshot)
-
-    def __repr__(self) -> str:
-        return index_text(self.snapshot)
+        super().__init__(snap, index_html, index_text)
 
 
 def search_view(index: str | None, now: float) -> SearchView:

@@ -15,6 +15,7 @@ from labkit.services.redshift.state import statement_snapshot
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -134,20 +135,11 @@ def statement_text(snap: Row) -> str:
     )
 
 
-class RedshiftView:
+class RedshiftView(Panel):
     """A statement at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, snap: Row) -> None:
-        self.snapshot = snap
-
-    def _repr_html_(self) -> str:
-        return statement_html(self.snapshot)
-
-    def __str__(self) -> str:
-        return statement_text(self.snapshot)
-
-    def __repr__(self) -> str:
-        return statement_text(self.snapshot)
+        super().__init__(snap, statement_html, statement_text)
 
 
 def redshift_view(statement: str | None = None) -> RedshiftView:

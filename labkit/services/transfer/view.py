@@ -14,6 +14,7 @@ from typing import Any
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     esc,
     lines_html,
     panel_html,
@@ -105,20 +106,11 @@ def render_text(state: Row, *, notice: str = "", hint: str = "") -> str:
     return panel_text(heading(state), lines, subheading=subheading(state), notice=notice, hint=hint)
 
 
-class TransferView:
+class TransferView(Panel):
     """A server's activity at one moment, shown as HTML in Jupyter and as text elsewhere."""
 
     def __init__(self, state: Row) -> None:
-        self.state = state
-
-    def _repr_html_(self) -> str:
-        return render_html(self.state)
-
-    def __str__(self) -> str:
-        return render_text(self.state)
-
-    def __repr__(self) -> str:
-        return render_text(self.state)
+        super().__init__(state, render_html, render_text)
 
 
 def transfer_view(server: str | None = None) -> TransferView:

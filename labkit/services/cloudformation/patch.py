@@ -186,7 +186,7 @@ def _load_service(resource_type: str) -> None:
             return
 
 
-def _stack_of(resources_map: Any) -> Any:
+def stack_of(resources_map: Any) -> Any:
     backend = cfn_models.cloudformation_backends[resources_map._account_id][
         resources_map._region_name
     ]
@@ -207,7 +207,7 @@ def _event(stack: Any, record: ResourceRecord, properties: Any = None) -> None:
     stack.events.append(event)
 
 
-def _set(stack: Any, logical_id: str, resource_type: str, status: str, **extra: Any) -> None:
+def set_status(stack: Any, logical_id: str, resource_type: str, status: str, **extra: Any) -> None:
     records = records_of(stack)
     record = records.get(logical_id)
     if record is None:
@@ -221,7 +221,7 @@ def _set(stack: Any, logical_id: str, resource_type: str, status: str, **extra: 
     _event(stack, record)
 
 
-def _physical_id(resource: Any) -> str | None:
+def physical_id_of(resource: Any) -> str | None:
     value = getattr(resource, "physical_resource_id", None)
     return str(value) if value is not None else None
 
@@ -247,7 +247,7 @@ class ResourceCreationFailed(Exception):
         self.reason = reason
 
 
-def _reason(error: BaseException) -> str:
+def error_reason(error: BaseException) -> str:
     message = getattr(error, "message", None) or str(error) or type(error).__name__
     code = getattr(error, "code", None) or getattr(error, "error_type", None)
     return f"{message} (Service error: {code})" if code else str(message)
@@ -370,7 +370,7 @@ def cloudformation_fidelity() -> Iterator[None]:
         account_id: str,
         region_name: str,
     ) -> Any:
-        stack = _stack_of(resources_map)
+        stack = stack_of(resources_map)
         condition = resource_json.get("Condition")
         skipped = condition and not resources_map.lazy_condition_map[condition]
         if stack is None or skipped:
@@ -383,7 +383,7 @@ def cloudformation_fidelity() -> Iterator[None]:
             return None
         resource_type = str(resource_json.get("Type"))
         _load_service(resource_type)
-        _set(stack, logical_id, resource_type, "CREATE_IN_PROGRESS")
+        set_status(stack, logical_id, resource_type, "CREATE_IN_PROGRESS")
         try:
             resource = original_create_resource(
                 logical_id, resource_json, resources_map, account_id, region_name
@@ -391,16 +391,16 @@ def cloudformation_fidelity() -> Iterator[None]:
         except ResourceCreationFailed:
             raise
         except Exception as error:
-            reason = _reason(error)
-            _set(stack, logical_id, resource_type, "CREATE_FAILED", reason=reason)
+            reason = error_reason(error)
+            set_status(stack, logical_id, resource_type, "CREATE_FAILED", reason=reason)
             stack.labkit_failed = True
             raise ResourceCreationFailed(logical_id, reason) from error
-        _set(
+        set_status(
             stack,
             logical_id,
             resource_type,
             "CREATE_COMPLETE",
-            physical_id=_physical_id(resource),
+            physical_id=physical_id_of(resource),
         )
         return resource
 
@@ -440,7 +440,7 @@ def cloudformation_fidelity() -> Iterator[None]:
         physical = {
             k: pid
             for k, v in stack.resource_map._parsed_resources.items()
-            if (pid := _physical_id(v)) is not None and not isinstance(v, str)
+            if (pid := physical_id_of(v)) is not None and not isinstance(v, str)
         }
         changes = sim_changes.diff(
             stack.template_dict,
@@ -559,7 +559,7 @@ def _roll_back_update(
     updated = failure.logical_id in before.parsed
     if updated:
         body = stack.resource_map._resource_json_map.get(failure.logical_id) or {}
-        _set(
+        set_status(
             stack,
             failure.logical_id,
             str(body.get("Type")),
@@ -581,14 +581,16 @@ def _roll_back_update(
             continue
         body = resource_map._resource_json_map.get(logical_id) or {}
         resource_type = str(body.get("Type"))
-        _set(stack, logical_id, resource_type, "DELETE_IN_PROGRESS")
+        set_status(stack, logical_id, resource_type, "DELETE_IN_PROGRESS")
         try:
             resource_map._delete_resource(resource, body)
         except Exception as error:
-            _set(stack, logical_id, resource_type, "DELETE_FAILED", reason=_reason(error))
+            set_status(
+                stack, logical_id, resource_type, "DELETE_FAILED", reason=error_reason(error)
+            )
             continue
         parsed.pop(logical_id, None)
-        _set(stack, logical_id, resource_type, "DELETE_COMPLETE")
+        set_status(stack, logical_id, resource_type, "DELETE_COMPLETE")
     stack.template = before.template
     if before.template:
         stack._parse_template()
@@ -598,7 +600,7 @@ def _roll_back_update(
     if updated:
         # Back to what it was: the failed update of this resource changed nothing.
         body = stack.resource_map._resource_json_map.get(failure.logical_id) or {}
-        _set(stack, failure.logical_id, str(body.get("Type")), "UPDATE_COMPLETE")
+        set_status(stack, failure.logical_id, str(body.get("Type")), "UPDATE_COMPLETE")
     stack.labkit_failed = False
     stack.status = f"{prefix}_COMPLETE"
     stack._add_stack_event(stack.status)
@@ -657,9 +659,9 @@ def delete_stack(stack: Any) -> None:
         resource_type = str(body.get("Type"))
         policy = deletion_policy(body)
         if policy in _KEPT:
-            _set(stack, logical_id, resource_type, "DELETE_SKIPPED")
+            set_status(stack, logical_id, resource_type, "DELETE_SKIPPED")
             continue
-        _set(stack, logical_id, resource_type, "DELETE_IN_PROGRESS")
+        set_status(stack, logical_id, resource_type, "DELETE_IN_PROGRESS")
         if policy == "Snapshot":
             _snapshot(stack, logical_id, resource)
         remaining.append(logical_id)
@@ -675,11 +677,11 @@ def delete_stack(stack: Any) -> None:
                 continue
             parsed.pop(logical_id, None)
             remaining.remove(logical_id)
-            _set(stack, logical_id, str(body.get("Type")), "DELETE_COMPLETE")
+            set_status(stack, logical_id, str(body.get("Type")), "DELETE_COMPLETE")
             progress = True
     for logical_id in remaining:
         body = templates.get(logical_id) or {}
-        _set(stack, logical_id, str(body.get("Type")), "DELETE_FAILED")
+        set_status(stack, logical_id, str(body.get("Type")), "DELETE_FAILED")
     stack.status = "DELETE_FAILED" if remaining else "DELETE_COMPLETE"
     stack._add_stack_event(stack.status)
 
@@ -729,18 +731,20 @@ def _undo(stack: Any, deleting: bool) -> None:
         if (templates.get(logical_id) or {}).get("DeletionPolicy") == "Retain":
             # Retain keeps a resource even when the stack that made it rolls back (unlike
             # RetainExceptOnCreate, which exists for that difference).
-            _set(stack, logical_id, record.resource_type, "DELETE_SKIPPED")
+            set_status(stack, logical_id, record.resource_type, "DELETE_SKIPPED")
             resource_map._parsed_resources.pop(logical_id, None)
             continue
-        _set(stack, logical_id, record.resource_type, "DELETE_IN_PROGRESS")
+        set_status(stack, logical_id, record.resource_type, "DELETE_IN_PROGRESS")
         try:
             resource_map._delete_resource(resource, templates[logical_id])
         except Exception as error:  # AWS keeps going and reports it
-            _set(stack, logical_id, record.resource_type, "DELETE_FAILED", reason=_reason(error))
+            set_status(
+                stack, logical_id, record.resource_type, "DELETE_FAILED", reason=error_reason(error)
+            )
             continue
         resource_map._parsed_resources.pop(logical_id, None)
-        _set(stack, logical_id, record.resource_type, "DELETE_COMPLETE")
+        set_status(stack, logical_id, record.resource_type, "DELETE_COMPLETE")
     failed = [r for r in records_of(stack).values() if r.status == "CREATE_FAILED"]
     for record in failed:
         if deleting:
-            _set(stack, record.logical_id, record.resource_type, "DELETE_COMPLETE")
+            set_status(stack, record.logical_id, record.resource_type, "DELETE_COMPLETE")

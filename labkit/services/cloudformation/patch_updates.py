@@ -30,10 +30,10 @@ from moto.cloudformation import parsing as cfn_parsing
 
 from labkit.services.cloudformation.patch import (
     ResourceCreationFailed,
-    _physical_id,
-    _reason,
-    _set,
-    _stack_of,
+    error_reason,
+    physical_id_of,
+    set_status,
+    stack_of,
 )
 
 #: CloudFormation's status reason for a resource an update replaces.
@@ -93,15 +93,15 @@ def update_fidelity() -> Iterator[None]:
         account_id: str,
         region_name: str,
     ) -> Any:
-        stack = _stack_of(resources_map)
+        stack = stack_of(resources_map)
         if stack is None:
             return original_update_resource(
                 logical_id, resource_json, resources_map, account_id, region_name
             )
         resource_type = str(resource_json.get("Type"))
         old = resources_map._parsed_resources.get(logical_id)
-        old_id = _physical_id(old)
-        _set(stack, logical_id, resource_type, "UPDATE_IN_PROGRESS")
+        old_id = physical_id_of(old)
+        set_status(stack, logical_id, resource_type, "UPDATE_IN_PROGRESS")
         try:
             resource = original_update_resource(
                 logical_id, resource_json, resources_map, account_id, region_name
@@ -109,13 +109,13 @@ def update_fidelity() -> Iterator[None]:
         except ResourceCreationFailed:
             raise
         except Exception as error:
-            reason = _reason(error)
-            _set(stack, logical_id, resource_type, "UPDATE_FAILED", reason=reason)
+            reason = error_reason(error)
+            set_status(stack, logical_id, resource_type, "UPDATE_FAILED", reason=reason)
             raise ResourceCreationFailed(logical_id, reason) from error
         if resource is None:
             # moto cannot update this type: the resource stays as it was (moto dropped it from
             # the stack, leaving it undeletable); say what happened instead of pretending.
-            _set(
+            set_status(
                 stack,
                 logical_id,
                 resource_type,
@@ -124,18 +124,18 @@ def update_fidelity() -> Iterator[None]:
                 physical_id=old_id,
             )
             return old
-        new_id = _physical_id(resource)
+        new_id = physical_id_of(resource)
         if old_id and new_id and new_id != old_id:
-            _set(stack, logical_id, resource_type, "UPDATE_IN_PROGRESS", reason=REPLACING)
+            set_status(stack, logical_id, resource_type, "UPDATE_IN_PROGRESS", reason=REPLACING)
             stack.labkit_replaced = [*getattr(stack, "labkit_replaced", []), (logical_id, old_id)]
-        _set(stack, logical_id, resource_type, "UPDATE_COMPLETE", physical_id=new_id)
+        set_status(stack, logical_id, resource_type, "UPDATE_COMPLETE", physical_id=new_id)
         return resource
 
     def update(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
-        stack = _stack_of(self)
+        stack = stack_of(self)
         if stack is not None:
             stack.labkit_replaced = []
-        before = {k: _physical_id(v) for k, v in self._parsed_resources.items()}
+        before = {k: physical_id_of(v) for k, v in self._parsed_resources.items()}
         planned = self.build_resource_diff(template, parameters)
         original_update(self, template, parameters)
         if stack is None:
@@ -148,9 +148,9 @@ def update_fidelity() -> Iterator[None]:
                 body = self._resource_json_map.get(logical_id) or {}
                 kind = str(body.get("Type"))
                 # The old physical resource goes; the record keeps the new one's id.
-                _set(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id=old_id)
-                _set(stack, logical_id, kind, "DELETE_COMPLETE", physical_id=old_id)
-                new_id = _physical_id(self._parsed_resources.get(logical_id))
+                set_status(stack, logical_id, kind, "DELETE_IN_PROGRESS", physical_id=old_id)
+                set_status(stack, logical_id, kind, "DELETE_COMPLETE", physical_id=old_id)
+                new_id = physical_id_of(self._parsed_resources.get(logical_id))
                 records = getattr(stack, "labkit_resources", {})
                 if logical_id in records:
                     records[logical_id].status = "UPDATE_COMPLETE"
@@ -163,7 +163,7 @@ def update_fidelity() -> Iterator[None]:
         changed = {
             k
             for k, v in resource_map._parsed_resources.items()
-            if k in before and before[k] and _physical_id(v) != before[k]
+            if k in before and before[k] and physical_id_of(v) != before[k]
         }
         while changed:
             following: set[str] = set()
@@ -172,7 +172,7 @@ def update_fidelity() -> Iterator[None]:
                     continue
                 if not references(body.get("Properties")) & changed:
                     continue
-                previous = _physical_id(resource_map._parsed_resources.get(logical_id))
+                previous = physical_id_of(resource_map._parsed_resources.get(logical_id))
                 resource = cfn_parsing.parse_and_update_resource(
                     logical_id,
                     body,
@@ -182,7 +182,7 @@ def update_fidelity() -> Iterator[None]:
                 )
                 resource_map._parsed_resources[logical_id] = resource
                 done.add(logical_id)
-                if _physical_id(resource) != previous:
+                if physical_id_of(resource) != previous:
                     following.add(logical_id)
             changed = following
 

@@ -181,7 +181,7 @@ class FlinkKinesisConsumer:
 
 
 # -- sinks --------------------------------------------------------------------------------------
-class _BufferedSink(ABC):
+class BufferedSink(ABC):
     """Collects a poll's elements and writes them in batches after it (Flink's async sink).
     Each sink writes a batch its own way (:meth:`_write`)."""
 
@@ -234,7 +234,7 @@ class PartitionKeyGenerator:
         return lambda _value: uuid.uuid4().hex
 
 
-class KinesisStreamsSink(_BufferedSink):
+class KinesisStreamsSink(BufferedSink):
     """Writes elements to a Kinesis data stream with ``PutRecords``."""
 
     def __init__(
@@ -335,7 +335,7 @@ class KinesisStreamsSinkBuilder:
         return KinesisStreamsSink(self._stream, self._schema, self._key, self._region, self._fail)
 
 
-class KinesisFirehoseSink(_BufferedSink):
+class KinesisFirehoseSink(BufferedSink):
     """Writes elements to an Amazon Data Firehose stream with ``PutRecordBatch``."""
 
     def __init__(self, name: str, schema: Any, region: str | None) -> None:
@@ -401,7 +401,7 @@ class KinesisFirehoseSinkBuilder:
         return KinesisFirehoseSink(self._name, self._schema, self._region)
 
 
-class LambdaSink(_BufferedSink):
+class LambdaSink(BufferedSink):
     """labkit's sink: invokes a Lambda function with each element as its JSON event.
 
     Args:

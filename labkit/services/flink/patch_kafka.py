@@ -100,7 +100,7 @@ def _last_offset(batch: Any) -> int:
     return int(batch.last_offset)
 
 
-def _topic_missing(name: str, runtime: Any) -> ConnectorError:
+def topic_missing(name: str, runtime: Any) -> ConnectorError:
     known = ", ".join(sorted(runtime.topics)) or "none"
     return ConnectorError(
         f"The topic {name!r} does not exist on MSK cluster {runtime.name} (topics: {known}); "
@@ -286,11 +286,11 @@ class KafkaSource:
             runtime.expire()
             for name in self.topics:
                 if name not in runtime.topics:
-                    raise _topic_missing(name, runtime)
+                    raise topic_missing(name, runtime)
             for tp in self.partitions:
                 topic = runtime.topics.get(tp.topic)
                 if topic is None:
-                    raise _topic_missing(tp.topic, runtime)
+                    raise topic_missing(tp.topic, runtime)
                 if not 0 <= tp.partition < len(topic.partitions):
                     raise ConnectorError(
                         f"The topic {tp.topic!r} has {len(topic.partitions)} partition(s); "

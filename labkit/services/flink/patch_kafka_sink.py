@@ -10,8 +10,8 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
-from labkit.services.flink.patch_connectors import ConnectorError, _BufferedSink
-from labkit.services.flink.patch_kafka import _topic_missing, resolve_cluster
+from labkit.services.flink.patch_connectors import BufferedSink, ConnectorError
+from labkit.services.flink.patch_kafka import resolve_cluster, topic_missing
 from labkit.services.flink.sim_time import MIN_TIMESTAMP
 
 
@@ -117,7 +117,7 @@ class KafkaRecordSerializationSchemaBuilder:
         return KafkaRecordSerializationSchema(self._topic, self._selector, self._key, self._value)
 
 
-class KafkaSink(_BufferedSink):
+class KafkaSink(BufferedSink):
     """Appends elements to topics of an MSK cluster of the sandbox (``stream.sink_to(sink)``).
 
     ``sent`` counts records appended, ``failed`` those refused (no such topic, too large).
@@ -159,7 +159,7 @@ class KafkaSink(_BufferedSink):
                 topic = runtime.topics.get(name)
                 if topic is None:
                     self.failed += 1
-                    self._note(str(_topic_missing(name, runtime)))
+                    self._note(str(topic_missing(name, runtime)))
                     continue
                 key, data = self.schema.serialize(value)
                 count = len(topic.partitions)

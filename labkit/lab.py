@@ -343,21 +343,21 @@ class Lab:
     def lake_view(self) -> Any:
         """The data lake now: each Glue catalog table's schema and partitions, ``key=value``
         folders in S3 the catalog does not hold yet, and the objects under each by format."""
-        from labkit.labs.analytics_views import lake_view
+        from labkit.services.athena.view import lake_view
 
         return lake_view(self.sandbox.region)
 
     def query_view(self, execution_id: str | None = None) -> Any:
         """An Athena query: state, partitions read and pruned, bytes scanned and billed, cost,
         a result preview (``execution_id``: its ``QueryExecutionId``; the latest when omitted)."""
-        from labkit.labs.analytics_views import query_view
+        from labkit.services.athena.view import query_view
 
         return query_view(execution_id, self.clock.timestamp, self.sandbox.region)
 
     def etl_view(self) -> Any:
         """Glue now: crawlers and their last crawl, ETL jobs with each run's objects read and
         written, and the objects each job's bookmark remembers as processed."""
-        from labkit.labs.analytics_views import etl_view
+        from labkit.services.glue.view import etl_view
 
         return etl_view(self.sandbox.region)
 

@@ -20,7 +20,7 @@ from grading_support import grade_samples, said, statuses
 from labkit.grading.notebook import Submission
 from labkit.lab import Lab
 from labkit.labs import analytics_support as shop
-from labkit.labs.analytics_views import UnknownQueryError
+from labkit.services.athena.view import UnknownQueryError
 
 SAMPLES = Path(__file__).resolve().parent / "submissions" / "analytics"
 CHECKS = ("raw_table", "etl_job", "cost_budget", "warehouse", "incident", "dashboard")

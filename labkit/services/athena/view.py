@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from labkit.errors import LabkitError
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -196,3 +198,31 @@ def query_text(query: Row) -> str:
         lines,
         subheading=f"{query['database']} · workgroup {query['workgroup']}",
     )
+
+
+class UnknownQueryError(LabkitError):
+    """No Athena query with that id (or none run yet)."""
+
+    code = "UnknownQuery"
+
+
+def lake_view(region: str) -> Panel:
+    """The lake now: each catalog table's schema, partitions (registered or not) and objects."""
+    from labkit.services.athena.state import lake_snapshot
+
+    return Panel(lake_snapshot(region=region), lake_html, lake_text)
+
+
+def query_view(execution_id: str | None, now: float, region: str) -> Panel:
+    """One Athena query (the latest when ``execution_id`` is ``None``)."""
+    from labkit.services.athena.state import query_ids, query_snapshot
+
+    if execution_id is None:
+        ids = query_ids(region=region)
+        if not ids:
+            raise UnknownQueryError("No Athena query has run in this lab yet.")
+        execution_id = ids[-1]
+    snapshot = query_snapshot(execution_id, now, region=region)
+    if snapshot is None:
+        raise UnknownQueryError(f"There is no Athena query {execution_id!r} in {region}.")
+    return Panel(snapshot, query_html, query_text)

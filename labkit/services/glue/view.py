@@ -12,6 +12,7 @@ from typing import Any
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     lines_html,
     panel_html,
     panel_text,
@@ -88,3 +89,10 @@ def etl_text(snapshot: Row) -> str:
     if snapshot["jobs"]:
         lines += text_table(_RUN_COLUMNS, _job_groups(snapshot), group_label="job")
     return panel_text("Glue crawlers and jobs", lines, subheading=snapshot["region"])
+
+
+def etl_view(region: str) -> Panel:
+    """Glue now: crawlers and their last crawl, jobs with their runs and what bookmarks hold."""
+    from labkit.services.glue.state import etl_snapshot
+
+    return Panel(etl_snapshot(region=region), etl_html, etl_text)

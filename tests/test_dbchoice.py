@@ -244,3 +244,6 @@ def test_the_report_has_html_and_text_forms_that_say_it_in_words() -> None:
     assert "labkit-dbchoice" in html and "✗ broke" in html and "✓ works" in html
     assert "9 of 10 workloads work" in text and "DynamoDB has no join" in text
     assert str(Report(verdicts)) == text and Report(verdicts)._repr_html_() == html
+    # Jupyter keeps both forms: the text is what nbconvert to text and a screen reader get.
+    assert Report(verdicts)._repr_mimebundle_() == {"text/html": html, "text/plain": text}
+    assert Report(verdicts).verdicts == verdicts

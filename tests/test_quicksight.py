@@ -135,6 +135,8 @@ def test_a_spice_data_set_shows_what_its_last_refresh_copied(lab: Lab) -> None:
     assert after.points[-1] == ("2026-01-04", 4.0)
     html = after._repr_html_()
     assert "data:image/png;base64," in html and "2026-01-04" in html  # chart and table
+    bundle = after._repr_mimebundle_()  # the text form rides along: the chart's numbers
+    assert bundle["text/html"] == html and "2026-01-04" in bundle["text/plain"]
     described = qs.describe_data_set(AwsAccountId=ACCOUNT, DataSetId="daily-spice")["DataSet"]
     assert described["OutputColumns"] == [
         {"Name": "day", "Type": "STRING"},

@@ -7,11 +7,10 @@ distinction, never colour: ``✓ works`` or ``✗ broke`` and the reasons in wor
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from labkit.services.dbchoice.sim_workloads import WORKLOADS, Verdict, duration, evaluate
-from labkit.views.base import Column, Group, panel_html, panel_text, table_html, text_table
+from labkit.views.base import Column, Group, Panel, panel_html, panel_text, table_html, text_table
 
 _COLUMNS = (Column("service"), Column("result"), Column("what happened"))
 
@@ -60,19 +59,16 @@ def report_text(verdicts: Sequence[Verdict]) -> str:
     )
 
 
-@dataclass
-class Report:
-    """Verdicts that show themselves in a notebook (HTML) and in a terminal (text)."""
+class Report(Panel):
+    """Verdicts that show themselves in a notebook (HTML, with text beside) and in a terminal."""
 
-    verdicts: list[Verdict]
+    def __init__(self, verdicts: list[Verdict]) -> None:
+        super().__init__(verdicts, report_html, report_text)
 
-    def _repr_html_(self) -> str:
-        return report_html(self.verdicts)
-
-    def __str__(self) -> str:
-        return report_text(self.verdicts)
-
-    __repr__ = __str__
+    @property
+    def verdicts(self) -> list[Verdict]:
+        """One verdict per workload, in the course's order."""
+        return self.snapshot  # type: ignore[no-any-return]
 
 
 def which_db(assignment: Mapping[str, Any]) -> Report:

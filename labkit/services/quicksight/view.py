@@ -19,6 +19,7 @@ from labkit.services.quicksight.state import dashboard_snapshot
 from labkit.views.base import (
     Column,
     Group,
+    Panel,
     esc,
     lines_html,
     panel_html,
@@ -147,28 +148,25 @@ def dashboard_text(snap: Row, x: str, y: str) -> str:
     )
 
 
-class DashboardView:
-    """A visual of a data set at one moment: HTML in Jupyter, text elsewhere."""
+class DashboardView(Panel):
+    """A visual of a data set at one moment: HTML in Jupyter (with the table as its text form),
+    text elsewhere."""
 
     def __init__(self, snap: Row, x: str, y: str, kind: str = "bar") -> None:
         if kind not in CHART_KINDS:
             raise DashboardError(f"kind={kind!r}: one of {', '.join(CHART_KINDS)}.")
         _points(snap, x, y)  # a wrong column is said now, not when the view is shown
-        self.snapshot, self.x, self.y, self.kind = snap, x, y, kind
+        super().__init__(
+            snap,
+            lambda s: dashboard_html(s, x, y, kind),
+            lambda s: dashboard_text(s, x, y),
+        )
+        self.x, self.y, self.kind = x, y, kind
 
     @property
     def points(self) -> list[tuple[str, float | None]]:
         """``(x, y)`` of every row, ordered by x: what the visual draws."""
         return _points(self.snapshot, self.x, self.y)
-
-    def _repr_html_(self) -> str:
-        return dashboard_html(self.snapshot, self.x, self.y, self.kind)
-
-    def __str__(self) -> str:
-        return dashboard_text(self.snapshot, self.x, self.y)
-
-    def __repr__(self) -> str:
-        return dashboard_text(self.snapshot, self.x, self.y)
 
 
 def dashboard_view(

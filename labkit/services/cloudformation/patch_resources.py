@@ -46,7 +46,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.cloudformation import parsing as cfn_parsing
 from moto.dynamodb.models import dynamodb_backends
@@ -80,6 +80,10 @@ class Deployed(ABC):
     through the same backend calls as the service's API."""
 
     cloudformation_type_name = ""
+    #: The ``Fn::GetAtt`` name answered with the physical id (``ResourceId``, ``RouteId``, ...).
+    id_attribute: ClassVar[str] = ""
+    #: The other ``Fn::GetAtt`` names the type answers, each computed by :meth:`attribute`.
+    other_attributes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, physical_id: str, account_id: str, region_name: str) -> None:
         self.physical_resource_id = physical_id
@@ -91,12 +95,20 @@ class Deployed(ABC):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return False
+        return bool(attr) and (attr == cls.id_attribute or attr in cls.other_attributes)
 
     def get_cfn_attribute(self, attribute_name: str) -> Any:
         from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
+        if attribute_name and attribute_name == self.id_attribute:
+            return self.physical_resource_id
+        if attribute_name in self.other_attributes:
+            return self.attribute(attribute_name)
         raise UnformattedGetAttTemplateException()
+
+    def attribute(self, name: str) -> Any:
+        """The value of ``Fn::GetAtt`` ``name``, one of :attr:`other_attributes`."""
+        raise NotImplementedError(f"{type(self).__name__} computes no attribute {name!r}")
 
     @abstractmethod
     def delete(self, account_id: str, region_name: str) -> None:
@@ -284,14 +296,10 @@ class FirehoseDeliveryStream(Deployed):
         super().__init__(name, account_id, region_name)
         self.arn = arn
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
+    other_attributes = ("Arn",)
 
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Arn":
-            return self.arn
-        return super().get_cfn_attribute(attribute_name)
+    def attribute(self, name: str) -> Any:
+        return self.arn
 
     @classmethod
     def create_from_cloudformation_json(

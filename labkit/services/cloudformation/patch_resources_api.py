@@ -64,19 +64,14 @@ def as_bool(value: Any) -> bool:
 class RestApi(Deployed):
     """``AWS::ApiGateway::RestApi``: ``CreateRestApi``; deleted with the stack."""
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("RootResourceId", "RestApiId")
+    id_attribute = "RestApiId"
+    other_attributes = ("RootResourceId",)
 
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "RestApiId":
-            return self.physical_resource_id
-        if attribute_name == "RootResourceId":
-            api = apigateway_backends[self.account_id][self.region_name].get_rest_api(
-                self.physical_resource_id
-            )
-            return next(r.id for r in api.resources.values() if not r.parent_id)
-        return super().get_cfn_attribute(attribute_name)
+    def attribute(self, name: str) -> Any:
+        api = apigateway_backends[self.account_id][self.region_name].get_rest_api(
+            self.physical_resource_id
+        )
+        return next(r.id for r in api.resources.values() if not r.parent_id)
 
     @classmethod
     def create_from_cloudformation_json(
@@ -140,14 +135,7 @@ class ApiResource(Deployed):
         super().__init__(physical_id, account_id, region_name)
         self.api_id = api_id
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "ResourceId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "ResourceId":
-            return self.physical_resource_id
-        return super().get_cfn_attribute(attribute_name)
+    id_attribute = "ResourceId"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -276,14 +264,7 @@ class ApiDeployment(Deployed):
         self.api_id = api_id
         self.stage = stage
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "DeploymentId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "DeploymentId":
-            return self.physical_resource_id
-        return super().get_cfn_attribute(attribute_name)
+    id_attribute = "DeploymentId"
 
     @classmethod
     def create_from_cloudformation_json(

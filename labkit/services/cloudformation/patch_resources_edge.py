@@ -103,17 +103,11 @@ def api_config(template_config: dict[str, Any], caller_reference: str) -> dict[s
 class Distribution(Deployed):
     """``AWS::CloudFront::Distribution``: ``CreateDistribution``; deleted with the stack."""
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("DomainName", "Id")
+    id_attribute = "Id"
+    other_attributes = ("DomainName",)
 
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.physical_resource_id
-        if attribute_name == "DomainName":
-            dist = self._backend().distributions[self.physical_resource_id]
-            return dist.domain_name
-        return super().get_cfn_attribute(attribute_name)
+    def attribute(self, name: str) -> Any:
+        return self._backend().distributions[self.physical_resource_id].domain_name
 
     def _backend(self) -> Any:
         return cloudfront_backends[self.account_id]["global"]
@@ -167,14 +161,7 @@ class Distribution(Deployed):
 class OriginAccessControl(Deployed):
     """``AWS::CloudFront::OriginAccessControl``: ``CreateOriginAccessControl``."""
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Id"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "Id":
-            return self.physical_resource_id
-        return super().get_cfn_attribute(attribute_name)
+    id_attribute = "Id"
 
     @classmethod
     def create_from_cloudformation_json(

@@ -34,17 +34,13 @@ class HttpApi(Deployed):
     """``AWS::ApiGatewayV2::Api``: ``CreateApi``; with ``Target``, quick create (an
     integration, a ``$default`` route, an auto-deployed ``$default`` stage)."""
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr in ("ApiEndpoint", "ApiId")
+    id_attribute = "ApiId"
+    other_attributes = ("ApiEndpoint",)
 
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "ApiId":
-            return self.physical_resource_id
-        if attribute_name == "ApiEndpoint":
-            api = _v2(self.account_id, self.region_name).get_api(self.physical_resource_id)
-            return api.api_endpoint
-        return super().get_cfn_attribute(attribute_name)
+    def attribute(self, name: str) -> Any:
+        return (
+            _v2(self.account_id, self.region_name).get_api(self.physical_resource_id).api_endpoint
+        )
 
     @classmethod
     def create_from_cloudformation_json(
@@ -177,14 +173,7 @@ class HttpIntegration(_HttpApiPart):
 
     collection = "integrations"
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "IntegrationId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "IntegrationId":
-            return self.physical_resource_id
-        return super().get_cfn_attribute(attribute_name)
+    id_attribute = "IntegrationId"
 
     @classmethod
     def create_from_cloudformation_json(
@@ -206,14 +195,7 @@ class HttpRoute(_HttpApiPart):
 
     collection = "routes"
 
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "RouteId"
-
-    def get_cfn_attribute(self, attribute_name: str) -> Any:
-        if attribute_name == "RouteId":
-            return self.physical_resource_id
-        return super().get_cfn_attribute(attribute_name)
+    id_attribute = "RouteId"
 
     @classmethod
     def create_from_cloudformation_json(

@@ -54,8 +54,9 @@ lint: setup
 
 # Unit tests on every core. They include tests/test_labs.py, which grades every lab's worked
 # solution (every cell runs, every check passes) and exercise: the solutions run there, once.
+# The 20 slowest tests are listed at the end: where to look when the suite nears its 20 minutes.
 unit: setup
-	$(BIN)/pytest tests -q -n $(WORKERS) --dist loadscope --ignore=tests/browser
+	$(BIN)/pytest tests -q -n $(WORKERS) --dist loadscope --ignore=tests/browser --durations=20
 
 # Authors: every lesson and solution with nbval, as learners' notebooks are graded in CI. Not part
 # of `make test`, which runs each notebook once: lessons in the browser, solutions in `unit`.

@@ -8,12 +8,20 @@ by default: the grader runs every check itself after the notebook's cells and ig
 cells printed, so running them first cost a capstone sample its checks twice more (two thirds of
 its CPU) and changed no grade. That a notebook which runs its check cells before the grader is
 graded the same is proved per lab by ``tests/test_labs.py`` (every solution calls its checks).
+
+Samples of one lab that share the same cells (the helpers a learner wrote once and calls with
+the right or the wrong arguments) keep them in one file beside them, ``parts/<name>.py``: a
+code cell of comments with a line ``# sample-include: parts/<name>.py`` stands for that file's
+cells, put in its place when the notebook is written out. The graded notebook is the whole
+one a learner would hand in; the sample files differ only in what they are about.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from typing import Any
 
 import jupytext
 import pytest
@@ -41,10 +49,39 @@ def only_asks_for_checks(source: str) -> bool:
     )
 
 
+#: The line of a code cell that stands for the cells of another file (relative to the sample).
+INCLUDE = re.compile(r"# sample-include: (?P<path>\S+)")
+
+
+def _included(cell: Any) -> str | None:
+    """The path a cell of comments only includes (``None`` for any other cell)."""
+    lines = cell.source.strip().splitlines() if cell.cell_type == "code" else []
+    if not lines or not all(line.startswith("#") for line in lines):
+        return None
+    paths = [m["path"] for m in map(INCLUDE.fullmatch, lines) if m is not None]
+    return paths[0] if len(paths) == 1 else None
+
+
+def with_includes(notebook: Any, folder: Path) -> Any:
+    """``notebook`` with each ``# sample-include: <path>`` cell replaced by that file's cells."""
+    cells: list[Any] = []
+    for cell in notebook.cells:
+        path = _included(cell)
+        if path is None:
+            cells.append(cell)
+            continue
+        part = folder / path
+        if not part.is_file():
+            raise FileNotFoundError(f"{folder.name}: the included part {path} is missing")
+        cells += jupytext.read(part).cells
+    notebook.cells = cells
+    return notebook
+
+
 def as_notebook(source: Path, into: Path, *, check_cells: bool = True) -> Path:
-    """Write the sample ``source`` as a .ipynb in ``into`` (without its check-only cells unless
-    ``check_cells``)."""
-    notebook = jupytext.read(source)
+    """Write the sample ``source`` as a .ipynb in ``into`` (its included parts in place; without
+    its check-only cells unless ``check_cells``)."""
+    notebook = with_includes(jupytext.read(source), source.parent)
     if not check_cells:
         notebook.cells = [
             cell

@@ -186,6 +186,7 @@ PATCHES: tuple[Patch, ...] = (
         after=("ecs",),
         module="labkit.services.ecs.patch_scaling",
     ),
+    Patch("ecs_capacity", ("ecs",), after=("ecs",), module="labkit.services.ecs.patch_capacity"),
     # Athena's queries run on DuckDB over the Glue catalog and S3 (Glue, S3 backends read too).
     Patch("athena", ("athena",)),
     Patch("lakeformation", ("lakeformation",)),  # data cells filters (row filters)

@@ -65,6 +65,7 @@ from labkit.services.ecs.patch_start import (
     secrets,
     session_of,
 )
+from labkit.services.ecs.sim_capacity import StrategyItem, choose
 from labkit.services.ecs.sim_placement import Instance, Need, place, release, reserve
 from labkit.services.ecs.sim_tasks import Container, ContainerSpec
 from labkit.services.elbv2 import patch_targets
@@ -95,6 +96,12 @@ class TaskRun:
     targets: list[tuple[str, str, int]] = field(default_factory=list)
     #: CPU seconds its apps used so far (:mod:`labkit.services.ecs.sim_scaling`'s model).
     cpu_seconds: float = 0.0
+    #: The capacity provider it runs on (or waits for), when a strategy chose one.
+    provider: str = ""
+    #: Waiting in ``PROVISIONING`` for room on its capacity provider's instances.
+    waiting: bool = False
+    #: Its task definition (what :func:`settle` starts once the task has a place).
+    task_def: Any | None = None
 
     @property
     def task_id(self) -> str:
@@ -456,8 +463,14 @@ def launch(
     strategy: list[dict[str, Any]] | None = None,
     constraints: list[dict[str, Any]] | None = None,
     service: Any | None = None,
+    capacity: list[StrategyItem] | None = None,
 ) -> tuple[list[Any], list[dict[str, str]]]:
-    """Place and start ``count`` tasks; the tasks started and RunTask's failures."""
+    """Place and start ``count`` tasks; the tasks started and RunTask's failures.
+
+    With a capacity provider ``capacity`` strategy (EC2 providers), each task goes to the
+    provider the strategy picks and is placed on that provider's instances, or waits in
+    ``PROVISIONING`` (:mod:`labkit.services.ecs.patch_capacity` places it when room arrives).
+    """
     cluster = backend._get_cluster(cluster_str)
     task_def = backend.describe_task_definition(task_def_str)
     compat = [str(c).upper() for c in task_def.requires_compatibilities or []]
@@ -470,9 +483,25 @@ def launch(
     backend.tasks.setdefault(cluster.name, {})
     tasks: list[Any] = []
     failures: list[dict[str, str]] = []
+    # Tasks per capacity provider so far: the strategy's base and weights count the service's
+    # own tasks, or those of this RunTask call.
+    counts: dict[str, int] = {}
+    if capacity and service is not None:
+        for other in runs_of(backend).values():
+            if other.service is service and other.running and other.provider:
+                counts[other.provider] = counts.get(other.provider, 0) + 1
     for _ in range(count):
         instance = None
-        if launch_type != "FARGATE":
+        provider = ""
+        if capacity:
+            from labkit.services.ecs import patch_capacity
+
+            provider = choose(capacity, counts)
+            counts[provider] = counts.get(provider, 0) + 1
+            instances = patch_capacity.provider_instances(backend, cluster.name, provider)
+            placed = place(instances, need, strategy=strategy or (), constraints=constraints or ())
+            instance = placed.instance
+        elif launch_type != "FARGATE":
             instances = instances_of(backend, cluster.name)
             if not instances:
                 raise InvalidParameterException(
@@ -507,32 +536,60 @@ def launch(
             tags=tags or [],
             launch_type=launch_type,
             networking_configuration=network,
+            capacity_provider_name=provider or None,
         )
-        _set_status(task, "PROVISIONING" if launch_type == "FARGATE" else "PENDING")
+        _set_status(task, "PROVISIONING" if launch_type == "FARGATE" or provider else "PENDING")
         task.cpu = str(need.cpu)
         task.memory = str(need.memory)
         backend.tasks[cluster.name][task.task_arn] = task
-        run = TaskRun(task, backend, need, launch_type, instance=instance, service=service)
-        if instance is not None:
-            reserve(instance, need)
-            run.address = instance.ec2_id
-            for definition in task_def.container_definitions:
-                for mapping in definition.get("portMappings") or []:
-                    container_port = int(mapping.get("containerPort") or 0)
-                    host = int(mapping.get("hostPort") or 0) or _dynamic_port(instance)
-                    run.host_ports[container_port] = host
-                    instance.ports.add(host)
-            _sync_instance(backend, cluster.name, instance)
-        else:
-            run.address = _task_ip(task)
+        run = TaskRun(
+            task,
+            backend,
+            need,
+            launch_type,
+            instance=instance,
+            service=service,
+            provider=provider,
+            task_def=task_def,
+        )
         runs_of(backend)[task.task_arn] = run
         tasks.append(task)
-        _start(run, task_def)
-        if run.running and service is not None:
-            from labkit.services.ecs.patch_services import register
-
-            register(run)
+        if provider and instance is None:
+            # No room on the provider's instances: the task waits for managed scaling.
+            run.waiting = True
+            continue
+        settle(run, instance)
     return tasks, failures
+
+
+def settle(run: TaskRun, instance: Instance | None) -> None:
+    """Start ``run`` on ``instance`` (``None``: Fargate, its own address), registering it with
+    its service's target groups; a task waiting in ``PROVISIONING`` starts this way when
+    capacity arrives."""
+    backend, task, task_def = run.backend, run.task, run.task_def
+    assert task_def is not None  # launch() sets it
+    run.waiting = False
+    run.instance = instance
+    if instance is not None:
+        reserve(instance, run.need)
+        run.address = instance.ec2_id
+        task.container_instance_arn = instance.arn
+        for definition in task_def.container_definitions:
+            for mapping in definition.get("portMappings") or []:
+                container_port = int(mapping.get("containerPort") or 0)
+                host = int(mapping.get("hostPort") or 0) or _dynamic_port(instance)
+                run.host_ports[container_port] = host
+                instance.ports.add(host)
+        _sync_instance(backend, task.cluster_name, instance)
+        if run.provider:
+            _set_status(task, "PENDING")
+    else:
+        run.address = _task_ip(task)
+    _start(run, task_def)
+    if run.running and run.service is not None:
+        from labkit.services.ecs.patch_services import register
+
+        register(run)
 
 
 def _dynamic_port(instance: Instance) -> int:
@@ -578,11 +635,14 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         return register(self, *args, **kwargs)
 
     def run_task_response(self: Any) -> ActionResult:
-        launch_type = self._get_param("launchType")
-        strategy = self._get_param("capacityProviderStrategy")
-        if not launch_type:
-            providers = [str(s.get("capacityProvider", "")) for s in strategy or []]
-            launch_type = "FARGATE" if any(p.startswith("FARGATE") for p in providers) else "EC2"
+        from labkit.services.ecs import patch_capacity
+
+        launch_type, capacity = patch_capacity.resolve(
+            self.ecs_backend,
+            self._get_param("cluster", "default"),
+            self._get_param("launchType"),
+            self._get_param("capacityProviderStrategy"),
+        )
         tasks, failures = launch(
             self.ecs_backend,
             self._get_param("cluster", "default"),
@@ -596,6 +656,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
             tags=self._get_param("tags"),
             strategy=self._get_param("placementStrategy"),
             constraints=self._get_param("placementConstraints"),
+            capacity=capacity,
         )
         return ActionResult({"tasks": tasks, "failures": failures})
 
@@ -613,6 +674,11 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         service: Any = create_service(self, *args, **kwargs)
         service.labkit_strategy = _RESPONSE_PARAMS.get("placementStrategy")
         service.labkit_constraints = _RESPONSE_PARAMS.get("placementConstraints")
+        # A strategy (given, or the cluster's default) is the service's; moto keeps none.
+        service.labkit_capacity = _RESPONSE_PARAMS.get("capacity")
+        service.labkit_launch_type = _RESPONSE_PARAMS.get("launch_type")
+        if service.labkit_capacity:
+            service.capacity_provider_strategy = _RESPONSE_PARAMS.get("strategy")
         services.reconcile(self, service)
         services.watch(self, service)
         return service
@@ -637,6 +703,20 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         _RESPONSE_PARAMS.clear()
         _RESPONSE_PARAMS["placementStrategy"] = self._get_param("placementStrategy")
         _RESPONSE_PARAMS["placementConstraints"] = self._get_param("placementConstraints")
+        from labkit.services.ecs import patch_capacity
+
+        launch_type, capacity = patch_capacity.resolve(
+            self.ecs_backend,
+            self._get_param("cluster", "default"),
+            self._get_param("launchType"),
+            self._get_param("capacityProviderStrategy"),
+        )
+        _RESPONSE_PARAMS["capacity"] = capacity
+        _RESPONSE_PARAMS["launch_type"] = launch_type
+        _RESPONSE_PARAMS["strategy"] = [
+            {"capacityProvider": i.provider, "base": i.base, "weight": i.weight}
+            for i in capacity or []
+        ]
         try:
             return create_response(self)
         finally:

@@ -187,7 +187,8 @@ def _tracker(
         if limits is None or found is None:
             return
         ecs, service = found
-        runs = service_runs(ecs, service)
+        # Tasks waiting in PROVISIONING run nothing yet: CPU counts only running ones.
+        runs = [r for r in service_runs(ecs, service) if not r.waiting]
         if not runs:
             return  # no data: target tracking neither scales out nor in
         for run in runs:  # long-running commands use what they declare, minute by minute

@@ -186,13 +186,16 @@ def reconcile(backend: Any, service: Any) -> None:
             service.cluster_name,
             service.task_definition,
             wanted - len(current),
-            launch_type=str(service.launch_type or "EC2"),
+            launch_type=str(
+                getattr(service, "labkit_launch_type", None) or service.launch_type or "EC2"
+            ),
             network=service.network_configuration or None,
             group=f"service:{service.name}",
             started_by=service.id if hasattr(service, "id") else "ecs-svc",
             strategy=getattr(service, "labkit_strategy", None),
             constraints=getattr(service, "labkit_constraints", None),
             service=service,
+            capacity=getattr(service, "labkit_capacity", None),
         )
         if tasks:
             event(service, f"has started {len(tasks)} tasks: {_task_list(tasks)}.")

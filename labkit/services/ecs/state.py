@@ -25,6 +25,8 @@ class InstanceInfo:
     memory: int
     free_memory: int
     tasks: int
+    #: The capacity provider whose Auto Scaling group launched it ("" when none).
+    provider: str = ""
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class TaskInfo:
     started: float
     stopped: float | None
     cost: float
+    #: The capacity provider it runs on or waits for ("" with a launch type).
+    provider: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,51 @@ class ScalingInfo:
 
 
 @dataclass(frozen=True)
+class CapacityChange:
+    """One change of a capacity provider group's desired capacity (managed scaling)."""
+
+    at: float
+    direction: str
+    old: int
+    new: int
+    reservation: float
+    cause: str
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """A capacity provider of the cluster and its Auto Scaling group.
+
+    Attributes:
+        name: The capacity provider.
+        group: Its Auto Scaling group's name.
+        desired: The group's desired capacity.
+        instances: Instances in the group (booting ones too).
+        registered: Those registered as container instances of the cluster.
+        protected: Those protected from scale in.
+        waiting: Tasks waiting in ``PROVISIONING`` for it.
+        managed_scaling: Whether managed scaling is on.
+        target: Its ``targetCapacity`` (percent).
+        termination_protection: Whether managed termination protection is on.
+        reservation: The last ``CapacityProviderReservation`` (``None`` before the first).
+        changes: Its scaling changes, oldest first.
+    """
+
+    name: str
+    group: str
+    desired: int
+    instances: int
+    registered: int
+    protected: int
+    waiting: int
+    managed_scaling: bool
+    target: int
+    termination_protection: bool
+    reservation: float | None
+    changes: tuple[CapacityChange, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClusterSnapshot:
     """One cluster at one lab moment."""
 
@@ -80,6 +129,7 @@ class ClusterSnapshot:
     targets: tuple[TargetInfo, ...]
     events: tuple[str, ...]
     scaling: tuple[ScalingInfo, ...] = ()
+    providers: tuple[ProviderInfo, ...] = ()
 
 
 def _backend(cluster: str, account: str) -> tuple[str, Any] | None:
@@ -102,6 +152,9 @@ def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> Clu
     region, backend = found
     name = next((n for n, c in backend.clusters.items() if cluster in (n, c.arn)), cluster)
     kept: dict[str, Any] = getattr(backend, "labkit_instances", {}) or {}
+    runs = [r for r in (getattr(backend, "labkit_runs", {}) or {}).values()]
+    providers = _providers(backend, name, account, runs)
+    owner = {i: p.name for p, ids in providers for i in ids}
     instances = []
     for ci in backend.container_instances.get(name, {}).values():
         inst = kept.get(ci.container_instance_arn)
@@ -117,10 +170,10 @@ def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> Clu
                 memory,
                 inst.free_memory if inst else memory,
                 inst.task_count if inst else 0,
+                owner.get(ci.ec2_instance_id, ""),
             )
         )
     tasks = []
-    runs = [r for r in (getattr(backend, "labkit_runs", {}) or {}).values()]
     for run in runs:
         task = run.task
         if task.cluster_name != name:
@@ -139,7 +192,13 @@ def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> Clu
                 run.task_id,
                 str(task.group),
                 run.launch_type,
-                "RUNNING" if run.running else "STOPPED",
+                (
+                    "PROVISIONING"
+                    if getattr(run, "waiting", False) and run.running
+                    else "RUNNING"
+                    if run.running
+                    else "STOPPED"
+                ),
                 run.address,
                 ports,
                 codes,
@@ -147,6 +206,7 @@ def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> Clu
                 run.started,
                 run.stopped,
                 run.cost(now),
+                str(getattr(run, "provider", "") or ""),
             )
         )
     targets = []
@@ -195,12 +255,73 @@ def snapshot(cluster: str, now: float, account: str = DEFAULT_ACCOUNT_ID) -> Clu
         tuple(targets),
         events,
         tuple(scaling),
+        tuple(p for p, _ids in providers),
     )
 
 
+def _providers(
+    backend: Any, cluster: str, account: str, runs: list[Any]
+) -> list[tuple[ProviderInfo, set[str]]]:
+    """The cluster's Auto Scaling group capacity providers, with their groups' instance ids."""
+    names = next(
+        (list(c.capacity_providers or []) for n, c in backend.clusters.items() if n == cluster), []
+    )
+    groups = {
+        name: group
+        for _region, scaling in existing("autoscaling", account)
+        for name, group in scaling.autoscaling_groups.items()
+    }
+    registered = {
+        ci.ec2_instance_id for ci in backend.container_instances.get(cluster, {}).values()
+    }
+    found = []
+    for name in names:
+        provider = backend.capacity_providers.get(name)
+        if provider is None:
+            continue  # FARGATE and FARGATE_SPOT: no group
+        body = provider.auto_scaling_group_provider or {}
+        arn = str(body.get("autoScalingGroupArn", ""))
+        group = groups.get(arn.split("autoScalingGroupName/", 1)[-1])
+        states = [
+            s
+            for s in (group.instance_states if group is not None else [])
+            if getattr(s.instance, "state", "running") not in ("terminated", "shutting-down")
+        ]
+        ids = {s.instance.id for s in states}
+        scaling = body.get("managedScaling") or {}
+        info = ProviderInfo(
+            name=name,
+            group=group.name if group is not None else "(group deleted)",
+            desired=int(group.desired_capacity or 0) if group is not None else 0,
+            instances=len(states),
+            registered=len(ids & registered),
+            protected=sum(1 for s in states if s.protected_from_scale_in),
+            waiting=sum(
+                1
+                for r in runs
+                if getattr(r, "waiting", False)
+                and r.running
+                and r.provider == name
+                and r.task.cluster_name == cluster
+            ),
+            managed_scaling=scaling.get("status") == "ENABLED",
+            target=int(scaling.get("targetCapacity") or 100),
+            termination_protection=body.get("managedTerminationProtection") == "ENABLED",
+            reservation=getattr(provider, "labkit_metric", None),
+            changes=tuple(
+                CapacityChange(a.at, a.direction, a.old, a.new, a.reservation, a.cause)
+                for a in getattr(provider, "labkit_activities", None) or ()
+            ),
+        )
+        found.append((info, ids))
+    return found
+
+
 __all__ = [
+    "CapacityChange",
     "ClusterSnapshot",
     "InstanceInfo",
+    "ProviderInfo",
     "ScalingInfo",
     "TargetInfo",
     "TaskInfo",

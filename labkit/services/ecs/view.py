@@ -1,6 +1,7 @@
-"""The cluster view: instances and their free capacity, tasks and their state, targets and their
-health, as HTML and as plain text. States are written out with a symbol beside them (never
-colour alone): ``● RUNNING``, ``○ STOPPED``, ``✓ healthy``, ``✗ unhealthy``, ``… initial``.
+"""The cluster view: capacity providers and their scaling, instances and their free capacity,
+tasks and their state, targets and their health, as HTML and as plain text. States are written
+out with a symbol beside them (never colour alone): ``● RUNNING``, ``◌ PROVISIONING``,
+``○ STOPPED``, ``✓ healthy``, ``✗ unhealthy``, ``… initial``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from labkit.views.base import (
 _SYMBOL = {
     "RUNNING": "● RUNNING",
     "STOPPED": "○ STOPPED",
+    "PROVISIONING": "◌ PROVISIONING",
     "healthy": "✓ healthy",
     "unhealthy": "✗ unhealthy",
     "initial": "… initial",
@@ -38,6 +40,7 @@ INSTANCE_COLUMNS = (
     Column("memory free / total (MiB)"),
     Column("tasks"),
 )
+PROVIDER_COLUMN = Column("capacity provider")
 TASK_COLUMNS = (
     Column("task", mono=True),
     Column("state"),
@@ -55,7 +58,15 @@ TARGET_COLUMNS = (
 )
 
 
+def _instance_columns(snap: ClusterSnapshot) -> tuple[Column, ...]:
+    """The instance table's columns: with a capacity provider column when one launched any."""
+    if any(i.provider for i in snap.instances):
+        return (*INSTANCE_COLUMNS, PROVIDER_COLUMN)
+    return INSTANCE_COLUMNS
+
+
 def _groups(snap: ClusterSnapshot) -> tuple[list[Group], list[Group], list[Group]]:
+    with_provider = any(i.provider for i in snap.instances)
     instances = [
         Group(
             "EC2 container instances",
@@ -67,6 +78,7 @@ def _groups(snap: ClusterSnapshot) -> tuple[list[Group], list[Group], list[Group
                     f"{i.free_cpu} / {i.cpu}",
                     f"{i.free_memory} / {i.memory}",
                     str(i.tasks),
+                    *((i.provider or "-",) if with_provider else ()),
                 )
                 for i in snap.instances
             ),
@@ -74,7 +86,8 @@ def _groups(snap: ClusterSnapshot) -> tuple[list[Group], list[Group], list[Group
     ]
     by_group: dict[str, list[tuple[str, ...]]] = {}
     for t in snap.tasks:
-        by_group.setdefault(f"{t.group} ({t.launch_type})", []).append(
+        on = f"capacity provider {t.provider}" if t.provider else t.launch_type
+        by_group.setdefault(f"{t.group} ({on})", []).append(
             (
                 t.task_id[:8],
                 _SYMBOL.get(t.status, t.status),
@@ -85,12 +98,7 @@ def _groups(snap: ClusterSnapshot) -> tuple[list[Group], list[Group], list[Group
                 f"${t.cost:.6f}" if t.launch_type == "FARGATE" else "(instances billed)",
             )
         )
-    tasks = [
-        Group(
-            name, plural(sum(r[1].endswith("RUNNING") for r in rows), "running task"), tuple(rows)
-        )
-        for name, rows in by_group.items()
-    ]
+    tasks = [Group(name, _task_count(rows), tuple(rows)) for name, rows in by_group.items()]
     by_target: dict[str, list[tuple[str, ...]]] = {}
     for tg in snap.targets:
         by_target.setdefault(tg.group, []).append(
@@ -107,9 +115,47 @@ def _groups(snap: ClusterSnapshot) -> tuple[list[Group], list[Group], list[Group
     return instances, tasks, targets
 
 
+def _task_count(rows: list[tuple[str, ...]]) -> str:
+    running = plural(sum(r[1].endswith("RUNNING") for r in rows), "running task")
+    waiting = sum(r[1].endswith("PROVISIONING") for r in rows)
+    return f"{running}, {waiting} provisioning" if waiting else running
+
+
+def _provider_lines(snap: ClusterSnapshot) -> list[str]:
+    """Each capacity provider in words: its group, instances, waiting tasks, the metric against
+    the target, and its scaling changes over lab time."""
+    lines: list[str] = []
+    for p in snap.providers:
+        metric = (
+            f"CapacityProviderReservation {p.reservation:g}% against a target of {p.target}%"
+            if p.reservation is not None
+            else f"no CapacityProviderReservation yet (target {p.target}%)"
+        )
+        scaling = metric if p.managed_scaling else "managed scaling off"
+        protection = (
+            f"managed termination protection on ({p.protected} protected)"
+            if p.termination_protection
+            else "managed termination protection off"
+        )
+        lines.append(
+            f"Capacity provider {p.name}: group {p.group}, desired {p.desired}, "
+            f"{plural(p.instances, 'instance')} ({p.registered} registered), "
+            f"{p.waiting} task{'s' if p.waiting != 1 else ''} PROVISIONING; {scaling}; "
+            f"{protection}"
+        )
+        lines += [
+            f"  {datetime.fromtimestamp(c.at, timezone.utc):%H:%M:%S} {c.direction} "
+            f"{c.old} → {c.new} instances at {c.reservation:g}% ({c.cause})"
+            for c in p.changes[-MAX_SCALING_LINES:]
+        ]
+    return lines
+
+
 def _heading(snap: ClusterSnapshot) -> str:
     running = sum(t.status == "RUNNING" for t in snap.tasks)
-    return f"ECS cluster {snap.cluster}: {plural(running, 'running task')}"
+    waiting = sum(t.status == "PROVISIONING" for t in snap.tasks)
+    more = f", {waiting} provisioning" if waiting else ""
+    return f"ECS cluster {snap.cluster}: {plural(running, 'running task')}{more}"
 
 
 def _scaling_lines(snap: ClusterSnapshot) -> list[str]:
@@ -126,8 +172,10 @@ def render_html(snap: ClusterSnapshot, *, notice: str = "", hint: str = "") -> s
     """The cluster as HTML (``notice`` and ``hint``: a live view's lines)."""
     instances, tasks, targets = _groups(snap)
     body = ""
+    if snap.providers:
+        body += lines_html(_provider_lines(snap))
     if snap.instances:
-        body += table_html(INSTANCE_COLUMNS, instances)
+        body += table_html(_instance_columns(snap), instances)
     body += table_html(TASK_COLUMNS, tasks) if tasks else lines_html(["No tasks yet."])
     if targets:
         body += table_html(TARGET_COLUMNS, targets)
@@ -148,9 +196,9 @@ def render_html(snap: ClusterSnapshot, *, notice: str = "", hint: str = "") -> s
 def render_text(snap: ClusterSnapshot, *, notice: str = "", hint: str = "") -> str:
     """The cluster as plain text (``notice`` and ``hint``: a live view's lines)."""
     instances, tasks, targets = _groups(snap)
-    lines: list[str] = []
+    lines: list[str] = _provider_lines(snap)
     if snap.instances:
-        lines += text_table(INSTANCE_COLUMNS, instances, group_label="instances")
+        lines += text_table(_instance_columns(snap), instances, group_label="instances")
     lines += text_table(TASK_COLUMNS, tasks, group_label="tasks") if tasks else ["No tasks yet."]
     if targets:
         lines += text_table(TARGET_COLUMNS, targets, group_label="target group")

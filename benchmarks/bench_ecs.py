@@ -14,6 +14,9 @@ Prints:
 - an hour of service auto scaling: a web service under target tracking on CPU (a burst of
   requests for 20 minutes, then idle) and a worker service under step scaling from an alarm on
   its queue's backlog (messages for 20 minutes, drained by the workers), minute by minute;
+- an hour of cluster auto scaling: a service on a capacity provider (managed scaling, managed
+  termination protection) asked for 8 tasks for 20 minutes, then 1: instances launched, tasks
+  placed, empty instances scaled in, minute by minute;
 - each check of lab 11 (containers) run on its worked solution (aim: under 10 s each).
 
 Targets (issue 17): a request through the ALB under 3 ms of wall time warm; 1,000 requests over
@@ -279,6 +282,78 @@ def scaling_hour() -> dict[str, float]:
         lab.stop()
 
 
+def capacity_hour() -> dict[str, float]:
+    """An hour of lab time of ECS cluster auto scaling (wall seconds, changes, peak)."""
+    from ecs_support import image
+
+    import labkit
+    from labkit.services.ecs.state import snapshot
+
+    lab = labkit.start(quiet=True)
+    try:
+        ec2, ecs = lab.client("ec2"), lab.client("ecs")
+        scaling = lab.client("autoscaling")
+        ec2.create_launch_template(
+            LaunchTemplateName="ecs-nodes",
+            LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.medium"},
+        )
+        scaling.create_auto_scaling_group(
+            AutoScalingGroupName="nodes",
+            LaunchTemplate={"LaunchTemplateName": "ecs-nodes"},
+            MinSize=0,
+            MaxSize=10,
+            DesiredCapacity=0,
+            AvailabilityZones=["us-east-1a"],
+            NewInstancesProtectedFromScaleIn=True,
+        )
+        arn = scaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]["AutoScalingGroupARN"]
+        ecs.create_cluster(clusterName="nodes")
+        ecs.create_capacity_provider(
+            name="nodes",
+            autoScalingGroupProvider={
+                "autoScalingGroupArn": arn,
+                "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
+                "managedTerminationProtection": "ENABLED",
+            },
+        )
+        ecs.put_cluster_capacity_providers(
+            cluster="nodes",
+            capacityProviders=["nodes"],
+            defaultCapacityProviderStrategy=[{"capacityProvider": "nodes", "weight": 1}],
+        )
+        task_def = ecs.register_task_definition(
+            family="api",
+            containerDefinitions=[
+                {"name": "api", "image": image(lab, app, "api"), "cpu": 1024, "memory": 1024}
+            ],
+        )["taskDefinition"]["taskDefinitionArn"]
+        ecs.create_service(
+            cluster="nodes", serviceName="api", taskDefinition=task_def, desiredCount=1
+        )
+        t = time.perf_counter()
+        peak = 0
+        for minute in range(60):
+            if minute in (0, 20):
+                ecs.update_service(
+                    cluster="nodes", service="api", desiredCount=8 if minute == 0 else 1
+                )
+            lab.clock.advance(60)
+            group = scaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]
+            peak = max(peak, len(group["Instances"]))
+        figures: dict[str, float] = {"capacity_hour_s": time.perf_counter() - t}
+        snap = snapshot("nodes", lab.clock.timestamp)
+        changes = snap.providers[0].changes if snap and snap.providers else ()
+        figures["capacity_out"] = sum(c.direction == "scale-out" for c in changes)
+        figures["capacity_in"] = sum(c.direction == "scale-in" for c in changes)
+        figures["capacity_peak"] = peak
+        figures["capacity_end"] = len(
+            scaling.describe_auto_scaling_groups()["AutoScalingGroups"][0]["Instances"]
+        )
+        return figures
+    finally:
+        lab.stop()
+
+
 def lab_checks() -> dict[str, float]:
     """Wall seconds of each check of lab 11 (containers) run on its worked solution."""
     import jupytext
@@ -354,6 +429,15 @@ def main() -> None:
         f"(target < 5 s; {figures['scaling_advance_s']:.2f} s of it in the clock's advances; "
         f"{int(figures['scaling_changes'])} scaling changes; peaks: web "
         f"{int(figures['web_peak'])}, worker {int(figures['worker_peak'])} tasks)",
+    )
+    capacity = capacity_hour()
+    row(
+        "an hour of cluster auto scaling (capacity provider)",
+        capacity["capacity_hour_s"],
+        "s",
+        f"(target < 5 s; {int(capacity['capacity_out'])} scale-outs, "
+        f"{int(capacity['capacity_in'])} scale-ins; peak {int(capacity['capacity_peak'])} "
+        f"instances, {int(capacity['capacity_end'])} at the end)",
     )
     checks = lab_checks()
     for name in [k for k in checks if not k.endswith("_passed")]:

@@ -268,6 +268,8 @@ def test_a_strategy_splits_tasks_by_base_and_weight(lab: Lab) -> None:
     names = [t["capacityProviderName"] for t in service_tasks]
     assert (names.count("steady"), names.count("burst")) == (3, 8)
     assert {t["lastStatus"] for t in service_tasks} == {"PROVISIONING"}  # no managed scaling
+    web = ecs.describe_services(cluster="shop", services=["web"])["services"][0]
+    assert (web["runningCount"], web["pendingCount"]) == (0, 11)
 
 
 def _refused(call: Any, **kwargs: Any) -> str:

@@ -322,6 +322,10 @@ def _register(backend: Any, provider: Any, instance_id: str) -> None:
         return
     if group is None or instance_id not in _live_ids(group):
         return  # terminated before it booted
+    provider.labkit_registered.add(instance_id)
+    members = backend.container_instances.get(cluster.name, {}).values()
+    if any(c.ec2_instance_id == instance_id for c in members):
+        return  # registered already (by hand)
     ci = backend.register_container_instance(cluster.name, instance_id)
     cpu, memory = instance_size(str(ci.attributes.get("ecs.instance-type", "")))
     for resources in (ci.registered_resources, ci.remaining_resources):
@@ -331,7 +335,6 @@ def _register(backend: Any, provider: Any, instance_id: str) -> None:
             elif resource["name"] == "MEMORY":
                 resource["integerValue"] = memory
     ci.capacity_provider_name = provider.name
-    provider.labkit_registered.add(instance_id)
     place_waiting(backend, cluster.name, provider.name)
 
 
@@ -349,18 +352,23 @@ def _forget_instance(backend: Any, cluster: str, ec2_id: str) -> None:
             kept.pop(ci.container_instance_arn, None)
 
 
+def _boot(backend: Any, provider: Any, ec2_id: str, now: float) -> None:
+    """An instance launched at ``now`` registers :data:`BOOT_SECONDS` later."""
+    provider.labkit_launched[ec2_id] = now
+    _clock().call_at(
+        now + BOOT_SECONDS,
+        functools.partial(_register, backend, provider, ec2_id),
+        label=f"ecs agent on {ec2_id}",
+    )
+
+
 def _set_capacity(backend: Any, provider: Any, group: Any, cluster: str, new: int) -> None:
     before = set(_live_ids(group))
     group.autoscaling_backend.set_desired_capacity(group.name, new)
     after = set(_live_ids(group))
     now = _clock().timestamp
     for ec2_id in sorted(after - before):
-        provider.labkit_launched[ec2_id] = now
-        _clock().call_at(
-            now + BOOT_SECONDS,
-            functools.partial(_register, backend, provider, ec2_id),
-            label=f"ecs agent on {ec2_id}",
-        )
+        _boot(backend, provider, ec2_id, now)
     for ec2_id in sorted(before - after):
         _forget_instance(backend, cluster, ec2_id)
 
@@ -397,6 +405,11 @@ def tick(backend: Any, provider: Any) -> None:
         return
     now = _clock().timestamp
     ids = _live_ids(group)
+    for ec2_id in ids:
+        if ec2_id not in provider.labkit_launched:
+            # Launched by someone else (the group's own desired capacity, set by hand): its
+            # agent registers it all the same.
+            _boot(backend, provider, ec2_id, now)
     instances = provider_instances(backend, cluster.name, provider.name)
     cpu, memory = instance_size(str(group.instance_type or ""))
     picture = Picture(

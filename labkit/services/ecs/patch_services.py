@@ -218,7 +218,8 @@ def reconcile(backend: Any, service: Any) -> None:
             f"Scaling activity initiated by (deployment {deployment})",
             "ServiceSchedulerInitiated",
         )
-    running = service_runs(backend, service)
+    # Tasks waiting in PROVISIONING for a capacity provider's instances count as pending.
+    running = [r for r in service_runs(backend, service) if not r.waiting]
     service.running_count = len(running)
     service.pending_count = max(wanted - len(running), 0)
     for entry in service.deployments[:1]:

@@ -23,7 +23,8 @@
 #
 # 1. an image, a task definition and a task, with its **execution role**;
 # 2. a **service** behind an **Application Load Balancer**, and a task that crashes;
-# 3. **auto scaling** a worker service on a queue's backlog;
+# 3. **auto scaling** a worker service on a queue's backlog, and EC2 instances that scale with
+#    the tasks (**capacity providers**);
 # 4. the **task role**: what the app's own calls may do;
 # 5. **EFS** shared by tasks (and why S3 is not a mount);
 # 6. **App Runner**, and **Lambda or Fargate** for a long job.
@@ -238,6 +239,85 @@ cluster = lab.cluster_view("shop")
 cluster
 
 # %% [markdown]
+# ### EC2 instances that scale with the tasks: capacity providers
+#
+# On the **EC2** launch type the tasks need instances, and someone has to scale those. A
+# **capacity provider** ties an Auto Scaling group to the cluster: a task that finds no room
+# does not fail but waits in `PROVISIONING`; with **managed scaling** ECS publishes the
+# `CapacityProviderReservation` metric (instances needed over instances running, x 100) and
+# scales the group toward `targetCapacity`. New instances boot, register with the cluster and
+# take the waiting tasks. Empty instances go only after a quarter of an hour below the target
+# (`ecs_capacity.scale_in_minutes`), and **managed termination protection** keeps every
+# instance that still runs a task (the group must protect new instances from scale in).
+
+# %%
+ec2 = lab.client("ec2")
+autoscaling = lab.client("autoscaling")
+ec2.create_launch_template(
+    LaunchTemplateName="ecs-nodes",
+    LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.medium"},  # 2 vCPUs
+)
+autoscaling.create_auto_scaling_group(
+    AutoScalingGroupName="nodes",
+    LaunchTemplate={"LaunchTemplateName": "ecs-nodes"},
+    MinSize=0,
+    MaxSize=6,
+    DesiredCapacity=0,
+    VPCZoneIdentifier=",".join(network["subnets"]),
+    NewInstancesProtectedFromScaleIn=True,
+)
+group_arn = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["nodes"])[
+    "AutoScalingGroups"
+][0]["AutoScalingGroupARN"]
+ecs.create_cluster(clusterName="nodes")
+ecs.create_capacity_provider(
+    name="nodes",
+    autoScalingGroupProvider={
+        "autoScalingGroupArn": group_arn,
+        "managedScaling": {"status": "ENABLED", "targetCapacity": 100},
+        "managedTerminationProtection": "ENABLED",
+    },
+)
+ecs.put_cluster_capacity_providers(
+    cluster="nodes",
+    capacityProviders=["nodes"],
+    defaultCapacityProviderStrategy=[{"capacityProvider": "nodes", "weight": 1}],
+)
+batch = ecs.register_task_definition(
+    family="batch",
+    containerDefinitions=[{"name": "batch", "image": image, "cpu": 1024, "memory": 512}],
+)["taskDefinition"]["taskDefinitionArn"]
+
+
+def nodes() -> str:
+    """The group's size and the tasks' states, in one line."""
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["nodes"])
+    arns = ecs.list_tasks(cluster="nodes")["taskArns"]
+    states = [t["lastStatus"] for t in ecs.describe_tasks(cluster="nodes", tasks=arns)["tasks"]]
+    size = group["AutoScalingGroups"][0]["DesiredCapacity"]
+    return f"{lab.clock.now:%H:%M} group desired capacity {size}; tasks {sorted(states)}"
+
+
+started = ecs.run_task(cluster="nodes", taskDefinition=batch, count=4)["tasks"]  # no launch type
+print(nodes())
+lab.clock.advance(60)  # managed scaling's first look: 200 % (no instance yet)
+print(nodes())
+lab.clock.advance(60)  # the instances have booted and registered: the tasks are placed
+print(nodes())
+ecs.stop_task(cluster="nodes", task=started[0]["taskArn"])
+ecs.stop_task(cluster="nodes", task=started[1]["taskArn"])
+print(fact("ecs_capacity.scale_in_minutes"))
+lab.clock.advance(20 * 60)
+print(nodes())
+
+# %% [markdown]
+# The cluster view shows the provider's group, its instances (which provider launched each),
+# the tasks and every scaling change with the reservation that caused it.
+
+# %%
+lab.cluster_view("nodes", hold=True)
+
+# %% [markdown]
 # ## 4. The task role: what the app may do
 #
 # Code in a container calls AWS with the **task role**'s credentials (`taskRoleArn`): ECS
@@ -391,6 +471,9 @@ print(fact("fargate.price_per_vcpu_hour"))
 #   more than one task; the target group's health check must use the app's real health path.
 # - Queue workers scale on the queue's backlog (a CloudWatch alarm driving step scaling), not
 #   on CPU.
+# - On EC2, a capacity provider scales the instances: tasks wait in `PROVISIONING`, the
+#   `CapacityProviderReservation` metric grows the group, and empty instances go after 15
+#   minutes (managed termination protection keeps the busy ones).
 # - The task role is what the app's own calls may do; the execution role is ECS's (pull,
 #   logs, secrets).
 # - EFS is a folder tasks share; a bucket is an API of objects, not a mount.

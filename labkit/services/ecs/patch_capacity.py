@@ -130,7 +130,11 @@ def group_of(backend: Any, provider: Any) -> Any | None:
 
 def instance_size(instance_type: str) -> tuple[int, int]:
     """CPU units and memory (MiB) an instance of ``instance_type`` registers (moto's EC2
-    instance type table: vCPUs x 1024, and its memory)."""
+    instance type table: vCPUs x 1024, and its memory).
+
+    Simplified: a real agent registers a little less memory than the type's nominal figure
+    (what the operating system leaves free); the sandbox registers the nominal figure.
+    """
     from moto.ec2.models.instance_types import INSTANCE_TYPES
 
     found = INSTANCE_TYPES.get(instance_type) or INSTANCE_TYPES["t3.medium"]

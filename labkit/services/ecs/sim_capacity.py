@@ -161,11 +161,12 @@ class ManagedScaling:
         range (API_ManagedScaling.html)."""
         body = body or {}
         values: dict[str, int] = {}
+        warmup = int(facts.value("ecs_capacity.instance_warmup_default_seconds"))
         for name, low, high, default in (
             ("targetCapacity", 1, 100, 100),
             ("minimumScalingStepSize", 1, 10_000, 1),
             ("maximumScalingStepSize", 1, 10_000, 10_000),
-            ("instanceWarmupPeriod", 0, 10_000, 300),
+            ("instanceWarmupPeriod", 0, 10_000, warmup),
         ):
             raw = body.get(name)
             value = default if raw is None else raw

@@ -270,6 +270,21 @@ def test_a_strategy_splits_tasks_by_base_and_weight(lab: Lab) -> None:
     assert {t["lastStatus"] for t in service_tasks} == {"PROVISIONING"}  # no managed scaling
     web = ecs.describe_services(cluster="shop", services=["web"])["services"][0]
     assert (web["runningCount"], web["pendingCount"]) == (0, 11)
+    # A new strategy places the tasks started from then on.
+    ecs.update_service(
+        cluster="shop",
+        service="web",
+        desiredCount=13,
+        capacityProviderStrategy=[{"capacityProvider": "burst", "weight": 1}],
+    )
+    names = [t["capacityProviderName"] for t in _tasks(lab) if t["group"] == "service:web"]
+    assert (names.count("steady"), names.count("burst")) == (3, 10)
+    assert "in use and cannot be removed" in _refused(
+        ecs.put_cluster_capacity_providers,
+        cluster="shop",
+        capacityProviders=["burst"],
+        defaultCapacityProviderStrategy=[],
+    )
 
 
 def _refused(call: Any, **kwargs: Any) -> str:

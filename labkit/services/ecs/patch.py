@@ -684,7 +684,23 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         return service
 
     def update(self: Any, service_properties: dict[str, Any]) -> Any:
-        service = update_service(self, service_properties)
+        strategy = service_properties.get("capacity_provider_strategy")
+        if strategy is not None:
+            from labkit.services.ecs import patch_capacity
+
+            # A new strategy (an empty one: the cluster's default) places the tasks started
+            # from now on; running tasks stay where they are.
+            launch_type, capacity = patch_capacity.resolve(
+                self, service_properties.get("cluster") or "default", None, strategy or None
+            )
+        service: Any = update_service(self, service_properties)
+        if strategy is not None:
+            service.labkit_capacity = capacity
+            service.labkit_launch_type = launch_type
+            service.capacity_provider_strategy = [
+                {"capacityProvider": i.provider, "base": i.base, "weight": i.weight}
+                for i in capacity or []
+            ]
         services.reconcile(self, service)
         return service
 

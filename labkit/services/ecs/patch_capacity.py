@@ -269,6 +269,27 @@ def _check_association(
             raise _refuse(failed) from None
 
 
+def _check_removal(backend: Any, cluster: Any, keeping: list[str]) -> None:
+    """A provider that tasks run on (or wait for), or that a service's strategy names, cannot
+    leave the cluster."""
+    for name in cluster.capacity_providers or []:
+        if name in keeping:
+            continue
+        used = any(
+            r.running and r.provider == name and r.task.cluster_name == cluster.name
+            for r in runs_of(backend).values()
+        ) or any(
+            s.cluster_name == cluster.name
+            and s.status == "ACTIVE"
+            and any(i.provider == name for i in getattr(s, "labkit_capacity", None) or ())
+            for s in backend.services.values()
+        )
+        if used:
+            raise InvalidParameterException(
+                f"The specified capacity provider is in use and cannot be removed. ({name})"
+            )
+
+
 # -- managed scaling ---------------------------------------------------------------------------
 def _publish(backend: Any, provider: Any, cluster: str, value: float) -> None:
     from moto.cloudwatch.models import cloudwatch_backends
@@ -505,6 +526,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     ) -> Any:
         cluster = self._get_cluster(cluster_name)
         _check_association(self, cluster.name, providers, default)
+        _check_removal(self, cluster, providers or [])
         return put_providers(self, cluster_name, providers, default)
 
     signature = inspect.signature(create_cluster)

@@ -379,3 +379,9 @@ def test_the_reservation_figure_and_the_binpack_estimate() -> None:
     metric, decision = sim_capacity.decide(picture, scaling, 0)
     # One small task waiting: one instance, but the minimum step is 2: M = 4, N = 2.
     assert metric == 200.0 and decision is not None and decision.new == 8
+    # While a new instance warms up (or boots), scale-out waits; the metric still says why.
+    warming = sim_capacity.Picture(2, 2, ((512, 512),), 2048, 4096, True, 0, 10)
+    assert sim_capacity.decide(warming, scaling, 0) == (200.0, None)
+    # At the group's maximum nothing more is launched, whatever the metric.
+    full = sim_capacity.Picture(10, 10, ((512, 512),), 2048, 4096, False, 0, 10)
+    assert sim_capacity.decide(full, scaling, 0)[1] is None

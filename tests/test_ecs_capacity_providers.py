@@ -186,6 +186,14 @@ def test_tasks_wait_then_the_group_scales_out_and_places_them(lab: Lab) -> None:
     assert _desired(lab) == 4
     lab.clock.advance(60)
     assert len(_tasks(lab, "RUNNING")) == 8 and not _tasks(lab, "PROVISIONING")
+    # A service scaled in stops its tasks still waiting for room before its running ones.
+    ecs.stop_task(cluster="shop", task=_tasks(lab, "RUNNING")[0]["taskArn"])  # room for one
+    ecs.create_service(cluster="shop", serviceName="api", taskDefinition=task_def, desiredCount=3)
+    api = [t for t in _tasks(lab) if t["group"] == "service:api"]
+    assert sorted(t["lastStatus"] for t in api) == ["PROVISIONING", "PROVISIONING", "RUNNING"]
+    ecs.update_service(cluster="shop", service="api", desiredCount=1)
+    api = [t for t in _tasks(lab) if t["group"] == "service:api"]
+    assert sorted(t["lastStatus"] for t in api) == ["RUNNING", "STOPPED", "STOPPED"]
 
 
 def _one_busy_instance(lab: Lab, *, protection: bool) -> tuple[str, str]:

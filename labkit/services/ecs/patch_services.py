@@ -210,7 +210,8 @@ def reconcile(backend: Any, service: Any) -> None:
                 f"Scaling activity initiated by (deployment {deployment})",
                 "ServiceSchedulerInitiated",
             )
-    for run in sorted(current, key=lambda r: r.started, reverse=True)[
+    # The extras go newest first, and tasks still waiting in PROVISIONING before any.
+    for run in sorted(current, key=lambda r: (r.waiting, r.started), reverse=True)[
         : max(len(current) - wanted, 0)
     ]:
         _stop(

@@ -177,6 +177,14 @@ LESSONS = {
             held=(
                 # "the crashed task stopped (its exit code and AWS's reason), ... running"
                 ("○ STOPPED", "Essential container in task exited", "2 running tasks"),
+                # "the provider's group, its instances, the tasks and every scaling change with
+                # the reservation that caused it"
+                (
+                    "Capacity provider nodes",
+                    "scale-out 0 → 2 instances at 200%",
+                    "scale-in 2 → 1 instances",
+                    "capacity provider nodes",
+                ),
             ),
             live_now=("8 running tasks", "family:note-writer", "scale-out 3 → 4"),
             live_before=("6 running tasks",),  # before the EFS section started its two tasks

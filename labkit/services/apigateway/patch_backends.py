@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from labkit import facts
 from labkit import policy as engine
+from labkit.services.apigateway import sim_query
 from labkit.services.apigateway.sim_mapping import Outbound, map_request, map_response
 from labkit.services.apigateway.sim_model import IntegrationSpec
 from labkit.services.apigateway.sim_request import ApiRequest, IntegrationResult, Response
@@ -230,12 +231,23 @@ def _service(
     region = parsed["region"]
     service = parsed["service"].split(".")[-1]
     kind, rest = parsed["kind"], parsed["rest"]
-    query = dict(outbound.query)
+    # A URI may carry its own query string (``sns:path//?Action=Publish``, ``action/X?...``);
+    # the mapped ``integration.request.querystring`` values come on top.
+    rest, _, uri_query = rest.partition("?")
+    query = {**dict(parse_qsl(uri_query, keep_blank_values=True)), **outbound.query}
     body = outbound.body
     headers = dict(outbound.headers)
     path = "/"
+    if sim_query.is_query_service(service, headers):
+        from labkit.services.apigateway import patch_query
+
+        if kind == "action":
+            query = {"Action": rest, **query}
+        else:
+            path = "/" + rest.lstrip("/")
+        return patch_query.call(request, integration, (service, region, path), query, headers, body)
     if kind == "action":
-        action = rest.split("?")[0]
+        action = rest
         if service in JSON_SERVICES:
             target, version = JSON_SERVICES[service]
             headers.setdefault("X-Amz-Target", f"{target}.{action}")
@@ -388,7 +400,11 @@ def _resource_arn(
         return f"arn:aws:s3:::{path.lstrip('/')}"
     if service == "sqs":
         parts = [p for p in path.split("/") if p]
-        queue_url = query.get("QueueUrl") or dict(parse_qsl(body)).get("QueueUrl", "")
+        queue_url = (
+            query.get("QueueUrl")
+            or str(document.get("QueueUrl") or "")
+            or dict(parse_qsl(body)).get("QueueUrl", "")
+        )
         if len(parts) >= 2:
             return f"arn:aws:sqs:{region}:{parts[0]}:{parts[1]}"
         if queue_url:

@@ -12,8 +12,9 @@
   response, often a 200: a classic surprise);
 - ``AWS`` service integrations (``arn:aws:apigateway:{region}:{service}:action/{Action}`` or
   ``:path/{path}``): the mapped body is sent as the service's own API request (Kinesis
-  ``PutRecord``, DynamoDB, SQS ``SendMessage``, ...), signed as the integration's
-  ``credentials`` role, whose identity policies the policy engine checks first;
+  ``PutRecord``, DynamoDB, SQS ``SendMessage``, SNS ``Publish``, ...), signed as the
+  integration's ``credentials`` role, whose identity policies the policy engine checks first
+  (query-protocol services such as SNS: :mod:`labkit.services.apigateway.patch_query`);
 - ``HTTP`` (mapped) and ``HTTP_PROXY`` (passed through) to endpoints inside the sandbox;
 - ``MOCK``: the request template's ``statusCode`` selects the integration response.
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from labkit.services.apigateway.sim_model import IntegrationResponseSpec, IntegrationSpec
 from labkit.services.apigateway.sim_request import ApiRequest, Response
-from labkit.services.apigateway.sim_vtl import render
+from labkit.services.apigateway.sim_vtl import json_path, render
 
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _PATH_PARAM = re.compile(r"\{([A-Za-z0-9_.+-]+)\}")
@@ -122,6 +122,20 @@ def _body_text(body: str | bytes | None) -> str:
 def _source_value(request: ApiRequest, source: str) -> str | None:
     if len(source) >= 2 and source[0] == source[-1] == "'":
         return source[1:-1]
+    if source == "method.request.body":
+        return _body_text(request.body)
+    if source.startswith("method.request.body."):
+        # method.request.body.JSONPath_EXPRESSION: a field of a JSON body ("" when the body is
+        # not JSON or has no such field, as $input.path gives).
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/rest-api-parameter-mapping-sources.html
+        try:
+            document = json.loads(_body_text(request.body) or "null")
+        except ValueError:
+            return None
+        found = json_path(document, "$." + source.removeprefix("method.request.body."))
+        if found is None:
+            return None
+        return found if isinstance(found, str) else json.dumps(found)
     if source.startswith("method.request."):
         where, _, name = source.removeprefix("method.request.").partition(".")
         if where == "header":

@@ -384,3 +384,107 @@ def test_an_outsider_topic_is_refused_unless_its_policy_lets_the_account_in(lab:
     r = requests.post(url(api, "dev", "/orders"), json={"x": 2})
     assert r.status_code == 200, r.text
     assert _bodies(lab, queue) == ['{"x": 2}']
+
+
+# --- from a CloudFormation template ---------------------------------------------------------------
+
+STACK = """
+Parameters:
+  Stage: {Type: String, Default: prod}
+Resources:
+  Orders:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: cfn-orders}
+  Inbox:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: cfn-inbox}
+  InboxPolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Inbox]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: sns.amazonaws.com}
+            Action: sqs:SendMessage
+            Resource: !GetAtt Inbox.Arn
+            Condition: {ArnEquals: {aws:SourceArn: !Ref Orders}}
+  Subscription:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Orders
+      Protocol: sqs
+      Endpoint: !GetAtt Inbox.Arn
+      RawMessageDelivery: true
+  PublishRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Principal: {Service: apigateway.amazonaws.com}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: publish
+          PolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Action: sns:Publish
+                Resource: !Ref Orders
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {Name: cfn-orders}
+  OrdersResource:
+    Type: AWS::ApiGateway::Resource
+    Properties:
+      RestApiId: !Ref Api
+      ParentId: !GetAtt Api.RootResourceId
+      PathPart: orders
+  PostOrder:
+    Type: AWS::ApiGateway::Method
+    Properties:
+      RestApiId: !Ref Api
+      ResourceId: !Ref OrdersResource
+      HttpMethod: POST
+      AuthorizationType: NONE
+      Integration:
+        Type: AWS
+        IntegrationHttpMethod: POST
+        Uri: !Sub "arn:aws:apigateway:${AWS::Region}:sns:path//"
+        Credentials: !GetAtt PublishRole.Arn
+        RequestParameters:
+          integration.request.header.Content-Type: "'application/x-www-form-urlencoded'"
+        RequestTemplates:
+          application/json: !Sub >-
+            Action=Publish&TopicArn=$util.urlEncode('${Orders}')&Message=$util.urlEncode($input.body)
+        IntegrationResponses:
+          - StatusCode: "200"
+            ResponseTemplates: {application/json: '{"accepted": true}'}
+      MethodResponses:
+        - StatusCode: "200"
+  Deployment:
+    Type: AWS::ApiGateway::Deployment
+    DependsOn: PostOrder
+    Properties:
+      RestApiId: !Ref Api
+      StageName: !Ref Stage
+Outputs:
+  Url:
+    Value: !Sub "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/${Stage}/orders"
+  Queue:
+    Value: !Ref Inbox
+"""
+
+
+def test_the_same_api_from_a_cloudformation_template_delivers_to_the_queue(lab: Lab) -> None:
+    cfn = lab.client("cloudformation")
+    cfn.create_stack(StackName="orders-api", TemplateBody=STACK, Capabilities=["CAPABILITY_IAM"])
+    stack = cfn.describe_stacks(StackName="orders-api")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    r = requests.post(outputs["Url"], json={"sku": "B-2"})
+    assert (r.status_code, r.json()) == (200, {"accepted": True}), r.text
+    assert _bodies(lab, outputs["Queue"]) == ['{"sku": "B-2"}']

@@ -4,6 +4,9 @@ integration role asked about the real topic; by hand and from a CloudFormation t
 
 Stock handling failed before the call ("Unsupported protocol [rest-json] for service sns") and
 asked the policy engine about ``*`` rather than the topic.
+
+Also here: a WebSocket API's routes run their Lambda function only with leave to invoke it (a
+permission for ``apigateway.amazonaws.com`` or a credentials role), as REST and HTTP APIs do.
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ from typing import Any
 import pytest
 import requests
 from apigateway_support import rest_api, trace, url
+from lambda_support import create, events_of
 
 import labkit
 from labkit.lab import Lab
 from labkit.sandbox.accounts import OUTSIDER_ACCOUNT, client_in_account
+from labkit.services.apigatewayv2.patch_websocket import WebSocketRejectedError
 
 ACCOUNT = "123456789012"
 FORM_HEADER = {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"}
@@ -488,3 +493,79 @@ def test_the_same_api_from_a_cloudformation_template_delivers_to_the_queue(lab: 
     r = requests.post(outputs["Url"], json={"sku": "B-2"})
     assert (r.status_code, r.json()) == (200, {"accepted": True}), r.text
     assert _bodies(lab, outputs["Queue"]) == ['{"sku": "B-2"}']
+
+
+# --- WebSocket APIs: API Gateway needs leave to invoke a route's function -------------------------
+
+ROUTES = """
+import json
+def lambda_handler(event, context):
+    print(json.dumps({"route": event["requestContext"]["routeKey"]}))
+    return {"statusCode": 200, "body": "ok"}
+"""
+
+
+def _socket_api(lab: Lab, function: str, credentials: str | None = None) -> tuple[str, str]:
+    """A WebSocket API whose ``$connect`` and ``send`` routes call ``function``; its id and
+    stage URL."""
+    c = lab.client("apigatewayv2")
+    api = c.create_api(
+        Name="chat", ProtocolType="WEBSOCKET", RouteSelectionExpression="$request.body.action"
+    )
+    fn_arn = lab.client("lambda").get_function(FunctionName=function)["Configuration"][
+        "FunctionArn"
+    ]
+    extra = {"CredentialsArn": credentials} if credentials else {}
+    integration = c.create_integration(
+        ApiId=api["ApiId"], IntegrationType="AWS_PROXY", IntegrationUri=fn_arn, **extra
+    )["IntegrationId"]
+    for key in ("$connect", "send"):
+        c.create_route(ApiId=api["ApiId"], RouteKey=key, Target=f"integrations/{integration}")
+    c.create_stage(ApiId=api["ApiId"], StageName="prod", AutoDeploy=True)
+    return api["ApiId"], f"{api['ApiEndpoint']}/prod"
+
+
+def _routes_run(lab: Lab, function: str) -> list[str]:
+    return [e["route"] for e in events_of(lab, function)]
+
+
+def test_websocket_routes_run_only_with_leave_to_invoke(lab: Lab) -> None:
+    create(lab, "ws-routes", ROUTES)
+    _, endpoint = _socket_api(lab, "ws-routes")
+    # No lambda:InvokeFunction for apigateway.amazonaws.com: the handshake fails (500) and the
+    # function never runs.
+    with pytest.raises(WebSocketRejectedError) as refused:
+        lab.websocket(endpoint)
+    assert refused.value.status == 500
+    assert _routes_run(lab, "ws-routes") == []
+    # Leave for $connect only (as a source ARN ending in the route key): connecting works, a
+    # message to another route gets the gateway's error, and only $connect ran.
+    api, endpoint = _socket_api(lab, "ws-routes")
+    lab.client("lambda").add_permission(
+        FunctionName="ws-routes",
+        StatementId="connect-only",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:{ACCOUNT}:{api}/*/$connect",
+    )
+    socket = lab.websocket(endpoint)
+    socket.send({"action": "send", "text": "hi"})
+    assert socket.receive_json()["message"] == "Internal server error"
+    assert _routes_run(lab, "ws-routes") == ["$connect"]
+
+
+def test_websocket_integration_role_allowed_to_invoke(lab: Lab) -> None:
+    create(lab, "ws-role", ROUTES)
+    fn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:ws-role"
+    allowed = _role(lab, "apigw-ws-invoke", "lambda:InvokeFunction", fn)
+    _, endpoint = _socket_api(lab, "ws-role", credentials=allowed)
+    socket = lab.websocket(endpoint)
+    socket.send({"action": "send"})
+    assert socket.receive() is None  # no route response asked for, no error either
+    assert _routes_run(lab, "ws-role") == ["$connect", "send"]
+    # A role allowed to invoke another function only: refused like a missing permission.
+    other = _role(lab, "apigw-ws-other", "lambda:InvokeFunction", fn + "-other")
+    _, endpoint = _socket_api(lab, "ws-role", credentials=other)
+    with pytest.raises(WebSocketRejectedError):
+        lab.websocket(endpoint)
+    assert _routes_run(lab, "ws-role") == ["$connect", "send"]

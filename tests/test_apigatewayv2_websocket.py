@@ -67,6 +67,14 @@ def chat_api(lab: Lab, routes: tuple[str, ...] = ("$connect", "$disconnect", "se
     integration = c.create_integration(
         ApiId=api["ApiId"], IntegrationType="AWS_PROXY", IntegrationUri=arn
     )["IntegrationId"]
+    # API Gateway may invoke the function for every route of the API (as AWS requires).
+    lab.client("lambda").add_permission(
+        FunctionName="chat",
+        StatementId=f"ws-{api['ApiId']}",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:us-east-1:123456789012:{api['ApiId']}/*",
+    )
     for key in routes:
         extra: dict[str, Any] = (
             {"RouteResponseSelectionExpression": "$default"} if key == "whoami" else {}

@@ -9,6 +9,15 @@ While a lab runs:
   by the route selection expression, ``$disconnect``, with the rules of
   :mod:`labkit.services.apigatewayv2.sim_websocket`; nothing sleeps: the idle timeout (10 min)
   and the maximum duration (2 h) are timers on the lab clock;
+- a route's Lambda function runs only when API Gateway may invoke it, as for REST and HTTP APIs
+  (:func:`labkit.services.apigateway.patch_backends.invoke_refusal`): a ``lambda:InvokeFunction``
+  statement for ``apigateway.amazonaws.com`` whose source ARN matches
+  ``arn:aws:execute-api:{region}:{account}:{api}/{stage}/{route key}`` (what
+  ``lambda add-permission`` or CDK's ``WebSocketLambdaIntegration`` adds), or a credentials role
+  allowed to invoke it. Without it the function never runs: ``$connect`` fails the handshake with
+  500, a message gets the ``Internal server error`` gateway message, ``$disconnect`` is skipped.
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-control-access-iam.html,
+  https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-integrations.html
 - ``PostToConnection``, ``GetConnection`` and ``DeleteConnection`` reach the connections of the
   API whose endpoint the client was made for; a closed or unknown one answers ``GoneException``
   (410), a post over 128 KB ``PayloadTooLargeException`` (413), and a caller signing with
@@ -210,7 +219,10 @@ class WebSocketClient:
             return
         event = ws.message_event(connection, route_key, body, now, _domain(self._api), request_id)
         payload, failed, _, _ = http.invoke(
-            integration.uri, event, f"apigateway:{self._api.api_id}"
+            integration.uri,
+            event,
+            f"apigateway:{self._api.api_id}",
+            allowed=_may_invoke(self._api, self._stage.name, route_key, integration),
         )
         if payload is None or failed:
             connection.inbox.append(
@@ -242,6 +254,27 @@ class WebSocketClient:
         return f"<WebSocket {self.url} {self._connection.id} {state}>"
 
 
+def _may_invoke(api: Any, stage: str, route_key: str, integration: Any) -> Any:
+    """What :func:`http.invoke` asks before it runs a route's function: why API Gateway may not
+    invoke it for this route (``None`` when it may)."""
+    from labkit.services.apigateway.patch_backends import invoke_refusal
+
+    source_arn = (
+        f"arn:aws:execute-api:{api.backend.region_name}:{api.backend.account_id}:"
+        f"{api.api_id}/{stage}/{route_key}"
+    )
+
+    def refusal(fn: Any) -> str | None:
+        return invoke_refusal(
+            fn,
+            source_arn=source_arn,
+            account_id=api.backend.account_id,
+            credentials=getattr(integration, "credentials", None),
+        )
+
+    return refusal
+
+
 def _domain(api: Any) -> str:
     return f"{api.api_id}.execute-api.{api.backend.region_name}.amazonaws.com"
 
@@ -266,7 +299,12 @@ def _close(connection: Connection, backend: Any, api: Any, code: int, reason: st
     integration = frozen.integrations.get(route.integration_id or "")
     if integration is not None:
         event = ws.disconnect_event(connection, now, _domain(api), _request_id())
-        http.invoke(integration.uri, event, f"apigateway:{api.api_id}")
+        http.invoke(
+            integration.uri,
+            event,
+            f"apigateway:{api.api_id}",
+            allowed=_may_invoke(api, connection.stage, "$disconnect", integration),
+        )
 
 
 def _expire(connection: Connection, backend: Any, api: Any) -> None:
@@ -344,7 +382,12 @@ def connect(url: str, headers: dict[str, str] | None = None) -> WebSocketClient:
             raise WebSocketRejectedError(500, "The $connect route has no integration.")
         query = dict(parse_qsl(m["query"] or ""))
         event = ws.connect_event(connection, sent, query, _domain(api), _request_id())
-        payload, failed, _, _ = http.invoke(integration.uri, event, f"apigateway:{api.api_id}")
+        payload, failed, _, _ = http.invoke(
+            integration.uri,
+            event,
+            f"apigateway:{api.api_id}",
+            allowed=_may_invoke(api, stage.name, "$connect", integration),
+        )
         ok, status = ws.accepted(payload, failed)
         if not ok:
             raise WebSocketRejectedError(

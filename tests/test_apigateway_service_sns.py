@@ -152,6 +152,20 @@ def test_a_form_body_template_publishes_and_the_queue_gets_the_message(lab: Lab)
     assert r.json()["PublishResponse"]["PublishResult"]["MessageId"]
     assert [json.loads(b) for b in _bodies(lab, queue)] == [{"sku": "A-1", "qty": 2}]
     assert "sns:Publish answered 200" in _integrate_step(api)
+    # The action in the URI, the rest in the form (the serverlessland snippet's $input.json).
+    form = f"TopicArn=$util.urlEncode('{topic}')&Message=$util.urlEncode($input.json('$.sku'))"
+    api = _api(
+        lab,
+        {
+            "uri": "arn:aws:apigateway:us-east-1:sns:action/Publish",
+            "credentials": role,
+            "requestParameters": FORM_HEADER,
+            "requestTemplates": {"application/json": form},
+        },
+    )
+    r = requests.post(url(api, "dev", "/orders"), json={"sku": "C-3"})
+    assert r.status_code == 200, r.text
+    assert _bodies(lab, queue) == ['"C-3"']
 
 
 def test_action_uri_with_mapped_query_string_parameters_publishes(lab: Lab) -> None:
@@ -214,6 +228,30 @@ def test_sqs_query_form_by_action_and_query_string(lab: Lab) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["SendMessageResponse"]["SendMessageResult"]["MessageId"]
     assert _bodies(lab, queue) == ['{"rma": 7}']
+
+
+def test_what_a_query_service_reads_from_the_integration_request() -> None:
+    from labkit.services.apigateway import sim_query
+
+    form = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    call = sim_query.read("sns", {"Action": "Publish"}, form, "TopicArn=arn%3Aaws%3Asns%3Ax&M=1")
+    assert call.params == {"Action": "Publish", "TopicArn": "arn:aws:sns:x", "M": "1"}
+    assert call.ignored == ""
+    ignored = sim_query.read("sns", {"Action": "Publish"}, {}, '{"TopicArn": "arn:aws:sns:x"}')
+    assert ignored.params == {"Action": "Publish"} and "application/json" in ignored.ignored
+    # SQS names its queue in the path or in QueueUrl; SNS in TopicArn or TargetArn.
+    sqs = sim_query.read("sqs", {"Action": "SendMessage", "MessageBody": "x"}, {}, "")
+    assert sim_query.invalid(sqs, path=f"/{ACCOUNT}/q") is None
+    no_queue = sim_query.invalid(sqs, path="/")
+    assert no_queue is not None and no_queue[1] == "ValidationError"
+    assert sim_query.resource_arn(sqs, "eu-west-1", ACCOUNT, f"/{ACCOUNT}/q") == (
+        f"arn:aws:sqs:eu-west-1:{ACCOUNT}:q"
+    )
+    target = sim_query.read("sns", {"Action": "Publish", "TargetArn": "arn:aws:sns:t"}, {}, "")
+    assert sim_query.resource_arn(target, "us-east-1", ACCOUNT, "/") == "arn:aws:sns:t"
+    # SQS's JSON protocol (X-Amz-Target) is not the query form; SNS has only the query form.
+    assert not sim_query.is_query_service("sqs", {"X-Amz-Target": "AmazonSQS.SendMessage"})
+    assert sim_query.is_query_service("sns", {}) and not sim_query.is_query_service("kinesis", {})
 
 
 # --- mistakes -------------------------------------------------------------------------------------

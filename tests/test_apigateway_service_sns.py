@@ -208,6 +208,34 @@ def test_action_uri_with_mapped_query_string_parameters_publishes(lab: Lab) -> N
     assert sorted(_bodies(lab, queue)) == sorted(['{"paid": 12}', "paid in full"])
 
 
+def test_the_getting_started_tutorial_lists_topics_by_get(lab: Lab) -> None:
+    """AWS's "REST API with an AWS integration" tutorial: GET, action ListTopics, a role allowed
+    sns:ListTopics; the answer is SNS's JSON form of ListTopics."""
+    topic = lab.client("sns").create_topic(Name="MySNSTopic-1")["TopicArn"]
+    role = _role(lab, "APIGatewayAWSProxyExecRole", "sns:ListTopics", "*")
+    api, resource = rest_api(
+        lab,
+        ["mydemoawsproxy"],
+        integration={
+            "type": "AWS",
+            "integrationHttpMethod": "GET",
+            "uri": "arn:aws:apigateway:us-east-1:sns:action/ListTopics",
+            "credentials": role,
+        },
+        stage=None,
+    )
+    apig = lab.client("apigateway")
+    apig.put_method_response(restApiId=api, resourceId=resource, httpMethod="GET", statusCode="200")
+    apig.put_integration_response(
+        restApiId=api, resourceId=resource, httpMethod="GET", statusCode="200"
+    )
+    apig.create_deployment(restApiId=api, stageName="test")
+    r = requests.get(url(api, "test", "/mydemoawsproxy"))
+    assert r.status_code == 200, r.text
+    topics = r.json()["ListTopicsResponse"]["ListTopicsResult"]["Topics"]
+    assert {"TopicArn": topic} in topics
+
+
 def test_sqs_query_form_by_action_and_query_string(lab: Lab) -> None:
     queue = lab.client("sqs").create_queue(QueueName="returns")["QueueUrl"]
     role = _role(

@@ -205,7 +205,19 @@ def test_action_uri_with_mapped_query_string_parameters_publishes(lab: Lab) -> N
     )
     r = requests.post(url(second, "dev", "/orders?subject=hi"), json={"note": "paid in full"})
     assert r.status_code == 200, r.text
-    assert sorted(_bodies(lab, queue)) == sorted(['{"paid": 12}', "paid in full"])
+    # An HTML form posted through unmapped (passthrough): its Content-Type goes along, so SNS
+    # reads the form's Message.
+    third = _api(
+        lab,
+        {
+            "uri": "arn:aws:apigateway:us-east-1:sns:action/Publish",
+            "credentials": role,
+            "requestParameters": {"integration.request.querystring.TopicArn": f"'{topic}'"},
+        },
+    )
+    r = requests.post(url(third, "dev", "/orders"), data={"Message": "from a form"})
+    assert r.status_code == 200, r.text
+    assert sorted(_bodies(lab, queue)) == sorted(['{"paid": 12}', "paid in full", "from a form"])
 
 
 def test_the_getting_started_tutorial_lists_topics_by_get(lab: Lab) -> None:

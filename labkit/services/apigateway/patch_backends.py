@@ -241,6 +241,10 @@ def _service(
     if sim_query.is_query_service(service, headers):
         from labkit.services.apigateway import patch_query
 
+        if not any(k.lower() == "content-type" for k in headers):
+            # Unmapped, the integration request carries the method request's content type
+            # (as an HTTP integration's does): a client's form post reaches SNS as a form.
+            headers["Content-Type"] = request.header("Content-Type") or "application/json"
         if kind == "action":
             query = {"Action": rest, **query}
         else:

@@ -9,10 +9,11 @@ else. So an integration either names the action in its URI
 ``integration.request.querystring.X``, or overrides the path (``sns:path//``) and builds a form
 body in a mapping template (``Action=Publish&TopicArn=$util.urlEncode(...)&Message=...``) with
 the ``integration.request.header.Content-Type`` mapped to ``'application/x-www-form-urlencoded'``.
-API Gateway otherwise sends its integration request as ``application/json``: the service ignores
-such a body, and answers as if those parameters were missing (SNS: 400 ``InvalidParameter``
-"TopicArn or TargetArn Reason: no value for required parameter", the answer people meet when a
-template posts JSON or the header mapping is forgotten).
+Unmapped, the integration request keeps the method request's content type, ``application/json``
+for a JSON client: the service ignores such a body, and answers as if those parameters were
+missing (SNS: 400 ``InvalidParameter`` "TopicArn or TargetArn Reason: no value for required
+parameter", the answer people meet when a template posts JSON or the header mapping is
+forgotten).
 https://repost.aws/knowledge-center/api-gateway-proxy-integrate-service,
 https://serverlessland.com/snippets/apigateway-sns-integration-mapping-template,
 https://docs.aws.amazon.com/apigateway/latest/developerguide/getting-started-aws-proxy.html

@@ -280,7 +280,7 @@ def _service(
         response, note = map_response(request, integration, str(status), answer, {})
         return IntegrationResult(response, 0, f"{service}:{action} denied: {denied}; {note}")
     try:
-        status, answer_headers, answer = _send(
+        status, answer_headers, answer = send_raw(
             integration.http_method or "POST",
             f"https://{service}.{region}.amazonaws.com{path}",
             query,
@@ -358,7 +358,7 @@ def _is_base64(text: str) -> bool:
     return True
 
 
-def _send(
+def send_raw(
     method: str,
     url: str,
     query: dict[str, str],

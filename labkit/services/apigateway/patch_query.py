@@ -40,7 +40,7 @@ def call(
     body: str,
 ) -> IntegrationResult:
     """Call the query-protocol service ``target`` = ``(service, region, path)``."""
-    from labkit.services.apigateway.patch_backends import _send
+    from labkit.services.apigateway.patch_backends import send_raw
 
     service, region, path = target
     wire = sim_query.read(service, query, headers, body)
@@ -64,7 +64,7 @@ def call(
     send_headers["Content-Type"] = sim_query.FORM
     send_headers["Accept"] = "application/json"
     try:
-        status, answer_headers, answer = _send(
+        status, answer_headers, answer = send_raw(
             integration.http_method or "POST",
             f"https://{service}.{region}.amazonaws.com{path}",
             # ContentType=JSON: moto's switch for the JSON rendering AWS gives to

@@ -615,6 +615,7 @@ def test_websocket_routes_run_only_with_leave_to_invoke(lab: Lab) -> None:
     with pytest.raises(WebSocketRejectedError) as refused:
         lab.websocket(endpoint)
     assert refused.value.status == 500
+    assert "Invalid permissions on Lambda function ws-routes" in str(refused.value)
     assert _routes_run(lab, "ws-routes") == []
     # Leave for $connect only (as a source ARN ending in the route key): connecting works, a
     # message to another route gets the gateway's error, and only $connect ran.

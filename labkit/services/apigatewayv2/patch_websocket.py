@@ -218,13 +218,16 @@ class WebSocketClient:
             )
             return
         event = ws.message_event(connection, route_key, body, now, _domain(self._api), request_id)
-        payload, failed, _, _ = http.invoke(
+        payload, failed, _, detail = http.invoke(
             integration.uri,
             event,
             f"apigateway:{self._api.api_id}",
             allowed=_may_invoke(self._api, self._stage.name, route_key, integration),
         )
         if payload is None or failed:
+            # The client sees only the gateway's message; the connection's log keeps why (as
+            # AWS's execution log does).
+            connection.log.append((now, "integration failed", f"{route_key}: {detail}"))
             connection.inbox.append(
                 ws.gateway_error("Internal server error", connection.id, request_id)
             )
@@ -382,7 +385,7 @@ def connect(url: str, headers: dict[str, str] | None = None) -> WebSocketClient:
             raise WebSocketRejectedError(500, "The $connect route has no integration.")
         query = dict(parse_qsl(m["query"] or ""))
         event = ws.connect_event(connection, sent, query, _domain(api), _request_id())
-        payload, failed, _, _ = http.invoke(
+        payload, failed, _, detail = http.invoke(
             integration.uri,
             event,
             f"apigateway:{api.api_id}",
@@ -390,8 +393,9 @@ def connect(url: str, headers: dict[str, str] | None = None) -> WebSocketClient:
         )
         ok, status = ws.accepted(payload, failed)
         if not ok:
+            why = f": {detail}" if payload is None else ""
             raise WebSocketRejectedError(
-                status, f"The $connect route refused the connection (HTTP {status})."
+                status, f"The $connect route refused the connection (HTTP {status}){why}."
             )
     connections(backend)[connection.id] = connection
     _arm(connection, backend, api)

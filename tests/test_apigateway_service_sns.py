@@ -74,17 +74,16 @@ def _topic_and_queue(lab: Lab, name: str) -> tuple[str, str]:
     return topic, queue
 
 
-def _role(lab: Lab, name: str, action: str, resource: str) -> str:
-    """A role API Gateway may assume, allowed ``action`` on ``resource``."""
+def _role(
+    lab: Lab, name: str, action: str, resource: str, trusted: str = "apigateway.amazonaws.com"
+) -> str:
+    """A role the ``trusted`` service may assume (API Gateway), allowed ``action`` on
+    ``resource``."""
     iam = lab.client("iam")
     trust = {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "apigateway.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
+            {"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}
         ],
     }
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
@@ -400,6 +399,13 @@ def test_a_role_allowed_on_another_topic_is_refused(lab: Lab) -> None:
     assert f"is not authorized to perform: sns:Publish on resource: {topic}" in error["Message"]
     detail = _integrate_step(api)
     assert "denied" in detail and role in detail and topic in detail
+    # A role made for Lambda (its trust policy names lambda.amazonaws.com): API Gateway cannot
+    # assume it, whatever it allows; AWS answers 500 and logs why.
+    for_lambda = _role(lab, "lambda-publisher", "sns:Publish", topic, "lambda.amazonaws.com")
+    untrusted = _api(lab, {**integration, "credentials": for_lambda})
+    r = requests.post(url(untrusted, "dev", "/orders"), json={"refund": 7})
+    assert (r.status_code, r.json()) == (500, {"message": "Internal server error"})
+    assert "does not have permission to assume the provided role" in _integrate_step(untrusted)
     # No credentials role at all: refused too.
     bare = _api(lab, {k: v for k, v in integration.items() if k != "credentials"})
     r = requests.post(url(bare, "dev", "/orders"), json={"refund": 6})
@@ -642,9 +648,13 @@ def test_websocket_integration_role_allowed_to_invoke(lab: Lab) -> None:
     socket.send({"action": "send"})
     assert socket.receive() is None  # no route response asked for, no error either
     assert _routes_run(lab, "ws-role") == ["$connect", "send"]
-    # A role allowed to invoke another function only: refused like a missing permission.
+    # A role allowed to invoke another function only, or one API Gateway cannot assume:
+    # refused like a missing permission.
     other = _role(lab, "apigw-ws-other", "lambda:InvokeFunction", fn + "-other")
-    _, endpoint = _socket_api(lab, "ws-role", credentials=other)
-    with pytest.raises(WebSocketRejectedError):
-        lab.websocket(endpoint)
+    for_lambda = _role(lab, "ws-for-lambda", "lambda:InvokeFunction", fn, "lambda.amazonaws.com")
+    for role, said in ((other, "Invalid permissions"), (for_lambda, "assume the provided role")):
+        _, endpoint = _socket_api(lab, "ws-role", credentials=role)
+        with pytest.raises(WebSocketRejectedError) as refused:
+            lab.websocket(endpoint)
+        assert said in str(refused.value)
     assert _routes_run(lab, "ws-role") == ["$connect", "send"]

@@ -228,6 +228,10 @@ def _service(
     parsed = _SERVICE_URI.match(outbound.uri or "")
     if parsed is None:
         return _error(f"cannot read the AWS integration URI {outbound.uri!r}")
+    if integration.credentials:
+        untrusted = trust_refusal(integration.credentials, request.account_id)
+        if untrusted is not None:
+            return _error(untrusted)
     region = parsed["region"]
     service = parsed["service"].split(".")[-1]
     kind, rest = parsed["kind"], parsed["rest"]
@@ -418,6 +422,54 @@ def _resource_arn(
     return "*"
 
 
+def trust_refusal(role_arn: str, account_id: str) -> str | None:
+    """Why API Gateway cannot assume the integration's credentials role (``None`` when it can).
+
+    The role must exist and its trust policy must let ``apigateway.amazonaws.com`` call
+    ``sts:AssumeRole``; a role made for Lambda (trusting ``lambda.amazonaws.com``) is the usual
+    mistake. AWS then answers the caller 500 ``Internal server error`` and logs "Execution failed
+    due to configuration error: API Gateway does not have permission to assume the provided role
+    {arn}" (the execution role's trust relationship: step 3 of
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/getting-started-aws-proxy.html).
+    """
+    from moto.iam.models import iam_backends
+
+    said = (
+        "Execution failed due to configuration error: API Gateway does not have permission to "
+        f"assume the provided role {role_arn}"
+    )
+    owner = engine.arn_account(role_arn)
+    role = None
+    if owner in iam_backends:
+        try:
+            role = iam_backends[owner]["aws"].get_role_by_arn(role_arn)
+        except Exception:
+            role = None
+    if role is None:
+        return f"{said} (there is no such role)"
+    request = engine.Request(
+        engine.Principal.service("apigateway.amazonaws.com"),
+        "sts:AssumeRole",
+        role_arn,
+        resource_account=owner,
+        context={"aws:SourceAccount": account_id},
+    )
+    try:
+        trust = engine.load_policy(
+            role.assume_role_policy_document, name=f"trust policy of {role.name}"
+        )
+    except engine.PolicyError as bad:
+        return f"{said} (its trust policy cannot be read: {bad})"
+    decision = engine.evaluate(request, resource_policy=trust)
+    if decision.allowed:
+        return None
+    return (
+        f"{said}: its trust policy does not let apigateway.amazonaws.com assume it "
+        f"({decision.reason.rstrip('.')}); add a statement with Principal "
+        '{"Service": "apigateway.amazonaws.com"} and Action sts:AssumeRole'
+    )
+
+
 def invoke_refused(request: ApiRequest, credentials: str | None, fn: Any) -> str | None:
     """Why API Gateway may not invoke ``fn`` for ``request`` (``None`` when it may): see
     :func:`invoke_refusal`."""
@@ -443,6 +495,9 @@ def invoke_refusal(
     from labkit.services.awslambda.access import function_arn, invoke_decision
 
     if credentials:
+        untrusted = trust_refusal(credentials, account_id)
+        if untrusted is not None:
+            return untrusted
         account = engine.arn_account(credentials) or account_id
         principal = engine.Principal.role_session(
             account, credentials.rsplit("/", 1)[-1], "BackplaneAssumeRoleSession"

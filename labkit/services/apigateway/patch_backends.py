@@ -485,8 +485,9 @@ def invoke_refusal(
     route ``source_arn`` (``None`` when it may).
 
     Without ``credentials`` the function's resource policy must let ``apigateway.amazonaws.com``
-    invoke it for the method's ARN (``lambda add-permission``); with a credentials role, the
-    role's identity policies must allow ``lambda:InvokeFunction``. Either way AWS answers 500
+    invoke it for the method's ARN (``lambda add-permission``); with a credentials role, API
+    Gateway must be able to assume it (:func:`trust_refusal`) and the role's identity policies
+    must allow ``lambda:InvokeFunction``. Either way AWS answers 500
     and logs "Execution failed due to configuration error: Invalid permissions on Lambda
     function".
     https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-integrations.html

@@ -10,7 +10,11 @@ the endpoint. Here (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-p
   ``IAMAuth='REQUIRED'``, with a token from ``generate_db_auth_token`` (checked here: signature,
   15-minute lifetime on the lab clock, ``DBUser`` and host, and ``rds-db:connect`` on
   ``arn:aws:rds-db:<region>:<account>:dbuser:<proxy resource id>/<user>`` asked of the policy
-  engine, :func:`may_connect`);
+  engine, :func:`may_connect`); a token made inside a Lambda handler with the default
+  credentials is signed as a session of the function's execution role
+  (``assumed-role/<role>/<function>``), as Lambda's credentials are on AWS
+  (https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html), so the role
+  needs ``rds-db:connect``;
 - the pool opens at most ``MaxConnectionsPercent`` (target group) of the target database's
   ``max_connections``, so many clients share few database connections;
 - **never public**: the proxy answers only connections from inside its VPC. Code running in a
@@ -26,18 +30,22 @@ what a burst of concurrent Lambda invocations does to a database.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import hmac
 import json
 import math
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import botocore.credentials
 import botocore.signers
 from moto.rds import models as rds_models
 
@@ -317,6 +325,70 @@ def _dbuser_arn(proxy: Any, user: str) -> str:
     return f"arn:aws:rds-db:{proxy.region}:{proxy.account_id}:dbuser:{proxy.unique_id}/{user}"
 
 
+# -- a Lambda function's own credentials --------------------------------------------------------
+#: Seconds before their expiry that a function's role session is replaced by a fresh one.
+_SESSION_MARGIN = 300.0
+#: How long a function's role session lasts (Lambda refreshes it; any length above a token's
+#: 15 minutes serves).
+_SESSION_SECONDS = 3600
+
+
+def _running_function() -> tuple[str, str] | None:
+    """The Lambda function whose handler runs now, and its Region (the runtime sets both)."""
+    name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not name:
+        return None
+    return name, os.environ.get("AWS_REGION", "us-east-1")
+
+
+def _as_function_role(signer: Any, sessions: dict[tuple[str, str], Any]) -> Any:
+    """``signer``, or one signing with the running function's role session instead.
+
+    Code in a Lambda function signs with the credentials Lambda gives it: a session of the
+    function's execution role named after the function. The sandbox's handlers run with the
+    account's keys, so a token they make would ask ``rds-db:connect`` of the account; signed
+    with the role's session instead, it asks the role. Credentials a handler chose itself (an IAM
+    user's keys) are left alone, as is everything outside a handler.
+    """
+    running = _running_function()
+    if running is None:
+        return signer
+    credentials = getattr(signer, "_credentials", None)
+    frozen = credentials.get_frozen_credentials() if credentials is not None else None
+    if frozen is None or frozen.access_key not in _ACCOUNT_KEYS:
+        return signer
+    name, region = running
+    from labkit.services.awslambda.patch import lambda_backend
+
+    try:
+        role_arn = str(lambda_backend(_ACCOUNT, region).get_function(name).role)
+    except Exception:
+        return signer  # not a function moto knows: nothing to sign as but what was given
+    session = sessions.get((role_arn, name))
+    known = {s.access_key_id for s in signers._sts_sessions()}
+    if (
+        session is None
+        or session.access_key_id not in known  # gone with lab.reset() or a check's world
+        or _expires_at(session) - _SESSION_MARGIN <= time.time()  # the lab clock
+    ):
+        session = signers.issue(role_arn, name, _SESSION_SECONDS, {}, region=region)
+        sessions[(role_arn, name)] = session
+    # A copy, so a client other threads share keeps its own credentials.
+    role_signer = copy.copy(signer)
+    role_signer._credentials = botocore.credentials.Credentials(
+        session.access_key_id, session.secret_access_key, session.session_token
+    )
+    return role_signer
+
+
+def _expires_at(session: Any) -> float:
+    """When an STS session of moto's expires (its datetime is naive UTC)."""
+    expires = session.expiration
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=timezone.utc)
+    return float(expires.timestamp())
+
+
 # -- targets ----------------------------------------------------------------------------------
 def _target_database(proxy: Any) -> Any:
     """The moto DB instance the proxy's default target group sends connections to now."""
@@ -346,6 +418,7 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     original_presign = botocore.signers.RequestSigner.generate_presigned_url
     pools: list[PoolProxy] = []
     withdrawals: list[Any] = []
+    sessions: dict[tuple[str, str], Any] = {}
 
     def make_pool(proxy: Any) -> PoolProxy:
         def target() -> tuple[str, int]:
@@ -442,6 +515,8 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
     def generate_presigned_url(
         signer: Any, request_dict: Any, operation_name: str, *args: Any, **kwargs: Any
     ) -> Any:
+        if operation_name == "connect":
+            signer = _as_function_role(signer, sessions)
         url = original_presign(signer, request_dict, operation_name, *args, **kwargs)
         if operation_name == "connect":  # generate_db_auth_token: remember its lab time
             signature = dict(parse_qsl(urlsplit(str(url)).query)).get("X-Amz-Signature")

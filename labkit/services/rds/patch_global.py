@@ -14,13 +14,16 @@ cluster's ``IsWriter`` false, runs no engine for a secondary, and has no
   a second" AWS documents (``aurora.global_replication_lag_typical``). Its endpoints answer
   reads; a write fails with PostgreSQL's own "read-only transaction" (no write forwarding);
 - ``SwitchoverGlobalCluster`` (planned, no data lost) ships the secondary everything the primary
-  committed, then promotes it: it becomes the writer, and the former primary is read-only;
+  committed, then promotes it: it becomes the writer, and the former primary its secondary;
 - ``FailoverGlobalCluster`` (unplanned, the primary Region is gone): with
   ``AllowDataLoss=True`` the secondary is promoted with what it has replayed; without it, AWS
   runs a managed failover that waits for the secondary to catch up, which is a switchover.
 
-The former primary is not resynchronized from the new writer in the sandbox: it stays
-read-only, with the data it had at the switch (on AWS it becomes a secondary and catches up).
+After a switchover (or a managed failover) the former primary is a secondary of the new
+writer: a hot standby of its volume fed its log as late as any secondary, so a write at the new
+primary is read at the old one a lag later, and the old one refuses writes (:func:`_demote`).
+After a failover with ``AllowDataLoss`` it keeps what it had, read-only, and replicates nothing
+(its Region is taken as lost).
 """
 
 from __future__ import annotations
@@ -114,6 +117,30 @@ def feed(runtime: ClusterRuntime, now: float, *, everything: bool = False) -> No
     replica_feed.shipped = due
 
 
+def _demote(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> None:
+    """Make the former primary ``old`` a secondary of the new writer ``primary``.
+
+    A switchover keeps the global database's topology: the old primary becomes a read-only
+    secondary that replicates from the new primary, as every secondary does
+    (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html#aurora-global-database-disaster-recovery.managed-failover).
+    Its volume becomes a physical copy of the new primary's as of the switch (the two were the
+    same then: the switchover caught the new primary up first), a hot standby fed the new
+    primary's log ``aurora.global_replication_lag_sandbox`` late from then on. Its sessions drop,
+    as they do while the clusters take their new roles.
+    """
+    assert primary.history is not None
+    segment = primary.history.segment_at(now, now)  # the new primary's log, cut at the switch
+    standby = sim_engine.PostgresServer.copy_of(
+        primary.server, max_connections=int(old.server.max_connections), standby=True
+    )
+    retired, old.server = old.server, standby
+    retired.destroy(keep_archive=True)  # its log stays for snapshots taken before the switch
+    old.feed = ReplicaFeed(primary.history, lag=replication_lag(), shipped=segment)
+    old.history = None
+    old.read_only = False  # a standby: PostgreSQL itself refuses writes
+    old.writer = primary.writer
+
+
 def _promote(sandbox: Sandbox, found: Any, target_arn: str, *, catch_up: bool) -> None:
     from labkit.services.rds.patch_aurora import cluster_runtime
 
@@ -143,10 +170,15 @@ def _promote(sandbox: Sandbox, found: Any, target_arn: str, *, catch_up: bool) -
     if old is not None:
         old.is_writer = False
         if old_runtime is not None:
-            from labkit.services.rds.patch_aurora import set_read_only
+            if catch_up and runtime is not None and runtime.history is not None:
+                _demote(old_runtime, runtime, now)  # a secondary of the new writer
+            else:
+                from labkit.services.rds.patch_aurora import set_read_only
 
-            set_read_only(old_runtime, True)  # a read-only secondary now
-            old_runtime.history = None
+                # Unplanned (AllowDataLoss): the old primary's Region is taken as lost; it keeps
+                # what it had, read-only, and replicates nothing.
+                set_read_only(old_runtime, True)
+                old_runtime.history = None
             old_runtime.failovers.append(
                 (now, old.db_cluster_identifier, target.db_cluster_identifier)
             )

@@ -339,15 +339,7 @@ class PostgresServer:
         server = cls._new(max_connections)
         server.standby = standby
         server._copy_in(segments)
-        (server.data / ("standby.signal" if standby else "recovery.signal")).write_text("")
-        if platform.system() == "Windows":
-            command = f'copy "{server.shipped}\\%f" "%p"'
-        else:
-            command = f'cp "{server.shipped}/%f" "%p" 2>/dev/null'
-        with (server.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
-            conf.write(f"restore_command = '{command}'\n")
-            conf.write("recovery_target_timeline = 'current'\n")
-        binaries().own(server.data.parent)
+        server._follow_shipped("standby.signal" if standby else "recovery.signal")
         server.start()
         _live.append(server)
         if not standby:
@@ -374,11 +366,15 @@ class PostgresServer:
             raise
 
     @classmethod
-    def copy_of(cls, source: PostgresServer, *, max_connections: int = 100) -> PostgresServer:
+    def copy_of(
+        cls, source: PostgresServer, *, max_connections: int = 100, standby: bool = False
+    ) -> PostgresServer:
         """A new server holding ``source``'s data as it is now (``pg_basebackup``).
 
         An online physical copy of the running server: no replay of the archived log, so it
         takes as long as the data is large, not as long as its history is (an Aurora clone).
+        With ``standby`` the copy stays a hot standby of ``source`` that replays what
+        :meth:`ship` gives it of ``source``'s later log (a demoted global primary).
         """
         _sweep_orphans()
         root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX))
@@ -406,9 +402,24 @@ class PostgresServer:
             timeout=60,
         )
         server = cls(data=root / "data", port=_free_port(), max_connections=max_connections)
+        if standby:
+            server.standby = True
+            server._follow_shipped("standby.signal")
         server.start()
         _live.append(server)
         return server
+
+    def _follow_shipped(self, signal: str) -> None:
+        """Make the server replay segments from its ``shipped`` folder (its restore command)."""
+        (self.data / signal).write_text("")
+        if platform.system() == "Windows":
+            command = f'copy "{self.shipped}\\%f" "%p"'
+        else:
+            command = f'cp "{self.shipped}/%f" "%p" 2>/dev/null'
+        with (self.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
+            conf.write(f"restore_command = '{command}'\n")
+            conf.write("recovery_target_timeline = 'current'\n")
+        binaries().own(self.data.parent)
 
     def _allow_replication(self) -> None:
         """Let labkit's administrator open a replication connection (for ``pg_basebackup``)."""

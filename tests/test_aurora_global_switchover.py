@@ -1,0 +1,78 @@
+"""Aurora global database switchover: the former primary becomes a secondary of the new one.
+
+AWS: a switchover "demotes the current primary cluster to a secondary (read-only) cluster,
+maintaining the original replication topology", so the old primary replicates from the new
+primary like any secondary (the lag is ``aurora.global_replication_lag_sandbox``), and
+switching back later loses nothing either.
+"""
+
+from __future__ import annotations
+
+import pg8000
+import pytest
+from test_aurora_global import SECONDARY_REGION, connect, global_database, members, run
+
+from labkit import facts
+from labkit.lab import Lab
+
+
+def test_the_former_primary_replicates_from_the_new_one_after_the_lag(lab: Lab) -> None:
+    primary, secondary = global_database(lab)
+    lag = float(facts.value("aurora.global_replication_lag_sandbox"))
+    lab.client("rds").switchover_global_cluster(
+        GlobalClusterIdentifier="shop-global", TargetDbClusterIdentifier=secondary["DBClusterArn"]
+    )
+    assert members(lab) == {"orders": False, "orders-eu": True}
+
+    new_writer = connect(secondary["Endpoint"])
+    run(new_writer, "INSERT INTO orders VALUES (2)")
+    old = connect(primary["ReaderEndpoint"])
+    assert run(old, "SELECT id FROM orders ORDER BY id") == [(1,)]  # same instant: not yet
+    lab.clock.advance(lag / 2)
+    assert run(old, "SELECT id FROM orders ORDER BY id") == [(1,)]  # within the lag: not yet
+    lab.clock.advance(lag)
+    assert run(old, "SELECT id FROM orders ORDER BY id") == [(1,), (2,)]  # a lag later: there
+    with pytest.raises(pg8000.DatabaseError, match="read-only transaction"):
+        run(old, "INSERT INTO orders VALUES (3)")  # a secondary takes no writes
+    old.close()
+    writer_endpoint = connect(primary["Endpoint"])  # its writer endpoint refuses writes too
+    with pytest.raises(pg8000.DatabaseError, match="read-only transaction"):
+        run(writer_endpoint, "INSERT INTO orders VALUES (3)")
+    writer_endpoint.close()
+
+    # Switching back: the old primary catches up first and is the writer again, nothing lost,
+    # and the other Region is its secondary again.
+    run(new_writer, "INSERT INTO orders VALUES (4)")  # committed, not yet replicated
+    new_writer.close()
+    lab.client("rds", region_name=SECONDARY_REGION).switchover_global_cluster(
+        GlobalClusterIdentifier="shop-global", TargetDbClusterIdentifier=primary["DBClusterArn"]
+    )
+    assert members(lab) == {"orders": True, "orders-eu": False}
+    back = connect(primary["Endpoint"])
+    assert run(back, "SELECT id FROM orders ORDER BY id") == [(1,), (2,), (4,)]
+    run(back, "INSERT INTO orders VALUES (5)")
+    back.close()
+    far = connect(secondary["ReaderEndpoint"])
+    lab.clock.advance(lag * 2)
+    assert run(far, "SELECT id FROM orders ORDER BY id") == [(1,), (2,), (4,), (5,)]
+    with pytest.raises(pg8000.DatabaseError, match="read-only transaction"):
+        run(far, "INSERT INTO orders VALUES (6)")
+    far.close()
+
+
+def test_after_a_failover_allowing_data_loss_the_old_primary_stays_as_it_was(lab: Lab) -> None:
+    primary, secondary = global_database(lab)
+    lab.client("rds", region_name=SECONDARY_REGION).failover_global_cluster(
+        GlobalClusterIdentifier="shop-global",
+        TargetDbClusterIdentifier=secondary["DBClusterArn"],
+        AllowDataLoss=True,
+    )
+    promoted = connect(secondary["Endpoint"])
+    run(promoted, "INSERT INTO orders VALUES (2)")
+    promoted.close()
+    lab.clock.advance(5)
+    old = connect(primary["Endpoint"])
+    assert run(old, "SELECT id FROM orders ORDER BY id") == [(1,)]  # its Region is lost
+    with pytest.raises(pg8000.DatabaseError, match="read-only transaction"):
+        run(old, "INSERT INTO orders VALUES (3)")
+    old.close()

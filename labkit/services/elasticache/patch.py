@@ -104,12 +104,36 @@ def _serve(address: str, port: int, engine: CacheEngine, tls: bool) -> None:
     _endpoints[address.lower()] = (int(port), engine, tls)
 
 
+def _retire(
+    engines: list[CacheEngine], keep: CacheEngine | None = None, keep_node: str = ""
+) -> None:
+    """Deleted: ``engines`` lose their data, and every endpoint that reached them stops
+    resolving (a connection fails as one to a host name that does not exist), except the node
+    endpoint (``keep_node``'s) of ``keep``, a group's primary kept with ``RetainPrimaryCluster``;
+    the group's own endpoints go with the group.
+
+    The endpoint names stay known, each now pointing at a deleted engine (holding no data), so
+    the real client fails to connect instead of looking the name up outside the sandbox.
+    """
+    for engine in engines:
+        engine.delete()
+    if keep is None:
+        return
+    tombstone = CacheEngine(keep.name, maxmemory=1)
+    tombstone.delete()
+    for host, (port, engine, tls) in list(_endpoints.items()):
+        if engine is keep and host.split(".", 1)[0] != keep_node.lower():
+            _endpoints[host] = (port, tombstone, tls)
+
+
 @contextlib.contextmanager
 def _patched(sandbox: Sandbox) -> Iterator[None]:
     backend_cls = ec_models.ElastiCacheBackend
     original_cluster = backend_cls.create_cache_cluster
     original_group = backend_cls.create_replication_group
     original_pool_init = redis.connection.ConnectionPool.__init__
+    original_delete_cluster = backend_cls.delete_cache_cluster
+    original_delete_group = backend_cls.delete_replication_group
 
     def create_cache_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
         patch_parameters.require(self, kwargs.get("cache_parameter_group_name"))
@@ -170,6 +194,37 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
         patch_cluster.wire(group, engine, node_engine, _serve)
         return group
 
+    def delete_cache_cluster(self: Any, cache_cluster_id: str) -> Any:
+        cluster = original_delete_cluster(self, cache_cluster_id)
+        engine = engine_for(cluster)
+        if engine is not None:
+            _retire([engine])
+            setattr(cluster, ENGINE, None)
+        return cluster
+
+    def delete_replication_group(
+        self: Any, replication_group_id: str, retain_primary_cluster: bool | None
+    ) -> Any:
+        group = self.replication_groups.get(replication_group_id)
+        primary = next(
+            (
+                m["cache_cluster_id"]
+                for ng in (getattr(group, "node_groups", None) or [])[:1]
+                for m in ng["node_group_members"]
+                if m.get("current_role") == "primary"
+            ),
+            "",
+        )
+        group = original_delete_group(self, replication_group_id, retain_primary_cluster)
+        members: dict[str, CacheEngine] = dict(getattr(group, patch_cluster.MEMBER_ENGINES, {}))
+        engine = engine_for(group)
+        kept = members.get(primary) if retain_primary_cluster else None
+        engines = {id(e): e for e in [*members.values(), *([engine] if engine else [])]}
+        _retire([e for e in engines.values() if e is not kept], keep=kept, keep_node=primary)
+        setattr(group, ENGINE, None)
+        setattr(group, patch_cluster.MEMBER_ENGINES, {})
+        return group
+
     def pool_init(
         self: Any, connection_class: Any = redis.connection.Connection, **kwargs: Any
     ) -> None:
@@ -205,11 +260,15 @@ def _patched(sandbox: Sandbox) -> Iterator[None]:
 
     backend_cls.create_cache_cluster = create_cache_cluster  # type: ignore[method-assign]
     backend_cls.create_replication_group = create_replication_group  # type: ignore[method-assign]
+    backend_cls.delete_cache_cluster = delete_cache_cluster  # type: ignore[method-assign]
+    backend_cls.delete_replication_group = delete_replication_group  # type: ignore[method-assign]
     redis.connection.ConnectionPool.__init__ = pool_init  # type: ignore[method-assign,assignment]
     try:
         yield
     finally:
         backend_cls.create_cache_cluster = original_cluster  # type: ignore[method-assign]
         backend_cls.create_replication_group = original_group  # type: ignore[method-assign]
+        backend_cls.delete_cache_cluster = original_delete_cluster  # type: ignore[method-assign]
+        backend_cls.delete_replication_group = original_delete_group  # type: ignore[method-assign]
         redis.connection.ConnectionPool.__init__ = original_pool_init  # type: ignore[method-assign]
         _endpoints.clear()

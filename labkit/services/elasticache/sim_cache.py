@@ -21,6 +21,7 @@ Plain Python (no moto, no Jupyter).
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import Callable
@@ -129,6 +130,17 @@ class CacheEngine:
         # Moves on when the node restarts (a demoted primary): its clients' connections drop.
         self.generation = 0
         self.router: Any = None
+        # The cluster was deleted: its data is gone and its endpoints no longer resolve.
+        self.deleted = False
+
+    def delete(self) -> None:
+        """The cluster (or replication group) was deleted: free its data, drop its clients."""
+        self.deleted = True
+        self.server.dbs.clear()
+        self._last_used.clear()
+        self._uses.clear()
+        self.replication = None
+        self.router = None
 
     # -- what the view and the checks read ------------------------------------------------
     def _db(self, number: int = 0) -> Any:
@@ -259,9 +271,27 @@ class CacheEngine:
             def __init__(self, **kwargs: Any) -> None:
                 kwargs["server"] = target().server
                 super().__init__(**kwargs)
+                retry = getattr(self, "retry", None)
+                if retry is not None and hasattr(retry, "_backoff"):
+                    from redis.backoff import NoBackoff
+
+                    # redis-py backs off in wall time between retries (up to seconds); nodes
+                    # here come back, or are gone, on the lab clock: retry at once, as often.
+                    retry = copy.copy(retry)
+                    retry._backoff = NoBackoff()
+                    self.retry = retry
 
             def _connect(self) -> Any:
                 engine = target()
+                if engine.deleted:
+                    import redis
+
+                    # The endpoint's DNS name went with the cluster: what redis-py says of a
+                    # host name that does not resolve.
+                    raise redis.ConnectionError(
+                        f"Error -2 connecting to {getattr(self, 'host', engine.name)}:"
+                        f"{getattr(self, 'port', 6379)}. Name or service not known."
+                    )
                 self._server = engine.server
                 self._labkit_engine = engine
                 self._labkit_generation = engine.generation
@@ -274,6 +304,11 @@ class CacheEngine:
                 )
 
             def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+                if self._sock is not None and self._labkit_engine.deleted:
+                    import redis
+
+                    self.disconnect()
+                    raise redis.ConnectionError("Connection closed by server.")
                 if self._sock is not None and (
                     self._labkit_engine.generation != self._labkit_generation
                 ):

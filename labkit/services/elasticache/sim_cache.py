@@ -400,6 +400,18 @@ class _EngineSocket(FakeSocket):
                 return False
         return True
 
+    def _lua_redis_call(
+        self, lua_runtime: Any, expected_globals: Any, op: bytes, *args: Any
+    ) -> Any:
+        # A script's redis.call() runs here, not through _process_command: a replica refuses
+        # the writes of a script as it refuses writes sent to it.
+        replication = self.engine.replication
+        if replication is not None:
+            refused = replication.in_script(self.engine, op)
+            if refused is not None:
+                raise refused
+        return super()._lua_redis_call(lua_runtime, expected_globals, op, *args)
+
     def put_response(self, msg: Any) -> None:
         command = self._labkit_command
         if command:

@@ -43,7 +43,8 @@ READONLY_MESSAGE = "READONLY You can't write against a read only replica."
 # Commands that shape how later writes replay (a transaction, the database they go to).
 _STREAM_COMMANDS = frozenset({"multi", "exec", "discard", "select", "swapdb"})
 # Redis's may_replicate commands, which fakeredis's table does not flag: a script's writes (replayed
-# by running it again: the same effects unless it draws random numbers) and PUBLISH.
+# by running it again, EVALSHA as EVAL of its body: the same effects unless it draws random
+# numbers) and PUBLISH.
 _MAY_REPLICATE = frozenset({"eval", "evalsha", "fcall", "publish", "spublish"})
 # Applied log entries are dropped in batches of at least this many.
 _TRIM_AT = 256
@@ -138,6 +139,18 @@ class ReplicaSet:
             return redis_error(READONLY_MESSAGE)
         return None
 
+    def in_script(self, engine: CacheEngine, op: bytes) -> Exception | None:
+        """The error a script's ``redis.call(op, ...)`` raises on ``engine``, or ``None``: a
+        replica refuses a script's writes with ``READONLY`` (Redis checks each call a script
+        makes, so a read-only script runs on a replica)."""
+        if engine is self.primary:
+            return None
+        if is_write(op.decode("ascii", "replace").lower()):
+            from fakeredis._helpers import SimpleError
+
+            return SimpleError(READONLY_MESSAGE)
+        return None
+
     def after(
         self, engine: CacheEngine, stream: int, command: str, fields: list[bytes], reply: Any = None
     ) -> None:
@@ -155,6 +168,13 @@ class ReplicaSet:
             if not members:
                 return
             fields = [b"SREM", fields[1], *members]
+        if command == "evalsha" and len(fields) > 1:
+            # The replica may never have seen the script (SCRIPT LOAD is not replicated): replay
+            # its body. A script the primary did not know ran nothing (NOSCRIPT).
+            body = engine.server.script_cache.get(fields[1].lower())
+            if body is None:
+                return
+            fields = [b"EVAL", body, *fields[2:]]
         self.log.append((time.time(), stream, list(fields)))
 
     def evicted(self, engine: CacheEngine, key: bytes, db: int) -> None:

@@ -264,7 +264,10 @@ print("written through:", total_cache_aside(1))
 
 # %% [markdown]
 # A **session store** is a hash per session with a TTL that each request renews; a
-# **leaderboard** is a sorted set, whose rank and top N Redis answers at once.
+# **leaderboard** is a sorted set, whose rank and top N Redis answers at once. Several steps
+# that must not interleave with other clients' (count a hit and start its window's TTL, for a
+# rate limiter) go in a **Lua script**, which Redis runs as one command (`cache.eval(...)`, or
+# `cache.register_script(...)`).
 
 # %%
 cache.hset("session:s-1", mapping={"user": "ana", "cart": "2 items"})
@@ -304,8 +307,10 @@ print(fact("dax.elasticache_use"))
 # clients connect to the proxy, which lends a small pool of database connections (at most
 # `MaxConnectionsPercent` of `max_connections`) to one client transaction at a time. A proxy is
 # **never public**: only code in its VPC reaches it. With **IAM authentication** a function
-# logs in with a 15-minute token from `generate_db_auth_token` and holds no password; the proxy
-# itself logs in to the database with a Secrets Manager secret.
+# logs in with a 15-minute token from `generate_db_auth_token` and holds no password; the token
+# is signed with the function's credentials, its **execution role**'s, so that role must be
+# allowed `rds-db:connect` on the proxy's database user. The proxy itself logs in to the
+# database with a Secrets Manager secret.
 #
 # Below, a database that takes 20 connections, and a burst of 30 invocations at once, first
 # straight to the instance, then through a proxy. (On AWS the token goes over TLS, which the
@@ -394,6 +399,27 @@ for name, variables in [
 ]:
     lab.deploy_function(count_sessions, name, environment=variables, constants={"_conn": None})
     lab.client("lambda").update_function_configuration(FunctionName=name, VpcConfig=in_vpc)
+
+# The functions' role may connect as shopadmin through this proxy (its resource id ends its ARN).
+role = lab.client("lambda").get_function(FunctionName="pooled")["Configuration"]["Role"]
+lab.client("iam").put_role_policy(
+    RoleName=role.split("/")[-1],
+    PolicyName="connect-through-orders-proxy",
+    PolicyDocument=json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "rds-db:connect",
+                    "Resource": "arn:aws:rds-db:us-east-1:123456789012:dbuser:"
+                    + proxy["DBProxyArn"].split(":")[-1]
+                    + "/shopadmin",
+                }
+            ],
+        }
+    ),
+)
 
 pooled = concurrent_invocations(lab.sandbox, "pooled", 30)
 pool = pool_of(lab.sandbox.backend("rds").db_proxies["orders-proxy"])
@@ -490,8 +516,8 @@ print("one lab second later:", query(reader_eu, "SELECT price_cents FROM product
 # secondary every committed write, then promotes it: it becomes the writer and the former
 # primary a read-only secondary. **Failover** (`failover_global_cluster`) is for a primary
 # Region that is down: with `AllowDataLoss=True` the secondary is promoted with what it has
-# replicated, losing what the lag had not shipped yet; without it, it is a switchover. (The
-# sandbox does not resynchronize the former primary: it stays read-only with the data it had.)
+# replicated, losing what the lag had not shipped yet; without it, it is a switchover. After a
+# switchover the former primary replicates from the new one, as any secondary does.
 
 # %%
 print(fact("aurora.global_switchover_loses_data"))

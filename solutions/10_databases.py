@@ -25,6 +25,7 @@
 
 # %%
 import contextlib
+import json
 import os
 from datetime import timedelta
 
@@ -265,6 +266,9 @@ lab.check("cache")
 # - Deploy a function whose handler inserts its event, `{"order_id": ..., "customer": ...,
 #   "total_cents": ...}`, into the table `orders (order_id, customer, total_cents)` through the
 #   proxy, and put it **in the VPC** (RDS Proxy is never public).
+# - Allow the function's **execution role** `rds-db:connect` on the proxy's database user,
+#   `arn:aws:rds-db:<region>:<account>:dbuser:<proxy resource id>/<user>` (the resource id ends
+#   the proxy's `DBProxyArn`): a function's code signs with its role, so its token is the role's.
 # - Each execution environment uses at most one connection: opened once and reused, or opened
 #   and closed within the invocation.
 #
@@ -329,6 +333,24 @@ def build_proxy(aws, db):
     aws.client("lambda").update_function_configuration(
         FunctionName="place-order",
         VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
+    )
+    role = aws.client("lambda").get_function(FunctionName="place-order")["Configuration"]["Role"]
+    proxy_id = proxy["DBProxyArn"].rsplit(":", 1)[-1]
+    aws.client("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[-1],
+        PolicyName="connect-through-orders-proxy",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "rds-db:connect",
+                        "Resource": f"arn:aws:rds-db:*:*:dbuser:{proxy_id}/{db['user']}",
+                    }
+                ],
+            }
+        ),
     )
     return "place-order"
     ### END SOLUTION

@@ -7,7 +7,9 @@ a security group, the PostgreSQL instance ``shop`` whose parameter group lowers
 with its Secrets Manager secret, and an IAM role RDS Proxy may read that secret with. The
 learner writes ``build_proxy(aws, db)``: an RDS Proxy in front of ``shop`` that requires IAM
 authentication, and a Lambda function in the VPC whose handler inserts the order of its event
-through the proxy; it returns the function (name, ARN or ``create_function``'s answer).
+through the proxy, its execution role allowed ``rds-db:connect`` on the proxy's user (the token
+a function makes is signed as its role); it returns the function (name, ARN or
+``create_function``'s answer).
 
 Then, on the lab clock (nothing sleeps):
 
@@ -286,6 +288,15 @@ def _explain_errors(ctx: CheckContext, errors: list[str], direct: int, refused: 
             hint="In the handler, log in with a token: `boto3.client('rds')."
             "generate_db_auth_token(DBHostname=proxy_endpoint, Port=5432, DBUsername=user)` as "
             "the password.",
+        )
+    if "may not rds-db:connect" in joined:
+        ctx.fail(
+            f"{said}. The proxy refused the function's IAM token: a function signs with its "
+            "execution role, and the role may not `rds-db:connect` on the proxy's database user.",
+            hint="Allow the function's role (`get_function(...)['Configuration']['Role']`) "
+            "`rds-db:connect` on `arn:aws:rds-db:<region>:<account>:dbuser:<proxy resource id>/"
+            "<user>` (the resource id ends the proxy's `DBProxyArn`), e.g. with "
+            "`iam.put_role_policy`.",
         )
     if "password authentication failed" in joined:
         ctx.fail(

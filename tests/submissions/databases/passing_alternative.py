@@ -178,6 +178,27 @@ def build_proxy(aws, db):
         ],
     }
     role = iam.create_role(RoleName="orders-fn", AssumeRolePolicyDocument=jsonlib.dumps(trust))
+    # A managed policy naming the user on this proxy, region and account spelled out.
+    proxy_arn = rds.describe_db_proxies(DBProxyName="burst-proxy")["DBProxies"][0]["DBProxyArn"]
+    _, _, _, region, account, _, resource_id = proxy_arn.split(":")
+    connect = iam.create_policy(
+        PolicyName="orders-db-connect",
+        PolicyDocument=jsonlib.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["rds-db:connect"],
+                        "Resource": [
+                            f"arn:aws:rds-db:{region}:{account}:dbuser:{resource_id}/{db['user']}"
+                        ],
+                    }
+                ],
+            }
+        ),
+    )
+    iam.attach_role_policy(RoleName="orders-fn", PolicyArn=connect["Policy"]["Arn"])
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as archive:
         archive.writestr("app.py", ORDER_CODE)

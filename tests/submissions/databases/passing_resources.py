@@ -178,10 +178,20 @@ def build_proxy(aws, db):
             "DATABASE": db["database"],
         },
     )
-    return aws.client("lambda").update_function_configuration(
+    answer = aws.client("lambda").update_function_configuration(
         FunctionName="orders_fn",
         VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
     )
+    # The function's role may connect as this user through any proxy or instance.
+    aws.client("iam").put_role_policy(
+        RoleName=answer["Role"].split("/")[-1],
+        PolicyName="db-user",
+        PolicyDocument=(
+            '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "rds-db:*", '
+            f'"Resource": "arn:aws:rds-db:*:*:dbuser:*/{db["user"]}"}}]}}'
+        ),
+    )
+    return answer
 
 
 # %%

@@ -108,6 +108,7 @@ def set_price(db, cache, sku, cents):
 
 
 # %%
+import json
 import os
 
 import boto3
@@ -167,6 +168,24 @@ def build_proxy(aws, db):
     aws.client("lambda").update_function_configuration(
         FunctionName="orders",
         VpcConfig={"SubnetIds": db["subnet_ids"], "SecurityGroupIds": [db["security_group_id"]]},
+    )
+    role = aws.client("lambda").get_function(FunctionName="orders")["Configuration"]["Role"]
+    proxy_id = proxy["DBProxyArn"].split(":")[-1]
+    aws.client("iam").put_role_policy(
+        RoleName=role.rsplit("/", 1)[-1],
+        PolicyName="connect",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "rds-db:connect",
+                        "Resource": f"arn:aws:rds-db:*:*:dbuser:{proxy_id}/{db['user']}",
+                    }
+                ],
+            }
+        ),
     )
     return "orders"
 

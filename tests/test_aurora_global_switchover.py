@@ -60,6 +60,19 @@ def test_the_former_primary_replicates_from_the_new_one_after_the_lag(lab: Lab) 
     far.close()
 
 
+def test_the_lab_clock_moves_on_after_a_switchover_with_no_write_since(lab: Lab) -> None:
+    # The copy of the new primary's volume ends with a WAL switch: its next cut has nothing
+    # new to close (it waited for a segment that never filled, then failed).
+    primary, secondary = global_database(lab)
+    lab.client("rds").switchover_global_cluster(
+        GlobalClusterIdentifier="shop-global", TargetDbClusterIdentifier=secondary["DBClusterArn"]
+    )
+    lab.clock.advance(5)
+    old = connect(primary["ReaderEndpoint"])
+    assert run(old, "SELECT id FROM orders") == [(1,)]
+    old.close()
+
+
 def test_after_a_failover_allowing_data_loss_the_old_primary_stays_as_it_was(lab: Lab) -> None:
     primary, secondary = global_database(lab)
     lab.client("rds", region_name=SECONDARY_REGION).failover_global_cluster(

@@ -581,8 +581,14 @@ class PostgresServer:
         lsn = str(self.query("SELECT pg_current_wal_insert_lsn()::text")[0][0])
         if self._last_cut is not None and self._last_cut[0] == lsn:
             return self._last_cut[1]
-        row = self.query("SELECT pg_walfile_name(pg_switch_wal())")[0]
-        name = str(row[0])
+        # With nothing written since the last switch (a base backup for a clone or a demoted
+        # global primary ends with one), pg_switch_wal does nothing and returns the start of the
+        # segment in use, which stays open: the database then ends with the segment before it.
+        row = self.query(
+            "SELECT pg_walfile_name(s), pg_walfile_name(s - 1), "
+            f"(s - '0/0'::pg_lsn) % {WAL_SEGMENT} = 0 FROM pg_switch_wal() AS s"
+        )[0]
+        name = str(row[1] if row[2] else row[0])
         deadline = time.monotonic() + 30
         while not (self.archive / name).exists():
             if time.monotonic() > deadline:

@@ -87,10 +87,10 @@ def secondary_runtime(sandbox: Sandbox, cluster: Any, limit: int) -> ClusterRunt
         return None
     now = sandbox.clock.timestamp
     segment = primary.history.segment_at(now, now)
-    server = sim_engine.PostgresServer.recover(
-        primary.server.segments(segment), standby=True, max_connections=limit
-    )
-    server.ship(primary.server.segments(segment))
+    # A physical copy of the primary's volume as it is now, left a standby: replaying the
+    # primary's archived log from the template instead fails once the primary is a promoted
+    # secondary (its archive starts at the switch, on a new timeline).
+    server = sim_engine.PostgresServer.copy_of(primary.server, max_connections=limit, standby=True)
     zones = list(cluster.availability_zones or [])[:3]
     runtime = ClusterRuntime(cluster.db_cluster_identifier, server, ClusterVolume(zones))
     runtime.feed = ReplicaFeed(primary.history, lag=replication_lag(), shipped=segment)

@@ -9,7 +9,10 @@ as other load on a shared machine only ever adds time):
   endpoint; the relay and the proxy add a hop, as real ones do);
 - wall time of an Aurora failover of ``aurora.failover_seconds`` on the lab clock (the call, the
   advance, a new connection and a query; target < 1 s);
-- wall time of a copy-on-write clone and of a point-in-time restore of the cluster (target < 1 s).
+- wall time of a copy-on-write clone and of a point-in-time restore of the cluster (target < 1 s);
+- wall time of an Aurora global database switchover to another Region and back (the call, which
+  rebuilds the former primary as a standby of the new one, the replication lag on the lab clock, a
+  new connection to the new writer and a query; target < 1 s, as for failovers).
 """
 
 from __future__ import annotations
@@ -152,6 +155,35 @@ def main() -> int:
                 RestoreToTime=lab.clock.now - timedelta(minutes=15),
             )
             restores.append(time.perf_counter() - t)
+
+        rds.create_global_cluster(
+            GlobalClusterIdentifier="bench-global", SourceDBClusterIdentifier=info["DBClusterArn"]
+        )
+        far = lab.client("rds", region_name="eu-west-1")
+        remote = far.create_db_cluster(
+            DBClusterIdentifier="bench-eu",
+            Engine="aurora-postgresql",
+            GlobalClusterIdentifier="bench-global",
+        )["DBCluster"]
+        far.create_db_instance(
+            DBInstanceIdentifier="bench-eu-1",
+            DBClusterIdentifier="bench-eu",
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+        )
+        lag = float(facts.value("aurora.global_replication_lag_sandbox"))
+        switchovers = []
+        for client, target in ((rds, remote), (far, info)):
+            t = time.perf_counter()
+            client.switchover_global_cluster(
+                GlobalClusterIdentifier="bench-global",
+                TargetDbClusterIdentifier=target["DBClusterArn"],
+            )
+            lab.clock.advance(lag)
+            conn = to(target["Endpoint"])
+            conn.cursor().execute("SELECT count(*) FROM orders")
+            conn.close()
+            switchovers.append(time.perf_counter() - t)
     finally:
         lab.stop()
 
@@ -168,6 +200,11 @@ def main() -> int:
     )
     print(f"copy-on-write clone:          {statistics.median(clones) * 1000:.0f} ms wall")
     print(f"point-in-time restore:        {statistics.median(restores) * 1000:.0f} ms wall")
+    print(
+        "global switchover and back:   "
+        + ", ".join(f"{t * 1000:.0f}" for t in switchovers)
+        + " ms wall"
+    )
     ok = min(times["writer"]) / direct <= 1.2 and max(failovers) < 1
     return 0 if ok else 1
 

@@ -10,7 +10,10 @@ longer exists, or ``NOT_CHECKED`` for a type the sandbox does not read (AWS also
 types unchecked). Detection finishes at once (the lab clock does not move); its status, the
 stack's ``DriftInformation`` and each resource's ``DriftInformation`` follow.
 
-Resource types read: SQS queues, DynamoDB tables, SNS topics and Lambda functions.
+Resource types read: SQS queues, DynamoDB tables, SNS topics and Lambda functions here; IAM
+roles, S3 buckets, SNS subscriptions, Lambda event source mappings, Kinesis streams and SSM
+parameters in :mod:`.patch_drift_readers`, which also says which types AWS never checks and how
+policy documents are compared.
 """
 
 from __future__ import annotations
@@ -34,6 +37,13 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.moto_api._internal import mock_random
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
+
+from labkit.services.cloudformation.patch_drift_readers import (
+    NEVER_CHECKED,
+    SPECS,
+    Spec,
+    same_object,
+)
 
 
 def install(stack: ExitStack) -> None:
@@ -128,14 +138,8 @@ _SQS = (
 )
 
 
-def _same_object(found: Any, resource: Any) -> bool:
-    # The stack's object is still the one the service holds (not deleted, nor deleted and made
-    # again by hand under the same name).
-    return found is resource
-
-
 def _queue(resource: Any, account: str, region: str) -> dict[str, Any] | None:
-    if not _same_object(sqs_backends[account][region].queues.get(resource.name), resource):
+    if not same_object(sqs_backends[account][region].queues.get(resource.name), resource):
         return None
     attributes = resource.attributes
     actual: dict[str, Any] = {"QueueName": resource.name}
@@ -146,7 +150,7 @@ def _queue(resource: Any, account: str, region: str) -> dict[str, Any] | None:
 
 
 def _table(resource: Any, account: str, region: str) -> dict[str, Any] | None:
-    if not _same_object(dynamodb_backends[account][region].tables.get(resource.name), resource):
+    if not same_object(dynamodb_backends[account][region].tables.get(resource.name), resource):
         return None
     actual: dict[str, Any] = {"TableName": resource.name, "BillingMode": resource.billing_mode}
     if resource.billing_mode != "PAY_PER_REQUEST":
@@ -158,7 +162,7 @@ def _table(resource: Any, account: str, region: str) -> dict[str, Any] | None:
 
 
 def _topic(resource: Any, account: str, region: str) -> dict[str, Any] | None:
-    if not _same_object(sns_backends[account][region].topics.get(resource.arn), resource):
+    if not same_object(sns_backends[account][region].topics.get(resource.arn), resource):
         return None
     return {"TopicName": resource.name, "DisplayName": resource.display_name}
 
@@ -193,12 +197,56 @@ READERS: dict[str, Reader] = {
 }
 
 
+def spec_for(resource_type: str) -> Spec | None:
+    """How ``resource_type`` is read, or None when it is not checked (by AWS or here)."""
+    if resource_type in NEVER_CHECKED:
+        return None
+    if resource_type in SPECS:
+        return SPECS[resource_type]
+    reader = READERS.get(resource_type)
+    return Spec(reader) if reader else None
+
+
 def _same(expected: Any, actual: Any) -> bool:
     # Templates write numbers as strings or numbers, and booleans as "true" or true: AWS compares
     # the values, not the spelling.
     if isinstance(expected, bool) or isinstance(actual, bool):
         return str(expected).lower() == str(actual).lower()
     return str(expected) == str(actual)
+
+
+def same_document(expected: Any, actual: Any) -> bool:
+    """Whether two JSON values are the same: every key on both sides, lists in order, scalars
+    by value (``1`` and ``"1"``, ``true`` and ``"true"``)."""
+    if isinstance(expected, dict) or isinstance(actual, dict):
+        return (
+            isinstance(expected, dict)
+            and isinstance(actual, dict)
+            and expected.keys() == actual.keys()
+            and all(same_document(v, actual[k]) for k, v in expected.items())
+        )
+    if isinstance(expected, list) or isinstance(actual, list):
+        return (
+            isinstance(expected, list)
+            and isinstance(actual, list)
+            and len(expected) == len(actual)
+            and all(same_document(e, a) for e, a in zip(expected, actual, strict=True))
+        )
+    return _same(expected, actual)
+
+
+def compare_resource(
+    expected: dict[str, Any], actual: dict[str, Any], documents: frozenset[str] = frozenset()
+) -> list[PropertyDifference]:
+    """:func:`compare`, but each property in ``documents`` compared whole (one difference)."""
+    found: list[PropertyDifference] = []
+    for key, value in expected.items():
+        if key in documents and actual.get(key) is not None:
+            if not same_document(value, actual[key]):
+                found.append(PropertyDifference(f"/{key}", value, actual[key], "NOT_EQUAL"))
+        else:
+            found += compare({key: value}, actual)
+    return found
 
 
 def compare(expected: Any, actual: Any, path: str = "") -> list[PropertyDifference]:
@@ -220,7 +268,12 @@ def compare(expected: Any, actual: Any, path: str = "") -> list[PropertyDifferen
     if isinstance(expected, list):
         if not isinstance(actual, list) or len(expected) != len(actual):
             return [PropertyDifference(path, expected, actual, "NOT_EQUAL")]
-        return [d for e, a in zip(expected, actual, strict=True) for d in compare(e, a, path)]
+        # Each element's path has its index, as AWS's do ("/Tags/0/Value").
+        return [
+            d
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            for d in compare(e, a, f"{path}/{i}")
+        ]
     if not _same(expected, actual):
         return [PropertyDifference(path, expected, actual, "NOT_EQUAL")]
     return []
@@ -236,8 +289,8 @@ def detect(stack: Any) -> DriftDetection:
             continue
         resource_type = str(resource_json.get("Type"))
         physical = str(getattr(resource, "physical_resource_id", "") or "")
-        reader = READERS.get(resource_type)
-        if reader is None:
+        spec = spec_for(resource_type)
+        if spec is None:
             detection.resources.append(
                 ResourceDrift(
                     logical_id,
@@ -254,13 +307,16 @@ def detect(stack: Any) -> DriftDetection:
         expected = cfn_parsing.clean_json(
             copy.deepcopy(resource_json.get("Properties") or {}), resource_map
         )
-        actual = reader(resource, stack.account_id, stack.region_name)
+        actual = spec.read(resource, stack.account_id, stack.region_name)
+        if spec.normalise is not None:
+            expected = spec.normalise(expected)
+            actual = None if actual is None else spec.normalise(actual)
         known = {k: v for k, v in expected.items() if actual is None or k in actual}
         differences: tuple[PropertyDifference, ...] = ()
         if actual is None:
             status = "DELETED"
         else:
-            differences = tuple(compare(known, actual))
+            differences = tuple(compare_resource(known, actual, spec.documents))
             status = "MODIFIED" if differences else "IN_SYNC"
         detection.resources.append(
             ResourceDrift(

@@ -1,0 +1,302 @@
+"""What a stack's resource holds now, read for drift detection (:mod:`.patch_drift`).
+
+Which types AWS checks: the resource type support list
+(https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/resource-import-supported-resources.html)
+and, behind it, each type's registry schema: drift detection "compares that value with the
+current resource property value returned by the resource read handler"
+(https://docs.aws.amazon.com/cloudformation-cli/latest/userguide/resource-type-model-false-drift.html),
+so a type whose schema has no ``read`` handler is never checked, and a property the schema lists
+in ``writeOnlyProperties`` is never compared (the read handler cannot return it). The schemas
+read here are AWS's published provider schemas as cfn-lint 1.58 bundles them (schema date
+2026-10-20):
+
+- no read handler, so ``NOT_CHECKED``: ``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy`` and
+  ``AWS::IAM::Policy`` (whose reference page also says "This resource does not support drift
+  detection",
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-policy.html);
+- read here: ``AWS::IAM::Role``, ``AWS::S3::Bucket``, ``AWS::SNS::Subscription``,
+  ``AWS::Lambda::EventSourceMapping``, ``AWS::Kinesis::Stream``, ``AWS::SSM::Parameter``
+  (``Description``, ``Tier``, ``AllowedPattern`` and ``Policies`` are write-only: not compared),
+  besides the queue, table, topic and function :mod:`.patch_drift` reads;
+- checked by AWS but not read yet (so ``NOT_CHECKED`` here): the API Gateway, CloudFront,
+  Firehose, ``AWS::S3::BucketPolicy`` and ``AWS::Lambda::Permission`` types, among others.
+
+Policy documents (``AssumeRolePolicyDocument``, inline ``Policies``, a subscription's
+``FilterPolicy``/``RedrivePolicy``, a mapping's filter patterns) are ``Json`` properties: they
+are compared as JSON values, so whitespace, key order and a document written as a JSON string
+or as an object do not matter. Nothing more: no schema declares a ``propertyTransform`` for
+them, so a string and a one-element list (``"Action": "s3:GetObject"`` against
+``["s3:GetObject"]``) are different values, as they are to AWS's comparison. A document is
+compared whole: any change in it is one ``NOT_EQUAL`` difference at the property's path.
+Lists AWS keeps as sets (``Tags`` by ``Key``, inline ``Policies`` by ``PolicyName``) are
+compared in key order.
+
+Properties the sandbox does not deploy from a template (moto's ``AWS::S3::Bucket`` applies only
+``BucketEncryption``; its ``AWS::IAM::Role`` ignores ``ManagedPolicyArns``) are not read: read,
+they would show every fresh stack as drifted. They are in :data:`NOT_DEPLOYED`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.awslambda.utils import get_backend
+from moto.iam.models import iam_backends
+from moto.kinesis.models import kinesis_backends
+from moto.s3.models import s3_backends
+from moto.sns.models import sns_backends
+from moto.ssm.models import ssm_backends
+
+Reader = Callable[[Any, str, str], "dict[str, Any] | None"]
+
+#: Properties read nowhere because the sandbox's stack deploy does not apply them yet, by type.
+NOT_DEPLOYED: dict[str, tuple[str, ...]] = {
+    "AWS::S3::Bucket": (
+        "VersioningConfiguration",
+        "PublicAccessBlockConfiguration",
+        "LifecycleConfiguration",
+    ),
+    "AWS::IAM::Role": ("ManagedPolicyArns",),
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How one resource type is read and compared.
+
+    ``documents``: properties compared whole as JSON values. ``normalise`` puts a property
+    dict (the template's or the resource's) in the form both are compared in: JSON strings
+    parsed, set-like lists sorted.
+    """
+
+    read: Reader
+    documents: frozenset[str] = field(default_factory=frozenset)
+    normalise: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+
+
+def same_object(found: Any, resource: Any) -> bool:
+    """Whether the stack's object is still the one the service holds (not deleted, nor deleted
+    and made again by hand under the same name: that one is ``DELETED``, not ``IN_SYNC``)."""
+    return found is resource
+
+
+def parse_json(value: Any) -> Any:
+    """A JSON document given as text, parsed; any other value as it is."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _sorted_by(items: Any, key: str) -> Any:
+    if not isinstance(items, list):
+        return items
+    return sorted(items, key=lambda item: str(item.get(key)) if isinstance(item, dict) else "")
+
+
+def _tags(pairs: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(pairs.items())]
+
+
+def _with_sorted_tags(props: dict[str, Any]) -> dict[str, Any]:
+    out = dict(props)
+    if "Tags" in out:
+        out["Tags"] = _sorted_by(out["Tags"], "Key")
+    return out
+
+
+# -- IAM role --------------------------------------------------------------------------------------
+def _role(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    backend = iam_backends[account]["aws"]
+    if not same_object(backend.roles.get(resource.id), resource):
+        return None
+    actual: dict[str, Any] = {
+        "RoleName": resource.name,
+        "Path": resource.path,
+        "AssumeRolePolicyDocument": parse_json(resource.assume_role_policy_document),
+        "MaxSessionDuration": resource.max_session_duration,
+        "Policies": [
+            {"PolicyName": name, "PolicyDocument": parse_json(document)}
+            for name, document in sorted(resource.policies.items())
+        ],
+        "Tags": list(resource.tags),
+    }
+    if resource.description:
+        actual["Description"] = resource.description
+    return actual
+
+
+def _role_form(props: dict[str, Any]) -> dict[str, Any]:
+    out = _with_sorted_tags(props)
+    if "AssumeRolePolicyDocument" in out:
+        out["AssumeRolePolicyDocument"] = parse_json(out["AssumeRolePolicyDocument"])
+    if isinstance(out.get("Policies"), list):
+        out["Policies"] = _sorted_by(
+            [
+                {**p, "PolicyDocument": parse_json(p.get("PolicyDocument"))}
+                if isinstance(p, dict)
+                else p
+                for p in out["Policies"]
+            ],
+            "PolicyName",
+        )
+    return out
+
+
+# -- S3 bucket -------------------------------------------------------------------------------------
+def _encryption(api: Any) -> dict[str, Any] | None:
+    # moto keeps the PutBucketEncryption XML shape: {"Rule": {...} or [{...}]}.
+    if not api:
+        return None
+    rules = api.get("Rule")
+    rules = rules if isinstance(rules, list) else [rules]
+    out: list[dict[str, Any]] = []
+    for rule in rules:
+        if not isinstance(rule, dict):
+            continue
+        default = dict(rule.get("ApplyServerSideEncryptionByDefault") or {})
+        entry: dict[str, Any] = {"ServerSideEncryptionByDefault": default}
+        if "BucketKeyEnabled" in rule:
+            entry["BucketKeyEnabled"] = rule["BucketKeyEnabled"]
+        out.append(entry)
+    return {"ServerSideEncryptionConfiguration": out}
+
+
+def _bucket(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    backend = s3_backends[account]["aws"]
+    if not same_object(backend.buckets.get(resource.name), resource):
+        return None
+    actual: dict[str, Any] = {"BucketName": resource.name}
+    encryption = _encryption(resource.encryption)
+    if encryption is not None:
+        actual["BucketEncryption"] = encryption
+    tags = backend.tagger.list_tags_for_resource(resource.arn).get("Tags", [])
+    actual["Tags"] = _sorted_by(list(tags), "Key")
+    return actual
+
+
+# -- SNS subscription ------------------------------------------------------------------------------
+_SUBSCRIPTION = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy")
+
+
+def _subscription(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    # The physical id is the subscription ARN, which ends in a fresh id: one unsubscribed and
+    # made again by hand is another subscription.
+    found = sns_backends[resource.account_id][resource.region_name].subscriptions.get(
+        resource.physical_resource_id
+    )
+    if found is None:
+        return None
+    actual: dict[str, Any] = {
+        "TopicArn": found.topic.arn,
+        "Protocol": found.protocol,
+        "Endpoint": found.endpoint,
+    }
+    for name in _SUBSCRIPTION:
+        if name in found.attributes:
+            actual[name] = found.attributes[name]
+    return actual
+
+
+def _subscription_form(props: dict[str, Any]) -> dict[str, Any]:
+    out = dict(props)
+    for name in ("FilterPolicy", "RedrivePolicy"):
+        if name in out:
+            out[name] = parse_json(out[name])
+    return out
+
+
+# -- Lambda event source mapping -------------------------------------------------------------------
+def _mapping(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    # The backend moto itself picks, as for functions (see ``patch_drift._function``).
+    found = get_backend(account, region)._event_source_mappings.get(resource.uuid)
+    if not same_object(found, resource):
+        return None
+    actual: dict[str, Any] = {
+        "FunctionName": resource.function_name,
+        "EventSourceArn": resource.event_source_arn,
+        "Enabled": resource.enabled,
+        "BatchSize": resource.batch_size,
+    }
+    if resource.max_batch_window is not None:
+        actual["MaximumBatchingWindowInSeconds"] = resource.max_batch_window
+    if resource.filter_criteria:
+        actual["FilterCriteria"] = resource.filter_criteria
+    return actual
+
+
+def _mapping_form(props: dict[str, Any]) -> dict[str, Any]:
+    out = dict(props)
+    # The schema's propertyTransform: a function named by name, ARN or partial ARN is the same
+    # function ("$split(FunctionName, ":")[-1]").
+    if isinstance(out.get("FunctionName"), str):
+        out["FunctionName"] = out["FunctionName"].split(":")[-1]
+    criteria = out.get("FilterCriteria")
+    if isinstance(criteria, dict) and isinstance(criteria.get("Filters"), list):
+        out["FilterCriteria"] = {
+            **criteria,
+            "Filters": [
+                {**f, "Pattern": parse_json(f.get("Pattern"))} if isinstance(f, dict) else f
+                for f in criteria["Filters"]
+            ],
+        }
+    return out
+
+
+# -- Kinesis stream --------------------------------------------------------------------------------
+def _stream(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    streams = kinesis_backends[account][region].streams
+    if not same_object(streams.get(resource.stream_name), resource):
+        return None
+    actual: dict[str, Any] = {
+        "Name": resource.stream_name,
+        "RetentionPeriodHours": resource.retention_period_hours,
+        "StreamModeDetails": dict(resource.stream_mode or {"StreamMode": "PROVISIONED"}),
+        "Tags": _tags(dict(resource.tags)),
+    }
+    if actual["StreamModeDetails"].get("StreamMode") != "ON_DEMAND":
+        actual["ShardCount"] = resource.shard_count
+    return actual
+
+
+# -- SSM parameter ---------------------------------------------------------------------------------
+def _parameter(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    backend = ssm_backends[account][region]
+    history = backend._parameters.get(resource.name) or []
+    # A new value is a new version of the same parameter; deleted and put again by hand, the
+    # stack's version is no longer in the parameter's history.
+    if not any(version is resource for version in history):
+        return None
+    latest = history[-1]
+    actual: dict[str, Any] = {
+        "Name": latest.name,
+        "Type": latest.parameter_type,
+        "Value": latest.value,
+        "DataType": latest.data_type,
+    }
+    # The parameter exists (above), so its tags are there to read (none is an empty dict).
+    actual["Tags"] = _tags(dict(backend.list_tags_for_resource("Parameter", latest.name)))
+    return actual
+
+
+#: The types read beyond :mod:`.patch_drift`'s own four, by CloudFormation type.
+SPECS: dict[str, Spec] = {
+    "AWS::IAM::Role": Spec(
+        _role, frozenset({"AssumeRolePolicyDocument", "Policies", "Tags"}), _role_form
+    ),
+    "AWS::S3::Bucket": Spec(_bucket, frozenset({"Tags"}), _with_sorted_tags),
+    "AWS::SNS::Subscription": Spec(
+        _subscription, frozenset({"FilterPolicy", "RedrivePolicy"}), _subscription_form
+    ),
+    "AWS::Lambda::EventSourceMapping": Spec(_mapping, frozenset({"FilterCriteria"}), _mapping_form),
+    "AWS::Kinesis::Stream": Spec(_stream, frozenset({"Tags"}), _with_sorted_tags),
+    "AWS::SSM::Parameter": Spec(_parameter, frozenset({"Tags"}), _with_sorted_tags),
+}
+
+#: Types AWS never checks for drift (no read handler in their schemas): always ``NOT_CHECKED``.
+NEVER_CHECKED = frozenset({"AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::IAM::Policy"})

@@ -1,0 +1,270 @@
+"""Drift detection on the resource types of the earlier labs (roles, buckets, subscriptions,
+event source mappings, streams, parameters), and the types AWS never checks.
+
+One stack is deployed and detected twice: as deployed, then after one change by hand to each
+resource (and an equivalent re-serialisation of a second role's policies)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import labkit
+from labkit.lab import Lab
+from labkit.services.cloudformation.patch_drift import same_document
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+WIDER = {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}
+READ_QUEUES = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "sqs:ReceiveMessage", "Resource": "*"}],
+}
+
+
+def _role(name: str) -> str:
+    return f"""
+  {name}:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: {name.lower()}
+      Description: runs orders
+      MaxSessionDuration: 3600
+      AssumeRolePolicyDocument: {json.dumps(TRUST)}
+      Policies:
+        - PolicyName: read
+          PolicyDocument: {json.dumps(READ_QUEUES)}
+      Tags: [{{Key: team, Value: shop}}]"""
+
+
+STACK = f"""
+Resources:{_role("Worker")}{_role("Steady")}
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: shop-drift-bucket
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault: {{SSEAlgorithm: AES256}}
+      Tags: [{{Key: team, Value: shop}}]
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {{QueueName: orders}}
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties: {{TopicName: orders}}
+  Subscription:
+    Type: AWS::SNS::Subscription
+    Properties:
+      TopicArn: !Ref Topic
+      Protocol: sqs
+      Endpoint: !GetAtt Queue.Arn
+      RawMessageDelivery: 'true'
+      FilterPolicy: '{{"kind": ["paid"]}}'
+  QueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues: [!Ref Queue]
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - {{Effect: Allow, Principal: {{Service: sns.amazonaws.com}}, Action: sqs:SendMessage,
+             Resource: !GetAtt Queue.Arn}}
+  Stream:
+    Type: AWS::Kinesis::Stream
+    Properties: {{Name: clicks, ShardCount: 2, RetentionPeriodHours: 48}}
+  Mode:
+    Type: AWS::SSM::Parameter
+    Properties: {{Name: /shop/mode, Type: String, Value: live}}
+  Gone:
+    Type: AWS::SSM::Parameter
+    Properties: {{Name: /shop/gone, Type: String, Value: kept}}
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: worker
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Worker.Arn
+      Code: {{ZipFile: "def handler(event, context): return 1"}}
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !GetAtt Function.Arn
+      EventSourceArn: !GetAtt Queue.Arn
+      BatchSize: 5
+      Enabled: true
+      MaximumBatchingWindowInSeconds: 2
+"""
+
+
+@dataclass
+class Detections:
+    before: dict[str, dict[str, Any]]
+    after: dict[str, dict[str, Any]]
+
+
+def _detect(lab: Lab) -> dict[str, dict[str, Any]]:
+    cfn = lab.client("cloudformation")
+    cfn.detect_stack_drift(StackName="shop")
+    drifts = cfn.describe_stack_resource_drifts(StackName="shop")["StackResourceDrifts"]
+    return {d["LogicalResourceId"]: d for d in drifts}
+
+
+def _change_by_hand(lab: Lab) -> None:
+    iam = lab.client("iam")
+    iam.update_role(RoleName="worker", Description="changed", MaxSessionDuration=7200)
+    ec2_trust = json.loads(json.dumps(TRUST))
+    ec2_trust["Statement"][0]["Principal"]["Service"] = "ec2.amazonaws.com"
+    iam.update_assume_role_policy(RoleName="worker", PolicyDocument=json.dumps(ec2_trust))
+    iam.put_role_policy(
+        RoleName="worker",
+        PolicyName="read",
+        PolicyDocument=json.dumps({**READ_QUEUES, "Statement": [WIDER]}),
+    )
+    iam.tag_role(RoleName="worker", Tags=[{"Key": "team", "Value": "other"}])
+    # The same documents, written with other whitespace and key order: no drift.
+    iam.update_assume_role_policy(
+        RoleName="steady", PolicyDocument=json.dumps(TRUST, indent=4, sort_keys=True)
+    )
+    iam.put_role_policy(
+        RoleName="steady",
+        PolicyName="read",
+        PolicyDocument=json.dumps(dict(reversed(list(READ_QUEUES.items())))),
+    )
+    lab.client("s3").put_bucket_encryption(
+        Bucket="shop-drift-bucket",
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
+    sns = lab.client("sns")
+    (subscription,) = sns.list_subscriptions()["Subscriptions"]
+    arn = subscription["SubscriptionArn"]
+    sns.set_subscription_attributes(
+        SubscriptionArn=arn, AttributeName="RawMessageDelivery", AttributeValue="false"
+    )
+    sns.set_subscription_attributes(
+        SubscriptionArn=arn, AttributeName="FilterPolicy", AttributeValue='{"kind":["free"]}'
+    )
+    lam = lab.client("lambda")
+    (mapping,) = lam.list_event_source_mappings()["EventSourceMappings"]
+    lam.update_event_source_mapping(UUID=mapping["UUID"], BatchSize=10, Enabled=False)
+    kinesis = lab.client("kinesis")
+    kinesis.increase_stream_retention_period(StreamName="clicks", RetentionPeriodHours=72)
+    ssm = lab.client("ssm")
+    ssm.put_parameter(Name="/shop/mode", Value="maintenance", Type="String", Overwrite=True)
+    # Deleted and made again by hand under the same name: not the stack's parameter.
+    ssm.delete_parameter(Name="/shop/gone")
+    ssm.put_parameter(Name="/shop/gone", Value="kept", Type="String")
+
+
+@pytest.fixture(scope="module")
+def detections() -> Iterator[Detections]:
+    lab = labkit.start(quiet=True)
+    try:
+        cfn = lab.client("cloudformation")
+        cfn.create_stack(
+            StackName="shop", TemplateBody=STACK, Capabilities=["CAPABILITY_NAMED_IAM"]
+        )
+        status = cfn.describe_stacks(StackName="shop")["Stacks"][0]["StackStatus"]
+        assert status == "CREATE_COMPLETE"
+        before = _detect(lab)
+        _change_by_hand(lab)
+        yield Detections(before, _detect(lab))
+    finally:
+        lab.stop()
+
+
+def _differences(drift: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {
+        d["PropertyPath"]: (d["ExpectedValue"], d["ActualValue"])
+        for d in drift["PropertyDifferences"]
+    }
+
+
+def test_a_fresh_stack_is_in_sync_and_policy_resources_are_not_checked(
+    detections: Detections,
+) -> None:
+    statuses = {k: d["StackResourceDriftStatus"] for k, d in detections.before.items()}
+    assert statuses.pop("QueuePolicy") == "NOT_CHECKED"
+    assert set(statuses.values()) == {"IN_SYNC"}
+    assert "ExpectedProperties" not in detections.before["QueuePolicy"]
+
+
+def test_a_role_changed_by_hand_shows_each_property(detections: Detections) -> None:
+    drift = detections.after["Worker"]
+    assert drift["StackResourceDriftStatus"] == "MODIFIED"
+    found = _differences(drift)
+    assert found["/Description"] == ("runs orders", "changed")
+    assert found["/MaxSessionDuration"] == ("3600", "7200")
+    expected, actual = found["/AssumeRolePolicyDocument"]
+    assert json.loads(expected) == TRUST
+    assert json.loads(actual)["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+    expected, actual = found["/Policies"]
+    assert json.loads(expected)[0]["PolicyDocument"] == READ_QUEUES
+    assert json.loads(actual)[0]["PolicyDocument"]["Statement"] == [WIDER]
+    assert found["/Tags"] == (
+        '[{"Key": "team", "Value": "shop"}]',
+        '[{"Key": "team", "Value": "other"}]',
+    )
+
+
+def test_policies_rewritten_with_other_whitespace_and_order_are_in_sync(
+    detections: Detections,
+) -> None:
+    assert detections.after["Steady"]["StackResourceDriftStatus"] == "IN_SYNC"
+
+
+def test_bucket_encryption_changed_by_hand(detections: Detections) -> None:
+    drift = detections.after["Bucket"]
+    assert drift["StackResourceDriftStatus"] == "MODIFIED"
+    path = "/BucketEncryption/ServerSideEncryptionConfiguration/0/ServerSideEncryptionByDefault"
+    assert _differences(drift) == {f"{path}/SSEAlgorithm": ("AES256", "aws:kms")}
+
+
+def test_subscription_attributes_changed_by_hand(detections: Detections) -> None:
+    found = _differences(detections.after["Subscription"])
+    assert found == {
+        "/RawMessageDelivery": ("true", "false"),
+        "/FilterPolicy": ('{"kind": ["paid"]}', '{"kind": ["free"]}'),
+    }
+
+
+def test_mapping_stream_and_parameter_changed_by_hand(detections: Detections) -> None:
+    assert _differences(detections.after["Mapping"]) == {
+        "/BatchSize": ("5", "10"),
+        "/Enabled": ("true", "false"),
+    }
+    assert _differences(detections.after["Stream"]) == {"/RetentionPeriodHours": ("48", "72")}
+    assert _differences(detections.after["Mode"]) == {"/Value": ("live", "maintenance")}
+
+
+def test_a_parameter_deleted_and_made_again_by_hand_is_deleted(detections: Detections) -> None:
+    drift = detections.after["Gone"]
+    assert drift["StackResourceDriftStatus"] == "DELETED"
+    assert drift["PropertyDifferences"] == []
+
+
+def test_untouched_resources_stay_in_sync(detections: Detections) -> None:
+    for name in ("Queue", "Topic", "Function"):
+        assert detections.after[name]["StackResourceDriftStatus"] == "IN_SYNC"
+
+
+def test_documents_compare_as_json_values_not_spellings() -> None:
+    assert same_document({"A": 1, "B": ["x"]}, {"B": ["x"], "A": "1"})
+    # No propertyTransform makes a string and a one-element list the same value.
+    assert not same_document({"Action": "s3:GetObject"}, {"Action": ["s3:GetObject"]})
+    assert not same_document({"A": 1}, {"A": 1, "Condition": {}})

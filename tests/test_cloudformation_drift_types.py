@@ -27,6 +27,18 @@ TRUST = {
         }
     ],
 }
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "arn:aws:s3:::shop-drift-bucket/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ],
+}
 WIDER = {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}
 READ_QUEUES = {
     "Version": "2012-10-17",
@@ -59,9 +71,14 @@ Resources:{_role("Worker")}{_role("Steady")}
         ServerSideEncryptionConfiguration:
           - ServerSideEncryptionByDefault: {{SSEAlgorithm: AES256}}
       Tags: [{{Key: team, Value: shop}}]
+  BucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Bucket
+      PolicyDocument: {json.dumps(TLS_ONLY)}
   Queue:
     Type: AWS::SQS::Queue
-    Properties: {{QueueName: orders}}
+    Properties: {{QueueName: orders, Tags: [{{Key: team, Value: shop}}]}}
   Topic:
     Type: AWS::SNS::Topic
     Properties: {{TopicName: orders}}
@@ -150,6 +167,10 @@ def _change_by_hand(lab: Lab) -> None:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
         },
     )
+    open_policy = {**TLS_ONLY, "Statement": [{**TLS_ONLY["Statement"][0], "Effect": "Allow"}]}
+    lab.client("s3").put_bucket_policy(Bucket="shop-drift-bucket", Policy=json.dumps(open_policy))
+    sqs = lab.client("sqs")
+    sqs.tag_queue(QueueUrl=sqs.get_queue_url(QueueName="orders")["QueueUrl"], Tags={"team": "x"})
     sns = lab.client("sns")
     (subscription,) = sns.list_subscriptions()["Subscriptions"]
     arn = subscription["SubscriptionArn"]
@@ -258,8 +279,18 @@ def test_a_parameter_deleted_and_made_again_by_hand_is_deleted(detections: Detec
     assert drift["PropertyDifferences"] == []
 
 
+def test_bucket_policy_and_queue_tags_changed_by_hand(detections: Detections) -> None:
+    (difference,) = detections.after["BucketPolicy"]["PropertyDifferences"]
+    assert difference["PropertyPath"] == "/PolicyDocument"
+    assert json.loads(difference["ExpectedValue"]) == TLS_ONLY
+    assert json.loads(difference["ActualValue"])["Statement"][0]["Effect"] == "Allow"
+    assert _differences(detections.after["Queue"]) == {
+        "/Tags": ('[{"Key": "team", "Value": "shop"}]', '[{"Key": "team", "Value": "x"}]')
+    }
+
+
 def test_untouched_resources_stay_in_sync(detections: Detections) -> None:
-    for name in ("Queue", "Topic", "Function"):
+    for name in ("Topic", "Function"):
         assert detections.after[name]["StackResourceDriftStatus"] == "IN_SYNC"
 
 

@@ -43,6 +43,8 @@ from labkit.services.cloudformation.patch_drift_readers import (
     SPECS,
     Spec,
     same_object,
+    tags_list,
+    with_sorted_tags,
 )
 
 
@@ -146,6 +148,7 @@ def _queue(resource: Any, account: str, region: str) -> dict[str, Any] | None:
     for name in _SQS[1:]:
         if name in attributes:
             actual[name] = attributes[name]
+    actual["Tags"] = tags_list(dict(resource.tags))
     return actual
 
 
@@ -158,6 +161,7 @@ def _table(resource: Any, account: str, region: str) -> dict[str, Any] | None:
             "ReadCapacityUnits": resource.throughput.get("ReadCapacityUnits"),
             "WriteCapacityUnits": resource.throughput.get("WriteCapacityUnits"),
         }
+    actual["Tags"] = list(resource.tags or [])
     return actual
 
 
@@ -204,7 +208,9 @@ def spec_for(resource_type: str) -> Spec | None:
     if resource_type in SPECS:
         return SPECS[resource_type]
     reader = READERS.get(resource_type)
-    return Spec(reader) if reader else None
+    # Queues and tables keep their template Tags (topics and functions do not yet, see
+    # ``patch_drift_readers.NOT_DEPLOYED``): compared as a set, by Key.
+    return Spec(reader, frozenset({"Tags"}), with_sorted_tags) if reader else None
 
 
 def _same(expected: Any, actual: Any) -> bool:

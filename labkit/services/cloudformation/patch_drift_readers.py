@@ -14,12 +14,13 @@ read here are AWS's published provider schemas as cfn-lint 1.58 bundles them (sc
   ``AWS::IAM::Policy`` (whose reference page also says "This resource does not support drift
   detection",
   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-iam-policy.html);
-- read here: ``AWS::IAM::Role``, ``AWS::S3::Bucket``, ``AWS::SNS::Subscription``,
-  ``AWS::Lambda::EventSourceMapping``, ``AWS::Kinesis::Stream``, ``AWS::SSM::Parameter``
-  (``Description``, ``Tier``, ``AllowedPattern`` and ``Policies`` are write-only: not compared),
-  besides the queue, table, topic and function :mod:`.patch_drift` reads;
+- read here: ``AWS::IAM::Role``, ``AWS::S3::Bucket``, ``AWS::S3::BucketPolicy``,
+  ``AWS::SNS::Subscription``, ``AWS::Lambda::EventSourceMapping``, ``AWS::Kinesis::Stream``,
+  ``AWS::SSM::Parameter`` (``Description``, ``Tier``, ``AllowedPattern`` and ``Policies`` are
+  write-only: not compared), besides the queue, table, topic and function :mod:`.patch_drift`
+  reads;
 - checked by AWS but not read yet (so ``NOT_CHECKED`` here): the API Gateway, CloudFront,
-  Firehose, ``AWS::S3::BucketPolicy`` and ``AWS::Lambda::Permission`` types, among others.
+  Firehose and ``AWS::Lambda::Permission`` types, among others.
 
 Policy documents (``AssumeRolePolicyDocument``, inline ``Policies``, a subscription's
 ``FilterPolicy``/``RedrivePolicy``, a mapping's filter patterns) are ``Json`` properties: they
@@ -32,8 +33,9 @@ Lists AWS keeps as sets (``Tags`` by ``Key``, inline ``Policies`` by ``PolicyNam
 compared in key order.
 
 Properties the sandbox does not deploy from a template (moto's ``AWS::S3::Bucket`` applies only
-``BucketEncryption``; its ``AWS::IAM::Role`` ignores ``ManagedPolicyArns``) are not read: read,
-they would show every fresh stack as drifted. They are in :data:`NOT_DEPLOYED`.
+``BucketEncryption`` and ``Tags``; its ``AWS::IAM::Role`` ignores ``ManagedPolicyArns``; its
+topics, functions and event source mappings drop their ``Tags``) are not read: read, they would
+show every fresh stack as drifted. They are in :data:`NOT_DEPLOYED`.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ NOT_DEPLOYED: dict[str, tuple[str, ...]] = {
         "LifecycleConfiguration",
     ),
     "AWS::IAM::Role": ("ManagedPolicyArns",),
+    "AWS::SNS::Topic": ("Tags",),
+    "AWS::Lambda::Function": ("Tags",),
+    "AWS::Lambda::EventSourceMapping": ("Tags",),
 }
 
 
@@ -99,11 +104,11 @@ def _sorted_by(items: Any, key: str) -> Any:
     return sorted(items, key=lambda item: str(item.get(key)) if isinstance(item, dict) else "")
 
 
-def _tags(pairs: dict[str, str]) -> list[dict[str, str]]:
+def tags_list(pairs: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(pairs.items())]
 
 
-def _with_sorted_tags(props: dict[str, Any]) -> dict[str, Any]:
+def with_sorted_tags(props: dict[str, Any]) -> dict[str, Any]:
     out = dict(props)
     if "Tags" in out:
         out["Tags"] = _sorted_by(out["Tags"], "Key")
@@ -132,7 +137,7 @@ def _role(resource: Any, account: str, region: str) -> dict[str, Any] | None:
 
 
 def _role_form(props: dict[str, Any]) -> dict[str, Any]:
-    out = _with_sorted_tags(props)
+    out = with_sorted_tags(props)
     if "AssumeRolePolicyDocument" in out:
         out["AssumeRolePolicyDocument"] = parse_json(out["AssumeRolePolicyDocument"])
     if isinstance(out.get("Policies"), list):
@@ -257,7 +262,7 @@ def _stream(resource: Any, account: str, region: str) -> dict[str, Any] | None:
         "Name": resource.stream_name,
         "RetentionPeriodHours": resource.retention_period_hours,
         "StreamModeDetails": dict(resource.stream_mode or {"StreamMode": "PROVISIONED"}),
-        "Tags": _tags(dict(resource.tags)),
+        "Tags": tags_list(dict(resource.tags)),
     }
     if actual["StreamModeDetails"].get("StreamMode") != "ON_DEMAND":
         actual["ShardCount"] = resource.shard_count
@@ -279,9 +284,28 @@ def _parameter(resource: Any, account: str, region: str) -> dict[str, Any] | Non
         "Value": latest.value,
         "DataType": latest.data_type,
     }
-    # The parameter exists (above), so its tags are there to read (none is an empty dict).
-    actual["Tags"] = _tags(dict(backend.list_tags_for_resource("Parameter", latest.name)))
+    # The parameter exists (above), so its tags are there to read (none is an empty dict). A
+    # parameter's template Tags are a map ({"team": "shop"}), not a Key/Value list.
+    actual["Tags"] = dict(backend.list_tags_for_resource("Parameter", latest.name))
     return actual
+
+
+# -- S3 bucket policy ------------------------------------------------------------------------------
+def _bucket_policy(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    # The policy belongs to the bucket: removed by hand (DeleteBucketPolicy, or the bucket
+    # deleted), the stack's policy is gone.
+    bucket = s3_backends[resource.account_id]["aws"].buckets.get(resource.bucket)
+    if bucket is None or not bucket.policy:
+        return None
+    policy = bucket.policy.decode() if isinstance(bucket.policy, bytes) else bucket.policy
+    return {"Bucket": resource.bucket, "PolicyDocument": parse_json(policy)}
+
+
+def _bucket_policy_form(props: dict[str, Any]) -> dict[str, Any]:
+    out = dict(props)
+    if "PolicyDocument" in out:
+        out["PolicyDocument"] = parse_json(out["PolicyDocument"])
+    return out
 
 
 #: The types read beyond :mod:`.patch_drift`'s own four, by CloudFormation type.
@@ -289,13 +313,16 @@ SPECS: dict[str, Spec] = {
     "AWS::IAM::Role": Spec(
         _role, frozenset({"AssumeRolePolicyDocument", "Policies", "Tags"}), _role_form
     ),
-    "AWS::S3::Bucket": Spec(_bucket, frozenset({"Tags"}), _with_sorted_tags),
+    "AWS::S3::Bucket": Spec(_bucket, frozenset({"Tags"}), with_sorted_tags),
     "AWS::SNS::Subscription": Spec(
         _subscription, frozenset({"FilterPolicy", "RedrivePolicy"}), _subscription_form
     ),
     "AWS::Lambda::EventSourceMapping": Spec(_mapping, frozenset({"FilterCriteria"}), _mapping_form),
-    "AWS::Kinesis::Stream": Spec(_stream, frozenset({"Tags"}), _with_sorted_tags),
-    "AWS::SSM::Parameter": Spec(_parameter, frozenset({"Tags"}), _with_sorted_tags),
+    "AWS::Kinesis::Stream": Spec(_stream, frozenset({"Tags"}), with_sorted_tags),
+    "AWS::SSM::Parameter": Spec(_parameter, frozenset({"Tags"})),
+    "AWS::S3::BucketPolicy": Spec(
+        _bucket_policy, frozenset({"PolicyDocument"}), _bucket_policy_form
+    ),
 }
 
 #: Types AWS never checks for drift (no read handler in their schemas): always ``NOT_CHECKED``.

@@ -99,6 +99,9 @@ Resources:{_role("Worker")}{_role("Steady")}
         Statement:
           - {{Effect: Allow, Principal: {{Service: sns.amazonaws.com}}, Action: sqs:SendMessage,
              Resource: !GetAtt Queue.Arn}}
+  Api:
+    Type: AWS::ApiGateway::RestApi
+    Properties: {{Name: orders-api, Description: orders}}
   Stream:
     Type: AWS::Kinesis::Stream
     Properties: {{Name: clicks, ShardCount: 2, RetentionPeriodHours: 48}}
@@ -183,6 +186,12 @@ def _change_by_hand(lab: Lab) -> None:
     lam = lab.client("lambda")
     (mapping,) = lam.list_event_source_mappings()["EventSourceMappings"]
     lam.update_event_source_mapping(UUID=mapping["UUID"], BatchSize=10, Enabled=False)
+    api = lab.client("apigateway")
+    (rest_api,) = api.get_rest_apis()["items"]
+    api.update_rest_api(
+        restApiId=rest_api["id"],
+        patchOperations=[{"op": "replace", "path": "/description", "value": "changed"}],
+    )
     kinesis = lab.client("kinesis")
     kinesis.increase_stream_retention_period(StreamName="clicks", RetentionPeriodHours=72)
     ssm = lab.client("ssm")
@@ -271,6 +280,7 @@ def test_mapping_stream_and_parameter_changed_by_hand(detections: Detections) ->
     }
     assert _differences(detections.after["Stream"]) == {"/RetentionPeriodHours": ("48", "72")}
     assert _differences(detections.after["Mode"]) == {"/Value": ("live", "maintenance")}
+    assert _differences(detections.after["Api"]) == {"/Description": ("orders", "changed")}
 
 
 def test_a_parameter_deleted_and_made_again_by_hand_is_deleted(detections: Detections) -> None:

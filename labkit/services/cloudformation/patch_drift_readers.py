@@ -17,10 +17,12 @@ read here are AWS's published provider schemas as cfn-lint 1.58 bundles them (sc
 - read here: ``AWS::IAM::Role``, ``AWS::S3::Bucket``, ``AWS::S3::BucketPolicy``,
   ``AWS::SNS::Subscription``, ``AWS::Lambda::EventSourceMapping``, ``AWS::Kinesis::Stream``,
   ``AWS::SSM::Parameter`` (``Description``, ``Tier``, ``AllowedPattern`` and ``Policies`` are
-  write-only: not compared), besides the queue, table, topic and function :mod:`.patch_drift`
-  reads;
-- checked by AWS but not read yet (so ``NOT_CHECKED`` here): the API Gateway, CloudFront,
-  Firehose and ``AWS::Lambda::Permission`` types, among others.
+  write-only: not compared), ``AWS::ApiGateway::RestApi``, besides the queue, table, topic and
+  function :mod:`.patch_drift` reads;
+- checked by AWS but not read yet (so ``NOT_CHECKED`` here): CloudFront distributions, the
+  other API Gateway types, HTTP APIs, ``AWS::Lambda::Permission`` and Firehose delivery streams
+  (whose stack resource keeps only the stream's name, so one deleted and made again by hand
+  could not be told from the stack's).
 
 Policy documents (``AssumeRolePolicyDocument``, inline ``Policies``, a subscription's
 ``FilterPolicy``/``RedrivePolicy``, a mapping's filter patterns) are ``Json`` properties: they
@@ -45,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.apigateway.models import apigateway_backends
 from moto.awslambda.utils import get_backend
 from moto.iam.models import iam_backends
 from moto.kinesis.models import kinesis_backends
@@ -293,7 +296,8 @@ def _parameter(resource: Any, account: str, region: str) -> dict[str, Any] | Non
 # -- S3 bucket policy ------------------------------------------------------------------------------
 def _bucket_policy(resource: Any, account: str, region: str) -> dict[str, Any] | None:
     # The policy belongs to the bucket: removed by hand (DeleteBucketPolicy, or the bucket
-    # deleted), the stack's policy is gone.
+    # deleted), the stack's policy is gone. It has no identity of its own beyond its bucket
+    # (the schema's primaryIdentifier is Bucket), so one put back by hand is the same policy.
     bucket = s3_backends[resource.account_id]["aws"].buckets.get(resource.bucket)
     if bucket is None or not bucket.policy:
         return None
@@ -305,6 +309,35 @@ def _bucket_policy_form(props: dict[str, Any]) -> dict[str, Any]:
     out = dict(props)
     if "PolicyDocument" in out:
         out["PolicyDocument"] = parse_json(out["PolicyDocument"])
+    return out
+
+
+# -- API Gateway REST API --------------------------------------------------------------------------
+def _rest_api(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    # The physical id is the API id, generated: an API deleted and made again by hand under the
+    # same name has another id.
+    api = apigateway_backends[resource.account_id][resource.region_name].apis.get(
+        resource.physical_resource_id
+    )
+    if api is None:
+        return None
+    actual: dict[str, Any] = {
+        "Name": api.name,
+        "BinaryMediaTypes": list(api.binaryMediaTypes or []),
+        "ApiKeySourceType": api.api_key_source,
+        "DisableExecuteApiEndpoint": api.disableExecuteApiEndpoint,
+    }
+    if api.description:
+        actual["Description"] = api.description
+    if api.policy:
+        actual["Policy"] = parse_json(api.policy)
+    return actual
+
+
+def _rest_api_form(props: dict[str, Any]) -> dict[str, Any]:
+    out = dict(props)
+    if "Policy" in out:
+        out["Policy"] = parse_json(out["Policy"])
     return out
 
 
@@ -320,6 +353,7 @@ SPECS: dict[str, Spec] = {
     "AWS::Lambda::EventSourceMapping": Spec(_mapping, frozenset({"FilterCriteria"}), _mapping_form),
     "AWS::Kinesis::Stream": Spec(_stream, frozenset({"Tags"}), with_sorted_tags),
     "AWS::SSM::Parameter": Spec(_parameter, frozenset({"Tags"})),
+    "AWS::ApiGateway::RestApi": Spec(_rest_api, frozenset({"Policy"}), _rest_api_form),
     "AWS::S3::BucketPolicy": Spec(
         _bucket_policy, frozenset({"PolicyDocument"}), _bucket_policy_form
     ),

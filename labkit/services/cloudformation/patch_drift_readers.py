@@ -108,10 +108,12 @@ def _sorted_by(items: Any, key: str) -> Any:
 
 
 def tags_list(pairs: dict[str, str]) -> list[dict[str, str]]:
+    """Tags a service keeps as a map, in a template's ``[{Key, Value}]`` form, by key."""
     return [{"Key": k, "Value": v} for k, v in sorted(pairs.items())]
 
 
 def with_sorted_tags(props: dict[str, Any]) -> dict[str, Any]:
+    """``props`` with its ``Tags`` list sorted by key: AWS keeps tags as a set."""
     out = dict(props)
     if "Tags" in out:
         out["Tags"] = _sorted_by(out["Tags"], "Key")

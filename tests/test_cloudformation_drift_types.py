@@ -99,6 +99,22 @@ Resources:{_role("Worker")}{_role("Steady")}
         Statement:
           - {{Effect: Allow, Principal: {{Service: sns.amazonaws.com}}, Action: sqs:SendMessage,
              Resource: !GetAtt Queue.Arn}}
+  Site:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Comment: shop site
+        DefaultRootObject: index.html
+        Origins:
+          - Id: site
+            DomainName: !Sub "${{Bucket}}.s3.${{AWS::Region}}.amazonaws.com"
+            S3OriginConfig: {{OriginAccessIdentity: ""}}
+        DefaultCacheBehavior:
+          TargetOriginId: site
+          ViewerProtocolPolicy: redirect-to-https
+          CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
+          AllowedMethods: [GET, HEAD]
   Api:
     Type: AWS::ApiGateway::RestApi
     Properties: {{Name: orders-api, Description: orders}}
@@ -192,6 +208,15 @@ def _change_by_hand(lab: Lab) -> None:
         restApiId=rest_api["id"],
         patchOperations=[{"op": "replace", "path": "/description", "value": "changed"}],
     )
+    cloudfront = lab.client("cloudfront")
+    (site,) = cloudfront.list_distributions()["DistributionList"]["Items"]
+    current = cloudfront.get_distribution_config(Id=site["Id"])
+    config = current["DistributionConfig"]
+    config["DefaultRootObject"] = "home.html"
+    config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = "allow-all"
+    cloudfront.update_distribution(
+        Id=site["Id"], IfMatch=current["ETag"], DistributionConfig=config
+    )
     kinesis = lab.client("kinesis")
     kinesis.increase_stream_retention_period(StreamName="clicks", RetentionPeriodHours=72)
     ssm = lab.client("ssm")
@@ -281,6 +306,16 @@ def test_mapping_stream_and_parameter_changed_by_hand(detections: Detections) ->
     assert _differences(detections.after["Stream"]) == {"/RetentionPeriodHours": ("48", "72")}
     assert _differences(detections.after["Mode"]) == {"/Value": ("live", "maintenance")}
     assert _differences(detections.after["Api"]) == {"/Description": ("orders", "changed")}
+
+
+def test_distribution_changed_by_hand(detections: Detections) -> None:
+    assert _differences(detections.after["Site"]) == {
+        "/DistributionConfig/DefaultRootObject": ("index.html", "home.html"),
+        "/DistributionConfig/DefaultCacheBehavior/ViewerProtocolPolicy": (
+            "redirect-to-https",
+            "allow-all",
+        ),
+    }
 
 
 def test_a_parameter_deleted_and_made_again_by_hand_is_deleted(detections: Detections) -> None:

@@ -17,12 +17,13 @@ read here are AWS's published provider schemas as cfn-lint 1.58 bundles them (sc
 - read here: ``AWS::IAM::Role``, ``AWS::S3::Bucket``, ``AWS::S3::BucketPolicy``,
   ``AWS::SNS::Subscription``, ``AWS::Lambda::EventSourceMapping``, ``AWS::Kinesis::Stream``,
   ``AWS::SSM::Parameter`` (``Description``, ``Tier``, ``AllowedPattern`` and ``Policies`` are
-  write-only: not compared), ``AWS::ApiGateway::RestApi``, besides the queue, table, topic and
-  function :mod:`.patch_drift` reads;
-- checked by AWS but not read yet (so ``NOT_CHECKED`` here): CloudFront distributions, the
-  other API Gateway types, HTTP APIs, ``AWS::Lambda::Permission`` and Firehose delivery streams
-  (whose stack resource keeps only the stream's name, so one deleted and made again by hand
-  could not be told from the stack's).
+  write-only: not compared), ``AWS::ApiGateway::RestApi``, ``AWS::CloudFront::Distribution``
+  (part of its ``DistributionConfig``: see ``_DISTRIBUTION``), besides the queue, table, topic
+  and function :mod:`.patch_drift` reads;
+- checked by AWS but not read yet (so ``NOT_CHECKED`` here): the other API Gateway types, HTTP
+  APIs, ``AWS::Lambda::Permission`` and Firehose delivery streams (whose stack resource keeps
+  only the stream's name, so one deleted and made again by hand could not be told from the
+  stack's).
 
 Policy documents (``AssumeRolePolicyDocument``, inline ``Policies``, a subscription's
 ``FilterPolicy``/``RedrivePolicy``, a mapping's filter patterns) are ``Json`` properties: they
@@ -49,6 +50,7 @@ from typing import Any
 
 from moto.apigateway.models import apigateway_backends
 from moto.awslambda.utils import get_backend
+from moto.cloudfront.models import cloudfront_backends
 from moto.iam.models import iam_backends
 from moto.kinesis.models import kinesis_backends
 from moto.s3.models import s3_backends
@@ -343,6 +345,63 @@ def _rest_api_form(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- CloudFront distribution ----------------------------------------------------------------------
+#: The parts of ``DistributionConfig`` read (with the default cache behaviour's, below); the
+#: origins, other cache behaviours, certificates and restrictions are not read yet.
+_DISTRIBUTION = {
+    "Enabled": "Enabled",
+    "Comment": "Comment",
+    "DefaultRootObject": "DefaultRootObject",
+    "PriceClass": "PriceClass",
+    "HttpVersion": "HttpVersion",
+    "IsIPV6Enabled": "IPV6Enabled",
+    "WebACLId": "WebACLId",
+}
+_DEFAULT_BEHAVIOR = {
+    "target_origin_id": "TargetOriginId",
+    "viewer_protocol_policy": "ViewerProtocolPolicy",
+    "compress": "Compress",
+    "cache_policy_id": "CachePolicyId",
+}
+
+
+def _distribution(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    # The physical id is the distribution id, generated: one made again by hand has another.
+    backend = cloudfront_backends[resource.account_id]["global"]
+    dist = backend.distributions.get(resource.physical_resource_id)
+    if dist is None:
+        return None
+    api = vars(dist.distribution_config)
+    config: dict[str, Any] = {
+        prop: api[name] for name, prop in _DISTRIBUTION.items() if api.get(name) not in (None, "")
+    }
+    aliases = api.get("Aliases") or {}
+    config["Aliases"] = list(aliases.get("Items") or [])
+    behavior = api.get("DefaultCacheBehavior")
+    if behavior is not None:
+        config["DefaultCacheBehavior"] = {
+            prop: getattr(behavior, name)
+            for name, prop in _DEFAULT_BEHAVIOR.items()
+            if getattr(behavior, name, None) not in (None, "")
+        }
+    return {"DistributionConfig": config}
+
+
+def _distribution_form(props: dict[str, Any]) -> dict[str, Any]:
+    # Only what the reader reads is compared (see _DISTRIBUTION): the rest of the template's
+    # DistributionConfig is left out on both sides rather than reported REMOVE.
+    out = dict(props)
+    config = out.get("DistributionConfig")
+    if isinstance(config, dict):
+        kept = {k: v for k, v in config.items() if k in _DISTRIBUTION.values() or k == "Aliases"}
+        behavior = config.get("DefaultCacheBehavior")
+        if isinstance(behavior, dict):
+            wanted = set(_DEFAULT_BEHAVIOR.values())
+            kept["DefaultCacheBehavior"] = {k: v for k, v in behavior.items() if k in wanted}
+        out["DistributionConfig"] = kept
+    return out
+
+
 #: The types read beyond :mod:`.patch_drift`'s own four, by CloudFormation type.
 SPECS: dict[str, Spec] = {
     "AWS::IAM::Role": Spec(
@@ -356,6 +415,7 @@ SPECS: dict[str, Spec] = {
     "AWS::Kinesis::Stream": Spec(_stream, frozenset({"Tags"}), with_sorted_tags),
     "AWS::SSM::Parameter": Spec(_parameter, frozenset({"Tags"})),
     "AWS::ApiGateway::RestApi": Spec(_rest_api, frozenset({"Policy"}), _rest_api_form),
+    "AWS::CloudFront::Distribution": Spec(_distribution, normalise=_distribution_form),
     "AWS::S3::BucketPolicy": Spec(
         _bucket_policy, frozenset({"PolicyDocument"}), _bucket_policy_form
     ),

@@ -118,6 +118,12 @@ Resources:{_role("Worker")}{_role("Steady")}
   Api:
     Type: AWS::ApiGateway::RestApi
     Properties: {{Name: orders-api, Description: orders}}
+  HttpApi:
+    Type: AWS::ApiGatewayV2::Api
+    Properties:
+      Name: orders-http
+      ProtocolType: HTTP
+      CorsConfiguration: {{AllowOrigins: ["https://shop.example.com"], AllowMethods: [GET]}}
   Stream:
     Type: AWS::Kinesis::Stream
     Properties: {{Name: clicks, ShardCount: 2, RetentionPeriodHours: 48}}
@@ -207,6 +213,12 @@ def _change_by_hand(lab: Lab) -> None:
     api.update_rest_api(
         restApiId=rest_api["id"],
         patchOperations=[{"op": "replace", "path": "/description", "value": "changed"}],
+    )
+    v2 = lab.client("apigatewayv2")
+    (http_api,) = v2.get_apis()["Items"]
+    v2.update_api(
+        ApiId=http_api["ApiId"],
+        CorsConfiguration={"AllowOrigins": ["*"], "AllowMethods": ["GET"]},
     )
     cloudfront = lab.client("cloudfront")
     (site,) = cloudfront.list_distributions()["DistributionList"]["Items"]
@@ -306,6 +318,9 @@ def test_mapping_stream_and_parameter_changed_by_hand(detections: Detections) ->
     assert _differences(detections.after["Stream"]) == {"/RetentionPeriodHours": ("48", "72")}
     assert _differences(detections.after["Mode"]) == {"/Value": ("live", "maintenance")}
     assert _differences(detections.after["Api"]) == {"/Description": ("orders", "changed")}
+    assert _differences(detections.after["HttpApi"]) == {
+        "/CorsConfiguration/AllowOrigins/0": ("https://shop.example.com", "*")
+    }
 
 
 def test_distribution_changed_by_hand(detections: Detections) -> None:

@@ -17,13 +17,13 @@ read here are AWS's published provider schemas as cfn-lint 1.58 bundles them (sc
 - read here: ``AWS::IAM::Role``, ``AWS::S3::Bucket``, ``AWS::S3::BucketPolicy``,
   ``AWS::SNS::Subscription``, ``AWS::Lambda::EventSourceMapping``, ``AWS::Kinesis::Stream``,
   ``AWS::SSM::Parameter`` (``Description``, ``Tier``, ``AllowedPattern`` and ``Policies`` are
-  write-only: not compared), ``AWS::ApiGateway::RestApi``, ``AWS::CloudFront::Distribution``
-  (part of its ``DistributionConfig``: see ``_DISTRIBUTION``), besides the queue, table, topic
-  and function :mod:`.patch_drift` reads;
-- checked by AWS but not read yet (so ``NOT_CHECKED`` here): the other API Gateway types, HTTP
-  APIs, ``AWS::Lambda::Permission`` and Firehose delivery streams (whose stack resource keeps
-  only the stream's name, so one deleted and made again by hand could not be told from the
-  stack's).
+  write-only: not compared), ``AWS::ApiGateway::RestApi``, ``AWS::ApiGatewayV2::Api``,
+  ``AWS::CloudFront::Distribution`` (part of its ``DistributionConfig``: see
+  ``_DISTRIBUTION``), besides the queue, table, topic and function :mod:`.patch_drift` reads;
+- checked by AWS but not read yet (so ``NOT_CHECKED`` here): the other API Gateway types
+  (routes, integrations, stages, methods, ...), ``AWS::Lambda::Permission`` and Firehose
+  delivery streams (whose stack resource keeps only the stream's name, so one deleted and made
+  again by hand could not be told from the stack's).
 
 Policy documents (``AssumeRolePolicyDocument``, inline ``Policies``, a subscription's
 ``FilterPolicy``/``RedrivePolicy``, a mapping's filter patterns) are ``Json`` properties: they
@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.apigateway.models import apigateway_backends
+from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.awslambda.utils import get_backend
 from moto.cloudfront.models import cloudfront_backends
 from moto.iam.models import iam_backends
@@ -345,6 +346,37 @@ def _rest_api_form(props: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# -- API Gateway HTTP/WebSocket API ----------------------------------------------------------------
+def _pascal(value: Any) -> Any:
+    # The API keeps CorsConfiguration in its camelCase wire form; templates write PascalCase.
+    if isinstance(value, dict):
+        return {k[:1].upper() + k[1:]: _pascal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pascal(v) for v in value]
+    return value
+
+
+def _http_api(resource: Any, account: str, region: str) -> dict[str, Any] | None:
+    # The physical id is the API id, generated: one made again by hand has another.
+    backend = apigatewayv2_backends[resource.account_id][resource.region_name]
+    api = backend.apis.get(resource.physical_resource_id)
+    if api is None:
+        return None
+    actual: dict[str, Any] = {
+        "Name": api.name,
+        "ProtocolType": api.protocol_type,
+        "RouteSelectionExpression": api.route_selection_expression,
+        "DisableExecuteApiEndpoint": api.disable_execute_api_endpoint,
+    }
+    if api.description:
+        actual["Description"] = api.description
+    if api.version:
+        actual["Version"] = api.version
+    if api.cors_configuration:
+        actual["CorsConfiguration"] = _pascal(api.cors_configuration)
+    return actual
+
+
 # -- CloudFront distribution ----------------------------------------------------------------------
 #: The parts of ``DistributionConfig`` read (with the default cache behaviour's, below); the
 #: origins, other cache behaviours, certificates and restrictions are not read yet.
@@ -415,6 +447,7 @@ SPECS: dict[str, Spec] = {
     "AWS::Kinesis::Stream": Spec(_stream, frozenset({"Tags"}), with_sorted_tags),
     "AWS::SSM::Parameter": Spec(_parameter, frozenset({"Tags"})),
     "AWS::ApiGateway::RestApi": Spec(_rest_api, frozenset({"Policy"}), _rest_api_form),
+    "AWS::ApiGatewayV2::Api": Spec(_http_api),
     "AWS::CloudFront::Distribution": Spec(_distribution, normalise=_distribution_form),
     "AWS::S3::BucketPolicy": Spec(
         _bucket_policy, frozenset({"PolicyDocument"}), _bucket_policy_form

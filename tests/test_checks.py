@@ -238,12 +238,45 @@ def test_a_missing_value_fails(welcome: Lab) -> None:
     assert "no variable called `answer`" in result.message
 
 
-def test_a_function_body_still_ellipsis_fails(welcome: Lab) -> None:
-    def solve(sqs: Any) -> str: ...  # type: ignore[empty-body]
+def test_a_function_body_still_ellipsis_fails_before_the_check_runs(welcome: Lab) -> None:
+    def solve(sqs: Any) -> str:  # type: ignore[empty-body]
+        """Return the queue's name."""
+        # YOUR CODE HERE
+        ...
 
-    result = _run(welcome, {"solve": solve})
+    ran: list[str] = []
+
+    def builds_first(ctx: CheckContext) -> None:
+        solve = ctx.function("solve")
+        ran.append("built")  # what a check does after fetching the function: its world
+        ctx.call(solve, None)
+
+    result = _run(welcome, {"solve": solve}, _check(builds_first))
     _assert_failed_with_hint(result)
-    assert "returned None" in result.message
+    assert result.status == "failed"
+    assert "`solve` is not written yet: its body is still `...`" in result.message
+    assert "Replace the `...` in `def solve`" in result.hint
+    assert ran == []  # said before the check built anything
+
+
+def test_a_function_that_does_nothing_on_purpose_is_an_answer() -> None:
+    from labkit.grading.checks import is_placeholder
+
+    def passes(event: Any) -> None:
+        """Ignore the event."""
+        pass
+
+    def ellipsis_then_code(event: Any) -> Any:
+        ...
+        return event
+
+    def written_on_one_line(event: Any) -> Any: ...
+
+    assert not is_placeholder(passes)
+    assert not is_placeholder(ellipsis_then_code)
+    assert not is_placeholder(lambda event: ...)
+    assert not is_placeholder(print)  # no source to read: no verdict
+    assert is_placeholder(written_on_one_line)
 
 
 def test_a_missing_function_fails(welcome: Lab) -> None:

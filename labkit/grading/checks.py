@@ -69,6 +69,44 @@ class Check:
 _MISSING = object()
 
 
+def is_placeholder(func: object) -> bool:
+    """Whether ``func`` is an exercise's unwritten function: a body of ``...`` alone (after
+    its docstring and comments), as ``labkit assign`` leaves each answer.
+
+    Read from the source (a notebook cell's, which IPython keeps): the compiler drops a bare
+    ``...``, so the bytecode cannot tell it from ``pass``, and a function that deliberately does
+    nothing (``pass``) is an answer, not a placeholder. No source, no verdict: ``False``.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        source = textwrap.dedent(inspect.getsource(func))  # type: ignore[arg-type]
+        tree = ast.parse(source)
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    node = tree.body[0] if tree.body else None
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    # What is left once strings standing alone (the docstring) are set aside.
+    body = [
+        stmt
+        for stmt in node.body
+        if not (
+            isinstance(stmt, ast.Expr)
+            and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str)
+        )
+    ]
+    return (
+        len(body) == 1
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+        and body[0].value.value is Ellipsis
+    )
+
+
 class CheckContext:
     """What a check gets: the learner's namespace, the sandbox and helpers to call learner code.
 
@@ -142,6 +180,14 @@ class CheckContext:
                 f"`{name}` should be a function, but it is a {type(value).__name__}.",
                 hint=f"Define it with `def {name}(...):` and do not assign another value to it "
                 "later.",
+            )
+        if is_placeholder(value):
+            # Said before the check builds its world (database servers, clusters): an exercise's
+            # untouched task gets its answer at once instead of after seconds of setup.
+            raise CheckFailed(
+                f"`{name}` is not written yet: its body is still `...`.",
+                hint=f"Replace the `...` in `def {name}` with your code, run the cell, then "
+                "check again.",
             )
         return value  # type: ignore[no-any-return]
 

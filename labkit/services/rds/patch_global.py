@@ -39,7 +39,7 @@ from moto.rds import responses as rds_responses
 from moto.rds.exceptions import InvalidParameterValue, RDSClientError
 
 from labkit import facts
-from labkit.services.rds import sim_engine
+from labkit.services.rds import sim_engine, sim_switchover
 from labkit.services.rds.sim_aurora import ClusterRuntime, ClusterVolume
 from labkit.services.rds.sim_backups import ReplicaFeed, WalHistory
 
@@ -118,18 +118,37 @@ def feed(runtime: ClusterRuntime, now: float, *, everything: bool = False) -> No
 
 
 def _demote(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> None:
-    """Make the former primary ``old`` a secondary of the new writer ``primary``.
+    """Make the former primary ``old``, stopped cleanly by the switchover, a secondary of the
+    new writer ``primary``.
 
     A switchover keeps the global database's topology: the old primary becomes a read-only
     secondary that replicates from the new primary, as every secondary does
     (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html#aurora-global-database-disaster-recovery.managed-failover).
-    Its volume becomes a physical copy of the new primary's as of the switch (the two were the
-    same then: the switchover caught the new primary up first), a hot standby fed the new
-    primary's log ``aurora.global_replication_lag_sandbox`` late from then on. Its sessions drop,
-    as they do while the clusters take their new roles.
+    Its own volume restarts as a hot standby that follows the new primary's timeline
+    (:func:`.sim_switchover.rejoin`: no copy, the two were the same at the switch), fed the new
+    primary's log ``aurora.global_replication_lag_sandbox`` late from then on. Its sessions
+    dropped when it stopped, as they do while the clusters take their new roles. Its archive
+    stays, for snapshots taken before the switch.
     """
     assert primary.history is not None
     segment = primary.history.segment_at(now, now)  # the new primary's log, cut at the switch
+    if old.read_only:
+        # A standby refuses writes itself; should it be promoted again, it takes them.
+        with (old.server.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
+            conf.write("default_transaction_read_only = off\n")
+    sim_switchover.rejoin(old.server, primary.server, segment)
+    old.feed = ReplicaFeed(primary.history, lag=replication_lag(), shipped=segment)
+    old.history = None
+    old.read_only = False  # a standby: PostgreSQL itself refuses writes
+    old.writer = primary.writer
+
+
+def _demote_by_copy(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> None:
+    """Make ``old`` a secondary of ``primary`` from a physical copy of the new primary's volume
+    (``pg_basebackup``): when the target did not replay ``old``'s own log, so the switchover
+    could not hand over from ``old`` (:func:`_promote`)."""
+    assert primary.history is not None
+    segment = primary.history.segment_at(now, now)
     standby = sim_engine.PostgresServer.copy_of(
         primary.server, max_connections=int(old.server.max_connections), standby=True
     )
@@ -137,7 +156,7 @@ def _demote(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> None:
     retired.destroy(keep_archive=True)  # its log stays for snapshots taken before the switch
     old.feed = ReplicaFeed(primary.history, lag=replication_lag(), shipped=segment)
     old.history = None
-    old.read_only = False  # a standby: PostgreSQL itself refuses writes
+    old.read_only = False
     old.writer = primary.writer
 
 
@@ -160,9 +179,22 @@ def _promote(sandbox: Sandbox, found: Any, target_arn: str, *, catch_up: bool) -
     old = next((m for m in found.members if m.is_writer), None)
     now = sandbox.clock.timestamp
     runtime, old_runtime = cluster_runtime(target), cluster_runtime(old) if old else None
+    # Planned (a switchover, or a managed failover): the old primary stops cleanly once the
+    # target has every commit, and then follows it (see :mod:`.sim_switchover`).
+    planned = (
+        catch_up
+        and runtime is not None
+        and runtime.feed is not None
+        and old_runtime is not None
+        and isinstance(old_runtime.server, sim_engine.PostgresServer)
+        and runtime.feed.history.server is old_runtime.server
+    )
     if runtime is not None and runtime.feed is not None:
         if catch_up:
             feed(runtime, now, everything=True)  # the secondary gets every commit first
+        if planned:
+            assert old_runtime is not None
+            sim_switchover.hand_over(old_runtime.server, runtime.server, runtime.feed.shipped)
         runtime.server.promote()
         runtime.feed = None
         runtime.history = WalHistory(runtime.server, created=now)
@@ -170,8 +202,10 @@ def _promote(sandbox: Sandbox, found: Any, target_arn: str, *, catch_up: bool) -
     if old is not None:
         old.is_writer = False
         if old_runtime is not None:
-            if catch_up and runtime is not None and runtime.history is not None:
+            if planned and runtime is not None:
                 _demote(old_runtime, runtime, now)  # a secondary of the new writer
+            elif catch_up and runtime is not None and runtime.history is not None:
+                _demote_by_copy(old_runtime, runtime, now)
             else:
                 from labkit.services.rds.patch_aurora import set_read_only
 

@@ -409,8 +409,9 @@ class PostgresServer:
         _live.append(server)
         return server
 
-    def _follow_shipped(self, signal: str) -> None:
-        """Make the server replay segments from its ``shipped`` folder (its restore command)."""
+    def _follow_shipped(self, signal: str, *, timeline: str = "current") -> None:
+        """Make the server replay segments from its ``shipped`` folder (its restore command),
+        along ``timeline`` (``latest``: whichever newest timeline's history file it is given)."""
         (self.data / signal).write_text("")
         if platform.system() == "Windows":
             command = f'copy "{self.shipped}\\%f" "%p"'
@@ -418,7 +419,7 @@ class PostgresServer:
             command = f'cp "{self.shipped}/%f" "%p" 2>/dev/null'
         with (self.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
             conf.write(f"restore_command = '{command}'\n")
-            conf.write("recovery_target_timeline = 'current'\n")
+            conf.write(f"recovery_target_timeline = '{timeline}'\n")
         binaries().own(self.data.parent)
 
     def _allow_replication(self) -> None:
@@ -614,7 +615,11 @@ class PostgresServer:
         last = segments[-1].name
         # The segment's end, as a byte position: replaying its closing switch record gets there.
         number = int(last[8:16], 16) * (0x100000000 // WAL_SEGMENT) + int(last[16:24], 16)
-        end = (number + 1) * WAL_SEGMENT
+        self.wait_replayed((number + 1) * WAL_SEGMENT, last)
+
+    def wait_replayed(self, end: int, what: str) -> None:
+        """Wait until a standby has replayed its log up to byte position ``end`` (``what`` names
+        it in the error if it never gets there)."""
         restarted = False
         deadline = time.monotonic() + 3
         while int(self.query("SELECT pg_last_wal_replay_lsn() - '0/0'::pg_lsn")[0][0]) < end:
@@ -622,7 +627,7 @@ class PostgresServer:
                 listing = sorted(p.name for p in self.shipped.iterdir())[-3:]
                 if restarted:
                     raise EngineError(
-                        f"the standby did not replay {last} (shipped: {listing}); "
+                        f"the standby did not replay {what} (shipped: {listing}); "
                         f"its log ends: {self.log_tail()}"
                     )
                 # Now and then (under load) a standby stops asking for a segment that is
@@ -646,9 +651,36 @@ class PostgresServer:
     def promote(self) -> None:
         """End standby mode: the server becomes a writable primary on a new timeline."""
         if self.standby:
-            self.query("SELECT pg_promote(true, 30)")
+            # Not pg_promote's own wait, which looks ten times a second: poll more often.
+            self.query("SELECT pg_promote(false)")
+            deadline = time.monotonic() + 30
+            while self._recovering():
+                if time.monotonic() > deadline:
+                    raise EngineError(f"the promotion did not finish in 30 s: {self.log_tail()}")
+                time.sleep(0.002)
             self.standby = False
             self._last_cut = None
+
+    def shut_down(self) -> tuple[int, str]:
+        """Stop the server cleanly (``-m fast``: its sessions end, then a shutdown checkpoint);
+        returns where that checkpoint record starts (a byte position) and the WAL segment in
+        ``pg_wal`` holding it, the last record it wrote."""
+        if self._admin is not None:
+            with contextlib.suppress(Exception):
+                self._admin.close()
+            self._admin = None
+        if self._running:
+            self._running = False
+            binaries().run("pg_ctl", "-w", "-D", str(self.data), "-m", "fast", "stop", timeout=60)
+        control = dict(
+            (key.strip(), value.strip())
+            for key, _, value in (
+                line.partition(":")
+                for line in binaries().run("pg_controldata", str(self.data)).splitlines()
+            )
+        )
+        high, _, low = control["Latest checkpoint location"].partition("/")
+        return int(high, 16) << 32 | int(low, 16), control["Latest checkpoint's REDO WAL file"]
 
 
 _live: list[PostgresServer] = []

@@ -125,6 +125,19 @@ class _Binaries:
             raise EngineError(f"PostgreSQL's {program} failed: {output.strip()[-500:]}") from error
         return str(done.stdout)
 
+    def spawn(self, program: str, *args: str) -> subprocess.Popen[str]:
+        """Start one of the programs without waiting for it (its stderr readable on exit)."""
+        exe = self.bin / (program + (".exe" if platform.system() == "Windows" else ""))
+        kwargs: dict[str, Any] = {"user": self.user} if self.user else {}
+        return subprocess.Popen(
+            [str(exe), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            **kwargs,
+        )
+
     def own(self, path: Path) -> None:
         """Give ``path`` (a data directory) to the server's user."""
         if self.user is None:
@@ -471,7 +484,8 @@ class PostgresServer:
             options.append("-k ''")
         with (self.data / "postgresql.auto.conf").open("a", encoding="utf-8") as conf:
             conf.write(f"archive_command = '{archive.replace(chr(39), chr(39) * 2)}'\n")
-        binaries().run(
+        before = self._lock_file()
+        pg_ctl = binaries().spawn(
             "pg_ctl",
             "-w",
             "-D",
@@ -481,9 +495,30 @@ class PostgresServer:
             "-o",
             " ".join(options),
             "start",
-            timeout=60,
         )
+        # pg_ctl -w looks whether the server takes connections ten times a second; the server
+        # says so in its lock file (status "ready", or "standby" for a hot standby) as soon as
+        # it does, so look there too, more often. pg_ctl's own exit still reports a failure.
+        deadline = time.monotonic() + 60
+        while (code := pg_ctl.poll()) is None:
+            lines = self._lock_file()
+            if lines != before and len(lines) >= 8 and lines[7].strip() in ("ready", "standby"):
+                break
+            if time.monotonic() > deadline:
+                pg_ctl.kill()
+                raise EngineError(f"PostgreSQL did not start in 60 s: {self.log_tail()}")
+            time.sleep(0.002)
+        if code:
+            error = pg_ctl.stderr.read() if pg_ctl.stderr else ""
+            raise EngineError(f"PostgreSQL's pg_ctl failed: {error.strip()[-500:]}")
         self._running = True
+
+    def _lock_file(self) -> list[str]:
+        """The lines of the running server's ``postmaster.pid`` (none when it is stopped)."""
+        try:
+            return (self.data / "postmaster.pid").read_text(errors="replace").splitlines()
+        except OSError:
+            return []
 
     def stop(self) -> None:
         """Stop the server at once (``-m immediate``: nothing here needs a clean shutdown)."""
@@ -671,7 +706,13 @@ class PostgresServer:
             self._admin = None
         if self._running:
             self._running = False
-            binaries().run("pg_ctl", "-w", "-D", str(self.data), "-m", "fast", "stop", timeout=60)
+            # Without pg_ctl's wait (ten looks a second): the server deletes its lock file last.
+            binaries().run("pg_ctl", "-W", "-D", str(self.data), "-m", "fast", "stop")
+            deadline = time.monotonic() + 60
+            while self._lock_file():
+                if time.monotonic() > deadline:
+                    raise EngineError(f"PostgreSQL did not stop in 60 s: {self.log_tail()}")
+                time.sleep(0.002)
         control = dict(
             (key.strip(), value.strip())
             for key, _, value in (

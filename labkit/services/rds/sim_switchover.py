@@ -77,14 +77,14 @@ def rejoin(old: PostgresServer, primary: PostgresServer, upto: str) -> None:
     standby of ``old``, and have it replay ``primary``'s new timeline up to segment ``upto``."""
     timeline = _timeline(upto)
     old._follow_shipped("standby.signal", timeline="latest")
-    old._copy_in([_history(primary, timeline)])
+    segments = sorted(
+        path
+        for path in primary.segments(upto)
+        if _timeline(path.name) == timeline  # the new timeline's segments only
+    )
+    # Shipped before it starts, so its first look finds them.
+    old._copy_in([_history(primary, timeline), *segments])
     old.standby = True
     old._last_cut = None
     old.start()
-    old.ship(
-        sorted(
-            path
-            for path in primary.segments(upto)
-            if _timeline(path.name) == timeline  # the new timeline's segments only
-        )
-    )
+    old.ship(segments)

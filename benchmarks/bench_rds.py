@@ -11,8 +11,9 @@ as other load on a shared machine only ever adds time):
   advance, a new connection and a query; target < 1 s);
 - wall time of a copy-on-write clone and of a point-in-time restore of the cluster (target < 1 s);
 - wall time of an Aurora global database switchover to another Region and back (the call, which
-  rebuilds the former primary as a standby of the new one, the replication lag on the lab clock, a
-  new connection to the new writer and a query; target < 1 s, as for failovers).
+  stops the former primary cleanly and restarts its own volume as a standby of the new one, the
+  replication lag on the lab clock, a new connection to the new writer and a query; target < 1 s,
+  as for failovers).
 """
 
 from __future__ import annotations
@@ -205,7 +206,7 @@ def main() -> int:
         + ", ".join(f"{t * 1000:.0f}" for t in switchovers)
         + " ms wall"
     )
-    ok = min(times["writer"]) / direct <= 1.2 and max(failovers) < 1
+    ok = min(times["writer"]) / direct <= 1.2 and max(failovers) < 1 and max(switchovers) < 1
     return 0 if ok else 1
 
 

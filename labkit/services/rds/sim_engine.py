@@ -511,6 +511,8 @@ class PostgresServer:
         if code:
             error = pg_ctl.stderr.read() if pg_ctl.stderr else ""
             raise EngineError(f"PostgreSQL's pg_ctl failed: {error.strip()[-500:]}")
+        # pg_ctl itself notices within a tenth of a second and exits: reap it meanwhile.
+        threading.Thread(target=pg_ctl.communicate, name="labkit-pg-ctl", daemon=True).start()
         self._running = True
 
     def _lock_file(self) -> list[str]:

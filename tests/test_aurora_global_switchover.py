@@ -108,3 +108,24 @@ def test_after_a_failover_allowing_data_loss_the_old_primary_stays_as_it_was(lab
     with pytest.raises(pg8000.DatabaseError, match="read-only transaction"):
         run(old, "INSERT INTO orders VALUES (3)")
     old.close()
+
+
+def test_a_switchover_drops_the_old_primarys_sessions_and_their_open_transactions(
+    lab: Lab,
+) -> None:
+    primary, secondary = global_database(lab)
+    committed, open_ = connect(primary["Endpoint"]), connect(primary["Endpoint"])
+    run(committed, "INSERT INTO orders VALUES (2)")
+    open_.cursor().execute("INSERT INTO orders VALUES (3)")  # never committed
+    lab.client("rds").switchover_global_cluster(
+        GlobalClusterIdentifier="shop-global", TargetDbClusterIdentifier=secondary["DBClusterArn"]
+    )
+    for session in (committed, open_):
+        with pytest.raises(pg8000.InterfaceError):
+            session.cursor().execute("SELECT 1")  # the old primary stopped: its sessions ended
+    new_writer = connect(secondary["Endpoint"])
+    assert run(new_writer, "SELECT id FROM orders ORDER BY id") == [(1,), (2,)]
+    new_writer.close()
+    old = connect(primary["ReaderEndpoint"])  # the old primary answers again, as a secondary
+    assert run(old, "SELECT id FROM orders ORDER BY id") == [(1,), (2,)]
+    old.close()

@@ -129,3 +129,49 @@ def test_a_switchover_drops_the_old_primarys_sessions_and_their_open_transaction
     old = connect(primary["ReaderEndpoint"])  # the old primary answers again, as a secondary
     assert run(old, "SELECT id FROM orders ORDER BY id") == [(1,), (2,)]
     old.close()
+
+
+def test_every_other_secondary_follows_the_new_primary_after_a_switchover(lab: Lab) -> None:
+    primary, secondary = global_database(lab)
+    lag = float(facts.value("aurora.global_replication_lag_sandbox"))
+    far = lab.client("rds", region_name="ap-southeast-2")
+    third = far.create_db_cluster(
+        DBClusterIdentifier="orders-ap",
+        Engine="aurora-postgresql",
+        GlobalClusterIdentifier="shop-global",
+    )["DBCluster"]
+    far.create_db_instance(
+        DBInstanceIdentifier="orders-ap-1",
+        DBClusterIdentifier="orders-ap",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r6g.large",
+    )
+    writer = connect(primary["Endpoint"])
+    run(writer, "INSERT INTO orders VALUES (2)")  # not yet at the third Region at the switch
+    writer.close()
+    lab.client("rds").switchover_global_cluster(
+        GlobalClusterIdentifier="shop-global", TargetDbClusterIdentifier=secondary["DBClusterArn"]
+    )
+    reader = connect(third["ReaderEndpoint"])
+    assert run(reader, "SELECT id FROM orders ORDER BY id") == [(1,), (2,)]
+    new_writer = connect(secondary["Endpoint"])
+    run(new_writer, "INSERT INTO orders VALUES (3)")
+    new_writer.close()
+    assert run(reader, "SELECT id FROM orders ORDER BY id") == [(1,), (2,)]  # within the lag
+    lab.clock.advance(lag * 2)
+    assert run(reader, "SELECT id FROM orders ORDER BY id") == [(1,), (2,), (3,)]
+    reader.close()
+
+    # The third Region can be switched to in turn; both others then follow it.
+    far.switchover_global_cluster(
+        GlobalClusterIdentifier="shop-global", TargetDbClusterIdentifier=third["DBClusterArn"]
+    )
+    assert members(lab) == {"orders": False, "orders-eu": False, "orders-ap": True}
+    last = connect(third["Endpoint"])
+    run(last, "INSERT INTO orders VALUES (4)")
+    last.close()
+    lab.clock.advance(lag * 2)
+    for cluster in (primary, secondary):
+        follower = connect(cluster["ReaderEndpoint"])
+        assert run(follower, "SELECT id FROM orders ORDER BY id") == [(1,), (2,), (3,), (4,)]
+        follower.close()

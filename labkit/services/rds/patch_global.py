@@ -21,7 +21,8 @@ cluster's ``IsWriter`` false, runs no engine for a secondary, and has no
 
 After a switchover (or a managed failover) the former primary is a secondary of the new
 writer: a hot standby of its volume fed its log as late as any secondary, so a write at the new
-primary is read at the old one a lag later, and the old one refuses writes (:func:`_demote`).
+primary is read at the old one a lag later, and the old one refuses writes (:func:`_demote`);
+every other secondary follows the new writer too (:func:`_redirect`).
 After a failover with ``AllowDataLoss`` it keeps what it had, read-only, and replicates nothing
 (its Region is taken as lost).
 """
@@ -117,7 +118,7 @@ def feed(runtime: ClusterRuntime, now: float, *, everything: bool = False) -> No
     replica_feed.shipped = due
 
 
-def _demote(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> None:
+def _demote(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> str:
     """Make the former primary ``old``, stopped cleanly by the switchover, a secondary of the
     new writer ``primary``.
 
@@ -141,6 +142,31 @@ def _demote(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> None:
     old.history = None
     old.read_only = False  # a standby: PostgreSQL itself refuses writes
     old.writer = primary.writer
+    return str(segment)
+
+
+def _redirect(found: Any, old: Any, primary: ClusterRuntime, last: str, upto: str) -> None:
+    """Make every other secondary of the global database, a standby of the former primary
+    ``old``, follow the new writer ``primary`` instead: given the rest of the former primary's
+    log (up to ``last``, where it stopped) and the new writer's up to ``upto``, then fed the new
+    writer's log as late as before. AWS: "All secondary clusters are synchronized with the
+    primary at the beginning of the process", and the switchover keeps the replication
+    topology, every secondary replicating from the new primary
+    (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_SwitchoverGlobalCluster.html).
+    """
+    from labkit.services.rds.patch_aurora import cluster_runtime
+
+    assert primary.history is not None
+    for member in found.members:
+        other = cluster_runtime(member)
+        if other is None or other is primary or other.feed is None:
+            continue
+        if other.feed.history.server is not old.server or old.server is other.server:
+            continue
+        sim_switchover.redirect(other.server, old.server, other.feed.shipped, last)
+        sim_switchover.rejoin(other.server, primary.server, upto)
+        other.feed = ReplicaFeed(primary.history, lag=other.feed.lag, shipped=upto)
+        other.writer = primary.writer
 
 
 def _demote_by_copy(old: ClusterRuntime, primary: ClusterRuntime, now: float) -> None:
@@ -189,12 +215,15 @@ def _promote(sandbox: Sandbox, found: Any, target_arn: str, *, catch_up: bool) -
         and isinstance(old_runtime.server, sim_engine.PostgresServer)
         and runtime.feed.history.server is old_runtime.server
     )
+    last = ""  # where the former primary's log ends, once it has stopped
     if runtime is not None and runtime.feed is not None:
         if catch_up:
             feed(runtime, now, everything=True)  # the secondary gets every commit first
         if planned:
             assert old_runtime is not None
-            sim_switchover.hand_over(old_runtime.server, runtime.server, runtime.feed.shipped)
+            last = sim_switchover.hand_over(
+                old_runtime.server, runtime.server, runtime.feed.shipped
+            )
         runtime.server.promote()
         runtime.feed = None
         runtime.history = WalHistory(runtime.server, created=now)
@@ -203,7 +232,8 @@ def _promote(sandbox: Sandbox, found: Any, target_arn: str, *, catch_up: bool) -
         old.is_writer = False
         if old_runtime is not None:
             if planned and runtime is not None:
-                _demote(old_runtime, runtime, now)  # a secondary of the new writer
+                upto = _demote(old_runtime, runtime, now)  # a secondary of the new writer
+                _redirect(found, old_runtime, runtime, last, upto)
             elif catch_up and runtime is not None and runtime.history is not None:
                 _demote_by_copy(old_runtime, runtime, now)
             else:

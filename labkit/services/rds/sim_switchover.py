@@ -36,9 +36,10 @@ def _timeline(segment: str) -> str:
     return segment[:8]
 
 
-def hand_over(old: PostgresServer, target: PostgresServer, shipped: str) -> None:
+def hand_over(old: PostgresServer, target: PostgresServer, shipped: str) -> str:
     """Stop ``old`` cleanly and have the standby ``target`` replay all it wrote after the
-    segment ``shipped`` (already replayed there), its shutdown checkpoint included."""
+    segment ``shipped`` (already replayed there), its shutdown checkpoint included; returns
+    the segment holding that checkpoint."""
     checkpoint, segment = old.shut_down()
     # Segments archived after ``shipped`` (writes between the last cut and the stop), on the
     # checkpoint's timeline only: an archive also keeps the segments of older timelines.
@@ -54,6 +55,7 @@ def hand_over(old: PostgresServer, target: PostgresServer, shipped: str) -> None
     # pages, which replay recognises as the end of the log.
     target._copy_in([*sorted(archived), old.data / "pg_wal" / segment])
     target.wait_replayed(checkpoint + 1, f"{segment} (the shutdown checkpoint)")
+    return segment
 
 
 def _history(primary: PostgresServer, timeline: str) -> Path:
@@ -72,9 +74,27 @@ def _history(primary: PostgresServer, timeline: str) -> Path:
     return primary.archive / name
 
 
+def redirect(standby: PostgresServer, old: PostgresServer, shipped: str, last: str) -> None:
+    """Stop ``standby``, another standby of ``old`` that has replayed up to segment
+    ``shipped``, and give it the rest of ``old``'s archived log, before :func:`hand_over`'s
+    ``last``: then :func:`rejoin` makes it follow the new primary. It is behind the branch
+    point, so it follows the new timeline as ``old`` does (the new timeline's first segment
+    holds the end of ``old``'s log up to that point)."""
+    standby.stop()
+    standby._copy_in(
+        sorted(
+            path
+            for path in old.archive.iterdir()
+            if len(path.name) == 24
+            and _timeline(path.name) == _timeline(last)
+            and shipped < path.name < last
+        )
+    )
+
+
 def rejoin(old: PostgresServer, primary: PostgresServer, upto: str) -> None:
-    """Restart the cleanly stopped ``old`` as a hot standby of ``primary``, promoted from a
-    standby of ``old``, and have it replay ``primary``'s new timeline up to segment ``upto``."""
+    """Restart the stopped ``old`` as a hot standby of ``primary``, promoted from a standby of
+    it, and have it replay ``primary``'s new timeline up to segment ``upto``."""
     timeline = _timeline(upto)
     old._follow_shipped("standby.signal", timeline="latest")
     segments = sorted(

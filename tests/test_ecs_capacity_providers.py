@@ -355,6 +355,24 @@ def test_what_aws_refuses_is_refused_with_its_message(lab: Lab) -> None:
         launchType="EC2",
         capacityProviderStrategy=strategy,
     )
+    # Deleting: reserved and associated providers stay; an unknown one is named.
+    assert "reserved and can't be deleted" in _refused(
+        ecs.delete_capacity_provider, capacityProvider="FARGATE"
+    )
+    assert "'nowhere' does not exist" in _refused(
+        ecs.delete_capacity_provider, capacityProvider="nowhere"
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as associated:
+        ecs.delete_capacity_provider(capacityProvider="workers")
+    error = associated.value.response["Error"]
+    assert error["Code"] == "ClientException"
+    assert "associated with the cluster shop" in error["Message"]
+    ecs.put_cluster_capacity_providers(
+        cluster="shop", capacityProviders=[], defaultCapacityProviderStrategy=[]
+    )
+    deleted = ecs.delete_capacity_provider(capacityProvider="workers")["capacityProvider"]
+    assert deleted["name"] == "workers"
+    assert ecs.describe_capacity_providers(capacityProviders=["workers"])["capacityProviders"] == []
 
 
 def test_the_cluster_view_shows_the_provider_and_waiting_tasks(lab: Lab) -> None:

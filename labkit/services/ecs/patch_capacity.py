@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from moto.ecs.exceptions import InvalidParameterException
+from moto.ecs.exceptions import EcsClientException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 
 from labkit.services.ecs import sim_capacity
@@ -498,6 +498,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
     create_provider = cls.create_capacity_provider
     update_provider = cls.update_capacity_provider
     put_providers = cls.put_cluster_capacity_providers
+    delete_provider = cls.delete_capacity_provider
     create_cluster = cls.create_cluster
 
     def create_capacity_provider(
@@ -529,6 +530,31 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         _check_removal(self, cluster, providers or [])
         return put_providers(self, cluster_name, providers, default)
 
+    def delete_capacity_provider(self: Any, name_or_arn: str) -> Any:
+        # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DeleteCapacityProvider.html:
+        # FARGATE and FARGATE_SPOT "are reserved and can't be deleted", and "Only capacity
+        # providers that aren't associated with a cluster can be deleted". moto deleted either,
+        # and answered an unknown name with an internal error.
+        name = str(name_or_arn).rsplit("/", 1)[-1]
+        if name in sim_capacity.FARGATE_PROVIDERS:
+            raise InvalidParameterException(
+                f"The {name} capacity provider is reserved and can't be deleted: disassociate it "
+                "from the cluster with PutClusterCapacityProviders instead."
+            )
+        provider = self._get_provider(name_or_arn)
+        if provider is None:
+            raise InvalidParameterException(
+                f"The specified capacity provider '{name_or_arn}' does not exist."
+            )
+        cluster = cluster_of(self, provider)
+        if cluster is not None:
+            raise EcsClientException(
+                f"The capacity provider {provider.name} is associated with the cluster "
+                f"{cluster.name}. Only capacity providers that aren't associated with a cluster "
+                "can be deleted: remove it with PutClusterCapacityProviders or delete the cluster."
+            )
+        return delete_provider(self, name_or_arn)
+
     signature = inspect.signature(create_cluster)
 
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -545,6 +571,7 @@ def install(sandbox: Sandbox, stack: ExitStack) -> None:
         ("create_capacity_provider", create_capacity_provider),
         ("update_capacity_provider", update_capacity_provider),
         ("put_cluster_capacity_providers", put_cluster_capacity_providers),
+        ("delete_capacity_provider", delete_capacity_provider),
         ("create_cluster", create),
     ):
         original = getattr(cls, name)

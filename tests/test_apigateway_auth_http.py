@@ -332,6 +332,57 @@ def test_api_gateway_must_be_allowed_to_invoke_the_authorizer(lab: Lab) -> None:
     assert r.status_code == 200, r.text
 
 
+def test_an_authorizer_role_must_be_assumable_and_allowed_to_invoke(lab: Lab) -> None:
+    # authorizerCredentials instead of a function permission: API Gateway assumes the role
+    # (its trust policy must name apigateway.amazonaws.com) and invokes with it.
+    iam = lab.client("iam")
+
+    def role(name: str, service: str, actions: list[str]) -> str:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+        arn = str(
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+                "Arn"
+            ]
+        )
+        allow = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName="invoke",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [allow]}),
+        )
+        return arn
+
+    cases = [
+        ("for-lambda", "lambda.amazonaws.com", ["lambda:InvokeFunction"], "assume the provided"),
+        ("no-invoke", "apigateway.amazonaws.com", ["s3:GetObject"], "Invalid permissions"),
+        ("invoker", "apigateway.amazonaws.com", ["lambda:InvokeFunction"], ""),
+    ]
+    apig = lab.client("apigateway")
+    api = gate_api(lab, allowed=False, authorizerCredentials=role(*cases[0][:3]))
+    auth_id = apig.get_authorizers(restApiId=api)["items"][0]["id"]
+    for name, service, actions, reason in cases:
+        arn = role(name, service, actions) if name != cases[0][0] else None
+        if arn is not None:
+            apig.update_authorizer(
+                restApiId=api,
+                authorizerId=auth_id,
+                patchOperations=[{"op": "replace", "path": "/authorizerCredentials", "value": arn}],
+            )
+            apig.create_deployment(restApiId=api, stageName="dev")
+        r = requests.get(url(api, "dev", "/orders"), headers={"Authorization": "allow-ann"})
+        if reason:
+            assert (r.status_code, r.json()) == (500, {"message": None}), name
+            assert reason in trace(api)[-1].auth_reason, name
+        else:
+            assert r.status_code == 200, r.text
+    assert len(events_of(lab, "gate")) == 1  # only the last role got the function invoked
+
+
 def test_token_authorizer_results_are_cached_for_the_ttl_on_the_lab_clock(lab: Lab) -> None:
     api = gate_api(lab, authorizerResultTtlInSeconds=60)
     headers = {"Authorization": "allow-ann"}

@@ -228,7 +228,20 @@ def invoker(authorizer: LambdaAuthorizer, request: ApiRequest, credentials: str 
         if found is None:
             return Invocation(b"", refused=f"its URI names no function ({authorizer.uri!r})")
         lam, fn = found
-        if not credentials:
+        if credentials:
+            # The role must be one API Gateway may assume, and allowed to invoke the function,
+            # as for an integration's credentials role (the same decision, the same log line).
+            from labkit.services.apigateway.patch_backends import invoke_refusal
+
+            refusal = invoke_refusal(
+                fn,
+                source_arn=authorizer_source_arn(request, authorizer.id),
+                account_id=request.account_id,
+                credentials=credentials,
+            )
+            if refusal is not None:
+                return Invocation(b"", refused=refusal)
+        else:
             source = authorizer_source_arn(request, authorizer.id)
             decision = invoke_decision(
                 fn,

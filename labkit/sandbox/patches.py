@@ -178,6 +178,12 @@ PATCHES: tuple[Patch, ...] = (
         module="labkit.services.elbv2.patch_auth",
     ),
     Patch("cloudformation", ("cloudformation",)),
+    Patch(
+        "cloudformation_properties",
+        ("cloudformation",),
+        after=("cloudformation",),
+        module="labkit.services.cloudformation.patch_properties",
+    ),
     # ECS tasks run learner apps from ECR images; services register them as ALB targets.
     Patch("ecs", ("ecs",), after=("elbv2",)),
     Patch(

@@ -10,7 +10,9 @@ word, so a template-deployed resource behaves otherwise than the same resource m
   ``VersioningConfiguration`` (PutBucketVersioning), ``PublicAccessBlockConfiguration``
   (PutPublicAccessBlock), ``LifecycleConfiguration`` (PutBucketLifecycleConfiguration; a rule's
   ``Prefix``/``TagFilters``/``ObjectSize*`` become the API's ``Filter``, ``ExpirationInDays``
-  its ``Expiration``, ``Transitions`` its ``Transition``s), ``NotificationConfiguration``
+  its ``Expiration``, ``Transitions`` its ``Transition``s:
+  https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-rule.html),
+  ``NotificationConfiguration``
   (PutBucketNotificationConfiguration: ``LambdaConfigurations`` are the API's
   ``CloudFunctionConfiguration``s, a filter's ``S3Key.Rules`` its ``FilterRule``s),
   ``WebsiteConfiguration`` (PutBucketWebsite), ``CorsConfiguration`` (PutBucketCors: ``CorsRules``

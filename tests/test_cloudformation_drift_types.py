@@ -2,7 +2,8 @@
 event source mappings, streams, parameters), and the types AWS never checks.
 
 One stack is deployed and detected twice: as deployed, then after one change by hand to each
-resource (and an equivalent re-serialisation of a second role's policies)."""
+resource (and an equivalent re-serialisation of a second role's policies). A second stack holds
+the bucket, role and mapping properties ``patch_properties`` deploys, detected the same way."""
 
 from __future__ import annotations
 
@@ -359,3 +360,102 @@ def test_documents_compare_as_json_values_not_spellings() -> None:
     # No propertyTransform makes a string and a one-element list the same value.
     assert not same_document({"Action": "s3:GetObject"}, {"Action": ["s3:GetObject"]})
     assert not same_document({"A": 1}, {"A": 1, "Condition": {}})
+
+
+# -- properties deployed by patch_properties: read, so a change by hand is drift ------------------
+CONFIGURED = f"""
+Resources:
+  Reader:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: configured-reader
+      AssumeRolePolicyDocument: {json.dumps(TRUST)}
+      ManagedPolicyArns:
+        - arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess
+        - arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: configured-bucket
+      VersioningConfiguration: {{Status: Enabled}}
+      PublicAccessBlockConfiguration: {{BlockPublicPolicy: true, RestrictPublicBuckets: true}}
+      OwnershipControls: {{Rules: [{{ObjectOwnership: BucketOwnerEnforced}}]}}
+      CorsConfiguration:
+        CorsRules: [{{AllowedMethods: [GET], AllowedOrigins: ["*"], MaxAge: 600}}]
+      WebsiteConfiguration:
+        IndexDocument: index.html
+        RoutingRules:
+          - RoutingRuleCondition: {{KeyPrefixEquals: old/}}
+            RedirectRule: {{ReplaceKeyPrefixWith: new/}}
+      LifecycleConfiguration:
+        Rules: [{{Status: Enabled, ExpirationInDays: 30}}]
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {{QueueName: configured}}
+  Function:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: configured
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Reader.Arn
+      Code: {{ZipFile: "def handler(event, context): return 1"}}
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Function
+      EventSourceArn: !GetAtt Queue.Arn
+      Tags: [{{Key: team, Value: shop}}]
+"""
+
+
+@pytest.fixture(scope="module")
+def configured() -> Iterator[Detections]:
+    lab = labkit.start(quiet=True)
+    try:
+        cfn = lab.client("cloudformation")
+        cfn.create_stack(
+            StackName="shop", TemplateBody=CONFIGURED, Capabilities=["CAPABILITY_NAMED_IAM"]
+        )
+        status = cfn.describe_stacks(StackName="shop")["Stacks"][0]["StackStatus"]
+        assert status == "CREATE_COMPLETE"
+        before = _detect(lab)
+        s3 = lab.client("s3")
+        s3.put_bucket_versioning(
+            Bucket="configured-bucket", VersioningConfiguration={"Status": "Suspended"}
+        )
+        s3.delete_public_access_block(Bucket="configured-bucket")
+        lab.client("iam").detach_role_policy(
+            RoleName="configured-reader",
+            PolicyArn="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess",
+        )
+        awslambda = lab.client("lambda")
+        (mapping,) = awslambda.list_event_source_mappings(FunctionName="configured")[
+            "EventSourceMappings"
+        ]
+        awslambda.tag_resource(Resource=mapping["EventSourceMappingArn"], Tags={"team": "x"})
+        yield Detections(before, _detect(lab))
+    finally:
+        lab.stop()
+
+
+def test_deployed_configurations_are_in_sync_as_deployed(configured: Detections) -> None:
+    for name in ("Reader", "Bucket", "Mapping"):
+        drift = configured.before[name]
+        assert drift["StackResourceDriftStatus"] == "IN_SYNC", drift["PropertyDifferences"]
+
+
+def test_deployed_configurations_changed_by_hand_are_drift(configured: Detections) -> None:
+    found = {
+        d["PropertyPath"]: d["DifferenceType"]
+        for d in configured.after["Bucket"]["PropertyDifferences"]
+    }
+    assert found == {
+        "/VersioningConfiguration/Status": "NOT_EQUAL",
+        "/PublicAccessBlockConfiguration": "REMOVE",
+    }
+    (managed,) = configured.after["Reader"]["PropertyDifferences"]
+    assert managed["PropertyPath"].startswith("/ManagedPolicyArns")
+    assert _differences(configured.after["Mapping"]) == {
+        "/Tags": ('[{"Key": "team", "Value": "shop"}]', '[{"Key": "team", "Value": "x"}]')
+    }

@@ -35,10 +35,13 @@ compared whole: any change in it is one ``NOT_EQUAL`` difference at the property
 Lists AWS keeps as sets (``Tags`` by ``Key``, inline ``Policies`` by ``PolicyName``) are
 compared in key order.
 
-Properties the sandbox does not deploy from a template (moto's ``AWS::S3::Bucket`` applies only
-``BucketEncryption`` and ``Tags``; its ``AWS::IAM::Role`` ignores ``ManagedPolicyArns``; its
-topics, functions and event source mappings drop their ``Tags``) are not read: read, they would
-show every fresh stack as drifted. They are in :data:`NOT_DEPLOYED`.
+The bucket, role and mapping properties :mod:`.patch_properties` deploys are read too: a
+bucket's ``VersioningConfiguration``, ``PublicAccessBlockConfiguration``,
+``OwnershipControls``, ``AccelerateConfiguration``, ``CorsConfiguration`` and
+``WebsiteConfiguration`` (each ``None`` once removed by hand, so a removal is a ``REMOVE``
+difference), a role's ``ManagedPolicyArns`` (a set: compared sorted) and a mapping's ``Tags``.
+Properties deployed but not read yet are in :data:`NOT_READ`: left out of the comparison rather
+than reported as drift.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import xmltodict  # type: ignore[import-untyped]
 from moto.apigateway.models import apigateway_backends
 from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.awslambda.utils import get_backend
@@ -60,17 +64,13 @@ from moto.ssm.models import ssm_backends
 
 Reader = Callable[[Any, str, str], "dict[str, Any] | None"]
 
-#: Properties read nowhere because the sandbox's stack deploy does not apply them yet, by type.
-NOT_DEPLOYED: dict[str, tuple[str, ...]] = {
-    "AWS::S3::Bucket": (
-        "VersioningConfiguration",
-        "PublicAccessBlockConfiguration",
-        "LifecycleConfiguration",
-    ),
-    "AWS::IAM::Role": ("ManagedPolicyArns",),
+#: Properties a template may set that are not read (so never reported as drift), by type.
+#: Topic and function tags are deployed (:mod:`.patch_properties`) but read by
+#: :mod:`.patch_drift`'s own readers, which do not return them yet.
+NOT_READ: dict[str, tuple[str, ...]] = {
+    "AWS::S3::Bucket": ("LifecycleConfiguration", "NotificationConfiguration"),
     "AWS::SNS::Topic": ("Tags",),
     "AWS::Lambda::Function": ("Tags",),
-    "AWS::Lambda::EventSourceMapping": ("Tags",),
 }
 
 
@@ -138,6 +138,7 @@ def _role(resource: Any, account: str, region: str) -> dict[str, Any] | None:
             for name, document in sorted(resource.policies.items())
         ],
         "Tags": list(resource.tags),
+        "ManagedPolicyArns": sorted(resource.managed_policies),
     }
     if resource.description:
         actual["Description"] = resource.description
@@ -146,6 +147,9 @@ def _role(resource: Any, account: str, region: str) -> dict[str, Any] | None:
 
 def _role_form(props: dict[str, Any]) -> dict[str, Any]:
     out = with_sorted_tags(props)
+    if isinstance(out.get("ManagedPolicyArns"), list):
+        # The schema's insertionOrder is false: a set of ARNs.
+        out["ManagedPolicyArns"] = sorted(out["ManagedPolicyArns"])
     if "AssumeRolePolicyDocument" in out:
         out["AssumeRolePolicyDocument"] = parse_json(out["AssumeRolePolicyDocument"])
     if isinstance(out.get("Policies"), list):
@@ -190,7 +194,83 @@ def _bucket(resource: Any, account: str, region: str) -> dict[str, Any] | None:
         actual["BucketEncryption"] = encryption
     tags = backend.tagger.list_tags_for_resource(resource.arn).get("Tags", [])
     actual["Tags"] = _sorted_by(list(tags), "Key")
+    actual.update(_bucket_configurations(resource))
     return actual
+
+
+def _bucket_configurations(bucket: Any) -> dict[str, Any]:
+    """The configurations :mod:`.patch_properties` deploys, in the template's shape (``None``:
+    not set, so a template that sets one finds it removed)."""
+    block = bucket.public_access_block
+    website = _website(bucket.website_configuration)
+    return {
+        "VersioningConfiguration": (
+            {"Status": bucket.versioning_status} if bucket.versioning_status else None
+        ),
+        "PublicAccessBlockConfiguration": (
+            None
+            if block is None
+            else {
+                "BlockPublicAcls": block.block_public_acls,
+                "BlockPublicPolicy": block.block_public_policy,
+                "IgnorePublicAcls": block.ignore_public_acls,
+                "RestrictPublicBuckets": block.restrict_public_buckets,
+            }
+        ),
+        "OwnershipControls": (
+            {"Rules": [{"ObjectOwnership": bucket.ownership_rule}]}
+            if bucket.ownership_rule
+            else None
+        ),
+        "AccelerateConfiguration": (
+            {"AccelerationStatus": bucket.accelerate_configuration}
+            if bucket.accelerate_configuration
+            else None
+        ),
+        "CorsConfiguration": (
+            {"CorsRules": [_cors_rule(rule) for rule in bucket.cors]} if bucket.cors else None
+        ),
+        "WebsiteConfiguration": website,
+    }
+
+
+def _cors_rule(rule: Any) -> dict[str, Any]:
+    fields = {
+        "Id": rule.id_,
+        "AllowedMethods": rule.allowed_methods,
+        "AllowedOrigins": rule.allowed_origins,
+        "AllowedHeaders": rule.allowed_headers,
+        "ExposedHeaders": rule.exposed_headers,
+        "MaxAge": rule.max_age_seconds,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _website(body: Any) -> dict[str, Any] | None:
+    """A PutBucketWebsite body (as moto keeps it) in the template's shape."""
+    if not body:
+        return None
+    try:
+        parsed = xmltodict.parse(body).get("WebsiteConfiguration") or {}
+    except Exception:
+        return None
+    out: dict[str, Any] = {}
+    if isinstance(parsed.get("IndexDocument"), dict):
+        out["IndexDocument"] = parsed["IndexDocument"].get("Suffix")
+    if isinstance(parsed.get("ErrorDocument"), dict):
+        out["ErrorDocument"] = parsed["ErrorDocument"].get("Key")
+    if isinstance(parsed.get("RedirectAllRequestsTo"), dict):
+        out["RedirectAllRequestsTo"] = dict(parsed["RedirectAllRequestsTo"])
+    rules = (parsed.get("RoutingRules") or {}).get("RoutingRule")
+    if rules:
+        out["RoutingRules"] = [
+            {
+                **({"RoutingRuleCondition": dict(r["Condition"])} if r.get("Condition") else {}),
+                "RedirectRule": dict(r.get("Redirect") or {}),
+            }
+            for r in (rules if isinstance(rules, list) else [rules])
+        ]
+    return out
 
 
 # -- SNS subscription ------------------------------------------------------------------------------
@@ -240,11 +320,12 @@ def _mapping(resource: Any, account: str, region: str) -> dict[str, Any] | None:
         actual["MaximumBatchingWindowInSeconds"] = resource.max_batch_window
     if resource.filter_criteria:
         actual["FilterCriteria"] = resource.filter_criteria
+    actual["Tags"] = tags_list(dict(resource.tags or {}))
     return actual
 
 
 def _mapping_form(props: dict[str, Any]) -> dict[str, Any]:
-    out = dict(props)
+    out = with_sorted_tags(props)
     # The schema's propertyTransform: a function named by name, ARN or partial ARN is the same
     # function ("$split(FunctionName, ":")[-1]").
     if isinstance(out.get("FunctionName"), str):
@@ -443,7 +524,9 @@ SPECS: dict[str, Spec] = {
     "AWS::SNS::Subscription": Spec(
         _subscription, frozenset({"FilterPolicy", "RedrivePolicy"}), _subscription_form
     ),
-    "AWS::Lambda::EventSourceMapping": Spec(_mapping, frozenset({"FilterCriteria"}), _mapping_form),
+    "AWS::Lambda::EventSourceMapping": Spec(
+        _mapping, frozenset({"FilterCriteria", "Tags"}), _mapping_form
+    ),
     "AWS::Kinesis::Stream": Spec(_stream, frozenset({"Tags"}), with_sorted_tags),
     "AWS::SSM::Parameter": Spec(_parameter, frozenset({"Tags"})),
     "AWS::ApiGateway::RestApi": Spec(_rest_api, frozenset({"Policy"}), _rest_api_form),

@@ -379,6 +379,70 @@ Resources:
 """
 
 
+def _tagged_stack(version: int) -> str:
+    """Each resource tagged ``v: version``; version 1 also has a permissions boundary and a
+    function tag that version 2 drops."""
+    boundary = "PermissionsBoundary: arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    extra = ", {Key: gone, Value: soon}" if version == 1 else ""
+    return f"""
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties: {{QueueName: props-tagged}}
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {json.dumps(TRUST_LAMBDA)}
+      {boundary if version == 1 else "Description: second"}
+      Tags: [{{Key: v, Value: "{version}"}}]
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties: {{TopicName: props-tagged, Tags: [{{Key: v, Value: "{version}"}}]}}
+  Param:
+    Type: AWS::SSM::Parameter
+    Properties: {{Name: /props/tagged, Type: String, Value: "{version}", Tags: {{v: "{version}"}}}}
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: props-tagged
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code: {{ZipFile: "{RECORDER}"}}
+      Tags: [{{Key: v, Value: "{version}"}}{extra}]
+  Mapping:
+    Type: AWS::Lambda::EventSourceMapping
+    Properties:
+      FunctionName: !Ref Fn
+      EventSourceArn: !GetAtt Queue.Arn
+      Tags: [{{Key: v, Value: "{version}"}}]
+"""
+
+
+def _tags_of(lab: Lab) -> dict[str, Any]:
+    cfn = lab.client("cloudformation")
+    ids = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.describe_stack_resources(StackName="tagged")["StackResources"]
+    }
+    role = lab.client("iam").get_role(RoleName=ids["Role"])["Role"]
+    awslambda = lab.client("lambda")
+    (mapping,) = awslambda.list_event_source_mappings(FunctionName="props-tagged")[
+        "EventSourceMappings"
+    ]
+    ssm = lab.client("ssm")
+    parameter = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/props/tagged")
+    return {
+        "role": role.get("Tags"),
+        "boundary": role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn"),
+        "description": role.get("Description"),
+        "topic": lab.client("sns").list_tags_for_resource(ResourceArn=ids["Topic"])["Tags"],
+        "parameter": parameter["TagList"],
+        "function": awslambda.get_function(FunctionName="props-tagged").get("Tags"),
+        "mapping": awslambda.list_tags(Resource=mapping["EventSourceMappingArn"])["Tags"],
+    }
+
+
 def _changes(lab: Lab) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     cfn = lab.client("cloudformation")
@@ -416,6 +480,11 @@ def _changes(lab: Lab) -> dict[str, Any]:
         "AttachedPolicies"
     ]
     seen["role_session"] = iam.get_role(RoleName="props-changing")["Role"]["MaxSessionDuration"]
+
+    _deploy(lab, "tagged", _tagged_stack(1))
+    seen["tagged_before"] = _tags_of(lab)
+    _update(lab, "tagged", _tagged_stack(2))
+    seen["tagged_after"] = _tags_of(lab)
     return seen
 
 
@@ -461,3 +530,17 @@ def test_an_update_of_a_bucket_without_a_name_applies_its_new_properties(
 def test_a_role_update_changes_its_managed_policies_in_place(changed: dict[str, Any]) -> None:
     assert [p["PolicyName"] for p in changed["role_attached"]] == ["AmazonSQSReadOnlyAccess"]
     assert changed["role_session"] == 7200
+
+
+def test_an_update_retags_every_type_and_drops_a_removed_boundary(
+    changed: dict[str, Any],
+) -> None:
+    before, after = changed["tagged_before"], changed["tagged_after"]
+    assert before["boundary"] == "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
+    assert before["function"] == {"v": "1", "gone": "soon"}
+    assert after["boundary"] is None and after["description"] == "second"
+    assert {"Key": "v", "Value": "2"} in after["role"]
+    assert {"Key": "v", "Value": "2"} in after["topic"]
+    assert {"Key": "v", "Value": "2"} in after["parameter"]
+    assert after["function"] == {"v": "2"}  # the tag the template dropped is gone
+    assert after["mapping"]["v"] == "2"

@@ -31,7 +31,10 @@ word, so a template-deployed resource behaves otherwise than the same resource m
   (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-eventsourcemapping.html);
   an ``AWS::SSM::Parameter``'s ``Tags`` is a JSON map in a template ("Tags: Json",
   https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ssm-parameter.html)
-  and moto reads it as the API's list ("string indices must be integers").
+  and moto reads it as the API's list ("string indices must be integers"). On update, tags
+  are set to the template's on all of them (labkit's in-place parameter update kept the old
+  ones), and a function's inline ``ZipFile`` source is zipped as on create (moto's update
+  decoded it as base64 and failed every update of such a function).
 
 Every property goes through the backend call its API uses, in the shape the API's request
 parser hands it (the S3 ones are written as the API's XML body and read back by moto's own

@@ -400,6 +400,12 @@ Resources:
       Handler: index.handler
       Role: !GetAtt Reader.Arn
       Code: {{ZipFile: "def handler(event, context): return 1"}}
+      Tags: [{{Key: team, Value: shop}}]
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: configured
+      Tags: [{{Key: team, Value: shop}}]
   Mapping:
     Type: AWS::Lambda::EventSourceMapping
     Properties:
@@ -434,13 +440,17 @@ def configured() -> Iterator[Detections]:
             "EventSourceMappings"
         ]
         awslambda.tag_resource(Resource=mapping["EventSourceMappingArn"], Tags={"team": "x"})
+        awslambda.tag_resource(Resource=mapping["FunctionArn"], Tags={"cost": "high"})
+        sns = lab.client("sns")
+        (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+        sns.untag_resource(ResourceArn=topic, TagKeys=["team"])
         yield Detections(before, _detect(lab))
     finally:
         lab.stop()
 
 
 def test_deployed_configurations_are_in_sync_as_deployed(configured: Detections) -> None:
-    for name in ("Reader", "Bucket", "Mapping"):
+    for name in ("Reader", "Bucket", "Mapping", "Function", "Topic"):
         drift = configured.before[name]
         assert drift["StackResourceDriftStatus"] == "IN_SYNC", drift["PropertyDifferences"]
 
@@ -459,3 +469,9 @@ def test_deployed_configurations_changed_by_hand_are_drift(configured: Detection
     assert _differences(configured.after["Mapping"]) == {
         "/Tags": ('[{"Key": "team", "Value": "shop"}]', '[{"Key": "team", "Value": "x"}]')
     }
+    # Tags of a function and a topic: one added by hand, one taken away.
+    assert "cost" in _differences(configured.after["Function"])["/Tags"][1]
+    assert _differences(configured.after["Topic"])["/Tags"] == (
+        '[{"Key": "team", "Value": "shop"}]',
+        "[]",
+    )

@@ -166,9 +166,19 @@ def _table(resource: Any, account: str, region: str) -> dict[str, Any] | None:
 
 
 def _topic(resource: Any, account: str, region: str) -> dict[str, Any] | None:
-    if not same_object(sns_backends[account][region].topics.get(resource.arn), resource):
+    backend = sns_backends[account][region]
+    if not same_object(backend.topics.get(resource.arn), resource):
         return None
-    return {"TopicName": resource.name, "DisplayName": resource.display_name}
+    return {
+        "TopicName": resource.name,
+        "DisplayName": resource.display_name,
+        "Tags": tags_list(_own_tags(backend.list_tags_for_resource(resource.arn))),
+    }
+
+
+def _own_tags(tags: dict[str, str]) -> dict[str, str]:
+    # AWS's own tags (aws:cloudformation:stack-name, ...) are not the template's to compare.
+    return {k: v for k, v in tags.items() if not k.startswith("aws:")}
 
 
 def _function(resource: Any, account: str, region: str) -> dict[str, Any] | None:
@@ -190,6 +200,8 @@ def _function(resource: Any, account: str, region: str) -> dict[str, Any] | None
     }
     if resource.environment_vars:
         actual["Environment"] = {"Variables": dict(resource.environment_vars)}
+    tags = get_backend(account, region).list_tags(resource.function_arn)
+    actual["Tags"] = tags_list(_own_tags(dict(tags)))
     return actual
 
 
@@ -208,8 +220,7 @@ def spec_for(resource_type: str) -> Spec | None:
     if resource_type in SPECS:
         return SPECS[resource_type]
     reader = READERS.get(resource_type)
-    # Queues and tables keep their template Tags (topics and functions do not yet, see
-    # ``patch_drift_readers.NOT_DEPLOYED``): compared as a set, by Key.
+    # Their template Tags are compared as a set, by Key.
     return Spec(reader, frozenset({"Tags"}), with_sorted_tags) if reader else None
 
 

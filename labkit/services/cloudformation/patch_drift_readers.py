@@ -69,8 +69,6 @@ Reader = Callable[[Any, str, str], "dict[str, Any] | None"]
 #: :mod:`.patch_drift`'s own readers, which do not return them yet.
 NOT_READ: dict[str, tuple[str, ...]] = {
     "AWS::S3::Bucket": ("LifecycleConfiguration", "NotificationConfiguration"),
-    "AWS::SNS::Topic": ("Tags",),
-    "AWS::Lambda::Function": ("Tags",),
 }
 
 

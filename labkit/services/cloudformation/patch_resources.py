@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from typing import Any, ClassVar
 
@@ -74,6 +74,10 @@ def _policy_text(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
+#: ``Fn::GetAtt`` names with the function that computes each from a resource.
+GetAtts = Mapping[str, Callable[[Any], Any]]
+
+
 class Deployed(ABC):
     """Base of the resources below: what moto's stack code asks of a resource. Each resource
     says how it is made (:meth:`create_from_cloudformation_json`) and unmade (:meth:`delete`)
@@ -82,8 +86,9 @@ class Deployed(ABC):
     cloudformation_type_name = ""
     #: The ``Fn::GetAtt`` name answered with the physical id (``ResourceId``, ``RouteId``, ...).
     id_attribute: ClassVar[str] = ""
-    #: The other ``Fn::GetAtt`` names the type answers, each computed by :meth:`attribute`.
-    other_attributes: ClassVar[tuple[str, ...]] = ()
+    #: The other ``Fn::GetAtt`` names the type answers, each with the function that computes it
+    #: from the resource.
+    other_attributes: ClassVar[GetAtts] = {}
 
     def __init__(self, physical_id: str, account_id: str, region_name: str) -> None:
         self.physical_resource_id = physical_id
@@ -102,13 +107,10 @@ class Deployed(ABC):
 
         if attribute_name and attribute_name == self.id_attribute:
             return self.physical_resource_id
-        if attribute_name in self.other_attributes:
-            return self.attribute(attribute_name)
+        compute = self.other_attributes.get(attribute_name)
+        if compute is not None:
+            return compute(self)
         raise UnformattedGetAttTemplateException()
-
-    def attribute(self, name: str) -> Any:
-        """The value of ``Fn::GetAtt`` ``name``, one of :attr:`other_attributes`."""
-        raise NotImplementedError(f"{type(self).__name__} computes no attribute {name!r}")
 
     @abstractmethod
     def delete(self, account_id: str, region_name: str) -> None:
@@ -296,10 +298,7 @@ class FirehoseDeliveryStream(Deployed):
         super().__init__(name, account_id, region_name)
         self.arn = arn
 
-    other_attributes = ("Arn",)
-
-    def attribute(self, name: str) -> Any:
-        return self.arn
+    other_attributes: ClassVar[GetAtts] = {"Arn": lambda self: self.arn}
 
     @classmethod
     def create_from_cloudformation_json(

@@ -27,11 +27,11 @@ Properties and return values follow the template reference:
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.apigateway.models import apigateway_backends
 
-from labkit.services.cloudformation.patch_resources import Deployed
+from labkit.services.cloudformation.patch_resources import Deployed, GetAtts
 
 
 def props_of(cloudformation_json: dict[str, Any]) -> dict[str, Any]:
@@ -65,13 +65,14 @@ class RestApi(Deployed):
     """``AWS::ApiGateway::RestApi``: ``CreateRestApi``; deleted with the stack."""
 
     id_attribute = "RestApiId"
-    other_attributes = ("RootResourceId",)
 
-    def attribute(self, name: str) -> Any:
+    def _root_resource_id(self) -> Any:
         api = apigateway_backends[self.account_id][self.region_name].get_rest_api(
             self.physical_resource_id
         )
         return next(r.id for r in api.resources.values() if not r.parent_id)
+
+    other_attributes: ClassVar[GetAtts] = {"RootResourceId": _root_resource_id}
 
     @classmethod
     def create_from_cloudformation_json(

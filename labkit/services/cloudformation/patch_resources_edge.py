@@ -19,12 +19,12 @@ An origin access control's ``Ref`` and ``GetAtt Id`` are its id
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.cloudfront.models import cloudfront_backends
 from moto.moto_api._internal import mock_random
 
-from labkit.services.cloudformation.patch_resources import Deployed
+from labkit.services.cloudformation.patch_resources import Deployed, GetAtts
 
 #: Template list properties the API wraps as ``{Quantity, Items}`` (by property name).
 _WRAPPED = frozenset(
@@ -104,10 +104,11 @@ class Distribution(Deployed):
     """``AWS::CloudFront::Distribution``: ``CreateDistribution``; deleted with the stack."""
 
     id_attribute = "Id"
-    other_attributes = ("DomainName",)
 
-    def attribute(self, name: str) -> Any:
+    def _domain_name(self) -> Any:
         return self._backend().distributions[self.physical_resource_id].domain_name
+
+    other_attributes: ClassVar[GetAtts] = {"DomainName": _domain_name}
 
     def _backend(self) -> Any:
         return cloudfront_backends[self.account_id]["global"]

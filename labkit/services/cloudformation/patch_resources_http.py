@@ -13,12 +13,12 @@ https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resou
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from moto.apigatewayv2.models import apigatewayv2_backends
 from moto.moto_api._internal import mock_random
 
-from labkit.services.cloudformation.patch_resources import Deployed
+from labkit.services.cloudformation.patch_resources import Deployed, GetAtts
 from labkit.services.cloudformation.patch_resources_api import as_bool, camel, props_of
 
 
@@ -35,12 +35,12 @@ class HttpApi(Deployed):
     integration, a ``$default`` route, an auto-deployed ``$default`` stage)."""
 
     id_attribute = "ApiId"
-    other_attributes = ("ApiEndpoint",)
 
-    def attribute(self, name: str) -> Any:
-        return (
-            _v2(self.account_id, self.region_name).get_api(self.physical_resource_id).api_endpoint
-        )
+    def _api_endpoint(self) -> Any:
+        api = _v2(self.account_id, self.region_name).get_api(self.physical_resource_id)
+        return api.api_endpoint
+
+    other_attributes: ClassVar[GetAtts] = {"ApiEndpoint": _api_endpoint}
 
     @classmethod
     def create_from_cloudformation_json(

@@ -94,7 +94,9 @@ def _sts_sessions() -> list[Any]:
     return sessions
 
 
-def _role_policies(role_arn: str) -> tuple[Policy, ...]:
+def role_policies(role_arn: str) -> tuple[Policy, ...]:
+    """The identity policies (inline and the default version of each managed one) of the role
+    ``role_arn``; none for a role IAM no longer holds."""
     from moto.iam.models import iam_backends
 
     account = engine.arn_account(role_arn)
@@ -148,7 +150,7 @@ def signer_of(headers: Mapping[str, Any], url: str = "") -> Signer | None:
             session.role_arn,
             expires,
             dict(getattr(session, "labkit_context", {})),
-            _role_policies(session.role_arn),
+            role_policies(session.role_arn),
             engine.load_policy(inline, name="the session policy", kind="identity")
             if inline
             else None,
@@ -196,4 +198,4 @@ def forgotten(headers: Mapping[str, Any], url: str = "") -> bool:
     return bool(key and key in _ISSUED and signer_of(headers, url) is None)
 
 
-__all__ = ["Signer", "access_key_of", "forgotten", "issue", "signer_of"]
+__all__ = ["Signer", "access_key_of", "forgotten", "issue", "role_policies", "signer_of"]

@@ -492,7 +492,7 @@ def invoke_refusal(
     function".
     https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-integrations.html
     """
-    from labkit.sandbox.signers import _role_policies
+    from labkit.sandbox.signers import role_policies
     from labkit.services.awslambda.access import function_arn, invoke_decision
 
     if credentials:
@@ -505,7 +505,7 @@ def invoke_refusal(
         )
         decision = engine.evaluate(
             engine.Request(principal, "lambda:InvokeFunction", function_arn(fn)),
-            identity_policies=_role_policies(credentials),
+            identity_policies=role_policies(credentials),
         )
         whose = f"the integration's role {credentials}"
     else:
@@ -540,7 +540,7 @@ def _role_denies(
     body: str,
 ) -> str | None:
     """Why the integration's role may not call ``service:action`` (``None`` when it may)."""
-    from labkit.sandbox.signers import _role_policies
+    from labkit.sandbox.signers import role_policies
 
     if not action:
         # A path-style call whose action labkit cannot name: the service itself decides.
@@ -555,7 +555,7 @@ def _role_denies(
     resource = _resource_arn(service, region, account, body, path, query)
     role_name = role_arn.rsplit("/", 1)[-1]
     principal = engine.Principal.role_session(account, role_name, "BackplaneAssumeRoleSession")
-    policies = _role_policies(role_arn)
+    policies = role_policies(role_arn)
     decision = engine.evaluate(
         engine.Request(principal, f"{service}:{action}", resource), identity_policies=policies
     )

@@ -114,7 +114,7 @@ def _refusal(
 ) -> tuple[str, str] | None:
     """``(the service's message, the engine's reason)`` when the integration's role may not
     make the call, else ``None``."""
-    from labkit.sandbox.signers import _role_policies
+    from labkit.sandbox.signers import role_policies
 
     action = f"{wire.service}:{wire.action}"
     if not role_arn:
@@ -129,7 +129,7 @@ def _refusal(
     document = _resource_policy(wire.service, resource) if owner else None
     decision = engine.evaluate(
         engine.Request(principal, action, resource, resource_account=owner or account),
-        identity_policies=_role_policies(role_arn),
+        identity_policies=role_policies(role_arn),
         resource_policy=engine.load_policy(document, name="the resource's policy")
         if document
         else None,
